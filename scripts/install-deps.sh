@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ferret needs to build, test and benchmark.
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config git
+      libgit2-dev libhyperscan-dev libpcre2-dev libsqlite3-dev libyaml-dev
+      libarchive-dev zlib1g-dev libjansson-dev sqlite3 python3 libarchive-tools
+      ripgrep hyperfine clang-format)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,17 @@
+/*
+ * cli: the only place where the stages are wired together. One file per command.
+ */
+#ifndef FERRET_CLI_H
+#define FERRET_CLI_H
+
+/* Exit codes, the contract with schedulers, CI and hooks. */
+enum { FR_EXIT_CLEAN = 0, FR_EXIT_FINDINGS = 1, FR_EXIT_ERROR = 2 };
+
+int fr_cmd_scan(int argc, char **argv);
+int fr_cmd_report(int argc, char **argv);
+int fr_cmd_rules(int argc, char **argv);
+
+/* Prints "ferret: error: <msg>" on stderr. */
+void fr_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

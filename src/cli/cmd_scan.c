@@ -1,0 +1,227 @@
+/*
+ * cmd_scan.c: 'ferret scan PATH...'. Loads rules, compiles the engine, opens the
+ * store, records a run, feeds every target through the pipeline and closes the
+ * run as complete or incomplete. SIGINT/SIGTERM stop the walk; what was scanned
+ * is committed and the run is marked incomplete.
+ */
+#include "cli/cli.h"
+#include "detect/detect.h"
+#include "pipeline/pipeline.h"
+#include "rules/rules.h"
+#include "sources/sources.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_FILE_SIZE (64ull << 20)
+#define HARD_MAX_FILE_SIZE    (1ull << 30)
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    fr_interrupted = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: ferret scan [options] PATH...\n"
+          "  --db FILE             findings database (default ferret.db)\n"
+          "  --rules DIR           add or override rule files from DIR\n"
+          "  --threads N           scanning threads (default: number of cores)\n"
+          "  --max-file-size SIZE  skip (and record) larger files, e.g. 64M (default 64M, max 1G)\n"
+          "  --store-secrets       also store plaintext secrets in the DB (off by default)\n"
+          "  --busy-timeout MS     wait this long for a DB locked by another ferret (5000)\n"
+          "  --quiet               print nothing but errors\n"
+          "exit codes: 0 no findings, 1 findings, 2 error or incomplete scan\n",
+          out);
+}
+
+static int record_rules(fr_store *st, const fr_ruleset *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        const fr_rule *r = &rs->rules[i];
+        fr_buf refs = {0};
+        for (size_t j = 0; j < r->nreferences; j++)
+            fr_buf_printf(&refs, "%s%s", j ? "\n" : "", r->references[j]);
+        fr_rule_meta m = {r->id,         r->name,   r->description, r->severity,
+                          r->confidence, r->attack, refs.p};
+        int rc = fr_store_put_rule(st, &m);
+        fr_buf_release(&refs);
+        if (rc) return rc;
+    }
+    return FR_OK;
+}
+
+int fr_cmd_scan(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"rules", required_argument, NULL, 'r'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"max-file-size", required_argument, NULL, 'm'},
+                                         {"store-secrets", no_argument, NULL, 'S'},
+                                         {"busy-timeout", required_argument, NULL, 'b'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    const char *db_path = "ferret.db", *rules_dir = NULL;
+    int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000;
+    uint64_t max_size = DEFAULT_MAX_FILE_SIZE;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:r:t:m:Sb:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            db_path = optarg;
+            break;
+        case 'r':
+            rules_dir = optarg;
+            break;
+        case 't':
+            threads = atoi(optarg);
+            if (threads < 1 || threads > 256) {
+                fr_cli_error("--threads takes a number from 1 to 256");
+                return FR_EXIT_ERROR;
+            }
+            break;
+        case 'm':
+            if (fr_parse_size(optarg, &max_size) || max_size == 0 ||
+                max_size > HARD_MAX_FILE_SIZE) {
+                fr_cli_error("--max-file-size takes a size from 1 byte to 1G, like 64M");
+                return FR_EXIT_ERROR;
+            }
+            break;
+        case 'S':
+            store_secrets = 1;
+            break;
+        case 'b':
+            busy_ms = atoi(optarg);
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return FR_EXIT_CLEAN;
+        default:
+            usage(stderr);
+            return FR_EXIT_ERROR;
+        }
+    }
+    if (optind >= argc) {
+        fr_cli_error("nothing to scan: give one or more paths");
+        usage(stderr);
+        return FR_EXIT_ERROR;
+    }
+
+    fr_ruleset *rs = NULL;
+    fr_engine *engine = NULL;
+    fr_store *store = NULL;
+    int exit_code = FR_EXIT_ERROR;
+    if (fr_rules_load(&rs, rules_dir)) {
+        fprintf(stderr, "%s\n", fr_error());
+        fr_cli_error("cannot load the rules; nothing was scanned");
+        goto done;
+    }
+    if (fr_engine_new(&engine, rs, NULL)) {
+        fprintf(stderr, "%s\n", fr_error());
+        fr_cli_error("cannot compile the rules; nothing was scanned");
+        goto done;
+    }
+    fr_store_opts so = {.busy_timeout_ms = busy_ms};
+    if (fr_store_open(&store, db_path, &so)) {
+        fr_cli_error("%s", fr_error());
+        goto done;
+    }
+    fr_buf targets = {0};
+    for (int i = optind; i < argc; i++) {
+        if (i > optind) fr_buf_puts(&targets, "\n");
+        fr_buf_puts(&targets, argv[i]);
+    }
+    int64_t run_id = 0;
+    int rc = fr_store_run_begin(store, targets.p, rs->hash, &run_id);
+    fr_buf_release(&targets);
+    if (rc == FR_OK) rc = record_rules(store, rs);
+    if (rc) {
+        fr_cli_error("%s", fr_error());
+        goto done;
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal ends the process at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    double t0 = fr_monotonic();
+    fr_pipeline *p = NULL;
+    fr_pipeline_opts po = {threads, max_size, store_secrets, quiet, rs->hash};
+    if (fr_pipeline_start(&p, &po, engine, store, run_id)) {
+        fr_cli_error("%s", fr_error());
+        goto done;
+    }
+    int incomplete = 0;
+    fr_buf note = {0};
+    for (int i = optind; i < argc && !fr_interrupted; i++) {
+        fr_fs_opts fo = {max_size};
+        fr_fs_stats fs = {0};
+        int src = fr_fs_scan(argv[i], &fo, p, &fs);
+        if (src && src != FR_EINTR) {
+            fr_cli_error("%s", fr_error());
+            fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
+            incomplete = 1;
+        }
+    }
+    fr_pipeline_stats ps;
+    int prc = fr_pipeline_finish(p, &ps);
+    if (prc) {
+        fr_cli_error("%s", fr_error());
+        fr_buf_printf(&note, "%sstore: %s", note.len ? "; " : "", fr_error());
+        incomplete = 1;
+    }
+    if (fr_interrupted) {
+        fr_buf_printf(&note, "%sinterrupted", note.len ? "; " : "");
+        incomplete = 1;
+    }
+    if (ps.failed) incomplete = 1;
+    fr_run_counts counts = {ps.scanned, ps.skipped, ps.failed, ps.bytes, ps.matches, 0};
+    if (fr_store_run_end(store, run_id, !incomplete, &counts, note.p)) {
+        fr_cli_error("%s", fr_error());
+        incomplete = 1;
+    }
+    fr_buf_release(&note);
+    double secs = fr_monotonic() - t0;
+    fr_run_row run = {0};
+    int have_run = fr_store_last_run(store, &run) == FR_OK;
+    if (!quiet) {
+        fprintf(stderr,
+                "ferret: %s run %lld: %llu scanned (%.1f MB in %.2fs), %llu skipped, %llu failed; "
+                "%llu matches, %llu new finding%s\n",
+                incomplete ? (fr_interrupted ? "INTERRUPTED" : "INCOMPLETE") : "complete",
+                (long long)run_id, (unsigned long long)ps.scanned, (double)ps.bytes / 1e6, secs,
+                (unsigned long long)ps.skipped, (unsigned long long)ps.failed,
+                (unsigned long long)ps.matches,
+                (unsigned long long)(have_run ? run.counts.new_findings : 0),
+                have_run && run.counts.new_findings == 1 ? "" : "s");
+        if (ps.skipped || ps.failed)
+            fprintf(stderr,
+                    "ferret: 'ferret report --skipped --db %s' lists what was not scanned\n",
+                    db_path);
+        if (ps.matches)
+            fprintf(stderr, "ferret: 'ferret report --db %s' shows the findings\n", db_path);
+    }
+    if (incomplete)
+        exit_code = FR_EXIT_ERROR;
+    else
+        exit_code = ps.matches ? FR_EXIT_FINDINGS : FR_EXIT_CLEAN;
+done:
+    fr_store_close(store);
+    fr_engine_free(engine);
+    fr_ruleset_free(rs);
+    return exit_code;
+}

@@ -1,0 +1,57 @@
+/*
+ * main.c: command dispatch and top-level help.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void fr_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ferret: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: ferret <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  scan PATH...      scan files and directories, record findings in the DB\n"
+          "  report            show recorded findings (text, json, jsonl, sarif)\n"
+          "  rules list        list the rules\n"
+          "  rules check       compile every rule and run its examples\n"
+          "  version           print the version\n"
+          "\n"
+          "'ferret <command> --help' describes a command's options.\n"
+          "exit codes: 0 no findings, 1 findings, 2 error\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return FR_EXIT_ERROR;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "scan")) return fr_cmd_scan(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return fr_cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rules")) return fr_cmd_rules(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("ferret %s\n", FERRET_VERSION);
+        return FR_EXIT_CLEAN;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return FR_EXIT_CLEAN;
+    }
+    fr_cli_error("unknown command '%s'", cmd);
+    usage(stderr);
+    return FR_EXIT_ERROR;
+}

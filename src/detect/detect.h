@@ -1,0 +1,66 @@
+/*
+ * detect: bytes + rules -> matches. One shared, read-only engine (a Hyperscan
+ * database holding every rule, and the PCRE2 JIT codes that confirm hits) and
+ * one scanner per thread (Hyperscan scratch, PCRE2 match data, JIT stack).
+ * Never includes libgit2 or SQLite.
+ */
+#ifndef FERRET_DETECT_H
+#define FERRET_DETECT_H
+
+#include "rules/rules.h"
+#include "util/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fr_engine fr_engine;
+typedef struct fr_scanner fr_scanner;
+
+typedef struct {
+    /* Test mode: skip Hyperscan and treat every offset as a candidate for every
+     * rule, which proves the confirm step alone decides what is reported. */
+    int every_position;
+} fr_engine_opts;
+
+typedef struct {
+    uint32_t rule;       /* index into the ruleset */
+    size_t start, end;   /* whole match, byte offsets */
+    size_t sstart, send; /* the secret (capture group 1), byte offsets */
+    size_t line, column; /* 1-based position of the secret's first byte */
+} fr_match;
+
+typedef struct {
+    uint64_t hits;       /* candidate positions reported by the prefilter */
+    uint64_t confirms;   /* PCRE2 confirm calls */
+    uint64_t limit_hits; /* confirms stopped by the PCRE2 match limit */
+    uint64_t allowed;    /* matches suppressed by ferret:allow */
+    uint64_t guarded;    /* matches dropped by entropy / placeholder / keyword guards */
+} fr_scan_stats;
+
+/* Compiles every rule into one engine. On failure fr_error() reads
+ * "FILE:LINE: rule ID: reason". The ruleset must outlive the engine. */
+int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *opts);
+void fr_engine_free(fr_engine *e);
+const fr_ruleset *fr_engine_rules(const fr_engine *e);
+
+/* Compiles each rule alone in both engines; appends one "FILE:LINE: ..." line per
+ * failing rule to errors. Returns the number of failing rules. */
+size_t fr_engine_check_compile(const fr_ruleset *rs, fr_buf *errors);
+
+int fr_scanner_new(fr_scanner **out, const fr_engine *e);
+void fr_scanner_free(fr_scanner *s);
+
+/* Largest buffer fr_scan accepts (Hyperscan takes a 32-bit length). */
+#define FR_SCAN_MAX ((size_t)1 << 31)
+
+/* Scans data[0..len). *matches (sorted by offset) stays valid until the next
+ * call on this scanner. Returns FR_OK or FR_ERR. */
+int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match **matches,
+            size_t *nmatches);
+const fr_scan_stats *fr_scanner_stats(const fr_scanner *s);
+
+/* Guards applied to every candidate secret (exposed for unit tests). */
+int fr_is_placeholder(const char *s, size_t n);
+int fr_is_binary(const unsigned char *data, size_t len);
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * engine.c: Hyperscan finds candidate end offsets for all rules in one pass;
+ * PCRE2 confirms each candidate and extracts the secret.
+ *
+ * Invariants that keep the scan linear on adversarial input:
+ *  - PCRE2 never searches a whole buffer: a candidate ending at E is confirmed by
+ *    an unanchored search whose start offsets are limited (PCRE2 offset limit) to
+ *    [max(E - max_length, next_start), E], over a subject that ends at
+ *    E + max_length + LOOKAHEAD;
+ *  - per rule, next_start only moves forward, so each start offset is tried once;
+ *  - match and depth limits bound the work of any single confirm.
+ * Both engines compile patterns with multi-line semantics (^ and $ at lines).
+ */
+#include "detect/detect.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOOKAHEAD       16     /* bytes past the longest match, for \b and lookaheads */
+#define MATCH_LIMIT     200000 /* PCRE2 backtracking steps per confirm */
+#define DEPTH_LIMIT     5000
+#define KEYWORD_CONTEXT 256        /* bytes before a match searched for a rule keyword */
+#define ALLOW_CONTEXT   4096       /* bytes of a match's line searched for ferret:allow */
+#define MAX_MATCHES     (1u << 20) /* per scanned item: a cap against pathological input */
+
+struct fr_engine {
+    const fr_ruleset *rs;
+    hs_database_t *db;
+    hs_scratch_t *proto_scratch;
+    pcre2_code **codes;
+    int every_position;
+};
+
+typedef struct {
+    size_t next_start; /* first start offset not yet examined for this rule */
+} rule_state;
+
+struct fr_scanner {
+    const fr_engine *e;
+    hs_scratch_t *scratch;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
+    rule_state *st;
+    fr_match *m;
+    size_t nm, capm;
+    const unsigned char *data;
+    size_t len;
+    fr_scan_stats stats;
+    int failed;
+};
+
+const fr_ruleset *fr_engine_rules(const fr_engine *e)
+{
+    return e->rs;
+}
+
+static pcre2_code *compile_pcre(const fr_rule *r, fr_buf *err)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED,
+                                  PCRE2_MULTILINE | PCRE2_USE_OFFSET_LIMIT, &ec, &eo, NULL);
+    if (!c) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(ec, msg, sizeof msg);
+        fr_buf_printf(err, "%s:%d: rule %s: invalid pattern at offset %zu: %s\n", r->file, r->line,
+                      r->id, (size_t)eo, (char *)msg);
+        return NULL;
+    }
+    uint32_t caps = 0;
+    pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &caps);
+    if (caps < 1) {
+        fr_buf_printf(err, "%s:%d: rule %s: pattern needs a capture group around the secret\n",
+                      r->file, r->line, r->id);
+        pcre2_code_free(c);
+        return NULL;
+    }
+    int jrc = pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
+    if (jrc < 0 && jrc != PCRE2_ERROR_JIT_BADOPTION) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(jrc, msg, sizeof msg);
+        fr_buf_printf(err, "%s:%d: rule %s: JIT compile failed: %s\n", r->file, r->line, r->id,
+                      (char *)msg);
+        pcre2_code_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Compiles the rules in one Hyperscan database. A rule Hyperscan cannot run
+ * exactly (lookarounds, back-references) is compiled in prefilter mode: it may
+ * report more candidates, never fewer, and PCRE2 decides. */
+static int compile_hs(const fr_ruleset *rs, const size_t *idx, size_t n, hs_database_t **db,
+                      fr_buf *err)
+{
+    const char **exprs = fr_xcalloc(n, sizeof *exprs);
+    unsigned *flags = fr_xcalloc(n, sizeof *flags);
+    unsigned *ids = fr_xcalloc(n, sizeof *ids);
+    int rc = FR_OK;
+    for (size_t i = 0; i < n; i++) {
+        exprs[i] = rs->rules[idx[i]].pattern;
+        flags[i] = HS_FLAG_MULTILINE;
+        ids[i] = (unsigned)idx[i];
+    }
+    for (;;) {
+        hs_compile_error_t *ce = NULL;
+        if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, db, &ce) ==
+            HS_SUCCESS)
+            break;
+        int bad = ce->expression;
+        if (bad >= 0 && !(flags[bad] & HS_FLAG_PREFILTER)) {
+            hs_free_compile_error(ce);
+            flags[bad] |= HS_FLAG_PREFILTER;
+            continue;
+        }
+        if (bad >= 0) {
+            const fr_rule *r = &rs->rules[idx[bad]];
+            fr_buf_printf(err, "%s:%d: rule %s: Hyperscan cannot compile the pattern: %s\n",
+                          r->file, r->line, r->id, ce->message);
+        } else {
+            fr_buf_printf(err, "Hyperscan: %s\n", ce->message);
+        }
+        hs_free_compile_error(ce);
+        rc = FR_ERR;
+        break;
+    }
+    free(exprs), free(flags), free(ids);
+    return rc;
+}
+
+size_t fr_engine_check_compile(const fr_ruleset *rs, fr_buf *errors)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        size_t before = errors->len;
+        pcre2_code *c = compile_pcre(&rs->rules[i], errors);
+        pcre2_code_free(c);
+        hs_database_t *db = NULL;
+        if (compile_hs(rs, &i, 1, &db, errors) == FR_OK) hs_free_database(db);
+        bad += errors->len != before;
+    }
+    return bad;
+}
+
+int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *opts)
+{
+    fr_engine *e = fr_xcalloc(1, sizeof *e);
+    fr_buf err = {0};
+    int rc = FR_OK;
+    e->rs = rs;
+    e->every_position = opts && opts->every_position;
+    e->codes = fr_xcalloc(rs->n, sizeof *e->codes);
+    size_t *idx = fr_xcalloc(rs->n, sizeof *idx);
+    for (size_t i = 0; i < rs->n; i++) {
+        idx[i] = i;
+        if (!(e->codes[i] = compile_pcre(&rs->rules[i], &err))) rc = FR_ECORRUPT;
+    }
+    if (rc == FR_OK && compile_hs(rs, idx, rs->n, &e->db, &err)) rc = FR_ECORRUPT;
+    if (rc == FR_OK && hs_alloc_scratch(e->db, &e->proto_scratch) != HS_SUCCESS) {
+        fr_buf_puts(&err, "Hyperscan: cannot allocate scratch space");
+        rc = FR_ERR;
+    }
+    free(idx);
+    if (rc) {
+        if (err.len && err.p[err.len - 1] == '\n') err.p[--err.len] = 0;
+        fr_error_set("%s", err.p ? err.p : "engine compile failed");
+        fr_buf_release(&err);
+        fr_engine_free(e);
+        return rc;
+    }
+    fr_buf_release(&err);
+    *out = e;
+    return FR_OK;
+}
+
+void fr_engine_free(fr_engine *e)
+{
+    if (!e) return;
+    for (size_t i = 0; i < e->rs->n; i++)
+        pcre2_code_free(e->codes[i]);
+    free(e->codes);
+    hs_free_scratch(e->proto_scratch);
+    hs_free_database(e->db);
+    free(e);
+}
+
+int fr_scanner_new(fr_scanner **out, const fr_engine *e)
+{
+    fr_scanner *s = fr_xcalloc(1, sizeof *s);
+    s->e = e;
+    if (hs_clone_scratch(e->proto_scratch, &s->scratch) != HS_SUCCESS) {
+        free(s);
+        fr_error_set("Hyperscan: cannot clone scratch space");
+        return FR_ERR;
+    }
+    s->md = pcre2_match_data_create(16, NULL);
+    s->mctx = pcre2_match_context_create(NULL);
+    s->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+    if (!s->md || !s->mctx || !s->jit_stack) {
+        fr_scanner_free(s);
+        fr_error_set("PCRE2: out of memory");
+        return FR_ERR;
+    }
+    pcre2_jit_stack_assign(s->mctx, NULL, s->jit_stack);
+    pcre2_set_match_limit(s->mctx, MATCH_LIMIT);
+    pcre2_set_depth_limit(s->mctx, DEPTH_LIMIT);
+    s->st = fr_xcalloc(e->rs->n, sizeof *s->st);
+    *out = s;
+    return FR_OK;
+}
+
+void fr_scanner_free(fr_scanner *s)
+{
+    if (!s) return;
+    hs_free_scratch(s->scratch);
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mctx);
+    pcre2_jit_stack_free(s->jit_stack);
+    free(s->st);
+    free(s->m);
+    free(s);
+}
+
+const fr_scan_stats *fr_scanner_stats(const fr_scanner *s)
+{
+    return &s->stats;
+}
+
+static int has_keyword(const fr_rule *r, const unsigned char *d, size_t from, size_t to)
+{
+    for (size_t k = 0; k < r->nkeywords; k++) {
+        size_t kl = strlen(r->keywords[k]);
+        for (size_t i = from; i + kl <= to; i++)
+            if (!strncasecmp((const char *)d + i, r->keywords[k], kl)) return 1;
+    }
+    return 0;
+}
+
+static int allowed_inline(const unsigned char *d, size_t len, size_t start, size_t end)
+{
+    size_t lo = start > ALLOW_CONTEXT ? start - ALLOW_CONTEXT : 0;
+    size_t hi = end + ALLOW_CONTEXT < len ? end + ALLOW_CONTEXT : len;
+    size_t a = start, b = end;
+    while (a > lo && d[a - 1] != '\n')
+        a--;
+    while (b < hi && d[b] != '\n')
+        b++;
+    return memmem(d + a, b - a, "ferret:allow", 12) != NULL;
+}
+
+static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_t ss, size_t se)
+{
+    const fr_rule *r = &s->e->rs->rules[rule];
+    const unsigned char *d = s->data;
+    if (se <= ss || fr_is_placeholder((const char *)d + ss, se - ss) ||
+        (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
+        (r->nkeywords &&
+         !has_keyword(r, d, start > KEYWORD_CONTEXT ? start - KEYWORD_CONTEXT : 0, end))) {
+        s->stats.guarded++;
+        return;
+    }
+    if (allowed_inline(d, s->len, start, end)) {
+        s->stats.allowed++;
+        return;
+    }
+    if (s->nm == MAX_MATCHES) return;
+    if (s->nm == s->capm) {
+        s->capm = s->capm ? s->capm * 2 : 16;
+        s->m = fr_xrealloc(s->m, s->capm * sizeof *s->m);
+    }
+    s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0};
+}
+
+/* Confirms every match of rule `rule` that ends at or before `e` and starts at
+ * an offset not examined before. */
+static void confirm(fr_scanner *s, uint32_t rule, size_t e)
+{
+    rule_state *st = &s->st[rule];
+    if (e < st->next_start) return;
+    const fr_rule *r = &s->e->rs->rules[rule];
+    size_t W = r->max_length;
+    size_t ws = e > W ? e - W : 0;
+    if (ws < st->next_start) ws = st->next_start;
+    size_t subj_end = e + W + LOOKAHEAD < s->len ? e + W + LOOKAHEAD : s->len;
+    pcre2_set_offset_limit(s->mctx, e);
+    while (ws <= e) {
+        s->stats.confirms++;
+        int rc = pcre2_match(s->e->codes[rule], s->data, subj_end, ws, 0, s->md, s->mctx);
+        if (rc < 0) {
+            if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+                rc == PCRE2_ERROR_JIT_STACKLIMIT)
+                s->stats.limit_hits++;
+            break;
+        }
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+        size_t ms = ov[0], me = ov[1];
+        /* The secret is the first capture group that took part in the match
+         * (alternations may hold the secret in different groups). */
+        size_t ss = PCRE2_UNSET, se = PCRE2_UNSET;
+        for (int g = 1; g < rc && ss == PCRE2_UNSET; g++)
+            ss = ov[2 * g], se = ov[2 * g + 1];
+        if (ss == PCRE2_UNSET) ss = ms, se = me;
+        if (me - ms <= W) accept(s, rule, ms, me, ss, se);
+        ws = me > ms ? me : ms + 1;
+        if (me > st->next_start) st->next_start = me;
+    }
+    if (e + 1 > st->next_start) st->next_start = e + 1;
+}
+
+static int on_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                  void *ctx)
+{
+    (void)from, (void)flags;
+    fr_scanner *s = ctx;
+    s->stats.hits++;
+    confirm(s, id, (size_t)to);
+    return 0;
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+    const fr_match *x = a, *y = b;
+    if (x->sstart != y->sstart) return x->sstart < y->sstart ? -1 : 1;
+    return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match **matches,
+            size_t *nmatches)
+{
+    const fr_engine *e = s->e;
+    s->data = data;
+    s->len = len;
+    s->nm = 0;
+    memset(s->st, 0, e->rs->n * sizeof *s->st);
+    if (len > FR_SCAN_MAX) {
+        fr_error_set("content of %zu bytes exceeds the engine limit of %zu", len,
+                     (size_t)FR_SCAN_MAX);
+        return FR_ELIMIT;
+    }
+    if (e->every_position) {
+        for (size_t pos = 0; pos <= len; pos++)
+            for (uint32_t r = 0; r < e->rs->n; r++)
+                confirm(s, r, pos);
+    } else {
+        hs_error_t hr = hs_scan(e->db, (const char *)data, (unsigned)len, 0, s->scratch, on_hit, s);
+        if (hr != HS_SUCCESS) {
+            fr_error_set("Hyperscan scan failed (error %d)", (int)hr);
+            return FR_ERR;
+        }
+    }
+    qsort(s->m, s->nm, sizeof *s->m, cmp_match);
+    /* Line and column of each secret, counting newlines once in order. */
+    size_t line = 1, pos = 0, line_start = 0;
+    for (size_t i = 0; i < s->nm; i++) {
+        const unsigned char *nl;
+        while (pos < s->m[i].sstart &&
+               (nl = memchr(data + pos, '\n', s->m[i].sstart - pos)) != NULL) {
+            line++;
+            pos = (size_t)(nl - data) + 1;
+            line_start = pos;
+        }
+        pos = s->m[i].sstart;
+        s->m[i].line = line;
+        s->m[i].column = s->m[i].sstart - line_start + 1;
+    }
+    *matches = s->m;
+    *nmatches = s->nm;
+    return FR_OK;
+}

@@ -1,0 +1,301 @@
+/*
+ * pipeline.c: worker pool and the single store writer.
+ * Workers own a scanner and a reusable load buffer each; the writer owns every
+ * store write. A result carries no content bytes, only matches, so the writer
+ * queue stays small. On interrupt (fr_interrupted) workers stop loading and the
+ * writer commits what it has: every recorded item is whole.
+ */
+#include "pipeline/pipeline.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WRITER_BATCH    512
+#define WRITER_FLUSH_MS 250
+
+typedef struct {
+    fr_item *it;
+    fr_store_match *m;
+    size_t nm;
+    char *content_key;
+} result;
+
+struct fr_pipeline {
+    fr_pipeline_opts opts;
+    const fr_engine *engine;
+    fr_store *store;
+    int64_t run_id;
+    fr_queue *work, *results;
+    pthread_t *workers, writer;
+    int nworkers;
+    pthread_mutex_t mu;
+    fr_pipeline_stats stats;
+    _Atomic int stopped;
+};
+
+fr_item *fr_item_new(const char *kind, const char *path)
+{
+    fr_item *it = fr_xcalloc(1, sizeof *it);
+    it->loc.kind = fr_xstrdup(kind);
+    it->loc.path = fr_xstrdup(path);
+    return it;
+}
+
+void fr_item_free(fr_item *it)
+{
+    if (!it) return;
+    const char *strs[] = {it->loc.kind,        it->loc.repo,           it->loc.path,
+                          it->loc.commit,      it->loc.author_name,    it->loc.author_email,
+                          it->loc.author_date, it->loc.committer_date, it->loc.ref};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+        free((char *)strs[i]);
+    free(it->key);
+    free(it->reason);
+    free(it->load_arg);
+    free(it);
+}
+
+static void result_free(result *r)
+{
+    for (size_t i = 0; i < r->nm; i++) {
+        free((char *)r->m[i].preview);
+        free((char *)r->m[i].secret);
+    }
+    free(r->m);
+    free(r->content_key);
+    fr_item_free(r->it);
+    free(r);
+}
+
+static void set_status(fr_item *it, fr_content_status st, const char *reason)
+{
+    it->status = st;
+    free(it->reason);
+    it->reason = fr_xstrdup(reason);
+}
+
+static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
+{
+    fr_item *it = r->it;
+    fr_buf why = {0};
+    fr_buf_reset(data);
+    int rc = it->load(it, data, p->opts.max_size, &why);
+    if (rc == FR_ELIMIT) {
+        fr_buf_reset(&why);
+        fr_buf_printf(&why, "larger than --max-file-size (%llu bytes)",
+                      (unsigned long long)p->opts.max_size);
+        set_status(it, FR_ST_SKIPPED, why.p);
+    } else if (rc) {
+        set_status(it, FR_ST_ERROR, why.p ? why.p : "cannot read");
+    } else {
+        it->size = data->len;
+        if (!it->key) {
+            char hex[65];
+            fr_sha256_hex(data->p, data->len, hex);
+            fr_buf k = {0};
+            fr_buf_printf(&k, "sha256:%s", hex);
+            r->content_key = fr_buf_steal(&k);
+        }
+        if (fr_is_binary((const unsigned char *)data->p, data->len)) {
+            set_status(it, FR_ST_SKIPPED, "binary content");
+        } else {
+            const fr_match *m;
+            size_t nm;
+            if (fr_scan(sc, (const unsigned char *)data->p, data->len, &m, &nm)) {
+                set_status(it, FR_ST_ERROR, fr_error());
+            } else if (nm) {
+                const fr_ruleset *rs = fr_engine_rules(p->engine);
+                r->m = fr_xcalloc(nm, sizeof *r->m);
+                r->nm = nm;
+                for (size_t i = 0; i < nm; i++) {
+                    const char *sec = data->p + m[i].sstart;
+                    size_t slen = m[i].send - m[i].sstart;
+                    fr_store_match *o = &r->m[i];
+                    fr_buf pv = {0};
+                    o->rule_id = rs->rules[m[i].rule].id;
+                    fr_sha256_hex(sec, slen, o->secret_sha256);
+                    fr_redact(sec, slen, &pv);
+                    o->preview = fr_buf_steal(&pv);
+                    if (p->opts.store_secrets) {
+                        fr_buf sb = {0};
+                        fr_buf_put_safe(&sb, sec, slen);
+                        o->secret = fr_buf_steal(&sb);
+                    }
+                    o->offset = m[i].sstart;
+                    o->line = m[i].line;
+                    o->column = m[i].column;
+                }
+            }
+        }
+    }
+    fr_buf_release(&why);
+}
+
+static void *worker_main(void *arg)
+{
+    fr_pipeline *p = arg;
+    fr_scanner *sc = NULL;
+    fr_buf data = {0};
+    int have_scanner = fr_scanner_new(&sc, p->engine) == FR_OK;
+    fr_item *it;
+    while ((it = fr_queue_pop(p->work))) {
+        if (fr_interrupted || p->stopped) { /* drain without work */
+            fr_item_free(it);
+            continue;
+        }
+        result *r = fr_xcalloc(1, sizeof *r);
+        r->it = it;
+        if (it->status == FR_ST_SCANNED) {
+            if (have_scanner)
+                scan_item(p, sc, &data, r);
+            else
+                set_status(it, FR_ST_ERROR, "cannot create a scanner");
+        }
+        if (!r->content_key) {
+            fr_buf k = {0};
+            fr_buf_printf(&k, "unread:%s:%s:%s", it->loc.kind, it->loc.repo ? it->loc.repo : "",
+                          it->loc.path);
+            r->content_key = it->key ? fr_xstrdup(it->key) : fr_buf_steal(&k);
+            fr_buf_release(&k); /* unread content is keyed by where it was */
+        }
+        if (fr_queue_push(p->results, r)) result_free(r);
+        /* Keep memory flat: a buffer grown by one huge item is not kept. */
+        if (data.cap > (64u << 20)) fr_buf_release(&data);
+    }
+    fr_buf_release(&data);
+    fr_scanner_free(sc);
+    return NULL;
+}
+
+static void *writer_main(void *arg)
+{
+    fr_pipeline *p = arg;
+    size_t pending = 0;
+    double last = fr_monotonic();
+    for (;;) {
+        int timed_out = 0;
+        result *r = fr_queue_pop_timed(p->results, WRITER_FLUSH_MS, &timed_out);
+        if (!r && !timed_out) break; /* closed and drained */
+        if (r && !p->stopped) {
+            fr_store_item si = {
+                .content_key = r->content_key,
+                .size = r->it->size,
+                .status = r->it->status,
+                .reason = r->it->reason,
+                .rules_hash = p->opts.rules_hash,
+                .loc = &r->it->loc,
+                .matches = r->m,
+                .nmatches = r->nm,
+            };
+            if (fr_store_put(p->store, p->run_id, &si)) {
+                pthread_mutex_lock(&p->mu);
+                p->stats.store_failed = 1;
+                snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
+                pthread_mutex_unlock(&p->mu);
+                p->stopped = 1;
+            } else {
+                pthread_mutex_lock(&p->mu);
+                switch (r->it->status) {
+                case FR_ST_SCANNED:
+                    p->stats.scanned++;
+                    p->stats.bytes += r->it->size;
+                    break;
+                case FR_ST_SKIPPED:
+                    p->stats.skipped++;
+                    break;
+                case FR_ST_ERROR:
+                    p->stats.failed++;
+                    break;
+                }
+                p->stats.matches += r->nm;
+                pthread_mutex_unlock(&p->mu);
+                pending++;
+                if (r->it->status == FR_ST_ERROR) {
+                    fr_buf msg = {0};
+                    fr_buf_put_safe(&msg, r->it->loc.path, strlen(r->it->loc.path));
+                    fprintf(stderr, "ferret: error: %s: %s\n", msg.p, r->it->reason);
+                    fr_buf_release(&msg);
+                }
+            }
+        }
+        if (r) result_free(r);
+        if (pending && (pending >= WRITER_BATCH || fr_monotonic() - last > WRITER_FLUSH_MS / 1e3)) {
+            if (fr_store_flush(p->store) && !p->stats.store_failed) {
+                p->stats.store_failed = 1;
+                snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
+                p->stopped = 1;
+            }
+            pending = 0;
+            last = fr_monotonic();
+        }
+    }
+    if (fr_store_flush(p->store) && !p->stats.store_failed) {
+        p->stats.store_failed = 1;
+        snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
+    }
+    return NULL;
+}
+
+int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_engine *engine,
+                      fr_store *store, int64_t run_id)
+{
+    fr_pipeline *p = fr_xcalloc(1, sizeof *p);
+    p->opts = *opts;
+    if (p->opts.threads < 1) p->opts.threads = 1;
+    p->engine = engine;
+    p->store = store;
+    p->run_id = run_id;
+    p->work = fr_queue_new((size_t)p->opts.threads * 8);
+    p->results = fr_queue_new(256);
+    pthread_mutex_init(&p->mu, NULL);
+    p->workers = fr_xcalloc((size_t)p->opts.threads, sizeof *p->workers);
+    if (pthread_create(&p->writer, NULL, writer_main, p)) {
+        fr_error_set("cannot start the writer thread");
+        fr_queue_free(p->work), fr_queue_free(p->results), free(p->workers), free(p);
+        return FR_ERR;
+    }
+    for (int i = 0; i < p->opts.threads; i++) {
+        if (pthread_create(&p->workers[i], NULL, worker_main, p)) break;
+        p->nworkers++;
+    }
+    if (p->nworkers == 0) {
+        fr_error_set("cannot start worker threads");
+        fr_queue_close(p->work);
+        fr_queue_close(p->results);
+        pthread_join(p->writer, NULL);
+        fr_queue_free(p->work), fr_queue_free(p->results), free(p->workers), free(p);
+        return FR_ERR;
+    }
+    *out = p;
+    return FR_OK;
+}
+
+int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
+{
+    if (p->stopped || fr_queue_push(p->work, it)) {
+        fr_item_free(it);
+        return FR_ERR;
+    }
+    return FR_OK;
+}
+
+int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
+{
+    fr_queue_close(p->work);
+    for (int i = 0; i < p->nworkers; i++)
+        pthread_join(p->workers[i], NULL);
+    fr_queue_close(p->results);
+    pthread_join(p->writer, NULL);
+    *stats = p->stats;
+    int rc = p->stats.store_failed ? FR_ERR : FR_OK;
+    if (rc) fr_error_set("%s", p->stats.store_error);
+    fr_queue_free(p->work);
+    fr_queue_free(p->results);
+    pthread_mutex_destroy(&p->mu);
+    free(p->workers);
+    free(p);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * pipeline: moves items from sources through detect to the store. The caller
+ * (a source, driven by the cli) submits items; N worker threads load and scan
+ * them; one writer thread records results. Both queues are bounded, so memory
+ * is at most threads x max item size plus a constant, however large the input.
+ */
+#ifndef FERRET_PIPELINE_H
+#define FERRET_PIPELINE_H
+
+#include "detect/detect.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <stdint.h>
+
+typedef struct fr_item fr_item;
+
+/* Loads an item's bytes into out (reset by the caller). At most cap bytes may be
+ * loaded: more gives FR_ELIMIT. Other failures: a negative code and a reason in
+ * why. */
+typedef int (*fr_load_fn)(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
+
+struct fr_item {
+    char *key;                /* content key if known up front, else NULL (sha256 of bytes) */
+    uint64_t size;            /* size if known up front */
+    fr_content_status status; /* a source may decide "skipped"/"error" before loading */
+    char *reason;             /* ... and why */
+    fr_location loc;          /* every string owned by the item */
+    fr_load_fn load;
+    char *load_arg; /* what load needs (a file path, ...) */
+};
+
+/* A new item of the given kind and path (both copied). */
+fr_item *fr_item_new(const char *kind, const char *path);
+void fr_item_free(fr_item *it);
+
+typedef struct {
+    int threads;            /* scanning workers, >= 1 */
+    uint64_t max_size;      /* items larger than this are skipped with a reason */
+    int store_secrets;      /* pass plaintext secrets to the store */
+    int quiet;              /* no warnings on stderr (errors still print) */
+    const char *rules_hash; /* recorded with each scanned item */
+} fr_pipeline_opts;
+
+typedef struct {
+    uint64_t scanned, skipped, failed, bytes, matches;
+    int store_failed; /* the writer stopped on a store error; fr_error-style text in msg */
+    char store_error[512];
+} fr_pipeline_stats;
+
+typedef struct fr_pipeline fr_pipeline;
+
+int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_engine *engine,
+                      fr_store *store, int64_t run_id);
+/* Hands an item to the pipeline (ownership passes; blocks while the queue is full).
+ * Returns FR_ERR when the pipeline stopped (store failure). */
+int fr_pipeline_submit(fr_pipeline *p, fr_item *it);
+/* Drains the queues, joins the threads, flushes the store and frees p. */
+int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats);
+
+#endif

@@ -1,0 +1,442 @@
+/*
+ * rules.c: parse rule YAML with libyaml's document API so every node carries a
+ * line number for errors. Strict: unknown keys, missing fields and bad values
+ * are errors (a typo in a rule must not silently weaken it).
+ */
+#include "rules/rules.h"
+
+#include "util/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define DEFAULT_MAX_LENGTH 256
+#define MAX_MAX_LENGTH     (64 * 1024)
+
+typedef struct {
+    const char *file;
+    yaml_document_t *doc;
+} pctx;
+
+static int fail(const pctx *c, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(const pctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fr_error_set("%s:%zu: %s", c->file, n ? n->start_mark.line + 1 : 1, msg);
+    return FR_ECORRUPT;
+}
+
+static int get_scalar(const pctx *c, yaml_node_t *n, const char *key, char **out)
+{
+    if (n->type != YAML_SCALAR_NODE) return fail(c, n, "'%s' must be a string", key);
+    *out = fr_xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
+    return FR_OK;
+}
+
+static int get_list(const pctx *c, yaml_node_t *n, const char *key, char ***out, size_t *nout,
+                    int **lines)
+{
+    if (n->type == YAML_SCALAR_NODE) { /* a single item may be written as a scalar */
+        *out = fr_xcalloc(1, sizeof(char *));
+        (*out)[0] = fr_xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
+        if (lines) {
+            *lines = fr_xcalloc(1, sizeof(int));
+            (*lines)[0] = (int)n->start_mark.line + 1;
+        }
+        *nout = 1;
+        return FR_OK;
+    }
+    if (n->type != YAML_SEQUENCE_NODE) return fail(c, n, "'%s' must be a list of strings", key);
+    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    *out = fr_xcalloc(cnt, sizeof(char *));
+    if (lines) *lines = fr_xcalloc(cnt, sizeof(int));
+    *nout = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++) {
+        yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+        if (!item || item->type != YAML_SCALAR_NODE)
+            return fail(c, item ? item : n, "items of '%s' must be strings", key);
+        (*out)[*nout] =
+            fr_xstrndup((const char *)item->data.scalar.value, item->data.scalar.length);
+        if (lines) (*lines)[*nout] = (int)item->start_mark.line + 1;
+        (*nout)++;
+    }
+    return FR_OK;
+}
+
+static int get_examples(const pctx *c, yaml_node_t *n, const char *key, fr_rule_example **out,
+                        size_t *nout)
+{
+    char **texts = NULL;
+    int *lines = NULL;
+    size_t cnt = 0;
+    int rc = get_list(c, n, key, &texts, &cnt, &lines);
+    if (rc == FR_OK) {
+        *out = fr_xcalloc(cnt, sizeof **out);
+        for (size_t i = 0; i < cnt; i++)
+            (*out)[i] = (fr_rule_example){texts[i], lines[i]};
+        *nout = cnt;
+    } else {
+        for (size_t i = 0; i < cnt; i++)
+            free(texts[i]);
+    }
+    free(texts);
+    free(lines);
+    return rc;
+}
+
+static int one_of(const char *v, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (!strcmp(v, *allowed)) return 1;
+    return 0;
+}
+
+static void rule_release(fr_rule *r)
+{
+    free(r->id), free(r->name), free(r->description), free(r->pattern);
+    free(r->severity), free(r->confidence), free(r->attack), free(r->file);
+    for (size_t i = 0; i < r->nkeywords; i++)
+        free(r->keywords[i]);
+    for (size_t i = 0; i < r->nreferences; i++)
+        free(r->references[i]);
+    for (size_t i = 0; i < r->nexamples; i++)
+        free(r->examples[i].text);
+    for (size_t i = 0; i < r->nnegatives; i++)
+        free(r->negatives[i].text);
+    free(r->keywords), free(r->references), free(r->examples), free(r->negatives);
+}
+
+static int valid_id(const char *id)
+{
+    if (!*id) return 0;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' ||
+              *p == '_'))
+            return 0;
+    return 1;
+}
+
+static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
+{
+    static const char *const severities[] = {"critical", "high", "medium", "low", "info", NULL};
+    static const char *const confidences[] = {"high", "medium", "low", NULL};
+    int rc = FR_OK;
+    r->line = (int)m->start_mark.line + 1;
+    r->file = fr_xstrdup(c->file);
+    r->max_length = DEFAULT_MAX_LENGTH;
+    if (m->type != YAML_MAPPING_NODE) return fail(c, m, "a rule must be a mapping");
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (!k || !v || k->type != YAML_SCALAR_NODE) return fail(c, m, "malformed rule key");
+        const char *key = (const char *)k->data.scalar.value;
+        if (!strcmp(key, "id"))
+            rc = get_scalar(c, v, key, &r->id);
+        else if (!strcmp(key, "name"))
+            rc = get_scalar(c, v, key, &r->name);
+        else if (!strcmp(key, "description"))
+            rc = get_scalar(c, v, key, &r->description);
+        else if (!strcmp(key, "pattern"))
+            rc = get_scalar(c, v, key, &r->pattern);
+        else if (!strcmp(key, "severity"))
+            rc = get_scalar(c, v, key, &r->severity);
+        else if (!strcmp(key, "confidence"))
+            rc = get_scalar(c, v, key, &r->confidence);
+        else if (!strcmp(key, "attack"))
+            rc = get_scalar(c, v, key, &r->attack);
+        else if (!strcmp(key, "keywords"))
+            rc = get_list(c, v, key, &r->keywords, &r->nkeywords, NULL);
+        else if (!strcmp(key, "references"))
+            rc = get_list(c, v, key, &r->references, &r->nreferences, NULL);
+        else if (!strcmp(key, "examples"))
+            rc = get_examples(c, v, key, &r->examples, &r->nexamples);
+        else if (!strcmp(key, "negative_examples"))
+            rc = get_examples(c, v, key, &r->negatives, &r->nnegatives);
+        else if (!strcmp(key, "min_entropy") || !strcmp(key, "max_length")) {
+            char *s = NULL, *end = NULL;
+            if ((rc = get_scalar(c, v, key, &s))) return rc;
+            errno = 0;
+            double d = strtod(s, &end);
+            int bad = errno || end == s || *end;
+            free(s);
+            if (bad) return fail(c, v, "'%s' must be a number", key);
+            if (key[1] == 'i') {
+                if (d < 0 || d > 8) return fail(c, v, "min_entropy must be within 0..8 bits");
+                r->min_entropy = d;
+            } else {
+                if (d < 1 || d > MAX_MAX_LENGTH || d != (double)(size_t)d)
+                    return fail(c, v, "max_length must be an integer within 1..%d", MAX_MAX_LENGTH);
+                r->max_length = (size_t)d;
+            }
+        } else
+            return fail(c, k, "unknown rule field '%s'", key);
+        if (rc) return rc;
+    }
+    if (!r->id) return fail(c, m, "rule has no 'id'");
+    if (!valid_id(r->id))
+        return fail(c, m, "rule id '%s' may hold only a-z, 0-9, '.', '-' and '_'", r->id);
+    if (!r->name) return fail(c, m, "rule '%s' has no 'name'", r->id);
+    if (!r->pattern || !*r->pattern) return fail(c, m, "rule '%s' has no 'pattern'", r->id);
+    if (!r->severity) return fail(c, m, "rule '%s' has no 'severity'", r->id);
+    if (!one_of(r->severity, severities))
+        return fail(c, m, "rule '%s': severity must be critical, high, medium, low or info", r->id);
+    if (!r->confidence) return fail(c, m, "rule '%s' has no 'confidence'", r->id);
+    if (!one_of(r->confidence, confidences))
+        return fail(c, m, "rule '%s': confidence must be high, medium or low", r->id);
+    if (!r->attack || strncmp(r->attack, "T", 1))
+        return fail(c, m, "rule '%s' needs 'attack', a MITRE ATT&CK technique id like T1552.001",
+                    r->id);
+    if (r->nexamples == 0) return fail(c, m, "rule '%s' has no 'examples'", r->id);
+    if (r->nnegatives == 0) return fail(c, m, "rule '%s' has no 'negative_examples'", r->id);
+    return FR_OK;
+}
+
+static int parse_file(fr_ruleset *rs, const char *name, const char *data, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    pctx c = {name, &doc};
+    int rc = FR_OK;
+    if (!yaml_parser_initialize(&parser)) {
+        fr_error_set("%s: cannot initialise the YAML parser", name);
+        return FR_ERR;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        fr_error_set("%s:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
+                     parser.problem ? parser.problem : "malformed document");
+        yaml_parser_delete(&parser);
+        return FR_ECORRUPT;
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    yaml_node_t *list = NULL;
+    if (!root) {
+        rc = fail(&c, NULL, "empty rule file (expected a 'rules:' list)");
+        goto done;
+    }
+    if (root->type != YAML_MAPPING_NODE) {
+        rc = fail(&c, root, "expected a mapping with a 'rules:' list");
+        goto done;
+    }
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, "rules"))
+            list = yaml_document_get_node(&doc, p->value);
+        else {
+            rc = fail(&c, k, "unknown top-level key (expected only 'rules')");
+            goto done;
+        }
+    }
+    if (!list || list->type != YAML_SEQUENCE_NODE) {
+        rc = fail(&c, list ? list : root, "'rules' must be a list");
+        goto done;
+    }
+    for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top;
+         it++) {
+        fr_rule r = {0};
+        rc = parse_rule(&c, yaml_document_get_node(&doc, *it), &r);
+        if (rc) {
+            rule_release(&r);
+            goto done;
+        }
+        for (size_t i = 0; i < rs->n; i++) {
+            if (!strcmp(rs->rules[i].id, r.id)) {
+                rc = fail(&c, yaml_document_get_node(&doc, *it),
+                          "duplicate rule id '%s' (first defined at %s:%d)", r.id,
+                          rs->rules[i].file, rs->rules[i].line);
+                rule_release(&r);
+                goto done;
+            }
+        }
+        rs->rules = fr_xrealloc(rs->rules, (rs->n + 1) * sizeof *rs->rules);
+        rs->rules[rs->n++] = r;
+    }
+done:
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+int fr_rules_load_buffers(fr_ruleset **out, const char *const *names, const char *const *datas,
+                          const size_t *lens, size_t nfiles)
+{
+    fr_ruleset *rs = fr_xcalloc(1, sizeof *rs);
+    fr_sha256_ctx h;
+    fr_sha256_init(&h);
+    /* The engine version is part of the hash: a change in how rules are applied
+     * must invalidate "already scanned" as surely as a change in the rules. */
+    fr_sha256_update(&h, "ferret-engine-1\n", 16);
+    for (size_t i = 0; i < nfiles; i++) {
+        int rc = parse_file(rs, names[i], datas[i], lens[i]);
+        if (rc) {
+            fr_ruleset_free(rs);
+            return rc;
+        }
+        fr_sha256_update(&h, datas[i], lens[i]);
+        fr_sha256_update(&h, "\n\0", 2);
+    }
+    if (rs->n == 0) {
+        fr_ruleset_free(rs);
+        fr_error_set("no rules loaded");
+        return FR_ERR;
+    }
+    unsigned char d[32];
+    fr_sha256_final(&h, d);
+    fr_hex(rs->hash, d, 32);
+    *out = rs;
+    return FR_OK;
+}
+
+static int read_file(const char *path, char **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fr_error_set("%s: cannot open rule file: %s", path, strerror(errno));
+        return FR_ERR;
+    }
+    fr_buf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > 16u << 20) {
+            fclose(f);
+            fr_buf_release(&b);
+            fr_error_set("%s: rule file larger than 16 MiB", path);
+            return FR_ELIMIT;
+        }
+        fr_buf_append(&b, chunk, n);
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        fr_buf_release(&b);
+        fr_error_set("%s: read error", path);
+        return FR_ERR;
+    }
+    *len = b.len;
+    *data = fr_buf_steal(&b);
+    return FR_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_rule_file(const char *n)
+{
+    size_t l = strlen(n);
+    return n[0] != '.' &&
+           ((l > 4 && !strcmp(n + l - 4, ".yml")) || (l > 5 && !strcmp(n + l - 5, ".yaml")));
+}
+
+int fr_rules_load(fr_ruleset **out, const char *dir)
+{
+    size_t nb = 0, cap = 0, n = 0;
+    while (fr_embedded_rules[nb].name)
+        nb++;
+    cap = nb + 16;
+    const char **names = fr_xcalloc(cap, sizeof *names);
+    const char **datas = fr_xcalloc(cap, sizeof *datas);
+    size_t *lens = fr_xcalloc(cap, sizeof *lens);
+    char **owned = NULL;
+    size_t nowned = 0;
+    int rc = FR_OK;
+    for (size_t i = 0; i < nb; i++, n++) {
+        names[n] = fr_embedded_rules[i].name;
+        datas[n] = fr_embedded_rules[i].data;
+        lens[n] = fr_embedded_rules[i].len;
+    }
+    if (dir) {
+        DIR *d = opendir(dir);
+        if (!d) {
+            fr_error_set("%s: cannot open rules directory: %s", dir, strerror(errno));
+            rc = FR_ERR;
+            goto done;
+        }
+        char **files = NULL;
+        size_t nf = 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!is_rule_file(e->d_name)) continue;
+            files = fr_xrealloc(files, (nf + 1) * sizeof *files);
+            files[nf++] = fr_xstrdup(e->d_name);
+        }
+        closedir(d);
+        qsort(files, nf, sizeof *files, cmp_str);
+        owned = fr_xcalloc(nf * 2 + 1, sizeof *owned);
+        for (size_t i = 0; i < nf; i++) {
+            fr_buf path = {0};
+            fr_buf_printf(&path, "%s/%s", dir, files[i]);
+            char *data = NULL;
+            size_t len = 0;
+            if (rc == FR_OK) rc = read_file(path.p, &data, &len);
+            if (rc == FR_OK) {
+                size_t slot = n;
+                for (size_t j = 0; j < nb; j++) /* same file name: override the built-in */
+                    if (!strcmp(strrchr(names[j], '/') + 1, files[i])) slot = j;
+                if (slot == n) {
+                    if (n == cap) {
+                        cap *= 2;
+                        names = fr_xrealloc(names, cap * sizeof *names);
+                        datas = fr_xrealloc(datas, cap * sizeof *datas);
+                        lens = fr_xrealloc(lens, cap * sizeof *lens);
+                    }
+                    n++;
+                }
+                owned[nowned++] = data;
+                owned[nowned++] = fr_xstrdup(path.p);
+                names[slot] = owned[nowned - 1];
+                datas[slot] = data;
+                lens[slot] = len;
+            }
+            fr_buf_release(&path);
+            free(files[i]);
+        }
+        free(files);
+        if (rc) goto done;
+    }
+    rc = fr_rules_load_buffers(out, names, datas, lens, n);
+done:
+    for (size_t i = 0; i < nowned; i++)
+        free(owned[i]);
+    free(owned);
+    free(names), free(datas), free(lens);
+    return rc;
+}
+
+void fr_ruleset_free(fr_ruleset *rs)
+{
+    if (!rs) return;
+    for (size_t i = 0; i < rs->n; i++)
+        rule_release(&rs->rules[i]);
+    free(rs->rules);
+    free(rs);
+}
+
+const char *fr_severity_level(const char *s)
+{
+    if (!strcmp(s, "critical") || !strcmp(s, "high")) return "error";
+    if (!strcmp(s, "medium")) return "warning";
+    return "note";
+}
+
+const char *fr_severity_score(const char *s)
+{
+    if (!strcmp(s, "critical")) return "9.5";
+    if (!strcmp(s, "high")) return "8.0";
+    if (!strcmp(s, "medium")) return "5.5";
+    if (!strcmp(s, "low")) return "3.0";
+    return "1.0";
+}

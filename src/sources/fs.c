@@ -1,0 +1,152 @@
+/*
+ * fs.c: the filesystem source. nftw(FTW_PHYS) walks without following links;
+ * each regular file becomes an item whose loader reads it with a size cap.
+ * Owns nothing beyond the walk; items are handed to the pipeline.
+ */
+#include "sources/sources.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int load_file(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
+{
+    int fd = open(it->load_arg, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        fr_buf_printf(why, "cannot open: %s", strerror(errno));
+        return errno == ENOENT ? FR_ENOTFOUND : FR_ERR;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fr_buf_puts(why, "not a regular file");
+        close(fd);
+        return FR_ERR;
+    }
+    if ((uint64_t)st.st_size > cap) {
+        close(fd);
+        return FR_ELIMIT;
+    }
+    fr_buf_reserve(out, (size_t)st.st_size + 1);
+    for (;;) {
+        if (out->len > cap) {
+            close(fd);
+            return FR_ELIMIT;
+        }
+        fr_buf_reserve(out, 65536);
+        ssize_t n = read(fd, out->p + out->len, out->cap - out->len - 1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fr_buf_printf(why, "read error: %s", strerror(errno));
+            close(fd);
+            return FR_ERR;
+        }
+        if (n == 0) break;
+        out->len += (size_t)n;
+        out->p[out->len] = 0;
+    }
+    close(fd);
+    if (out->len > cap) return FR_ELIMIT;
+    return FR_OK;
+}
+
+/* nftw has no context argument: the walk's state lives here (one walk at a time). */
+static struct {
+    const fr_fs_opts *opts;
+    fr_pipeline *p;
+    fr_fs_stats *stats;
+    int stopped;
+} W;
+
+static void submit(const char *path, fr_content_status st, const char *reason, uint64_t size)
+{
+    fr_item *it = fr_item_new("file", path);
+    it->status = st;
+    it->size = size;
+    if (reason) it->reason = fr_xstrdup(reason);
+    if (st == FR_ST_SCANNED) {
+        it->load = load_file;
+        it->load_arg = fr_xstrdup(path);
+    } else {
+        W.stats->skipped++;
+    }
+    if (fr_pipeline_submit(W.p, it)) W.stopped = 1;
+}
+
+static int visit(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    if (fr_interrupted || W.stopped) return 1;
+    switch (type) {
+    case FTW_F:
+        if (S_ISREG(sb->st_mode)) {
+            W.stats->files++;
+            if ((uint64_t)sb->st_size > W.opts->max_size) {
+                char why[96];
+                snprintf(why, sizeof why, "larger than --max-file-size (%llu bytes)",
+                         (unsigned long long)W.opts->max_size);
+                submit(path, FR_ST_SKIPPED, why, (uint64_t)sb->st_size);
+            } else {
+                submit(path, FR_ST_SCANNED, NULL, (uint64_t)sb->st_size);
+            }
+        } else {
+            submit(path, FR_ST_SKIPPED, "not a regular file (device, FIFO or socket)", 0);
+        }
+        break;
+    case FTW_D:
+        W.stats->dirs++;
+        if (ftw->level > 0 && !strcmp(path + ftw->base, ".git")) return FTW_SKIP_SUBTREE;
+        break;
+    case FTW_DNR: {
+        char why[160];
+        snprintf(why, sizeof why, "cannot read directory: %s", strerror(EACCES));
+        submit(path, FR_ST_ERROR, why, 0);
+        break;
+    }
+    case FTW_NS:
+        submit(path, FR_ST_ERROR, "cannot stat", 0);
+        break;
+    case FTW_SL:
+    case FTW_SLN:
+        break; /* symbolic links are not followed */
+    default:
+        break;
+    }
+    return FTW_CONTINUE;
+}
+
+int fr_fs_scan(const char *path, const fr_fs_opts *opts, fr_pipeline *p, fr_fs_stats *stats)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fr_error_set("%s: %s", path, strerror(errno));
+        return errno == ENOENT ? FR_ENOTFOUND : FR_ERR;
+    }
+    if (access(path, R_OK) != 0) {
+        fr_error_set("%s: %s", path, strerror(errno));
+        return FR_ERR;
+    }
+    W.opts = opts;
+    W.p = p;
+    W.stats = stats;
+    W.stopped = 0;
+    /* The root may itself be a link the user named: resolve it once, then walk
+     * physically. Otherwise paths are recorded as the user wrote them. */
+    struct stat lst;
+    char *root = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) ? realpath(path, NULL) : NULL;
+    int rc = nftw(root ? root : path, visit, 64, FTW_PHYS | FTW_ACTIONRETVAL);
+    free(root);
+    if (fr_interrupted) return FR_EINTR;
+    if (W.stopped) {
+        fr_error_set("the scan stopped early (the store failed)");
+        return FR_ERR;
+    }
+    if (rc < 0) {
+        fr_error_set("%s: walk failed: %s", path, strerror(errno));
+        return FR_ERR;
+    }
+    return FR_OK;
+}

@@ -1,0 +1,99 @@
+-- ferret store, schema version 1. Applied once, in one transaction, to a new DB.
+-- Secrets are identified by SHA-256; plaintext lives in findings.secret only when
+-- the scan was run with --store-secrets.
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE runs (
+  id            INTEGER PRIMARY KEY,
+  started_at    TEXT NOT NULL,
+  finished_at   TEXT,
+  targets       TEXT NOT NULL,
+  rules_hash    TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete')),
+  items_scanned INTEGER NOT NULL DEFAULT 0,
+  items_skipped INTEGER NOT NULL DEFAULT 0,
+  items_failed  INTEGER NOT NULL DEFAULT 0,
+  bytes_scanned INTEGER NOT NULL DEFAULT 0,
+  matches       INTEGER NOT NULL DEFAULT 0,
+  new_findings  INTEGER NOT NULL DEFAULT 0,
+  note          TEXT
+);
+
+CREATE TABLE rules (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  description TEXT,
+  severity    TEXT NOT NULL,
+  confidence  TEXT NOT NULL,
+  attack      TEXT NOT NULL,
+  refs        TEXT NOT NULL DEFAULT ''   -- newline-separated URLs
+) WITHOUT ROWID;
+
+-- One row per unique piece of content: 'sha256:<hex>' for files, 'git:<oid>' for
+-- blobs, 'unread:<origin>' for content that could not be read.
+CREATE TABLE content (
+  id         INTEGER PRIMARY KEY,
+  key        TEXT NOT NULL UNIQUE,
+  size       INTEGER NOT NULL,
+  status     TEXT NOT NULL CHECK (status IN ('scanned', 'skipped', 'error')),
+  reason     TEXT,
+  rules_hash TEXT,
+  run_id     INTEGER NOT NULL REFERENCES runs (id)
+);
+
+CREATE TABLE findings (
+  id            INTEGER PRIMARY KEY,
+  rule_id       TEXT NOT NULL,
+  secret_sha256 TEXT NOT NULL,
+  preview       TEXT NOT NULL,
+  secret        TEXT,
+  first_seen    TEXT NOT NULL,
+  last_seen     TEXT NOT NULL,
+  first_run     INTEGER NOT NULL REFERENCES runs (id),
+  last_run      INTEGER NOT NULL REFERENCES runs (id),
+  UNIQUE (rule_id, secret_sha256)
+);
+
+CREATE TABLE matches (
+  id         INTEGER PRIMARY KEY,
+  content_id INTEGER NOT NULL REFERENCES content (id),
+  finding_id INTEGER NOT NULL REFERENCES findings (id),
+  offset     INTEGER NOT NULL,
+  line       INTEGER NOT NULL,
+  col        INTEGER NOT NULL,
+  UNIQUE (content_id, finding_id, offset)
+);
+CREATE INDEX matches_by_finding ON matches (finding_id);
+
+-- Where content was seen. Kept for content with matches and for content that was
+-- skipped or failed (so the reason can be traced to a path).
+CREATE TABLE locations (
+  id             INTEGER PRIMARY KEY,
+  content_id     INTEGER NOT NULL REFERENCES content (id),
+  source_kind    TEXT NOT NULL,
+  repo           TEXT NOT NULL DEFAULT '',
+  path           TEXT NOT NULL,
+  commit_id      TEXT NOT NULL DEFAULT '',
+  author_name    TEXT,
+  author_email   TEXT,
+  author_date    TEXT,
+  committer_date TEXT,
+  ref            TEXT,
+  first_run      INTEGER NOT NULL REFERENCES runs (id),
+  last_run       INTEGER NOT NULL REFERENCES runs (id),
+  UNIQUE (content_id, source_kind, repo, path, commit_id)
+);
+CREATE INDEX locations_by_content ON locations (content_id);
+
+CREATE VIEW occurrences AS
+  SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,
+         c.key AS content_key, l.commit_id, l.author_name, l.author_email,
+         l.author_date, l.committer_date, l.ref, l.first_run
+    FROM matches m
+    JOIN locations l ON l.content_id = m.content_id
+    JOIN content c ON c.id = m.content_id;
+
+INSERT INTO meta (key, value) VALUES ('schema_version', '1'), ('created_by', 'ferret');

@@ -1,0 +1,530 @@
+/*
+ * store.c: SQLite behind a small API. Owns the connection and its prepared
+ * statements. Invariants: a store that is not ferret's is never written to; all
+ * result writes of one batch are one transaction, so an interrupted scan leaves
+ * whole items or nothing; the DB file is created 0600 before SQLite opens it.
+ */
+#include "store/store.h"
+
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SCHEMA_VERSION 1
+
+extern const char fr_schema_sql[];
+
+enum { Q_CONTENT_UPSERT, Q_FINDING_UPSERT, Q_MATCH_INSERT, Q_LOCATION_UPSERT, Q_COUNT };
+
+static const char *const QUERIES[Q_COUNT] = {
+    [Q_CONTENT_UPSERT] =
+        "INSERT INTO content (key, size, status, reason, rules_hash, run_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT (key) DO UPDATE SET size = excluded.size, status = excluded.status,"
+        " reason = excluded.reason, rules_hash = excluded.rules_hash, run_id = excluded.run_id"
+        " RETURNING id",
+    [Q_FINDING_UPSERT] =
+        "INSERT INTO findings (rule_id, secret_sha256, preview, secret, first_seen, last_seen,"
+        " first_run, last_run) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6)"
+        " ON CONFLICT (rule_id, secret_sha256) DO UPDATE SET last_seen = excluded.last_seen,"
+        " last_run = excluded.last_run, secret = coalesce(excluded.secret, findings.secret)"
+        " RETURNING id",
+    [Q_MATCH_INSERT] = "INSERT OR IGNORE INTO matches (content_id, finding_id, offset, line, col)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_LOCATION_UPSERT] =
+        "INSERT INTO locations (content_id, source_kind, repo, path, commit_id, author_name,"
+        " author_email, author_date, committer_date, ref, first_run, last_run)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+        " ON CONFLICT (content_id, source_kind, repo, path, commit_id) DO UPDATE SET"
+        " last_run = excluded.last_run",
+};
+
+struct fr_store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+    sqlite3_stmt *last_run; /* kept so fr_run_row strings stay valid */
+    int in_txn;
+    char *path;
+};
+
+static int sql_error(fr_store *s, const char *what)
+{
+    int code = sqlite3_extended_errcode(s->db);
+    int prim = code & 0xff;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
+        fr_error_set("%s: %s: the database is locked by another process (another ferret?); "
+                     "try again later or raise --busy-timeout",
+                     s->path, what);
+        return FR_EBUSY;
+    }
+    if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT) {
+        fr_error_set("%s: %s: not a valid ferret database (%s); the file was left untouched",
+                     s->path, what, sqlite3_errmsg(s->db));
+        return FR_ECORRUPT;
+    }
+    fr_error_set("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return FR_ERR;
+}
+
+static int exec(fr_store *s, const char *sql, const char *what)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return sql_error(s, what);
+    return FR_OK;
+}
+
+/* Reads one integer; *out untouched when there is no row. */
+static int query_int(fr_store *s, const char *sql, int64_t *out, const char *what)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return sql_error(s, what);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_error(s, what);
+    return FR_OK;
+}
+
+static int check_or_create_schema(fr_store *s, int readonly)
+{
+    int64_t tables = 0;
+    int rc = query_int(s, "SELECT count(*) FROM sqlite_schema", &tables, "reading the schema");
+    if (rc) return rc;
+    if (tables == 0) {
+        if (readonly) {
+            fr_error_set("%s: no ferret database here (run 'ferret scan' first)", s->path);
+            return FR_ENOTFOUND;
+        }
+        if ((rc = exec(s, "BEGIN IMMEDIATE", "creating the schema"))) return rc;
+        if (sqlite3_exec(s->db, fr_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = sql_error(s, "creating the schema");
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        return exec(s, "COMMIT", "creating the schema");
+    }
+    int64_t version = -1;
+    rc = query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'", &version,
+                   "reading the schema version");
+    if (rc == FR_ERR || version < 0) {
+        fr_error_set("%s: this SQLite file is not a ferret database; the file was left untouched",
+                     s->path);
+        return FR_ECORRUPT;
+    }
+    if (rc) return rc;
+    if (version != SCHEMA_VERSION) {
+        fr_error_set("%s: ferret database schema version %lld, this ferret reads version %d",
+                     s->path, (long long)version, SCHEMA_VERSION);
+        return FR_ECORRUPT;
+    }
+    return FR_OK;
+}
+
+int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
+{
+    int readonly = opts && opts->readonly;
+    int busy = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+    struct stat stb;
+    if (stat(path, &stb) != 0) {
+        if (errno != ENOENT || readonly) {
+            fr_error_set("%s: %s", path, strerror(errno));
+            return errno == ENOENT ? FR_ENOTFOUND : FR_ERR;
+        }
+        /* Create the file ourselves so its mode is 0600 whatever the umask. */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            fr_error_set("%s: cannot create the database: %s", path, strerror(errno));
+            return FR_ERR;
+        }
+        if (fd >= 0) {
+            fchmod(fd, 0600);
+            close(fd);
+        }
+    } else if (!S_ISREG(stb.st_mode)) {
+        fr_error_set("%s: not a regular file", path);
+        return FR_ERR;
+    }
+    fr_store *s = fr_xcalloc(1, sizeof *s);
+    s->path = fr_xstrdup(path);
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    int rc;
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = sql_error(s, "opening");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, busy);
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Validate before changing anything: a foreign or corrupt file stays as it is. */
+    if ((rc = check_or_create_schema(s, readonly))) goto fail;
+    if (!readonly) {
+        int64_t dummy = 0;
+        if ((rc = query_int(s, "PRAGMA journal_mode = WAL", &dummy, "enabling WAL"))) goto fail;
+        if ((rc = exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+                       "setting pragmas")))
+            goto fail;
+        for (int i = 0; i < Q_COUNT; i++) {
+            if (sqlite3_prepare_v3(s->db, QUERIES[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
+                                   NULL) != SQLITE_OK) {
+                rc = sql_error(s, "preparing statements");
+                goto fail;
+            }
+        }
+    }
+    *out = s;
+    return FR_OK;
+fail:
+    fr_store_close(s);
+    return rc;
+}
+
+void fr_store_close(fr_store *s)
+{
+    if (!s) return;
+    if (s->in_txn) fr_store_flush(s);
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(s->q[i]);
+    sqlite3_finalize(s->last_run);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int fr_store_run_begin(fr_store *s, const char *targets, const char *rules_hash, int64_t *run_id)
+{
+    char now[32];
+    fr_now_iso(now);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO runs (started_at, targets, rules_hash, status)"
+                           " VALUES (?1, ?2, ?3, 'running')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "starting a run");
+    bind_text(st, 1, now);
+    bind_text(st, 2, targets);
+    bind_text(st, 3, rules_hash);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sql_error(s, "starting a run");
+    *run_id = sqlite3_last_insert_rowid(s->db);
+    return FR_OK;
+}
+
+int fr_store_run_end(fr_store *s, int64_t run_id, int complete, const fr_run_counts *c,
+                     const char *note)
+{
+    int rc = fr_store_flush(s);
+    if (rc) return rc;
+    char now[32];
+    fr_now_iso(now);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE runs SET finished_at = ?2, status = ?3, items_scanned = ?4,"
+                           " items_skipped = ?5, items_failed = ?6, bytes_scanned = ?7,"
+                           " matches = ?8, note = ?10, new_findings ="
+                           " (SELECT count(*) FROM findings WHERE first_run = ?1) WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "finishing the run");
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, now);
+    bind_text(st, 3, complete ? "complete" : "incomplete");
+    sqlite3_bind_int64(st, 4, (int64_t)c->scanned);
+    sqlite3_bind_int64(st, 5, (int64_t)c->skipped);
+    sqlite3_bind_int64(st, 6, (int64_t)c->failed);
+    sqlite3_bind_int64(st, 7, (int64_t)c->bytes);
+    sqlite3_bind_int64(st, 8, (int64_t)c->matches);
+    bind_text(st, 10, note);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? FR_OK : sql_error(s, "finishing the run");
+}
+
+int fr_store_put_rule(fr_store *s, const fr_rule_meta *r)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO rules (id, name, description, severity, confidence,"
+                           " attack, refs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                           " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                           " description = excluded.description, severity = excluded.severity,"
+                           " confidence = excluded.confidence, attack = excluded.attack,"
+                           " refs = excluded.refs",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "recording rules");
+    bind_text(st, 1, r->id);
+    bind_text(st, 2, r->name);
+    bind_text(st, 3, r->description);
+    bind_text(st, 4, r->severity);
+    bind_text(st, 5, r->confidence);
+    bind_text(st, 6, r->attack);
+    bind_text(st, 7, r->refs ? r->refs : "");
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FR_OK : sql_error(s, "recording rules");
+}
+
+int fr_store_flush(fr_store *s)
+{
+    if (!s->in_txn) return FR_OK;
+    s->in_txn = 0;
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = sql_error(s, "committing results");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return FR_OK;
+}
+
+static int step_done(fr_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? FR_OK : sql_error(s, what);
+}
+
+int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
+{
+    static const char *const status_names[] = {"scanned", "skipped", "error"};
+    int rc;
+    if (!s->in_txn) {
+        if ((rc = exec(s, "BEGIN IMMEDIATE", "starting a batch"))) return rc;
+        s->in_txn = 1;
+    }
+    sqlite3_stmt *st = s->q[Q_CONTENT_UPSERT];
+    bind_text(st, 1, it->content_key);
+    sqlite3_bind_int64(st, 2, (int64_t)it->size);
+    bind_text(st, 3, status_names[it->status]);
+    bind_text(st, 4, it->reason);
+    bind_text(st, 5, it->status == FR_ST_SCANNED ? it->rules_hash : NULL);
+    sqlite3_bind_int64(st, 6, run_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = sql_error(s, "recording content");
+        sqlite3_reset(st);
+        return rc;
+    }
+    int64_t content_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+
+    char now[32];
+    if (it->nmatches) fr_now_iso(now);
+    for (size_t i = 0; i < it->nmatches; i++) {
+        const fr_store_match *m = &it->matches[i];
+        st = s->q[Q_FINDING_UPSERT];
+        bind_text(st, 1, m->rule_id);
+        bind_text(st, 2, m->secret_sha256);
+        bind_text(st, 3, m->preview);
+        bind_text(st, 4, m->secret);
+        bind_text(st, 5, now);
+        sqlite3_bind_int64(st, 6, run_id);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = sql_error(s, "recording a finding");
+            sqlite3_reset(st);
+            return rc;
+        }
+        int64_t finding_id = sqlite3_column_int64(st, 0);
+        sqlite3_step(st); /* finish the RETURNING statement */
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        st = s->q[Q_MATCH_INSERT];
+        sqlite3_bind_int64(st, 1, content_id);
+        sqlite3_bind_int64(st, 2, finding_id);
+        sqlite3_bind_int64(st, 3, (int64_t)m->offset);
+        sqlite3_bind_int64(st, 4, (int64_t)m->line);
+        sqlite3_bind_int64(st, 5, (int64_t)m->column);
+        if ((rc = step_done(s, st, "recording a match"))) return rc;
+    }
+    if (it->loc && (it->nmatches || it->status != FR_ST_SCANNED)) {
+        const fr_location *l = it->loc;
+        st = s->q[Q_LOCATION_UPSERT];
+        sqlite3_bind_int64(st, 1, content_id);
+        bind_text(st, 2, l->kind);
+        bind_text(st, 3, l->repo ? l->repo : "");
+        bind_text(st, 4, l->path);
+        bind_text(st, 5, l->commit ? l->commit : "");
+        bind_text(st, 6, l->author_name);
+        bind_text(st, 7, l->author_email);
+        bind_text(st, 8, l->author_date);
+        bind_text(st, 9, l->committer_date);
+        bind_text(st, 10, l->ref);
+        sqlite3_bind_int64(st, 11, run_id);
+        if ((rc = step_done(s, st, "recording a location"))) return rc;
+    }
+    return FR_OK;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx)
+{
+    sqlite3_stmt *fq = NULL, *oq = NULL;
+    int rc = FR_OK;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT f.id, f.rule_id, coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'),"
+            " coalesce(r.confidence, 'medium'), coalesce(r.attack, ''), r.description,"
+            " coalesce(r.refs, ''), f.secret_sha256, f.preview, f.secret, f.first_seen,"
+            " f.last_seen, f.first_run, f.last_run"
+            " FROM findings f LEFT JOIN rules r ON r.id = f.rule_id"
+            " WHERE f.first_run >= ?1 ORDER BY f.rule_id, f.secret_sha256",
+            -1, &fq, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT source_kind, repo, path, commit_id, content_key, author_name,"
+                           " author_email, author_date, committer_date, ref, line, col"
+                           " FROM occurrences WHERE finding_id = ?1"
+                           " ORDER BY repo, path, commit_id, line, col",
+                           -1, &oq, NULL) != SQLITE_OK) {
+        rc = sql_error(s, "reading findings");
+        goto done;
+    }
+    sqlite3_bind_int64(fq, 1, flt && flt->new_since_run > 0 ? flt->new_since_run : 0);
+    fr_occurrence_row *occ = NULL;
+    size_t cap = 0;
+    int step;
+    while ((step = sqlite3_step(fq)) == SQLITE_ROW) {
+        fr_finding_row f = {
+            .id = sqlite3_column_int64(fq, 0),
+            .rule_id = col_text(fq, 1),
+            .rule_name = col_text(fq, 2),
+            .severity = col_text(fq, 3),
+            .confidence = col_text(fq, 4),
+            .attack = col_text(fq, 5),
+            .description = col_text(fq, 6),
+            .refs = col_text(fq, 7),
+            .secret_sha256 = col_text(fq, 8),
+            .preview = col_text(fq, 9),
+            .secret = flt && flt->with_secrets ? col_text(fq, 10) : NULL,
+            .first_seen = col_text(fq, 11),
+            .last_seen = col_text(fq, 12),
+            .first_run = sqlite3_column_int64(fq, 13),
+            .last_run = sqlite3_column_int64(fq, 14),
+        };
+        /* Occurrence strings are copied: the statement is stepped past them. */
+        size_t n = 0;
+        fr_buf pool = {0};
+        size_t *offs = NULL;
+        sqlite3_bind_int64(oq, 1, f.id);
+        while (sqlite3_step(oq) == SQLITE_ROW) {
+            offs = fr_xrealloc(offs, (n + 1) * 10 * sizeof *offs);
+            for (int c = 0; c < 10; c++) {
+                const char *v = col_text(oq, c);
+                offs[n * 10 + c] = v ? pool.len : (size_t)-1;
+                if (v) fr_buf_append(&pool, v, strlen(v) + 1);
+            }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                occ = fr_xrealloc(occ, cap * sizeof *occ);
+            }
+            occ[n].line = sqlite3_column_int64(oq, 10);
+            occ[n].column = sqlite3_column_int64(oq, 11);
+            n++;
+        }
+        sqlite3_reset(oq);
+        for (size_t i = 0; i < n; i++) {
+            const char *v[10];
+            for (int c = 0; c < 10; c++)
+                v[c] = offs[i * 10 + c] == (size_t)-1 ? NULL : pool.p + offs[i * 10 + c];
+            occ[i].kind = v[0], occ[i].repo = v[1], occ[i].path = v[2], occ[i].commit = v[3];
+            occ[i].content_key = v[4], occ[i].author_name = v[5], occ[i].author_email = v[6];
+            occ[i].author_date = v[7], occ[i].committer_date = v[8], occ[i].ref = v[9];
+        }
+        int crc = cb(&f, occ, n, ctx);
+        free(offs);
+        fr_buf_release(&pool);
+        if (crc) {
+            rc = crc;
+            break;
+        }
+    }
+    if (rc == FR_OK && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = sql_error(s, "reading findings");
+    free(occ);
+done:
+    sqlite3_finalize(fq);
+    sqlite3_finalize(oq);
+    return rc;
+}
+
+int fr_store_each_rule(fr_store *s, fr_rule_cb cb, void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, name, description, severity, confidence, attack, refs"
+                           " FROM rules ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading rules");
+    int rc = FR_OK;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fr_rule_meta r = {col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3),
+                          col_text(st, 4), col_text(st, 5), col_text(st, 6)};
+        if ((rc = cb(&r, ctx))) break;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int fr_store_last_run(fr_store *s, fr_run_row *out)
+{
+    sqlite3_finalize(s->last_run);
+    s->last_run = NULL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, started_at, finished_at, targets, status, note,"
+                           " items_scanned, items_skipped, items_failed, bytes_scanned, matches,"
+                           " new_findings FROM runs ORDER BY id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading runs");
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return FR_ENOTFOUND;
+    }
+    out->id = sqlite3_column_int64(st, 0);
+    out->started_at = col_text(st, 1);
+    out->finished_at = col_text(st, 2);
+    out->targets = col_text(st, 3);
+    out->status = col_text(st, 4);
+    out->note = col_text(st, 5);
+    out->counts.scanned = (uint64_t)sqlite3_column_int64(st, 6);
+    out->counts.skipped = (uint64_t)sqlite3_column_int64(st, 7);
+    out->counts.failed = (uint64_t)sqlite3_column_int64(st, 8);
+    out->counts.bytes = (uint64_t)sqlite3_column_int64(st, 9);
+    out->counts.matches = (uint64_t)sqlite3_column_int64(st, 10);
+    out->counts.new_findings = (uint64_t)sqlite3_column_int64(st, 11);
+    s->last_run = st;
+    return FR_OK;
+}
+
+int fr_store_each_skipped(fr_store *s, fr_skipped_cb cb, void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT c.status, c.reason, l.source_kind, l.repo, l.path, c.size"
+                           " FROM content c JOIN locations l ON l.content_id = c.id"
+                           " WHERE c.status != 'scanned' ORDER BY l.repo, l.path",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading skipped content");
+    int rc = FR_OK;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if ((rc = cb(col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3),
+                     col_text(st, 4), (uint64_t)sqlite3_column_int64(st, 5), ctx)))
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

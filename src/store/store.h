@@ -1,0 +1,113 @@
+/*
+ * store: the only code that speaks SQL. A SQLite file in WAL mode holding scan
+ * runs, scanned content, deduplicated findings (rule + SHA-256 of the secret) and
+ * their occurrences with provenance. Writes come from one writer thread; reads
+ * (reports) use the same API from any single thread.
+ */
+#ifndef FERRET_STORE_H
+#define FERRET_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fr_store fr_store;
+
+typedef struct {
+    int busy_timeout_ms; /* how long to wait for another writer's lock */
+    int readonly;        /* open an existing store for reports */
+} fr_store_opts;
+
+/* Opens (creating with mode 0600 when absent) the store at path. A file that is
+ * not a ferret store is reported (FR_ECORRUPT) and never written to; a lock held
+ * past the busy timeout gives FR_EBUSY. *out is the caller's to fr_store_close. */
+int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts);
+void fr_store_close(fr_store *s);
+
+/* ---- scan runs ---- */
+int fr_store_run_begin(fr_store *s, const char *targets, const char *rules_hash, int64_t *run_id);
+typedef struct {
+    uint64_t scanned, skipped, failed, bytes, matches;
+    uint64_t new_findings; /* computed by the store at run end */
+} fr_run_counts;
+int fr_store_run_end(fr_store *s, int64_t run_id, int complete, const fr_run_counts *c,
+                     const char *note);
+
+/* Records a rule's metadata so reports need no rule files. */
+typedef struct {
+    const char *id, *name, *description, *severity, *confidence, *attack, *refs;
+} fr_rule_meta;
+int fr_store_put_rule(fr_store *s, const fr_rule_meta *r);
+
+/* ---- writing scan results (writer thread only) ---- */
+typedef enum { FR_ST_SCANNED = 0, FR_ST_SKIPPED = 1, FR_ST_ERROR = 2 } fr_content_status;
+
+typedef struct {
+    const char *kind; /* "file", "git", "archive" */
+    const char *repo, *path, *commit;
+    const char *author_name, *author_email, *author_date, *committer_date, *ref;
+} fr_location;
+
+typedef struct {
+    const char *rule_id;
+    char secret_sha256[65];
+    const char *preview;
+    const char *secret; /* NULL unless plaintext storage was asked for */
+    uint64_t offset, line, column;
+} fr_store_match;
+
+typedef struct {
+    const char *content_key;
+    uint64_t size;
+    fr_content_status status;
+    const char *reason; /* for skipped / error */
+    const char *rules_hash;
+    const fr_location *loc;
+    const fr_store_match *matches;
+    size_t nmatches;
+} fr_store_item;
+
+/* Records one item inside the current batch transaction (begun on demand). */
+int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it);
+/* Commits the current batch, if any. */
+int fr_store_flush(fr_store *s);
+
+/* ---- reading ---- */
+typedef struct {
+    int64_t id;
+    const char *rule_id, *rule_name, *severity, *confidence, *attack, *description, *refs;
+    const char *secret_sha256, *preview, *secret;
+    const char *first_seen, *last_seen;
+    int64_t first_run, last_run;
+} fr_finding_row;
+
+typedef struct {
+    const char *kind, *repo, *path, *commit, *content_key;
+    const char *author_name, *author_email, *author_date, *committer_date, *ref;
+    int64_t line, column;
+} fr_occurrence_row;
+
+typedef struct {
+    int64_t new_since_run; /* > 0: only findings first seen in this run or later */
+    int with_secrets;      /* fill fr_finding_row.secret when stored */
+} fr_report_filter;
+
+typedef int (*fr_finding_cb)(const fr_finding_row *f, const fr_occurrence_row *occ, size_t nocc,
+                             void *ctx);
+int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx);
+
+typedef int (*fr_rule_cb)(const fr_rule_meta *r, void *ctx);
+int fr_store_each_rule(fr_store *s, fr_rule_cb cb, void *ctx);
+
+typedef struct {
+    int64_t id;
+    const char *started_at, *finished_at, *targets, *status, *note;
+    fr_run_counts counts;
+} fr_run_row;
+/* The latest run (FR_ENOTFOUND when there is none). Strings valid until next call. */
+int fr_store_last_run(fr_store *s, fr_run_row *out);
+
+typedef int (*fr_skipped_cb)(const char *status, const char *reason, const char *kind,
+                             const char *repo, const char *path, uint64_t size, void *ctx);
+int fr_store_each_skipped(fr_store *s, fr_skipped_cb cb, void *ctx);
+
+#endif
