@@ -57,6 +57,7 @@ void fr_scanner_free(fr_scanner *s);
  * call on this scanner. Returns FR_OK or FR_ERR. */
 int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match **matches,
             size_t *nmatches);
+/* Counters of the last fr_scan call. */
 const fr_scan_stats *fr_scanner_stats(const fr_scanner *s);
 
 /* Guards applied to every candidate secret (exposed for unit tests). */

@@ -336,6 +336,7 @@ int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match
     s->data = data;
     s->len = len;
     s->nm = 0;
+    memset(&s->stats, 0, sizeof s->stats);
     memset(s->st, 0, e->rs->n * sizeof *s->st);
     if (len > FR_SCAN_MAX) {
         fr_error_set("content of %zu bytes exceeds the engine limit of %zu", len,

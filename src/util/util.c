@@ -91,7 +91,7 @@ void fr_now_iso(char out[32])
 
 void fr_redact(const char *secret, size_t n, fr_buf *out)
 {
-    size_t pre = n / 5, suf = n / 10;
+    size_t pre = n / 6, suf = n / 12; /* together at most n / 4 */
     if (pre > 4) pre = 4;
     if (suf > 2) suf = 2;
     fr_buf_put_safe(out, secret, pre);

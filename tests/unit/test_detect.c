@@ -1,0 +1,210 @@
+/* Unit tests for src/detect: matches and positions, guards, ferret:allow, the
+ * confirm step against an every-offset candidate source, invalid patterns, and
+ * bounded work on adversarial input (counted, not timed). */
+#include "check.h"
+#include "detect/detect.h"
+#include "rules/rules.h"
+
+#include <stdlib.h>
+
+static const char *RULES = "rules:\n"
+                           "  - id: t.tok\n"
+                           "    name: token\n"
+                           "    pattern: '\\b(tok_[A-Za-z0-9]{16})\\b'\n"
+                           "    min_entropy: 2.0\n"
+                           "    max_length: 20\n"
+                           "    severity: high\n"
+                           "    confidence: high\n"
+                           "    attack: T1552.001\n"
+                           "    examples: [x]\n"
+                           "    negative_examples: [y]\n"
+                           "  - id: t.kv\n"
+                           "    name: key value, needs a keyword nearby\n"
+                           "    pattern: '=\\s*\"([A-Za-z0-9+/]{20,60})\"'\n"
+                           "    keywords: [password]\n"
+                           "    max_length: 80\n"
+                           "    severity: medium\n"
+                           "    confidence: low\n"
+                           "    attack: T1552.001\n"
+                           "    examples: [x]\n"
+                           "    negative_examples: [y]\n"
+                           "  - id: t.look\n"
+                           "    name: lookahead forces prefilter mode\n"
+                           "    pattern: 'key-([a-z]{10,})(?=!)'\n"
+                           "    max_length: 200\n"
+                           "    severity: low\n"
+                           "    confidence: low\n"
+                           "    attack: T1552.001\n"
+                           "    examples: [x]\n"
+                           "    negative_examples: [y]\n";
+
+static fr_ruleset *RS;
+static fr_engine *FAST, *SLOW;
+static fr_scanner *SF, *SS;
+
+static size_t scan(fr_scanner *s, const char *text, const fr_match **m)
+{
+    size_t n = 0;
+    CHECK(fr_scan(s, (const unsigned char *)text, strlen(text), m, &n) == FR_OK);
+    return n;
+}
+
+static void test_basic(void)
+{
+    const fr_match *m;
+    const char *t = "a\nb = 1\n  tok_ABCDEFGH12345678 and tok_Zyxwvutsrqponmlk\n";
+    size_t n = scan(SF, t, &m);
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK(m[0].rule == 0 && m[0].line == 3 && m[0].column == 3);
+        CHECK(m[0].send - m[0].sstart == 20);
+        CHECK(!strncmp(t + m[0].sstart, "tok_ABCDEFGH12345678", 20));
+        CHECK(m[1].line == 3 && m[1].column == 28);
+    }
+    /* word boundary: a longer run is not a token */
+    CHECK(scan(SF, "tok_ABCDEFGH12345678X", &m) == 0);
+    /* entropy gate and one-character runs */
+    CHECK(scan(SF, "tok_aaaaaaaaaaaaaaaa", &m) == 0);
+    /* placeholders */
+    CHECK(scan(SF, "tok_xxxxABCDEFGH1234", &m) == 0);
+    /* ferret:allow on the line suppresses, on another line does not */
+    CHECK(scan(SF, "tok_ABCDEFGH12345678 # ferret:allow", &m) == 0);
+    CHECK(scan(SF, "# ferret:allow\ntok_ABCDEFGH12345678", &m) == 1);
+}
+
+static void test_keywords_and_prefilter(void)
+{
+    const fr_match *m;
+    CHECK(scan(SF, "password = \"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5\"", &m) == 1);
+    CHECK(scan(SF, "greeting = \"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5\"", &m) == 0);
+    size_t n = scan(SF, "key-abcdefghijkl! key-abcdefghijkl?", &m);
+    CHECK(n == 1);
+    if (n == 1) CHECK(m[0].rule == 2 && m[0].sstart == 4 && m[0].send == 16);
+}
+
+static void test_placeholder_guard(void)
+{
+    CHECK(fr_is_placeholder("${GITHUB_TOKEN}", 15));
+    CHECK(fr_is_placeholder("$(cat token)", 12));
+    CHECK(fr_is_placeholder("<YOUR_TOKEN_HERE>", 17));
+    CHECK(fr_is_placeholder("{{ secrets.X }}", 15));
+    CHECK(fr_is_placeholder("********", 8));
+    CHECK(fr_is_placeholder("ghp_XXXXXXXXXXXX", 16));
+    CHECK(!fr_is_placeholder("ghp_u8jzPde0IgxLd6Gn", 20));
+    CHECK(fr_is_binary((const unsigned char *)"ab\0c", 4));
+    CHECK(!fr_is_binary((const unsigned char *)"abc\xff", 4));
+}
+
+/* Random text with planted tokens: the Hyperscan path must find exactly what the
+ * every-offset path finds. */
+static void test_equivalence(void)
+{
+    const char alpha[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _=\"\n!-";
+    srand(12345);
+    char *buf = malloc(20001);
+    for (int round = 0; round < 30; round++) {
+        size_t len = 2000 + (size_t)(rand() % 18000);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = alpha[rand() % (int)(sizeof alpha - 1)];
+        for (int k = 0; k < 10; k++) {
+            size_t at = (size_t)rand() % (len - 64);
+            const char *plant[] = {" tok_", " password = \"", " key-"};
+            int which = rand() % 3;
+            memcpy(buf + at, plant[which], strlen(plant[which]));
+        }
+        buf[len] = 0;
+        const fr_match *a, *b;
+        size_t na = 0, nb = 0;
+        fr_scan(SF, (const unsigned char *)buf, len, &a, &na);
+        fr_match *copy = malloc((na + 1) * sizeof *copy);
+        memcpy(copy, a, na * sizeof *a);
+        fr_scan(SS, (const unsigned char *)buf, len, &b, &nb);
+        int same = na == nb;
+        for (size_t i = 0; same && i < na; i++)
+            same = copy[i].rule == b[i].rule && copy[i].sstart == b[i].sstart &&
+                   copy[i].send == b[i].send;
+        CHECK(same);
+        free(copy);
+    }
+    free(buf);
+}
+
+/* A long run that the prefilter reports at every offset and PCRE2 rejects: the
+ * number of confirm calls must stay proportional to the input, not quadratic. */
+static void test_adversarial(void)
+{
+    size_t len = 4u << 20;
+    char *buf = malloc(len + 1);
+    memcpy(buf, "key-", 4);
+    memset(buf + 4, 'a', len - 4);
+    buf[len] = 0;
+    const fr_match *m;
+    size_t n = 0;
+    CHECK(fr_scan(SF, (const unsigned char *)buf, len, &m, &n) == FR_OK);
+    CHECK(n == 0);
+    const fr_scan_stats *st = fr_scanner_stats(SF);
+    CHECK(st->hits > len / 2);            /* the prefilter did fire everywhere ... */
+    CHECK(st->confirms <= st->hits + 16); /* ... and each offset was confirmed once */
+    /* many tokens back to back: every one found, in order */
+    size_t per = 21, count = 100000;
+    char *many = malloc(per * count + 1);
+    for (size_t i = 0; i < count; i++) {
+        snprintf(many + i * per, per + 1, "tok_%016zx ", i * 2654435761u);
+        for (size_t j = 4; j < 20; j++)
+            if (many[i * per + j] == '0') many[i * per + j] = 'Q' + (char)(j % 5);
+    }
+    n = 0;
+    CHECK(fr_scan(SF, (const unsigned char *)many, per * count, &m, &n) == FR_OK);
+    CHECK(n == count);
+    free(many);
+    free(buf);
+}
+
+static void test_invalid_pattern(void)
+{
+    const char *bad = "rules:\n"
+                      "  - id: ok\n    name: x\n    pattern: '(a+)'\n    severity: low\n"
+                      "    confidence: low\n    attack: T1\n    examples: [a]\n"
+                      "    negative_examples: [b]\n"
+                      "  - id: broken\n    name: x\n    pattern: '(a[+'\n    severity: low\n"
+                      "    confidence: low\n    attack: T1\n    examples: [a]\n"
+                      "    negative_examples: [b]\n"
+                      "  - id: nocap\n    name: x\n    pattern: 'abc'\n    severity: low\n"
+                      "    confidence: low\n    attack: T1\n    examples: [a]\n"
+                      "    negative_examples: [b]\n";
+    const char *names[] = {"bad.yml"};
+    size_t lens[] = {strlen(bad)};
+    fr_ruleset *rs = NULL;
+    CHECK(fr_rules_load_buffers(&rs, names, &bad, lens, 1) == FR_OK);
+    fr_engine *e = NULL;
+    CHECK(fr_engine_new(&e, rs, NULL) == FR_ECORRUPT);
+    CHECK(strstr(fr_error(), "bad.yml:10: rule broken: invalid pattern") != NULL);
+    fr_buf errs = {0};
+    CHECK(fr_engine_check_compile(rs, &errs) == 2);
+    CHECK(errs.p && strstr(errs.p, "bad.yml:18: rule nocap: pattern needs a capture group"));
+    fr_buf_release(&errs);
+    fr_ruleset_free(rs);
+}
+
+int main(void)
+{
+    const char *names[] = {"unit.yml"};
+    size_t lens[] = {strlen(RULES)};
+    fr_engine_opts every = {.every_position = 1};
+    if (fr_rules_load_buffers(&RS, names, &RULES, lens, 1) || fr_engine_new(&FAST, RS, NULL) ||
+        fr_engine_new(&SLOW, RS, &every) || fr_scanner_new(&SF, FAST) ||
+        fr_scanner_new(&SS, SLOW)) {
+        fprintf(stderr, "setup failed: %s\n", fr_error());
+        return 1;
+    }
+    test_basic();
+    test_keywords_and_prefilter();
+    test_placeholder_guard();
+    test_equivalence();
+    test_adversarial();
+    test_invalid_pattern();
+    fr_scanner_free(SF), fr_scanner_free(SS);
+    fr_engine_free(FAST), fr_engine_free(SLOW);
+    fr_ruleset_free(RS);
+    return check_done("test_detect");
+}

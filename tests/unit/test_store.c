@@ -1,0 +1,186 @@
+/* Unit tests for src/store: creation mode, dedup of findings and occurrences,
+ * idempotent re-recording, no plaintext by default, foreign / corrupt files left
+ * untouched, a lock held by another connection, run bookkeeping. */
+#include "check.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/ferret-store-XXXXXX";
+static char path[300];
+
+static int count(const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = -1;
+    sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+static int file_contains(const char *p, const char *needle)
+{
+    FILE *f = fopen(p, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *b = malloc((size_t)n + 1);
+    size_t got = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    int found = memmem(b, got, needle, strlen(needle)) != NULL;
+    free(b);
+    return found;
+}
+
+static void put(fr_store *s, int64_t run, const char *key, const char *file, const char *secret,
+                const char *plain)
+{
+    fr_store_match m = {.rule_id = "t.tok",
+                        .preview = "tok_****78",
+                        .secret = plain,
+                        .offset = 10,
+                        .line = 2,
+                        .column = 3};
+    fr_sha256_hex(secret, strlen(secret), m.secret_sha256);
+    fr_location loc = {.kind = "file", .path = file};
+    fr_store_item it = {.content_key = key,
+                        .size = 100,
+                        .status = FR_ST_SCANNED,
+                        .rules_hash = "h",
+                        .loc = &loc,
+                        .matches = &m,
+                        .nmatches = 1};
+    CHECK(fr_store_put(s, run, &it) == FR_OK);
+}
+
+static int count_cb(const fr_finding_row *f, const fr_occurrence_row *o, size_t k, void *v)
+{
+    (void)o;
+    CHECK(f->secret == NULL); /* plaintext only when the filter asks */
+    CHECK(k == 1);
+    (*(size_t *)v)++;
+    return 0;
+}
+
+static void test_roundtrip(void)
+{
+    fr_store *s = NULL;
+    CHECK(fr_store_open(&s, path, NULL) == FR_OK);
+    if (!s) return;
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    int64_t run = 0;
+    CHECK(fr_store_run_begin(s, "target", "h", &run) == FR_OK && run == 1);
+    fr_rule_meta rm = {"t.tok", "Token", NULL, "high", "high", "T1552.001", ""};
+    CHECK(fr_store_put_rule(s, &rm) == FR_OK);
+    /* the same secret in two files, one file recorded twice */
+    put(s, run, "sha256:aa", "a.txt", "tok_SECRETVALUE12345678", NULL);
+    put(s, run, "sha256:bb", "b.txt", "tok_SECRETVALUE12345678", NULL);
+    put(s, run, "sha256:bb", "b.txt", "tok_SECRETVALUE12345678", NULL);
+    fr_location loc = {.kind = "file", .path = "big.bin"};
+    fr_store_item sk = {.content_key = "unread:file::big.bin",
+                        .size = 1u << 30,
+                        .status = FR_ST_SKIPPED,
+                        .reason = "too large",
+                        .loc = &loc};
+    CHECK(fr_store_put(s, run, &sk) == FR_OK);
+    fr_run_counts c = {3, 1, 0, 300, 3, 0};
+    CHECK(fr_store_run_end(s, run, 1, &c, NULL) == FR_OK);
+    fr_run_row rr;
+    CHECK(fr_store_last_run(s, &rr) == FR_OK && rr.id == run && !strcmp(rr.status, "complete"));
+    CHECK(rr.counts.new_findings == 1);
+    fr_store_close(s);
+    CHECK(count("SELECT count(*) FROM findings") == 1);
+    CHECK(count("SELECT count(*) FROM matches") == 2);
+    CHECK(count("SELECT count(*) FROM occurrences") == 2);
+    CHECK(count("SELECT count(*) FROM content WHERE status = 'skipped'") == 1);
+    CHECK(!file_contains(path, "tok_SECRETVALUE12345678"));
+
+    /* a second run sees the finding again: not new, last_run moves */
+    CHECK(fr_store_open(&s, path, NULL) == FR_OK);
+    CHECK(fr_store_run_begin(s, "target", "h", &run) == FR_OK && run == 2);
+    put(s, run, "sha256:cc", "c.txt", "tok_SECRETVALUE12345678", "tok_SECRETVALUE12345678");
+    put(s, run, "sha256:dd", "d.txt", "tok_OTHERSECRET87654321", NULL);
+    CHECK(fr_store_run_end(s, run, 0, &c, "interrupted") == FR_OK);
+    CHECK(fr_store_last_run(s, &rr) == FR_OK && rr.counts.new_findings == 1 &&
+          !strcmp(rr.status, "incomplete"));
+    fr_report_filter flt = {.new_since_run = 2};
+    size_t nfound = 0;
+    CHECK(fr_store_each_finding(s, &flt, count_cb, &nfound) == FR_OK && nfound == 1);
+    fr_store_close(s);
+    CHECK(count("SELECT count(*) FROM findings WHERE secret IS NOT NULL") == 1);
+    CHECK(count("SELECT count(*) FROM findings WHERE last_run = 2") == 2);
+}
+
+static void test_refuses_foreign_files(void)
+{
+    char p2[320];
+    /* garbage bytes */
+    snprintf(p2, sizeof p2, "%s/garbage.db", dir);
+    FILE *f = fopen(p2, "wb");
+    for (int i = 0; i < 8192; i++)
+        fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    struct stat st;
+    stat(p2, &st);
+    fr_store *s = NULL;
+    CHECK(fr_store_open(&s, p2, NULL) == FR_ECORRUPT);
+    CHECK(strstr(fr_error(), "left untouched") != NULL);
+    struct stat st2;
+    stat(p2, &st2);
+    CHECK(st.st_size == st2.st_size && st.st_mtime == st2.st_mtime);
+    /* a valid SQLite DB that is not ferret's */
+    snprintf(p2, sizeof p2, "%s/other.db", dir);
+    sqlite3 *db;
+    sqlite3_open(p2, &db);
+    sqlite3_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES (1)", NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK(fr_store_open(&s, p2, NULL) == FR_ECORRUPT);
+    CHECK(strstr(fr_error(), "not a ferret database") != NULL);
+    /* read-only open of a missing file creates nothing */
+    snprintf(p2, sizeof p2, "%s/missing.db", dir);
+    fr_store_opts ro = {.readonly = 1};
+    CHECK(fr_store_open(&s, p2, &ro) == FR_ENOTFOUND);
+    CHECK(access(p2, F_OK) != 0);
+}
+
+static void test_locked(void)
+{
+    sqlite3 *holder;
+    CHECK(sqlite3_open(path, &holder) == SQLITE_OK);
+    CHECK(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    fr_store *s = NULL;
+    fr_store_opts o = {.busy_timeout_ms = 200};
+    int rc = fr_store_open(&s, path, &o);
+    int64_t run = 0;
+    if (rc == FR_OK) rc = fr_store_run_begin(s, "t", "h", &run);
+    CHECK(rc == FR_EBUSY);
+    CHECK(strstr(fr_error(), "locked by another process") != NULL);
+    fr_store_close(s);
+    sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(holder);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) return 1;
+    snprintf(path, sizeof path, "%s/ferret.db", dir);
+    umask(022);
+    test_roundtrip();
+    test_refuses_foreign_files();
+    test_locked();
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup failed\n");
+    return check_done("test_store");
+}
