@@ -354,7 +354,7 @@ int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match
             return FR_ERR;
         }
     }
-    qsort(s->m, s->nm, sizeof *s->m, cmp_match);
+    if (s->nm > 1) qsort(s->m, s->nm, sizeof *s->m, cmp_match);
     /* Line and column of each secret, counting newlines once in order. */
     size_t line = 1, pos = 0, line_start = 0;
     for (size_t i = 0; i < s->nm; i++) {

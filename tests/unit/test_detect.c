@@ -117,7 +117,7 @@ static void test_equivalence(void)
         size_t na = 0, nb = 0;
         fr_scan(SF, (const unsigned char *)buf, len, &a, &na);
         fr_match *copy = malloc((na + 1) * sizeof *copy);
-        memcpy(copy, a, na * sizeof *a);
+        if (na) memcpy(copy, a, na * sizeof *a);
         fr_scan(SS, (const unsigned char *)buf, len, &b, &nb);
         int same = na == nb;
         for (size_t i = 0; same && i < na; i++)
