@@ -213,8 +213,14 @@ static int parse_file(fr_ruleset *rs, const char *name, const char *data, size_t
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        fr_error_set("%s:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "malformed document");
+        if (parser.context)
+            fr_error_set("%s:%zu: YAML syntax error: %s (%s that starts at line %zu)", name,
+                         parser.problem_mark.line + 1,
+                         parser.problem ? parser.problem : "malformed document", parser.context,
+                         parser.context_mark.line + 1);
+        else
+            fr_error_set("%s:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
+                         parser.problem ? parser.problem : "malformed document");
         yaml_parser_delete(&parser);
         return FR_ECORRUPT;
     }

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Filesystem scan end to end: planted secrets found with exact provenance,
+# dedup across files, ferret:allow, symlinks out of the tree not followed,
+# binary and non-UTF-8 content, exit codes, thread-count independence, and
+# the JSONL / JSON / SARIF / text report contracts.
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+
+tok=$($FAKE github 1)
+tok2=$($FAKE github 2)
+sas=$($FAKE sas 3)
+sig=${sas#*sig=}
+mkdir -p tree/a/b outside
+printf 'line one\nexport GITHUB_TOKEN=%s\n' "$tok" > tree/a/.env
+printf '# same token twice in another file\n\n\nx = "%s"  y = "%s"\n' "$tok" "$tok" > tree/a/b/app.py
+printf 'upload: %s\n' "$sas" > tree/pipeline.yml
+printf 'ok = "%s" # ferret:allow\n' "$tok2" > tree/allowed.py
+printf 'caf\xe9 = "%s"\n' "$tok2" > tree/latin1.txt
+printf 'bin\0ary %s\n' "$tok" > tree/blob.bin
+printf 'TOKEN=%s\n' "$($FAKE github 9)" > outside/secret.env
+ln -s ../outside tree/link-out
+weird=$(printf 'tree/we\x01ird-\xff.env')
+printf 'K=%s\n' "$($FAKE github 4)" > "$weird"
+
+run_ferret scan --db f.db tree
+assert_eq "$RC" 1 "scan with findings exits 1"
+assert_contains "$ERR" "complete run 1" "summary line"
+[ "$(stat -c %a f.db)" = 600 ] && ok || fail "DB mode is $(stat -c %a f.db), want 600"
+
+run_ferret report --db f.db --format jsonl
+assert_eq "$RC" 1 "report with findings exits 1"
+printf '%s\n' "$OUT" > r.jsonl
+h=$(sha256 "$tok")
+assert_eq "$(pyjsonl r.jsonl "len(rows)")" 4 "four unique findings (tok, sas, latin1 tok2, weird)"
+assert_eq "$(pyjsonl r.jsonl "[r['rule'] for r in rows if r['secret_sha256']=='$h'][0]")" github.pat "token found by rule"
+assert_eq "$(pyjsonl r.jsonl "sorted((o['path'],o['line'],o['column']) for r in rows if r['secret_sha256']=='$h' for o in r['occurrences'])")" \
+  "[('tree/a/.env', 2, 21), ('tree/a/b/app.py', 4, 6), ('tree/a/b/app.py', 4, 54)]" "occurrences with exact line and column"
+assert_eq "$(pyjsonl r.jsonl "[r['rule'] for r in rows if r['secret_sha256']=='$(sha256 "$sig")'][0]")" azure.sas-token "SAS signature fingerprinted"
+assert_eq "$(pyjsonl r.jsonl "[o['path'] for r in rows if r['secret_sha256']=='$(sha256 "$tok2")' for o in r['occurrences']]")" "['tree/latin1.txt']" "non-UTF-8 file scanned, allow line suppressed"
+assert_contains "$(pyjsonl r.jsonl "[o['path'] for r in rows for o in r['occurrences']]")" 'we\\x01ird-\\xFF.env' "invalid path bytes shown escaped"
+assert_not_contains "$OUT" "$tok" "no plaintext in JSONL"
+assert_not_contains "$OUT" "secret.env" "symlink out of the tree not followed"
+if grep -qa -- "$tok" f.db f.db-wal 2>/dev/null; then fail "plaintext secret in the DB"; else ok; fi
+
+run_ferret report --db f.db --skipped
+assert_contains "$OUT" "tree/blob.bin" "binary file listed as skipped"
+assert_contains "$OUT" "binary content" "with its reason"
+
+# the same scan with one thread gives the same findings
+run_ferret scan --db f1.db --threads 1 tree
+run_ferret report --db f1.db --format jsonl
+printf '%s\n' "$OUT" > r1.jsonl
+assert_eq "$(pyjsonl r1.jsonl "sorted((r['rule'],r['secret_sha256'],len(r['occurrences'])) for r in rows)")" \
+  "$(pyjsonl r.jsonl "sorted((r['rule'],r['secret_sha256'],len(r['occurrences'])) for r in rows)")" "threads do not change results"
+
+# re-scanning is idempotent: no duplicate occurrences
+run_ferret scan --db f.db tree
+run_ferret report --db f.db --format jsonl
+printf '%s\n' "$OUT" > r2.jsonl
+assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" "$(pyjsonl r.jsonl "sum(len(r['occurrences']) for r in rows)")" "re-scan adds no occurrences"
+run_ferret report --db f.db --new-only --format jsonl
+assert_eq "$RC" 0 "nothing new in the second run"
+
+# JSON array and SARIF are valid and complete
+run_ferret report --db f.db --format json
+printf '%s' "$OUT" > r.json
+assert_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' r.json)" 4 "JSON array holds every finding"
+run_ferret report --db f.db --format sarif --output r.sarif
+python3 - r.sarif "$h" <<'PY' && ok || fail "SARIF structure"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["version"] == "2.1.0" and "sarif-2.1.0" in d["$schema"]
+run = d["runs"][0]
+ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
+assert {"github.pat", "pem.private-key", "azure.sas-token"} <= ids
+res = [r for r in run["results"] if r["partialFingerprints"]["secretSha256/v1"] == sys.argv[2]]
+assert len(res) == 3, res
+loc = res[0]["locations"][0]["physicalLocation"]
+assert loc["region"]["startLine"] >= 1 and loc["artifactLocation"]["uri"].startswith("tree/")
+assert all(r["ruleId"] in ids and r["level"] == "error" for r in res)
+PY
+assert_not_contains "$(cat r.sarif)" "$tok" "no plaintext in SARIF"
+
+# plaintext only on explicit request
+run_ferret scan --db s.db --store-secrets tree/a
+run_ferret report --db s.db --format jsonl
+assert_not_contains "$OUT" "$tok" "stored secret not shown without --show-secrets"
+run_ferret report --db s.db --format jsonl --show-secrets
+assert_contains "$OUT" "\"secret\":\"$tok\"" "--show-secrets shows it"
+run_ferret report --db s.db
+assert_contains "$OUT" "ghp_****" "text report shows the redacted preview"
+assert_contains "$OUT" "tree/a/.env:2:21" "text report shows path:line:column"
+
+# a clean tree exits 0, from another directory, with no rule flags
+mkdir clean && echo "nothing here" > clean/readme.txt
+(cd / && "$FERRET" scan --quiet --db "$T/c.db" "$T/clean" > "$T/q.out" 2>&1) && ok || fail "clean scan should exit 0"
+assert_eq "$(cat q.out)" "" "--quiet prints nothing"
+finish
