@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Detect-engine throughput on typical source text, in memory, against ripgrep
+# searching the same bytes for the same patterns in the same run.
+#   scripts/bench-engine.sh [SIZE_MB]      (default 256)
+# Source text: the Python standard library, C headers and Perl modules that a
+# Debian machine ships, concatenated, with a few planted fake secrets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size_mb=${1:-256}
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" --target bench_engine ferret >/dev/null
+work=$(mktemp -d /tmp/ferret-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+corpus="$work/source.txt"
+python3 - "$corpus" "$size_mb" <<'PY'
+import os, sys, random
+sys.path.insert(0, "tests/tools")
+import fakesecrets
+out, limit = sys.argv[1], int(sys.argv[2]) << 20
+roots = ["/usr/lib/python3", "/usr/lib/python3.11", "/usr/include", "/usr/share/perl", "/usr/share/perl5",
+         "/root/.pyenv/versions", "/usr/share/cmake-3.25"]
+exts = (".py", ".h", ".c", ".pm", ".pl", ".cmake", ".txt", ".rst", ".json", ".yml", ".yaml", ".sh")
+files = []
+for r in roots:
+    for d, _, fs in os.walk(r):
+        files += [os.path.join(d, f) for f in fs if f.endswith(exts)]
+files = sorted(set(files))
+rng = random.Random(1)
+rng.shuffle(files)
+total = 0
+with open(out, "wb") as o:
+    while total < limit:
+        for p in files:
+            try:
+                data = open(p, "rb").read()
+            except OSError:
+                continue
+            if b"\0" in data[:8192]:
+                continue
+            o.write(data); total += len(data)
+            if rng.random() < 0.001:
+                s = ("TOKEN=" + fakesecrets.github(rng) + "\n").encode(); o.write(s); total += len(s)
+            if total >= limit:
+                break
+PY
+bytes=$(stat -c %s "$corpus")
+echo "corpus: $((bytes / 1000000)) MB of source text"
+./build/bench_engine --print-patterns > "$work/patterns.txt"
+sed 's/^/(?-u)/' "$work/patterns.txt" > "$work/patterns-bytes.txt"
+cat "$corpus" > /dev/null
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+f1=$(./build/bench_engine --threads 1 --repeat 4 "$corpus"); echo "ferret engine: $f1"
+f2=$(./build/bench_engine --threads 2 --repeat 4 "$corpus"); echo "ferret engine: $f2"
+m1=$(sed 's/.*MB\/s=\([0-9]*\).*/\1/' <<<"$f1")
+m2=$(sed 's/.*MB\/s=\([0-9]*\).*/\1/' <<<"$f2")
+echo "scaling 1 -> 2 threads: $(python3 -c "print(f'{$m2/$m1:.2f}x')")"
+if command -v rg >/dev/null; then
+  # ripgrep, same bytes, same patterns: multi-line (-U, as ferret matches across
+  # lines) and byte-oriented ((?-u), as ferret is). rg searches one file on one thread.
+  s=$(date +%s%N); rg -U -c -f "$work/patterns-bytes.txt" "$corpus" > /dev/null || true; e=$(date +%s%N)
+  rgb=$(( bytes * 1000 / (e - s) ))
+  echo "rg -U (?-u) (1 thread): MB/s=$rgb  ($(ms "$s" "$e") ms)"
+  s=$(date +%s%N); rg -U -c -f "$work/patterns.txt" "$corpus" > /dev/null || true; e=$(date +%s%N)
+  rgu=$(( bytes * 1000 / (e - s) ))
+  echo "rg -U, Unicode patterns as written (1 thread): MB/s=$rgu  ($(ms "$s" "$e") ms)"
+  echo "ratio ferret/rg (1 thread, byte semantics): $(python3 -c "print(f'{$m1/$rgb:.1f}x')")"
+fi
