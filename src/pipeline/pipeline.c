@@ -18,7 +18,7 @@
 
 typedef struct {
     fr_item *it;
-    fr_store_match *m;
+    fr_store_match *m; /* sorted by offset */
     size_t nm;
     char *content_key;
 } result;
@@ -36,22 +36,62 @@ struct fr_pipeline {
     _Atomic int stopped;
 };
 
+static void location_copy(fr_location *dst, const fr_location *src)
+{
+    dst->kind = src->kind ? fr_xstrdup(src->kind) : NULL;
+    dst->repo = src->repo ? fr_xstrdup(src->repo) : NULL;
+    dst->path = src->path ? fr_xstrdup(src->path) : NULL;
+    dst->commit = src->commit ? fr_xstrdup(src->commit) : NULL;
+    dst->author_name = src->author_name ? fr_xstrdup(src->author_name) : NULL;
+    dst->author_email = src->author_email ? fr_xstrdup(src->author_email) : NULL;
+    dst->author_date = src->author_date ? fr_xstrdup(src->author_date) : NULL;
+    dst->committer_date = src->committer_date ? fr_xstrdup(src->committer_date) : NULL;
+    dst->ref = src->ref ? fr_xstrdup(src->ref) : NULL;
+}
+
+static void location_release(fr_location *l)
+{
+    const char *strs[] = {l->kind,        l->repo,           l->path,
+                          l->commit,      l->author_name,    l->author_email,
+                          l->author_date, l->committer_date, l->ref};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+        free((char *)strs[i]);
+}
+
 fr_item *fr_item_new(const char *kind, const char *path)
 {
     fr_item *it = fr_xcalloc(1, sizeof *it);
-    it->loc.kind = fr_xstrdup(kind);
-    it->loc.path = fr_xstrdup(path);
+    fr_location l = {.kind = kind, .path = path};
+    fr_item_add_location(it, &l);
     return it;
+}
+
+void fr_item_add_location(fr_item *it, const fr_location *loc)
+{
+    it->locs = fr_xrealloc(it->locs, (it->nlocs + 1) * sizeof *it->locs);
+    location_copy(&it->locs[it->nlocs++], loc);
+}
+
+void fr_item_add_segment(fr_item *it, size_t start_line, const char *key, const fr_location *loc)
+{
+    it->segs = fr_xrealloc(it->segs, (it->nsegs + 1) * sizeof *it->segs);
+    fr_segment *sg = &it->segs[it->nsegs++];
+    sg->start_line = start_line;
+    sg->key = fr_xstrdup(key);
+    location_copy(&sg->loc, loc);
 }
 
 void fr_item_free(fr_item *it)
 {
     if (!it) return;
-    const char *strs[] = {it->loc.kind,        it->loc.repo,           it->loc.path,
-                          it->loc.commit,      it->loc.author_name,    it->loc.author_email,
-                          it->loc.author_date, it->loc.committer_date, it->loc.ref};
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        free((char *)strs[i]);
+    for (size_t i = 0; i < it->nlocs; i++)
+        location_release(&it->locs[i]);
+    for (size_t i = 0; i < it->nsegs; i++) {
+        free(it->segs[i].key);
+        location_release(&it->segs[i].loc);
+    }
+    free(it->locs);
+    free(it->segs);
     free(it->key);
     free(it->reason);
     free(it->load_arg);
@@ -148,7 +188,7 @@ static void *worker_main(void *arg)
         }
         result *r = fr_xcalloc(1, sizeof *r);
         r->it = it;
-        if (it->status == FR_ST_SCANNED) {
+        if (it->status == FR_ST_SCANNED && !it->known) {
             if (have_scanner)
                 scan_item(p, sc, &data, r);
             else
@@ -156,8 +196,8 @@ static void *worker_main(void *arg)
         }
         if (!r->content_key) {
             fr_buf k = {0};
-            fr_buf_printf(&k, "unread:%s:%s:%s", it->loc.kind, it->loc.repo ? it->loc.repo : "",
-                          it->loc.path);
+            fr_buf_printf(&k, "unread:%s:%s:%s", it->locs[0].kind,
+                          it->locs[0].repo ? it->locs[0].repo : "", it->locs[0].path);
             r->content_key = it->key ? fr_xstrdup(it->key) : fr_buf_steal(&k);
             fr_buf_release(&k); /* unread content is keyed by where it was */
         }
@@ -168,6 +208,34 @@ static void *worker_main(void *arg)
     fr_buf_release(&data);
     fr_scanner_free(sc);
     return NULL;
+}
+
+/* A segmented item is recorded as its segments that hold matches, each its own
+ * content with lines counted from the segment's start. */
+static int put_segments(fr_pipeline *p, result *r)
+{
+    size_t i = 0;
+    while (i < r->nm) {
+        size_t seg = r->it->nsegs - 1;
+        while (seg > 0 && r->it->segs[seg].start_line > r->m[i].line)
+            seg--;
+        const fr_segment *sg = &r->it->segs[seg];
+        size_t j = i;
+        while (j < r->nm && (seg + 1 == r->it->nsegs || r->m[j].line < sg[1].start_line)) {
+            r->m[j].line -= sg->start_line - 1;
+            j++;
+        }
+        fr_store_item si = {.content_key = sg->key,
+                            .status = FR_ST_SCANNED,
+                            .rules_hash = p->opts.rules_hash,
+                            .locs = &sg->loc,
+                            .nlocs = 1,
+                            .matches = r->m + i,
+                            .nmatches = j - i};
+        if (fr_store_put(p->store, p->run_id, &si)) return FR_ERR;
+        i = j;
+    }
+    return FR_OK;
 }
 
 static void *writer_main(void *arg)
@@ -186,11 +254,15 @@ static void *writer_main(void *arg)
                 .status = r->it->status,
                 .reason = r->it->reason,
                 .rules_hash = p->opts.rules_hash,
-                .loc = &r->it->loc,
+                .locs = r->it->locs,
+                .nlocs = r->it->nlocs,
+                .known = r->it->known,
                 .matches = r->m,
                 .nmatches = r->nm,
             };
-            if (fr_store_put(p->store, p->run_id, &si)) {
+            if ((r->it->nsegs && r->it->status == FR_ST_SCANNED
+                     ? put_segments(p, r)
+                     : fr_store_put(p->store, p->run_id, &si))) {
                 pthread_mutex_lock(&p->mu);
                 p->stats.store_failed = 1;
                 snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
@@ -215,7 +287,7 @@ static void *writer_main(void *arg)
                 pending++;
                 if (r->it->status == FR_ST_ERROR) {
                     fr_buf msg = {0};
-                    fr_buf_put_safe(&msg, r->it->loc.path, strlen(r->it->loc.path));
+                    fr_buf_put_safe(&msg, r->it->locs[0].path, strlen(r->it->locs[0].path));
                     fprintf(stderr, "ferret: error: %s: %s\n", msg.p, r->it->reason);
                     fr_buf_release(&msg);
                 }

@@ -20,18 +20,35 @@ typedef struct fr_item fr_item;
  * why. */
 typedef int (*fr_load_fn)(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
 
+/* One independent text inside a segmented item (a commit message, a path name):
+ * a match is attributed to the segment it starts in. */
+typedef struct {
+    size_t start_line; /* 1-based line of the item where the segment starts */
+    char *key;         /* content key of the segment */
+    fr_location loc;   /* where the segment came from (strings owned) */
+} fr_segment;
+
 struct fr_item {
     char *key;                /* content key if known up front, else NULL (sha256 of bytes) */
     uint64_t size;            /* size if known up front */
     fr_content_status status; /* a source may decide "skipped"/"error" before loading */
     char *reason;             /* ... and why */
-    fr_location loc;          /* every string owned by the item */
+    fr_location *locs;        /* every place this content is (strings owned), nlocs >= 1 */
+    size_t nlocs;
+    int known;        /* already scanned with these rules: only record locations */
+    fr_segment *segs; /* segmented item: matches go to segments, not to the item */
+    size_t nsegs;
     fr_load_fn load;
-    char *load_arg; /* what load needs (a file path, ...) */
+    char *load_arg; /* what load needs (a file path, an object id, ...) */
+    void *load_ctx; /* borrowed source context for load */
 };
 
-/* A new item of the given kind and path (both copied). */
+/* A new item with one location of the given kind and path (copied). */
 fr_item *fr_item_new(const char *kind, const char *path);
+/* Appends a copy of loc to the item's locations. */
+void fr_item_add_location(fr_item *it, const fr_location *loc);
+/* Appends a segment starting at start_line with a copy of key and loc. */
+void fr_item_add_segment(fr_item *it, size_t start_line, const char *key, const fr_location *loc);
 void fr_item_free(fr_item *it);
 
 typedef struct {

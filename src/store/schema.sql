@@ -69,7 +69,8 @@ CREATE TABLE matches (
 CREATE INDEX matches_by_finding ON matches (finding_id);
 
 -- Where content was seen. Kept for content with matches and for content that was
--- skipped or failed (so the reason can be traced to a path).
+-- skipped or failed (so the reason can be traced to a path). For git content the
+-- commit is the first (topologically earliest) one seen with the blob at the path.
 CREATE TABLE locations (
   id             INTEGER PRIMARY KEY,
   content_id     INTEGER NOT NULL REFERENCES content (id),
@@ -84,9 +85,18 @@ CREATE TABLE locations (
   ref            TEXT,
   first_run      INTEGER NOT NULL REFERENCES runs (id),
   last_run       INTEGER NOT NULL REFERENCES runs (id),
-  UNIQUE (content_id, source_kind, repo, path, commit_id)
+  UNIQUE (content_id, source_kind, repo, path)
 );
 CREATE INDEX locations_by_content ON locations (content_id);
+
+-- Git repositories scanned to completion: what they looked like then, so an
+-- unchanged repository is not walked again under the same rules.
+CREATE TABLE repos (
+  path        TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  rules_hash  TEXT NOT NULL,
+  last_run    INTEGER NOT NULL REFERENCES runs (id)
+) WITHOUT ROWID;
 
 CREATE VIEW occurrences AS
   SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,

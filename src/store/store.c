@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +21,14 @@
 
 extern const char fr_schema_sql[];
 
-enum { Q_CONTENT_UPSERT, Q_FINDING_UPSERT, Q_MATCH_INSERT, Q_LOCATION_UPSERT, Q_COUNT };
+enum {
+    Q_CONTENT_UPSERT,
+    Q_FINDING_UPSERT,
+    Q_MATCH_INSERT,
+    Q_LOCATION_UPSERT,
+    Q_CONTENT_FIND,
+    Q_COUNT
+};
 
 static const char *const QUERIES[Q_COUNT] = {
     [Q_CONTENT_UPSERT] =
@@ -41,8 +49,10 @@ static const char *const QUERIES[Q_COUNT] = {
         "INSERT INTO locations (content_id, source_kind, repo, path, commit_id, author_name,"
         " author_email, author_date, committer_date, ref, first_run, last_run)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
-        " ON CONFLICT (content_id, source_kind, repo, path, commit_id) DO UPDATE SET"
+        " ON CONFLICT (content_id, source_kind, repo, path) DO UPDATE SET"
         " last_run = excluded.last_run",
+    [Q_CONTENT_FIND] = "SELECT id, EXISTS (SELECT 1 FROM matches WHERE content_id = content.id)"
+                       " FROM content WHERE key = ?1",
 };
 
 struct fr_store {
@@ -153,7 +163,7 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
     s->path = fr_xstrdup(path);
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     int rc;
-    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         rc = sql_error(s, "opening");
         goto fail;
     }
@@ -303,21 +313,35 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         if ((rc = exec(s, "BEGIN IMMEDIATE", "starting a batch"))) return rc;
         s->in_txn = 1;
     }
-    sqlite3_stmt *st = s->q[Q_CONTENT_UPSERT];
-    bind_text(st, 1, it->content_key);
-    sqlite3_bind_int64(st, 2, (int64_t)it->size);
-    bind_text(st, 3, status_names[it->status]);
-    bind_text(st, 4, it->reason);
-    bind_text(st, 5, it->status == FR_ST_SCANNED ? it->rules_hash : NULL);
-    sqlite3_bind_int64(st, 6, run_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = sql_error(s, "recording content");
+    int64_t content_id;
+    sqlite3_stmt *st;
+    if (it->known) { /* recorded before: find it, and whether locations matter */
+        st = s->q[Q_CONTENT_FIND];
+        bind_text(st, 1, it->content_key);
+        int step = sqlite3_step(st);
+        content_id = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+        int has_matches = step == SQLITE_ROW && sqlite3_column_int(st, 1);
         sqlite3_reset(st);
-        return rc;
+        sqlite3_clear_bindings(st);
+        if (step != SQLITE_ROW && step != SQLITE_DONE) return sql_error(s, "finding content");
+        if (!has_matches) return FR_OK;
+    } else {
+        st = s->q[Q_CONTENT_UPSERT];
+        bind_text(st, 1, it->content_key);
+        sqlite3_bind_int64(st, 2, (int64_t)it->size);
+        bind_text(st, 3, status_names[it->status]);
+        bind_text(st, 4, it->reason);
+        bind_text(st, 5, it->status == FR_ST_SCANNED ? it->rules_hash : NULL);
+        sqlite3_bind_int64(st, 6, run_id);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = sql_error(s, "recording content");
+            sqlite3_reset(st);
+            return rc;
+        }
+        content_id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
-    int64_t content_id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
 
     char now[32];
     if (it->nmatches) fr_now_iso(now);
@@ -347,8 +371,9 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         sqlite3_bind_int64(st, 5, (int64_t)m->column);
         if ((rc = step_done(s, st, "recording a match"))) return rc;
     }
-    if (it->loc && (it->nmatches || it->status != FR_ST_SCANNED)) {
-        const fr_location *l = it->loc;
+    if (!(it->known || it->nmatches || it->status != FR_ST_SCANNED)) return FR_OK;
+    for (size_t i = 0; i < it->nlocs; i++) {
+        const fr_location *l = &it->locs[i];
         st = s->q[Q_LOCATION_UPSERT];
         sqlite3_bind_int64(st, 1, content_id);
         bind_text(st, 2, l->kind);
@@ -525,6 +550,67 @@ int fr_store_each_skipped(fr_store *s, fr_skipped_cb cb, void *ctx)
                      col_text(st, 4), (uint64_t)sqlite3_column_int64(st, 5), ctx)))
             break;
     }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int fr_store_repo_state(fr_store *s, const char *repo, char fingerprint[65], char rules_hash[65])
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT fingerprint, rules_hash FROM repos WHERE path = ?1", -1,
+                           &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading repository state");
+    bind_text(st, 1, repo);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(fingerprint, 65, "%s", col_text(st, 0));
+        snprintf(rules_hash, 65, "%s", col_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE) return FR_ENOTFOUND;
+    return rc == SQLITE_ROW ? FR_OK : sql_error(s, "reading repository state");
+}
+
+int fr_store_set_repo_state(fr_store *s, const char *repo, const char *fingerprint,
+                            const char *rules_hash, int64_t run_id)
+{
+    int rc = fr_store_flush(s);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO repos (path, fingerprint, rules_hash, last_run)"
+                           " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (path) DO UPDATE SET"
+                           " fingerprint = excluded.fingerprint, rules_hash = excluded.rules_hash,"
+                           " last_run = excluded.last_run",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "saving repository state");
+    bind_text(st, 1, repo);
+    bind_text(st, 2, fingerprint);
+    bind_text(st, 3, rules_hash);
+    sqlite3_bind_int64(st, 4, run_id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FR_OK : sql_error(s, "saving repository state");
+}
+
+int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash, fr_known_cb cb,
+                        void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT key, EXISTS (SELECT 1 FROM matches WHERE content_id = c.id)"
+                           " FROM content c WHERE key >= ?1 AND key < ?1 || x'ff'"
+                           " AND status = 'scanned' AND rules_hash = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading scanned content");
+    bind_text(st, 1, prefix);
+    bind_text(st, 2, rules_hash);
+    int rc = FR_OK, step;
+    size_t plen = strlen(prefix);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = cb(col_text(st, 0) + plen, sqlite3_column_int(st, 1), ctx))) break;
+    }
+    if (rc == FR_OK && step != SQLITE_DONE) rc = sql_error(s, "reading scanned content");
     sqlite3_finalize(st);
     return rc;
 }

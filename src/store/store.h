@@ -61,12 +61,17 @@ typedef struct {
     fr_content_status status;
     const char *reason; /* for skipped / error */
     const char *rules_hash;
-    const fr_location *loc;
+    const fr_location *locs; /* where the content was seen */
+    size_t nlocs;
+    int known; /* content already recorded: add locations only (if it has matches) */
     const fr_store_match *matches;
     size_t nmatches;
 } fr_store_item;
 
-/* Records one item inside the current batch transaction (begun on demand). */
+/* Records one item inside the current batch transaction (begun on demand).
+ * Locations are kept for content with matches and for content not scanned; per
+ * (content, kind, repo, path) the first location recorded is kept, so a source
+ * that submits in topological order records the introducing commit. */
 int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it);
 /* Commits the current batch, if any. */
 int fr_store_flush(fr_store *s);
@@ -109,5 +114,17 @@ int fr_store_last_run(fr_store *s, fr_run_row *out);
 typedef int (*fr_skipped_cb)(const char *status, const char *reason, const char *kind,
                              const char *repo, const char *path, uint64_t size, void *ctx);
 int fr_store_each_skipped(fr_store *s, fr_skipped_cb cb, void *ctx);
+
+/* ---- incremental scans (any thread; the connection is serialized) ---- */
+/* The state saved after the last complete scan of repo (FR_ENOTFOUND if none). */
+int fr_store_repo_state(fr_store *s, const char *repo, char fingerprint[65], char rules_hash[65]);
+/* Saves repo's state; commits pending results first. */
+int fr_store_set_repo_state(fr_store *s, const char *repo, const char *fingerprint,
+                            const char *rules_hash, int64_t run_id);
+/* Calls cb for every content key starting with prefix that was scanned under
+ * rules_hash, with the key minus the prefix and whether it has matches. */
+typedef int (*fr_known_cb)(const char *key_suffix, int has_matches, void *ctx);
+int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash, fr_known_cb cb,
+                        void *ctx);
 
 #endif

@@ -57,7 +57,8 @@ static void put(fr_store *s, int64_t run, const char *key, const char *file, con
                         .size = 100,
                         .status = FR_ST_SCANNED,
                         .rules_hash = "h",
-                        .loc = &loc,
+                        .locs = &loc,
+                        .nlocs = 1,
                         .matches = &m,
                         .nmatches = 1};
     CHECK(fr_store_put(s, run, &it) == FR_OK);
@@ -92,7 +93,8 @@ static void test_roundtrip(void)
                         .size = 1u << 30,
                         .status = FR_ST_SKIPPED,
                         .reason = "too large",
-                        .loc = &loc};
+                        .locs = &loc,
+                        .nlocs = 1};
     CHECK(fr_store_put(s, run, &sk) == FR_OK);
     fr_run_counts c = {3, 1, 0, 300, 3, 0};
     CHECK(fr_store_run_end(s, run, 1, &c, NULL) == FR_OK);
