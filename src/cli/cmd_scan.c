@@ -31,15 +31,37 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: ferret scan [options] PATH...\n"
+          "PATH is a file, a directory, a git repository (work tree or bare), or a directory\n"
+          "holding repositories at any depth: their whole history is scanned.\n"
           "  --db FILE             findings database (default ferret.db)\n"
           "  --rules DIR           add or override rule files from DIR\n"
           "  --threads N           scanning threads (default: number of cores)\n"
           "  --max-file-size SIZE  skip (and record) larger files, e.g. 64M (default 64M, max 1G)\n"
           "  --store-secrets       also store plaintext secrets in the DB (off by default)\n"
           "  --busy-timeout MS     wait this long for a DB locked by another ferret (5000)\n"
+          "  --verify-hashes       re-hash every git object read (slower; off by default)\n"
           "  --quiet               print nothing but errors\n"
           "exit codes: 0 no findings, 1 findings, 2 error or incomplete scan\n",
           out);
+}
+
+typedef struct {
+    char **paths;
+    size_t n;
+} repo_list;
+
+static void on_repo(const char *path, void *ctx)
+{
+    repo_list *l = ctx;
+    char *abs = realpath(path, NULL);
+    l->paths = fr_xrealloc(l->paths, (l->n + 1) * sizeof *l->paths);
+    l->paths[l->n++] = abs ? abs : fr_xstrdup(path);
+}
+
+static int add_known(const char *hex, int has_matches, void *ctx)
+{
+    fr_known_blobs_add(ctx, hex, has_matches);
+    return FR_OK;
 }
 
 static int record_rules(fr_store *st, const fr_ruleset *rs)
@@ -60,21 +82,18 @@ static int record_rules(fr_store *st, const fr_ruleset *rs)
 
 int fr_cmd_scan(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                         {"rules", required_argument, NULL, 'r'},
-                                         {"threads", required_argument, NULL, 't'},
-                                         {"max-file-size", required_argument, NULL, 'm'},
-                                         {"store-secrets", no_argument, NULL, 'S'},
-                                         {"busy-timeout", required_argument, NULL, 'b'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0}};
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},      {"rules", required_argument, NULL, 'r'},
+        {"threads", required_argument, NULL, 't'}, {"max-file-size", required_argument, NULL, 'm'},
+        {"store-secrets", no_argument, NULL, 'S'}, {"busy-timeout", required_argument, NULL, 'b'},
+        {"quiet", no_argument, NULL, 'q'},         {"verify-hashes", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},          {0}};
     const char *db_path = "ferret.db", *rules_dir = NULL;
-    int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000;
+    int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000, verify = 0;
     uint64_t max_size = DEFAULT_MAX_FILE_SIZE;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:r:t:m:Sb:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:r:t:m:Sb:qVh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             db_path = optarg;
@@ -167,8 +186,9 @@ int fr_cmd_scan(int argc, char **argv)
     }
     int incomplete = 0;
     fr_buf note = {0};
+    repo_list repos = {0};
     for (int i = optind; i < argc && !fr_interrupted; i++) {
-        fr_fs_opts fo = {max_size};
+        fr_fs_opts fo = {max_size, on_repo, &repos};
         fr_fs_stats fs = {0};
         int src = fr_fs_scan(argv[i], &fo, p, &fs);
         if (src && src != FR_EINTR) {
@@ -176,6 +196,50 @@ int fr_cmd_scan(int argc, char **argv)
             fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
             incomplete = 1;
         }
+    }
+    /* Git repositories: skip those unchanged since their last complete scan under
+     * these rules; scan the rest, reading only blobs not scanned before. */
+    fr_known_blobs *known = NULL;
+    fr_git_stats gs = {0};
+    char **fingerprints = fr_xcalloc(repos.n + 1, sizeof *fingerprints);
+    size_t unchanged = 0;
+    for (size_t i = 0; i < repos.n && !fr_interrupted; i++) {
+        char fp[65], old_fp[65], old_rules[65];
+        if (fr_git_fingerprint(repos.paths[i], fp)) {
+            fr_cli_error("%s", fr_error());
+            fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
+            incomplete = 1;
+            continue;
+        }
+        if (fr_store_repo_state(store, repos.paths[i], old_fp, old_rules) == FR_OK &&
+            !strcmp(fp, old_fp) && !strcmp(old_rules, rs->hash)) {
+            unchanged++;
+            if (fr_store_touch_repo(store, repos.paths[i], run_id)) {
+                fr_cli_error("%s", fr_error());
+                incomplete = 1;
+            }
+            continue;
+        }
+        if (!known) {
+            known = fr_known_blobs_new();
+            if (fr_store_each_known(store, "git:", rs->hash, add_known, known)) {
+                fr_cli_error("%s", fr_error());
+                incomplete = 1;
+            }
+        }
+        fr_git_opts go = {max_size, known, verify};
+        fr_git_stats one = {0};
+        int grc = fr_git_scan(repos.paths[i], &go, p, &one);
+        if (grc && grc != FR_EINTR) {
+            fr_cli_error("%s", fr_error());
+            fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
+            incomplete = 1;
+        }
+        if (one.incomplete) incomplete = 1;
+        if (grc == FR_OK && !one.incomplete) fingerprints[i] = fr_xstrdup(fp);
+        gs.refs += one.refs, gs.commits += one.commits, gs.trees += one.trees;
+        gs.blobs += one.blobs, gs.blobs_known += one.blobs_known;
+        gs.unreachable_blobs += one.unreachable_blobs, gs.messages += one.messages;
     }
     fr_pipeline_stats ps;
     int prc = fr_pipeline_finish(p, &ps);
@@ -189,6 +253,24 @@ int fr_cmd_scan(int argc, char **argv)
         incomplete = 1;
     }
     if (ps.failed) incomplete = 1;
+    /* A repository's state is saved only when everything of it was recorded. */
+    for (size_t i = 0; i < repos.n; i++) {
+        if (fingerprints[i] && !fr_interrupted && !prc &&
+            fr_store_set_repo_state(store, repos.paths[i], fingerprints[i], rs->hash, run_id)) {
+            fr_cli_error("%s", fr_error());
+            incomplete = 1;
+        }
+        free(fingerprints[i]);
+        free(repos.paths[i]);
+    }
+    free(fingerprints);
+    free(repos.paths);
+    fr_known_blobs_free(known);
+    uint64_t in_targets = 0;
+    if (fr_store_findings_in_run(store, run_id, &in_targets)) {
+        fr_cli_error("%s", fr_error());
+        incomplete = 1;
+    }
     fr_run_counts counts = {ps.scanned, ps.skipped, ps.failed, ps.bytes, ps.matches, 0};
     if (fr_store_run_end(store, run_id, !incomplete, &counts, note.p)) {
         fr_cli_error("%s", fr_error());
@@ -208,17 +290,27 @@ int fr_cmd_scan(int argc, char **argv)
                 (unsigned long long)ps.matches,
                 (unsigned long long)(have_run ? run.counts.new_findings : 0),
                 have_run && run.counts.new_findings == 1 ? "" : "s");
+        if (repos.n)
+            fprintf(stderr,
+                    "ferret: git: %zu repositor%s (%zu unchanged), %llu refs, %llu commits, "
+                    "%llu trees, %llu blobs read, %llu already scanned, %llu unreachable\n",
+                    repos.n, repos.n == 1 ? "y" : "ies", unchanged, (unsigned long long)gs.refs,
+                    (unsigned long long)gs.commits, (unsigned long long)gs.trees,
+                    (unsigned long long)gs.blobs, (unsigned long long)gs.blobs_known,
+                    (unsigned long long)gs.unreachable_blobs);
+        fprintf(stderr, "ferret: the scanned targets hold %llu finding%s\n",
+                (unsigned long long)in_targets, in_targets == 1 ? "" : "s");
         if (ps.skipped || ps.failed)
             fprintf(stderr,
                     "ferret: 'ferret report --skipped --db %s' lists what was not scanned\n",
                     db_path);
-        if (ps.matches)
+        if (in_targets)
             fprintf(stderr, "ferret: 'ferret report --db %s' shows the findings\n", db_path);
     }
     if (incomplete)
         exit_code = FR_EXIT_ERROR;
     else
-        exit_code = ps.matches ? FR_EXIT_FINDINGS : FR_EXIT_CLEAN;
+        exit_code = in_targets ? FR_EXIT_FINDINGS : FR_EXIT_CLEAN;
 done:
     fr_store_close(store);
     fr_engine_free(engine);

@@ -33,6 +33,8 @@ struct fr_pipeline {
     int nworkers;
     pthread_mutex_t mu;
     fr_pipeline_stats stats;
+    void **kept; /* fr_pipeline_keep allocations */
+    size_t nkept;
     _Atomic int stopped;
 };
 
@@ -128,6 +130,8 @@ static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
         fr_buf_printf(&why, "larger than --max-file-size (%llu bytes)",
                       (unsigned long long)p->opts.max_size);
         set_status(it, FR_ST_SKIPPED, why.p);
+    } else if (rc == FR_SKIP) {
+        set_status(it, FR_ST_SKIPPED, why.p ? why.p : "skipped");
     } else if (rc) {
         set_status(it, FR_ST_ERROR, why.p ? why.p : "cannot read");
     } else {
@@ -354,6 +358,19 @@ int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
     return FR_OK;
 }
 
+void *fr_pipeline_keep(fr_pipeline *p, size_t size)
+{
+    p->kept = fr_xrealloc(p->kept, (p->nkept + 1) * sizeof *p->kept);
+    return p->kept[p->nkept++] = fr_xcalloc(1, size);
+}
+
+char *fr_pipeline_keep_str(fr_pipeline *p, const char *s)
+{
+    char *c = fr_pipeline_keep(p, strlen(s) + 1);
+    memcpy(c, s, strlen(s));
+    return c;
+}
+
 int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
 {
     fr_queue_close(p->work);
@@ -367,6 +384,9 @@ int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
     fr_queue_free(p->work);
     fr_queue_free(p->results);
     pthread_mutex_destroy(&p->mu);
+    for (size_t i = 0; i < p->nkept; i++)
+        free(p->kept[i]);
+    free(p->kept);
     free(p->workers);
     free(p);
     return rc;

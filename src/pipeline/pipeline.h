@@ -16,8 +16,10 @@
 typedef struct fr_item fr_item;
 
 /* Loads an item's bytes into out (reset by the caller). At most cap bytes may be
- * loaded: more gives FR_ELIMIT. Other failures: a negative code and a reason in
- * why. */
+ * loaded: more gives FR_ELIMIT. Content that should not be scanned (a Git LFS
+ * pointer, an object a partial clone does not have) gives FR_SKIP and a reason
+ * in why. Other failures: a negative code and a reason in why. */
+#define FR_SKIP 1
 typedef int (*fr_load_fn)(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
 
 /* One independent text inside a segmented item (a commit message, a path name):
@@ -72,6 +74,10 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
 /* Hands an item to the pipeline (ownership passes; blocks while the queue is full).
  * Returns FR_ERR when the pipeline stopped (store failure). */
 int fr_pipeline_submit(fr_pipeline *p, fr_item *it);
+/* Memory that lives until fr_pipeline_finish (zeroed): contexts that items'
+ * loaders borrow after their source has returned. */
+void *fr_pipeline_keep(fr_pipeline *p, size_t size);
+char *fr_pipeline_keep_str(fr_pipeline *p, const char *s);
 /* Drains the queues, joins the threads, flushes the store and frees p. */
 int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats);
 

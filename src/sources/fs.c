@@ -98,6 +98,10 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
         break;
     case FTW_D:
         W.stats->dirs++;
+        if (W.opts->on_repo && fr_git_is_repo(path)) {
+            W.opts->on_repo(path, W.opts->ctx);
+            return FTW_SKIP_SUBTREE;
+        }
         if (ftw->level > 0 && !strcmp(path + ftw->base, ".git")) return FTW_SKIP_SUBTREE;
         break;
     case FTW_DNR: {

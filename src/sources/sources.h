@@ -10,6 +10,10 @@
 
 typedef struct {
     uint64_t max_size; /* files larger are submitted as skipped, unread */
+    /* Called for each git repository found (the walk does not enter it); NULL:
+     * repositories are walked as plain directories minus their .git. */
+    void (*on_repo)(const char *path, void *ctx);
+    void *ctx;
 } fr_fs_opts;
 
 typedef struct {
@@ -19,11 +23,48 @@ typedef struct {
 /*
  * Walks path (a file or a directory, recursively) and submits every regular
  * file. Symbolic links below the root are never followed (so the walk cannot
- * leave the tree); special files are recorded as skipped; .git directories are
- * left to the git source. Returns FR_ENOTFOUND / FR_ERR when path itself cannot
+ * leave the tree); special files are recorded as skipped; git repositories are
+ * handed to opts->on_repo. Returns FR_ENOTFOUND / FR_ERR when path itself cannot
  * be read, FR_EINTR when interrupted, FR_OK otherwise (problems below the root
  * are recorded as items with status error).
  */
 int fr_fs_scan(const char *path, const fr_fs_opts *opts, fr_pipeline *p, fr_fs_stats *stats);
+
+/* ---- git ---- */
+
+/* Blob ids already scanned under the current rules, and whether they had matches. */
+typedef struct fr_known_blobs fr_known_blobs;
+fr_known_blobs *fr_known_blobs_new(void);
+void fr_known_blobs_free(fr_known_blobs *k);
+/* hex: a 40-hex object id. Returns FR_ECORRUPT for anything else. */
+int fr_known_blobs_add(fr_known_blobs *k, const char *hex, int has_matches);
+
+/* Is path a git repository (a work tree with .git, or a bare repository)? */
+int fr_git_is_repo(const char *path);
+
+typedef struct {
+    uint64_t max_size;           /* blobs larger are recorded as skipped */
+    const fr_known_blobs *known; /* may be NULL: scan everything */
+    int verify_hashes;           /* re-hash every object read (libgit2's strict mode) */
+} fr_git_opts;
+
+typedef struct {
+    uint64_t refs, commits, trees, blobs, blobs_known, unreachable_blobs, messages;
+    int incomplete; /* something could not be read: missing objects, shallow history */
+} fr_git_stats;
+
+/* A fingerprint of a repository's refs and object files: unchanged fingerprint
+ * (under unchanged rules) means nothing new to scan. */
+int fr_git_fingerprint(const char *path, char out[65]);
+
+/*
+ * Scans every ref, every commit reachable from them, every blob of their trees,
+ * commit and tag messages, path names, and the unreachable objects of the
+ * repository at path. Each unique blob is submitted once, with every path it
+ * appears at and the first commit (topological order) that has it there.
+ * Problems with objects are recorded as items and flagged in stats->incomplete;
+ * FR_ENOTFOUND / FR_ERR only when the repository cannot be opened at all.
+ */
+int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_git_stats *stats);
 
 #endif

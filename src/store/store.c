@@ -614,3 +614,33 @@ int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash,
     sqlite3_finalize(st);
     return rc;
 }
+
+int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id)
+{
+    int rc = fr_store_flush(s);
+    if (rc) return rc;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE locations SET last_run = ?2 WHERE repo = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sql_error(s, "updating locations");
+    bind_text(st, 1, repo);
+    sqlite3_bind_int64(st, 2, run_id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FR_OK : sql_error(s, "updating locations");
+}
+
+int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(DISTINCT m.finding_id) FROM locations l"
+                           " JOIN matches m ON m.content_id = l.content_id WHERE l.last_run = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "counting findings");
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? FR_OK : sql_error(s, "counting findings");
+}

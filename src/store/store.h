@@ -127,4 +127,9 @@ typedef int (*fr_known_cb)(const char *key_suffix, int has_matches, void *ctx);
 int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash, fr_known_cb cb,
                         void *ctx);
 
+/* Marks every location of repo as seen in run_id (an unchanged repository). */
+int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id);
+/* Number of findings with a location seen in run_id: what the run's targets hold. */
+int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n);
+
 #endif

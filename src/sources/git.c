@@ -1,0 +1,974 @@
+/*
+ * git.c: the git history source, through libgit2.
+ *
+ * One call scans one repository in four steps on the calling thread:
+ *  1. refs: every ref (HEAD, heads, tags, remotes, notes, stash, anything under refs/),
+ *     annotated tags peeled (their messages kept for scanning);
+ *  2. commits: an iterative post-order walk from the tips gives a parents-first
+ *     (topological) order; missing parents (shallow or broken history) are
+ *     recorded and the walk goes on; the ref a commit is reachable from is
+ *     propagated from children to parents;
+ *  3. trees: in that order, each (tree id, path) is visited once — a tree id
+ *     alone would lose a renamed directory — and each new (blob, path) pair
+ *     records the commit that introduced it;
+ *  4. unreachable objects: the object database is enumerated; dangling commits
+ *     are walked like tips (so a commit "removed" by a reset keeps its
+ *     provenance), then blobs that no commit reaches are scanned bare.
+ * Then every unique blob is submitted once with all its locations. Workers read
+ * blobs through a repository handle of their own (libgit2 objects are not shared
+ * across threads). Memory follows the number of unique objects and paths.
+ */
+#include "sources/sources.h"
+#include "util/hashset.h"
+
+#include <dirent.h>
+#include <git2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MSG_BATCH      (1u << 20) /* bytes of messages or paths per segmented item */
+#define MAX_TREE_DEPTH 512
+#define NONE           UINT32_MAX
+
+static const char LFS_MAGIC[] = "version https://git-lfs.github.com/spec/v1";
+
+/* ---------------------------------------------------------------- init ---- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tl_key;
+
+typedef struct {
+    char *path;
+    git_repository *repo;
+    git_odb *odb;
+} tl_repo;
+
+static void tl_free(void *p)
+{
+    tl_repo *t = p;
+    git_odb_free(t->odb);
+    git_repository_free(t->repo);
+    free(t->path);
+    free(t);
+}
+
+static void global_init(void)
+{
+    git_libgit2_init();
+    pthread_key_create(&tl_key, tl_free);
+    /* Keep libgit2's caches modest: memory must follow the walk, not the packs. */
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(64 << 20));
+    git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(256 << 20));
+}
+
+static const char *git_err(void)
+{
+    const git_error *e = git_error_last();
+    return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+/* ---------------------------------------------------------- known blobs ---- */
+
+struct fr_known_blobs {
+    fr_keymap map; /* 20-byte oid -> has_matches */
+};
+
+fr_known_blobs *fr_known_blobs_new(void)
+{
+    fr_known_blobs *k = fr_xcalloc(1, sizeof *k);
+    fr_keymap_init(&k->map, GIT_OID_RAWSZ);
+    return k;
+}
+
+void fr_known_blobs_free(fr_known_blobs *k)
+{
+    if (!k) return;
+    fr_keymap_release(&k->map);
+    free(k);
+}
+
+int fr_known_blobs_add(fr_known_blobs *k, const char *hex, int has_matches)
+{
+    git_oid oid;
+    if (strlen(hex) != GIT_OID_HEXSZ || git_oid_fromstr(&oid, hex)) return FR_ECORRUPT;
+    *fr_keymap_put(&k->map, oid.id, 0, NULL) = (uint32_t)(has_matches != 0);
+    return FR_OK;
+}
+
+/* -------------------------------------------------------------- discovery -- */
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int fr_git_is_repo(const char *path)
+{
+    fr_buf b = {0};
+    struct stat st;
+    fr_buf_printf(&b, "%s/.git", path);
+    int yes = lstat(b.p, &st) == 0;
+    if (!yes) { /* bare: HEAD, objects/ and refs/ */
+        fr_buf_reset(&b);
+        fr_buf_printf(&b, "%s/HEAD", path);
+        yes = stat(b.p, &st) == 0 && S_ISREG(st.st_mode);
+        fr_buf_reset(&b);
+        fr_buf_printf(&b, "%s/objects", path);
+        yes = yes && is_dir(b.p);
+        fr_buf_reset(&b);
+        fr_buf_printf(&b, "%s/refs", path);
+        yes = yes && is_dir(b.p);
+    }
+    fr_buf_release(&b);
+    return yes;
+}
+
+/* ------------------------------------------------------------ fingerprint -- */
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the sorted names (and sizes) of the entries of dir to h. */
+static void hash_dir(fr_sha256_ctx *h, const char *dir, int with_size)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        names = fr_xrealloc(names, (n + 1) * sizeof *names);
+        names[n++] = fr_xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_cstr);
+    fr_buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        fr_buf_reset(&b);
+        fr_buf_printf(&b, "%s/%s", dir, names[i]);
+        struct stat st;
+        long long sz = with_size && stat(b.p, &st) == 0 ? (long long)st.st_size : -1;
+        fr_buf_reset(&b);
+        fr_buf_printf(&b, "%s %lld\n", names[i], sz);
+        fr_sha256_update(h, b.p, b.len);
+        free(names[i]);
+    }
+    fr_buf_release(&b);
+    free(names);
+}
+
+int fr_git_fingerprint(const char *path, char out[65])
+{
+    pthread_once(&init_once, global_init);
+    git_repository *repo = NULL;
+    if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) {
+        fr_error_set("%s: not a git repository: %s", path, git_err());
+        return FR_ERR;
+    }
+    fr_sha256_ctx h;
+    fr_sha256_init(&h);
+    git_reference_iterator *it = NULL;
+    git_reference *ref;
+    if (git_reference_iterator_new(&it, repo) == 0) {
+        char **lines = NULL;
+        size_t n = 0;
+        while (git_reference_next(&ref, it) == 0) {
+            fr_buf b = {0};
+            const git_oid *t = git_reference_target(ref);
+            char hex[GIT_OID_HEXSZ + 1] = "";
+            if (t) git_oid_tostr(hex, sizeof hex, t);
+            fr_buf_printf(&b, "%s %s %s\n", git_reference_name(ref), hex,
+                          t ? "" : git_reference_symbolic_target(ref));
+            lines = fr_xrealloc(lines, (n + 1) * sizeof *lines);
+            lines[n++] = fr_buf_steal(&b);
+            git_reference_free(ref);
+        }
+        git_reference_iterator_free(it);
+        qsort(lines, n, sizeof *lines, cmp_cstr);
+        for (size_t i = 0; i < n; i++) {
+            fr_sha256_update(&h, lines[i], strlen(lines[i]));
+            free(lines[i]);
+        }
+        free(lines);
+    }
+    /* Object files: packs by name and size, loose objects by name, alternates. */
+    const char *gitdir = git_repository_path(repo);
+    fr_buf d = {0};
+    fr_buf_printf(&d, "%sobjects/pack", gitdir);
+    hash_dir(&h, d.p, 1);
+    for (int i = 0; i < 256; i++) {
+        fr_buf_reset(&d);
+        fr_buf_printf(&d, "%sobjects/%02x", gitdir, i);
+        fr_sha256_update(&h, d.p + d.len - 2, 2);
+        hash_dir(&h, d.p, 0);
+    }
+    fr_buf_reset(&d);
+    fr_buf_printf(&d, "%sobjects/info", gitdir);
+    hash_dir(&h, d.p, 1);
+    fr_buf_reset(&d);
+    fr_buf_printf(&d, "%sshallow", gitdir);
+    struct stat st;
+    if (stat(d.p, &st) == 0) fr_sha256_update(&h, &st.st_size, sizeof st.st_size);
+    fr_buf_release(&d);
+    unsigned char dig[32];
+    fr_sha256_final(&h, dig);
+    fr_hex(out, dig, 32);
+    git_repository_free(repo);
+    return FR_OK;
+}
+
+/* ------------------------------------------------------------ walk state --- */
+
+typedef struct {
+    git_oid oid;
+    git_oid tree;
+    uint32_t parents_at, nparents; /* range in W.parent_oids */
+    uint32_t ref;                  /* strtab id of a ref it is reachable from, or NONE */
+    uint32_t author_name, author_email;
+    int64_t author_time, committer_time;
+} commit_rec;
+
+typedef struct {
+    uint32_t path, commit; /* strtab id, commit index */
+    uint32_t next;         /* next location of the same blob, or NONE */
+} blob_loc;
+
+typedef struct {
+    git_oid oid;
+    uint32_t first_loc, last_loc;
+} blob_rec;
+
+typedef struct {
+    const char *path; /* as given: the repo name in provenance */
+    const fr_git_opts *opts;
+    fr_pipeline *p;
+    fr_git_stats *stats;
+    git_repository *repo;
+    int partial_clone, shallow;
+
+    fr_strtab strs;    /* paths, ref names, author names and emails */
+    fr_keymap commits; /* oid -> commit index */
+    commit_rec *cv;
+    size_t nc, capc;
+    git_oid *parent_oids;
+    size_t npo, cappo;
+    uint32_t *order; /* commit indexes, parents first */
+    size_t norder;
+
+    fr_keymap tree_paths; /* tree oid + path hash: visited */
+    fr_keymap tree_oids;  /* tree oid: reachable */
+    fr_keymap tag_oids;   /* annotated tag objects seen */
+    fr_keymap blobs;      /* blob oid -> blob index */
+    blob_rec *bv;
+    size_t nb, capb;
+    blob_loc *lv;
+    size_t nl, capl;
+    fr_keymap pairs; /* (blob index, path id) seen */
+    fr_keymap paths_seen;
+
+    fr_buf msgs; /* pending segmented item of messages */
+    fr_item *msg_item;
+    size_t msg_lines;
+    fr_buf pathbuf; /* pending segmented item of path names */
+    fr_item *path_item;
+    size_t path_lines;
+    int stopped;
+} walk;
+
+static void note_problem(walk *w, fr_content_status st, const char *what, const char *reason)
+{
+    fr_item *it = fr_item_new("git", what);
+    free((char *)it->locs[0].repo);
+    it->locs[0].repo = fr_xstrdup(w->path);
+    it->status = st;
+    it->reason = fr_xstrdup(reason);
+    w->stats->incomplete = 1;
+    if (fr_pipeline_submit(w->p, it)) w->stopped = 1;
+}
+
+static void iso_time(int64_t t, char out[32])
+{
+    fr_time_iso(t, out);
+}
+
+/* Fills loc with the provenance of commit c (strings borrowed from bufs). */
+static void commit_location(walk *w, uint32_t c, fr_location *loc, char hex[GIT_OID_HEXSZ + 1],
+                            char ad[32], char cd[32])
+{
+    if (c == NONE) return; /* reached from a ref to a tree or blob: no commit */
+    const commit_rec *r = &w->cv[c];
+    git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &r->oid);
+    iso_time(r->author_time, ad);
+    iso_time(r->committer_time, cd);
+    loc->commit = hex;
+    loc->author_name = fr_strtab_get(&w->strs, r->author_name);
+    loc->author_email = fr_strtab_get(&w->strs, r->author_email);
+    loc->author_date = ad;
+    loc->committer_date = cd;
+    loc->ref = r->ref != NONE ? fr_strtab_get(&w->strs, r->ref) : NULL;
+}
+
+/* ------------------------------------------------- segmented text items ---- */
+
+static int load_text(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
+{
+    (void)why;
+    size_t n = strlen(it->load_arg);
+    if (n > cap) return FR_ELIMIT;
+    fr_buf_append(out, it->load_arg, n);
+    return FR_OK;
+}
+
+static void flush_text(walk *w, fr_buf *buf, fr_item **item, size_t *lines)
+{
+    if (!*item) return;
+    (*item)->load = load_text;
+    (*item)->load_arg = fr_buf_steal(buf);
+    (*item)->size = strlen((*item)->load_arg);
+    if (fr_pipeline_submit(w->p, *item)) w->stopped = 1;
+    *item = NULL;
+    *lines = 0;
+}
+
+/* Appends text as one segment (key, loc) of a batched item. */
+static void add_text(walk *w, fr_buf *buf, fr_item **item, size_t *lines, const char *kind,
+                     const char *key, const char *text, fr_location *loc)
+{
+    if (!*item) {
+        *item = fr_item_new(kind, "<batch>");
+        free((char *)(*item)->locs[0].repo);
+        (*item)->locs[0].repo = fr_xstrdup(w->path);
+        fr_buf_reset(buf);
+    }
+    fr_item_add_segment(*item, *lines + 1, key, loc);
+    size_t n = strlen(text);
+    fr_buf_append(buf, text, n);
+    if (!n || text[n - 1] != '\n') fr_buf_append(buf, "\n", 1);
+    for (const char *q = text; (q = strchr(q, '\n')); q++)
+        (*lines)++;
+    if (!n || text[n - 1] != '\n') (*lines)++;
+    if (buf->len >= MSG_BATCH) flush_text(w, buf, item, lines);
+}
+
+static void add_message(walk *w, const char *key, const char *text, fr_location *loc)
+{
+    loc->kind = "git-message";
+    loc->repo = w->path;
+    add_text(w, &w->msgs, &w->msg_item, &w->msg_lines, "git-message", key, text, loc);
+    w->stats->messages++;
+}
+
+/* -------------------------------------------------------------- commits --- */
+
+static uint32_t add_commit(walk *w, const git_commit *c)
+{
+    if (w->nc == w->capc) {
+        w->capc = w->capc ? w->capc * 2 : 1024;
+        w->cv = fr_xrealloc(w->cv, w->capc * sizeof *w->cv);
+    }
+    commit_rec *r = &w->cv[w->nc];
+    memset(r, 0, sizeof *r);
+    git_oid_cpy(&r->oid, git_commit_id(c));
+    git_oid_cpy(&r->tree, git_commit_tree_id(c));
+    r->ref = NONE;
+    const git_signature *a = git_commit_author(c), *cm = git_commit_committer(c);
+    r->author_name = fr_strtab_intern(&w->strs, a->name, strlen(a->name));
+    r->author_email = fr_strtab_intern(&w->strs, a->email, strlen(a->email));
+    r->author_time = (int64_t)a->when.time;
+    r->committer_time = (int64_t)cm->when.time;
+    r->nparents = git_commit_parentcount(c);
+    r->parents_at = (uint32_t)w->npo;
+    for (unsigned i = 0; i < r->nparents; i++) {
+        if (w->npo == w->cappo) {
+            w->cappo = w->cappo ? w->cappo * 2 : 1024;
+            w->parent_oids = fr_xrealloc(w->parent_oids, w->cappo * sizeof *w->parent_oids);
+        }
+        git_oid_cpy(&w->parent_oids[w->npo++], git_commit_parent_id(c, i));
+    }
+    return (uint32_t)w->nc++;
+}
+
+typedef struct {
+    git_oid oid;
+    uint32_t idx;
+    uint32_t next_parent; /* NONE: parents not pushed yet */
+} frame;
+
+/* Walks the history from tip (post-order), appending new commits to w->order. */
+static void walk_commits(walk *w, const git_oid *tip, uint32_t ref)
+{
+    if (fr_keymap_get(&w->commits, tip->id)) return;
+    frame *st = fr_xmalloc(64 * sizeof *st);
+    size_t n = 0, cap = 64;
+    st[n++] = (frame){*tip, NONE, NONE};
+    while (n && !fr_interrupted) {
+        frame *f = &st[n - 1];
+        if (f->next_parent == NONE) {
+            int added = 0;
+            uint32_t *slot = fr_keymap_put(&w->commits, f->oid.id, NONE, &added);
+            if (!added) { /* reached through another path meanwhile */
+                n--;
+                continue;
+            }
+            git_commit *c = NULL;
+            if (git_commit_lookup(&c, w->repo, &f->oid)) {
+                char hex[GIT_OID_HEXSZ + 1], why[512];
+                git_oid_tostr(hex, sizeof hex, &f->oid);
+                if (w->shallow)
+                    snprintf(why, sizeof why,
+                             "shallow clone: commit %s (beyond the shallow boundary) and its "
+                             "history are not in the repository",
+                             hex);
+                else
+                    snprintf(why, sizeof why, "missing or corrupt commit %s: %s", hex, git_err());
+                note_problem(w, w->shallow ? FR_ST_SKIPPED : FR_ST_ERROR, hex, why);
+                n--;
+                continue;
+            }
+            f->idx = *slot = add_commit(w, c);
+            if (n == 1) w->cv[f->idx].ref = ref;
+            git_commit_free(c);
+            f->next_parent = 0;
+        }
+        const commit_rec *r = &w->cv[f->idx];
+        if (f->next_parent < r->nparents) {
+            git_oid parent = w->parent_oids[r->parents_at + f->next_parent++];
+            if (!fr_keymap_get(&w->commits, parent.id)) {
+                if (n == cap) {
+                    cap *= 2;
+                    st = fr_xrealloc(st, cap * sizeof *st);
+                }
+                st[n++] = (frame){parent, NONE, NONE};
+            }
+            continue;
+        }
+        if (w->norder % 1024 == 0)
+            w->order = fr_xrealloc(w->order, (w->norder + 1024) * sizeof *w->order);
+        w->order[w->norder++] = f->idx;
+        w->stats->commits++;
+        n--;
+    }
+    free(st);
+}
+
+/* ---------------------------------------------------------------- trees --- */
+
+static uint32_t blob_index(walk *w, const git_oid *oid)
+{
+    int added = 0;
+    uint32_t *v = fr_keymap_put(&w->blobs, oid->id, (uint32_t)w->nb, &added);
+    if (added) {
+        if (w->nb == w->capb) {
+            w->capb = w->capb ? w->capb * 2 : 1024;
+            w->bv = fr_xrealloc(w->bv, w->capb * sizeof *w->bv);
+        }
+        w->bv[w->nb] = (blob_rec){*oid, NONE, NONE};
+        w->nb++;
+    }
+    return *v;
+}
+
+static void add_blob_location(walk *w, uint32_t b, uint32_t path, uint32_t commit)
+{
+    uint64_t key = (uint64_t)b << 32 | path;
+    int added = 0;
+    fr_keymap_put(&w->pairs, &key, 0, &added);
+    if (!added) return;
+    if (w->nl == w->capl) {
+        w->capl = w->capl ? w->capl * 2 : 1024;
+        w->lv = fr_xrealloc(w->lv, w->capl * sizeof *w->lv);
+    }
+    w->lv[w->nl] = (blob_loc){path, commit, NONE};
+    blob_rec *br = &w->bv[b];
+    if (br->last_loc == NONE)
+        br->first_loc = (uint32_t)w->nl;
+    else
+        w->lv[br->last_loc].next = (uint32_t)w->nl;
+    br->last_loc = (uint32_t)w->nl++;
+}
+
+static void add_path_name(walk *w, uint32_t path_id, uint32_t commit)
+{
+    int added = 0;
+    fr_keymap_put(&w->paths_seen, &path_id, 0, &added);
+    if (!added) return;
+    const char *path = fr_strtab_get(&w->strs, path_id);
+    if (strchr(path, '\n')) return; /* one path per line */
+    char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
+    fr_location loc = {.kind = "git-path", .repo = w->path, .path = path};
+    commit_location(w, commit, &loc, hex, ad, cd);
+    char digest[65];
+    fr_sha256_hex(path, strlen(path), digest);
+    snprintf(key, sizeof key, "gitpath:%s", digest);
+    add_text(w, &w->pathbuf, &w->path_item, &w->path_lines, "git-path", key, path, &loc);
+}
+
+static void walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commit, int depth)
+{
+    unsigned char key[GIT_OID_RAWSZ + 8];
+    uint64_t ph = 1469598103934665603ull;
+    for (size_t i = 0; i < path->len; i++)
+        ph = (ph ^ (unsigned char)path->p[i]) * 1099511628211ull;
+    memcpy(key, tree_oid->id, GIT_OID_RAWSZ);
+    memcpy(key + GIT_OID_RAWSZ, &ph, 8);
+    int added = 0;
+    fr_keymap_put(&w->tree_paths, key, 0, &added);
+    if (!added) return;
+    fr_keymap_put(&w->tree_oids, tree_oid->id, 0, &added);
+    if (added) w->stats->trees++;
+    if (depth > MAX_TREE_DEPTH) {
+        note_problem(w, FR_ST_SKIPPED, path->p, "tree nested deeper than 512 levels");
+        return;
+    }
+    git_tree *t = NULL;
+    if (git_tree_lookup(&t, w->repo, tree_oid)) {
+        char hex[GIT_OID_HEXSZ + 1], why[512];
+        git_oid_tostr(hex, sizeof hex, tree_oid);
+        snprintf(why, sizeof why, "missing or corrupt tree %s: %s", hex, git_err());
+        note_problem(w, w->partial_clone ? FR_ST_SKIPPED : FR_ST_ERROR,
+                     path->len ? path->p : "<root tree>", why);
+        return;
+    }
+    size_t base = path->len;
+    size_t n = git_tree_entrycount(t);
+    for (size_t i = 0; i < n && !w->stopped; i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(t, i);
+        git_object_t type = git_tree_entry_type(e);
+        if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_TREE) continue; /* submodules */
+        if (base) fr_buf_append(path, "/", 1);
+        fr_buf_puts(path, git_tree_entry_name(e));
+        if (type == GIT_OBJECT_TREE) {
+            walk_tree(w, git_tree_entry_id(e), path, commit, depth + 1);
+        } else {
+            uint32_t pid = fr_strtab_intern(&w->strs, path->p, path->len);
+            add_blob_location(w, blob_index(w, git_tree_entry_id(e)), pid, commit);
+            add_path_name(w, pid, commit);
+        }
+        path->len = base;
+        path->p[base] = 0;
+    }
+    git_tree_free(t);
+}
+
+/* ----------------------------------------------------------------- refs --- */
+
+static _Thread_local const char *head_branch; /* the branch HEAD points to, ranked first */
+
+static int ref_rank(const char *name)
+{
+    if (!strcmp(name, "HEAD") || (head_branch && !strcmp(name, head_branch))) return 0;
+    if (!strncmp(name, "refs/heads/", 11)) return 1;
+    if (!strncmp(name, "refs/tags/", 10)) return 2;
+    if (!strncmp(name, "refs/remotes/", 13)) return 3;
+    return 4;
+}
+
+typedef struct {
+    char *name;
+    git_oid target;
+} tip;
+
+static int cmp_tip(const void *a, const void *b)
+{
+    const tip *x = a, *y = b;
+    int d = ref_rank(x->name) - ref_rank(y->name);
+    return d ? d : strcmp(x->name, y->name);
+}
+
+/* Peels a ref's target, keeping annotated tag messages; walks what it reaches. */
+static void walk_ref(walk *w, const tip *t)
+{
+    uint32_t ref = fr_strtab_intern(&w->strs, t->name, strlen(t->name));
+    git_oid oid = t->target;
+    for (int hops = 0; hops < 32 && !w->stopped; hops++) {
+        git_object *obj = NULL;
+        if (git_object_lookup(&obj, w->repo, &oid, GIT_OBJECT_ANY)) {
+            char hex[GIT_OID_HEXSZ + 1], why[512];
+            git_oid_tostr(hex, sizeof hex, &oid);
+            snprintf(why, sizeof why, "ref %s points to a missing or corrupt object %s: %s",
+                     t->name, hex, git_err());
+            note_problem(w, FR_ST_ERROR, t->name, why);
+            return;
+        }
+        git_object_t type = git_object_type(obj);
+        if (type == GIT_OBJECT_TAG) {
+            const git_tag *tag = (const git_tag *)obj;
+            int added = 0;
+            fr_keymap_put(&w->tag_oids, oid.id, 0, &added);
+            if (added && git_tag_message(tag)) {
+                char hex[GIT_OID_HEXSZ + 1], key[80];
+                git_oid_tostr(hex, sizeof hex, &oid);
+                snprintf(key, sizeof key, "gittag:%s", hex);
+                fr_buf where = {0};
+                fr_buf_printf(&where, "<tag message: %s>", git_tag_name(tag));
+                const git_signature *tg = git_tag_tagger(tag);
+                char td[32] = "", thex[GIT_OID_HEXSZ + 1];
+                if (tg) iso_time((int64_t)tg->when.time, td);
+                git_oid_tostr(thex, sizeof thex, git_tag_target_id(tag));
+                fr_location loc = {.path = where.p,
+                                   .commit = thex,
+                                   .author_name = tg ? tg->name : NULL,
+                                   .author_email = tg ? tg->email : NULL,
+                                   .author_date = tg ? td : NULL,
+                                   .ref = t->name};
+                add_message(w, key, git_tag_message(tag), &loc);
+                fr_buf_release(&where);
+            }
+            git_oid_cpy(&oid, git_tag_target_id(tag));
+            git_object_free(obj);
+            continue;
+        }
+        git_object_free(obj);
+        if (type == GIT_OBJECT_COMMIT) {
+            walk_commits(w, &oid, ref);
+        } else if (type == GIT_OBJECT_TREE) { /* a ref to a tree: paths, no commit */
+            fr_buf path = {0};
+            fr_buf_puts(&path, "");
+            walk_tree(w, &oid, &path, NONE, 0);
+            fr_buf_release(&path);
+        } else if (type == GIT_OBJECT_BLOB) { /* a ref to a blob: the ref is its path */
+            fr_buf where = {0};
+            fr_buf_printf(&where, "<ref %s>", t->name);
+            add_blob_location(w, blob_index(w, &oid),
+                              fr_strtab_intern(&w->strs, where.p, where.len), NONE);
+            fr_buf_release(&where);
+        }
+        return;
+    }
+}
+
+static void collect_tips(walk *w, tip **out, size_t *nout)
+{
+    tip *tips = NULL;
+    size_t n = 0;
+    git_reference_iterator *it = NULL;
+    git_reference *ref;
+    if (git_reference_iterator_new(&it, w->repo)) {
+        note_problem(w, FR_ST_ERROR, "<refs>", git_err());
+        *out = NULL, *nout = 0;
+        return;
+    }
+    int rc;
+    while ((rc = git_reference_next(&ref, it)) == 0) {
+        git_reference *resolved = NULL;
+        if (git_reference_resolve(&resolved, ref) == 0 && git_reference_target(resolved)) {
+            tips = fr_xrealloc(tips, (n + 1) * sizeof *tips);
+            tips[n].name = fr_xstrdup(git_reference_name(ref));
+            git_oid_cpy(&tips[n].target, git_reference_target(resolved));
+            n++;
+        } else {
+            char why[512];
+            snprintf(why, sizeof why, "ref %s cannot be resolved: %s", git_reference_name(ref),
+                     git_err());
+            note_problem(w, FR_ST_ERROR, git_reference_name(ref), why);
+        }
+        git_reference_free(resolved);
+        git_reference_free(ref);
+    }
+    if (rc != GIT_ITEROVER) note_problem(w, FR_ST_ERROR, "<refs>", git_err());
+    git_reference_iterator_free(it);
+    /* A detached HEAD is a tip of its own. */
+    git_reference *head = NULL;
+    if (git_repository_head_detached(w->repo) == 1 && git_repository_head(&head, w->repo) == 0 &&
+        git_reference_target(head)) {
+        tips = fr_xrealloc(tips, (n + 1) * sizeof *tips);
+        tips[n].name = fr_xstrdup("HEAD");
+        git_oid_cpy(&tips[n].target, git_reference_target(head));
+        n++;
+    }
+    git_reference_free(head);
+    git_reference *sym = NULL;
+    char *branch = NULL;
+    if (git_reference_lookup(&sym, w->repo, "HEAD") == 0 &&
+        git_reference_type(sym) == GIT_REFERENCE_SYMBOLIC)
+        branch = fr_xstrdup(git_reference_symbolic_target(sym));
+    git_reference_free(sym);
+    head_branch = branch;
+    qsort(tips, n, sizeof *tips, cmp_tip);
+    head_branch = NULL;
+    free(branch);
+    *out = tips;
+    *nout = n;
+}
+
+/* ---------------------------------------------------------- unreachable --- */
+
+typedef struct {
+    walk *w;
+    git_odb *odb;
+    git_oid *commits, *blobs;
+    size_t nc, nb;
+} odb_scan;
+
+static int on_object(const git_oid *oid, void *payload)
+{
+    odb_scan *o = payload;
+    walk *w = o->w;
+    if (fr_interrupted) return 1;
+    if (fr_keymap_get(&w->commits, oid->id) || fr_keymap_get(&w->tree_oids, oid->id) ||
+        fr_keymap_get(&w->blobs, oid->id) || fr_keymap_get(&w->tag_oids, oid->id))
+        return 0;
+    size_t len;
+    git_object_t type;
+    if (git_odb_read_header(&len, &type, o->odb, oid)) return 0; /* reported when read */
+    if (type == GIT_OBJECT_COMMIT) {
+        o->commits = fr_xrealloc(o->commits, (o->nc + 1) * sizeof *o->commits);
+        git_oid_cpy(&o->commits[o->nc++], oid);
+    } else if (type == GIT_OBJECT_BLOB) {
+        o->blobs = fr_xrealloc(o->blobs, (o->nb + 1) * sizeof *o->blobs);
+        git_oid_cpy(&o->blobs[o->nb++], oid);
+    }
+    return 0;
+}
+
+/* -------------------------------------------------------------- loading --- */
+
+typedef struct {
+    char *path;
+    int partial_clone;
+} repo_ctx;
+
+static tl_repo *thread_repo(const char *path, fr_buf *why)
+{
+    tl_repo *t = pthread_getspecific(tl_key);
+    if (t && !strcmp(t->path, path)) return t;
+    if (t) {
+        pthread_setspecific(tl_key, NULL);
+        tl_free(t);
+    }
+    t = fr_xcalloc(1, sizeof *t);
+    if (git_repository_open_ext(&t->repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) ||
+        git_repository_odb(&t->odb, t->repo)) {
+        fr_buf_printf(why, "cannot open repository: %s", git_err());
+        git_repository_free(t->repo);
+        free(t);
+        return NULL;
+    }
+    t->path = fr_xstrdup(path);
+    pthread_setspecific(tl_key, t);
+    return t;
+}
+
+static int load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
+{
+    const repo_ctx *rc = it->load_ctx;
+    tl_repo *t = thread_repo(rc->path, why);
+    if (!t) return FR_ERR;
+    git_oid oid;
+    git_oid_fromstr(&oid, it->load_arg);
+    size_t len;
+    git_object_t type;
+    int err = git_odb_read_header(&len, &type, t->odb, &oid);
+    if (err == GIT_ENOTFOUND && rc->partial_clone) {
+        fr_buf_puts(why, "blob not present locally (partial clone)");
+        return FR_SKIP;
+    }
+    if (err) {
+        fr_buf_printf(why, "missing or corrupt blob: %s", git_err());
+        return FR_ERR;
+    }
+    if (len > cap) return FR_ELIMIT;
+    git_odb_object *obj = NULL;
+    if (git_odb_read(&obj, t->odb, &oid)) {
+        fr_buf_printf(why, "cannot read blob: %s", git_err());
+        return FR_ERR;
+    }
+    size_t n = git_odb_object_size(obj);
+    fr_buf_append(out, git_odb_object_data(obj), n);
+    git_odb_object_free(obj);
+    if (n < 200 && n >= sizeof LFS_MAGIC - 1 && !memcmp(out->p, LFS_MAGIC, sizeof LFS_MAGIC - 1)) {
+        fr_buf_puts(why, "Git LFS pointer (the content is in LFS storage, not in git)");
+        return FR_SKIP;
+    }
+    return FR_OK;
+}
+
+/* Submits blob b with all its locations (or as a bare unreachable blob). */
+static void submit_blob(walk *w, const git_oid *oid, uint32_t b, repo_ctx *rc)
+{
+    const fr_git_opts *o = w->opts;
+    const uint32_t *known = o->known ? fr_keymap_get(&o->known->map, oid->id) : NULL;
+    if (known && !*known) { /* scanned before, nothing in it */
+        w->stats->blobs_known++;
+        return;
+    }
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, oid);
+    fr_item *it = fr_xcalloc(1, sizeof *it);
+    if (b == NONE || w->bv[b].first_loc == NONE) {
+        fr_location loc = {.kind = "git-unreachable", .repo = w->path, .path = ""};
+        fr_item_add_location(it, &loc);
+        w->stats->unreachable_blobs++;
+    } else {
+        for (uint32_t l = w->bv[b].first_loc; l != NONE; l = w->lv[l].next) {
+            char chex[GIT_OID_HEXSZ + 1], ad[32], cd[32];
+            fr_location loc = {
+                .kind = "git", .repo = w->path, .path = fr_strtab_get(&w->strs, w->lv[l].path)};
+            commit_location(w, w->lv[l].commit, &loc, chex, ad, cd);
+            fr_item_add_location(it, &loc);
+        }
+    }
+    fr_buf k = {0};
+    fr_buf_printf(&k, "git:%s", hex);
+    it->key = fr_buf_steal(&k);
+    if (known) {
+        it->known = 1;
+        w->stats->blobs_known++;
+    } else {
+        it->load = load_blob;
+        it->load_arg = fr_xstrdup(hex);
+        it->load_ctx = rc;
+        w->stats->blobs++;
+    }
+    if (fr_pipeline_submit(w->p, it)) w->stopped = 1;
+}
+
+/* ----------------------------------------------------------------- scan --- */
+
+static int is_partial_clone(git_repository *repo)
+{
+    git_config *cfg = NULL;
+    int yes = 0;
+    if (git_repository_config_snapshot(&cfg, repo) == 0) {
+        git_buf v = {0};
+        if (git_config_get_string_buf(&v, cfg, "extensions.partialclone") == 0) yes = 1;
+        git_buf_dispose(&v);
+        git_config_iterator *it = NULL;
+        git_config_entry *e;
+        if (!yes && git_config_iterator_glob_new(&it, cfg, "remote\\..*\\.promisor") == 0) {
+            while (git_config_next(&e, it) == 0)
+                if (!strcmp(e->value, "true")) yes = 1;
+            git_config_iterator_free(it);
+        }
+        git_config_free(cfg);
+    }
+    return yes;
+}
+
+static void walk_release(walk *w)
+{
+    fr_strtab_release(&w->strs);
+    fr_keymap_release(&w->commits);
+    fr_keymap_release(&w->tree_paths);
+    fr_keymap_release(&w->tree_oids);
+    fr_keymap_release(&w->tag_oids);
+    fr_keymap_release(&w->blobs);
+    fr_keymap_release(&w->pairs);
+    fr_keymap_release(&w->paths_seen);
+    free(w->cv), free(w->parent_oids), free(w->order), free(w->bv), free(w->lv);
+    fr_buf_release(&w->msgs);
+    fr_buf_release(&w->pathbuf);
+    fr_item_free(w->msg_item);
+    fr_item_free(w->path_item);
+    git_repository_free(w->repo);
+}
+
+/* Walks trees and messages of the commits in w->order[from..]. */
+static void process_commits(walk *w, size_t from)
+{
+    /* Children before parents: pass each commit's ref on to its parents. */
+    for (size_t i = w->norder; i-- > from;) {
+        const commit_rec *r = &w->cv[w->order[i]];
+        for (uint32_t k = 0; k < r->nparents; k++) {
+            const uint32_t *pi = fr_keymap_get(&w->commits, w->parent_oids[r->parents_at + k].id);
+            if (pi && *pi != NONE && w->cv[*pi].ref == NONE) w->cv[*pi].ref = r->ref;
+        }
+    }
+    fr_buf path = {0};
+    for (size_t i = from; i < w->norder && !w->stopped && !fr_interrupted; i++) {
+        uint32_t c = w->order[i];
+        fr_buf_reset(&path);
+        fr_buf_puts(&path, "");
+        walk_tree(w, &w->cv[c].tree, &path, c, 0);
+        git_commit *cm = NULL;
+        if (git_commit_lookup(&cm, w->repo, &w->cv[c].oid) == 0) {
+            char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
+            fr_location loc = {.path = "<commit message>"};
+            commit_location(w, c, &loc, hex, ad, cd);
+            snprintf(key, sizeof key, "gitmsg:%s", hex);
+            const char *m = git_commit_message_raw(cm);
+            if (m) add_message(w, key, m, &loc);
+            git_commit_free(cm);
+        }
+    }
+    fr_buf_release(&path);
+}
+
+int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_git_stats *stats)
+{
+    pthread_once(&init_once, global_init);
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, opts->verify_hashes ? 1 : 0);
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.path = path;
+    w.opts = opts;
+    w.p = p;
+    w.stats = stats;
+    if (git_repository_open_ext(&w.repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) {
+        fr_error_set("%s: not a git repository, or it cannot be opened: %s", path, git_err());
+        return FR_ERR;
+    }
+    fr_strtab_init(&w.strs);
+    fr_keymap_init(&w.commits, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.tree_paths, GIT_OID_RAWSZ + 8);
+    fr_keymap_init(&w.tree_oids, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.tag_oids, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.blobs, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.pairs, 8);
+    fr_keymap_init(&w.paths_seen, 4);
+    w.shallow = git_repository_is_shallow(w.repo) == 1;
+    w.partial_clone = is_partial_clone(w.repo);
+    /* Repository contexts outlive this call: workers may still load its blobs. */
+    repo_ctx *rc = fr_pipeline_keep(p, sizeof *rc);
+    rc->path = fr_pipeline_keep_str(p, path);
+    rc->partial_clone = w.partial_clone;
+
+    tip *tips = NULL;
+    size_t ntips = 0;
+    collect_tips(&w, &tips, &ntips);
+    stats->refs += ntips;
+    for (size_t i = 0; i < ntips && !w.stopped && !fr_interrupted; i++)
+        walk_ref(&w, &tips[i]);
+    for (size_t i = 0; i < ntips; i++)
+        free(tips[i].name);
+    free(tips);
+    process_commits(&w, 0);
+
+    /* Unreachable objects: dangling commits first (they give provenance), then
+     * blobs that nothing reaches. */
+    odb_scan o = {&w, NULL, NULL, NULL, 0, 0};
+    if (!w.stopped && !fr_interrupted && git_repository_odb(&o.odb, w.repo) == 0) {
+        git_odb_foreach(o.odb, on_object, &o);
+        size_t from = w.norder;
+        uint32_t dangling = fr_strtab_intern(&w.strs, "(unreachable)", 13);
+        for (size_t i = 0; i < o.nc && !fr_interrupted; i++)
+            walk_commits(&w, &o.commits[i], dangling);
+        process_commits(&w, from);
+        git_odb_free(o.odb);
+    }
+    flush_text(&w, &w.msgs, &w.msg_item, &w.msg_lines);
+    flush_text(&w, &w.pathbuf, &w.path_item, &w.path_lines);
+    for (size_t b = 0; b < w.nb && !w.stopped && !fr_interrupted; b++)
+        submit_blob(&w, &w.bv[b].oid, (uint32_t)b, rc);
+    for (size_t i = 0; i < o.nb && !w.stopped && !fr_interrupted; i++) {
+        if (fr_keymap_get(&w.blobs, o.blobs[i].id)) continue; /* reached by a dangling commit */
+        submit_blob(&w, &o.blobs[i], blob_index(&w, &o.blobs[i]), rc);
+    }
+    free(o.commits);
+    free(o.blobs);
+    int stopped = w.stopped;
+    walk_release(&w);
+    if (fr_interrupted) return FR_EINTR;
+    if (stopped) {
+        fr_error_set("the scan stopped early (the store failed)");
+        return FR_ERR;
+    }
+    return FR_OK;
+}
