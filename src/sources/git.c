@@ -261,6 +261,8 @@ typedef struct {
     size_t npo, cappo;
     uint32_t *order; /* commit indexes, parents first */
     size_t norder;
+    uint32_t *tipv; /* (commit index, ref id) pairs, in ref priority order */
+    size_t ntipv, ntips_done;
 
     fr_keymap tree_paths; /* tree oid + path hash: visited */
     fr_keymap tree_oids;  /* tree oid: reachable */
@@ -404,7 +406,14 @@ typedef struct {
 /* Walks the history from tip (post-order), appending new commits to w->order. */
 static void walk_commits(walk *w, const git_oid *tip, uint32_t ref)
 {
-    if (fr_keymap_get(&w->commits, tip->id)) return;
+    const uint32_t *seen = fr_keymap_get(&w->commits, tip->id);
+    if (seen) {
+        if (*seen != NONE) {
+            w->tipv = fr_xrealloc(w->tipv, (w->ntipv + 1) * 2 * sizeof *w->tipv);
+            w->tipv[2 * w->ntipv] = *seen, w->tipv[2 * w->ntipv + 1] = ref, w->ntipv++;
+        }
+        return;
+    }
     frame *st = fr_xmalloc(64 * sizeof *st);
     size_t n = 0, cap = 64;
     st[n++] = (frame){*tip, NONE, NONE};
@@ -433,7 +442,10 @@ static void walk_commits(walk *w, const git_oid *tip, uint32_t ref)
                 continue;
             }
             f->idx = *slot = add_commit(w, c);
-            if (n == 1) w->cv[f->idx].ref = ref;
+            if (n == 1) {
+                w->tipv = fr_xrealloc(w->tipv, (w->ntipv + 1) * 2 * sizeof *w->tipv);
+                w->tipv[2 * w->ntipv] = f->idx, w->tipv[2 * w->ntipv + 1] = ref, w->ntipv++;
+            }
             git_commit_free(c);
             f->next_parent = 0;
         }
@@ -862,7 +874,7 @@ static void walk_release(walk *w)
     fr_keymap_release(&w->blobs);
     fr_keymap_release(&w->pairs);
     fr_keymap_release(&w->paths_seen);
-    free(w->cv), free(w->parent_oids), free(w->order), free(w->bv), free(w->lv);
+    free(w->cv), free(w->parent_oids), free(w->order), free(w->bv), free(w->lv), free(w->tipv);
     fr_buf_release(&w->msgs);
     fr_buf_release(&w->pathbuf);
     fr_item_free(w->msg_item);
@@ -873,14 +885,29 @@ static void walk_release(walk *w)
 /* Walks trees and messages of the commits in w->order[from..]. */
 static void process_commits(walk *w, size_t from)
 {
-    /* Children before parents: pass each commit's ref on to its parents. */
-    for (size_t i = w->norder; i-- > from;) {
-        const commit_rec *r = &w->cv[w->order[i]];
-        for (uint32_t k = 0; k < r->nparents; k++) {
-            const uint32_t *pi = fr_keymap_get(&w->commits, w->parent_oids[r->parents_at + k].id);
-            if (pi && *pi != NONE && w->cv[*pi].ref == NONE) w->cv[*pi].ref = r->ref;
+    /* "A ref it is reachable from": tips in ref priority order label what they
+     * reach and is not labelled yet; each commit is labelled once. */
+    uint32_t *stack = NULL;
+    size_t n = 0, cap = 0;
+    for (; w->ntips_done < w->ntipv; w->ntips_done++) {
+        uint32_t ref = w->tipv[2 * w->ntips_done + 1];
+        n = 0;
+        if (n == cap) stack = fr_xrealloc(stack, (cap = cap ? cap * 2 : 256) * sizeof *stack);
+        stack[n++] = w->tipv[2 * w->ntips_done];
+        while (n) {
+            commit_rec *r = &w->cv[stack[--n]];
+            if (r->ref != NONE) continue;
+            r->ref = ref;
+            for (uint32_t k = 0; k < r->nparents; k++) {
+                const uint32_t *pi =
+                    fr_keymap_get(&w->commits, w->parent_oids[r->parents_at + k].id);
+                if (!pi || *pi == NONE || w->cv[*pi].ref != NONE) continue;
+                if (n == cap) stack = fr_xrealloc(stack, (cap = cap * 2) * sizeof *stack);
+                stack[n++] = *pi;
+            }
         }
     }
+    free(stack);
     fr_buf path = {0};
     for (size_t i = from; i < w->norder && !w->stopped && !fr_interrupted; i++) {
         uint32_t c = w->order[i];
