@@ -40,3 +40,38 @@ finish() {
   echo "$(basename "$0"): $PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# ---- git helpers: deterministic commits (fixed identities, a clock that ticks
+# one minute per commit) so provenance can be asserted exactly.
+export GIT_CONFIG_GLOBAL="$HOME/.gitconfig"
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+git config --global gc.auto 0
+git config --global user.name "Test User"
+git config --global user.email test@example.com
+GIT_TICK=0
+gcommit() { # gcommit AUTHOR MESSAGE [git commit args...]
+  local who=$1 msg=$2
+  shift 2
+  GIT_TICK=$((GIT_TICK + 1))
+  local d
+  d=$(date -u -d "2026-01-01 00:00:00 + $GIT_TICK minutes" +%Y-%m-%dT%H:%M:%SZ)
+  GIT_AUTHOR_NAME="$who" GIT_AUTHOR_EMAIL="$who@example.com" GIT_AUTHOR_DATE="$d" \
+    GIT_COMMITTER_NAME="CI" GIT_COMMITTER_EMAIL="ci@example.com" GIT_COMMITTER_DATE="$d" \
+    git commit -q --allow-empty -m "$msg" "$@"
+}
+gdate() { date -u -d "2026-01-01 00:00:00 + $1 minutes" +%Y-%m-%dT%H:%M:%SZ; }
+
+# occ FILE SHA: the occurrences of one finding as "source path line commit author ref" lines
+occ() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["secret_sha256"] != sys.argv[2]:
+        continue
+    for o in r["occurrences"]:
+        print(o.get("source"), o.get("path", "-"), o.get("line"), o.get("commit", "-"),
+              o.get("author_email", "-"), o.get("date", "-"), o.get("ref", "-"), o.get("repo", "-"))
+PY
+}
