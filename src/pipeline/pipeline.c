@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WRITER_BATCH    512
-#define WRITER_FLUSH_MS 250
+#define WRITER_BATCH       512
+#define WRITER_FLUSH_MS    250
+#define MAX_PRINTED_ERRORS 20
 
 typedef struct {
     fr_item *it;
@@ -289,10 +290,13 @@ static void *writer_main(void *arg)
                 p->stats.matches += r->nm;
                 pthread_mutex_unlock(&p->mu);
                 pending++;
-                if (r->it->status == FR_ST_ERROR) {
+                /* The first errors are printed; all are in 'ferret report --skipped'. */
+                if (r->it->status == FR_ST_ERROR && p->stats.failed <= MAX_PRINTED_ERRORS) {
                     fr_buf msg = {0};
                     fr_buf_put_safe(&msg, r->it->locs[0].path, strlen(r->it->locs[0].path));
                     fprintf(stderr, "ferret: error: %s: %s\n", msg.p, r->it->reason);
+                    if (p->stats.failed == MAX_PRINTED_ERRORS)
+                        fprintf(stderr, "ferret: further errors are not printed\n");
                     fr_buf_release(&msg);
                 }
             }

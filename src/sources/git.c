@@ -778,9 +778,9 @@ static int load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
     size_t len;
     git_object_t type;
     int err = git_odb_read_header(&len, &type, t->odb, &oid);
-    if (err == GIT_ENOTFOUND && rc->partial_clone) {
+    if (err == GIT_ENOTFOUND && rc->partial_clone) { /* unread content: the run is incomplete */
         fr_buf_puts(why, "blob not present locally (partial clone)");
-        return FR_SKIP;
+        return FR_ENOTFOUND;
     }
     if (err) {
         fr_buf_printf(why, "missing or corrupt blob: %s", git_err());
