@@ -20,4 +20,5 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFERRET_WERROR=ON -DFERRET_SA
 cmake --build build-asan -j"$jobs"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 (cd build-asan && ctest --output-on-failure -j"$jobs")

@@ -380,7 +380,7 @@ int fr_rules_load(fr_ruleset **out, const char *dir)
             files[nf++] = fr_xstrdup(e->d_name);
         }
         closedir(d);
-        qsort(files, nf, sizeof *files, cmp_str);
+        if (nf > 1) qsort(files, nf, sizeof *files, cmp_str);
         owned = fr_xcalloc(nf * 2 + 1, sizeof *owned);
         for (size_t i = 0; i < nf; i++) {
             fr_buf path = {0};

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define MSG_BATCH      (1u << 20) /* bytes of messages or paths per segmented item */
@@ -148,7 +149,7 @@ static void hash_dir(fr_sha256_ctx *h, const char *dir, int with_size)
         names[n++] = fr_xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_cstr);
+    if (n > 1) qsort(names, n, sizeof *names, cmp_cstr);
     fr_buf b = {0};
     for (size_t i = 0; i < n; i++) {
         fr_buf_reset(&b);
@@ -191,7 +192,7 @@ int fr_git_fingerprint(const char *path, char out[65])
             git_reference_free(ref);
         }
         git_reference_iterator_free(it);
-        qsort(lines, n, sizeof *lines, cmp_cstr);
+        if (n > 1) qsort(lines, n, sizeof *lines, cmp_cstr);
         for (size_t i = 0; i < n; i++) {
             fr_sha256_update(&h, lines[i], strlen(lines[i]));
             free(lines[i]);
@@ -703,7 +704,7 @@ static void collect_tips(walk *w, tip **out, size_t *nout)
         branch = fr_xstrdup(git_reference_symbolic_target(sym));
     git_reference_free(sym);
     head_branch = branch;
-    qsort(tips, n, sizeof *tips, cmp_tip);
+    if (n > 1) qsort(tips, n, sizeof *tips, cmp_tip);
     head_branch = NULL;
     free(branch);
     *out = tips;
@@ -854,9 +855,15 @@ static int is_partial_clone(git_repository *repo)
         git_buf_dispose(&v);
         git_config_iterator *it = NULL;
         git_config_entry *e;
-        if (!yes && git_config_iterator_glob_new(&it, cfg, "remote\\..*\\.promisor") == 0) {
-            while (git_config_next(&e, it) == 0)
-                if (!strcmp(e->value, "true")) yes = 1;
+        /* remote.<name>.promisor = true; matched by hand: libgit2 1.5's glob
+         * iterator leaks its regex match data on every entry. */
+        if (!yes && git_config_iterator_new(&it, cfg) == 0) {
+            while (git_config_next(&e, it) == 0) {
+                size_t n = strlen(e->name);
+                if (!strncmp(e->name, "remote.", 7) && n > 16 &&
+                    !strcmp(e->name + n - 9, ".promisor") && !strcasecmp(e->value, "true"))
+                    yes = 1;
+            }
             git_config_iterator_free(it);
         }
         git_config_free(cfg);

@@ -107,7 +107,8 @@ import sqlite3, sys, time, os
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN IMMEDIATE")
 open("locked", "w").close()
-time.sleep(4)
+while not os.path.exists("release"):
+    time.sleep(0.01)
 c.execute("ROLLBACK")
 PY
 holder=$!
@@ -118,6 +119,7 @@ elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
 assert_eq "$RC" 2 "locked DB exits 2"
 assert_contains "$ERR" "locked by another process" "locked DB explained"
 [ "$elapsed" -ge 400 ] && ok || fail "should wait for the busy timeout (waited ${elapsed} ms)"
+touch release
 wait $holder
 assert_eq "$(sqlite3 l.db "select count(*) from runs")" 1 "the locked attempt recorded nothing"
 
