@@ -243,79 +243,102 @@ static int put_segments(fr_pipeline *p, result *r)
     return FR_OK;
 }
 
+static void writer_fail(fr_pipeline *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (!p->stats.store_failed) {
+        p->stats.store_failed = 1;
+        snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
+    }
+    pthread_mutex_unlock(&p->mu);
+    p->stopped = 1;
+}
+
+/* Records one result. Returns 1 when it must wait for its content to be recorded
+ * (a location-only item that overtook the scan of its blob). */
+static int write_result(fr_pipeline *p, result *r)
+{
+    fr_store_item si = {
+        .content_key = r->content_key,
+        .size = r->it->size,
+        .status = r->it->status,
+        .reason = r->it->reason,
+        .rules_hash = p->opts.rules_hash,
+        .locs = r->it->locs,
+        .nlocs = r->it->nlocs,
+        .known = r->it->known,
+        .matches = r->m,
+        .nmatches = r->nm,
+    };
+    int rc = r->it->nsegs && r->it->status == FR_ST_SCANNED
+                 ? put_segments(p, r)
+                 : fr_store_put(p->store, p->run_id, &si);
+    if (rc == FR_ENOTFOUND && r->it->known) return 1;
+    if (rc) {
+        writer_fail(p);
+        return 0;
+    }
+    if (r->it->known) return 0;
+    pthread_mutex_lock(&p->mu);
+    switch (r->it->status) {
+    case FR_ST_SCANNED:
+        p->stats.scanned++;
+        p->stats.bytes += r->it->size;
+        break;
+    case FR_ST_SKIPPED:
+        p->stats.skipped++;
+        break;
+    case FR_ST_ERROR:
+        p->stats.failed++;
+        break;
+    }
+    p->stats.matches += r->nm;
+    pthread_mutex_unlock(&p->mu);
+    /* The first errors are printed; all are in 'ferret report --skipped'. */
+    if (r->it->status == FR_ST_ERROR && p->stats.failed <= MAX_PRINTED_ERRORS) {
+        fr_buf msg = {0};
+        fr_buf_put_safe(&msg, r->it->locs[0].path, strlen(r->it->locs[0].path));
+        fprintf(stderr, "ferret: error: %s: %s\n", msg.p, r->it->reason);
+        if (p->stats.failed == MAX_PRINTED_ERRORS)
+            fprintf(stderr, "ferret: further errors are not printed\n");
+        fr_buf_release(&msg);
+    }
+    return 0;
+}
+
 static void *writer_main(void *arg)
 {
     fr_pipeline *p = arg;
-    size_t pending = 0;
+    size_t pending = 0, ndeferred = 0;
+    result **deferred = NULL;
     double last = fr_monotonic();
     for (;;) {
         int timed_out = 0;
         result *r = fr_queue_pop_timed(p->results, WRITER_FLUSH_MS, &timed_out);
         if (!r && !timed_out) break; /* closed and drained */
-        if (r && !p->stopped) {
-            fr_store_item si = {
-                .content_key = r->content_key,
-                .size = r->it->size,
-                .status = r->it->status,
-                .reason = r->it->reason,
-                .rules_hash = p->opts.rules_hash,
-                .locs = r->it->locs,
-                .nlocs = r->it->nlocs,
-                .known = r->it->known,
-                .matches = r->m,
-                .nmatches = r->nm,
-            };
-            if ((r->it->nsegs && r->it->status == FR_ST_SCANNED
-                     ? put_segments(p, r)
-                     : fr_store_put(p->store, p->run_id, &si))) {
-                pthread_mutex_lock(&p->mu);
-                p->stats.store_failed = 1;
-                snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
-                pthread_mutex_unlock(&p->mu);
-                p->stopped = 1;
-            } else {
-                pthread_mutex_lock(&p->mu);
-                switch (r->it->status) {
-                case FR_ST_SCANNED:
-                    p->stats.scanned++;
-                    p->stats.bytes += r->it->size;
-                    break;
-                case FR_ST_SKIPPED:
-                    p->stats.skipped++;
-                    break;
-                case FR_ST_ERROR:
-                    p->stats.failed++;
-                    break;
-                }
-                p->stats.matches += r->nm;
-                pthread_mutex_unlock(&p->mu);
-                pending++;
-                /* The first errors are printed; all are in 'ferret report --skipped'. */
-                if (r->it->status == FR_ST_ERROR && p->stats.failed <= MAX_PRINTED_ERRORS) {
-                    fr_buf msg = {0};
-                    fr_buf_put_safe(&msg, r->it->locs[0].path, strlen(r->it->locs[0].path));
-                    fprintf(stderr, "ferret: error: %s: %s\n", msg.p, r->it->reason);
-                    if (p->stats.failed == MAX_PRINTED_ERRORS)
-                        fprintf(stderr, "ferret: further errors are not printed\n");
-                    fr_buf_release(&msg);
-                }
-            }
+        if (r && !p->stopped && write_result(p, r)) {
+            deferred = fr_xrealloc(deferred, (ndeferred + 1) * sizeof *deferred);
+            deferred[ndeferred++] = r;
+            r = NULL;
         }
-        if (r) result_free(r);
+        if (r) {
+            result_free(r);
+            pending++;
+        }
         if (pending && (pending >= WRITER_BATCH || fr_monotonic() - last > WRITER_FLUSH_MS / 1e3)) {
-            if (fr_store_flush(p->store) && !p->stats.store_failed) {
-                p->stats.store_failed = 1;
-                snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
-                p->stopped = 1;
-            }
+            if (fr_store_flush(p->store)) writer_fail(p);
             pending = 0;
             last = fr_monotonic();
         }
     }
-    if (fr_store_flush(p->store) && !p->stats.store_failed) {
-        p->stats.store_failed = 1;
-        snprintf(p->stats.store_error, sizeof p->stats.store_error, "%s", fr_error());
+    /* Every scan is recorded now; what is still missing was never scanned (an
+     * interrupt), and its locations are dropped with it. */
+    for (size_t i = 0; i < ndeferred; i++) {
+        if (!p->stopped) write_result(p, deferred[i]);
+        result_free(deferred[i]);
     }
+    free(deferred);
+    if (fr_store_flush(p->store)) writer_fail(p);
     return NULL;
 }
 
@@ -328,8 +351,10 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
     p->engine = engine;
     p->store = store;
     p->run_id = run_id;
-    p->work = fr_queue_new((size_t)p->opts.threads * 8);
-    p->results = fr_queue_new(256);
+    /* Items are small (content is loaded by the workers), so the queues can be
+     * deep enough that threads rarely sleep on each other. */
+    p->work = fr_queue_new(256 + (size_t)p->opts.threads * 32);
+    p->results = fr_queue_new(1024);
     pthread_mutex_init(&p->mu, NULL);
     p->workers = fr_xcalloc((size_t)p->opts.threads, sizeof *p->workers);
     if (pthread_create(&p->writer, NULL, writer_main, p)) {

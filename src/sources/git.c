@@ -228,6 +228,11 @@ int fr_git_fingerprint(const char *path, char out[65])
 /* ------------------------------------------------------------ walk state --- */
 
 typedef struct {
+    char *path;
+    int partial_clone;
+} repo_ctx;
+
+typedef struct {
     git_oid oid;
     git_oid tree;
     uint32_t parents_at, nparents; /* range in W.parent_oids */
@@ -241,9 +246,12 @@ typedef struct {
     uint32_t next;         /* next location of the same blob, or NONE */
 } blob_loc;
 
+enum { B_NEW, B_SCAN, B_KNOWN_CLEAN, B_KNOWN_MATCHES };
+
 typedef struct {
     git_oid oid;
-    uint32_t first_loc, last_loc;
+    uint32_t first_loc, last_loc; /* locations not yet submitted */
+    uint8_t state;
 } blob_rec;
 
 typedef struct {
@@ -282,6 +290,7 @@ typedef struct {
     fr_buf pathbuf; /* pending segmented item of path names */
     fr_item *path_item;
     size_t path_lines;
+    repo_ctx *rc;
     int stopped;
 } walk;
 
@@ -482,18 +491,22 @@ static uint32_t blob_index(walk *w, const git_oid *oid)
             w->capb = w->capb ? w->capb * 2 : 1024;
             w->bv = fr_xrealloc(w->bv, w->capb * sizeof *w->bv);
         }
-        w->bv[w->nb] = (blob_rec){*oid, NONE, NONE};
+        w->bv[w->nb] = (blob_rec){*oid, NONE, NONE, B_NEW};
         w->nb++;
     }
     return *v;
 }
 
+static void submit_blob(walk *w, uint32_t b);
+
+/* Records that blob b is at path since commit (the first such commit in
+ * topological order), and hands the blob to the pipeline the first time. */
 static void add_blob_location(walk *w, uint32_t b, uint32_t path, uint32_t commit)
 {
     uint64_t key = (uint64_t)b << 32 | path;
     int added = 0;
     fr_keymap_put(&w->pairs, &key, 0, &added);
-    if (!added) return;
+    if (!added || w->bv[b].state == B_KNOWN_CLEAN) return;
     if (w->nl == w->capl) {
         w->capl = w->capl ? w->capl * 2 : 1024;
         w->lv = fr_xrealloc(w->lv, w->capl * sizeof *w->lv);
@@ -505,6 +518,9 @@ static void add_blob_location(walk *w, uint32_t b, uint32_t path, uint32_t commi
     else
         w->lv[br->last_loc].next = (uint32_t)w->nl;
     br->last_loc = (uint32_t)w->nl++;
+    /* New blobs are scanned now, overlapping the rest of the walk; later paths of
+     * a blob follow as location-only items (see flush_locations). */
+    if (br->state == B_NEW || br->state == B_KNOWN_MATCHES) submit_blob(w, b);
 }
 
 static void add_path_name(walk *w, uint32_t path_id, uint32_t commit)
@@ -743,11 +759,6 @@ static int on_object(const git_oid *oid, void *payload)
 
 /* -------------------------------------------------------------- loading --- */
 
-typedef struct {
-    char *path;
-    int partial_clone;
-} repo_ctx;
-
 static tl_repo *thread_repo(const char *path, fr_buf *why)
 {
     tl_repo *t = pthread_getspecific(tl_key);
@@ -803,44 +814,60 @@ static int load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
     return FR_OK;
 }
 
-/* Submits blob b with all its locations (or as a bare unreachable blob). */
-static void submit_blob(walk *w, const git_oid *oid, uint32_t b, repo_ctx *rc)
+/* Submits blob b with the locations pending on it. The first time the blob is
+ * submitted for scanning (unless it was scanned before under the same rules);
+ * afterwards, and for blobs known to have matches, as location-only items. A
+ * location-only item may overtake the blob's own scan in the pipeline: the writer
+ * holds it back until the blob is recorded. */
+static void submit_blob(walk *w, uint32_t b)
 {
-    const fr_git_opts *o = w->opts;
-    const uint32_t *known = o->known ? fr_keymap_get(&o->known->map, oid->id) : NULL;
-    if (known && !*known) { /* scanned before, nothing in it */
-        w->stats->blobs_known++;
-        return;
+    blob_rec *br = &w->bv[b];
+    int scan = 0;
+    if (br->state == B_NEW) {
+        const fr_git_opts *o = w->opts;
+        const uint32_t *known = o->known ? fr_keymap_get(&o->known->map, br->oid.id) : NULL;
+        br->state = !known ? B_SCAN : *known ? B_KNOWN_MATCHES : B_KNOWN_CLEAN;
+        if (known) w->stats->blobs_known++;
+        if (br->state == B_KNOWN_CLEAN) return;
+        scan = br->state == B_SCAN;
     }
+    if (!scan && br->first_loc == NONE) return;
     char hex[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(hex, sizeof hex, oid);
+    git_oid_tostr(hex, sizeof hex, &br->oid);
     fr_item *it = fr_xcalloc(1, sizeof *it);
-    if (b == NONE || w->bv[b].first_loc == NONE) {
+    if (br->first_loc == NONE) {
         fr_location loc = {.kind = "git-unreachable", .repo = w->path, .path = ""};
         fr_item_add_location(it, &loc);
         w->stats->unreachable_blobs++;
-    } else {
-        for (uint32_t l = w->bv[b].first_loc; l != NONE; l = w->lv[l].next) {
-            char chex[GIT_OID_HEXSZ + 1], ad[32], cd[32];
-            fr_location loc = {
-                .kind = "git", .repo = w->path, .path = fr_strtab_get(&w->strs, w->lv[l].path)};
-            commit_location(w, w->lv[l].commit, &loc, chex, ad, cd);
-            fr_item_add_location(it, &loc);
-        }
     }
+    for (uint32_t l = br->first_loc; l != NONE; l = w->lv[l].next) {
+        char chex[GIT_OID_HEXSZ + 1], ad[32], cd[32];
+        fr_location loc = {
+            .kind = "git", .repo = w->path, .path = fr_strtab_get(&w->strs, w->lv[l].path)};
+        commit_location(w, w->lv[l].commit, &loc, chex, ad, cd);
+        fr_item_add_location(it, &loc);
+    }
+    br->first_loc = br->last_loc = NONE;
     fr_buf k = {0};
     fr_buf_printf(&k, "git:%s", hex);
     it->key = fr_buf_steal(&k);
-    if (known) {
-        it->known = 1;
-        w->stats->blobs_known++;
-    } else {
+    if (scan) {
         it->load = load_blob;
         it->load_arg = fr_xstrdup(hex);
-        it->load_ctx = rc;
+        it->load_ctx = w->rc;
         w->stats->blobs++;
+    } else {
+        it->known = 1;
     }
     if (fr_pipeline_submit(w->p, it)) w->stopped = 1;
+}
+
+/* Location-only items for the paths found after a blob was submitted: batched
+ * per blob, sent once the walk is over. */
+static void flush_locations(walk *w)
+{
+    for (size_t b = 0; b < w->nb && !w->stopped && !fr_interrupted; b++)
+        if (w->bv[b].first_loc != NONE) submit_blob(w, (uint32_t)b);
 }
 
 /* ----------------------------------------------------------------- scan --- */
@@ -963,6 +990,7 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     repo_ctx *rc = fr_pipeline_keep(p, sizeof *rc);
     rc->path = fr_pipeline_keep_str(p, path);
     rc->partial_clone = w.partial_clone;
+    w.rc = rc;
 
     tip *tips = NULL;
     size_t ntips = 0;
@@ -989,11 +1017,10 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     }
     flush_text(&w, &w.msgs, &w.msg_item, &w.msg_lines);
     flush_text(&w, &w.pathbuf, &w.path_item, &w.path_lines);
-    for (size_t b = 0; b < w.nb && !w.stopped && !fr_interrupted; b++)
-        submit_blob(&w, &w.bv[b].oid, (uint32_t)b, rc);
+    flush_locations(&w);
     for (size_t i = 0; i < o.nb && !w.stopped && !fr_interrupted; i++) {
         if (fr_keymap_get(&w.blobs, o.blobs[i].id)) continue; /* reached by a dangling commit */
-        submit_blob(&w, &o.blobs[i], blob_index(&w, &o.blobs[i]), rc);
+        submit_blob(&w, blob_index(&w, &o.blobs[i]));
     }
     free(o.commits);
     free(o.blobs);

@@ -324,6 +324,7 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         if (step != SQLITE_ROW && step != SQLITE_DONE) return sql_error(s, "finding content");
+        if (step == SQLITE_DONE) return FR_ENOTFOUND; /* not recorded (yet) */
         if (!has_matches) return FR_OK;
     } else {
         st = s->q[Q_CONTENT_UPSERT];

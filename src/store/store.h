@@ -63,7 +63,8 @@ typedef struct {
     const char *rules_hash;
     const fr_location *locs; /* where the content was seen */
     size_t nlocs;
-    int known; /* content already recorded: add locations only (if it has matches) */
+    int known; /* add locations only (if the content has matches); FR_ENOTFOUND when
+                  the content is not recorded */
     const fr_store_match *matches;
     size_t nmatches;
 } fr_store_item;

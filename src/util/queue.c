@@ -15,6 +15,7 @@ struct fr_queue {
     pthread_cond_t not_empty, not_full;
     void **items;
     size_t cap, head, count;
+    size_t waiting_pop, waiting_push; /* signal only when someone waits */
     int closed;
 };
 
@@ -42,15 +43,18 @@ void fr_queue_free(fr_queue *q)
 int fr_queue_push(fr_queue *q, void *item)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->count == q->cap && !q->closed)
+    while (q->count == q->cap && !q->closed) {
+        q->waiting_push++;
         pthread_cond_wait(&q->not_full, &q->mu);
+        q->waiting_push--;
+    }
     if (q->closed) {
         pthread_mutex_unlock(&q->mu);
         return FR_ERR;
     }
     q->items[(q->head + q->count) % q->cap] = item;
     q->count++;
-    pthread_cond_signal(&q->not_empty);
+    if (q->waiting_pop) pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
     return FR_OK;
 }
@@ -60,15 +64,18 @@ static void *take(fr_queue *q)
     void *item = q->items[q->head];
     q->head = (q->head + 1) % q->cap;
     q->count--;
-    pthread_cond_signal(&q->not_full);
+    if (q->waiting_push) pthread_cond_signal(&q->not_full);
     return item;
 }
 
 void *fr_queue_pop(fr_queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->count == 0 && !q->closed)
+    while (q->count == 0 && !q->closed) {
+        q->waiting_pop++;
         pthread_cond_wait(&q->not_empty, &q->mu);
+        q->waiting_pop--;
+    }
     void *item = q->count ? take(q) : NULL;
     pthread_mutex_unlock(&q->mu);
     return item;
@@ -84,7 +91,10 @@ void *fr_queue_pop_timed(fr_queue *q, int timeout_ms, int *timed_out)
     *timed_out = 0;
     pthread_mutex_lock(&q->mu);
     while (q->count == 0 && !q->closed) {
-        if (pthread_cond_timedwait(&q->not_empty, &q->mu, &ts) == ETIMEDOUT) {
+        q->waiting_pop++;
+        int rc = pthread_cond_timedwait(&q->not_empty, &q->mu, &ts);
+        q->waiting_pop--;
+        if (rc == ETIMEDOUT) {
             if (q->count == 0 && !q->closed) *timed_out = 1;
             break;
         }
