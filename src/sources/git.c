@@ -63,6 +63,8 @@ static void global_init(void)
     /* Keep libgit2's caches modest: memory must follow the walk, not the packs. */
     git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(64 << 20));
     git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)(256 << 20));
+    /* Each (tree, path) is visited once: caching trees only costs time and memory. */
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, (size_t)0);
 }
 
 static const char *git_err(void)
@@ -281,8 +283,7 @@ typedef struct {
     size_t nb, capb;
     blob_loc *lv;
     size_t nl, capl;
-    fr_keymap pairs; /* (blob index, path id) seen */
-    fr_keymap paths_seen;
+    fr_keymap pairs; /* (blob id, path hash) seen */
 
     fr_buf msgs; /* pending segmented item of messages */
     fr_item *msg_item;
@@ -500,13 +501,11 @@ static uint32_t blob_index(walk *w, const git_oid *oid)
 static void submit_blob(walk *w, uint32_t b);
 
 /* Records that blob b is at path since commit (the first such commit in
- * topological order), and hands the blob to the pipeline the first time. */
+ * topological order: callers visit each (blob, path) pair once), and hands the
+ * blob to the pipeline the first time. */
 static void add_blob_location(walk *w, uint32_t b, uint32_t path, uint32_t commit)
 {
-    uint64_t key = (uint64_t)b << 32 | path;
-    int added = 0;
-    fr_keymap_put(&w->pairs, &key, 0, &added);
-    if (!added || w->bv[b].state == B_KNOWN_CLEAN) return;
+    if (w->bv[b].state == B_KNOWN_CLEAN) return;
     if (w->nl == w->capl) {
         w->capl = w->capl ? w->capl * 2 : 1024;
         w->lv = fr_xrealloc(w->lv, w->capl * sizeof *w->lv);
@@ -525,9 +524,6 @@ static void add_blob_location(walk *w, uint32_t b, uint32_t path, uint32_t commi
 
 static void add_path_name(walk *w, uint32_t path_id, uint32_t commit)
 {
-    int added = 0;
-    fr_keymap_put(&w->paths_seen, &path_id, 0, &added);
-    if (!added) return;
     const char *path = fr_strtab_get(&w->strs, path_id);
     if (strchr(path, '\n')) return; /* one path per line */
     char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
@@ -539,12 +535,20 @@ static void add_path_name(walk *w, uint32_t path_id, uint32_t commit)
     add_text(w, &w->pathbuf, &w->path_item, &w->path_lines, "git-path", key, path, &loc);
 }
 
+static uint64_t fnv_more(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Walks a tree once per (tree id, path). For the entries, a (blob id, path hash)
+ * set decides in one probe whether the pair is new; only new pairs pay for
+ * interning the path. */
 static void walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commit, int depth)
 {
     unsigned char key[GIT_OID_RAWSZ + 8];
-    uint64_t ph = 1469598103934665603ull;
-    for (size_t i = 0; i < path->len; i++)
-        ph = (ph ^ (unsigned char)path->p[i]) * 1099511628211ull;
+    uint64_t ph = fnv_more(1469598103934665603ull, path->p, path->len);
     memcpy(key, tree_oid->id, GIT_OID_RAWSZ);
     memcpy(key + GIT_OID_RAWSZ, &ph, 8);
     int added = 0;
@@ -566,19 +570,30 @@ static void walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t c
         return;
     }
     size_t base = path->len;
+    uint64_t dir_hash = base ? fnv_more(ph, "/", 1) : ph;
     size_t n = git_tree_entrycount(t);
     for (size_t i = 0; i < n && !w->stopped; i++) {
         const git_tree_entry *e = git_tree_entry_byindex(t, i);
         git_object_t type = git_tree_entry_type(e);
         if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_TREE) continue; /* submodules */
+        const char *name = git_tree_entry_name(e);
+        size_t nlen = strlen(name);
+        if (type == GIT_OBJECT_BLOB) {
+            uint64_t eh = fnv_more(dir_hash, name, nlen);
+            memcpy(key, git_tree_entry_id(e)->id, GIT_OID_RAWSZ);
+            memcpy(key + GIT_OID_RAWSZ, &eh, 8);
+            fr_keymap_put(&w->pairs, key, 0, &added);
+            if (!added) continue;
+        }
         if (base) fr_buf_append(path, "/", 1);
-        fr_buf_puts(path, git_tree_entry_name(e));
+        fr_buf_append(path, name, nlen);
         if (type == GIT_OBJECT_TREE) {
             walk_tree(w, git_tree_entry_id(e), path, commit, depth + 1);
         } else {
+            size_t before = w->strs.n;
             uint32_t pid = fr_strtab_intern(&w->strs, path->p, path->len);
             add_blob_location(w, blob_index(w, git_tree_entry_id(e)), pid, commit);
-            add_path_name(w, pid, commit);
+            if (w->strs.n != before) add_path_name(w, pid, commit); /* a path never seen */
         }
         path->len = base;
         path->p[base] = 0;
@@ -907,7 +922,6 @@ static void walk_release(walk *w)
     fr_keymap_release(&w->tag_oids);
     fr_keymap_release(&w->blobs);
     fr_keymap_release(&w->pairs);
-    fr_keymap_release(&w->paths_seen);
     free(w->cv), free(w->parent_oids), free(w->order), free(w->bv), free(w->lv), free(w->tipv);
     fr_buf_release(&w->msgs);
     fr_buf_release(&w->pathbuf);
@@ -982,8 +996,7 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     fr_keymap_init(&w.tree_oids, GIT_OID_RAWSZ);
     fr_keymap_init(&w.tag_oids, GIT_OID_RAWSZ);
     fr_keymap_init(&w.blobs, GIT_OID_RAWSZ);
-    fr_keymap_init(&w.pairs, 8);
-    fr_keymap_init(&w.paths_seen, 4);
+    fr_keymap_init(&w.pairs, GIT_OID_RAWSZ + 8);
     w.shallow = git_repository_is_shallow(w.repo) == 1;
     w.partial_clone = is_partial_clone(w.repo);
     /* Repository contexts outlive this call: workers may still load its blobs. */
