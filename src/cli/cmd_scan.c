@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_FILE_SIZE (64ull << 20)
@@ -40,6 +41,9 @@ static void usage(FILE *out)
           "  --store-secrets       also store plaintext secrets in the DB (off by default)\n"
           "  --busy-timeout MS     wait this long for a DB locked by another ferret (5000)\n"
           "  --verify-hashes       re-hash every git object read (slower; off by default)\n"
+          "  --no-cache            compile the rules even if a compiled copy is cached\n"
+          "                        (cache: $FERRET_CACHE_DIR, else $XDG_CACHE_HOME/ferret,\n"
+          "                        else ~/.cache/ferret)\n"
           "  --quiet               print nothing but errors\n"
           "exit codes: 0 no findings, 1 findings, 2 error or incomplete scan\n",
           out);
@@ -82,18 +86,24 @@ static int record_rules(fr_store *st, const fr_ruleset *rs)
 
 int fr_cmd_scan(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},      {"rules", required_argument, NULL, 'r'},
-        {"threads", required_argument, NULL, 't'}, {"max-file-size", required_argument, NULL, 'm'},
-        {"store-secrets", no_argument, NULL, 'S'}, {"busy-timeout", required_argument, NULL, 'b'},
-        {"quiet", no_argument, NULL, 'q'},         {"verify-hashes", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},          {0}};
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"rules", required_argument, NULL, 'r'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"max-file-size", required_argument, NULL, 'm'},
+                                         {"store-secrets", no_argument, NULL, 'S'},
+                                         {"busy-timeout", required_argument, NULL, 'b'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"verify-hashes", no_argument, NULL, 'V'},
+                                         {"no-cache", no_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
     const char *db_path = "ferret.db", *rules_dir = NULL;
-    int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000, verify = 0;
+    int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000, verify = 0,
+        no_cache = 0;
     uint64_t max_size = DEFAULT_MAX_FILE_SIZE;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:r:t:m:Sb:qVh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:r:t:m:Sb:qVCh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             db_path = optarg;
@@ -124,6 +134,12 @@ int fr_cmd_scan(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case 'V':
+            verify = 1;
+            break;
+        case 'C':
+            no_cache = 1;
+            break;
         case 'h':
             usage(stdout);
             return FR_EXIT_CLEAN;
@@ -147,7 +163,21 @@ int fr_cmd_scan(int argc, char **argv)
         fr_cli_error("cannot load the rules; nothing was scanned");
         goto done;
     }
-    if (fr_engine_new(&engine, rs, NULL)) {
+    fr_buf cache = {0};
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (getenv("FERRET_CACHE_DIR"))
+        fr_buf_puts(&cache, getenv("FERRET_CACHE_DIR"));
+    else if (xdg && *xdg)
+        fr_buf_printf(&cache, "%s/ferret", xdg);
+    else if (home && *home) {
+        fr_buf_printf(&cache, "%s/.cache", home);
+        mkdir(cache.p, 0700);
+        fr_buf_puts(&cache, "/ferret");
+    }
+    fr_engine_opts eo = {.cache_dir = cache.len && !no_cache ? cache.p : NULL};
+    int erc = fr_engine_new(&engine, rs, &eo);
+    fr_buf_release(&cache);
+    if (erc) {
         fprintf(stderr, "%s\n", fr_error());
         fr_cli_error("cannot compile the rules; nothing was scanned");
         goto done;

@@ -20,6 +20,10 @@ typedef struct {
     /* Test mode: skip Hyperscan and treat every offset as a candidate for every
      * rule, which proves the confirm step alone decides what is reported. */
     int every_position;
+    /* Directory for compiled Hyperscan databases keyed by the rule-set hash, so
+     * rules are compiled once, not on every run (NULL: no cache). It must be the
+     * user's own and not writable by others, or it is ignored. */
+    const char *cache_dir;
 } fr_engine_opts;
 
 typedef struct {

@@ -16,9 +16,14 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <hs/hs.h>
 #include <pcre2.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define LOOKAHEAD       16     /* bytes past the longest match, for \b and lookaheads */
 #define MATCH_LIMIT     200000 /* PCRE2 backtracking steps per confirm */
@@ -147,6 +152,65 @@ size_t fr_engine_check_compile(const fr_ruleset *rs, fr_buf *errors)
     return bad;
 }
 
+/* A cache directory is trusted only when it is ours and nobody else can write it:
+ * a planted database would be deserialized into the scanner. */
+static int cache_dir_ok(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return 0;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           !(st.st_mode & 022);
+}
+
+static void cache_path(fr_buf *b, const char *dir, const fr_ruleset *rs)
+{
+    fr_buf_printf(b, "%s/hs-%.32s-%s.db", dir, rs->hash, hs_version());
+    for (char *q = b->p + strlen(dir) + 1; *q; q++)
+        if (*q == ' ' || *q == '/') *q = '_';
+}
+
+static hs_database_t *cache_load(const char *dir, const fr_ruleset *rs)
+{
+    if (!dir || !cache_dir_ok(dir)) return NULL;
+    fr_buf path = {0}, data = {0};
+    cache_path(&path, dir, rs);
+    hs_database_t *db = NULL;
+    int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        !(st.st_mode & 022) && st.st_size > 0 && st.st_size < (64 << 20)) {
+        fr_buf_reserve(&data, (size_t)st.st_size);
+        ssize_t n = read(fd, data.p, (size_t)st.st_size);
+        if (n == st.st_size && hs_deserialize_database(data.p, (size_t)n, &db) != HS_SUCCESS)
+            db = NULL;
+    }
+    if (fd >= 0) close(fd);
+    fr_buf_release(&path);
+    fr_buf_release(&data);
+    return db;
+}
+
+/* Best effort: a cache that cannot be written only costs the next compile. */
+static void cache_store(const char *dir, const fr_ruleset *rs, const hs_database_t *db)
+{
+    if (!dir || !cache_dir_ok(dir)) return;
+    char *bytes = NULL;
+    size_t len = 0;
+    if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return;
+    fr_buf path = {0}, tmp = {0};
+    cache_path(&path, dir, rs);
+    fr_buf_printf(&tmp, "%s.%ld.tmp", path.p, (long)getpid());
+    int fd = open(tmp.p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        int ok = write(fd, bytes, len) == (ssize_t)len;
+        ok = close(fd) == 0 && ok;
+        if (!ok || rename(tmp.p, path.p) != 0) unlink(tmp.p);
+    }
+    free(bytes);
+    fr_buf_release(&path);
+    fr_buf_release(&tmp);
+}
+
 int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *opts)
 {
     fr_engine *e = fr_xcalloc(1, sizeof *e);
@@ -160,7 +224,13 @@ int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *o
         idx[i] = i;
         if (!(e->codes[i] = compile_pcre(&rs->rules[i], &err))) rc = FR_ECORRUPT;
     }
-    if (rc == FR_OK && compile_hs(rs, idx, rs->n, &e->db, &err)) rc = FR_ECORRUPT;
+    const char *cache = opts && !e->every_position ? opts->cache_dir : NULL;
+    if (rc == FR_OK && !(e->db = cache_load(cache, rs))) {
+        if (compile_hs(rs, idx, rs->n, &e->db, &err))
+            rc = FR_ECORRUPT;
+        else
+            cache_store(cache, rs, e->db);
+    }
     if (rc == FR_OK && hs_alloc_scratch(e->db, &e->proto_scratch) != HS_SUCCESS) {
         fr_buf_puts(&err, "Hyperscan: cannot allocate scratch space");
         rc = FR_ERR;

@@ -94,6 +94,12 @@ assert_eq "$(sqlite3 g.db "select count(*) from content where key like 'git:%'")
 assert_eq "$(sqlite3 g.db "select count(*) from content where key = 'git:$blob_of_moved'")" 1 "a blob at three paths is one content"
 assert_eq "$(sqlite3 g.db "select status from runs")" complete "run complete"
 
+# strict hash verification and an uncached rule compile give the same findings
+run_ferret scan --db v.db --verify-hashes --no-cache repo
+assert_eq "$RC" 1 "--verify-hashes --no-cache scan"
+run_ferret report --db v.db --format jsonl
+assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "sorted(r['secret_sha256'] for r in rows)")" "$(pyjsonl r.jsonl "sorted(r['secret_sha256'] for r in rows)")" "same findings with --verify-hashes"
+
 # --- incremental: unchanged repository is not walked again
 run_ferret scan --db g.db repo
 assert_eq "$RC" 1 "re-scan still reports the findings the repo holds"

@@ -186,6 +186,46 @@ static void test_invalid_pattern(void)
     fr_ruleset_free(rs);
 }
 
+/* The compiled-database cache: a second engine loads what the first stored and
+ * finds the same matches; a directory others can write is not used. */
+static void test_cache(void)
+{
+    char dir[] = "/tmp/ferret-cache-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    fr_engine_opts o = {.cache_dir = dir};
+    fr_engine *a = NULL, *b = NULL;
+    CHECK(fr_engine_new(&a, RS, &o) == FR_OK);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) = 1", dir);
+    CHECK(system(cmd) == 0);
+    CHECK(fr_engine_new(&b, RS, &o) == FR_OK);
+    fr_scanner *sa = NULL, *sb = NULL;
+    CHECK(fr_scanner_new(&sa, a) == FR_OK && fr_scanner_new(&sb, b) == FR_OK);
+    const char *t =
+        "tok_ABCDEFGH12345678 password = \"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5\" key-abcdefghijk!";
+    const fr_match *m;
+    size_t na = 0, nb = 0;
+    fr_scan(sa, (const unsigned char *)t, strlen(t), &m, &na);
+    fr_scan(sb, (const unsigned char *)t, strlen(t), &m, &nb);
+    CHECK(na == 3 && nb == 3);
+    fr_scanner_free(sa), fr_scanner_free(sb);
+    fr_engine_free(a), fr_engine_free(b);
+    /* a corrupt cached file is not trusted blindly: it is rebuilt */
+    snprintf(cmd, sizeof cmd, "for f in %s/*.db; do printf junk > $f; done", dir);
+    CHECK(system(cmd) == 0);
+    CHECK(fr_engine_new(&a, RS, &o) == FR_OK);
+    fr_engine_free(a);
+    /* a group/world-writable directory is ignored (nothing new written) */
+    snprintf(cmd, sizeof cmd, "rm -f %s/*; chmod 777 %s", dir, dir);
+    CHECK(system(cmd) == 0);
+    CHECK(fr_engine_new(&a, RS, &o) == FR_OK);
+    fr_engine_free(a);
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) = 0", dir);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     const char *names[] = {"unit.yml"};
@@ -203,6 +243,7 @@ int main(void)
     test_equivalence();
     test_adversarial();
     test_invalid_pattern();
+    test_cache();
     fr_scanner_free(SF), fr_scanner_free(SS);
     fr_engine_free(FAST), fr_engine_free(SLOW);
     fr_ruleset_free(RS);
