@@ -24,16 +24,24 @@ typedef struct {
     char *content_key;
 } result;
 
+typedef struct {
+    struct fr_pipeline *p;
+    fr_queue *q;
+} worker_arg;
+
 struct fr_pipeline {
     fr_pipeline_opts opts;
     const fr_engine *engine;
     fr_store *store;
     int64_t run_id;
-    fr_queue *work, *results;
+    fr_queue **work; /* one queue per worker: affinity keeps related items together */
+    fr_queue *results;
+    size_t next_rr;
     pthread_t *workers, writer;
     int nworkers;
     pthread_mutex_t mu;
     fr_pipeline_stats stats;
+    worker_arg *wargs;
     void **kept; /* fr_pipeline_keep allocations */
     size_t nkept;
     _Atomic int stopped;
@@ -179,14 +187,16 @@ static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
     fr_buf_release(&why);
 }
 
-static void *worker_main(void *arg)
+static void *worker_main(void *arg_)
 {
-    fr_pipeline *p = arg;
+    worker_arg *arg = arg_;
+    fr_pipeline *p = arg->p;
+    fr_queue *q = arg->q;
     fr_scanner *sc = NULL;
     fr_buf data = {0};
     int have_scanner = fr_scanner_new(&sc, p->engine) == FR_OK;
     fr_item *it;
-    while ((it = fr_queue_pop(p->work))) {
+    while ((it = fr_queue_pop(q))) {
         if (fr_interrupted || p->stopped) { /* drain without work */
             fr_item_free(it);
             continue;
@@ -353,25 +363,35 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
     p->run_id = run_id;
     /* Items are small (content is loaded by the workers), so the queues can be
      * deep enough that threads rarely sleep on each other. */
-    p->work = fr_queue_new(256 + (size_t)p->opts.threads * 32);
+    p->work = fr_xcalloc((size_t)p->opts.threads, sizeof *p->work);
+    p->wargs = fr_xcalloc((size_t)p->opts.threads, sizeof *p->wargs);
+    for (int i = 0; i < p->opts.threads; i++) {
+        p->work[i] = fr_queue_new(256);
+        p->wargs[i] = (worker_arg){p, p->work[i]};
+    }
     p->results = fr_queue_new(1024);
     pthread_mutex_init(&p->mu, NULL);
     p->workers = fr_xcalloc((size_t)p->opts.threads, sizeof *p->workers);
     if (pthread_create(&p->writer, NULL, writer_main, p)) {
         fr_error_set("cannot start the writer thread");
-        fr_queue_free(p->work), fr_queue_free(p->results), free(p->workers), free(p);
+        for (int i = 0; i < p->opts.threads; i++)
+            fr_queue_free(p->work[i]);
+        fr_queue_free(p->results), free(p->work), free(p->wargs), free(p->workers), free(p);
         return FR_ERR;
     }
     for (int i = 0; i < p->opts.threads; i++) {
-        if (pthread_create(&p->workers[i], NULL, worker_main, p)) break;
+        if (pthread_create(&p->workers[i], NULL, worker_main, &p->wargs[i])) break;
         p->nworkers++;
     }
     if (p->nworkers == 0) {
         fr_error_set("cannot start worker threads");
-        fr_queue_close(p->work);
+        for (int i = 0; i < p->opts.threads; i++)
+            fr_queue_close(p->work[i]);
         fr_queue_close(p->results);
         pthread_join(p->writer, NULL);
-        fr_queue_free(p->work), fr_queue_free(p->results), free(p->workers), free(p);
+        for (int i = 0; i < p->opts.threads; i++)
+            fr_queue_free(p->work[i]);
+        fr_queue_free(p->results), free(p->work), free(p->wargs), free(p->workers), free(p);
         return FR_ERR;
     }
     *out = p;
@@ -380,7 +400,9 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
 
 int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
 {
-    if (p->stopped || fr_queue_push(p->work, it)) {
+    size_t w = it->affinity ? (size_t)(it->affinity % (uint64_t)p->nworkers)
+                            : p->next_rr++ % (size_t)p->nworkers;
+    if (p->stopped || fr_queue_push(p->work[w], it)) {
         fr_item_free(it);
         return FR_ERR;
     }
@@ -402,7 +424,8 @@ char *fr_pipeline_keep_str(fr_pipeline *p, const char *s)
 
 int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
 {
-    fr_queue_close(p->work);
+    for (int i = 0; i < p->opts.threads; i++)
+        fr_queue_close(p->work[i]);
     for (int i = 0; i < p->nworkers; i++)
         pthread_join(p->workers[i], NULL);
     fr_queue_close(p->results);
@@ -410,7 +433,10 @@ int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
     *stats = p->stats;
     int rc = p->stats.store_failed ? FR_ERR : FR_OK;
     if (rc) fr_error_set("%s", p->stats.store_error);
-    fr_queue_free(p->work);
+    for (int i = 0; i < p->opts.threads; i++)
+        fr_queue_free(p->work[i]);
+    free(p->work);
+    free(p->wargs);
     fr_queue_free(p->results);
     pthread_mutex_destroy(&p->mu);
     for (size_t i = 0; i < p->nkept; i++)

@@ -43,6 +43,9 @@ struct fr_item {
     fr_load_fn load;
     char *load_arg; /* what load needs (a file path, an object id, ...) */
     void *load_ctx; /* borrowed source context for load */
+    /* Items with the same non-zero affinity go to the same worker (git: versions
+     * of one path are delta chains of each other and share its caches). */
+    uint64_t affinity;
 };
 
 /* A new item with one location of the given kind and path (copied). */

@@ -855,6 +855,9 @@ static void submit_blob(walk *w, uint32_t b)
         fr_item_add_location(it, &loc);
         w->stats->unreachable_blobs++;
     }
+    /* Versions of one path are delta chains of each other: one worker reads them
+     * all, so its delta-base cache serves the chain. */
+    if (br->first_loc != NONE) it->affinity = 1 + w->lv[br->first_loc].path;
     for (uint32_t l = br->first_loc; l != NONE; l = w->lv[l].next) {
         char chex[GIT_OID_HEXSZ + 1], ad[32], cd[32];
         fr_location loc = {

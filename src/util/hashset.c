@@ -33,12 +33,29 @@ void fr_keymap_release(fr_keymap *m)
     memset(m, 0, sizeof *m);
 }
 
-static size_t slot_of(const fr_keymap *m, const void *key)
+/* Keys of 8 bytes or more here are object ids and digests, already uniform: mix
+ * their first and last 8 bytes. Shorter keys are hashed byte by byte. */
+static uint64_t key_hash(const unsigned char *k, size_t n)
+{
+    if (n < 8) return hash_bytes(k, n, 0xcbf29ce484222325ull);
+    uint64_t a, b;
+    memcpy(&a, k, 8);
+    memcpy(&b, k + n - 8, 8);
+    uint64_t h = (a ^ (b << 31 | b >> 33)) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 32);
+}
+
+/* used[] holds 0 for an empty slot, else a 7-bit tag of the hash (plus one): most
+ * probes of other keys are rejected without comparing the key bytes. */
+static size_t slot_of(const fr_keymap *m, const void *key, unsigned char *tag_out)
 {
     size_t mask = m->cap - 1;
-    size_t i = (size_t)hash_bytes(key, m->keysize, 0xcbf29ce484222325ull) & mask;
-    while (m->used[i] && memcmp(m->keys + i * m->keysize, key, m->keysize))
+    uint64_t h = key_hash(key, m->keysize);
+    unsigned char tag = (unsigned char)(1 + (h >> 57));
+    size_t i = (size_t)h & mask;
+    while (m->used[i] && (m->used[i] != tag || memcmp(m->keys + i * m->keysize, key, m->keysize)))
         i = (i + 1) & mask;
+    if (tag_out) *tag_out = tag;
     return i;
 }
 
@@ -51,8 +68,9 @@ static void grow(fr_keymap *m)
     m->used = fr_xcalloc(m->cap, 1);
     for (size_t i = 0; i < old.cap; i++) {
         if (!old.used[i]) continue;
-        size_t j = slot_of(m, old.keys + i * old.keysize);
-        m->used[j] = 1;
+        unsigned char tag;
+        size_t j = slot_of(m, old.keys + i * old.keysize, &tag);
+        m->used[j] = tag;
         memcpy(m->keys + j * m->keysize, old.keys + i * old.keysize, m->keysize);
         m->vals[j] = old.vals[i];
     }
@@ -62,10 +80,11 @@ static void grow(fr_keymap *m)
 uint32_t *fr_keymap_put(fr_keymap *m, const void *key, uint32_t init, int *added)
 {
     if ((m->n + 1) * 10 > m->cap * 7) grow(m);
-    size_t i = slot_of(m, key);
+    unsigned char tag;
+    size_t i = slot_of(m, key, &tag);
     if (added) *added = !m->used[i];
     if (!m->used[i]) {
-        m->used[i] = 1;
+        m->used[i] = tag;
         memcpy(m->keys + i * m->keysize, key, m->keysize);
         m->vals[i] = init;
         m->n++;
@@ -76,7 +95,7 @@ uint32_t *fr_keymap_put(fr_keymap *m, const void *key, uint32_t init, int *added
 uint32_t *fr_keymap_get(const fr_keymap *m, const void *key)
 {
     if (!m->cap) return NULL;
-    size_t i = slot_of(m, key);
+    size_t i = slot_of(m, key, NULL);
     return m->used[i] ? &m->vals[i] : NULL;
 }
 
