@@ -241,6 +241,7 @@ typedef struct {
     uint32_t ref;                  /* strtab id of a ref it is reachable from, or NONE */
     uint32_t author_name, author_email;
     int64_t author_time, committer_time;
+    size_t msg_at; /* the message, in walk.messages_kept */
 } commit_rec;
 
 typedef struct {
@@ -285,7 +286,8 @@ typedef struct {
     size_t nl, capl;
     fr_keymap pairs; /* (blob id, path hash) seen */
 
-    fr_buf msgs; /* pending segmented item of messages */
+    fr_buf messages_kept; /* commit messages, NUL-separated, kept from the walk */
+    fr_buf msgs;          /* pending segmented item of messages */
     fr_item *msg_item;
     size_t msg_lines;
     fr_buf pathbuf; /* pending segmented item of path names */
@@ -396,6 +398,9 @@ static uint32_t add_commit(walk *w, const git_commit *c)
     r->author_email = fr_strtab_intern(&w->strs, a->email, strlen(a->email));
     r->author_time = (int64_t)a->when.time;
     r->committer_time = (int64_t)cm->when.time;
+    const char *msg = git_commit_message_raw(c);
+    r->msg_at = w->messages_kept.len;
+    fr_buf_append(&w->messages_kept, msg ? msg : "", (msg ? strlen(msg) : 0) + 1);
     r->nparents = git_commit_parentcount(c);
     r->parents_at = (uint32_t)w->npo;
     for (unsigned i = 0; i < r->nparents; i++) {
@@ -927,6 +932,7 @@ static void walk_release(walk *w)
     fr_keymap_release(&w->pairs);
     free(w->cv), free(w->parent_oids), free(w->order), free(w->bv), free(w->lv), free(w->tipv);
     fr_buf_release(&w->msgs);
+    fr_buf_release(&w->messages_kept);
     fr_buf_release(&w->pathbuf);
     fr_item_free(w->msg_item);
     fr_item_free(w->path_item);
@@ -965,16 +971,11 @@ static void process_commits(walk *w, size_t from)
         fr_buf_reset(&path);
         fr_buf_puts(&path, "");
         walk_tree(w, &w->cv[c].tree, &path, c, 0);
-        git_commit *cm = NULL;
-        if (git_commit_lookup(&cm, w->repo, &w->cv[c].oid) == 0) {
-            char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
-            fr_location loc = {.path = "<commit message>"};
-            commit_location(w, c, &loc, hex, ad, cd);
-            snprintf(key, sizeof key, "gitmsg:%s", hex);
-            const char *m = git_commit_message_raw(cm);
-            if (m) add_message(w, key, m, &loc);
-            git_commit_free(cm);
-        }
+        char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
+        fr_location loc = {.path = "<commit message>"};
+        commit_location(w, c, &loc, hex, ad, cd);
+        snprintf(key, sizeof key, "gitmsg:%s", hex);
+        add_message(w, key, w->messages_kept.p + w->cv[c].msg_at, &loc);
     }
     fr_buf_release(&path);
 }
