@@ -13,6 +13,9 @@
 #include "util/util.h"
 
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +69,39 @@ static int add_known(const char *hex, int has_matches, void *ctx)
 {
     fr_known_blobs_add(ctx, hex, has_matches);
     return FR_OK;
+}
+
+/* The live progress line: stderr on a TTY only, redrawn four times a second. */
+typedef struct {
+    fr_progress *pr;
+    double t0;
+    _Atomic int stop;
+} progress_ctx;
+
+static void *progress_main(void *arg)
+{
+    progress_ctx *c = arg;
+    for (int first = 1; !atomic_load(&c->stop); first = 0) {
+        struct timespec ts = {0, 250 * 1000000L};
+        if (!first) nanosleep(&ts, NULL);
+        if (atomic_load(&c->stop)) break;
+        fr_progress *pr = c->pr;
+        double secs = fr_monotonic() - c->t0;
+        uint64_t done = atomic_load(&pr->done), sub = atomic_load(&pr->submitted);
+        uint64_t rt = atomic_load(&pr->repos_total), rd = atomic_load(&pr->repos_done);
+        double mb = (double)atomic_load(&pr->bytes) / 1e6;
+        char eta[48] = "";
+        if (rd == rt && done && sub > done) /* everything is submitted: an estimate */
+            snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(sub - done) * secs / (double)done);
+        fprintf(stderr,
+                "\r\033[Kferret: repos %llu/%llu, commits %llu, items %llu/%llu, %.1f MB, "
+                "%.1f MB/s%s",
+                (unsigned long long)rd, (unsigned long long)rt,
+                (unsigned long long)atomic_load(&pr->commits), (unsigned long long)done,
+                (unsigned long long)sub, mb, secs > 0 ? mb / secs : 0.0, eta);
+    }
+    fprintf(stderr, "\r\033[K");
+    return NULL;
 }
 
 static int record_rules(fr_store *st, const fr_ruleset *rs)
@@ -217,6 +253,10 @@ int fr_cmd_scan(int argc, char **argv)
     int incomplete = 0;
     fr_buf note = {0};
     repo_list repos = {0};
+    progress_ctx pc = {fr_pipeline_progress(p), fr_monotonic(), 0};
+    pthread_t progress_thread;
+    int show_progress = !quiet && isatty(STDERR_FILENO) &&
+                        pthread_create(&progress_thread, NULL, progress_main, &pc) == 0;
     for (int i = optind; i < argc && !fr_interrupted; i++) {
         fr_fs_opts fo = {max_size, on_repo, &repos};
         fr_fs_stats fs = {0};
@@ -233,7 +273,9 @@ int fr_cmd_scan(int argc, char **argv)
     fr_git_stats gs = {0};
     char **fingerprints = fr_xcalloc(repos.n + 1, sizeof *fingerprints);
     size_t unchanged = 0;
-    for (size_t i = 0; i < repos.n && !fr_interrupted; i++) {
+    atomic_store(&pc.pr->repos_total, repos.n);
+    for (size_t i = 0; i < repos.n && !fr_interrupted;
+         i++, atomic_fetch_add(&pc.pr->repos_done, 1)) {
         char fp[65], old_fp[65], old_rules[65];
         if (fr_git_fingerprint(repos.paths[i], fp)) {
             fr_cli_error("%s", fr_error());
@@ -272,6 +314,10 @@ int fr_cmd_scan(int argc, char **argv)
         gs.unreachable_blobs += one.unreachable_blobs, gs.messages += one.messages;
     }
     fr_pipeline_stats ps;
+    if (show_progress) { /* the counters live in the pipeline: stop before finishing it */
+        atomic_store(&pc.stop, 1);
+        pthread_join(progress_thread, NULL);
+    }
     int prc = fr_pipeline_finish(p, &ps);
     if (prc) {
         fr_cli_error("%s", fr_error());

@@ -42,6 +42,7 @@ struct fr_pipeline {
     pthread_mutex_t mu;
     fr_pipeline_stats stats;
     worker_arg *wargs;
+    fr_progress progress;
     void **kept; /* fr_pipeline_keep allocations */
     size_t nkept;
     _Atomic int stopped;
@@ -332,6 +333,8 @@ static void *writer_main(void *arg)
             r = NULL;
         }
         if (r) {
+            atomic_fetch_add(&p->progress.done, 1);
+            atomic_fetch_add(&p->progress.bytes, r->it->size);
             result_free(r);
             pending++;
         }
@@ -402,11 +405,17 @@ int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
 {
     size_t w = it->affinity ? (size_t)(it->affinity % (uint64_t)p->nworkers)
                             : p->next_rr++ % (size_t)p->nworkers;
+    atomic_fetch_add(&p->progress.submitted, 1);
     if (p->stopped || fr_queue_push(p->work[w], it)) {
         fr_item_free(it);
         return FR_ERR;
     }
     return FR_OK;
+}
+
+fr_progress *fr_pipeline_progress(fr_pipeline *p)
+{
+    return &p->progress;
 }
 
 void *fr_pipeline_keep(fr_pipeline *p, size_t size)

@@ -72,6 +72,15 @@ typedef struct {
 
 typedef struct fr_pipeline fr_pipeline;
 
+/* Live counters for a progress display, updated by sources and the pipeline. */
+typedef struct {
+    _Atomic uint64_t repos_total, repos_done, commits; /* sources */
+    _Atomic uint64_t submitted, done, bytes;           /* pipeline */
+} fr_progress;
+
+/* The pipeline's progress counters (valid until fr_pipeline_finish). */
+fr_progress *fr_pipeline_progress(fr_pipeline *p);
+
 int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_engine *engine,
                       fr_store *store, int64_t run_id);
 /* Hands an item to the pipeline (ownership passes; blocks while the queue is full).

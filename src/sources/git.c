@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <git2.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,6 +482,7 @@ static void walk_commits(walk *w, const git_oid *tip, uint32_t ref)
             w->order = fr_xrealloc(w->order, (w->norder + 1024) * sizeof *w->order);
         w->order[w->norder++] = f->idx;
         w->stats->commits++;
+        atomic_fetch_add(&fr_pipeline_progress(w->p)->commits, 1);
         n--;
     }
     free(st);

@@ -100,6 +100,14 @@ assert_eq "$RC" 1 "--verify-hashes --no-cache scan"
 run_ferret report --db v.db --format jsonl
 assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "sorted(r['secret_sha256'] for r in rows)")" "$(pyjsonl r.jsonl "sorted(r['secret_sha256'] for r in rows)")" "same findings with --verify-hashes"
 
+# a live progress line on a TTY only, never with --quiet or when stderr is a file
+script -qec "$FERRET scan --db p.db repo" /dev/null > tty.out 2>&1 || true
+assert_contains "$(cat tty.out)" "ferret: repos " "progress line on a TTY"
+script -qec "$FERRET scan --quiet --db p2.db repo" /dev/null > tty.out 2>&1 || true
+assert_not_contains "$(cat tty.out)" "ferret: repos" "no progress with --quiet"
+run_ferret scan --db p3.db repo
+assert_not_contains "$ERR" "ferret: repos" "no progress when stderr is not a TTY"
+
 # --- incremental: unchanged repository is not walked again
 run_ferret scan --db g.db repo
 assert_eq "$RC" 1 "re-scan still reports the findings the repo holds"
