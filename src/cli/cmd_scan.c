@@ -258,7 +258,18 @@ int fr_cmd_scan(int argc, char **argv)
     int show_progress = !quiet && isatty(STDERR_FILENO) &&
                         pthread_create(&progress_thread, NULL, progress_main, &pc) == 0;
     for (int i = optind; i < argc && !fr_interrupted; i++) {
-        fr_fs_opts fo = {max_size, on_repo, &repos};
+        fr_fs_opts fo = {.max_size = max_size, .on_repo = on_repo, .ctx = &repos};
+        static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+        for (int k = 0; k < 4; k++) { /* never scan our own database */
+            fr_buf f = {0};
+            struct stat st;
+            fr_buf_printf(&f, "%s%s", db_path, suffixes[k]);
+            if (stat(f.p, &st) == 0) {
+                fo.skip[fo.nskip].dev = (unsigned long long)st.st_dev;
+                fo.skip[fo.nskip++].ino = (unsigned long long)st.st_ino;
+            }
+            fr_buf_release(&f);
+        }
         fr_fs_stats fs = {0};
         int src = fr_fs_scan(argv[i], &fo, p, &fs);
         if (src && src != FR_EINTR) {

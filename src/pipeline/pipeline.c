@@ -17,12 +17,17 @@
 #define WRITER_FLUSH_MS    250
 #define MAX_PRINTED_ERRORS 20
 
-typedef struct {
+typedef struct result result;
+struct result {
     fr_item *it;
     fr_store_match *m; /* sorted by offset */
     size_t nm;
     char *content_key;
-} result;
+    result **subs; /* archive members, each its own content */
+    size_t nsubs;
+};
+
+#define MAX_ARCHIVE_DEPTH 3
 
 typedef struct {
     struct fr_pipeline *p;
@@ -112,6 +117,9 @@ void fr_item_free(fr_item *it)
 
 static void result_free(result *r)
 {
+    for (size_t i = 0; i < r->nsubs; i++)
+        result_free(r->subs[i]);
+    free(r->subs);
     for (size_t i = 0; i < r->nm; i++) {
         free((char *)r->m[i].preview);
         free((char *)r->m[i].secret);
@@ -127,6 +135,120 @@ static void set_status(fr_item *it, fr_content_status st, const char *reason)
     it->status = st;
     free(it->reason);
     it->reason = fr_xstrdup(reason);
+}
+
+static char *content_key_of(const char *data, size_t len)
+{
+    char hex[65];
+    fr_sha256_hex(data, len, hex);
+    fr_buf k = {0};
+    fr_buf_printf(&k, "sha256:%s", hex);
+    return fr_buf_steal(&k);
+}
+
+/* Scans text content into r's matches (redacted previews, fingerprints). */
+static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t len, result *r)
+{
+    fr_item *it = r->it;
+    if (fr_is_binary((const unsigned char *)data, len)) {
+        set_status(it, FR_ST_SKIPPED, "binary content");
+        return;
+    }
+    const fr_match *m;
+    size_t nm;
+    if (fr_scan(sc, (const unsigned char *)data, len, &m, &nm)) {
+        set_status(it, FR_ST_ERROR, fr_error());
+        return;
+    }
+    if (!nm) return;
+    const fr_ruleset *rs = fr_engine_rules(p->engine);
+    r->m = fr_xcalloc(nm, sizeof *r->m);
+    r->nm = nm;
+    for (size_t i = 0; i < nm; i++) {
+        const char *sec = data + m[i].sstart;
+        size_t slen = m[i].send - m[i].sstart;
+        fr_store_match *o = &r->m[i];
+        fr_buf pv = {0};
+        o->rule_id = rs->rules[m[i].rule].id;
+        fr_sha256_hex(sec, slen, o->secret_sha256);
+        fr_redact(sec, slen, &pv);
+        o->preview = fr_buf_steal(&pv);
+        if (p->opts.store_secrets) {
+            fr_buf sb = {0};
+            fr_buf_put_safe(&sb, sec, slen);
+            o->secret = fr_buf_steal(&sb);
+        }
+        o->offset = m[i].sstart;
+        o->line = m[i].line;
+        o->column = m[i].column;
+    }
+}
+
+/* Archive members: each becomes a child result of the top-level result, found
+ * at the parent's locations with "!member" appended to the path. */
+typedef struct {
+    fr_pipeline *p;
+    fr_scanner *sc;
+    result *top;
+    const fr_item *parent; /* the container: its locations and key */
+    int depth;
+} expand_ctx;
+
+static void expand_content(expand_ctx *c, result *r, const char *data, size_t len);
+
+static int on_member(void *ctx_, const char *name, const unsigned char *data, size_t len,
+                     const char *skip_reason)
+{
+    expand_ctx *c = ctx_;
+    if (fr_interrupted) return 1;
+    result *r = fr_xcalloc(1, sizeof *r);
+    fr_item *it = fr_xcalloc(1, sizeof *it);
+    r->it = it;
+    for (size_t i = 0; i < c->parent->nlocs; i++) {
+        fr_buf path = {0};
+        fr_buf_printf(&path, "%s!%s", c->parent->locs[i].path, name);
+        fr_location l = c->parent->locs[i];
+        l.path = path.p;
+        fr_item_add_location(it, &l);
+        fr_buf_release(&path);
+    }
+    if (!data) {
+        fr_buf k = {0};
+        fr_buf_printf(&k, "unread:archive:%s!%s", c->parent->key ? c->parent->key : "", name);
+        r->content_key = fr_buf_steal(&k);
+        set_status(it, FR_ST_SKIPPED, skip_reason);
+    } else {
+        it->size = len;
+        r->content_key = content_key_of((const char *)data, len);
+        if (c->depth + 1 >= MAX_ARCHIVE_DEPTH &&
+            c->parent->expand(data, len, name, 0, NULL, NULL, NULL) == 1)
+            set_status(it, FR_ST_SKIPPED, "archive nested deeper than 3 levels");
+        else
+            expand_content(c, r, (const char *)data, len);
+    }
+    c->top->subs = fr_xrealloc(c->top->subs, (c->top->nsubs + 1) * sizeof *c->top->subs);
+    c->top->subs[c->top->nsubs++] = r;
+    return 0;
+}
+
+/* Opens r's content when it is an archive, else scans it as text. */
+static void expand_content(expand_ctx *c, result *r, const char *data, size_t len)
+{
+    fr_item *it = r->it;
+    fr_expand_fn expand = c->parent->expand;
+    if (expand) {
+        fr_buf why = {0};
+        expand_ctx sub = {c->p, c->sc, c->top, it, c->depth + 1};
+        it->expand = expand;
+        if (!it->key) it->key = fr_xstrdup(r->content_key);
+        int rc = expand((const unsigned char *)data, len, it->locs[0].path, c->p->opts.max_size,
+                        on_member, &sub, &why);
+        if (rc == FR_ELIMIT) set_status(it, FR_ST_SKIPPED, why.p);
+        if (rc == FR_ECORRUPT) set_status(it, FR_ST_ERROR, why.p);
+        fr_buf_release(&why);
+        if (rc) return;
+    }
+    scan_text(c->p, c->sc, data, len, r);
 }
 
 static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
@@ -146,45 +268,24 @@ static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
         set_status(it, FR_ST_ERROR, why.p ? why.p : "cannot read");
     } else {
         it->size = data->len;
-        if (!it->key) {
-            char hex[65];
-            fr_sha256_hex(data->p, data->len, hex);
-            fr_buf k = {0};
-            fr_buf_printf(&k, "sha256:%s", hex);
-            r->content_key = fr_buf_steal(&k);
+        if (!it->key) r->content_key = content_key_of(data->p, data->len);
+        if (it->expand) {
+            /* the container is the parent of its members: it needs a key first */
+            fr_item parent = *it;
+            parent.key = r->content_key ? r->content_key : it->key;
+            expand_ctx c = {p, sc, r, &parent, 0};
+            fr_expand_fn expand = it->expand;
+            fr_buf ewhy = {0};
+            int erc = expand((const unsigned char *)data->p, data->len, it->locs[0].path,
+                             p->opts.max_size, on_member, &c, &ewhy);
+            if (erc == FR_ELIMIT) set_status(it, FR_ST_SKIPPED, ewhy.p);
+            if (erc == FR_ECORRUPT) set_status(it, FR_ST_ERROR, ewhy.p);
+            fr_buf_release(&ewhy);
+            if (erc) goto done;
         }
-        if (fr_is_binary((const unsigned char *)data->p, data->len)) {
-            set_status(it, FR_ST_SKIPPED, "binary content");
-        } else {
-            const fr_match *m;
-            size_t nm;
-            if (fr_scan(sc, (const unsigned char *)data->p, data->len, &m, &nm)) {
-                set_status(it, FR_ST_ERROR, fr_error());
-            } else if (nm) {
-                const fr_ruleset *rs = fr_engine_rules(p->engine);
-                r->m = fr_xcalloc(nm, sizeof *r->m);
-                r->nm = nm;
-                for (size_t i = 0; i < nm; i++) {
-                    const char *sec = data->p + m[i].sstart;
-                    size_t slen = m[i].send - m[i].sstart;
-                    fr_store_match *o = &r->m[i];
-                    fr_buf pv = {0};
-                    o->rule_id = rs->rules[m[i].rule].id;
-                    fr_sha256_hex(sec, slen, o->secret_sha256);
-                    fr_redact(sec, slen, &pv);
-                    o->preview = fr_buf_steal(&pv);
-                    if (p->opts.store_secrets) {
-                        fr_buf sb = {0};
-                        fr_buf_put_safe(&sb, sec, slen);
-                        o->secret = fr_buf_steal(&sb);
-                    }
-                    o->offset = m[i].sstart;
-                    o->line = m[i].line;
-                    o->column = m[i].column;
-                }
-            }
-        }
+        scan_text(p, sc, data->p, data->len, r);
     }
+done:
     fr_buf_release(&why);
 }
 
@@ -314,6 +415,8 @@ static int write_result(fr_pipeline *p, result *r)
             fprintf(stderr, "ferret: further errors are not printed\n");
         fr_buf_release(&msg);
     }
+    for (size_t i = 0; i < r->nsubs && !p->stopped; i++)
+        write_result(p, r->subs[i]);
     return 0;
 }
 

@@ -15,6 +15,18 @@
 
 typedef struct fr_item fr_item;
 
+/* Called per member of a container (an archive). data is NULL when the member
+ * was not read, skip_reason says why. Returns 0 to go on. */
+typedef int (*fr_member_fn)(void *ctx, const char *name, const unsigned char *data, size_t len,
+                            const char *skip_reason);
+/* Opens container content. Returns 0 when data is not a container (it is then
+ * scanned as it is), 1 when its members were delivered (with fn == NULL: 1 when
+ * data is a container, nothing read), FR_ELIMIT when a limit
+ * stopped the reading, FR_ECORRUPT when it is damaged (why says how; members
+ * before the damage were delivered). */
+typedef int (*fr_expand_fn)(const unsigned char *data, size_t len, const char *name,
+                            uint64_t max_member, fr_member_fn fn, void *ctx, fr_buf *why);
+
 /* Loads an item's bytes into out (reset by the caller). At most cap bytes may be
  * loaded: more gives FR_ELIMIT. Content that should not be scanned (a Git LFS
  * pointer, an object a partial clone does not have) gives FR_SKIP and a reason
@@ -46,6 +58,7 @@ struct fr_item {
     /* Items with the same non-zero affinity go to the same worker (git: versions
      * of one path are delta chains of each other and share its caches). */
     uint64_t affinity;
+    fr_expand_fn expand; /* opens archives found in this item (NULL: never) */
 };
 
 /* A new item with one location of the given kind and path (copied). */

@@ -5,6 +5,8 @@
  */
 #include "sources/sources.h"
 
+#include "sources/archive.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -71,6 +73,7 @@ static void submit(const char *path, fr_content_status st, const char *reason, u
     if (st == FR_ST_SCANNED) {
         it->load = load_file;
         it->load_arg = fr_xstrdup(path);
+        it->expand = fr_archive_expand;
     } else {
         W.stats->skipped++;
     }
@@ -82,6 +85,10 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
     if (fr_interrupted || W.stopped) return 1;
     switch (type) {
     case FTW_F:
+        for (int i = 0; i < W.opts->nskip; i++)
+            if (W.opts->skip[i].dev == (unsigned long long)sb->st_dev &&
+                W.opts->skip[i].ino == (unsigned long long)sb->st_ino)
+                return FTW_CONTINUE; /* ferret's own database */
         if (S_ISREG(sb->st_mode)) {
             W.stats->files++;
             if ((uint64_t)sb->st_size > W.opts->max_size) {

@@ -19,6 +19,8 @@
  * across threads). Memory follows the number of unique objects and paths.
  */
 #include "sources/sources.h"
+
+#include "sources/archive.h"
 #include "util/hashset.h"
 
 #include <dirent.h>
@@ -878,6 +880,7 @@ static void submit_blob(walk *w, uint32_t b)
     it->key = fr_buf_steal(&k);
     if (scan) {
         it->load = load_blob;
+        it->expand = fr_archive_expand;
         it->load_arg = fr_xstrdup(hex);
         it->load_ctx = w->rc;
         w->stats->blobs++;

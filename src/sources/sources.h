@@ -14,6 +14,11 @@ typedef struct {
      * repositories are walked as plain directories minus their .git. */
     void (*on_repo)(const char *path, void *ctx);
     void *ctx;
+    /* Files never scanned, by device and inode (ferret's own database files). */
+    struct {
+        unsigned long long dev, ino;
+    } skip[4];
+    int nskip;
 } fr_fs_opts;
 
 typedef struct {

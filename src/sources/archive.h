@@ -1,0 +1,39 @@
+/*
+ * archive: reads archives and compressed files held in memory (zip, tar,
+ * tar.gz/tgz, gz, bz2, xz) through libarchive, member by member, nothing
+ * extracted to disk. Used for files on disk and for blobs in git history.
+ */
+#ifndef FERRET_ARCHIVE_H
+#define FERRET_ARCHIVE_H
+
+#include "pipeline/pipeline.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t max_member;  /* a member larger than this is skipped */
+    uint64_t max_total;   /* decompressed bytes per archive, all members */
+    uint64_t max_ratio;   /* decompressed / compressed: beyond it, a bomb */
+    uint64_t max_members; /* members per archive */
+} fr_archive_limits;
+
+/* Is data an archive or compressed stream this module opens (by magic bytes)? */
+int fr_archive_detect(const unsigned char *data, size_t len);
+
+/*
+ * Reads the archive in data, calling fn for each member (a compressed single
+ * file is one member named after name minus its .gz/.bz2/.xz suffix). Returns
+ * FR_OK, FR_ELIMIT when a limit stopped the reading (fn was told), or
+ * FR_ECORRUPT with the reason in fr_error() for a corrupt or truncated archive
+ * (members before the damage were delivered).
+ */
+int fr_archive_read(const unsigned char *data, size_t len, const char *name,
+                    const fr_archive_limits *lim, fr_member_fn fn, void *ctx);
+
+/* fr_expand_fn for pipeline items: detect, then read with ferret's limits
+ * (a member up to max_member, 1 GiB per archive, ratio 200, 100,000 members). */
+int fr_archive_expand(const unsigned char *data, size_t len, const char *name, uint64_t max_member,
+                      fr_member_fn fn, void *ctx, fr_buf *why);
+
+#endif

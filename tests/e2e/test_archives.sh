@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Archives and compressed files, on disk and committed into git history: members
+# scanned in memory with ARCHIVE!MEMBER provenance (nested), and the bad cases —
+# a truncated zip, a gzip bomb, nesting past the depth limit, an encrypted
+# member, hostile member names. Nothing is extracted to disk.
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+
+t1=$($FAKE github 301); t2=$($FAKE github 302); t3=$($FAKE github 303); t4=$($FAKE github 304)
+mkdir -p src/job tree
+printf 'step 1\nexport GH=%s\n' "$t1" > src/job/step.log
+(cd src && tar czf ../inner.tar.gz job)
+printf 'x\ny\nK=%s\n' "$t2" > src/top.txt
+(cp inner.tar.gz src/ && cd src && zip -q ../tree/outer.zip inner.tar.gz top.txt)
+printf 'a\nTOKEN=%s\n' "$t3" > tree/plain.log && gzip tree/plain.log
+(cd src && tar cf ../tree/bundle.tar job && tar czf ../tree/bundle.tgz top.txt)
+
+run_ferret scan --db a.db tree
+assert_eq "$RC" 1 "archives with secrets exit 1"
+run_ferret report --db a.db --format jsonl
+printf '%s\n' "$OUT" > a.jsonl
+paths() { occ a.jsonl "$(sha256 "$1")" | awk '{print $2, $3}' | sort | tr '\n' ';'; }
+assert_eq "$(paths "$t1")" "tree/bundle.tar!job/step.log 2;tree/outer.zip!inner.tar.gz!job/step.log 2;" "nested member path and line"
+assert_eq "$(paths "$t2")" "tree/bundle.tgz!top.txt 3;tree/outer.zip!top.txt 3;" "zip and tgz members"
+assert_eq "$(paths "$t3")" "tree/plain.log.gz!plain.log 2;" "a gzip file is one member named without .gz"
+[ -z "$(find . -name step.log -newer a.db)" ] && ok || fail "something was extracted to disk"
+
+# --- committed into git history: the member carries the commit's provenance
+git init -q repo && cp tree/outer.zip repo/ && cd repo && git add . && gcommit alice "add bundle" && c=$(git rev-parse HEAD) && cd ..
+run_ferret scan --db g.db repo
+run_ferret report --db g.db --format jsonl
+printf '%s\n' "$OUT" > g.jsonl
+assert_eq "$(occ g.jsonl "$(sha256 "$t2")" | awk '{print $1, $2, $3, $4, $5}')" "git outer.zip!top.txt 3 $c alice@example.com" "archive member in git history"
+
+# --- bad archives; the sweep goes on past each
+mkdir bad
+printf 'K=%s\n' "$t4" > bad/fine.env
+head -c $(( $(stat -c %s tree/outer.zip) / 2 )) tree/outer.zip > bad/truncated.zip
+python3 - bad/bomb.gz <<'PY'
+import gzip, sys
+with gzip.open(sys.argv[1], "wb", compresslevel=9) as f:
+    block = b"A" * (1 << 20)
+    for _ in range(300):
+        f.write(block)
+PY
+printf 'deep %s\n' "$t4" > d0.txt && zip -q d1.zip d0.txt && zip -q d2.zip d1.zip && zip -q d3.zip d2.zip && zip -q bad/d4.zip d3.zip
+printf 'secret in locked zip %s\n' "$t4" > locked.txt && zip -q -P hunter2 bad/encrypted.zip locked.txt
+python3 - bad/names.tar "$t4" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for name in ["../../escape.txt", "/etc/abs.txt", "ctl\x1b[31m.txt", "bad-\udcff.txt"]:
+        data = f"T={sys.argv[2]}\n".encode()
+        info = tarfile.TarInfo(name.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape"))
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+PY
+run_ferret scan --db b.db bad
+assert_eq "$RC" 2 "a corrupt archive makes the run incomplete"
+skipped=$(sqlite3 b.db "select l.path || ' => ' || c.reason from content c join locations l on l.content_id = c.id where c.status != 'scanned' order by 1")
+assert_contains "$skipped" "bad/truncated.zip => corrupt or truncated archive" "truncated zip recorded with its reason"
+assert_contains "$skipped" "bad/bomb.gz!bomb => decompression bomb" "gzip bomb stopped by the ratio limit"
+assert_contains "$skipped" "bad/d4.zip!d3.zip!d2.zip!d1.zip => archive nested deeper than 3 levels" "nesting limit"
+assert_contains "$skipped" "bad/encrypted.zip!locked.txt => encrypted archive member" "encrypted member skipped"
+assert_eq "$(sqlite3 b.db "select count(*) from findings")" 2 "members before the damage, the fine file and the hostile-name members are scanned"
+assert_contains "$(sqlite3 b.db "select group_concat(path) from locations")" "bad/truncated.zip!inner.tar.gz!job/step.log" "the member before the damage was read"
+run_ferret report --db b.db --format jsonl
+assert_contains "$OUT" 'bad/names.tar!../../escape.txt' "relative member name shown as is"
+assert_contains "$OUT" 'bad/names.tar!ctl\u001B[31m.txt' "control characters escaped in JSON"
+assert_not_contains "$OUT" $'\x1b' "no raw escape in the report"
+[ ! -e "$T/escape.txt" ] && [ ! -e /etc/abs.txt ] && ok || fail "a member name was used as a path"
+run_ferret report --db b.db
+assert_contains "$OUT" 'bad/names.tar!ctl\x1B[31m.txt' "control characters escaped in text"
+assert_not_contains "$OUT" $'\x1b' "no raw escape in the text report"
+finish
