@@ -154,13 +154,23 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         set_status(it, FR_ST_SKIPPED, "binary content");
         return;
     }
+    fr_buf norm = {0};
+    if (it->normalize &&
+        it->normalize(it->locs[0].path, (const unsigned char *)data, len, &norm) == 1) {
+        data = norm.p ? norm.p : "";
+        len = norm.len;
+    }
     const fr_match *m;
     size_t nm;
     if (fr_scan(sc, (const unsigned char *)data, len, &m, &nm)) {
         set_status(it, FR_ST_ERROR, fr_error());
+        fr_buf_release(&norm);
         return;
     }
-    if (!nm) return;
+    if (!nm) {
+        fr_buf_release(&norm);
+        return;
+    }
     const fr_ruleset *rs = fr_engine_rules(p->engine);
     r->m = fr_xcalloc(nm, sizeof *r->m);
     r->nm = nm;
@@ -182,6 +192,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         o->line = m[i].line;
         o->column = m[i].column;
     }
+    fr_buf_release(&norm);
 }
 
 /* Archive members: each becomes a child result of the top-level result, found
@@ -204,6 +215,7 @@ static int on_member(void *ctx_, const char *name, const unsigned char *data, si
     result *r = fr_xcalloc(1, sizeof *r);
     fr_item *it = fr_xcalloc(1, sizeof *it);
     r->it = it;
+    it->normalize = c->parent->normalize;
     for (size_t i = 0; i < c->parent->nlocs; i++) {
         fr_buf path = {0};
         fr_buf_printf(&path, "%s!%s", c->parent->locs[i].path, name);

@@ -24,6 +24,10 @@ typedef int (*fr_member_fn)(void *ctx, const char *name, const unsigned char *da
  * data is a container, nothing read), FR_ELIMIT when a limit
  * stopped the reading, FR_ECORRUPT when it is damaged (why says how; members
  * before the damage were delivered). */
+/* Rewrites content before detection (CI log decoration removed, lines kept).
+ * Returns 1 when out holds the text to scan, 0 to scan the content as it is. */
+typedef int (*fr_normalize_fn)(const char *path, const unsigned char *data, size_t len,
+                               fr_buf *out);
 typedef int (*fr_expand_fn)(const unsigned char *data, size_t len, const char *name,
                             uint64_t max_member, fr_member_fn fn, void *ctx, fr_buf *why);
 
@@ -58,7 +62,8 @@ struct fr_item {
     /* Items with the same non-zero affinity go to the same worker (git: versions
      * of one path are delta chains of each other and share its caches). */
     uint64_t affinity;
-    fr_expand_fn expand; /* opens archives found in this item (NULL: never) */
+    fr_expand_fn expand;       /* opens archives found in this item (NULL: never) */
+    fr_normalize_fn normalize; /* applied before detection (NULL: never) */
 };
 
 /* A new item with one location of the given kind and path (copied). */

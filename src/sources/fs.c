@@ -6,6 +6,7 @@
 #include "sources/sources.h"
 
 #include "sources/archive.h"
+#include "sources/logs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +75,7 @@ static void submit(const char *path, fr_content_status st, const char *reason, u
         it->load = load_file;
         it->load_arg = fr_xstrdup(path);
         it->expand = fr_archive_expand;
+        it->normalize = fr_log_normalizer;
     } else {
         W.stats->skipped++;
     }

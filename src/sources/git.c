@@ -21,6 +21,7 @@
 #include "sources/sources.h"
 
 #include "sources/archive.h"
+#include "sources/logs.h"
 #include "util/hashset.h"
 
 #include <dirent.h>
@@ -881,6 +882,7 @@ static void submit_blob(walk *w, uint32_t b)
     if (scan) {
         it->load = load_blob;
         it->expand = fr_archive_expand;
+        it->normalize = fr_log_normalizer;
         it->load_arg = fr_xstrdup(hex);
         it->load_ctx = w->rc;
         w->stats->blobs++;

@@ -1,0 +1,26 @@
+/*
+ * logs: CI log normalisation, so that log decoration cannot hide a secret. ANSI
+ * escape sequences, per-line timestamp prefixes, runner control markers
+ * (GitHub Actions ##[group] / ::add-mask::, Azure Pipelines ##vso[...], GitLab
+ * section markers) and carriage returns are removed; the text they wrap is kept.
+ * Only bytes inside lines are removed, never a newline, so line numbers in the
+ * normalised text are the original file's line numbers.
+ */
+#ifndef FERRET_LOGS_H
+#define FERRET_LOGS_H
+
+#include "util/util.h"
+
+#include <stddef.h>
+
+/* Does this content (named path) look like a CI log that needs normalising? */
+int fr_log_detect(const char *path, const unsigned char *data, size_t len);
+
+/* Writes the normalised text of data into out (reset first). */
+void fr_log_normalize(const unsigned char *data, size_t len, fr_buf *out);
+
+/* fr_normalize_fn for pipeline items: detect, then normalise. Returns 1 when out
+ * holds the normalised text, 0 when the content is used as it is. */
+int fr_log_normalizer(const char *path, const unsigned char *data, size_t len, fr_buf *out);
+
+#endif
