@@ -44,6 +44,9 @@ static void usage(FILE *out)
           "  --store-secrets       also store plaintext secrets in the DB (off by default)\n"
           "  --busy-timeout MS     wait this long for a DB locked by another ferret (5000)\n"
           "  --verify-hashes       re-hash every git object read (slower; off by default)\n"
+          "  --exit-on-new         exit 1 only when this run found findings not seen before\n"
+          "                        (for schedulers; 'ferret report --new-only' lists them)\n"
+          "  --full                read every file and repository again, even unchanged ones\n"
           "  --no-cache            compile the rules even if a compiled copy is cached\n"
           "                        (cache: $FERRET_CACHE_DIR, else $XDG_CACHE_HOME/ferret,\n"
           "                        else ~/.cache/ferret)\n"
@@ -63,6 +66,19 @@ static void on_repo(const char *path, void *ctx)
     char *abs = realpath(path, NULL);
     l->paths = fr_xrealloc(l->paths, (l->n + 1) * sizeof *l->paths);
     l->paths[l->n++] = abs ? abs : fr_xstrdup(path);
+}
+
+typedef struct {
+    fr_store *store;
+    const char *rules_hash;
+} file_check;
+
+static int file_unchanged(void *ctx, const char *path, uint64_t size, int64_t mtime_ns, char *key,
+                          size_t keysz)
+{
+    file_check *fc = ctx;
+    return fr_store_file_unchanged(fc->store, path, size, mtime_ns, fc->rules_hash, key, keysz) ==
+           FR_OK;
 }
 
 static int add_known(const char *hex, int has_matches, void *ctx)
@@ -131,15 +147,17 @@ int fr_cmd_scan(int argc, char **argv)
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verify-hashes", no_argument, NULL, 'V'},
                                          {"no-cache", no_argument, NULL, 'C'},
+                                         {"full", no_argument, NULL, 'F'},
+                                         {"exit-on-new", no_argument, NULL, 'N'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     const char *db_path = "ferret.db", *rules_dir = NULL;
     int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000, verify = 0,
-        no_cache = 0;
+        no_cache = 0, full = 0, exit_on_new = 0;
     uint64_t max_size = DEFAULT_MAX_FILE_SIZE;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:r:t:m:Sb:qVCh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:r:t:m:Sb:qVCFNh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             db_path = optarg;
@@ -175,6 +193,12 @@ int fr_cmd_scan(int argc, char **argv)
             break;
         case 'C':
             no_cache = 1;
+            break;
+        case 'F':
+            full = 1;
+            break;
+        case 'N':
+            exit_on_new = 1;
             break;
         case 'h':
             usage(stdout);
@@ -253,12 +277,18 @@ int fr_cmd_scan(int argc, char **argv)
     int incomplete = 0;
     fr_buf note = {0};
     repo_list repos = {0};
+    uint64_t files_unchanged = 0;
     progress_ctx pc = {fr_pipeline_progress(p), fr_monotonic(), 0};
     pthread_t progress_thread;
     int show_progress = !quiet && isatty(STDERR_FILENO) &&
                         pthread_create(&progress_thread, NULL, progress_main, &pc) == 0;
     for (int i = optind; i < argc && !fr_interrupted; i++) {
-        fr_fs_opts fo = {.max_size = max_size, .on_repo = on_repo, .ctx = &repos};
+        file_check fc = {store, rs->hash};
+        fr_fs_opts fo = {.max_size = max_size,
+                         .on_repo = on_repo,
+                         .ctx = &repos,
+                         .unchanged = full ? NULL : file_unchanged,
+                         .unchanged_ctx = &fc};
         static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
         for (int k = 0; k < 4; k++) { /* never scan our own database */
             fr_buf f = {0};
@@ -272,6 +302,7 @@ int fr_cmd_scan(int argc, char **argv)
         }
         fr_fs_stats fs = {0};
         int src = fr_fs_scan(argv[i], &fo, p, &fs);
+        files_unchanged += fs.unchanged;
         if (src && src != FR_EINTR) {
             fr_cli_error("%s", fr_error());
             fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
@@ -294,7 +325,7 @@ int fr_cmd_scan(int argc, char **argv)
             incomplete = 1;
             continue;
         }
-        if (fr_store_repo_state(store, repos.paths[i], old_fp, old_rules) == FR_OK &&
+        if (!full && fr_store_repo_state(store, repos.paths[i], old_fp, old_rules) == FR_OK &&
             !strcmp(fp, old_fp) && !strcmp(old_rules, rs->hash)) {
             unchanged++;
             if (fr_store_touch_repo(store, repos.paths[i], run_id)) {
@@ -310,7 +341,7 @@ int fr_cmd_scan(int argc, char **argv)
                 incomplete = 1;
             }
         }
-        fr_git_opts go = {max_size, known, verify};
+        fr_git_opts go = {max_size, full ? NULL : known, verify};
         fr_git_stats one = {0};
         int grc = fr_git_scan(repos.paths[i], &go, p, &one);
         if (grc && grc != FR_EINTR) {
@@ -385,6 +416,9 @@ int fr_cmd_scan(int argc, char **argv)
                     (unsigned long long)gs.commits, (unsigned long long)gs.trees,
                     (unsigned long long)gs.blobs, (unsigned long long)gs.blobs_known,
                     (unsigned long long)gs.unreachable_blobs);
+        if (files_unchanged)
+            fprintf(stderr, "ferret: %llu file%s unchanged since the last sweep (not read again)\n",
+                    (unsigned long long)files_unchanged, files_unchanged == 1 ? "" : "s");
         fprintf(stderr, "ferret: the scanned targets hold %llu finding%s\n",
                 (unsigned long long)in_targets, in_targets == 1 ? "" : "s");
         if (ps.skipped || ps.failed)
@@ -397,7 +431,9 @@ int fr_cmd_scan(int argc, char **argv)
     if (incomplete)
         exit_code = FR_EXIT_ERROR;
     else
-        exit_code = in_targets ? FR_EXIT_FINDINGS : FR_EXIT_CLEAN;
+        exit_code = (exit_on_new ? have_run && run.counts.new_findings : in_targets)
+                        ? FR_EXIT_FINDINGS
+                        : FR_EXIT_CLEAN;
 done:
     fr_store_close(store);
     fr_engine_free(engine);

@@ -64,13 +64,14 @@ static void location_copy(fr_location *dst, const fr_location *src)
     dst->author_date = src->author_date ? fr_xstrdup(src->author_date) : NULL;
     dst->committer_date = src->committer_date ? fr_xstrdup(src->committer_date) : NULL;
     dst->ref = src->ref ? fr_xstrdup(src->ref) : NULL;
+    dst->mtime = src->mtime ? fr_xstrdup(src->mtime) : NULL;
 }
 
 static void location_release(fr_location *l)
 {
-    const char *strs[] = {l->kind,        l->repo,           l->path,
-                          l->commit,      l->author_name,    l->author_email,
-                          l->author_date, l->committer_date, l->ref};
+    const char *strs[] = {l->kind,        l->repo,         l->path,        l->commit,
+                          l->author_name, l->author_email, l->author_date, l->committer_date,
+                          l->ref,         l->mtime};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         free((char *)strs[i]);
 }
@@ -393,6 +394,8 @@ static int write_result(fr_pipeline *p, result *r)
         .known = r->it->known,
         .matches = r->m,
         .nmatches = r->nm,
+        .file_path = r->it->remember_file ? r->it->locs[0].path : NULL,
+        .file_mtime_ns = r->it->mtime_ns,
     };
     int rc = r->it->nsegs && r->it->status == FR_ST_SCANNED
                  ? put_segments(p, r)

@@ -64,6 +64,8 @@ struct fr_item {
     uint64_t affinity;
     fr_expand_fn expand;       /* opens archives found in this item (NULL: never) */
     fr_normalize_fn normalize; /* applied before detection (NULL: never) */
+    int64_t mtime_ns;          /* a file on disk: its mtime when listed ... */
+    int remember_file;         /* ... remembered so an unchanged file is not read again */
 };
 
 /* A new item with one location of the given kind and path (copied). */

@@ -68,6 +68,7 @@ static json_t *occurrence_json(const fr_occurrence_row *o)
     set_str(j, "date", o->author_date);
     set_str(j, "committer_date", o->committer_date);
     set_str(j, "ref", o->ref);
+    set_str(j, "mtime", o->mtime);
     return j;
 }
 

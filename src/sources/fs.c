@@ -65,17 +65,31 @@ static struct {
     int stopped;
 } W;
 
-static void submit(const char *path, fr_content_status st, const char *reason, uint64_t size)
+static void submit(const char *path, fr_content_status st, const char *reason,
+                   const struct stat *sb)
 {
     fr_item *it = fr_item_new("file", path);
     it->status = st;
-    it->size = size;
+    if (sb) {
+        char iso[32];
+        fr_time_iso((int64_t)sb->st_mtim.tv_sec, iso);
+        it->locs[0].mtime = fr_xstrdup(iso);
+        it->size = (uint64_t)sb->st_size;
+        it->mtime_ns = (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+    }
     if (reason) it->reason = fr_xstrdup(reason);
-    if (st == FR_ST_SCANNED) {
+    char key[96];
+    if (st == FR_ST_SCANNED && sb && W.opts->unchanged &&
+        W.opts->unchanged(W.opts->unchanged_ctx, path, it->size, it->mtime_ns, key, sizeof key)) {
+        it->key = fr_xstrdup(key); /* read before, unchanged: re-confirm where it is */
+        it->known = 1;
+        W.stats->unchanged++;
+    } else if (st == FR_ST_SCANNED) {
         it->load = load_file;
         it->load_arg = fr_xstrdup(path);
         it->expand = fr_archive_expand;
         it->normalize = fr_log_normalizer;
+        it->remember_file = 1;
     } else {
         W.stats->skipped++;
     }
@@ -97,12 +111,12 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
                 char why[96];
                 snprintf(why, sizeof why, "larger than --max-file-size (%llu bytes)",
                          (unsigned long long)W.opts->max_size);
-                submit(path, FR_ST_SKIPPED, why, (uint64_t)sb->st_size);
+                submit(path, FR_ST_SKIPPED, why, sb);
             } else {
-                submit(path, FR_ST_SCANNED, NULL, (uint64_t)sb->st_size);
+                submit(path, FR_ST_SCANNED, NULL, sb);
             }
         } else {
-            submit(path, FR_ST_SKIPPED, "not a regular file (device, FIFO or socket)", 0);
+            submit(path, FR_ST_SKIPPED, "not a regular file (device, FIFO or socket)", NULL);
         }
         break;
     case FTW_D:
@@ -116,11 +130,11 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
     case FTW_DNR: {
         char why[160];
         snprintf(why, sizeof why, "cannot read directory: %s", strerror(EACCES));
-        submit(path, FR_ST_ERROR, why, 0);
+        submit(path, FR_ST_ERROR, why, NULL);
         break;
     }
     case FTW_NS:
-        submit(path, FR_ST_ERROR, "cannot stat", 0);
+        submit(path, FR_ST_ERROR, "cannot stat", NULL);
         break;
     case FTW_SL:
     case FTW_SLN:

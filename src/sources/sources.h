@@ -19,10 +19,16 @@ typedef struct {
         unsigned long long dev, ino;
     } skip[4];
     int nskip;
+    /* Incremental sweeps: returns 1 (and the content key) when the file was read
+     * before with this size and mtime under the current rules; it is then not
+     * read again. NULL: every file is read. */
+    int (*unchanged)(void *ctx, const char *path, uint64_t size, int64_t mtime_ns, char *key,
+                     size_t keysz);
+    void *unchanged_ctx;
 } fr_fs_opts;
 
 typedef struct {
-    uint64_t files, dirs, skipped;
+    uint64_t files, dirs, skipped, unchanged;
 } fr_fs_stats;
 
 /*

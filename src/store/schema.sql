@@ -83,11 +83,23 @@ CREATE TABLE locations (
   author_date    TEXT,
   committer_date TEXT,
   ref            TEXT,
+  mtime          TEXT,                       -- files: modification time when seen
   first_run      INTEGER NOT NULL REFERENCES runs (id),
   last_run       INTEGER NOT NULL REFERENCES runs (id),
   UNIQUE (content_id, source_kind, repo, path)
 );
 CREATE INDEX locations_by_content ON locations (content_id);
+
+-- Files on disk as last read: a file whose size and mtime are unchanged, under
+-- the same rules, is not read again (incremental sweeps).
+CREATE TABLE files (
+  path        TEXT PRIMARY KEY,
+  size        INTEGER NOT NULL,
+  mtime_ns    INTEGER NOT NULL,
+  content_key TEXT NOT NULL,
+  rules_hash  TEXT NOT NULL,
+  last_run    INTEGER NOT NULL REFERENCES runs (id)
+) WITHOUT ROWID;
 
 -- Git repositories scanned to completion: what they looked like then, so an
 -- unchanged repository is not walked again under the same rules.
@@ -101,7 +113,7 @@ CREATE TABLE repos (
 CREATE VIEW occurrences AS
   SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,
          c.key AS content_key, l.commit_id, l.author_name, l.author_email,
-         l.author_date, l.committer_date, l.ref, l.first_run
+         l.author_date, l.committer_date, l.ref, l.mtime, l.first_run
     FROM matches m
     JOIN locations l ON l.content_id = m.content_id
     JOIN content c ON c.id = m.content_id;

@@ -27,6 +27,7 @@ enum {
     Q_MATCH_INSERT,
     Q_LOCATION_UPSERT,
     Q_CONTENT_FIND,
+    Q_FILE_UPSERT,
     Q_COUNT
 };
 
@@ -47,10 +48,15 @@ static const char *const QUERIES[Q_COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_LOCATION_UPSERT] =
         "INSERT INTO locations (content_id, source_kind, repo, path, commit_id, author_name,"
-        " author_email, author_date, committer_date, ref, first_run, last_run)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+        " author_email, author_date, committer_date, ref, mtime, first_run, last_run)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?11, ?11)"
         " ON CONFLICT (content_id, source_kind, repo, path) DO UPDATE SET"
-        " last_run = excluded.last_run",
+        " last_run = excluded.last_run, mtime = coalesce(excluded.mtime, locations.mtime)",
+    [Q_FILE_UPSERT] = "INSERT INTO files (path, size, mtime_ns, content_key, rules_hash, last_run)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (path) DO UPDATE SET"
+                      " size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                      " content_key = excluded.content_key, rules_hash = excluded.rules_hash,"
+                      " last_run = excluded.last_run",
     [Q_CONTENT_FIND] = "SELECT id, EXISTS (SELECT 1 FROM matches WHERE content_id = content.id)"
                        " FROM content WHERE key = ?1",
 };
@@ -372,6 +378,16 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         sqlite3_bind_int64(st, 5, (int64_t)m->column);
         if ((rc = step_done(s, st, "recording a match"))) return rc;
     }
+    if (it->file_path && it->status == FR_ST_SCANNED) {
+        st = s->q[Q_FILE_UPSERT];
+        bind_text(st, 1, it->file_path);
+        sqlite3_bind_int64(st, 2, (int64_t)it->size);
+        sqlite3_bind_int64(st, 3, it->file_mtime_ns);
+        bind_text(st, 4, it->content_key);
+        bind_text(st, 5, it->rules_hash);
+        sqlite3_bind_int64(st, 6, run_id);
+        if ((rc = step_done(s, st, "recording a file"))) return rc;
+    }
     if (!(it->known || it->nmatches || it->status != FR_ST_SCANNED)) return FR_OK;
     for (size_t i = 0; i < it->nlocs; i++) {
         const fr_location *l = &it->locs[i];
@@ -387,6 +403,7 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         bind_text(st, 9, l->committer_date);
         bind_text(st, 10, l->ref);
         sqlite3_bind_int64(st, 11, run_id);
+        bind_text(st, 12, l->mtime);
         if ((rc = step_done(s, st, "recording a location"))) return rc;
     }
     return FR_OK;
@@ -412,7 +429,7 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
             -1, &fq, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "SELECT source_kind, repo, path, commit_id, content_key, author_name,"
-                           " author_email, author_date, committer_date, ref, line, col"
+                           " author_email, author_date, committer_date, ref, mtime, line, col"
                            " FROM occurrences WHERE finding_id = ?1"
                            " ORDER BY repo, path, commit_id, line, col",
                            -1, &oq, NULL) != SQLITE_OK) {
@@ -447,28 +464,29 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
         size_t *offs = NULL;
         sqlite3_bind_int64(oq, 1, f.id);
         while (sqlite3_step(oq) == SQLITE_ROW) {
-            offs = fr_xrealloc(offs, (n + 1) * 10 * sizeof *offs);
-            for (int c = 0; c < 10; c++) {
+            offs = fr_xrealloc(offs, (n + 1) * 11 * sizeof *offs);
+            for (int c = 0; c < 11; c++) {
                 const char *v = col_text(oq, c);
-                offs[n * 10 + c] = v ? pool.len : (size_t)-1;
+                offs[n * 11 + c] = v ? pool.len : (size_t)-1;
                 if (v) fr_buf_append(&pool, v, strlen(v) + 1);
             }
             if (n == cap) {
                 cap = cap ? cap * 2 : 8;
                 occ = fr_xrealloc(occ, cap * sizeof *occ);
             }
-            occ[n].line = sqlite3_column_int64(oq, 10);
-            occ[n].column = sqlite3_column_int64(oq, 11);
+            occ[n].line = sqlite3_column_int64(oq, 11);
+            occ[n].column = sqlite3_column_int64(oq, 12);
             n++;
         }
         sqlite3_reset(oq);
         for (size_t i = 0; i < n; i++) {
-            const char *v[10];
-            for (int c = 0; c < 10; c++)
-                v[c] = offs[i * 10 + c] == (size_t)-1 ? NULL : pool.p + offs[i * 10 + c];
+            const char *v[11];
+            for (int c = 0; c < 11; c++)
+                v[c] = offs[i * 11 + c] == (size_t)-1 ? NULL : pool.p + offs[i * 11 + c];
             occ[i].kind = v[0], occ[i].repo = v[1], occ[i].path = v[2], occ[i].commit = v[3];
             occ[i].content_key = v[4], occ[i].author_name = v[5], occ[i].author_email = v[6];
             occ[i].author_date = v[7], occ[i].committer_date = v[8], occ[i].ref = v[9];
+            occ[i].mtime = v[10];
         }
         int crc = cb(&f, occ, n, ctx);
         free(offs);
@@ -644,4 +662,24 @@ int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n)
     *n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? FR_OK : sql_error(s, "counting findings");
+}
+
+int fr_store_file_unchanged(fr_store *s, const char *path, uint64_t size, int64_t mtime_ns,
+                            const char *rules_hash, char *out, size_t outsz)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT content_key FROM files WHERE path = ?1 AND size = ?2"
+                           " AND mtime_ns = ?3 AND rules_hash = ?4",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading files");
+    bind_text(st, 1, path);
+    sqlite3_bind_int64(st, 2, (int64_t)size);
+    sqlite3_bind_int64(st, 3, mtime_ns);
+    bind_text(st, 4, rules_hash);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) snprintf(out, outsz, "%s", col_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) return FR_OK;
+    return rc == SQLITE_DONE ? FR_ENOTFOUND : sql_error(s, "reading files");
 }

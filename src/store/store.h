@@ -45,6 +45,7 @@ typedef struct {
     const char *kind; /* "file", "git", "archive" */
     const char *repo, *path, *commit;
     const char *author_name, *author_email, *author_date, *committer_date, *ref;
+    const char *mtime; /* files: modification time, ISO-8601 */
 } fr_location;
 
 typedef struct {
@@ -63,6 +64,8 @@ typedef struct {
     const char *rules_hash;
     const fr_location *locs; /* where the content was seen */
     size_t nlocs;
+    const char *file_path; /* a file read from disk: remembered for incremental sweeps */
+    int64_t file_mtime_ns;
     int known; /* add locations only (if the content has matches); FR_ENOTFOUND when
                   the content is not recorded */
     const fr_store_match *matches;
@@ -88,7 +91,7 @@ typedef struct {
 
 typedef struct {
     const char *kind, *repo, *path, *commit, *content_key;
-    const char *author_name, *author_email, *author_date, *committer_date, *ref;
+    const char *author_name, *author_email, *author_date, *committer_date, *ref, *mtime;
     int64_t line, column;
 } fr_occurrence_row;
 
@@ -132,5 +135,10 @@ int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash,
 int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id);
 /* Number of findings with a location seen in run_id: what the run's targets hold. */
 int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n);
+
+/* The content key of a file read before with this size and mtime under
+ * rules_hash (FR_ENOTFOUND when it must be read). out gets 80 bytes at most. */
+int fr_store_file_unchanged(fr_store *s, const char *path, uint64_t size, int64_t mtime_ns,
+                            const char *rules_hash, char *out, size_t outsz);
 
 #endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Pipeline-log sweeps end to end: GitHub Actions (zip of per-step logs), Azure
+# Pipelines, GitLab CI and Jenkins logs, plain and gzipped, with decoration that
+# would hide secrets (timestamps, ANSI codes, runner markers, CRLF). Asserts the
+# exact member paths and original line numbers, that a second sweep reads
+# nothing and records nothing twice, that an appended log is read again, and the
+# scheduler exit code (--exit-on-new).
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+
+g1=$($FAKE github 501); g2=$($FAKE github 502); g3=$($FAKE github 503); g4=$($FAKE github 504); g5=$($FAKE github 505)
+mkdir -p gha/build logs
+ts="2026-03-04T05:06:07.1234567Z"
+printf '%s ##[group]Run actions/checkout@v4\r\n%s ##[endgroup]\r\n' "$ts" "$ts" > "gha/build/1_Set up job.txt"
+# the token is split by a colour reset: only normalisation makes it whole
+printf '%s ##[group]Run env\r\n%s \033[36;1mecho start\033[0m\r\n%s GITHUB_TOKEN=%s\033[0m%s\r\n' \
+  "$ts" "$ts" "$ts" "${g1:0:17}" "${g1:17}" > "gha/build/2_Run tests.txt"
+(cd gha && zip -q -r ../logs/logs_4242.zip build)
+printf '%s ##[section]Starting: Deploy\n%s ##vso[task.setvariable variable=pat;issecret=true]%s\n' "$ts" "$ts" "$g2" > logs/azure-deploy.log
+printf 'section_start:1700000000:prepare\r\033[0KPreparing\n$ git clone https://oauth2:%s@gitlab.example.com/x.git\nsection_end:1700000001:prepare\r\033[0K\n' "$g3" > logs/gitlab-job.log
+gzip logs/gitlab-job.log
+printf '[2026-03-04T05:06:07.123Z] Started by timer\n[2026-03-04T05:06:08.000Z] + curl -H "Authorization: token %s" https://api\n' "$g4" > logs/jenkins-console.log
+printf 'bin\0ary junk %s\n' "$g5" > logs/junk.log
+touch -d "2026-03-05 10:00:00 UTC" logs/jenkins-console.log
+
+run_ferret scan --db s.db --exit-on-new logs
+assert_eq "$RC" 1 "first sweep: new findings, exit 1"
+run_ferret report --db s.db --format jsonl
+printf '%s\n' "$OUT" > r1.jsonl
+where() { pyjsonl r1.jsonl "'; '.join(o['path'] + ' ' + str(o['line']) for r in rows if r['secret_sha256'] == '$(sha256 "$1")' for o in r['occurrences'])"; }
+assert_eq "$(where "$g1")" "logs/logs_4242.zip!build/2_Run tests.txt 3" "GitHub Actions zip member, token split by ANSI codes"
+assert_eq "$(where "$g2")" "logs/azure-deploy.log 2" "Azure ##vso setvariable value"
+assert_eq "$(where "$g3")" "logs/gitlab-job.log.gz!gitlab-job.log 2" "GitLab log, gzipped, section markers"
+assert_eq "$(where "$g4")" "logs/jenkins-console.log 2" "Jenkins console log"
+assert_eq "$(pyjsonl r1.jsonl "[o.get('mtime') for r in rows for o in r['occurrences'] if o['path']=='logs/jenkins-console.log']")" "['2026-03-05T10:00:00Z']" "file mtime in provenance"
+assert_contains "$(sqlite3 s.db "select reason from content c join locations l on l.content_id=c.id where l.path='logs/junk.log'")" "binary content" "binary junk in a .log recorded"
+
+# second sweep of the unchanged directory: nothing read, nothing duplicated
+run_ferret scan --db s.db --exit-on-new logs
+assert_eq "$RC" 0 "second sweep: nothing new, exit 0"
+assert_contains "$ERR" "4 files unchanged since the last sweep" "unchanged files not read again"
+assert_contains "$ERR" "0 scanned" "nothing scanned"
+run_ferret report --db s.db --format jsonl
+printf '%s\n' "$OUT" > r2.jsonl
+assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" "$(pyjsonl r1.jsonl "sum(len(r['occurrences']) for r in rows)")" "no duplicate occurrences"
+run_ferret scan --db s.db logs
+assert_eq "$RC" 1 "without --exit-on-new, exit 1 while the targets hold findings"
+
+# a log that grew is read again; only the new secret is new
+g6=$($FAKE github 506)
+printf '[2026-03-05T11:00:00.000Z] token=%s\n' "$g6" >> logs/jenkins-console.log
+run_ferret scan --db s.db --exit-on-new logs
+assert_eq "$RC" 1 "appended log: a new finding"
+assert_contains "$ERR" "1 new finding" "exactly one new finding"
+run_ferret report --db s.db --new-only --format jsonl
+assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "[r['secret_sha256'] for r in rows]")" "['$(sha256 "$g6")']" "--new-only lists it"
+assert_eq "$(occ <(printf '%s\n' "$OUT") "$(sha256 "$g6")" | awk '{print $2, $3}')" "logs/jenkins-console.log 3" "at the appended line"
+finish
