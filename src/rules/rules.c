@@ -278,24 +278,26 @@ int fr_rules_load_buffers(fr_ruleset **out, const char *const *names, const char
                           const size_t *lens, size_t nfiles)
 {
     fr_ruleset *rs = fr_xcalloc(1, sizeof *rs);
-    fr_sha256_ctx h;
-    fr_sha256_init(&h);
-    /* The engine version is part of the hash: a change in how rules are applied
-     * must invalidate "already scanned" as surely as a change in the rules. */
-    fr_sha256_update(&h, "ferret-engine-1\n", 16);
     for (size_t i = 0; i < nfiles; i++) {
         int rc = parse_file(rs, names[i], datas[i], lens[i]);
         if (rc) {
             fr_ruleset_free(rs);
             return rc;
         }
-        fr_sha256_update(&h, datas[i], lens[i]);
-        fr_sha256_update(&h, "\n\0", 2);
     }
     if (rs->n == 0) {
         fr_ruleset_free(rs);
         fr_error_set("no rules loaded");
         return FR_ERR;
+    }
+    /* The engine version is part of the hash: a change in how rules are applied
+     * must invalidate "already scanned" as surely as a change in the rules. */
+    fr_sha256_ctx h;
+    fr_sha256_init(&h);
+    fr_sha256_update(&h, "ferret-engine-1\n", 16);
+    for (size_t i = 0; i < nfiles; i++) {
+        fr_sha256_update(&h, datas[i], lens[i]);
+        fr_sha256_update(&h, "\n\0", 2);
     }
     unsigned char d[32];
     fr_sha256_final(&h, d);

@@ -36,12 +36,9 @@ void *fr_xrealloc(void *p, size_t n);
 char *fr_xstrdup(const char *s);
 char *fr_xstrndup(const char *s, size_t n);
 
-/* SHA-256 */
+/* SHA-256 (libcrypto); every fr_sha256_init must be paired with fr_sha256_final. */
 typedef struct {
-    uint32_t h[8];
-    uint64_t len;
-    unsigned char buf[64];
-    size_t nbuf;
+    void *md; /* the digest context; released by fr_sha256_final */
 } fr_sha256_ctx;
 void fr_sha256_init(fr_sha256_ctx *c);
 void fr_sha256_update(fr_sha256_ctx *c, const void *data, size_t n);
