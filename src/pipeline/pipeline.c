@@ -65,13 +65,17 @@ static void location_copy(fr_location *dst, const fr_location *src)
     dst->committer_date = src->committer_date ? fr_xstrdup(src->committer_date) : NULL;
     dst->ref = src->ref ? fr_xstrdup(src->ref) : NULL;
     dst->mtime = src->mtime ? fr_xstrdup(src->mtime) : NULL;
+    dst->ci_run = src->ci_run ? fr_xstrdup(src->ci_run) : NULL;
+    dst->ci_job = src->ci_job ? fr_xstrdup(src->ci_job) : NULL;
+    dst->ci_step = src->ci_step ? fr_xstrdup(src->ci_step) : NULL;
 }
 
 static void location_release(fr_location *l)
 {
     const char *strs[] = {l->kind,        l->repo,         l->path,        l->commit,
                           l->author_name, l->author_email, l->author_date, l->committer_date,
-                          l->ref,         l->mtime};
+                          l->ref,         l->mtime,        l->ci_run,      l->ci_job,
+                          l->ci_step};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         free((char *)strs[i]);
 }
@@ -222,9 +226,13 @@ static int on_member(void *ctx_, const char *name, const unsigned char *data, si
         fr_buf_printf(&path, "%s!%s", c->parent->locs[i].path, name);
         fr_location l = c->parent->locs[i];
         l.path = path.p;
+        fr_buf ci = {0};
+        if (c->parent->describe) c->parent->describe(c->parent->locs[i].path, name, &l, &ci);
         fr_item_add_location(it, &l);
         fr_buf_release(&path);
+        fr_buf_release(&ci);
     }
+    it->describe = c->parent->describe;
     if (!data) {
         fr_buf k = {0};
         fr_buf_printf(&k, "unread:archive:%s!%s", c->parent->key ? c->parent->key : "", name);

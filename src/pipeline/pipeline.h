@@ -28,6 +28,10 @@ typedef int (*fr_member_fn)(void *ctx, const char *name, const unsigned char *da
  * Returns 1 when out holds the text to scan, 0 to scan the content as it is. */
 typedef int (*fr_normalize_fn)(const char *path, const unsigned char *data, size_t len,
                                fr_buf *out);
+/* Fills what a container's layout tells about a member (CI run, job, step) into
+ * loc; strings may live in pool. */
+typedef void (*fr_describe_fn)(const char *container, const char *member, fr_location *loc,
+                               fr_buf *pool);
 typedef int (*fr_expand_fn)(const unsigned char *data, size_t len, const char *name,
                             uint64_t max_member, fr_member_fn fn, void *ctx, fr_buf *why);
 
@@ -64,6 +68,7 @@ struct fr_item {
     uint64_t affinity;
     fr_expand_fn expand;       /* opens archives found in this item (NULL: never) */
     fr_normalize_fn normalize; /* applied before detection (NULL: never) */
+    fr_describe_fn describe;   /* provenance from archive layouts (NULL: none) */
     int64_t mtime_ns;          /* a file on disk: its mtime when listed ... */
     int remember_file;         /* ... remembered so an unchanged file is not read again */
 };

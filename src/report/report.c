@@ -69,6 +69,13 @@ static json_t *occurrence_json(const fr_occurrence_row *o)
     set_str(j, "committer_date", o->committer_date);
     set_str(j, "ref", o->ref);
     set_str(j, "mtime", o->mtime);
+    if (o->ci_run || o->ci_job || o->ci_step) {
+        json_t *ci = json_object();
+        set_str(ci, "run", o->ci_run);
+        set_str(ci, "job", o->ci_job);
+        set_str(ci, "step", o->ci_step);
+        json_object_set_new(j, "ci", ci);
+    }
     return j;
 }
 

@@ -78,6 +78,12 @@ static void submit(const char *path, fr_content_status st, const char *reason,
         it->mtime_ns = (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
     }
     if (reason) it->reason = fr_xstrdup(reason);
+    fr_buf ci = {0}; /* a log's own place may tell its CI job and run */
+    fr_location l = {0};
+    fr_log_describe(path, NULL, &l, &ci);
+    if (l.ci_run) it->locs[0].ci_run = fr_xstrdup(l.ci_run);
+    if (l.ci_job) it->locs[0].ci_job = fr_xstrdup(l.ci_job);
+    fr_buf_release(&ci);
     char key[96];
     if (st == FR_ST_SCANNED && sb && W.opts->unchanged &&
         W.opts->unchanged(W.opts->unchanged_ctx, path, it->size, it->mtime_ns, key, sizeof key)) {
@@ -89,6 +95,7 @@ static void submit(const char *path, fr_content_status st, const char *reason,
         it->load_arg = fr_xstrdup(path);
         it->expand = fr_archive_expand;
         it->normalize = fr_log_normalizer;
+        it->describe = fr_log_describe;
         it->remember_file = 1;
     } else {
         W.stats->skipped++;

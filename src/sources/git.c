@@ -883,6 +883,7 @@ static void submit_blob(walk *w, uint32_t b)
         it->load = load_blob;
         it->expand = fr_archive_expand;
         it->normalize = fr_log_normalizer;
+        it->describe = fr_log_describe;
         it->load_arg = fr_xstrdup(hex);
         it->load_ctx = w->rc;
         w->stats->blobs++;

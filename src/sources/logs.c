@@ -168,3 +168,71 @@ int fr_log_normalizer(const char *path, const unsigned char *data, size_t len, f
     fr_log_normalize(data, len, out);
     return 1;
 }
+
+static int has_suffix_ci(const char *s, const char *sfx)
+{
+    size_t n = strlen(s), m = strlen(sfx);
+    return n >= m && !strcasecmp(s + n - m, sfx);
+}
+
+void fr_log_describe(const char *container, const char *member, fr_location *loc, fr_buf *pool)
+{
+    size_t at[3] = {0, 0, 0};
+    int set[3] = {0, 0, 0};
+    fr_buf_reset(pool);
+    if (!member) { /* Jenkins: .../jobs/<job>/builds/<run>/log */
+        const char *j = strstr(container, "jobs/"), *b = j ? strstr(j, "/builds/") : NULL;
+        if (!b || !has_suffix_ci(container, "/log")) return;
+        const char *run = b + 8, *slash = strchr(run, '/');
+        if (!slash) return;
+        set[1] = 1, at[1] = pool->len;
+        fr_buf_append(pool, j + 5, (size_t)(b - j - 5));
+        fr_buf_append(pool, "", 1);
+        set[0] = 1, at[0] = pool->len;
+        fr_buf_append(pool, run, (size_t)(slash - run));
+        fr_buf_append(pool, "", 1);
+    } else {
+        if (!has_suffix_ci(member, ".txt") && !has_suffix_ci(member, ".log")) return;
+        const char *base = strrchr(container, '/');
+        base = base ? base + 1 : container;
+        const char *d = NULL, *de = NULL; /* the last run of digits in the archive name */
+        for (const char *q = base; *q; q++)
+            if (is_d((unsigned char)*q)) {
+                const char *e = q;
+                while (is_d((unsigned char)*e))
+                    e++;
+                d = q, de = e, q = e - 1;
+            }
+        if (d) {
+            set[0] = 1, at[0] = pool->len;
+            fr_buf_append(pool, d, (size_t)(de - d));
+            fr_buf_append(pool, "", 1);
+        }
+        const char *slash = strchr(member, '/');
+        const char *file = strrchr(member, '/');
+        file = file ? file + 1 : member;
+        const char *stem = file;
+        while (is_d((unsigned char)*stem))
+            stem++;
+        if (stem != file && *stem == '_')
+            stem++;
+        else
+            stem = file;
+        size_t stem_len = strlen(stem) - 4; /* minus .txt / .log */
+        if (slash) {
+            set[1] = 1, at[1] = pool->len;
+            fr_buf_append(pool, member, (size_t)(slash - member));
+            fr_buf_append(pool, "", 1);
+            set[2] = 1, at[2] = pool->len;
+            fr_buf_append(pool, stem, stem_len);
+            fr_buf_append(pool, "", 1);
+        } else { /* a whole job's log at the top of the archive */
+            set[1] = 1, at[1] = pool->len;
+            fr_buf_append(pool, stem, stem_len);
+            fr_buf_append(pool, "", 1);
+        }
+    }
+    if (set[0]) loc->ci_run = pool->p + at[0];
+    if (set[1]) loc->ci_job = pool->p + at[1];
+    if (set[2]) loc->ci_step = pool->p + at[2];
+}

@@ -9,6 +9,7 @@
 #ifndef FERRET_LOGS_H
 #define FERRET_LOGS_H
 
+#include "pipeline/pipeline.h"
 #include "util/util.h"
 
 #include <stddef.h>
@@ -22,5 +23,13 @@ void fr_log_normalize(const unsigned char *data, size_t len, fr_buf *out);
 /* fr_normalize_fn for pipeline items: detect, then normalise. Returns 1 when out
  * holds the normalised text, 0 when the content is used as it is. */
 int fr_log_normalizer(const char *path, const unsigned char *data, size_t len, fr_buf *out);
+
+/*
+ * fr_describe_fn: the CI run, job and step that a log's place tells.
+ * GitHub Actions / Azure Pipelines downloads: "logs_<run>.zip" holding
+ * "<job>/<n>_<step>.txt"; Jenkins on disk: ".../jobs/<job>/builds/<run>/log"
+ * (member NULL: container is a file's own path). Leaves loc alone otherwise.
+ */
+void fr_log_describe(const char *container, const char *member, fr_location *loc, fr_buf *pool);
 
 #endif

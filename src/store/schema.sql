@@ -84,6 +84,9 @@ CREATE TABLE locations (
   committer_date TEXT,
   ref            TEXT,
   mtime          TEXT,                       -- files: modification time when seen
+  ci_run         TEXT,                       -- CI logs: run, job and step from the layout
+  ci_job         TEXT,
+  ci_step        TEXT,
   first_run      INTEGER NOT NULL REFERENCES runs (id),
   last_run       INTEGER NOT NULL REFERENCES runs (id),
   UNIQUE (content_id, source_kind, repo, path)
@@ -113,7 +116,7 @@ CREATE TABLE repos (
 CREATE VIEW occurrences AS
   SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,
          c.key AS content_key, l.commit_id, l.author_name, l.author_email,
-         l.author_date, l.committer_date, l.ref, l.mtime, l.first_run
+         l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run
     FROM matches m
     JOIN locations l ON l.content_id = m.content_id
     JOIN content c ON c.id = m.content_id;

@@ -48,8 +48,9 @@ static const char *const QUERIES[Q_COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_LOCATION_UPSERT] =
         "INSERT INTO locations (content_id, source_kind, repo, path, commit_id, author_name,"
-        " author_email, author_date, committer_date, ref, mtime, first_run, last_run)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?11, ?11)"
+        " author_email, author_date, committer_date, ref, mtime, ci_run, ci_job, ci_step,"
+        " first_run, last_run)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, ?15, ?11, ?11)"
         " ON CONFLICT (content_id, source_kind, repo, path) DO UPDATE SET"
         " last_run = excluded.last_run, mtime = coalesce(excluded.mtime, locations.mtime)",
     [Q_FILE_UPSERT] = "INSERT INTO files (path, size, mtime_ns, content_key, rules_hash, last_run)"
@@ -404,6 +405,9 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         bind_text(st, 10, l->ref);
         sqlite3_bind_int64(st, 11, run_id);
         bind_text(st, 12, l->mtime);
+        bind_text(st, 13, l->ci_run);
+        bind_text(st, 14, l->ci_job);
+        bind_text(st, 15, l->ci_step);
         if ((rc = step_done(s, st, "recording a location"))) return rc;
     }
     return FR_OK;
@@ -413,6 +417,8 @@ static const char *col_text(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
 }
+
+#define NOCC 14 /* text columns of an occurrence row */
 
 int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx)
 {
@@ -427,12 +433,14 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
             " FROM findings f LEFT JOIN rules r ON r.id = f.rule_id"
             " WHERE f.first_run >= ?1 ORDER BY f.rule_id, f.secret_sha256",
             -1, &fq, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db,
-                           "SELECT source_kind, repo, path, commit_id, content_key, author_name,"
-                           " author_email, author_date, committer_date, ref, mtime, line, col"
-                           " FROM occurrences WHERE finding_id = ?1"
-                           " ORDER BY repo, path, commit_id, line, col",
-                           -1, &oq, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(
+            s->db,
+            "SELECT source_kind, repo, path, commit_id, content_key, author_name,"
+            " author_email, author_date, committer_date, ref, mtime, ci_run, ci_job, ci_step,"
+            " line, col"
+            " FROM occurrences WHERE finding_id = ?1"
+            " ORDER BY repo, path, commit_id, line, col",
+            -1, &oq, NULL) != SQLITE_OK) {
         rc = sql_error(s, "reading findings");
         goto done;
     }
@@ -464,29 +472,30 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
         size_t *offs = NULL;
         sqlite3_bind_int64(oq, 1, f.id);
         while (sqlite3_step(oq) == SQLITE_ROW) {
-            offs = fr_xrealloc(offs, (n + 1) * 11 * sizeof *offs);
-            for (int c = 0; c < 11; c++) {
+            offs = fr_xrealloc(offs, (n + 1) * NOCC * sizeof *offs);
+            for (int c = 0; c < NOCC; c++) {
                 const char *v = col_text(oq, c);
-                offs[n * 11 + c] = v ? pool.len : (size_t)-1;
+                offs[n * NOCC + c] = v ? pool.len : (size_t)-1;
                 if (v) fr_buf_append(&pool, v, strlen(v) + 1);
             }
             if (n == cap) {
                 cap = cap ? cap * 2 : 8;
                 occ = fr_xrealloc(occ, cap * sizeof *occ);
             }
-            occ[n].line = sqlite3_column_int64(oq, 11);
-            occ[n].column = sqlite3_column_int64(oq, 12);
+            occ[n].line = sqlite3_column_int64(oq, NOCC);
+            occ[n].column = sqlite3_column_int64(oq, NOCC + 1);
             n++;
         }
         sqlite3_reset(oq);
         for (size_t i = 0; i < n; i++) {
-            const char *v[11];
-            for (int c = 0; c < 11; c++)
-                v[c] = offs[i * 11 + c] == (size_t)-1 ? NULL : pool.p + offs[i * 11 + c];
+            const char *v[NOCC];
+            for (int c = 0; c < NOCC; c++)
+                v[c] = offs[i * NOCC + c] == (size_t)-1 ? NULL : pool.p + offs[i * NOCC + c];
             occ[i].kind = v[0], occ[i].repo = v[1], occ[i].path = v[2], occ[i].commit = v[3];
             occ[i].content_key = v[4], occ[i].author_name = v[5], occ[i].author_email = v[6];
             occ[i].author_date = v[7], occ[i].committer_date = v[8], occ[i].ref = v[9];
             occ[i].mtime = v[10];
+            occ[i].ci_run = v[11], occ[i].ci_job = v[12], occ[i].ci_step = v[13];
         }
         int crc = cb(&f, occ, n, ctx);
         free(offs);

@@ -45,7 +45,8 @@ typedef struct {
     const char *kind; /* "file", "git", "archive" */
     const char *repo, *path, *commit;
     const char *author_name, *author_email, *author_date, *committer_date, *ref;
-    const char *mtime; /* files: modification time, ISO-8601 */
+    const char *mtime;                     /* files: modification time, ISO-8601 */
+    const char *ci_run, *ci_job, *ci_step; /* CI logs: what the archive layout tells */
 } fr_location;
 
 typedef struct {
@@ -92,6 +93,7 @@ typedef struct {
 typedef struct {
     const char *kind, *repo, *path, *commit, *content_key;
     const char *author_name, *author_email, *author_date, *committer_date, *ref, *mtime;
+    const char *ci_run, *ci_job, *ci_step;
     int64_t line, column;
 } fr_occurrence_row;
 

@@ -23,6 +23,9 @@ gzip logs/gitlab-job.log
 printf '[2026-03-04T05:06:07.123Z] Started by timer\n[2026-03-04T05:06:08.000Z] + curl -H "Authorization: token %s" https://api\n' "$g4" > logs/jenkins-console.log
 printf 'bin\0ary junk %s\n' "$g5" > logs/junk.log
 touch -d "2026-03-05 10:00:00 UTC" logs/jenkins-console.log
+g7=$($FAKE github 507)
+mkdir -p logs/jobs/deploy-prod/builds/17
+printf '[2026-03-04T05:06:07.000Z] + export TOKEN=%s\n' "$g7" > logs/jobs/deploy-prod/builds/17/log
 
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 1 "first sweep: new findings, exit 1"
@@ -35,17 +38,28 @@ assert_eq "$(where "$g3")" "logs/gitlab-job.log.gz!gitlab-job.log 2" "GitLab log
 assert_eq "$(where "$g4")" "logs/jenkins-console.log 2" "Jenkins console log"
 assert_eq "$(pyjsonl r1.jsonl "[o.get('mtime') for r in rows for o in r['occurrences'] if o['path']=='logs/jenkins-console.log']")" "['2026-03-05T10:00:00Z']" "file mtime in provenance"
 assert_contains "$(sqlite3 s.db "select reason from content c join locations l on l.content_id=c.id where l.path='logs/junk.log'")" "binary content" "binary junk in a .log recorded"
+ci() { pyjsonl r1.jsonl "[o.get('ci') for r in rows if r['secret_sha256'] == '$(sha256 "$1")' for o in r['occurrences']]"; }
+assert_eq "$(ci "$g1")" "[{'run': '4242', 'job': 'build', 'step': 'Run tests'}]" "GitHub Actions run, job and step from the archive layout"
+assert_eq "$(ci "$g7")" "[{'run': '17', 'job': 'deploy-prod'}]" "Jenkins job and build from the path"
 
 # second sweep of the unchanged directory: nothing read, nothing duplicated
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 0 "second sweep: nothing new, exit 0"
-assert_contains "$ERR" "4 files unchanged since the last sweep" "unchanged files not read again"
+assert_contains "$ERR" "5 files unchanged since the last sweep" "unchanged files not read again"
 assert_contains "$ERR" "0 scanned" "nothing scanned"
 run_ferret report --db s.db --format jsonl
 printf '%s\n' "$OUT" > r2.jsonl
 assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" "$(pyjsonl r1.jsonl "sum(len(r['occurrences']) for r in rows)")" "no duplicate occurrences"
 run_ferret scan --db s.db logs
 assert_eq "$RC" 1 "without --exit-on-new, exit 1 while the targets hold findings"
+
+# a truncated gzip stream: recorded, the sweep goes on
+mkdir -p more && cp logs/gitlab-job.log.gz more/ && head -c 100 logs/gitlab-job.log.gz > more/cut.log.gz
+printf 'K=%s\n' "$($FAKE github 508)" > more/ok.log
+run_ferret scan --db t.db more
+assert_eq "$RC" 2 "truncated gzip: incomplete run"
+assert_contains "$(sqlite3 t.db "select group_concat(l.path || ': ' || c.reason) from content c join locations l on l.content_id = c.id where c.status != 'scanned'")" "more/cut.log.gz" "truncated gzip recorded"
+assert_eq "$(sqlite3 t.db "select count(*) from findings")" 2 "the other logs still scanned"
 
 # a log that grew is read again; only the new secret is new
 g6=$($FAKE github 506)
