@@ -70,4 +70,13 @@ assert_contains "$ERR" "1 new finding" "exactly one new finding"
 run_ferret report --db s.db --new-only --format jsonl
 assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "[r['secret_sha256'] for r in rows]")" "['$(sha256 "$g6")']" "--new-only lists it"
 assert_eq "$(occ <(printf '%s\n' "$OUT") "$(sha256 "$g6")" | awk '{print $2, $3}')" "logs/jenkins-console.log 3" "at the appended line"
+# the scheduler wrapper: new findings exit 1 with a SARIF report, then quiet
+mkdir -p sweep && cp logs/azure-deploy.log sweep/
+set +e
+FERRET="$FERRET" bash "$FERRET_SRC/scripts/schedule/ferret-sweep.sh" "$T/w.db" sweep > w1.out 2>&1; w1=$?
+FERRET="$FERRET" bash "$FERRET_SRC/scripts/schedule/ferret-sweep.sh" "$T/w.db" sweep > w2.out 2>&1; w2=$?
+set -e
+assert_eq "$w1:$w2" "1:0" "sweep wrapper: 1 on new findings, then 0"
+assert_eq "$(ls w-new-*.sarif | wc -l)" 1 "one SARIF report of the new findings"
+assert_eq "$(cat w2.out)" "" "a sweep with nothing new prints nothing"
 finish
