@@ -70,6 +70,21 @@ assert_contains "$ERR" "1 new finding" "exactly one new finding"
 run_ferret report --db s.db --new-only --format jsonl
 assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "[r['secret_sha256'] for r in rows]")" "['$(sha256 "$g6")']" "--new-only lists it"
 assert_eq "$(occ <(printf '%s\n' "$OUT") "$(sha256 "$g6")" | awk '{print $2, $3}')" "logs/jenkins-console.log 3" "at the appended line"
+# a log that changes while it is read: no crash, a consistent DB, and the next
+# sweep reads it again (its size and mtime moved) and sees what was appended
+mkdir -p live && : > live/run.log
+( for i in $(seq 1 4000); do printf '%s step %d running\n' "$ts" "$i"; done >> live/run.log ) &
+writer=$!
+run_ferret scan --db live.db live
+wait $writer
+[ "$RC" -le 1 ] && ok || fail "scan of a growing log exited $RC"
+assert_eq "$(sqlite3 live.db "pragma integrity_check")" ok "DB consistent"
+g9=$($FAKE github 509)
+printf 'late TOKEN=%s\n' "$g9" >> live/run.log
+run_ferret scan --db live.db --exit-on-new live
+assert_eq "$RC" 1 "the grown log is read again"
+assert_not_contains "$ERR" "unchanged since the last sweep" "not taken for unchanged"
+
 # the scheduler wrapper: new findings exit 1 with a SARIF report, then quiet
 mkdir -p sweep && cp logs/azure-deploy.log sweep/
 set +e
