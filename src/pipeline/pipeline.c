@@ -319,7 +319,11 @@ static void *worker_main(void *arg_)
     fr_buf data = {0};
     int have_scanner = fr_scanner_new(&sc, p->engine) == FR_OK;
     fr_item *it;
-    while ((it = fr_queue_pop(q))) {
+    for (;;) {
+        int idle = 0; /* woken in batches: a timed wait picks up a short tail */
+        it = fr_queue_pop_timed(q, 20, &idle);
+        if (!it && idle) continue;
+        if (!it) break;
         if (fr_interrupted || p->stopped) { /* drain without work */
             fr_item_free(it);
             continue;
@@ -496,9 +500,11 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
     p->wargs = fr_xcalloc((size_t)p->opts.threads, sizeof *p->wargs);
     for (int i = 0; i < p->opts.threads; i++) {
         p->work[i] = fr_queue_new(256);
+        fr_queue_set_wake(p->work[i], 8);
         p->wargs[i] = (worker_arg){p, p->work[i]};
     }
     p->results = fr_queue_new(1024);
+    fr_queue_set_wake(p->results, 64); /* the writer batches anyway */
     pthread_mutex_init(&p->mu, NULL);
     p->workers = fr_xcalloc((size_t)p->opts.threads, sizeof *p->workers);
     if (pthread_create(&p->writer, NULL, writer_main, p)) {

@@ -16,6 +16,7 @@ struct fr_queue {
     void **items;
     size_t cap, head, count;
     size_t waiting_pop, waiting_push; /* signal only when someone waits */
+    size_t wake_at;                   /* ... and, for consumers, once this many wait */
     int closed;
 };
 
@@ -26,6 +27,7 @@ fr_queue *fr_queue_new(size_t capacity)
     pthread_cond_init(&q->not_empty, NULL);
     pthread_cond_init(&q->not_full, NULL);
     q->cap = capacity ? capacity : 1;
+    q->wake_at = 1;
     q->items = fr_xcalloc(q->cap, sizeof(void *));
     return q;
 }
@@ -54,7 +56,8 @@ int fr_queue_push(fr_queue *q, void *item)
     }
     q->items[(q->head + q->count) % q->cap] = item;
     q->count++;
-    if (q->waiting_pop) pthread_cond_signal(&q->not_empty);
+    if (q->waiting_pop && (q->count >= q->wake_at || q->count == q->cap))
+        pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->mu);
     return FR_OK;
 }
@@ -110,5 +113,12 @@ void fr_queue_close(fr_queue *q)
     q->closed = 1;
     pthread_cond_broadcast(&q->not_empty);
     pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void fr_queue_set_wake(fr_queue *q, size_t n)
+{
+    pthread_mutex_lock(&q->mu);
+    q->wake_at = n ? (n < q->cap ? n : q->cap) : 1;
     pthread_mutex_unlock(&q->mu);
 }

@@ -103,6 +103,10 @@ static void test_queue(void)
     CHECK(sum == total * (total + 1) / 2);
     int timed_out = 0;
     CHECK(fr_queue_pop_timed(Q, 10, &timed_out) == NULL && timed_out);
+    /* with a wake threshold, a lone item still reaches a timed consumer */
+    fr_queue_set_wake(Q, 4);
+    CHECK(fr_queue_push(Q, (void *)7) == FR_OK);
+    CHECK(fr_queue_pop_timed(Q, 20, &timed_out) == (void *)7 && !timed_out);
     fr_queue_close(Q);
     CHECK(fr_queue_push(Q, (void *)1) == FR_ERR);
     CHECK(fr_queue_pop(Q) == NULL);
