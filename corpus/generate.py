@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds ferret's bundled demo corpus: a small DevOps-flavoured tree (configs,
-pipelines, scripts, code) with planted fake credentials and decoys that must
-not be reported. Deterministic for a seed. Writes OUT/tree and OUT/expected.json
+pipelines, scripts, code), a git repository whose history holds a deleted
+secret, and a CI log archive, with planted fake credentials and decoys that
+must not be reported. Deterministic for a seed. Writes OUT/tree and OUT/expected.json
 (rule id and sha256 of every planted secret).
 
   corpus/generate.py [OUT] [--seed N] [--scale K]
@@ -11,7 +12,9 @@ import hashlib
 import json
 import os
 import random
+import subprocess
 import sys
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "tools"))
 import fakesecrets as fs  # noqa: E402
@@ -74,6 +77,39 @@ def main():
                 f.write(key + "\n")
             expected.append({"rule": "pem.private-key", "secret": key})
         files += 1
+    # a repository whose history holds a secret its last commit deleted
+    repo = os.path.join(tree, "payments-api")
+    env = dict(os.environ, GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com",
+               GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    def git(*args, when=None):
+        e = dict(env)
+        if when:
+            e["GIT_AUTHOR_DATE"] = e["GIT_COMMITTER_DATE"] = when
+        subprocess.run(["git", "-C", repo] + list(args), check=True, env=e,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.makedirs(repo)
+    git("init", "-q", "-b", "main")
+    with open(os.path.join(repo, "README.md"), "w") as f:
+        f.write("# payments-api\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "initial", when="2026-01-05T09:00:00Z")
+    tok = fs.github(rng)
+    with open(os.path.join(repo, "deploy.sh"), "w") as f:
+        f.write(f"#!/bin/sh\ncurl -H 'Authorization: token {tok}' https://api.github.com/repos\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "add deploy script", when="2026-01-06T10:30:00Z")
+    os.unlink(os.path.join(repo, "deploy.sh"))
+    git("add", "-A")
+    git("commit", "-q", "-m", "remove deploy script", when="2026-01-07T11:00:00Z")
+    expected.append({"rule": "github.pat", "secret": tok})
+    # a GitHub Actions log download with a token echoed by a debug step
+    tok = fs.github(rng)
+    with zipfile.ZipFile(os.path.join(tree, "ci-logs_9001.zip"), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("build/3_Debug env.txt",
+                   "2026-01-08T12:00:00.0000000Z ##[group]Run env\r\n"
+                   f"2026-01-08T12:00:01.0000000Z GH_TOKEN=\x1b[33m{tok}\x1b[0m\r\n")
+    expected.append({"rule": "github.pat", "secret": tok})
     out = [{"rule": e["rule"], "secret_sha256": hashlib.sha256(e["secret"].encode()).hexdigest()}
            for e in expected]
     with open(os.path.join(a.out, "expected.json"), "w") as f:
