@@ -5,12 +5,12 @@
 set -e
 . "$(dirname "$0")/lib.sh"
 cd "$T"
-python3 "$FERRET_SRC/corpus/generate.py" out 2> /dev/null
-run_ferret scan --db c.db out/tree
+python3 "$FERRET_SRC/corpus/generate.py" corp 2> /dev/null
+run_ferret scan --db c.db corp/tree
 assert_eq "$RC" 1 "corpus scan finds secrets"
 run_ferret report --db c.db --format jsonl
 printf '%s\n' "$OUT" > r.jsonl
-python3 - r.jsonl out/expected.json <<'PY' && ok || fail "found set differs from the planted set"
+python3 - r.jsonl corp/expected.json <<'PY' && ok || fail "found set differs from the planted set"
 import json, sys
 got = {(r["rule"], r["secret_sha256"]) for r in map(json.loads, open(sys.argv[1])) }
 exp = {(e["rule"], e["secret_sha256"]) for e in json.load(open(sys.argv[2]))}
