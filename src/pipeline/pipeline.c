@@ -8,6 +8,7 @@
 #include "pipeline/pipeline.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,31 +54,31 @@ struct fr_pipeline {
     _Atomic int stopped;
 };
 
+/* Every string field of fr_location, so copy and release cannot drift apart. */
+static const size_t LOC_STRINGS[] = {
+    offsetof(fr_location, kind),        offsetof(fr_location, repo),
+    offsetof(fr_location, path),        offsetof(fr_location, commit),
+    offsetof(fr_location, author_name), offsetof(fr_location, author_email),
+    offsetof(fr_location, author_date), offsetof(fr_location, committer_date),
+    offsetof(fr_location, ref),         offsetof(fr_location, mtime),
+    offsetof(fr_location, ci_run),      offsetof(fr_location, ci_job),
+    offsetof(fr_location, ci_step),
+};
+#define LOC_FIELD(l, i) (*(const char **)((char *)(l) + LOC_STRINGS[i]))
+#define NLOC_STRINGS    (sizeof LOC_STRINGS / sizeof *LOC_STRINGS)
+
 static void location_copy(fr_location *dst, const fr_location *src)
 {
-    dst->kind = src->kind ? fr_xstrdup(src->kind) : NULL;
-    dst->repo = src->repo ? fr_xstrdup(src->repo) : NULL;
-    dst->path = src->path ? fr_xstrdup(src->path) : NULL;
-    dst->commit = src->commit ? fr_xstrdup(src->commit) : NULL;
-    dst->author_name = src->author_name ? fr_xstrdup(src->author_name) : NULL;
-    dst->author_email = src->author_email ? fr_xstrdup(src->author_email) : NULL;
-    dst->author_date = src->author_date ? fr_xstrdup(src->author_date) : NULL;
-    dst->committer_date = src->committer_date ? fr_xstrdup(src->committer_date) : NULL;
-    dst->ref = src->ref ? fr_xstrdup(src->ref) : NULL;
-    dst->mtime = src->mtime ? fr_xstrdup(src->mtime) : NULL;
-    dst->ci_run = src->ci_run ? fr_xstrdup(src->ci_run) : NULL;
-    dst->ci_job = src->ci_job ? fr_xstrdup(src->ci_job) : NULL;
-    dst->ci_step = src->ci_step ? fr_xstrdup(src->ci_step) : NULL;
+    for (size_t i = 0; i < NLOC_STRINGS; i++) {
+        const char *v = LOC_FIELD(src, i);
+        LOC_FIELD(dst, i) = v ? fr_xstrdup(v) : NULL;
+    }
 }
 
 static void location_release(fr_location *l)
 {
-    const char *strs[] = {l->kind,        l->repo,         l->path,        l->commit,
-                          l->author_name, l->author_email, l->author_date, l->committer_date,
-                          l->ref,         l->mtime,        l->ci_run,      l->ci_job,
-                          l->ci_step};
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        free((char *)strs[i]);
+    for (size_t i = 0; i < NLOC_STRINGS; i++)
+        free((char *)LOC_FIELD(l, i));
 }
 
 fr_item *fr_item_new(const char *kind, const char *path)
@@ -194,6 +195,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
             o->secret = fr_buf_steal(&sb);
         }
         o->offset = m[i].sstart;
+        o->length = slen;
         o->line = m[i].line;
         o->column = m[i].column;
     }
@@ -367,14 +369,32 @@ static int put_segments(fr_pipeline *p, result *r)
             r->m[j].line -= sg->start_line - 1;
             j++;
         }
+        /* A path name holding a secret is stored with the secret redacted: the
+         * path is shown in every report. */
+        fr_location loc = sg->loc;
+        fr_buf redacted = {0};
+        if (!strcmp(loc.kind, "git-path")) {
+            size_t from = 0, plen = strlen(loc.path);
+            for (size_t k = i; k < j; k++) {
+                size_t at = r->m[k].column - 1, end = at + r->m[k].length;
+                if (at < from || end > plen) continue;
+                fr_buf_append(&redacted, loc.path + from, at - from);
+                fr_buf_puts(&redacted, r->m[k].preview);
+                from = end;
+            }
+            fr_buf_append(&redacted, loc.path + from, plen - from);
+            loc.path = redacted.p;
+        }
         fr_store_item si = {.content_key = sg->key,
                             .status = FR_ST_SCANNED,
                             .rules_hash = p->opts.rules_hash,
-                            .locs = &sg->loc,
+                            .locs = &loc,
                             .nlocs = 1,
                             .matches = r->m + i,
                             .nmatches = j - i};
-        if (fr_store_put(p->store, p->run_id, &si)) return FR_ERR;
+        int rc = fr_store_put(p->store, p->run_id, &si);
+        fr_buf_release(&redacted);
+        if (rc) return FR_ERR;
         i = j;
     }
     return FR_OK;

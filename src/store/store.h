@@ -55,6 +55,7 @@ typedef struct {
     const char *preview;
     const char *secret; /* NULL unless plaintext storage was asked for */
     uint64_t offset, line, column;
+    uint64_t length; /* of the secret, in bytes */
 } fr_store_match;
 
 typedef struct {
