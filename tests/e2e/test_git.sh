@@ -20,6 +20,8 @@ s_gone=$($FAKE github 108)     # commit made unreachable by a reset
 s_blob=$($FAKE github 109)     # dangling blob, no commit
 s_lw=$($FAKE github 110)       # only reachable from a lightweight tag
 s_loose=$($FAKE github 111)    # added after repacking: a loose object
+s_note=$($FAKE github 112)     # a git note
+s_stash=$($FAKE github 113)    # a stash entry
 
 git init -q repo && cd repo
 echo "hello" > README.md && git add . && gcommit alice "initial"                     # tick 1
@@ -59,6 +61,14 @@ c_loose=$(git rev-parse HEAD)
 printf 'G=%s\n' "$s_gone" > gone.txt && git add . && gcommit mallory "oops"            # 15
 c_gone=$(git rev-parse HEAD)
 git reset -q --hard HEAD~1
+# a note and a stash: refs outside heads and tags
+GIT_TICK=$((GIT_TICK + 1))
+GIT_AUTHOR_NAME=nora GIT_AUTHOR_EMAIL=nora@example.com GIT_COMMITTER_NAME=nora GIT_COMMITTER_EMAIL=nora@example.com \
+  GIT_AUTHOR_DATE=$(gdate 16) GIT_COMMITTER_DATE=$(gdate 16) git notes add -m "creds: $s_note" HEAD
+printf 'WIP=%s\n' "$s_stash" >> README.md
+GIT_TICK=$((GIT_TICK + 1))
+GIT_AUTHOR_NAME=sam GIT_AUTHOR_EMAIL=sam@example.com GIT_COMMITTER_NAME=sam GIT_COMMITTER_EMAIL=sam@example.com \
+  GIT_AUTHOR_DATE=$(gdate 17) GIT_COMMITTER_DATE=$(gdate 17) git stash -q
 git reflog expire --expire=now --all
 printf 'B=%s\n' "$s_blob" | git hash-object -w --stdin > /dev/null
 cd ..
@@ -85,6 +95,8 @@ assert_eq "$(occ r.jsonl "$(h "$s_lw")")" "git lw.txt 1 $c_lw gina@example.com $
 assert_eq "$(occ r.jsonl "$(h "$s_loose")")" "git loose.txt 1 $c_loose alice@example.com $(gdate 14) refs/heads/main $R" "loose object after a repack"
 assert_eq "$(occ r.jsonl "$(h "$s_gone")")" "git gone.txt 1 $c_gone mallory@example.com $(gdate 15) (unreachable) $R" "commit made unreachable by a reset"
 assert_eq "$(occ r.jsonl "$(h "$s_blob")")" "git-unreachable - 1 - - - - $R" "dangling blob without a commit"
+assert_eq "$(occ r.jsonl "$(h "$s_note")" | awk '{print $1, $5, $7}')" "git nora@example.com refs/notes/commits" "secret in a git note"
+assert_eq "$(occ r.jsonl "$(h "$s_stash")" | awk '{print $1, $2, $5, $7}')" "git README.md sam@example.com refs/stash" "secret in a stash entry"
 blob_of_moved=$(git -C repo rev-parse "$c_dir:settings/app-renamed.yml")
 assert_eq "$(pyjsonl r.jsonl "sorted({o['blob'] for r in rows if r['secret_sha256']=='$(h "$s_moved")' for o in r['occurrences']})")" "['$blob_of_moved']" "occurrences name the blob"
 

@@ -85,6 +85,18 @@ run_ferret scan --db live.db --exit-on-new live
 assert_eq "$RC" 1 "the grown log is read again"
 assert_not_contains "$ERR" "unchanged since the last sweep" "not taken for unchanged"
 
+# one enormous line (60 MB, no newline; larger is skipped by the size cap, see
+# test_bad_input) with the token at its very end
+mkdir -p huge
+python3 - huge/one-line.log "$($FAKE github 510)" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("x=" + "ab " * (60 * 1024 * 1024 // 3) + " TOKEN=" + sys.argv[2])
+PY
+run_ferret scan --db huge.db huge
+assert_eq "$RC" 1 "a 60 MB single-line log is scanned"
+assert_eq "$(sqlite3 huge.db "select line from matches")" 1 "found on its only line"
+
 # the scheduler wrapper: new findings exit 1 with a SARIF report, then quiet
 mkdir -p sweep && cp logs/azure-deploy.log sweep/
 set +e
