@@ -224,16 +224,7 @@ int fr_cmd_scan(int argc, char **argv)
         goto done;
     }
     fr_buf cache = {0};
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (getenv("FERRET_CACHE_DIR"))
-        fr_buf_puts(&cache, getenv("FERRET_CACHE_DIR"));
-    else if (xdg && *xdg)
-        fr_buf_printf(&cache, "%s/ferret", xdg);
-    else if (home && *home) {
-        fr_buf_printf(&cache, "%s/.cache", home);
-        mkdir(cache.p, 0700);
-        fr_buf_puts(&cache, "/ferret");
-    }
+    fr_cli_cache_dir(&cache);
     fr_engine_opts eo = {.cache_dir = cache.len && !no_cache ? cache.p : NULL};
     int erc = fr_engine_new(&engine, rs, &eo);
     fr_buf_release(&cache);

@@ -4,6 +4,8 @@
 #include "cli/cli.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +19,21 @@ void fr_cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+void fr_cli_cache_dir(fr_buf *out)
+{
+    const char *own = getenv("FERRET_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (own && *own) {
+        fr_buf_puts(out, own);
+    } else if (xdg && *xdg) {
+        fr_buf_printf(out, "%s/ferret", xdg);
+    } else if (home && *home) {
+        fr_buf_printf(out, "%s/.cache", home);
+        mkdir(out->p, 0700);
+        fr_buf_puts(out, "/ferret");
+    }
+}
+
 static void usage(FILE *out)
 {
     fputs("usage: ferret <command> [options]\n"
@@ -26,6 +43,7 @@ static void usage(FILE *out)
           "  report            show recorded findings (text, json, jsonl, sarif)\n"
           "  rules list        list the rules\n"
           "  rules check       compile every rule and run its examples\n"
+          "  hook pre-receive  git pre-receive hook: reject pushes that add secrets\n"
           "  version           print the version\n"
           "\n"
           "'ferret <command> --help' describes a command's options.\n"
@@ -43,6 +61,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "scan")) return fr_cmd_scan(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return fr_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "rules")) return fr_cmd_rules(argc - 1, argv + 1);
+    if (!strcmp(cmd, "hook")) return fr_cmd_hook(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("ferret %s\n", FERRET_VERSION);
         return FR_EXIT_CLEAN;

@@ -1058,3 +1058,255 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     }
     return FR_OK;
 }
+
+/* ---------------------------------------------------------------- pushes --- */
+
+typedef struct {
+    git_repository *repo;
+    fr_push_fn fn;
+    void *ctx;
+    fr_push_stats *stats;
+    uint64_t max_size;
+    fr_keymap seen_blobs;
+    const char *ref;
+    char commit_hex[GIT_OID_HEXSZ + 1];
+    const git_signature *author;
+    char author_date[32];
+    int stop;
+} push_walk;
+
+static int open_from_env(git_repository **repo)
+{
+    pthread_once(&init_once, global_init);
+    if (git_repository_open_ext(repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL)) {
+        fr_error_set("cannot open the repository receiving the push: %s", git_err());
+        return FR_ERR;
+    }
+    return FR_OK;
+}
+
+char *fr_git_hook_config(const char *key)
+{
+    git_repository *repo = NULL;
+    git_config *cfg = NULL;
+    char *out = NULL;
+    if (open_from_env(&repo)) return NULL;
+    if (git_repository_config_snapshot(&cfg, repo) == 0) {
+        const char *v = NULL;
+        if (git_config_get_string(&v, cfg, key) == 0 && v) out = fr_xstrdup(v);
+        git_config_free(cfg);
+    }
+    git_repository_free(repo);
+    return out;
+}
+
+static void push_blob(push_walk *pw, const git_oid *oid, const char *path)
+{
+    int added = 0;
+    fr_keymap_put(&pw->seen_blobs, oid->id, 0, &added);
+    if (!added || pw->stop) return;
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, oid);
+    fr_push_piece pc = {
+        "git",           path,    pw->commit_hex, hex, pw->author->name, pw->author->email,
+        pw->author_date, pw->ref, NULL,           0};
+    git_odb *odb = NULL;
+    git_odb_object *obj = NULL;
+    size_t len = 0;
+    git_object_t type;
+    if (git_repository_odb(&odb, pw->repo) || git_odb_read_header(&len, &type, odb, oid)) {
+        pw->stats->incomplete = 1;
+    } else if (len <= pw->max_size && git_odb_read(&obj, odb, oid) == 0) {
+        pc.data = git_odb_object_data(obj);
+        pc.len = git_odb_object_size(obj);
+        pw->stats->bytes += pc.len;
+    } else if (len <= pw->max_size) {
+        pw->stats->incomplete = 1;
+    }
+    pw->stats->blobs++;
+    if (pw->fn(pw->ctx, &pc)) pw->stop = 1;
+    git_odb_object_free(obj);
+    git_odb_free(odb);
+}
+
+/* Blobs of tree t that no parent tree has at the same path; subtrees that a
+ * parent has unchanged are skipped whole. */
+static void push_tree(push_walk *pw, git_tree *t, git_tree **parents, size_t np, fr_buf *path)
+{
+    size_t base = path->len;
+    for (size_t i = 0; i < git_tree_entrycount(t) && !pw->stop; i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(t, i);
+        git_object_t type = git_tree_entry_type(e);
+        if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_TREE) continue;
+        const char *name = git_tree_entry_name(e);
+        int same = 0;
+        git_tree **sub = fr_xcalloc(np ? np : 1, sizeof *sub);
+        size_t nsub = 0;
+        for (size_t k = 0; k < np; k++) {
+            const git_tree_entry *pe = parents[k] ? git_tree_entry_byname(parents[k], name) : NULL;
+            if (!pe) continue;
+            if (git_oid_equal(git_tree_entry_id(pe), git_tree_entry_id(e)))
+                same = 1;
+            else if (type == GIT_OBJECT_TREE && git_tree_entry_type(pe) == GIT_OBJECT_TREE &&
+                     git_tree_lookup(&sub[nsub], pw->repo, git_tree_entry_id(pe)) == 0)
+                nsub++;
+        }
+        if (!same) {
+            if (base) fr_buf_append(path, "/", 1);
+            fr_buf_puts(path, name);
+            if (type == GIT_OBJECT_BLOB) {
+                push_blob(pw, git_tree_entry_id(e), path->p);
+            } else {
+                git_tree *child = NULL;
+                if (git_tree_lookup(&child, pw->repo, git_tree_entry_id(e)) == 0) {
+                    push_tree(pw, child, sub, nsub, path);
+                    git_tree_free(child);
+                } else {
+                    pw->stats->incomplete = 1;
+                }
+            }
+            path->len = base;
+            path->p[base] = 0;
+        }
+        for (size_t k = 0; k < nsub; k++)
+            git_tree_free(sub[k]);
+        free(sub);
+    }
+}
+
+static int is_zero_oid(const char *hex)
+{
+    return strspn(hex, "0") == strlen(hex);
+}
+
+int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_push_fn fn, void *ctx,
+                     fr_push_stats *stats)
+{
+    push_walk pw = {0};
+    pw.fn = fn, pw.ctx = ctx, pw.stats = stats, pw.max_size = max_size;
+    if (open_from_env(&pw.repo)) return FR_ERR;
+    fr_keymap_init(&pw.seen_blobs, GIT_OID_RAWSZ);
+    git_revwalk *rw = NULL;
+    int rc = FR_OK;
+    if (git_revwalk_new(&rw, pw.repo)) {
+        fr_error_set("revwalk: %s", git_err());
+        rc = FR_ERR;
+        goto done;
+    }
+    git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+    /* What the repository already has: every existing ref. */
+    git_reference_iterator *it = NULL;
+    git_reference *ref;
+    if (git_reference_iterator_new(&it, pw.repo) == 0) {
+        while (git_reference_next(&ref, it) == 0) {
+            git_object *peeled = NULL;
+            if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0)
+                git_revwalk_hide(rw, git_object_id(peeled));
+            git_object_free(peeled);
+            git_reference_free(ref);
+        }
+        git_reference_iterator_free(it);
+    }
+    size_t pushed = 0;
+    for (size_t i = 0; i < n && rc == FR_OK; i++) {
+        if (is_zero_oid(u[i].new_oid)) continue; /* a deletion adds nothing */
+        git_oid oid;
+        git_object *obj = NULL;
+        if (git_oid_fromstr(&oid, u[i].new_oid) ||
+            git_object_lookup(&obj, pw.repo, &oid, GIT_OBJECT_ANY)) {
+            fr_error_set("%s: pushed object %s cannot be read: %s", u[i].ref, u[i].new_oid,
+                         git_err());
+            rc = FR_ERR;
+            break;
+        }
+        while (git_object_type(obj) == GIT_OBJECT_TAG) { /* annotated tags: their messages */
+            const git_tag *tag = (const git_tag *)obj;
+            const git_signature *tg = git_tag_tagger(tag);
+            char td[32] = "", thex[GIT_OID_HEXSZ + 1];
+            if (tg) iso_time((int64_t)tg->when.time, td);
+            git_oid_tostr(thex, sizeof thex, git_tag_target_id(tag));
+            fr_buf where = {0};
+            fr_buf_printf(&where, "<tag message: %s>", git_tag_name(tag));
+            const char *msg = git_tag_message(tag) ? git_tag_message(tag) : "";
+            fr_push_piece pc = {"git-message",
+                                where.p,
+                                thex,
+                                NULL,
+                                tg ? tg->name : NULL,
+                                tg ? tg->email : NULL,
+                                tg ? td : NULL,
+                                u[i].ref,
+                                (const unsigned char *)msg,
+                                strlen(msg)};
+            int stop = fn(ctx, &pc);
+            fr_buf_release(&where);
+            git_object *target = NULL;
+            if (stop || git_tag_target(&target, tag)) {
+                git_object_free(obj);
+                obj = NULL;
+                break;
+            }
+            git_object_free(obj);
+            obj = target;
+        }
+        if (obj && git_object_type(obj) == GIT_OBJECT_COMMIT) {
+            git_revwalk_push(rw, git_object_id(obj));
+            pushed++;
+        }
+        git_object_free(obj);
+    }
+    git_oid c;
+    fr_buf path = {0};
+    while (rc == FR_OK && pushed && !pw.stop && git_revwalk_next(&c, rw) == 0) {
+        git_commit *cm = NULL;
+        git_tree *tree = NULL;
+        if (git_commit_lookup(&cm, pw.repo, &c) || git_commit_tree(&tree, cm)) {
+            stats->incomplete = 1;
+            git_commit_free(cm);
+            continue;
+        }
+        stats->commits++;
+        git_oid_tostr(pw.commit_hex, sizeof pw.commit_hex, &c);
+        pw.author = git_commit_author(cm);
+        iso_time((int64_t)pw.author->when.time, pw.author_date);
+        pw.ref = NULL;
+        for (size_t i = 0; i < n && !pw.ref; i++)
+            if (!is_zero_oid(u[i].new_oid)) pw.ref = u[i].ref;
+        const char *msg = git_commit_message_raw(cm);
+        fr_push_piece mp = {"git-message",
+                            "<commit message>",
+                            pw.commit_hex,
+                            NULL,
+                            pw.author->name,
+                            pw.author->email,
+                            pw.author_date,
+                            pw.ref,
+                            (const unsigned char *)(msg ? msg : ""),
+                            msg ? strlen(msg) : 0};
+        if (fn(ctx, &mp)) pw.stop = 1;
+        unsigned np = git_commit_parentcount(cm);
+        git_tree **pt = fr_xcalloc(np ? np : 1, sizeof *pt);
+        for (unsigned k = 0; k < np; k++) {
+            git_commit *parent = NULL;
+            if (git_commit_parent(&parent, cm, k) == 0)
+                git_commit_tree(&pt[k], parent);
+            else
+                stats->incomplete = 1;
+            git_commit_free(parent);
+        }
+        fr_buf_reset(&path);
+        fr_buf_puts(&path, "");
+        push_tree(&pw, tree, pt, np, &path);
+        for (unsigned k = 0; k < np; k++)
+            git_tree_free(pt[k]);
+        free(pt);
+        git_tree_free(tree);
+        git_commit_free(cm);
+    }
+    fr_buf_release(&path);
+done:
+    git_revwalk_free(rw);
+    fr_keymap_release(&pw.seen_blobs);
+    git_repository_free(pw.repo);
+    return rc;
+}

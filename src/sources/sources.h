@@ -78,4 +78,45 @@ int fr_git_fingerprint(const char *path, char out[65]);
  */
 int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_git_stats *stats);
 
+/* ---- pushes (the pre-receive hook) ---- */
+
+/* One line of git's pre-receive input. */
+typedef struct {
+    char old_oid[41], new_oid[41];
+    char *ref;
+} fr_push_update;
+
+/* What a push adds, handed over one piece at a time. data is borrowed. */
+typedef struct {
+    const char *kind;   /* "git" (a blob), "git-message" (commit or tag message) */
+    const char *path;   /* blob path, or "<commit message>" / "<tag message: NAME>" */
+    const char *commit; /* introducing commit (tags: the tagged commit) */
+    const char *blob;   /* blob id, for blobs */
+    const char *author_name, *author_email, *author_date;
+    const char *ref;
+    const unsigned char *data;
+    size_t len;
+} fr_push_piece;
+
+typedef int (*fr_push_fn)(void *ctx, const fr_push_piece *piece);
+
+typedef struct {
+    uint64_t commits, blobs, bytes;
+    int incomplete; /* an object could not be read */
+} fr_push_stats;
+
+/*
+ * Opens the repository the way git's hooks see it (GIT_DIR, the push's
+ * quarantine through GIT_OBJECT_DIRECTORY / GIT_ALTERNATE_OBJECT_DIRECTORIES)
+ * and calls fn for what the updates add: every commit reachable from a new tip
+ * and from no existing ref, its message, the blobs it introduces (not at the
+ * same path in any parent; each blob once per push) and annotated tag messages.
+ * Blobs over max_size are passed with data NULL. fn returning non-zero stops.
+ */
+int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_push_fn fn, void *ctx,
+                     fr_push_stats *stats);
+
+/* Reads a git config value of the hook's repository (NULL when unset; caller frees). */
+char *fr_git_hook_config(const char *key);
+
 #endif

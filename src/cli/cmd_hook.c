@@ -1,0 +1,329 @@
+/*
+ * cmd_hook.c: 'ferret hook pre-receive'. Reads git's "<old> <new> <ref>" lines,
+ * scans only what the push adds (in-process: a push is small and the answer is
+ * needed now), and gives the verdict: reject with one message per finding, or
+ * accept silently. Policy comes from the receiving repository's git config
+ * (system and global files included):
+ *   ferret.mode              block (default) | warn
+ *   ferret.rules             a rules directory (adds to / overrides the built-ins)
+ *   ferret.db                record findings from pushes, with the pusher
+ *   ferret.timeBudgetMs      time for one push (default 4000)
+ *   ferret.sizeBudget        blob bytes for one push (default 256M)
+ *   ferret.onBudgetExceeded  reject (default) | allow
+ *   ferret.allowBypass       true: 'git push -o ferret.skip' is honoured (always recorded)
+ *   ferret.cacheDir          where compiled rule sets are cached
+ * Anything unexpected rejects the push: a hook that fails open is a bypass.
+ */
+#include "cli/cli.h"
+#include "detect/detect.h"
+#include "rules/rules.h"
+#include "sources/sources.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_LINE    4096
+#define MAX_UPDATES 10000
+
+typedef struct {
+    char *rule, *rule_name, *commit, *path, *preview, *sha, *author;
+    size_t line;
+} hook_finding;
+
+typedef struct {
+    fr_scanner *sc;
+    const fr_ruleset *rs;
+    hook_finding *f;
+    size_t nf;
+    double t0, budget_s;
+    uint64_t size_budget, bytes;
+    int over_budget;
+    size_t unscanned; /* blobs over the size cap */
+} hook_ctx;
+
+static char *cfg(const char *key, const char *fallback)
+{
+    char *v = fr_git_hook_config(key);
+    return v ? v : (fallback ? fr_xstrdup(fallback) : NULL);
+}
+
+static int on_piece(void *arg, const fr_push_piece *pc)
+{
+    hook_ctx *c = arg;
+    if (fr_monotonic() - c->t0 > c->budget_s) {
+        c->over_budget = 1;
+        return 1;
+    }
+    if (!pc->data) {
+        c->unscanned++;
+        return 0;
+    }
+    c->bytes += pc->len;
+    if (c->bytes > c->size_budget) {
+        c->over_budget = 1;
+        return 1;
+    }
+    if (fr_is_binary(pc->data, pc->len)) return 0;
+    const fr_match *m;
+    size_t nm;
+    if (fr_scan(c->sc, pc->data, pc->len, &m, &nm)) return 0;
+    for (size_t i = 0; i < nm; i++) {
+        const fr_rule *r = &c->rs->rules[m[i].rule];
+        fr_buf pv = {0};
+        char sha[65];
+        fr_redact((const char *)pc->data + m[i].sstart, m[i].send - m[i].sstart, &pv);
+        fr_sha256_hex(pc->data + m[i].sstart, m[i].send - m[i].sstart, sha);
+        c->f = fr_xrealloc(c->f, (c->nf + 1) * sizeof *c->f);
+        fr_buf path = {0};
+        fr_buf_put_safe(&path, pc->path, strlen(pc->path));
+        c->f[c->nf++] = (hook_finding){fr_xstrdup(r->id),
+                                       fr_xstrdup(r->name),
+                                       fr_xstrdup(pc->commit ? pc->commit : ""),
+                                       fr_buf_steal(&path),
+                                       fr_buf_steal(&pv),
+                                       fr_xstrdup(sha),
+                                       fr_xstrdup(pc->author_email ? pc->author_email : ""),
+                                       m[i].line};
+    }
+    return 0;
+}
+
+static const char *pusher(void)
+{
+    static const char *const vars[] = {"GL_USERNAME", "GITHUB_USER", "REMOTE_USER",
+                                       "GIT_PUSHER",  "USER",        NULL};
+    for (int i = 0; vars[i]; i++)
+        if (getenv(vars[i]) && *getenv(vars[i])) return getenv(vars[i]);
+    return "unknown";
+}
+
+static int push_option(const char *want)
+{
+    const char *cnt = getenv("GIT_PUSH_OPTION_COUNT");
+    int n = cnt ? atoi(cnt) : 0;
+    for (int i = 0; i < n && i < 100; i++) {
+        char name[40];
+        snprintf(name, sizeof name, "GIT_PUSH_OPTION_%d", i);
+        const char *v = getenv(name);
+        if (v && !strcmp(v, want)) return 1;
+    }
+    return 0;
+}
+
+static int is_true(const char *v)
+{
+    return v && (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1") ||
+                 !strcasecmp(v, "on"));
+}
+
+/* Appends one line to $GIT_DIR/ferret-audit.log (bypasses are always recorded). */
+static void audit(const char *what)
+{
+    const char *gd = getenv("GIT_DIR");
+    fr_buf p = {0};
+    fr_buf_printf(&p, "%s/ferret-audit.log", gd && *gd ? gd : ".");
+    FILE *f = fopen(p.p, "a");
+    if (f) {
+        char now[32];
+        fr_now_iso(now);
+        fprintf(f, "%s %s pusher=%s\n", now, what, pusher());
+        fclose(f);
+    }
+    fr_buf_release(&p);
+}
+
+/* Records the push and its findings in the configured DB (best effort: a DB
+ * problem is reported but never turns a verdict around). */
+static void record(const char *db, const hook_ctx *c, const char *verdict)
+{
+    fr_store *st = NULL;
+    fr_store_opts so = {.busy_timeout_ms = 2000};
+    if (fr_store_open(&st, db, &so)) {
+        fprintf(stderr, "ferret: warning: cannot record the push in %s: %s\n", db, fr_error());
+        return;
+    }
+    fr_buf targets = {0}, note = {0};
+    char now[32];
+    fr_now_iso(now);
+    const char *gd = getenv("GIT_DIR");
+    fr_buf_printf(&targets, "pre-receive %s", gd ? gd : ".");
+    fr_buf_printf(&note, "push by %s at %s: %s", pusher(), now, verdict);
+    int64_t run = 0;
+    if (fr_store_run_begin(st, targets.p, c->rs ? c->rs->hash : "", &run) == FR_OK) {
+        for (size_t i = 0; i < c->nf; i++) {
+            const hook_finding *f = &c->f[i];
+            fr_store_match m = {.rule_id = f->rule, .preview = f->preview, .line = f->line};
+            snprintf(m.secret_sha256, sizeof m.secret_sha256, "%s", f->sha);
+            fr_location l = {.kind = "git-push",
+                             .repo = gd ? gd : ".",
+                             .path = f->path,
+                             .commit = f->commit,
+                             .author_email = f->author,
+                             .ref = pusher()};
+            fr_buf key = {0};
+            fr_buf_printf(&key, "push:%s:%s:%s", f->commit, f->path, f->sha);
+            fr_store_item it = {.content_key = key.p,
+                                .status = FR_ST_SCANNED,
+                                .rules_hash = c->rs->hash,
+                                .locs = &l,
+                                .nlocs = 1,
+                                .matches = &m,
+                                .nmatches = 1};
+            fr_store_put(st, run, &it);
+            fr_buf_release(&key);
+        }
+        fr_run_counts counts = {0, 0, 0, c->bytes, c->nf, 0};
+        if (fr_store_run_end(st, run, 1, &counts, note.p))
+            fprintf(stderr, "ferret: warning: cannot record the push: %s\n", fr_error());
+    } else {
+        fprintf(stderr, "ferret: warning: cannot record the push: %s\n", fr_error());
+    }
+    fr_buf_release(&targets);
+    fr_buf_release(&note);
+    fr_store_close(st);
+}
+
+static int parse_line(char *line, fr_push_update *u)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    char *a = line, *b = strchr(a, ' ');
+    if (!b) return FR_ECORRUPT;
+    *b++ = 0;
+    char *r = strchr(b, ' ');
+    if (!r) return FR_ECORRUPT;
+    *r++ = 0;
+    if (strlen(a) != 40 || strlen(b) != 40 || !*r || strchr(r, ' ')) return FR_ECORRUPT;
+    for (int i = 0; i < 40; i++)
+        if (!isxdigit((unsigned char)a[i]) || !isxdigit((unsigned char)b[i])) return FR_ECORRUPT;
+    if (strncmp(r, "refs/", 5) && strcmp(r, "HEAD")) return FR_ECORRUPT;
+    memcpy(u->old_oid, a, 41);
+    memcpy(u->new_oid, b, 41);
+    u->ref = fr_xstrdup(r);
+    return FR_OK;
+}
+
+int fr_cmd_hook(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "pre-receive")) {
+        fr_cli_error("usage: ferret hook pre-receive  (reads git's pre-receive input on stdin)");
+        return FR_EXIT_ERROR;
+    }
+    double t0 = fr_monotonic();
+    fr_push_update *u = NULL;
+    size_t n = 0;
+    char line[MAX_LINE + 2];
+    int exit_code = FR_EXIT_ERROR;
+    hook_ctx c = {0};
+    fr_ruleset *rs = NULL;
+    fr_engine *eng = NULL;
+    char *mode = cfg("ferret.mode", "block"), *rules = cfg("ferret.rules", NULL);
+    char *db = cfg("ferret.db", NULL), *tb = cfg("ferret.timeBudgetMs", "4000");
+    char *sb = cfg("ferret.sizeBudget", "256M"), *ob = cfg("ferret.onBudgetExceeded", "reject");
+    char *bypass = cfg("ferret.allowBypass", "false"), *cache = cfg("ferret.cacheDir", NULL);
+    int warn = !strcmp(mode, "warn");
+    for (size_t lineno = 1; fgets(line, sizeof line, stdin); lineno++) {
+        if (strlen(line) > MAX_LINE || n == MAX_UPDATES) {
+            fr_cli_error("rejecting the push: pre-receive input line %zu is too long or too many",
+                         lineno);
+            goto done;
+        }
+        u = fr_xrealloc(u, (n + 1) * sizeof *u);
+        if (parse_line(line, &u[n])) {
+            fr_cli_error("rejecting the push: malformed pre-receive input on line %zu "
+                         "(expected '<old-oid> <new-oid> <ref>')",
+                         lineno);
+            goto done;
+        }
+        n++;
+    }
+    if (push_option("ferret.skip")) {
+        if (is_true(bypass)) {
+            fprintf(stderr,
+                    "ferret: bypass requested by %s (-o ferret.skip): push accepted "
+                    "without a secrets scan; this is recorded\n",
+                    pusher());
+            audit("bypass accepted");
+            c.rs = NULL;
+            if (db) {
+                fr_ruleset empty = {0};
+                c.rs = &empty;
+                record(db, &c, "bypassed (-o ferret.skip)");
+            }
+            exit_code = FR_EXIT_CLEAN;
+            goto done;
+        }
+        fprintf(stderr, "ferret: -o ferret.skip is not allowed for this repository "
+                        "(ferret.allowBypass); the push is scanned\n");
+        audit("bypass refused");
+    }
+    if (fr_rules_load(&rs, rules)) {
+        fr_cli_error("rejecting the push: cannot load the rules: %s", fr_error());
+        goto done;
+    }
+    fr_buf cdir = {0};
+    if (!cache) fr_cli_cache_dir(&cdir);
+    fr_engine_opts eo = {.cache_dir = cache ? cache : cdir.len ? cdir.p : NULL};
+    int erc = fr_engine_new(&eng, rs, &eo);
+    fr_buf_release(&cdir);
+    if (erc || fr_scanner_new(&c.sc, eng)) {
+        fr_cli_error("rejecting the push: cannot compile the rules: %s", fr_error());
+        goto done;
+    }
+    c.rs = rs;
+    c.t0 = t0;
+    c.budget_s = atof(tb) / 1000.0;
+    if (fr_parse_size(sb, &c.size_budget)) c.size_budget = 256u << 20;
+    fr_push_stats ps = {0};
+    if (fr_git_push_walk(u, n, 64u << 20, on_piece, &c, &ps)) {
+        fr_cli_error("rejecting the push: %s", fr_error());
+        goto done;
+    }
+    int reject_budget = c.over_budget && strcmp(ob, "allow");
+    if (c.over_budget)
+        fprintf(stderr, "ferret: %s: the push exceeds the scan budget (%s ms, %s bytes): %s\n",
+                reject_budget ? "error" : "warning", tb, sb,
+                reject_budget ? "rejected (ferret.onBudgetExceeded = reject); push smaller pieces"
+                              : "accepted without a complete scan");
+    for (size_t i = 0; i < c.nf; i++) {
+        const hook_finding *f = &c.f[i];
+        fprintf(stderr, "ferret: %s %s: %s in commit %.12s, %s line %zu: %s (sha256 %.16s)\n",
+                warn ? "warning:" : "SECRET", f->rule, f->rule_name, f->commit, f->path, f->line,
+                f->preview, f->sha);
+    }
+    if (c.nf)
+        fprintf(stderr,
+                "ferret: %s. To fix: remove the secret from history (git commit --amend, or "
+                "git rebase -i and edit the commit), rotate the credential — it was exposed the "
+                "moment it was committed — and push again. A false positive: add 'ferret:allow' "
+                "to that line.\n",
+                warn ? "warn mode: the push is accepted" : "push rejected");
+    if (db)
+        record(db, &c,
+               c.nf && !warn   ? "rejected"
+               : reject_budget ? "rejected (budget)"
+                               : "accepted");
+    exit_code = (c.nf && !warn) || reject_budget ? FR_EXIT_FINDINGS : FR_EXIT_CLEAN;
+done:
+    for (size_t i = 0; i < n; i++)
+        free(u[i].ref);
+    free(u);
+    for (size_t i = 0; i < c.nf; i++) {
+        hook_finding *f = &c.f[i];
+        free(f->rule), free(f->rule_name), free(f->commit), free(f->path);
+        free(f->preview), free(f->sha), free(f->author);
+    }
+    free(c.f);
+    fr_scanner_free(c.sc);
+    fr_engine_free(eng);
+    fr_ruleset_free(rs);
+    free(mode), free(rules), free(db), free(tb), free(sb), free(ob), free(bypass), free(cache);
+    return exit_code;
+}
