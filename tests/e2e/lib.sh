@@ -55,12 +55,12 @@ gcommit() { # gcommit AUTHOR MESSAGE [git commit args...]
   shift 2
   GIT_TICK=$((GIT_TICK + 1))
   local d
-  d=$(date -u -d "2026-01-01 00:00:00 + $GIT_TICK minutes" +%Y-%m-%dT%H:%M:%SZ)
+  d=$(gdate "$GIT_TICK")
   GIT_AUTHOR_NAME="$who" GIT_AUTHOR_EMAIL="$who@example.com" GIT_AUTHOR_DATE="$d" \
     GIT_COMMITTER_NAME="CI" GIT_COMMITTER_EMAIL="ci@example.com" GIT_COMMITTER_DATE="$d" \
     git commit -q --allow-empty -m "$msg" "$@"
 }
-gdate() { date -u -d "2026-01-01 00:00:00 + $1 minutes" +%Y-%m-%dT%H:%M:%SZ; }
+gdate() { date -u -d "@$((1767225600 + $1 * 60))" +%Y-%m-%dT%H:%M:%SZ; } # 2026-01-01 + N min
 
 # occ FILE SHA: the occurrences of one finding as "source path line commit author ref" lines
 occ() {

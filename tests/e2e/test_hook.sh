@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The pre-receive hook with real pushes: a bare repository with the hook
+# installed (scripts/install-hook.sh), pushed to from a clone with the git CLI.
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+export FERRET_CACHE_DIR="$T/cache"
+git init -q --bare srv.git
+bash "$FERRET_SRC/scripts/install-hook.sh" --ferret "$FERRET" srv.git > /dev/null
+git clone -q srv.git w 2> /dev/null
+cd w
+echo "hello" > README.md && git add . && gcommit alice "initial"
+
+# push REFSPEC...: runs git push, leaving output in $PO and status in $PRC
+push() {
+  set +e
+  PO=$(git push "$@" 2>&1)
+  PRC=$?
+  set -e
+}
+tip() { git -C "$T/srv.git" rev-parse -q --verify "$1" || echo none; }
+
+push origin main
+assert_eq "$PRC" 0 "a clean first push is accepted"
+assert_not_contains "$PO" "remote: ferret" "a clean push prints nothing"
+
+s1=$($FAKE github 701)
+before=$(tip main)
+printf 'x = 1\nTOKEN=%s\n' "$s1" > app.env && git add . && gcommit bob "add env"
+push origin main
+assert_eq "$PRC" 1 "a secret in a new commit is rejected"
+assert_eq "$(tip main)" "$before" "the ref is unchanged"
+assert_contains "$PO" "remote: ferret: SECRET github.pat" "rule in the message"
+assert_contains "$PO" "in commit $(git rev-parse --short=12 HEAD), app.env line 2" "commit, path and line"
+assert_contains "$PO" "${s1:0:4}****" "redacted secret"
+assert_not_contains "$PO" "$s1" "never the plaintext"
+assert_contains "$PO" "rotate the credential" "how to fix"
+
+# deleted in a later commit of the same push: still rejected (it is in history)
+git rm -q app.env && gcommit bob "remove env"
+push origin main
+assert_eq "$PRC" 1 "a secret removed later in the same push is still rejected"
+git reset -q --hard origin/main
+
+# a secret on a new branch; in a tag; a merge
+git checkout -q -b feature && printf 'k="%s"\n' "$($FAKE github 702)" > f.py && git add . && gcommit carol "feature"
+push origin feature
+assert_eq "$PRC" 1 "a secret on a new branch"
+assert_eq "$(tip feature)" none "the new branch is not created"
+git checkout -q main && git branch -q -D feature
+GIT_COMMITTER_DATE=$(gdate 50) git tag -a v1 -m "release with $($FAKE github 703)"
+push origin v1
+assert_eq "$PRC" 1 "a secret in an annotated tag message"
+git tag -d v1 > /dev/null
+git checkout -q -b topic && echo "topic" > t.txt && git add . && gcommit dave "topic"
+push origin topic
+assert_eq "$PRC" 0 "a clean branch"
+git checkout -q main && git merge -q --no-ff --no-commit topic > /dev/null
+printf 'merged="%s"\n' "$($FAKE github 704)" > m.txt && git add m.txt && gcommit erin "merge topic"
+push origin main
+assert_eq "$PRC" 1 "a secret introduced by a merge commit"
+git reset -q --hard origin/main
+git merge -q --no-ff topic -m "clean merge" > /dev/null
+push origin main
+assert_eq "$PRC" 0 "a clean merge of an already pushed branch"
+
+# force push; branch deletion; commits already present; multi-ref push
+git reset -q --hard HEAD~1 && printf 'z="%s"\n' "$($FAKE github 705)" > z.txt && git add . && gcommit frank "rewrite"
+push -f origin main
+assert_eq "$PRC" 1 "a force push that adds a secret"
+git reset -q --hard HEAD~1 && echo "clean rewrite" > c.txt && git add . && gcommit frank "rewrite clean"
+push -f origin main
+assert_eq "$PRC" 0 "a clean force push"
+push origin --delete topic
+assert_eq "$PRC" 0 "a branch deletion"
+assert_eq "$(tip topic)" none "branch deleted"
+push origin main:refs/heads/copy
+assert_eq "$PRC" 0 "a push of commits already present"
+git checkout -q -b good && echo ok > good.txt && git add . && gcommit gina good
+git checkout -q -b bad main && printf 'b="%s"\n' "$($FAKE github 706)" > b.txt && git add . && gcommit hal bad
+push origin good bad
+assert_eq "$PRC" 1 "a multi-ref push with one dirty ref is rejected"
+assert_eq "$(tip good)" none "all of it: the clean ref is not updated either"
+git checkout -q main
+
+# ferret:allow, a binary file
+printf 'doc = "%s" # ferret:allow\n' "$($FAKE github 707)" > docs.txt && git add . && gcommit ivy "documented example"
+push origin main
+assert_eq "$PRC" 0 "a ferret:allow line is accepted"
+printf 'bin\0ary %s' "$($FAKE github 708)" > blob.bin && git add . && gcommit ivy "binary"
+push origin main
+assert_eq "$PRC" 0 "a binary file is not scanned as text"
+
+# warn mode, recorded in a DB with the pusher
+git -C "$T/srv.git" config ferret.mode warn
+git -C "$T/srv.git" config ferret.db "$T/push.db"
+s9=$($FAKE github 709)
+printf 'w="%s"\n' "$s9" > w.txt && git add . && gcommit jo "warn me"
+push origin main
+assert_eq "$PRC" 0 "warn mode accepts"
+assert_contains "$PO" "ferret: warning: github.pat" "warn mode still says what it found"
+assert_eq "$(sqlite3 "$T/push.db" "select count(*) from findings where secret_sha256 = '$(sha256 "$s9")'")" 1 "finding recorded in the DB"
+assert_contains "$(sqlite3 "$T/push.db" "select note from runs order by id desc limit 1")" "push by" "pusher recorded"
+git -C "$T/srv.git" config ferret.mode block
+
+# the bypass push option: refused unless allowed; always recorded
+printf 'y="%s"\n' "$($FAKE github 710)" > y.txt && git add . && gcommit kim "urgent"
+push -o ferret.skip origin main
+assert_eq "$PRC" 1 "bypass refused when not allowed"
+assert_contains "$PO" "not allowed" "refusal explained"
+git -C "$T/srv.git" config ferret.allowBypass true
+push -o ferret.skip origin main
+assert_eq "$PRC" 0 "bypass honoured when allowed"
+assert_contains "$(cat "$T/srv.git/ferret-audit.log")" "bypass accepted" "bypass recorded in the audit log"
+assert_contains "$(sqlite3 "$T/push.db" "select note from runs order by id desc limit 1")" "bypassed" "and in the DB"
+
+# unexpected input on stdin: a clear error and a rejection, never a silent accept
+cd "$T/srv.git"
+set +e
+out=$(printf 'garbage line\n' | GIT_DIR=. "$FERRET" hook pre-receive 2>&1); rc=$?
+set -e
+assert_eq "$rc" 2 "malformed stdin is rejected"
+assert_contains "$out" "malformed pre-receive input on line 1" "and explained"
+finish
