@@ -114,6 +114,19 @@ assert_eq "$PRC" 0 "bypass honoured when allowed"
 assert_contains "$(cat "$T/srv.git/ferret-audit.log")" "bypass accepted" "bypass recorded in the audit log"
 assert_contains "$(sqlite3 "$T/push.db" "select note from runs order by id desc limit 1")" "bypassed" "and in the DB"
 
+# the time budget: exceeded -> rejected by default, accepted with a warning if so configured
+git -C "$T/srv.git" config --unset ferret.allowBypass
+git -C "$T/srv.git" config ferret.timeBudgetMs 0
+echo "fine" > budget.txt && git add . && gcommit lee "clean but over budget"
+push origin main
+assert_eq "$PRC" 1 "over the budget: rejected by default"
+assert_contains "$PO" "exceeds the scan budget" "budget explained"
+git -C "$T/srv.git" config ferret.onBudgetExceeded allow
+push origin main
+assert_eq "$PRC" 0 "over the budget with onBudgetExceeded=allow: accepted"
+assert_contains "$PO" "accepted without a complete scan" "with a warning"
+git -C "$T/srv.git" config --unset ferret.timeBudgetMs
+
 # unexpected input on stdin: a clear error and a rejection, never a silent accept
 cd "$T/srv.git"
 set +e
