@@ -32,7 +32,7 @@
 #define MAX_UPDATES 10000
 
 typedef struct {
-    char *rule, *rule_name, *commit, *path, *preview, *sha, *author;
+    char *rule, *rule_name, *commit, *path, *preview, *sha, *author, *ref;
     size_t line;
 } hook_finding;
 
@@ -89,6 +89,7 @@ static int on_piece(void *arg, const fr_push_piece *pc)
                                        fr_buf_steal(&pv),
                                        fr_xstrdup(sha),
                                        fr_xstrdup(pc->author_email ? pc->author_email : ""),
+                                       fr_xstrdup(pc->ref ? pc->ref : ""),
                                        m[i].line};
     }
     return 0;
@@ -140,7 +141,7 @@ static void audit(const char *what)
 
 /* Records the push and its findings in the configured DB (best effort: a DB
  * problem is reported but never turns a verdict around). */
-static void record(const char *db, const hook_ctx *c, const char *verdict)
+static void record(const char *db, const hook_ctx *c, const char *rules_hash, const char *verdict)
 {
     fr_store *st = NULL;
     fr_store_opts so = {.busy_timeout_ms = 2000};
@@ -155,7 +156,7 @@ static void record(const char *db, const hook_ctx *c, const char *verdict)
     fr_buf_printf(&targets, "pre-receive %s", gd ? gd : ".");
     fr_buf_printf(&note, "push by %s at %s: %s", pusher(), now, verdict);
     int64_t run = 0;
-    if (fr_store_run_begin(st, targets.p, c->rs ? c->rs->hash : "", &run) == FR_OK) {
+    if (fr_store_run_begin(st, targets.p, rules_hash, &run) == FR_OK) {
         for (size_t i = 0; i < c->nf; i++) {
             const hook_finding *f = &c->f[i];
             fr_store_match m = {.rule_id = f->rule, .preview = f->preview, .line = f->line};
@@ -165,12 +166,12 @@ static void record(const char *db, const hook_ctx *c, const char *verdict)
                              .path = f->path,
                              .commit = f->commit,
                              .author_email = f->author,
-                             .ref = pusher()};
+                             .ref = f->ref};
             fr_buf key = {0};
             fr_buf_printf(&key, "push:%s:%s:%s", f->commit, f->path, f->sha);
             fr_store_item it = {.content_key = key.p,
                                 .status = FR_ST_SCANNED,
-                                .rules_hash = c->rs->hash,
+                                .rules_hash = rules_hash,
                                 .locs = &l,
                                 .nlocs = 1,
                                 .matches = &m,
@@ -251,12 +252,7 @@ int fr_cmd_hook(int argc, char **argv)
                     "without a secrets scan; this is recorded\n",
                     pusher());
             audit("bypass accepted");
-            c.rs = NULL;
-            if (db) {
-                fr_ruleset empty = {0};
-                c.rs = &empty;
-                record(db, &c, "bypassed (-o ferret.skip)");
-            }
+            if (db) record(db, &c, "", "bypassed (-o ferret.skip)");
             exit_code = FR_EXIT_CLEAN;
             goto done;
         }
@@ -306,7 +302,7 @@ int fr_cmd_hook(int argc, char **argv)
                 "to that line.\n",
                 warn ? "warn mode: the push is accepted" : "push rejected");
     if (db)
-        record(db, &c,
+        record(db, &c, rs->hash,
                c.nf && !warn   ? "rejected"
                : reject_budget ? "rejected (budget)"
                                : "accepted");
@@ -318,7 +314,7 @@ done:
     for (size_t i = 0; i < c.nf; i++) {
         hook_finding *f = &c.f[i];
         free(f->rule), free(f->rule_name), free(f->commit), free(f->path);
-        free(f->preview), free(f->sha), free(f->author);
+        free(f->preview), free(f->sha), free(f->author), free(f->ref);
     }
     free(c.f);
     fr_scanner_free(c.sc);
