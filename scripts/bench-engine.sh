@@ -55,13 +55,18 @@ m1=$(sed 's/.*MB\/s=\([0-9]*\).*/\1/' <<<"$f1")
 m2=$(sed 's/.*MB\/s=\([0-9]*\).*/\1/' <<<"$f2")
 echo "scaling 1 -> 2 threads: $(python3 -c "print(f'{$m2/$m1:.2f}x')")"
 if command -v rg >/dev/null; then
-  # ripgrep, same bytes, same patterns: multi-line (-U, as ferret matches across
-  # lines) and byte-oriented ((?-u), as ferret is). rg searches one file on one thread.
-  s=$(date +%s%N); rg -U -c -f "$work/patterns-bytes.txt" "$corpus" > /dev/null || true; e=$(date +%s%N)
+  # ripgrep, same bytes, same patterns, multi-line (-U, as ferret matches across
+  # lines). Byte-oriented ((?-u), as ferret is) with its default engine; when a
+  # rule needs look-around, that engine refuses it and rg's PCRE2 engine (-P) is
+  # used instead. rg searches one file on one thread.
+  engine="default engine, (?-u)"
+  s=$(date +%s%N)
+  if ! rg -U -c -f "$work/patterns-bytes.txt" "$corpus" > /dev/null 2> "$work/rg.err" && grep -q "not supported" "$work/rg.err"; then
+    engine="PCRE2 engine (-P): the rules use look-around"
+    s=$(date +%s%N); rg -U -P -c -f "$work/patterns.txt" "$corpus" > /dev/null || true
+  fi
+  e=$(date +%s%N)
   rgb=$(( bytes * 1000 / (e - s) ))
-  echo "rg -U (?-u) (1 thread): MB/s=$rgb  ($(ms "$s" "$e") ms)"
-  s=$(date +%s%N); rg -U -c -f "$work/patterns.txt" "$corpus" > /dev/null || true; e=$(date +%s%N)
-  rgu=$(( bytes * 1000 / (e - s) ))
-  echo "rg -U, Unicode patterns as written (1 thread): MB/s=$rgu  ($(ms "$s" "$e") ms)"
-  echo "ratio ferret/rg (1 thread, byte semantics): $(python3 -c "print(f'{$m1/$rgb:.1f}x')")"
+  echo "rg -U, $engine (1 thread): MB/s=$rgb  ($(ms "$s" "$e") ms)"
+  echo "ratio ferret/rg (1 thread): $(python3 -c "print(f'{$m1/$rgb:.1f}x')")"
 fi

@@ -31,7 +31,14 @@ typedef struct {
     size_t start, end;   /* whole match, byte offsets */
     size_t sstart, send; /* the secret (capture group 1), byte offsets */
     size_t line, column; /* 1-based position of the secret's first byte */
+    int validated;       /* FR_VALID_NONE / _STRUCTURE / _CHECKSUM */
 } fr_match;
+
+enum { FR_VALID_NONE = 0, FR_VALID_STRUCTURE = 1, FR_VALID_CHECKSUM = 2 };
+/* "none", "structure", "checksum" */
+const char *fr_validated_name(int v);
+/* Runs the named offline validator on a secret: FR_VALID_*, or -1 for an unknown name. */
+int fr_validate(const char *validator, const unsigned char *s, size_t n);
 
 typedef struct {
     uint64_t hits;       /* candidate positions reported by the prefilter */

@@ -77,6 +77,12 @@ static pcre2_code *compile_pcre(const fr_rule *r, fr_buf *err)
                       r->id, (size_t)eo, (char *)msg);
         return NULL;
     }
+    if (r->validate && fr_validate(r->validate, (const unsigned char *)"", 0) < 0) {
+        fr_buf_printf(err, "%s:%d: rule %s: unknown validator '%s' (known: base62-crc32)\n",
+                      r->file, r->line, r->id, r->validate);
+        pcre2_code_free(c);
+        return NULL;
+    }
     uint32_t caps = 0;
     pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &caps);
     if (caps < 1) {
@@ -334,6 +340,12 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         s->stats.guarded++;
         return;
     }
+    for (size_t i = 0; i < r->nignore; i++) { /* published example values */
+        if (strlen(r->ignore[i]) == se - ss && !memcmp(r->ignore[i], d + ss, se - ss)) {
+            s->stats.guarded++;
+            return;
+        }
+    }
     if (allowed_inline(d, s->len, start, end)) {
         s->stats.allowed++;
         return;
@@ -343,7 +355,8 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         s->capm = s->capm ? s->capm * 2 : 16;
         s->m = fr_xrealloc(s->m, s->capm * sizeof *s->m);
     }
-    s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0};
+    int v = r->validate ? fr_validate(r->validate, d + ss, se - ss) : FR_VALID_NONE;
+    s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v};
 }
 
 /* Confirms every match of rule `rule` that ends at or before `e` and starts at

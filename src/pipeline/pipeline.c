@@ -196,6 +196,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         }
         o->offset = m[i].sstart;
         o->length = slen;
+        o->validated = m[i].validated;
         o->line = m[i].line;
         o->column = m[i].column;
     }

@@ -29,6 +29,8 @@ int fr_report_parse_format(const char *name, fr_format *out)
     return FR_ERR;
 }
 
+static const char *const VALIDATED[4] = {"none", "structure", "checksum", "none"};
+
 /* A JSON string for untrusted text: as is when valid UTF-8, else \xNN-escaped. */
 static json_t *jstr(const char *s)
 {
@@ -89,6 +91,7 @@ static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *oc
     set_str(j, "attack", f->attack);
     set_str(j, "secret_sha256", f->secret_sha256);
     set_str(j, "preview", f->preview);
+    set_str(j, "validated", VALIDATED[f->validated & 3]);
     if (f->secret) set_str(j, "secret", f->secret);
     set_str(j, "first_seen", f->first_seen);
     set_str(j, "last_seen", f->last_seen);
@@ -151,8 +154,8 @@ static int on_text(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
             f->rule_name);
     fprintf(out, "    secret  ");
     put_safe(out, f->secret ? f->secret : f->preview);
-    fprintf(out, "  sha256:%.16s…  %s  first seen %s\n", f->secret_sha256, f->attack,
-            f->first_seen);
+    fprintf(out, "  sha256:%.16s…  %s  validated: %s  first seen %s\n", f->secret_sha256, f->attack,
+            VALIDATED[f->validated & 3], f->first_seen);
     for (size_t i = 0; i < n; i++) {
         const fr_occurrence_row *o = &occ[i];
         fputs("    at      ", out);
@@ -218,6 +221,7 @@ static int on_sarif(const fr_finding_row *f, const fr_occurrence_row *occ, size_
         json_t *props = json_object();
         set_str(props, "secret_sha256", f->secret_sha256);
         set_str(props, "preview", f->preview);
+        set_str(props, "validated", VALIDATED[f->validated & 3]);
         set_str(props, "repo", o->repo);
         set_str(props, "commit", o->commit);
         set_str(props, "blob", blob_of(o->content_key));

@@ -104,9 +104,12 @@ static int one_of(const char *v, const char *const *allowed)
 static void rule_release(fr_rule *r)
 {
     free(r->id), free(r->name), free(r->description), free(r->pattern);
-    free(r->severity), free(r->confidence), free(r->attack), free(r->file);
+    free(r->severity), free(r->confidence), free(r->attack), free(r->file), free(r->validate);
     for (size_t i = 0; i < r->nkeywords; i++)
         free(r->keywords[i]);
+    for (size_t i = 0; i < r->nignore; i++)
+        free(r->ignore[i]);
+    free(r->ignore);
     for (size_t i = 0; i < r->nreferences; i++)
         free(r->references[i]);
     for (size_t i = 0; i < r->nexamples; i++)
@@ -154,6 +157,10 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
             rc = get_scalar(c, v, key, &r->confidence);
         else if (!strcmp(key, "attack"))
             rc = get_scalar(c, v, key, &r->attack);
+        else if (!strcmp(key, "validate"))
+            rc = get_scalar(c, v, key, &r->validate);
+        else if (!strcmp(key, "ignore_values"))
+            rc = get_list(c, v, key, &r->ignore, &r->nignore, NULL);
         else if (!strcmp(key, "keywords"))
             rc = get_list(c, v, key, &r->keywords, &r->nkeywords, NULL);
         else if (!strcmp(key, "references"))

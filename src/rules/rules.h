@@ -26,8 +26,11 @@ typedef struct {
     size_t nexamples, nnegatives;
     double min_entropy; /* bits per byte of the secret; 0 = no gate */
     size_t max_length;  /* longest match the rule can produce: bounds the confirm window */
-    char *file;         /* rule file the rule came from */
-    int line;           /* line of the rule's entry in that file */
+    char *validate;     /* offline validator of the secret's own proof (NULL: none) */
+    char **ignore;      /* published values (documentation, emulators) never reported */
+    size_t nignore;
+    char *file; /* rule file the rule came from */
+    int line;   /* line of the rule's entry in that file */
 } fr_rule;
 
 typedef struct {

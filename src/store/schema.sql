@@ -50,6 +50,7 @@ CREATE TABLE findings (
   secret_sha256 TEXT NOT NULL,
   preview       TEXT NOT NULL,
   secret        TEXT,
+  validated     INTEGER NOT NULL DEFAULT 0,  -- 0 none, 1 structure, 2 checksum
   first_seen    TEXT NOT NULL,
   last_seen     TEXT NOT NULL,
   first_run     INTEGER NOT NULL REFERENCES runs (id),

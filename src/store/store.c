@@ -40,9 +40,10 @@ static const char *const QUERIES[Q_COUNT] = {
         " RETURNING id",
     [Q_FINDING_UPSERT] =
         "INSERT INTO findings (rule_id, secret_sha256, preview, secret, first_seen, last_seen,"
-        " first_run, last_run) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6)"
+        " first_run, last_run, validated) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6, ?7)"
         " ON CONFLICT (rule_id, secret_sha256) DO UPDATE SET last_seen = excluded.last_seen,"
-        " last_run = excluded.last_run, secret = coalesce(excluded.secret, findings.secret)"
+        " last_run = excluded.last_run, secret = coalesce(excluded.secret, findings.secret),"
+        " validated = max(findings.validated, excluded.validated)"
         " RETURNING id",
     [Q_MATCH_INSERT] = "INSERT OR IGNORE INTO matches (content_id, finding_id, offset, line, col)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -362,6 +363,7 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         bind_text(st, 4, m->secret);
         bind_text(st, 5, now);
         sqlite3_bind_int64(st, 6, run_id);
+        sqlite3_bind_int(st, 7, m->validated);
         if (sqlite3_step(st) != SQLITE_ROW) {
             rc = sql_error(s, "recording a finding");
             sqlite3_reset(st);
@@ -429,7 +431,7 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
             "SELECT f.id, f.rule_id, coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'),"
             " coalesce(r.confidence, 'medium'), coalesce(r.attack, ''), r.description,"
             " coalesce(r.refs, ''), f.secret_sha256, f.preview, f.secret, f.first_seen,"
-            " f.last_seen, f.first_run, f.last_run"
+            " f.last_seen, f.first_run, f.last_run, f.validated"
             " FROM findings f LEFT JOIN rules r ON r.id = f.rule_id"
             " WHERE f.first_run >= ?1 ORDER BY f.rule_id, f.secret_sha256",
             -1, &fq, NULL) != SQLITE_OK ||
@@ -465,6 +467,7 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
             .last_seen = col_text(fq, 12),
             .first_run = sqlite3_column_int64(fq, 13),
             .last_run = sqlite3_column_int64(fq, 14),
+            .validated = sqlite3_column_int(fq, 15),
         };
         /* Occurrence strings are copied: the statement is stepped past them. */
         size_t n = 0;

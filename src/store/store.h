@@ -56,6 +56,7 @@ typedef struct {
     const char *secret; /* NULL unless plaintext storage was asked for */
     uint64_t offset, line, column;
     uint64_t length; /* of the secret, in bytes */
+    int validated;   /* 0 none, 1 structure, 2 checksum */
 } fr_store_match;
 
 typedef struct {
@@ -89,6 +90,7 @@ typedef struct {
     const char *secret_sha256, *preview, *secret;
     const char *first_seen, *last_seen;
     int64_t first_run, last_run;
+    int validated; /* 0 none, 1 structure, 2 checksum */
 } fr_finding_row;
 
 typedef struct {

@@ -62,6 +62,17 @@ assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" "$(py
 run_ferret report --db f.db --new-only --format jsonl
 assert_eq "$RC" 0 "nothing new in the second run"
 
+# offline validation: the generator's CRC32 is independent of ferret's
+good=$($FAKE github 31); bad="${good:0:39}$( [ "${good:39:1}" = A ] && echo B || echo A)"
+mkdir -p val && printf 'A=%s\nB=%s\n' "$good" "$bad" > val/t.env
+run_ferret scan --db val.db val
+run_ferret report --db val.db --format jsonl
+printf '%s\n' "$OUT" > val.jsonl
+assert_eq "$(pyjsonl val.jsonl "[r['validated'] for r in rows if r['secret_sha256']=='$(sha256 "$good")']")" "['checksum']" "a token with a valid CRC32 is validated"
+assert_eq "$(pyjsonl val.jsonl "[r['validated'] for r in rows if r['secret_sha256']=='$(sha256 "$bad")']")" "['none']" "a corrupted checksum is not"
+run_ferret report --db val.db
+assert_contains "$OUT" "validated: checksum" "text report shows validation"
+
 # JSON array and SARIF are valid and complete
 run_ferret report --db f.db --format json
 printf '%s' "$OUT" > r.json
