@@ -521,11 +521,11 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
     p->wargs = fr_xcalloc((size_t)p->opts.threads, sizeof *p->wargs);
     for (int i = 0; i < p->opts.threads; i++) {
         p->work[i] = fr_queue_new(256);
-        fr_queue_set_wake(p->work[i], 8);
+        fr_queue_set_wake(p->work[i], 32);
         p->wargs[i] = (worker_arg){p, p->work[i]};
     }
     p->results = fr_queue_new(1024);
-    fr_queue_set_wake(p->results, 64); /* the writer batches anyway */
+    fr_queue_set_wake(p->results, 256); /* the writer batches anyway */
     pthread_mutex_init(&p->mu, NULL);
     p->workers = fr_xcalloc((size_t)p->opts.threads, sizeof *p->workers);
     if (pthread_create(&p->writer, NULL, writer_main, p)) {
