@@ -78,7 +78,7 @@ static pcre2_code *compile_pcre(const fr_rule *r, fr_buf *err)
         return NULL;
     }
     if (r->validate && fr_validate(r->validate, (const unsigned char *)"", 0) < 0) {
-        fr_buf_printf(err, "%s:%d: rule %s: unknown validator '%s' (known: base62-crc32)\n",
+        fr_buf_printf(err, "%s:%d: rule %s: unknown validator '%s' (known: base62-crc32, jwt)\n",
                       r->file, r->line, r->id, r->validate);
         pcre2_code_free(c);
         return NULL;

@@ -6,6 +6,7 @@
  */
 #include "detect/detect.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -32,8 +33,39 @@ static int base62_crc32(const unsigned char *s, size_t n)
     return memcmp(want, body + 30, 6) == 0 ? FR_VALID_CHECKSUM : FR_VALID_NONE;
 }
 
+/* A JWT whose header decodes (base64url) to a JSON object naming its "alg". */
+static int jwt_structure(const unsigned char *s, size_t n)
+{
+    const unsigned char *dot = memchr(s, '.', n);
+    if (!dot) return FR_VALID_NONE;
+    unsigned char out[512];
+    size_t o = 0, bits = 0;
+    uint32_t acc = 0;
+    for (const unsigned char *p = s; p < dot && o < sizeof out; p++) {
+        int v = *p >= 'A' && *p <= 'Z'   ? *p - 'A'
+                : *p >= 'a' && *p <= 'z' ? *p - 'a' + 26
+                : *p >= '0' && *p <= '9' ? *p - '0' + 52
+                : *p == '-'              ? 62
+                : *p == '_'              ? 63
+                                         : -1;
+        if (v < 0) return FR_VALID_NONE;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    size_t i = 0;
+    while (i < o && (out[i] == ' ' || out[i] == '\t' || out[i] == '\n' || out[i] == '\r'))
+        i++;
+    if (i == o || out[i] != '{' || !memmem(out, o, "\"alg\"", 5)) return FR_VALID_NONE;
+    return FR_VALID_STRUCTURE;
+}
+
 int fr_validate(const char *validator, const unsigned char *s, size_t n)
 {
     if (!strcmp(validator, "base62-crc32")) return base62_crc32(s, n);
+    if (!strcmp(validator, "jwt")) return jwt_structure(s, n);
     return -1;
 }

@@ -72,6 +72,13 @@ assert_eq "$(pyjsonl val.jsonl "[r['validated'] for r in rows if r['secret_sha25
 assert_eq "$(pyjsonl val.jsonl "[r['validated'] for r in rows if r['secret_sha256']=='$(sha256 "$bad")']")" "['none']" "a corrupted checksum is not"
 run_ferret report --db val.db
 assert_contains "$OUT" "validated: checksum" "text report shows validation"
+jwt=$(python3 -c 'import base64, json, os
+e = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
+print(e(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + e(json.dumps({"sub": "ci"}).encode() + b" " * 8) + "." + e(os.urandom(32)))')
+printf 'Authorization: Bearer %s\n' "$jwt" > val/jwt.txt
+run_ferret scan --db val2.db val/jwt.txt
+run_ferret report --db val2.db --format jsonl
+assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "[(r['rule'], r['validated']) for r in rows]")" "[('jwt.token', 'structure')]" "a JWT's header is validated as structure"
 
 # JSON array and SARIF are valid and complete
 run_ferret report --db f.db --format json
