@@ -325,6 +325,10 @@ static void *worker_main(void *arg_)
     for (;;) {
         int idle = 0; /* woken in batches: a timed wait picks up a short tail */
         it = fr_queue_pop_timed(q, 20, &idle);
+        /* Own queue empty: take work from the others rather than sit idle
+         * (affinity keeps related items together, not one worker busy alone). */
+        for (int k = 0; !it && k < p->nworkers; k++)
+            if (p->work[k] != q) it = fr_queue_trypop(p->work[k]);
         if (!it && idle) continue;
         if (!it) break;
         if (fr_interrupted || p->stopped) { /* drain without work */

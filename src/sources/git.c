@@ -275,10 +275,6 @@ typedef struct {
     size_t nc, capc;
     git_oid *parent_oids;
     size_t npo, cappo;
-    uint32_t *order; /* commit indexes, parents first */
-    size_t norder;
-    uint32_t *tipv; /* (commit index, ref id) pairs, in ref priority order */
-    size_t ntipv, ntips_done;
 
     fr_keymap tree_paths; /* tree oid + path hash: visited */
     fr_keymap tree_oids;  /* tree oid: reachable */
@@ -423,17 +419,12 @@ typedef struct {
     uint32_t next_parent; /* NONE: parents not pushed yet */
 } frame;
 
-/* Walks the history from tip (post-order), appending new commits to w->order. */
+static void process_commit(walk *w, uint32_t c);
+
+/* Walks the history from tip (post-order) and processes each new commit as it is emitted. */
 static void walk_commits(walk *w, const git_oid *tip, uint32_t ref)
 {
-    const uint32_t *seen = fr_keymap_get(&w->commits, tip->id);
-    if (seen) {
-        if (*seen != NONE) {
-            w->tipv = fr_xrealloc(w->tipv, (w->ntipv + 1) * 2 * sizeof *w->tipv);
-            w->tipv[2 * w->ntipv] = *seen, w->tipv[2 * w->ntipv + 1] = ref, w->ntipv++;
-        }
-        return;
-    }
+    if (fr_keymap_get(&w->commits, tip->id)) return;
     frame *st = fr_xmalloc(64 * sizeof *st);
     size_t n = 0, cap = 64;
     st[n++] = (frame){*tip, NONE, NONE};
@@ -461,11 +452,10 @@ static void walk_commits(walk *w, const git_oid *tip, uint32_t ref)
                 n--;
                 continue;
             }
+            /* The ref whose walk reaches a commit first is the highest-priority
+             * ref it is reachable from (tips are walked in priority order). */
             f->idx = *slot = add_commit(w, c);
-            if (n == 1) {
-                w->tipv = fr_xrealloc(w->tipv, (w->ntipv + 1) * 2 * sizeof *w->tipv);
-                w->tipv[2 * w->ntipv] = f->idx, w->tipv[2 * w->ntipv + 1] = ref, w->ntipv++;
-            }
+            w->cv[f->idx].ref = ref;
             git_commit_free(c);
             f->next_parent = 0;
         }
@@ -481,10 +471,10 @@ static void walk_commits(walk *w, const git_oid *tip, uint32_t ref)
             }
             continue;
         }
-        if (w->norder % 1024 == 0)
-            w->order = fr_xrealloc(w->order, (w->norder + 1024) * sizeof *w->order);
-        w->order[w->norder++] = f->idx;
+        /* Post-order: every parent is already processed, so this commit's tree
+         * can be walked now — blobs reach the workers while the walk goes on. */
         w->stats->commits++;
+        process_commit(w, f->idx);
         atomic_fetch_add(&fr_pipeline_progress(w->p)->commits, 1);
         n--;
     }
@@ -938,7 +928,7 @@ static void walk_release(walk *w)
     fr_keymap_release(&w->tag_oids);
     fr_keymap_release(&w->blobs);
     fr_keymap_release(&w->pairs);
-    free(w->cv), free(w->parent_oids), free(w->order), free(w->bv), free(w->lv), free(w->tipv);
+    free(w->cv), free(w->parent_oids), free(w->bv), free(w->lv);
     fr_buf_release(&w->msgs);
     fr_buf_release(&w->messages_kept);
     fr_buf_release(&w->pathbuf);
@@ -947,45 +937,19 @@ static void walk_release(walk *w)
     git_repository_free(w->repo);
 }
 
-/* Walks trees and messages of the commits in w->order[from..]. */
-static void process_commits(walk *w, size_t from)
+/* Walks the tree and keeps the message of commit c (its parents are done). */
+static void process_commit(walk *w, uint32_t c)
 {
-    /* "A ref it is reachable from": tips in ref priority order label what they
-     * reach and is not labelled yet; each commit is labelled once. */
-    uint32_t *stack = NULL;
-    size_t n = 0, cap = 0;
-    for (; w->ntips_done < w->ntipv; w->ntips_done++) {
-        uint32_t ref = w->tipv[2 * w->ntips_done + 1];
-        n = 0;
-        if (n == cap) stack = fr_xrealloc(stack, (cap = cap ? cap * 2 : 256) * sizeof *stack);
-        stack[n++] = w->tipv[2 * w->ntips_done];
-        while (n) {
-            commit_rec *r = &w->cv[stack[--n]];
-            if (r->ref != NONE) continue;
-            r->ref = ref;
-            for (uint32_t k = 0; k < r->nparents; k++) {
-                const uint32_t *pi =
-                    fr_keymap_get(&w->commits, w->parent_oids[r->parents_at + k].id);
-                if (!pi || *pi == NONE || w->cv[*pi].ref != NONE) continue;
-                if (n == cap) stack = fr_xrealloc(stack, (cap = cap * 2) * sizeof *stack);
-                stack[n++] = *pi;
-            }
-        }
-    }
-    free(stack);
+    if (w->stopped || fr_interrupted) return;
     fr_buf path = {0};
-    for (size_t i = from; i < w->norder && !w->stopped && !fr_interrupted; i++) {
-        uint32_t c = w->order[i];
-        fr_buf_reset(&path);
-        fr_buf_puts(&path, "");
-        walk_tree(w, &w->cv[c].tree, &path, c, 0);
-        char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
-        fr_location loc = {.path = "<commit message>"};
-        commit_location(w, c, &loc, hex, ad, cd);
-        snprintf(key, sizeof key, "gitmsg:%s", hex);
-        add_message(w, key, w->messages_kept.p + w->cv[c].msg_at, &loc);
-    }
+    fr_buf_puts(&path, "");
+    walk_tree(w, &w->cv[c].tree, &path, c, 0);
     fr_buf_release(&path);
+    char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
+    fr_location loc = {.path = "<commit message>"};
+    commit_location(w, c, &loc, hex, ad, cd);
+    snprintf(key, sizeof key, "gitmsg:%s", hex);
+    add_message(w, key, w->messages_kept.p + w->cv[c].msg_at, &loc);
 }
 
 int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_git_stats *stats)
@@ -1026,18 +990,15 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     for (size_t i = 0; i < ntips; i++)
         free(tips[i].name);
     free(tips);
-    process_commits(&w, 0);
 
     /* Unreachable objects: dangling commits first (they give provenance), then
      * blobs that nothing reaches. */
     odb_scan o = {&w, NULL, NULL, NULL, 0, 0};
     if (!w.stopped && !fr_interrupted && git_repository_odb(&o.odb, w.repo) == 0) {
         git_odb_foreach(o.odb, on_object, &o);
-        size_t from = w.norder;
         uint32_t dangling = fr_strtab_intern(&w.strs, "(unreachable)", 13);
         for (size_t i = 0; i < o.nc && !fr_interrupted; i++)
             walk_commits(&w, &o.commits[i], dangling);
-        process_commits(&w, from);
         git_odb_free(o.odb);
     }
     flush_text(&w, &w.msgs, &w.msg_item, &w.msg_lines);

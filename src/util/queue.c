@@ -122,3 +122,11 @@ void fr_queue_set_wake(fr_queue *q, size_t n)
     q->wake_at = n ? (n < q->cap ? n : q->cap) : 1;
     pthread_mutex_unlock(&q->mu);
 }
+
+void *fr_queue_trypop(fr_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    void *item = q->count ? take(q) : NULL;
+    pthread_mutex_unlock(&q->mu);
+    return item;
+}

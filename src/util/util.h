@@ -80,6 +80,8 @@ void *fr_queue_pop(fr_queue *q);
 /* Like pop but waits at most timeout_ms; *timed_out set when nothing came. */
 void *fr_queue_pop_timed(fr_queue *q, int timeout_ms, int *timed_out);
 void fr_queue_close(fr_queue *q);
+/* Takes an item if one is there, never waits (NULL otherwise). */
+void *fr_queue_trypop(fr_queue *q);
 /* Consumers sleeping on an empty queue are woken once n items wait (or it is
  * full, or closed): fewer wake-ups for consumers that use fr_queue_pop_timed. */
 void fr_queue_set_wake(fr_queue *q, size_t n);
