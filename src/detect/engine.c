@@ -78,8 +78,10 @@ static pcre2_code *compile_pcre(const fr_rule *r, fr_buf *err)
         return NULL;
     }
     if (r->validate && fr_validate(r->validate, (const unsigned char *)"", 0) < 0) {
-        fr_buf_printf(err, "%s:%d: rule %s: unknown validator '%s' (known: base62-crc32, jwt)\n",
-                      r->file, r->line, r->id, r->validate);
+        fr_buf_printf(
+            err,
+            "%s:%d: rule %s: unknown validator '%s' (known: base62-crc32, jwt, azdo-signature)\n",
+            r->file, r->line, r->id, r->validate);
         pcre2_code_free(c);
         return NULL;
     }

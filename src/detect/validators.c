@@ -63,8 +63,17 @@ static int jwt_structure(const unsigned char *s, size_t n)
     return FR_VALID_STRUCTURE;
 }
 
+/* The current Azure DevOps PAT: 84 characters, "JQQJ9" at offset 52 and "AZDO"
+ * at offset 76 (its Marvin32 checksum is not verified here). */
+static int azdo_signature(const unsigned char *s, size_t n)
+{
+    return n == 84 && !memcmp(s + 52, "JQQJ9", 5) && !memcmp(s + 76, "AZDO", 4) ? FR_VALID_STRUCTURE
+                                                                                : FR_VALID_NONE;
+}
+
 int fr_validate(const char *validator, const unsigned char *s, size_t n)
 {
+    if (!strcmp(validator, "azdo-signature")) return azdo_signature(s, n);
     if (!strcmp(validator, "base62-crc32")) return base62_crc32(s, n);
     if (!strcmp(validator, "jwt")) return jwt_structure(s, n);
     return -1;
