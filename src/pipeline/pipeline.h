@@ -1,8 +1,9 @@
 /*
  * pipeline: moves items from sources through detect to the store. The caller
  * (a source, driven by the cli) submits items; N worker threads load and scan
- * them; one writer thread records results. Both queues are bounded, so memory
- * is at most threads x max item size plus a constant, however large the input.
+ * them (each from its own queue, stealing when idle); one writer thread records
+ * results. Every queue is bounded, so memory is at most threads x max item size
+ * plus a constant, however large the input.
  */
 #ifndef FERRET_PIPELINE_H
 #define FERRET_PIPELINE_H
