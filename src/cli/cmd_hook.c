@@ -47,11 +47,14 @@ typedef struct {
     size_t unscanned; /* blobs over the size cap */
 } hook_ctx;
 
-static char *cfg(const char *key, const char *fallback)
-{
-    char *v = fr_git_hook_config(key);
-    return v ? v : (fallback ? fr_xstrdup(fallback) : NULL);
-}
+/* Policy keys and their defaults (NULL: unset). */
+enum { P_MODE, P_RULES, P_DB, P_TIME, P_SIZE, P_ON_BUDGET, P_BYPASS, P_CACHE, P_COUNT };
+static const char *const POLICY_KEYS[P_COUNT] = {"ferret.mode",        "ferret.rules",
+                                                 "ferret.db",          "ferret.timeBudgetMs",
+                                                 "ferret.sizeBudget",  "ferret.onBudgetExceeded",
+                                                 "ferret.allowBypass", "ferret.cacheDir"};
+static const char *const POLICY_DEFAULTS[P_COUNT] = {"block", NULL,     NULL,    "4000",
+                                                     "256M",  "reject", "false", NULL};
 
 static int on_piece(void *arg, const fr_push_piece *pc)
 {
@@ -225,10 +228,12 @@ int fr_cmd_hook(int argc, char **argv)
     hook_ctx c = {0};
     fr_ruleset *rs = NULL;
     fr_engine *eng = NULL;
-    char *mode = cfg("ferret.mode", "block"), *rules = cfg("ferret.rules", NULL);
-    char *db = cfg("ferret.db", NULL), *tb = cfg("ferret.timeBudgetMs", "4000");
-    char *sb = cfg("ferret.sizeBudget", "256M"), *ob = cfg("ferret.onBudgetExceeded", "reject");
-    char *bypass = cfg("ferret.allowBypass", "false"), *cache = cfg("ferret.cacheDir", NULL);
+    char *pol[P_COUNT];
+    fr_git_hook_config(POLICY_KEYS, P_COUNT, pol); /* one repository open for all keys */
+    for (int i = 0; i < P_COUNT; i++)
+        if (!pol[i] && POLICY_DEFAULTS[i]) pol[i] = fr_xstrdup(POLICY_DEFAULTS[i]);
+    char *mode = pol[P_MODE], *rules = pol[P_RULES], *db = pol[P_DB], *tb = pol[P_TIME];
+    char *sb = pol[P_SIZE], *ob = pol[P_ON_BUDGET], *bypass = pol[P_BYPASS], *cache = pol[P_CACHE];
     int warn = !strcmp(mode, "warn");
     for (size_t lineno = 1; fgets(line, sizeof line, stdin); lineno++) {
         if (strlen(line) > MAX_LINE || n == MAX_UPDATES) {
@@ -320,6 +325,7 @@ done:
     fr_scanner_free(c.sc);
     fr_engine_free(eng);
     fr_ruleset_free(rs);
-    free(mode), free(rules), free(db), free(tb), free(sb), free(ob), free(bypass), free(cache);
+    for (int i = 0; i < P_COUNT; i++)
+        free(pol[i]);
     return exit_code;
 }

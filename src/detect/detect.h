@@ -35,8 +35,6 @@ typedef struct {
 } fr_match;
 
 enum { FR_VALID_NONE = 0, FR_VALID_STRUCTURE = 1, FR_VALID_CHECKSUM = 2 };
-/* "none", "structure", "checksum" */
-const char *fr_validated_name(int v);
 /* Runs the named offline validator on a secret: FR_VALID_*, or -1 for an unknown name. */
 int fr_validate(const char *validator, const unsigned char *s, size_t n);
 

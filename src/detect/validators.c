@@ -12,11 +12,6 @@
 
 static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-const char *fr_validated_name(int v)
-{
-    return v == FR_VALID_CHECKSUM ? "checksum" : v == FR_VALID_STRUCTURE ? "structure" : "none";
-}
-
 /* "<prefix>_" + 30 base62 characters + the base62 CRC32 of those 30, left-padded
  * with '0' to 6 characters: GitHub's token format, also npm's. */
 static int base62_crc32(const unsigned char *s, size_t n)

@@ -224,6 +224,7 @@ static int on_member(void *ctx_, const char *name, const unsigned char *data, si
     fr_item *it = fr_xcalloc(1, sizeof *it);
     r->it = it;
     it->normalize = c->parent->normalize;
+    it->expand = c->parent->expand; /* members are opened and described like their container */
     for (size_t i = 0; i < c->parent->nlocs; i++) {
         fr_buf path = {0};
         fr_buf_printf(&path, "%s!%s", c->parent->locs[i].path, name);
@@ -255,18 +256,17 @@ static int on_member(void *ctx_, const char *name, const unsigned char *data, si
     return 0;
 }
 
-/* Opens r's content when it is an archive, else scans it as text. */
+/* Opens r's content when it is an archive (its members become results of
+ * c->top, one level deeper than c), else scans it as text. */
 static void expand_content(expand_ctx *c, result *r, const char *data, size_t len)
 {
     fr_item *it = r->it;
-    fr_expand_fn expand = c->parent->expand;
-    if (expand) {
+    if (it->expand) {
         fr_buf why = {0};
         expand_ctx sub = {c->p, c->sc, c->top, it, c->depth + 1};
-        it->expand = expand;
-        if (!it->key) it->key = fr_xstrdup(r->content_key);
-        int rc = expand((const unsigned char *)data, len, it->locs[0].path, c->p->opts.max_size,
-                        on_member, &sub, &why);
+        if (!it->key) it->key = fr_xstrdup(r->content_key); /* members' keys name it */
+        int rc = it->expand((const unsigned char *)data, len, it->locs[0].path, c->p->opts.max_size,
+                            on_member, &sub, &why);
         if (rc == FR_ELIMIT) set_status(it, FR_ST_SKIPPED, why.p);
         if (rc == FR_ECORRUPT) set_status(it, FR_ST_ERROR, why.p);
         fr_buf_release(&why);
@@ -293,23 +293,9 @@ static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
     } else {
         it->size = data->len;
         if (!it->key) r->content_key = content_key_of(data->p, data->len);
-        if (it->expand) {
-            /* the container is the parent of its members: it needs a key first */
-            fr_item parent = *it;
-            parent.key = r->content_key ? r->content_key : it->key;
-            expand_ctx c = {p, sc, r, &parent, 0};
-            fr_expand_fn expand = it->expand;
-            fr_buf ewhy = {0};
-            int erc = expand((const unsigned char *)data->p, data->len, it->locs[0].path,
-                             p->opts.max_size, on_member, &c, &ewhy);
-            if (erc == FR_ELIMIT) set_status(it, FR_ST_SKIPPED, ewhy.p);
-            if (erc == FR_ECORRUPT) set_status(it, FR_ST_ERROR, ewhy.p);
-            fr_buf_release(&ewhy);
-            if (erc) goto done;
-        }
-        scan_text(p, sc, data->p, data->len, r);
+        expand_ctx top = {p, sc, r, NULL, -1}; /* members go one level below: depth 0 */
+        expand_content(&top, r, data->p, data->len);
     }
-done:
     fr_buf_release(&why);
 }
 
@@ -343,12 +329,13 @@ static void *worker_main(void *arg_)
             else
                 set_status(it, FR_ST_ERROR, "cannot create a scanner");
         }
-        if (!r->content_key) {
+        if (!r->content_key && it->key) {
+            r->content_key = fr_xstrdup(it->key);
+        } else if (!r->content_key) { /* unread content is keyed by where it was */
             fr_buf k = {0};
             fr_buf_printf(&k, "unread:%s:%s:%s", it->locs[0].kind,
                           it->locs[0].repo ? it->locs[0].repo : "", it->locs[0].path);
-            r->content_key = it->key ? fr_xstrdup(it->key) : fr_buf_steal(&k);
-            fr_buf_release(&k); /* unread content is keyed by where it was */
+            r->content_key = fr_buf_steal(&k);
         }
         if (fr_queue_push(p->results, r)) result_free(r);
         /* Keep memory flat: a buffer grown by one huge item is not kept. */

@@ -308,11 +308,6 @@ static void note_problem(walk *w, fr_content_status st, const char *what, const 
     if (fr_pipeline_submit(w->p, it)) w->stopped = 1;
 }
 
-static void iso_time(int64_t t, char out[32])
-{
-    fr_time_iso(t, out);
-}
-
 /* Fills loc with the provenance of commit c (strings borrowed from bufs). */
 static void commit_location(walk *w, uint32_t c, fr_location *loc, char hex[GIT_OID_HEXSZ + 1],
                             char ad[32], char cd[32])
@@ -320,8 +315,8 @@ static void commit_location(walk *w, uint32_t c, fr_location *loc, char hex[GIT_
     if (c == NONE) return; /* reached from a ref to a tree or blob: no commit */
     const commit_rec *r = &w->cv[c];
     git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &r->oid);
-    iso_time(r->author_time, ad);
-    iso_time(r->committer_time, cd);
+    fr_time_iso(r->author_time, ad);
+    fr_time_iso(r->committer_time, cd);
     loc->commit = hex;
     loc->author_name = fr_strtab_get(&w->strs, r->author_name);
     loc->author_email = fr_strtab_get(&w->strs, r->author_email);
@@ -626,6 +621,29 @@ static int cmp_tip(const void *a, const void *b)
     return d ? d : strcmp(x->name, y->name);
 }
 
+/* Where an annotated tag's message comes from: "<tag message: NAME>", the
+ * tagged object, the tagger and the date. loc borrows o's strings. */
+typedef struct {
+    fr_buf where;
+    char date[32];
+    char target[GIT_OID_HEXSZ + 1];
+} tag_origin;
+
+static void tag_location(const git_tag *tag, const char *ref, tag_origin *o, fr_location *loc)
+{
+    const git_signature *tg = git_tag_tagger(tag);
+    fr_buf_printf(&o->where, "<tag message: %s>", git_tag_name(tag));
+    git_oid_tostr(o->target, sizeof o->target, git_tag_target_id(tag));
+    if (tg) fr_time_iso((int64_t)tg->when.time, o->date);
+    *loc = (fr_location){.kind = "git-message",
+                         .path = o->where.p,
+                         .commit = o->target,
+                         .author_name = tg ? tg->name : NULL,
+                         .author_email = tg ? tg->email : NULL,
+                         .author_date = tg ? o->date : NULL,
+                         .ref = ref};
+}
+
 /* Peels a ref's target, keeping annotated tag messages; walks what it reaches. */
 static void walk_ref(walk *w, const tip *t)
 {
@@ -650,20 +668,11 @@ static void walk_ref(walk *w, const tip *t)
                 char hex[GIT_OID_HEXSZ + 1], key[80];
                 git_oid_tostr(hex, sizeof hex, &oid);
                 snprintf(key, sizeof key, "gittag:%s", hex);
-                fr_buf where = {0};
-                fr_buf_printf(&where, "<tag message: %s>", git_tag_name(tag));
-                const git_signature *tg = git_tag_tagger(tag);
-                char td[32] = "", thex[GIT_OID_HEXSZ + 1];
-                if (tg) iso_time((int64_t)tg->when.time, td);
-                git_oid_tostr(thex, sizeof thex, git_tag_target_id(tag));
-                fr_location loc = {.path = where.p,
-                                   .commit = thex,
-                                   .author_name = tg ? tg->name : NULL,
-                                   .author_email = tg ? tg->email : NULL,
-                                   .author_date = tg ? td : NULL,
-                                   .ref = t->name};
+                tag_origin o = {0};
+                fr_location loc;
+                tag_location(tag, t->name, &o, &loc);
                 add_message(w, key, git_tag_message(tag), &loc);
-                fr_buf_release(&where);
+                fr_buf_release(&o.where);
             }
             git_oid_cpy(&oid, git_tag_target_id(tag));
             git_object_free(obj);
@@ -1046,19 +1055,22 @@ static int open_from_env(git_repository **repo)
     return FR_OK;
 }
 
-char *fr_git_hook_config(const char *key)
+int fr_git_hook_config(const char *const *keys, size_t n, char **values)
 {
     git_repository *repo = NULL;
     git_config *cfg = NULL;
-    char *out = NULL;
-    if (open_from_env(&repo)) return NULL;
+    for (size_t i = 0; i < n; i++)
+        values[i] = NULL;
+    if (open_from_env(&repo)) return FR_ERR;
     if (git_repository_config_snapshot(&cfg, repo) == 0) {
-        const char *v = NULL;
-        if (git_config_get_string(&v, cfg, key) == 0 && v) out = fr_xstrdup(v);
+        for (size_t i = 0; i < n; i++) {
+            const char *v = NULL;
+            if (git_config_get_string(&v, cfg, keys[i]) == 0 && v) values[i] = fr_xstrdup(v);
+        }
         git_config_free(cfg);
     }
     git_repository_free(repo);
-    return out;
+    return FR_OK;
 }
 
 static void push_blob(push_walk *pw, const git_oid *oid, const char *path)
@@ -1182,25 +1194,22 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
         }
         while (git_object_type(obj) == GIT_OBJECT_TAG) { /* annotated tags: their messages */
             const git_tag *tag = (const git_tag *)obj;
-            const git_signature *tg = git_tag_tagger(tag);
-            char td[32] = "", thex[GIT_OID_HEXSZ + 1];
-            if (tg) iso_time((int64_t)tg->when.time, td);
-            git_oid_tostr(thex, sizeof thex, git_tag_target_id(tag));
-            fr_buf where = {0};
-            fr_buf_printf(&where, "<tag message: %s>", git_tag_name(tag));
+            tag_origin o = {0};
+            fr_location loc;
+            tag_location(tag, u[i].ref, &o, &loc);
             const char *msg = git_tag_message(tag) ? git_tag_message(tag) : "";
-            fr_push_piece pc = {"git-message",
-                                where.p,
-                                thex,
+            fr_push_piece pc = {loc.kind,
+                                loc.path,
+                                loc.commit,
                                 NULL,
-                                tg ? tg->name : NULL,
-                                tg ? tg->email : NULL,
-                                tg ? td : NULL,
-                                u[i].ref,
+                                loc.author_name,
+                                loc.author_email,
+                                loc.author_date,
+                                loc.ref,
                                 (const unsigned char *)msg,
                                 strlen(msg)};
             int stop = fn(ctx, &pc);
-            fr_buf_release(&where);
+            fr_buf_release(&o.where);
             git_object *target = NULL;
             if (stop || git_tag_target(&target, tag)) {
                 git_object_free(obj);
@@ -1229,7 +1238,7 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
         stats->commits++;
         git_oid_tostr(pw.commit_hex, sizeof pw.commit_hex, &c);
         pw.author = git_commit_author(cm);
-        iso_time((int64_t)pw.author->when.time, pw.author_date);
+        fr_time_iso((int64_t)pw.author->when.time, pw.author_date);
         pw.ref = NULL;
         for (size_t i = 0; i < n && !pw.ref; i++)
             if (!is_zero_oid(u[i].new_oid)) pw.ref = u[i].ref;

@@ -116,7 +116,8 @@ typedef struct {
 int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_push_fn fn, void *ctx,
                      fr_push_stats *stats);
 
-/* Reads a git config value of the hook's repository (NULL when unset; caller frees). */
-char *fr_git_hook_config(const char *key);
+/* Reads git config values of the hook's repository in one go: values[i] is the
+ * value of keys[i] (caller frees) or NULL when unset. */
+int fr_git_hook_config(const char *const *keys, size_t n, char **values);
 
 #endif
