@@ -3,6 +3,7 @@
  * every rule alone in both engines, then runs every example and negative example
  * through the real engine, and again through a test engine that makes every
  * offset a candidate: any difference means the Hyperscan prefilter loses a match.
+ * A rule with a validator needs at least one example that passes it.
  */
 #include "cli/cli.h"
 #include "detect/detect.h"
@@ -52,6 +53,7 @@ static int check(const fr_ruleset *rs)
     size_t failures = 0, nex = 0, nneg = 0;
     for (size_t r = 0; r < rs->n; r++) {
         const fr_rule *rule = &rs->rules[r];
+        size_t validated = 0;
         for (size_t i = 0; i < rule->nexamples + rule->nnegatives; i++) {
             int positive = i < rule->nexamples;
             const fr_rule_example *ex =
@@ -65,9 +67,10 @@ static int check(const fr_ruleset *rs)
                 failures++;
                 continue;
             }
-            if (positive)
+            if (positive) {
                 nex++;
-            else
+                validated += nf && mf->validated != FR_VALID_NONE;
+            } else
                 nneg++;
             if (positive && nf == 0) {
                 fprintf(stderr, "%s:%d: rule %s: example does not match%s\n", rule->file, ex->line,
@@ -90,6 +93,12 @@ static int check(const fr_ruleset *rs)
                     rule->file, ex->line, rule->id, nf, ns);
                 failures++;
             }
+        }
+        /* A validator no example passes is a validator that does not fit its rule. */
+        if (rule->validate && validated == 0) {
+            fprintf(stderr, "%s:%d: rule %s: no example passes the '%s' validator\n", rule->file,
+                    rule->line, rule->id, rule->validate);
+            failures++;
         }
     }
     fr_scanner_free(sf), fr_scanner_free(ss), fr_engine_free(fast), fr_engine_free(slow);

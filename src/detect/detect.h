@@ -35,8 +35,14 @@ typedef struct {
 } fr_match;
 
 enum { FR_VALID_NONE = 0, FR_VALID_STRUCTURE = 1, FR_VALID_CHECKSUM = 2 };
-/* Runs the named offline validator on a secret: FR_VALID_*, or -1 for an unknown name. */
-int fr_validate(const char *validator, const unsigned char *s, size_t n);
+/* Runs the named offline validator on a secret s[0..n) found in the match
+ * m[0..mn): FR_VALID_*, or -1 for an unknown name. */
+int fr_validate(const char *validator, const unsigned char *s, size_t n, const unsigned char *m,
+                size_t mn);
+/* Marvin32 (Microsoft's checksum of identifiable keys): the 64-bit state and
+ * the 32-bit checksum (its halves XORed). Exposed for unit tests. */
+uint64_t fr_marvin64(uint64_t seed, const unsigned char *d, size_t n);
+uint32_t fr_marvin32(uint64_t seed, const unsigned char *d, size_t n);
 
 typedef struct {
     uint64_t hits;       /* candidate positions reported by the prefilter */
@@ -71,6 +77,9 @@ const fr_scan_stats *fr_scanner_stats(const fr_scanner *s);
 
 /* Guards applied to every candidate secret (exposed for unit tests). */
 int fr_is_placeholder(const char *s, size_t n);
+/* Decoys: a secret d[ss..se) shaped like a UUID, an integrity hash or base64
+ * image data, plus the rule's opt-in FR_GUARD_* checks. */
+int fr_is_decoy(const unsigned char *d, size_t len, size_t ss, size_t se, unsigned guards);
 int fr_is_binary(const unsigned char *data, size_t len);
 
 #endif

@@ -77,11 +77,13 @@ static pcre2_code *compile_pcre(const fr_rule *r, fr_buf *err)
                       r->id, (size_t)eo, (char *)msg);
         return NULL;
     }
-    if (r->validate && fr_validate(r->validate, (const unsigned char *)"", 0) < 0) {
-        fr_buf_printf(
-            err,
-            "%s:%d: rule %s: unknown validator '%s' (known: base62-crc32, jwt, azdo-signature)\n",
-            r->file, r->line, r->id, r->validate);
+    if (r->validate &&
+        fr_validate(r->validate, (const unsigned char *)"", 0, (const unsigned char *)"", 0) < 0) {
+        fr_buf_printf(err,
+                      "%s:%d: rule %s: unknown validator '%s' (known: azdo-legacy-crc32, "
+                      "azure-cask, azure-identifiable, base62-crc32, docker-auth, entra-secret, "
+                      "gcp-service-account, jwt, pem-base64, pem-key)\n",
+                      r->file, r->line, r->id, r->validate);
         pcre2_code_free(c);
         return NULL;
     }
@@ -336,6 +338,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
     const fr_rule *r = &s->e->rs->rules[rule];
     const unsigned char *d = s->data;
     if (se <= ss || fr_is_placeholder((const char *)d + ss, se - ss) ||
+        fr_is_decoy(d, s->len, ss, se, r->guards) ||
         (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
         (r->nkeywords &&
          !has_keyword(r, d, start > KEYWORD_CONTEXT ? start - KEYWORD_CONTEXT : 0, end))) {
@@ -357,7 +360,8 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         s->capm = s->capm ? s->capm * 2 : 16;
         s->m = fr_xrealloc(s->m, s->capm * sizeof *s->m);
     }
-    int v = r->validate ? fr_validate(r->validate, d + ss, se - ss) : FR_VALID_NONE;
+    int v = r->validate ? fr_validate(r->validate, d + ss, se - ss, d + start, end - start)
+                        : FR_VALID_NONE;
     s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v};
 }
 
@@ -414,6 +418,52 @@ static int cmp_match(const void *a, const void *b)
     return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
+static int confidence_rank(const char *c)
+{
+    return !c ? 0 : !strcmp(c, "high") ? 2 : !strcmp(c, "medium") ? 1 : 0;
+}
+
+/* Whether match a should be reported instead of b, where both claim the same
+ * bytes: the one with the stronger proof, then the more confident rule, then the
+ * match carrying more context, then the rule listed first. */
+static int outranks(const fr_ruleset *rs, const fr_match *a, const fr_match *b)
+{
+    if (a->validated != b->validated) return a->validated > b->validated;
+    int ca = confidence_rank(rs->rules[a->rule].confidence);
+    int cb = confidence_rank(rs->rules[b->rule].confidence);
+    if (ca != cb) return ca > cb;
+    if (a->end - a->start != b->end - b->start) return a->end - a->start > b->end - b->start;
+    return a->rule < b->rule;
+}
+
+/* One secret, one finding: when the secrets of matches from different rules
+ * overlap (a storage key in a connection string, a PEM key inside a GCP key
+ * file, a generic assignment holding a known token), only the best one stays.
+ * Matches are sorted by secret start; the few kept matches still open at a
+ * secret's start are the only ones it can overlap. */
+static void resolve_overlaps(fr_scanner *s)
+{
+    const fr_ruleset *rs = s->e->rs;
+    size_t kept = 0;
+    for (size_t i = 0; i < s->nm; i++) {
+        fr_match m = s->m[i];
+        int drop = 0;
+        for (size_t k = kept, look = 0; k-- > 0 && look < 64; look++) {
+            fr_match *o = &s->m[k];
+            if (o->send <= m.sstart || o->rule == m.rule) continue;
+            if (outranks(rs, &m, o)) {
+                memmove(o, o + 1, (kept - k - 1) * sizeof *o); /* m replaces o */
+                kept--;
+            } else {
+                drop = 1;
+                break;
+            }
+        }
+        if (!drop) s->m[kept++] = m;
+    }
+    s->nm = kept;
+}
+
 int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match **matches,
             size_t *nmatches)
 {
@@ -439,7 +489,10 @@ int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match
             return FR_ERR;
         }
     }
-    if (s->nm > 1) qsort(s->m, s->nm, sizeof *s->m, cmp_match);
+    if (s->nm > 1) {
+        qsort(s->m, s->nm, sizeof *s->m, cmp_match);
+        resolve_overlaps(s);
+    }
     /* Line and column of each secret, counting newlines once in order. */
     size_t line = 1, pos = 0, line_start = 0;
     for (size_t i = 0; i < s->nm; i++) {

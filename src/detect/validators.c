@@ -3,14 +3,107 @@
  * themselves. A pass raises confidence in a finding; a fail does not hide it
  * (a mistyped or truncated token may still be a leak), it just stays
  * "validated: none". No network calls, ever.
+ *
+ * Checksums: CRC32 (GitHub, npm, legacy Azure DevOps PATs) and Marvin32
+ * (Microsoft's identifiable keys, common annotated security keys, Entra ID
+ * client secrets). Structure: JWT headers, PEM / OpenSSH key bodies parsed as the key
+ * type they claim, GCP service-account JSON, Docker auth strings.
  */
 #include "detect/detect.h"
 
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* ---- primitives ---------------------------------------------------------- */
+
+static uint32_t rotl32(uint32_t x, int n)
+{
+    return x << n | x >> (32 - n);
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+uint64_t fr_marvin64(uint64_t seed, const unsigned char *d, size_t n)
+{
+    uint32_t lo = (uint32_t)seed, hi = (uint32_t)(seed >> 32);
+#define MARVIN_MIX()                                                                               \
+    do {                                                                                           \
+        hi ^= lo;                                                                                  \
+        lo = rotl32(lo, 20);                                                                       \
+        lo += hi;                                                                                  \
+        hi = rotl32(hi, 9);                                                                        \
+        hi ^= lo;                                                                                  \
+        lo = rotl32(lo, 27);                                                                       \
+        lo += hi;                                                                                  \
+        hi = rotl32(hi, 19);                                                                       \
+    } while (0)
+    for (; n >= 4; d += 4, n -= 4) {
+        lo += le32(d);
+        MARVIN_MIX();
+    }
+    uint32_t fin = 0x80;
+    for (size_t i = n; i-- > 0;)
+        fin = fin << 8 | d[i];
+    lo += fin;
+    MARVIN_MIX();
+    MARVIN_MIX();
+#undef MARVIN_MIX
+    return (uint64_t)hi << 32 | lo;
+}
+
+uint32_t fr_marvin32(uint64_t seed, const unsigned char *d, size_t n)
+{
+    uint64_t h = fr_marvin64(seed, d, n);
+    return (uint32_t)h ^ (uint32_t)(h >> 32);
+}
+
+static int b64val(unsigned char c, int url)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == (url ? '-' : '+')) return 62;
+    if (c == (url ? '_' : '/')) return 63;
+    return -1;
+}
+
+/* Decodes base64 (standard, or URL-safe when url) into out[0..cap), stopping at
+ * the first '=' (padding) and, when skip_space, skipping whitespace. Returns the
+ * byte count, or -1 on any other character or when out is too small. */
+static long b64decode(const unsigned char *s, size_t n, int url, int skip_space, unsigned char *out,
+                      size_t cap)
+{
+    size_t o = 0, bits = 0;
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n && s[i] != '='; i++) {
+        if (skip_space && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) continue;
+        int v = b64val(s[i], url);
+        if (v < 0) return -1;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o == cap) return -1;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return (long)o;
+}
+
+/* ---- CRC32 formats -------------------------------------------------------- */
 
 /* "<prefix>_" + 30 base62 characters + the base62 CRC32 of those 30, left-padded
  * with '0' to 6 characters: GitHub's token format, also npm's. */
@@ -28,48 +121,339 @@ static int base62_crc32(const unsigned char *s, size_t n)
     return memcmp(want, body + 30, 6) == 0 ? FR_VALID_CHECKSUM : FR_VALID_NONE;
 }
 
+/* The legacy Azure DevOps PAT: 52 base32 characters = 32 bytes, four of which
+ * (at 22, 8, 7 and 2, little-endian in that order) hold the CRC32 of the other
+ * 28 XORed with the user-PAT or application-PAT constant. */
+static int azdo_legacy_crc32(const unsigned char *s, size_t n)
+{
+    if (n != 52) return FR_VALID_NONE;
+    unsigned char b[33] = {0};
+    size_t o = 0, bits = 0;
+    uint32_t acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i] | 0x20;
+        int v = c >= 'a' && c <= 'z' ? c - 'a' : s[i] >= '2' && s[i] <= '7' ? s[i] - '2' + 26 : -1;
+        if (v < 0) return FR_VALID_NONE;
+        acc = acc << 5 | (uint32_t)v;
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            b[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    unsigned char body[28];
+    memcpy(body, b, 2);
+    memcpy(body + 2, b + 3, 4);
+    memcpy(body + 6, b + 9, 13);
+    memcpy(body + 19, b + 23, 9);
+    uint32_t crc = (uint32_t)crc32(0L, body, sizeof body);
+    uint32_t have =
+        (uint32_t)b[22] | (uint32_t)b[8] << 8 | (uint32_t)b[7] << 16 | (uint32_t)b[2] << 24;
+    return have == (crc ^ 0xE0B9692Du) || have == (crc ^ 0x1019F92Eu) ? FR_VALID_CHECKSUM
+                                                                      : FR_VALID_NONE;
+}
+
+/* ---- Marvin32 formats ----------------------------------------------------- */
+
+/* Microsoft derives each key kind's Marvin32 seed from an 8-character name read
+ * as a little-endian integer of its reversed bytes, e.g. "Default0". */
+#define SEED(a, b, c, d, e, f, g, h)                                                               \
+    ((uint64_t)(a) << 56 | (uint64_t)(b) << 48 | (uint64_t)(c) << 40 | (uint64_t)(d) << 32 |       \
+     (uint64_t)(e) << 24 | (uint64_t)(f) << 16 | (uint64_t)(g) << 8 | (uint64_t)(h))
+#define SEED_DEFAULT0 SEED('D', 'e', 'f', 'a', 'u', 'l', 't', '0')
+
+/* Common annotated security keys (the current Azure DevOps PAT, Azure AI
+ * services keys, ...): 84 characters (63 bytes; 88 in the long form), "JQQJ9" at
+ * offset 52 and a provider signature at 76; the bytes from 60 on are the
+ * Marvin32 (seed "Default0") of the first 60, the short form keeping 3 of them.
+ * Azure DevOps PATs sampled in public repositories do not verify against that
+ * published checksum, so for them the fixed signatures are the proof
+ * ("structure"); any key that does verify is "checksum". */
+static int azure_cask(const unsigned char *s, size_t n)
+{
+    if ((n != 84 && n != 88) || memcmp(s + 52, "JQQJ9", 5)) return FR_VALID_NONE;
+    unsigned char b[66];
+    long m = b64decode(s, n, 0, 0, b, sizeof b);
+    if (m != 63 && m != 64) return FR_VALID_NONE;
+    uint32_t c = fr_marvin32(SEED_DEFAULT0, b, 60);
+    uint32_t have = (uint32_t)b[60] | (uint32_t)b[61] << 8 | (uint32_t)b[62] << 16;
+    if (m == 64) have |= (uint32_t)b[63] << 24;
+    if ((m == 64 ? c : c & 0xffffff) == have) return FR_VALID_CHECKSUM;
+    return !memcmp(s + 76, "AZDO", 4) && s[58] >= 'A' && s[58] <= 'Z' && s[59] >= 'A' &&
+                   s[59] <= 'L'
+               ? FR_VALID_STRUCTURE
+               : FR_VALID_NONE;
+}
+
+/* Entra ID client secrets of the current format: 3 characters, "8Q~", 31 more,
+ * then the first 3 digits of the Marvin32 (seed "AadPwd00") of the first 37
+ * characters written most-significant first in the secret's own 66-character
+ * alphabet. The older "7Q~" format carries no checksum. */
+static int entra_secret(const unsigned char *s, size_t n)
+{
+    static const char A[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ1234567890.-_~";
+    if (n != 40 || memcmp(s + 3, "8Q~", 3)) return FR_VALID_NONE;
+    uint32_t c = fr_marvin32(SEED('A', 'a', 'd', 'P', 'w', 'd', '0', '0'), s, 37);
+    char digits[8];
+    int k = 0;
+    for (; c && k < 8; c /= 66)
+        digits[k++] = A[c % 66];
+    /* digits[] is least-significant first; the secret keeps the top three. */
+    if (k < 3) return FR_VALID_NONE;
+    return digits[k - 1] == (char)s[37] && digits[k - 2] == (char)s[38] &&
+                   digits[k - 3] == (char)s[39]
+               ? FR_VALID_CHECKSUM
+               : FR_VALID_NONE;
+}
+
+/* Microsoft's identifiable keys: base64 of random bytes whose encoding ends in
+ * a 4-character provider signature followed by a 4-byte Marvin32 checksum of
+ * everything before it, seeded per key kind. */
+static const struct {
+    const char *sig;
+    int url;
+    uint64_t seeds[4];
+} IDENTIFIABLE[] = {
+    {"+ASt", 0, {SEED_DEFAULT0}}, /* storage account */
+    {"+ASb",
+     0,
+     {SEED('S', 'e', 'n', 'd', '0', '0', '0', '0'), /* Service Bus */
+      SEED('L', 'i', 's', 't', 'e', 'n', '0', '0'), SEED('M', 'a', 'n', 'a', 'g', 'e', '0', '0'),
+      SEED('S', 'y', 's', 't', 'e', 'm', '0', '0')}},
+    {"+AEh",
+     0,
+     {SEED('S', 'e', 'n', 'd', '0', '0', '0', '0'), /* Event Hubs */
+      SEED('L', 'i', 's', 't', 'e', 'n', '0', '0'), SEED('M', 'a', 'n', 'a', 'g', 'e', '0', '0'),
+      SEED('S', 'y', 's', 't', 'e', 'm', '0', '0')}},
+    {"+ARm",
+     0,
+     {SEED('S', 'e', 'n', 'd', '0', '0', '0', '0'), /* Relay */
+      SEED('L', 'i', 's', 't', 'e', 'n', '0', '0'), SEED('M', 'a', 'n', 'a', 'g', 'e', '0', '0')}},
+    {"ACDb",
+     0,
+     {SEED('M', 'a', 's', 't', 'R', 'W', '0', '0'), /* Cosmos DB */
+      SEED('M', 'a', 's', 't', 'R', 'O', '0', '0'), SEED('R', 'e', 's', 'o', 'u', 'r', '0', '0'),
+      SEED('S', 'y', 's', 't', 'R', 'W', '0', '0')}},
+    {"AzFu",
+     1,
+     {SEED('F', 'u', 'n', 'c', 't', 'i', '0', '0'), /* Functions */
+      SEED('M', 'a', 's', 't', 'e', 'r', '0', '0'), SEED('S', 'y', 's', 't', 'e', 'm', '0', '0')}},
+    {"APIM",
+     0,
+     {SEED('T', 'e', 'n', 'a', 'n', 't', '0', '0'), /* API Management */
+      SEED('I', 'o', 'T', 'H', 'u', 'b', '0', '0'), SEED('G', 'a', 't', 'e', 'w', 'y', '0', '0'),
+      SEED('G', 'i', 't', 'K', 'e', 'y', '0', '0')}},
+    {"+ACR", 0, {SEED('A', 'C', 'R', 'D', 'f', 'l', 't', '0')}}, /* Container Registry */
+    {"AzCa", 0, {SEED('A', 'c', 'c', 'e', 's', 's', '0', '0')}}, /* Cache for Redis */
+    {"AzSe",
+     0,
+     {SEED('Q', 'u', 'e', 'r', 'y', '0', '0', '0'), /* AI Search */
+      SEED('P', 'A', 'd', 'm', 'i', 'n', '0', '0')}},
+    {"AIoT",
+     0,
+     {SEED('I', 'o', 'T', 'H', 'u', 'b', '0', '0'), /* IoT Hub / DPS / devices */
+      SEED('D', 'p', 's', 'K', 'e', 'y', '0', '0'), SEED('D', 'e', 'v', 'i', 'c', 'e', '0', '0')}},
+    {"+ABa", 0, {SEED('A', 'b', 'A', 'c', 'c', 't', '0', '0')}}, /* Batch */
+};
+
+static int azure_identifiable(const unsigned char *s, size_t n)
+{
+    size_t t = n;
+    while (t && s[t - 1] == '=')
+        t--;
+    unsigned char b[160];
+    for (size_t k = 0; k < sizeof IDENTIFIABLE / sizeof *IDENTIFIABLE; k++) {
+        /* The signature sits right before the 6 characters carrying the
+         * checksum's 32 bits. */
+        if (t < 10 || memcmp(s + t - 10, IDENTIFIABLE[k].sig, 4)) continue;
+        long m = b64decode(s, n, IDENTIFIABLE[k].url, 0, b, sizeof b);
+        if (m < 24) return FR_VALID_NONE;
+        uint32_t have = le32(b + m - 4);
+        for (int j = 0; j < 4 && IDENTIFIABLE[k].seeds[j]; j++)
+            if (fr_marvin32(IDENTIFIABLE[k].seeds[j], b, (size_t)m - 4) == have)
+                return FR_VALID_CHECKSUM;
+        return FR_VALID_NONE;
+    }
+    return FR_VALID_NONE;
+}
+
+/* ---- structure ------------------------------------------------------------ */
+
 /* A JWT whose header decodes (base64url) to a JSON object naming its "alg". */
 static int jwt_structure(const unsigned char *s, size_t n)
 {
     const unsigned char *dot = memchr(s, '.', n);
     if (!dot) return FR_VALID_NONE;
     unsigned char out[512];
-    size_t o = 0, bits = 0;
-    uint32_t acc = 0;
-    for (const unsigned char *p = s; p < dot && o < sizeof out; p++) {
-        int v = *p >= 'A' && *p <= 'Z'   ? *p - 'A'
-                : *p >= 'a' && *p <= 'z' ? *p - 'a' + 26
-                : *p >= '0' && *p <= '9' ? *p - '0' + 52
-                : *p == '-'              ? 62
-                : *p == '_'              ? 63
-                                         : -1;
-        if (v < 0) return FR_VALID_NONE;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
-    }
-    size_t i = 0;
+    long o = b64decode(s, (size_t)(dot - s), 1, 0, out, sizeof out);
+    if (o <= 0) return FR_VALID_NONE;
+    long i = 0;
     while (i < o && (out[i] == ' ' || out[i] == '\t' || out[i] == '\n' || out[i] == '\r'))
         i++;
-    if (i == o || out[i] != '{' || !memmem(out, o, "\"alg\"", 5)) return FR_VALID_NONE;
+    if (i == o || out[i] != '{' || !memmem(out, (size_t)o, "\"alg\"", 5)) return FR_VALID_NONE;
     return FR_VALID_STRUCTURE;
 }
 
-/* The current Azure DevOps PAT: 84 characters, "JQQJ9" at offset 52 and "AZDO"
- * at offset 76 (its Marvin32 checksum is not verified here). */
-static int azdo_signature(const unsigned char *s, size_t n)
+/* Reads an SSH wire-format string (uint32 length + bytes). */
+static int ssh_string(const unsigned char **p, const unsigned char *end, const unsigned char **s,
+                      uint32_t *len)
 {
-    return n == 84 && !memcmp(s + 52, "JQQJ9", 5) && !memcmp(s + 76, "AZDO", 4) ? FR_VALID_STRUCTURE
-                                                                                : FR_VALID_NONE;
+    if (end - *p < 4) return 0;
+    uint32_t l =
+        (uint32_t)(*p)[0] << 24 | (uint32_t)(*p)[1] << 16 | (uint32_t)(*p)[2] << 8 | (*p)[3];
+    if ((size_t)(end - *p - 4) < l) return 0;
+    *s = *p + 4;
+    *len = l;
+    *p += 4 + (size_t)l;
+    return 1;
 }
 
-int fr_validate(const char *validator, const unsigned char *s, size_t n)
+/* "openssh-key-v1\0", cipher, kdf, kdf options, key count, public keys, then
+ * the private section; unencrypted, that section opens with two equal check
+ * integers. */
+static int openssh_body(const unsigned char *d, size_t n)
 {
-    if (!strcmp(validator, "azdo-signature")) return azdo_signature(s, n);
+    static const char MAGIC[] = "openssh-key-v1";
+    if (n < sizeof MAGIC || memcmp(d, MAGIC, sizeof MAGIC)) return FR_VALID_NONE;
+    const unsigned char *p = d + sizeof MAGIC, *end = d + n, *cipher, *x;
+    uint32_t clen, len;
+    if (!ssh_string(&p, end, &cipher, &clen) || !ssh_string(&p, end, &x, &len) ||
+        !ssh_string(&p, end, &x, &len) || end - p < 4)
+        return FR_VALID_NONE;
+    uint32_t nkeys = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    p += 4;
+    if (nkeys < 1 || nkeys > 64) return FR_VALID_NONE;
+    for (uint32_t i = 0; i < nkeys; i++)
+        if (!ssh_string(&p, end, &x, &len)) return FR_VALID_NONE;
+    if (!ssh_string(&p, end, &x, &len) || len < 8) return FR_VALID_NONE;
+    if (clen == 4 && !memcmp(cipher, "none", 4) && memcmp(x, x + 4, 4)) return FR_VALID_NONE;
+    return FR_VALID_STRUCTURE;
+}
+
+/* Copies a PEM block out of its surroundings: JSON "\n" escapes become line
+ * breaks, indentation and quotes are dropped. */
+static size_t pem_normalise(const unsigned char *s, size_t n, char *out)
+{
+    size_t o = 0;
+    int bol = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '\\' && i + 1 < n && s[i + 1] == 'n') c = '\n', i++;
+        if (c == '\r') continue;
+        if (bol && (c == ' ' || c == '\t' || c == '"' || c == '\'')) continue;
+        out[o++] = (char)c;
+        bol = c == '\n';
+    }
+    out[o] = 0;
+    return o;
+}
+
+static int pem_parse(const char *pem, size_t n)
+{
+    int v = FR_VALID_NONE;
+    const char *body = strchr(pem, '\n');
+    const char *endl = strstr(pem, "-----END ");
+    if (!body || !endl || endl < body) return FR_VALID_NONE;
+    if (!strncmp(pem, "-----BEGIN OPENSSH PRIVATE KEY-----", 35)) {
+        size_t cap = (size_t)(endl - body);
+        unsigned char *der = malloc(cap + 1);
+        if (!der) return FR_VALID_NONE;
+        long m = b64decode((const unsigned char *)body, cap, 0, 1, der, cap + 1);
+        if (m > 0) v = openssh_body(der, (size_t)m);
+        free(der);
+        return v;
+    }
+    BIO *bio = BIO_new_mem_buf(pem, (int)n);
+    if (!bio) return FR_VALID_NONE;
+    if (!strncmp(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37)) {
+        X509_SIG *p8 = PEM_read_bio_PKCS8(bio, NULL, NULL, NULL);
+        if (p8) v = FR_VALID_STRUCTURE;
+        X509_SIG_free(p8);
+    } else if (!strstr(pem, "Proc-Type: 4,ENCRYPTED")) {
+        /* A callback that refuses any passphrase: nothing is ever prompted for. */
+        EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
+        if (k) v = FR_VALID_STRUCTURE;
+        EVP_PKEY_free(k);
+    }
+    BIO_free(bio);
+    ERR_clear_error(); /* failed parses leave entries in this thread's queue */
+    return v;
+}
+
+static int pem_key(const unsigned char *s, size_t n)
+{
+    if (n > 65536) return FR_VALID_NONE;
+    char *pem = malloc(n + 1);
+    if (!pem) return FR_VALID_NONE;
+    size_t m = pem_normalise(s, n, pem);
+    int v = pem_parse(pem, m);
+    free(pem);
+    return v;
+}
+
+/* A PEM key hidden in base64 (Kubernetes secrets, kubeconfig client-key-data,
+ * CI variables). */
+static int pem_base64(const unsigned char *s, size_t n)
+{
+    if (n > 87380) return FR_VALID_NONE;
+    unsigned char *pem = malloc(n + 1);
+    if (!pem) return FR_VALID_NONE;
+    long m = b64decode(s, n, 0, 1, pem, n);
+    int v = m > 0 ? pem_key(pem, (size_t)m) : FR_VALID_NONE;
+    free(pem);
+    return v;
+}
+
+/* A GCP service-account key file fragment: the match runs from its "type"
+ * member to its "private_key"; wrapped in braces it must parse as JSON with
+ * type service_account, a 40-hex private_key_id and a private key that parses. */
+static int gcp_service_account(const unsigned char *m, size_t n)
+{
+    if (n > 65536) return FR_VALID_NONE;
+    char *doc = malloc(n + 3);
+    if (!doc) return FR_VALID_NONE;
+    doc[0] = '{';
+    memcpy(doc + 1, m, n);
+    doc[n + 1] = '}';
+    doc[n + 2] = 0;
+    int v = FR_VALID_NONE;
+    json_t *j = json_loadb(doc, n + 2, 0, NULL);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    const char *kid = json_string_value(json_object_get(j, "private_key_id"));
+    const char *key = json_string_value(json_object_get(j, "private_key"));
+    if (type && kid && key && !strcmp(type, "service_account") && strlen(kid) == 40 &&
+        strspn(kid, "0123456789abcdef") == 40 && pem_parse(key, strlen(key)) == FR_VALID_STRUCTURE)
+        v = FR_VALID_STRUCTURE;
+    json_decref(j);
+    free(doc);
+    return v;
+}
+
+/* A Docker config "auth": base64 of "user:password", both printable. */
+static int docker_auth(const unsigned char *s, size_t n)
+{
+    unsigned char out[1024];
+    long m = b64decode(s, n, 0, 0, out, sizeof out);
+    if (m < 3) return FR_VALID_NONE;
+    const unsigned char *colon = memchr(out, ':', (size_t)m);
+    if (!colon || colon == out || colon == out + m - 1) return FR_VALID_NONE;
+    for (long i = 0; i < m; i++)
+        if (out[i] < 0x20 || out[i] > 0x7e) return FR_VALID_NONE;
+    return FR_VALID_STRUCTURE;
+}
+
+int fr_validate(const char *validator, const unsigned char *s, size_t n, const unsigned char *m,
+                size_t mn)
+{
+    if (!strcmp(validator, "azdo-legacy-crc32")) return azdo_legacy_crc32(s, n);
+    if (!strcmp(validator, "azure-cask")) return azure_cask(s, n);
+    if (!strcmp(validator, "azure-identifiable")) return azure_identifiable(s, n);
     if (!strcmp(validator, "base62-crc32")) return base62_crc32(s, n);
+    if (!strcmp(validator, "docker-auth")) return docker_auth(s, n);
+    if (!strcmp(validator, "entra-secret")) return entra_secret(s, n);
+    if (!strcmp(validator, "gcp-service-account")) return gcp_service_account(m, mn);
     if (!strcmp(validator, "jwt")) return jwt_structure(s, n);
+    if (!strcmp(validator, "pem-base64")) return pem_base64(s, n);
+    if (!strcmp(validator, "pem-key")) return pem_key(s, n);
     return -1;
 }

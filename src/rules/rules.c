@@ -161,7 +161,22 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
             rc = get_scalar(c, v, key, &r->validate);
         else if (!strcmp(key, "ignore_values"))
             rc = get_list(c, v, key, &r->ignore, &r->nignore, NULL);
-        else if (!strcmp(key, "keywords"))
+        else if (!strcmp(key, "guards")) {
+            char **g = NULL;
+            size_t ng = 0;
+            rc = get_list(c, v, key, &g, &ng, NULL);
+            for (size_t i = 0; i < ng && !rc; i++) {
+                if (!strcmp(g[i], "hex-digest"))
+                    r->guards |= FR_GUARD_HEX_DIGEST;
+                else if (!strcmp(g[i], "words"))
+                    r->guards |= FR_GUARD_WORDS;
+                else
+                    rc = fail(c, v, "unknown guard '%s' (known: hex-digest, words)", g[i]);
+            }
+            for (size_t i = 0; i < ng; i++)
+                free(g[i]);
+            free(g);
+        } else if (!strcmp(key, "keywords"))
             rc = get_list(c, v, key, &r->keywords, &r->nkeywords, NULL);
         else if (!strcmp(key, "references"))
             rc = get_list(c, v, key, &r->references, &r->nreferences, NULL);

@@ -29,9 +29,17 @@ typedef struct {
     char *validate;     /* offline validator of the secret's own proof (NULL: none) */
     char **ignore;      /* published values (documentation, emulators) never reported */
     size_t nignore;
-    char *file; /* rule file the rule came from */
-    int line;   /* line of the rule's entry in that file */
+    unsigned guards; /* FR_GUARD_* decoy checks beyond the ones every rule gets */
+    char *file;      /* rule file the rule came from */
+    int line;        /* line of the rule's entry in that file */
 } fr_rule;
+
+/* Opt-in decoy guards (YAML "guards: [hex-digest, words]"), meant for rules
+ * that match by context alone rather than by a token format. */
+enum {
+    FR_GUARD_HEX_DIGEST = 1, /* hex strings of digest length: commit ids, SHA-256 sums */
+    FR_GUARD_WORDS = 2,      /* dictionary words and templates: changeme, example-key, ... */
+};
 
 typedef struct {
     fr_rule *rules;
