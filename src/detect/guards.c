@@ -24,8 +24,9 @@ int fr_is_placeholder(const char *s, size_t n)
     if (memchr(s, '<', n) && memchr(s, '>', n)) return 1;
     if (n >= 2 && (memmem(s, n, "${", 2) || memmem(s, n, "$(", 2) || memmem(s, n, "{{", 2)))
         return 1;
-    /* Masked values as CI systems print them. */
-    if (memmem(s, n, "***", 3)) return 1;
+    /* Masked values as CI systems print them, and elided ones. */
+    if (memmem(s, n, "***", 3) || memmem(s, n, "...", 3) || memmem(s, n, "\xe2\x80\xa6", 3))
+        return 1;
     if (contains_ci(s, n, "xxxx")) return 1;
     /* A run of one character is never a credential. */
     size_t same = 1;
@@ -64,6 +65,9 @@ static const char *const WORDS[] = {
     "qwerty",      "test",      "testing",  "foobar",     "hunter2",   "insertyourkeyhere",
     NULL};
 
+static const char *const DOC_WORDS[] = {"example",  "sample",  "dummy", "placeholder", "changeme",
+                                        "redacted", "notreal", "fake",  NULL};
+
 static const char *const WORD_PREFIXES[] = {"your", "my",    "example",  "sample",  "dummy",
                                             "fake", "test",  "changeme", "replace", "insert",
                                             "put",  "enter", "todo",     "fixme",   NULL};
@@ -85,7 +89,7 @@ int fr_is_decoy(const unsigned char *d, size_t len, size_t ss, size_t se, unsign
         (all_of(s, n, "0123456789abcdef") || all_of(s, n, "0123456789ABCDEF")))
         return 1;
     if (guards & FR_GUARD_WORDS) {
-        char w[64];
+        char w[256];
         size_t k = 0;
         for (size_t i = 0; i < n && k < sizeof w - 1; i++)
             if (isalnum((unsigned char)s[i])) w[k++] = (char)tolower((unsigned char)s[i]);
@@ -95,6 +99,12 @@ int fr_is_decoy(const unsigned char *d, size_t len, size_t ss, size_t se, unsign
             /* the word alone, or followed by digits only (password123) */
             if (!strncmp(w, WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) return 1;
         }
+        /* A URL is where a secret is used, not the secret. */
+        if ((n > 7 && !strncasecmp(s, "http://", 7)) || (n > 8 && !strncasecmp(s, "https://", 8)))
+            return 1;
+        /* Documentation values: AWS's ...EXAMPLEKEY, "sample-token", ... */
+        for (int i = 0; DOC_WORDS[i]; i++)
+            if (strstr(w, DOC_WORDS[i])) return 1;
         for (int i = 0; WORD_PREFIXES[i]; i++)
             if (!strncmp(w, WORD_PREFIXES[i], strlen(WORD_PREFIXES[i])) &&
                 (n > strlen(WORD_PREFIXES[i]) &&
