@@ -1,0 +1,266 @@
+/* Unit tests for src/detect/validators.c and the decoy guards: Marvin32 against
+ * published test vectors, every validator on a fake token made by the
+ * independent Python generators (corpus/fakes.py) and on a one-character
+ * mutation of it, key material made at test time with openssl / ssh-keygen,
+ * and one-secret-one-finding overlap resolution. */
+#include "check.h"
+#include "detect/detect.h"
+#include "rules/rules.h"
+
+#include <stdlib.h>
+
+static int V(const char *validator, const char *s)
+{
+    return fr_validate(validator, (const unsigned char *)s, strlen(s), (const unsigned char *)s,
+                       strlen(s));
+}
+
+/* The validator gives want for the token, and want_mutated with one character
+ * of it changed. */
+static void check_token2(const char *validator, const char *token, int want, int want_mutated)
+{
+    CHECK(V(validator, token) == want);
+    char *m = strdup(token);
+    size_t i = strlen(m) / 3; /* inside the random part of every format here */
+    m[i] = m[i] == 'a' ? 'b' : 'a';
+    if (V(validator, m) != want_mutated)
+        fprintf(stderr, "mutated %s gives %d under %s\n", m, V(validator, m), validator);
+    CHECK(V(validator, m) == want_mutated);
+    free(m);
+}
+
+static void check_token(const char *validator, const char *token, int want)
+{
+    check_token2(validator, token, want, FR_VALID_NONE);
+}
+
+static void test_marvin(void)
+{
+    /* SymCrypt's / .NET's published Marvin32 vectors. */
+    CHECK(fr_marvin64(0xd53cd9cecd0893b7ULL, (const unsigned char *)"abc", 3) ==
+          0x22c74339492769bfULL);
+    CHECK(fr_marvin64(0xddddeeeeffff000ULL, (const unsigned char *)"abcdefghijklmnopqrstuvwxyz",
+                      26) == 0xa128eb7e7260aca2ULL);
+    CHECK(fr_marvin64(0x004fb61a001bdbccULL, (const unsigned char *)"", 0) ==
+          0x30ed35c100cd3c7dULL);
+    uint64_t h = fr_marvin64(0xd53cd9cecd0893b7ULL, (const unsigned char *)"abc", 3);
+    CHECK(fr_marvin32(0xd53cd9cecd0893b7ULL, (const unsigned char *)"abc", 3) ==
+          ((uint32_t)h ^ (uint32_t)(h >> 32)));
+}
+
+static void test_checksums(void)
+{
+    check_token("base62-crc32", "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", FR_VALID_CHECKSUM);
+    check_token("azdo-legacy-crc32", "gknb7lqgoghv5pmlnmm2v5xxnwjsjs3afkcr677q47ihcpdcvg4q",
+                FR_VALID_CHECKSUM); /* user PAT constant */
+    check_token("azdo-legacy-crc32", "akcqxphbgthw3j5tugxch24qtpyds424c4f2ix4ecor4aqgokqoq",
+                FR_VALID_CHECKSUM); /* application PAT constant */
+    check_token(
+        "azure-cask",
+        "BY7pQ5NHBsE5VxkLKvTWKyuwdztJBOHH0UtS9CgfW7Be4QW0WJMEJQQJ99BH7aOg1zfGIBWwAAAAACOGxQ7q",
+        FR_VALID_CHECKSUM);
+    check_token2(
+        "azure-cask",
+        "baAhmgnrV2Mgghf1znfmLTkiPoOEmDEr97Uqb0I3ItyDeAvLBVCsJQQJ99BJACAAAAABRrq8AAASAZDOG6Bj",
+        FR_VALID_CHECKSUM, FR_VALID_STRUCTURE);
+    /* An Azure DevOps PAT whose checksum does not verify keeps its fixed
+     * signatures as proof; any other common annotated key does not. */
+    CHECK(V("azure-cask", "baAhmgnrV2Mgghf1znfmLTkiPoOEmDEr97Uqb0I3ItyDeAvLBVCsJQQJ99BJACAAAAABRrq8"
+                          "AAASAZDOG6Bk") == FR_VALID_STRUCTURE);
+    CHECK(V("azure-cask", "BY7pQ5NHBsE5VxkLKvTWKyuwdztJBOHH0UtS9CgfW7Be4QW0WJMEJQQJ99BH7aOg1zfGIBWw"
+                          "AAAAACOGxQ7r") == FR_VALID_NONE);
+    check_token("entra-secret", "kJ~8Q~0Uc-erNPeC64-WRPUEeVRvvXrg1AKGMbSi", FR_VALID_CHECKSUM);
+    CHECK(V("entra-secret", "kJ~7Q~0Uc-erNPeC64-WRPUEeVRvvXrg1AKGM") == FR_VALID_NONE);
+    static const char *const ids[] = {
+        "cLVLwbwXRMnQdp9oyZmwXFlQD9M0zKasc4e6Q5yRXnfiPTaUpUGCSBqEfI+UXw1Av7ax/YjJ32ND+AStCYQuDA==",
+        "vkUy7LLK4BTw+UFk0UGwekYaFofO8GugC+ASbuVSiJk=",
+        "5wRXsWu6nmzocpPVAdmGNBwGlclg6eQUY+AEhSu4lWc=",
+        "gXpScsG5noF6GXP8E4bhgJGkaYM9iupPb/tTNeiW1JWzcI6BsBxHP7cAhNa5/OXhuoSnf+q56hhvACDbNx7vpw==",
+        "E9Uhgi-690Lkhpymwm1XoQ-xYKtMFSsO2XiPRdJ-5DG_AzFuuxCDfA==",
+        "uMki+74gqwLwz8TDiFTmcDvI/d7p08B3GsRLgxeI4an5YHTu4Rs8iNe8L+v9OD53u/s+EXqafRyuAPIM4EnwkA==",
+        "wubDvHwcPgFKrbgM9/BVhs7dUM773JDOFdJvW1lDhm+ACRRpxzWs",
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+        check_token("azure-identifiable", ids[i], FR_VALID_CHECKSUM);
+    /* A right checksum under another key kind's signature is no proof. */
+    CHECK(V("azure-identifiable", "vkUy7LLK4BTw+UFk0UGwekYaFofO8GugC+AEhuVSiJk=") == FR_VALID_NONE);
+    CHECK(V("azure-identifiable", "short") == FR_VALID_NONE);
+    CHECK(V("no-such-validator", "x") == -1);
+}
+
+static void test_structure(void)
+{
+    CHECK(V("jwt", "eyJhbGciOiAiUlMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAiaUM0WGNUTG1MSXlpIiwgIml"
+                   "hdCI6IDE3NjcyMjU2MDB9.qmFRu9qbaMpsIebWVOSlqmf_yU48WFH1JHrqPEjTcim") ==
+          FR_VALID_STRUCTURE);
+    CHECK(V("jwt", "eyJzdWIiOiAiaUM0WGNUTG1MSXlpIn0.eyJzdWIiOiAiaUM0WGNUTG1MSXlpIn0.sig") ==
+          FR_VALID_NONE); /* a header without "alg" */
+    CHECK(V("docker-auth", "dXNlcjpwYXNzd29yZA==") == FR_VALID_STRUCTURE); /* user:password */
+    CHECK(V("docker-auth", "dXNlcnBhc3N3b3Jk") == FR_VALID_NONE);          /* no colon */
+    CHECK(V("docker-auth", "////////") == FR_VALID_NONE);                  /* binary */
+}
+
+static char *run(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    fr_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+        fr_buf_append(&b, chunk, n);
+    pclose(p);
+    return fr_buf_steal(&b);
+}
+
+/* Key material made now, never stored: every PEM kind parses as the type it
+ * claims; encrypted ones parse as their encrypted structure; broken or random
+ * bodies do not. */
+static void test_keys(void)
+{
+    const char *dir = "/tmp/ferret-unit-keys";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s && mkdir -p %s && cd %s && "
+             "openssl ecparam -name prime256v1 -genkey -noout -out ec.pem 2>/dev/null && "
+             "openssl genrsa -traditional -out rsa.pem 1024 2>/dev/null && "
+             "openssl genpkey -algorithm ed25519 -out p8.pem 2>/dev/null && "
+             "openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:x -in p8.pem -out enc.pem && "
+             "ssh-keygen -q -t ed25519 -N '' -C t -f ssh && "
+             "ssh-keygen -q -t ed25519 -N 'pass phrase' -C t -f sshenc",
+             dir, dir, dir);
+    CHECK(system(cmd) == 0);
+    static const char *const files[] = {"ec.pem", "rsa.pem", "p8.pem", "enc.pem", "ssh", "sshenc"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(cmd, sizeof cmd, "cat %s/%s", dir, files[i]);
+        char *pem = run(cmd);
+        CHECK(pem && V("pem-key", pem) == FR_VALID_STRUCTURE);
+        if (pem && V("pem-key", pem) != FR_VALID_STRUCTURE) fprintf(stderr, "%s\n", files[i]);
+        snprintf(cmd, sizeof cmd, "base64 -w0 %s/%s", dir, files[i]);
+        char *b64 = run(cmd);
+        CHECK(b64 && V("pem-base64", b64) == FR_VALID_STRUCTURE);
+        /* A JSON string holding the key ("\n" escapes, as in key files). */
+        snprintf(cmd, sizeof cmd, "awk '{printf \"%%s\\\\n\", $0}' %s/%s", dir, files[i]);
+        char *json = run(cmd);
+        CHECK(json && V("pem-key", json) == FR_VALID_STRUCTURE);
+        /* Truncated: the body loses its middle. */
+        if (pem) {
+            char *end = strstr(pem, "-----END");
+            char *cut = strchr(pem, '\n');
+            if (end && cut && end - cut > 40) memmove(cut + 1 + 20, end, strlen(end) + 1);
+            CHECK(V("pem-key", pem) == FR_VALID_NONE);
+        }
+        free(pem), free(b64), free(json);
+    }
+    /* A GCP key file fragment (from its "type" member to its private key). */
+    snprintf(
+        cmd, sizeof cmd,
+        "printf '\"type\": \"service_account\", \"project_id\": \"p\", \"private_key_id\": "
+        "\"%s\", \"private_key\": \"' ; awk '{printf \"%%s\\\\n\", $0}' %s/p8.pem; printf '\"'",
+        "0123456789abcdef0123456789abcdef01234567", dir);
+    char *gcp = run(cmd);
+    CHECK(gcp && V("gcp-service-account", gcp) == FR_VALID_STRUCTURE);
+    if (gcp) {
+        char *k = strstr(gcp, "0123456789abcdef");
+        if (k) k[0] = 'x'; /* private_key_id no longer hex */
+        CHECK(V("gcp-service-account", gcp) == FR_VALID_NONE);
+    }
+    free(gcp);
+    CHECK(V("gcp-service-account", "\"type\": \"service_account\", \"private_key\": \"") ==
+          FR_VALID_NONE);
+    CHECK(V("pem-key",
+            "-----BEGIN RSA PRIVATE KEY-----\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+            "-----END RSA PRIVATE KEY-----") == FR_VALID_NONE);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+static int decoy(const char *s, unsigned guards)
+{
+    return fr_is_decoy((const unsigned char *)s, strlen(s), 0, strlen(s), guards);
+}
+
+static void test_decoys(void)
+{
+    CHECK(decoy("3f2504e0-4f89-11d3-9a0c-0305e82c3301", 0));
+    CHECK(decoy("{3F2504E0-4F89-11D3-9A0C-0305E82C3301}", 0));
+    CHECK(decoy("sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/"
+                "SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==",
+                0));
+    const char *img =
+        "icon = \"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ\"";
+    const char *at = strstr(img, "iVBOR");
+    CHECK(fr_is_decoy((const unsigned char *)img, strlen(img), (size_t)(at - img), strlen(img) - 1,
+                      0));
+    CHECK(!decoy("9fceb02d0ae598e95dc970b74767f19372d61af8", 0));
+    CHECK(decoy("9fceb02d0ae598e95dc970b74767f19372d61af8", FR_GUARD_HEX_DIGEST));
+    CHECK(decoy("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                FR_GUARD_HEX_DIGEST));
+    CHECK(!decoy("9fceb02d0ae598e95dc970b74767f19372d61af", FR_GUARD_HEX_DIGEST)); /* 39 */
+    CHECK(decoy("changeme", FR_GUARD_WORDS));
+    CHECK(decoy("Password123", FR_GUARD_WORDS));
+    CHECK(decoy("your-api-key-here", FR_GUARD_WORDS));
+    CHECK(decoy("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", FR_GUARD_WORDS));
+    CHECK(decoy("self.database_password", FR_GUARD_WORDS));
+    CHECK(decoy("https://login.example.org/token", FR_GUARD_WORDS));
+    CHECK(!decoy("changeme", 0));
+    CHECK(!decoy("HsE6GyyEl3vuYCI#80", FR_GUARD_WORDS | FR_GUARD_HEX_DIGEST));
+    CHECK(!decoy("Tq8#vLm2Rx9pWz4K", FR_GUARD_WORDS));
+}
+
+/* Two rules claiming the same secret: one finding, the better-proved one. */
+static void test_overlap(void)
+{
+    static const char *Y = "rules:\n"
+                           "  - id: t.generic\n"
+                           "    name: generic\n"
+                           "    pattern: 'token\\s*=\\s*\"([^\"]{8,64})\"'\n"
+                           "    severity: medium\n"
+                           "    confidence: low\n"
+                           "    attack: T1552.001\n"
+                           "    examples: [x]\n"
+                           "    negative_examples: [y]\n"
+                           "  - id: t.github\n"
+                           "    name: github\n"
+                           "    pattern: '\\b(ghp_[A-Za-z0-9]{36})\\b'\n"
+                           "    validate: base62-crc32\n"
+                           "    severity: critical\n"
+                           "    confidence: high\n"
+                           "    attack: T1552.001\n"
+                           "    examples: [x]\n"
+                           "    negative_examples: [y]\n";
+    const char *names[] = {"o.yml"};
+    size_t lens[] = {strlen(Y)};
+    fr_ruleset *rs = NULL;
+    fr_engine *e = NULL;
+    fr_scanner *sc = NULL;
+    CHECK(fr_rules_load_buffers(&rs, names, &Y, lens, 1) == FR_OK);
+    CHECK(rs && fr_engine_new(&e, rs, NULL) == FR_OK && fr_scanner_new(&sc, e) == FR_OK);
+    if (!sc) return;
+    const char *text = "token = \"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\"\n"
+                       "token = \"Xk9mQ2vL7pZt4Rw8\"\n";
+    const fr_match *m;
+    size_t n;
+    CHECK(fr_scan(sc, (const unsigned char *)text, strlen(text), &m, &n) == FR_OK);
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK_STR(rs->rules[m[0].rule].id, "t.github");
+        CHECK(m[0].validated == FR_VALID_CHECKSUM);
+        CHECK_STR(rs->rules[m[1].rule].id, "t.generic");
+        CHECK(m[1].line == 2);
+    }
+    fr_scanner_free(sc);
+    fr_engine_free(e);
+    fr_ruleset_free(rs);
+}
+
+int main(void)
+{
+    test_marvin();
+    test_checksums();
+    test_structure();
+    test_keys();
+    test_decoys();
+    test_overlap();
+    return check_done("test_validators");
+}
