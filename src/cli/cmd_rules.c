@@ -3,7 +3,8 @@
  * every rule alone in both engines, then runs every example and negative example
  * through the real engine, and again through a test engine that makes every
  * offset a candidate: any difference means the Hyperscan prefilter loses a match.
- * A rule with a validator needs at least one example that passes it.
+ * Every rule needs at least 3 examples and 3 negative examples, and a rule with a
+ * validator at least one example that passes it.
  */
 #include "cli/cli.h"
 #include "detect/detect.h"
@@ -93,6 +94,14 @@ static int check(const fr_ruleset *rs)
                     rule->file, ex->line, rule->id, nf, ns);
                 failures++;
             }
+        }
+        /* Every rule documents itself with at least three of each. */
+        if (rule->nexamples < 3 || rule->nnegatives < 3) {
+            fprintf(stderr,
+                    "%s:%d: rule %s: needs at least 3 examples and 3 negative examples (has %zu "
+                    "and %zu)\n",
+                    rule->file, rule->line, rule->id, rule->nexamples, rule->nnegatives);
+            failures++;
         }
         /* A validator no example passes is a validator that does not fit its rule. */
         if (rule->validate && validated == 0) {

@@ -97,6 +97,22 @@ run_ferret rules check --rules rules-bad
 assert_eq "$RC" 2 "rules check fails on a failing example"
 assert_contains "$ERR" "rules-bad/bad.yml:10: rule x.z: example does not match" "failing example has file:line"
 assert_contains "$ERR" "rules-bad/bad.yml:12: rule x.z: negative example matches" "matching negative has file:line"
+assert_contains "$ERR" "rule x.z: needs at least 3 examples and 3 negative examples (has 2 and 1)" "too few examples"
+cat > rules-bad/bad.yml <<'YML'
+rules:
+  - id: x.v
+    name: a validator no example passes
+    pattern: '\b(ghp_[A-Za-z0-9]{36})\b'
+    validate: base62-crc32
+    severity: low
+    confidence: low
+    attack: T1552.001
+    examples: ['ghp_000000000000000000000000000000000001', 'ghp_000000000000000000000000000000000002', 'ghp_000000000000000000000000000000000003']
+    negative_examples: [a, b, c]
+YML
+run_ferret rules check --rules rules-bad
+assert_eq "$RC" 2 "rules check fails when no example passes the validator"
+assert_contains "$ERR" "rules-bad/bad.yml:2: rule x.v: no example passes the 'base62-crc32' validator" "validator mismatch named"
 run_ferret rules check
 assert_eq "$RC" 0 "built-in rules pass their check"
 
