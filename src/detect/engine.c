@@ -121,6 +121,14 @@ static int compile_hs(const fr_ruleset *rs, const size_t *idx, size_t n, hs_data
         exprs[i] = rs->rules[idx[i]].pattern;
         flags[i] = HS_FLAG_MULTILINE;
         ids[i] = (unsigned)idx[i];
+        /* Find the patterns Hyperscan cannot run exactly up front, one by one:
+         * each failed multi-pattern compile would cost a whole compile. */
+        hs_expr_info_t *info = NULL;
+        hs_compile_error_t *ce = NULL;
+        if (hs_expression_info(exprs[i], flags[i], &info, &ce) != HS_SUCCESS)
+            flags[i] |= HS_FLAG_PREFILTER;
+        free(info);
+        if (ce) hs_free_compile_error(ce);
     }
     for (;;) {
         hs_compile_error_t *ce = NULL;
