@@ -97,10 +97,11 @@ typedef struct {
 static void *progress_main(void *arg)
 {
     progress_ctx *c = arg;
-    for (int first = 1; !atomic_load(&c->stop); first = 0) {
+    /* The first line is drawn at once, even when the scan is already over. */
+    for (int first = 1;; first = 0) {
         struct timespec ts = {0, 250 * 1000000L};
         if (!first) nanosleep(&ts, NULL);
-        if (atomic_load(&c->stop)) break;
+        if (!first && atomic_load(&c->stop)) break;
         fr_progress *pr = c->pr;
         double secs = fr_monotonic() - c->t0;
         uint64_t done = atomic_load(&pr->done), sub = atomic_load(&pr->submitted);
