@@ -309,10 +309,14 @@ static void *worker_main(void *arg_)
     int have_scanner = fr_scanner_new(&sc, p->engine) == FR_OK;
     fr_item *it;
     for (;;) {
-        int idle = 0; /* woken in batches: a timed wait picks up a short tail */
-        it = fr_queue_pop_timed(q, 20, &idle);
-        /* Own queue empty: take work from the others rather than sit idle
-         * (affinity keeps related items together, not one worker busy alone). */
+        int idle = 0;
+        /* Own queue first; when it is empty, take work from the others before
+         * sleeping (affinity keeps related items together, it must not leave a
+         * worker idle beside a backlog); then a timed wait, woken in batches. */
+        it = fr_queue_trypop(q);
+        for (int k = 0; !it && k < p->nworkers; k++)
+            if (p->work[k] != q) it = fr_queue_trypop(p->work[k]);
+        if (!it) it = fr_queue_pop_timed(q, 20, &idle);
         for (int k = 0; !it && k < p->nworkers; k++)
             if (p->work[k] != q) it = fr_queue_trypop(p->work[k]);
         if (!it && idle) continue;
@@ -550,6 +554,12 @@ int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
     size_t w = it->affinity ? (size_t)(it->affinity % (uint64_t)p->nworkers)
                             : p->next_rr++ % (size_t)p->nworkers;
     atomic_fetch_add(&p->progress.submitted, 1);
+    /* Affinity is a preference: when that worker's queue is full, any queue
+     * with room takes the item before the producer blocks. */
+    if (!p->stopped && fr_queue_trypush(p->work[w], it) == FR_OK) return FR_OK;
+    for (int k = 1; !p->stopped && k < p->nworkers; k++)
+        if (fr_queue_trypush(p->work[(w + (size_t)k) % (size_t)p->nworkers], it) == FR_OK)
+            return FR_OK;
     if (p->stopped || fr_queue_push(p->work[w], it)) {
         fr_item_free(it);
         return FR_ERR;

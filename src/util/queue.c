@@ -67,7 +67,9 @@ static void *take(fr_queue *q)
     void *item = q->items[q->head];
     q->head = (q->head + 1) % q->cap;
     q->count--;
-    if (q->waiting_push) pthread_cond_signal(&q->not_full);
+    /* Producers blocked on a full queue wake when it is half drained, not at
+     * every free slot: one wake-up per batch instead of a ping-pong per item. */
+    if (q->waiting_push && q->count <= q->cap / 2) pthread_cond_broadcast(&q->not_full);
     return item;
 }
 
@@ -121,6 +123,21 @@ void fr_queue_set_wake(fr_queue *q, size_t n)
     pthread_mutex_lock(&q->mu);
     q->wake_at = n ? (n < q->cap ? n : q->cap) : 1;
     pthread_mutex_unlock(&q->mu);
+}
+
+int fr_queue_trypush(fr_queue *q, void *item)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->count == q->cap || q->closed) {
+        pthread_mutex_unlock(&q->mu);
+        return FR_ERR;
+    }
+    q->items[(q->head + q->count) % q->cap] = item;
+    q->count++;
+    if (q->waiting_pop && (q->count >= q->wake_at || q->count == q->cap))
+        pthread_cond_signal(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
+    return FR_OK;
 }
 
 void *fr_queue_trypop(fr_queue *q)

@@ -82,6 +82,8 @@ void *fr_queue_pop_timed(fr_queue *q, int timeout_ms, int *timed_out);
 void fr_queue_close(fr_queue *q);
 /* Takes an item if one is there, never waits (NULL otherwise). */
 void *fr_queue_trypop(fr_queue *q);
+/* Adds an item if there is room: FR_OK, or FR_ERR when full or closed. */
+int fr_queue_trypush(fr_queue *q, void *item);
 /* Consumers sleeping on an empty queue are woken once n items wait (or it is
  * full, or closed): fewer wake-ups for consumers that use fr_queue_pop_timed. */
 void fr_queue_set_wake(fr_queue *q, size_t n);

@@ -107,7 +107,16 @@ static void test_queue(void)
     fr_queue_set_wake(Q, 4);
     CHECK(fr_queue_push(Q, (void *)7) == FR_OK);
     CHECK(fr_queue_pop_timed(Q, 20, &timed_out) == (void *)7 && !timed_out);
+    /* trypush: takes items while there is room, never blocks, keeps FIFO order */
+    size_t pushed = 0;
+    while (fr_queue_trypush(Q, (void *)(pushed + 1)) == FR_OK)
+        pushed++;
+    CHECK(pushed == 8);
+    for (size_t i = 1; i <= 8; i++)
+        CHECK(fr_queue_trypop(Q) == (void *)i);
+    CHECK(fr_queue_trypop(Q) == NULL);
     fr_queue_close(Q);
+    CHECK(fr_queue_trypush(Q, (void *)1) == FR_ERR);
     CHECK(fr_queue_push(Q, (void *)1) == FR_ERR);
     CHECK(fr_queue_pop(Q) == NULL);
     fr_queue_free(Q);
