@@ -813,7 +813,7 @@ static tl_repo *thread_repo(const char *path, fr_buf *why)
     static atomic_int nthreads;
     if (tidx < 0) tidx = atomic_fetch_add(&nthreads, 1);
     fr_buf od = {0};
-    fr_buf_puts(&od, git_repository_path(t->repo));
+    fr_buf_puts(&od, git_repository_commondir(t->repo));
     fr_buf_puts(&od, "objects");
     for (int i = 0; i <= tidx && i < 64; i++)
         fr_buf_puts(&od, "/.");

@@ -155,4 +155,12 @@ assert_eq "$(occ m.jsonl "$(h "$s_env")" | awk '{print $1, $2, $4, $8}' | sort)"
   "git .env $c_env $T/mirrors/one.git" \
   "git .env $c_env $T/mirrors/team/two.git" | sort)" "one finding, occurrences in both mirrors and a plain file"
 assert_eq "$(occ m.jsonl "$(h "$s_branch")" | awk '{print $7}' | sort -u)" "refs/heads/feature" "mirror keeps branch provenance"
+
+# a linked worktree: its objects live in the main repository's common directory
+git -C repo worktree add -q "$T/wt" 2> /dev/null
+run_ferret scan --db wt.db wt
+assert_eq "$RC" 1 "a linked worktree is scanned"
+run_ferret report --db wt.db --format jsonl
+printf '%s\n' "$OUT" > wt.jsonl
+assert_contains "$(occ wt.jsonl "$(h "$s_env")" | awk '{print $2, $4}')" ".env $c_env" "history read through the common object directory"
 finish
