@@ -64,8 +64,9 @@ struct fr_item {
     fr_load_fn load;
     char *load_arg; /* what load needs (a file path, an object id, ...) */
     void *load_ctx; /* borrowed source context for load */
-    /* Items with the same non-zero affinity go to the same worker (git: versions
-     * of one path are delta chains of each other and share its caches). */
+    /* Items with the same non-zero affinity go to the same worker while its
+     * queue has room (git: versions of one path are delta chains of each other
+     * and share its caches); a full queue spills to any other. */
     uint64_t affinity;
     fr_expand_fn expand;       /* opens archives found in this item (NULL: never) */
     fr_normalize_fn normalize; /* applied before detection (NULL: never) */
@@ -109,7 +110,7 @@ fr_progress *fr_pipeline_progress(fr_pipeline *p);
 
 int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_engine *engine,
                       fr_store *store, int64_t run_id);
-/* Hands an item to the pipeline (ownership passes; blocks while the queue is full).
+/* Hands an item to the pipeline (ownership passes; blocks while every queue is full).
  * Returns FR_ERR when the pipeline stopped (store failure). */
 int fr_pipeline_submit(fr_pipeline *p, fr_item *it);
 /* Memory that lives until fr_pipeline_finish (zeroed): contexts that items'

@@ -42,6 +42,16 @@ void fr_queue_free(fr_queue *q)
     free(q);
 }
 
+/* Appends an item (the lock held, room checked); wakes a consumer once enough
+ * items are waiting. */
+static void put(fr_queue *q, void *item)
+{
+    q->items[(q->head + q->count) % q->cap] = item;
+    q->count++;
+    if (q->waiting_pop && (q->count >= q->wake_at || q->count == q->cap))
+        pthread_cond_signal(&q->not_empty);
+}
+
 int fr_queue_push(fr_queue *q, void *item)
 {
     pthread_mutex_lock(&q->mu);
@@ -54,10 +64,7 @@ int fr_queue_push(fr_queue *q, void *item)
         pthread_mutex_unlock(&q->mu);
         return FR_ERR;
     }
-    q->items[(q->head + q->count) % q->cap] = item;
-    q->count++;
-    if (q->waiting_pop && (q->count >= q->wake_at || q->count == q->cap))
-        pthread_cond_signal(&q->not_empty);
+    put(q, item);
     pthread_mutex_unlock(&q->mu);
     return FR_OK;
 }
@@ -132,10 +139,7 @@ int fr_queue_trypush(fr_queue *q, void *item)
         pthread_mutex_unlock(&q->mu);
         return FR_ERR;
     }
-    q->items[(q->head + q->count) % q->cap] = item;
-    q->count++;
-    if (q->waiting_pop && (q->count >= q->wake_at || q->count == q->cap))
-        pthread_cond_signal(&q->not_empty);
+    put(q, item);
     pthread_mutex_unlock(&q->mu);
     return FR_OK;
 }
