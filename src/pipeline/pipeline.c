@@ -26,6 +26,7 @@ struct result {
     char *content_key;
     result **subs; /* archive members, each its own content */
     size_t nsubs;
+    int withdrawn; /* the loader gave FR_WITHDRAW: nothing to record */
 };
 
 #define MAX_ARCHIVE_DEPTH 3
@@ -161,8 +162,8 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         return;
     }
     fr_buf norm = {0};
-    if (it->normalize &&
-        it->normalize(it->locs[0].path, (const unsigned char *)data, len, &norm) == 1) {
+    if (it->normalize && it->normalize(it->nlocs ? it->locs[0].path : "",
+                                       (const unsigned char *)data, len, &norm) == 1) {
         data = norm.p ? norm.p : "";
         len = norm.len;
     }
@@ -281,7 +282,9 @@ static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
     fr_buf why = {0};
     fr_buf_reset(data);
     int rc = it->load(it, data, p->opts.max_size, &why);
-    if (rc == FR_ELIMIT) {
+    if (rc == FR_WITHDRAW) {
+        r->withdrawn = 1;
+    } else if (rc == FR_ELIMIT) {
         fr_buf_reset(&why);
         fr_buf_printf(&why, "larger than --max-file-size (%llu bytes)",
                       (unsigned long long)p->opts.max_size);
@@ -332,6 +335,12 @@ static void *worker_main(void *arg_)
                 scan_item(p, sc, &data, r);
             else
                 set_status(it, FR_ST_ERROR, "cannot create a scanner");
+        }
+        if (it->done && it->load && !it->known) it->done(it, r->withdrawn, r->nm);
+        if (r->withdrawn) { /* the source submits it again later */
+            atomic_fetch_add(&p->progress.done, 1);
+            result_free(r);
+            continue;
         }
         if (!r->content_key && it->key) {
             r->content_key = fr_xstrdup(it->key);
@@ -452,7 +461,8 @@ static int write_result(fr_pipeline *p, result *r)
     /* The first errors are printed; all are in 'ferret report --skipped'. */
     if (r->it->status == FR_ST_ERROR && p->stats.failed <= MAX_PRINTED_ERRORS) {
         fr_buf msg = {0};
-        fr_buf_put_safe(&msg, r->it->locs[0].path, strlen(r->it->locs[0].path));
+        const char *where = r->it->nlocs ? r->it->locs[0].path : r->content_key;
+        fr_buf_put_safe(&msg, where, strlen(where));
         fprintf(stderr, "ferret: error: %s: %s\n", msg.p, r->it->reason);
         if (p->stats.failed == MAX_PRINTED_ERRORS)
             fprintf(stderr, "ferret: further errors are not printed\n");
@@ -565,6 +575,11 @@ int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
         return FR_ERR;
     }
     return FR_OK;
+}
+
+int fr_pipeline_stopped(fr_pipeline *p)
+{
+    return p->stopped;
 }
 
 fr_progress *fr_pipeline_progress(fr_pipeline *p)

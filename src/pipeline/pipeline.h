@@ -41,6 +41,10 @@ typedef int (*fr_expand_fn)(const unsigned char *data, size_t len, const char *n
  * pointer, an object a partial clone does not have) gives FR_SKIP and a reason
  * in why. Other failures: a negative code and a reason in why. */
 #define FR_SKIP 1
+/* A loader may also withdraw an item (FR_WITHDRAW): nothing is recorded for it,
+ * its source submits the content again later (git scans blobs ahead of the walk
+ * and leaves those whose processing needs a path to the walk). */
+#define FR_WITHDRAW 2
 typedef int (*fr_load_fn)(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
 
 /* One independent text inside a segmented item (a commit message, a path name):
@@ -56,7 +60,8 @@ struct fr_item {
     uint64_t size;            /* size if known up front */
     fr_content_status status; /* a source may decide "skipped"/"error" before loading */
     char *reason;             /* ... and why */
-    fr_location *locs;        /* every place this content is (strings owned), nlocs >= 1 */
+    fr_location *locs;        /* every place this content is (strings owned); none for
+                               * content scanned before its source knows a place */
     size_t nlocs;
     int known;        /* already scanned with these rules: only record locations */
     fr_segment *segs; /* segmented item: matches go to segments, not to the item */
@@ -73,6 +78,9 @@ struct fr_item {
     fr_describe_fn describe;   /* provenance from archive layouts (NULL: none) */
     int64_t mtime_ns;          /* a file on disk: its mtime when listed ... */
     int remember_file;         /* ... remembered so an unchanged file is not read again */
+    /* Called on the worker once the item is loaded and scanned (or withdrawn):
+     * tells the source whether its locations will matter. */
+    void (*done)(const fr_item *it, int withdrawn, size_t nmatches);
 };
 
 /* A new item with one location of the given kind and path (copied). */
@@ -113,6 +121,8 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
 /* Hands an item to the pipeline (ownership passes; blocks while every queue is full).
  * Returns FR_ERR when the pipeline stopped (store failure). */
 int fr_pipeline_submit(fr_pipeline *p, fr_item *it);
+/* Whether the pipeline stopped (a store failure): items are drained unprocessed. */
+int fr_pipeline_stopped(fr_pipeline *p);
 /* Memory that lives until fr_pipeline_finish (zeroed): contexts that items'
  * loaders borrow after their source has returned. */
 void *fr_pipeline_keep(fr_pipeline *p, size_t size);

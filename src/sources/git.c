@@ -32,7 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MSG_BATCH      (1u << 20) /* bytes of messages or paths per segmented item */
 #define MAX_TREE_DEPTH 512
@@ -241,6 +246,13 @@ int fr_git_fingerprint(const char *path, char out[65])
 typedef struct {
     char *path;
     int partial_clone;
+    /* Blobs scanned ahead of the walk: how many are still to be loaded, and
+     * those the loader withdrew (their processing needs a path). */
+    atomic_size_t ahead_pending;
+    pthread_mutex_t mu;
+    fr_keymap withdrawn;
+    fr_keymap keep; /* scanned ahead with matches or a skip/error: locations matter */
+    int closed;     /* the walk is over: the sets are released */
 } repo_ctx;
 
 typedef struct {
@@ -264,7 +276,23 @@ typedef struct {
     git_oid oid;
     uint32_t first_loc, last_loc; /* locations not yet submitted */
     uint8_t state;
+    uint8_t flags; /* BF_* */
 } blob_rec;
+
+enum {
+    BF_AHEAD = 1,   /* submitted for scanning ahead of the walk, without a location */
+    BF_LOCATED = 2, /* the walk found it at a path (or a ref) */
+};
+
+/* Blobs scanned ahead of the walk, handed to the pipeline by a thread of their own. */
+typedef struct {
+    fr_pipeline *p;
+    repo_ctx *rc;
+    fr_item **items;
+    size_t n;
+    pthread_t thread;
+    int running, refused;
+} ahead_feed;
 
 typedef struct {
     const char *path; /* as given: the repo name in provenance */
@@ -299,6 +327,7 @@ typedef struct {
     fr_item *path_item;
     size_t path_lines;
     repo_ctx *rc;
+    ahead_feed feed;
     int stopped;
 } walk;
 
@@ -492,7 +521,7 @@ static uint32_t blob_index(walk *w, const git_oid *oid)
             w->capb = w->capb ? w->capb * 2 : 1024;
             w->bv = fr_xrealloc(w->bv, w->capb * sizeof *w->bv);
         }
-        w->bv[w->nb] = (blob_rec){*oid, NONE, NONE, B_NEW};
+        w->bv[w->nb] = (blob_rec){*oid, NONE, NONE, B_NEW, 0};
         w->nb++;
     }
     return *v;
@@ -505,6 +534,7 @@ static void submit_blob(walk *w, uint32_t b);
  * blob to the pipeline the first time. */
 static void add_blob_location(walk *w, uint32_t b, uint32_t path, uint32_t commit)
 {
+    w->bv[b].flags |= BF_LOCATED;
     if (w->bv[b].state == B_KNOWN_CLEAN) return;
     if (w->nl == w->capl) {
         w->capl = w->capl ? w->capl * 2 : 1024;
@@ -786,6 +816,236 @@ static int on_object(const git_oid *oid, void *payload)
     return 0;
 }
 
+/* ------------------------------------------------------------ ahead scan --- */
+
+/* The blobs of a pack, found from its index and the entry headers alone (no
+ * inflating): a delta's type is its base's, followed through OFS_DELTA offsets
+ * and REF_DELTA ids. Anything malformed ends the listing early; whatever is not
+ * listed is simply left to the walk. */
+typedef struct {
+    uint64_t off;
+    git_oid oid;
+} pack_blob;
+
+typedef struct {
+    const unsigned char *idx, *pack;
+    size_t idx_len, pack_len;
+    uint32_t n;
+    const unsigned char *names, *offs, *large;
+} pack_map;
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int pack_offset(const pack_map *m, uint32_t i, uint64_t *off)
+{
+    uint32_t o = be32(m->offs + 4 * (size_t)i);
+    if (!(o & 0x80000000u)) {
+        *off = o;
+        return 0;
+    }
+    size_t k = o & 0x7fffffffu;
+    if (m->large + 8 * (k + 1) > m->idx + m->idx_len - 40) return -1;
+    *off = (uint64_t)be32(m->large + 8 * k) << 32 | be32(m->large + 8 * k + 4);
+    return 0;
+}
+
+static int pack_find(const pack_map *m, const unsigned char *id, uint64_t *off)
+{
+    uint32_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(m->names + (size_t)mid * GIT_OID_RAWSZ, id, GIT_OID_RAWSZ);
+        if (!c) return pack_offset(m, mid, off);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* The object type at off (1 commit, 2 tree, 3 blob, 4 tag), or -1. */
+static int pack_type(const pack_map *m, uint64_t off)
+{
+    for (int depth = 0; depth < 128; depth++) {
+        if (off < 12 || off >= m->pack_len - 20) return -1;
+        const unsigned char *p = m->pack + off, *end = m->pack + m->pack_len - 20;
+        int type = (*p >> 4) & 7;
+        while (*p & 0x80)
+            if (++p >= end) return -1;
+        p++;
+        if (type >= 1 && type <= 4) return type;
+        if (type == 6) { /* OFS_DELTA: base at a negative offset */
+            if (p >= end) return -1;
+            uint64_t d = *p & 127;
+            while (*p & 128) {
+                if (++p >= end || d > (UINT64_MAX >> 8)) return -1;
+                d = ((d + 1) << 7) | (*p & 127);
+            }
+            if (d == 0 || d > off) return -1;
+            off -= d;
+        } else if (type == 7) { /* REF_DELTA: base by id */
+            if (p + GIT_OID_RAWSZ > end || pack_find(m, p, &off)) return -1;
+        } else {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+static void *map_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    void *p = NULL;
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) p = NULL;
+        *len = (size_t)st.st_size;
+    }
+    close(fd);
+    return p;
+}
+
+/* Appends the blobs of one pack (index version 2), in pack order. */
+static void pack_blobs(const char *idx_path, pack_blob **out, size_t *n, size_t *cap)
+{
+    size_t il = 0, pl = 0;
+    char pack_path[PATH_MAX];
+    size_t L = strlen(idx_path);
+    if (L < 4 || L >= sizeof pack_path) return;
+    memcpy(pack_path, idx_path, L - 4);
+    memcpy(pack_path + L - 4, ".pack", 6);
+    pack_map m = {0};
+    m.idx = map_file(idx_path, &il);
+    m.pack = map_file(pack_path, &pl);
+    m.idx_len = il, m.pack_len = pl;
+    size_t first = *n;
+    if (!m.idx || !m.pack || il < 8 + 1024 + 40 || pl < 32 || memcmp(m.idx, "\377tOc", 4) ||
+        be32(m.idx + 4) != 2 || memcmp(m.pack, "PACK", 4))
+        goto done;
+    m.n = be32(m.idx + 8 + 255 * 4);
+    m.names = m.idx + 8 + 1024;
+    m.offs = m.names + (size_t)m.n * (GIT_OID_RAWSZ + 4);
+    m.large = m.offs + (size_t)m.n * 4;
+    if ((size_t)(m.large - m.idx) + 40 > il) goto done;
+    for (uint32_t i = 0; i < m.n; i++) {
+        uint64_t off;
+        if (pack_offset(&m, i, &off) || pack_type(&m, off) != GIT_OBJECT_BLOB) continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 4096;
+            *out = fr_xrealloc(*out, *cap * sizeof **out);
+        }
+        (*out)[*n].off = off;
+        memcpy((*out)[*n].oid.id, m.names + (size_t)i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
+        (*n)++;
+    }
+done:
+    if (m.idx) munmap((void *)m.idx, il);
+    if (m.pack) munmap((void *)m.pack, pl);
+    (void)first;
+}
+
+static int cmp_pack_blob(const void *a, const void *b)
+{
+    const pack_blob *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int load_ahead(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
+static void ahead_done(const fr_item *it, int withdrawn, size_t nmatches);
+
+static void *feed_main(void *arg)
+{
+    ahead_feed *f = arg;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->refused || fr_interrupted) { /* not submitted: never loaded */
+            fr_item_free(f->items[i]);
+            atomic_fetch_sub(&f->rc->ahead_pending, 1);
+            continue;
+        }
+        if (fr_pipeline_submit(f->p, f->items[i])) { /* freed by the pipeline */
+            atomic_fetch_sub(&f->rc->ahead_pending, 1);
+            f->refused = 1;
+        }
+    }
+    return NULL;
+}
+
+/* Submits every packed blob not scanned before for scanning now, in pack order
+ * (delta bases before their deltas, consecutive runs to one worker), before
+ * the walk starts: workers are busy from the first moment instead of waiting
+ * for the post-order walk to reach its first commit. The walk then only adds
+ * provenance (location-only items). */
+static void scan_ahead(walk *w)
+{
+    const char *common = git_repository_commondir(w->repo);
+    fr_buf dir = {0};
+    fr_buf_printf(&dir, "%sobjects/pack", common);
+    DIR *d = opendir(dir.p);
+    pack_blob *v = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t L = strlen(e->d_name);
+        if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
+        fr_buf ip = {0};
+        fr_buf_printf(&ip, "%s/%s", dir.p, e->d_name);
+        size_t from = n;
+        pack_blobs(ip.p, &v, &n, &cap);
+        qsort(v + from, n - from, sizeof *v, cmp_pack_blob);
+        fr_buf_release(&ip);
+    }
+    if (d) closedir(d);
+    fr_buf_release(&dir);
+    const fr_git_opts *o = w->opts;
+    ahead_feed *f = &w->feed;
+    f->p = w->p;
+    f->rc = w->rc;
+    f->items = fr_xcalloc(n ? n : 1, sizeof *f->items);
+    for (size_t i = 0; i < n && !fr_interrupted; i++) {
+        uint32_t b = blob_index(w, &v[i].oid);
+        blob_rec *br = &w->bv[b];
+        if (br->state != B_NEW || (o->known && fr_keymap_get(&o->known->map, br->oid.id)))
+            continue; /* in two packs, or scanned before: the walk decides */
+        br->state = B_SCAN;
+        br->flags |= BF_AHEAD;
+        char hex[GIT_OID_HEXSZ + 1];
+        git_oid_tostr(hex, sizeof hex, &br->oid);
+        fr_item *it = fr_xcalloc(1, sizeof *it);
+        fr_buf k = {0};
+        fr_buf_printf(&k, "git:%s", hex);
+        it->key = fr_buf_steal(&k);
+        it->load = load_ahead;
+        it->done = ahead_done;
+        it->normalize = fr_log_normalizer; /* by content: there is no path yet */
+        it->load_arg = fr_xstrdup(hex);
+        it->load_ctx = w->rc;
+        it->affinity = 1 + i / 64; /* runs of the pack to one worker: shared delta bases */
+        w->stats->blobs++;
+        atomic_fetch_add(&w->rc->ahead_pending, 1);
+        f->items[f->n++] = it;
+    }
+    free(v);
+    /* A thread of its own feeds them (it blocks whenever the workers are busy)
+     * while this one walks the history. */
+    f->running = f->n && pthread_create(&f->thread, NULL, feed_main, f) == 0;
+    if (!f->running) feed_main(f);
+}
+
+/* Waits for the feeder; true when the pipeline refused items (it stopped). */
+static int feed_join(walk *w)
+{
+    if (w->feed.running) pthread_join(w->feed.thread, NULL);
+    w->feed.running = 0;
+    free(w->feed.items);
+    w->feed.items = NULL;
+    return w->feed.refused;
+}
+
 /* -------------------------------------------------------------- loading --- */
 
 static tl_repo *thread_repo(const char *path, fr_buf *why)
@@ -860,6 +1120,92 @@ static int load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
         return FR_SKIP;
     }
     return FR_OK;
+}
+
+/* Loads a blob scanned ahead of the walk. Whatever needs a path or a reason
+ * tied to one is withdrawn and left to the walk's own submission: archives (their
+ * members' provenance names the path), and anything load_blob would not scan
+ * (too large, an LFS pointer, missing or corrupt). */
+static int load_ahead(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
+{
+    repo_ctx *rc = it->load_ctx;
+    int r = load_blob(it, out, cap, why);
+    if (r != FR_OK || fr_archive_detect((const unsigned char *)out->p, out->len)) {
+        git_oid oid;
+        git_oid_fromstr(&oid, it->load_arg);
+        pthread_mutex_lock(&rc->mu);
+        if (!rc->closed) fr_keymap_put(&rc->withdrawn, oid.id, 0, NULL);
+        pthread_mutex_unlock(&rc->mu);
+        r = FR_WITHDRAW;
+    }
+    return r;
+}
+
+/* The verdict on a blob scanned ahead: its locations are worth sending only if
+ * it has matches or was not scanned in full (binary content). */
+static void ahead_done(const fr_item *it, int withdrawn, size_t nmatches)
+{
+    repo_ctx *rc = it->load_ctx;
+    if (!withdrawn && (nmatches || it->status != FR_ST_SCANNED)) {
+        git_oid oid;
+        git_oid_fromstr(&oid, it->load_arg);
+        pthread_mutex_lock(&rc->mu);
+        if (!rc->closed) fr_keymap_put(&rc->keep, oid.id, 0, NULL);
+        pthread_mutex_unlock(&rc->mu);
+    }
+    atomic_fetch_sub(&rc->ahead_pending, 1);
+}
+
+/* Blobs scanned ahead, once the walk is over: a withdrawn one is submitted now
+ * like a new blob, with every location found; one that no walk reached gets its
+ * unreachable location. The others have their locations flushed as usual. */
+static void settle_ahead(walk *w)
+{
+    repo_ctx *rc = w->rc;
+    if (feed_join(w)) w->stopped = 1;
+    /* Wait for the loaders' verdicts (a stopped pipeline drains items unloaded). */
+    for (int waited = 0; atomic_load(&rc->ahead_pending) && !fr_interrupted && !w->stopped;
+         waited++) {
+        struct timespec ts = {0, 2 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (fr_pipeline_stopped(w->p)) break;
+    }
+    for (size_t b = 0; b < w->nb && !w->stopped && !fr_interrupted; b++) {
+        blob_rec *br = &w->bv[b];
+        if (!(br->flags & BF_AHEAD)) continue;
+        pthread_mutex_lock(&rc->mu);
+        int withdrawn = fr_keymap_get(&rc->withdrawn, br->oid.id) != NULL;
+        int keep = fr_keymap_get(&rc->keep, br->oid.id) != NULL;
+        pthread_mutex_unlock(&rc->mu);
+        br->flags &= (uint8_t)~BF_AHEAD;
+        if (withdrawn) {
+            br->state = B_NEW;
+            w->stats->blobs--; /* counted again as it is submitted */
+            submit_blob(w, (uint32_t)b);
+        } else if (!keep) {
+            /* Clean: the store keeps no locations for it; the walk's found ones
+             * are dropped here rather than sent for nothing. */
+            br->first_loc = br->last_loc = NONE;
+            if (!(br->flags & BF_LOCATED)) w->stats->unreachable_blobs++;
+        } else if (!(br->flags & BF_LOCATED)) {
+            char hex[GIT_OID_HEXSZ + 1];
+            git_oid_tostr(hex, sizeof hex, &br->oid);
+            fr_item *it = fr_xcalloc(1, sizeof *it);
+            fr_location loc = {.kind = "git-unreachable", .repo = w->path, .path = ""};
+            fr_item_add_location(it, &loc);
+            fr_buf k = {0};
+            fr_buf_printf(&k, "git:%s", hex);
+            it->key = fr_buf_steal(&k);
+            it->known = 1;
+            w->stats->unreachable_blobs++;
+            if (fr_pipeline_submit(w->p, it)) w->stopped = 1;
+        }
+    }
+    pthread_mutex_lock(&rc->mu);
+    rc->closed = 1;
+    fr_keymap_release(&rc->withdrawn);
+    fr_keymap_release(&rc->keep);
+    pthread_mutex_unlock(&rc->mu);
 }
 
 /* Submits blob b with the locations pending on it. The first time the blob is
@@ -1012,7 +1358,11 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     repo_ctx *rc = fr_pipeline_keep(p, sizeof *rc);
     rc->path = fr_pipeline_keep_str(p, path);
     rc->partial_clone = w.partial_clone;
+    pthread_mutex_init(&rc->mu, NULL);
+    fr_keymap_init(&rc->withdrawn, GIT_OID_RAWSZ);
+    fr_keymap_init(&rc->keep, GIT_OID_RAWSZ);
     w.rc = rc;
+    scan_ahead(&w);
 
     tip *tips = NULL;
     size_t ntips = 0;
@@ -1034,6 +1384,7 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
             walk_commits(&w, &o.commits[i], dangling);
         git_odb_free(o.odb);
     }
+    settle_ahead(&w);
     flush_text(&w, &w.msgs, &w.msg_item, &w.msg_lines);
     flush_text(&w, &w.pathbuf, &w.path_item, &w.path_lines);
     flush_locations(&w);

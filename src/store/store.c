@@ -60,7 +60,7 @@ static const char *const QUERIES[Q_COUNT] = {
                       " content_key = excluded.content_key, rules_hash = excluded.rules_hash,"
                       " last_run = excluded.last_run",
     [Q_CONTENT_FIND] = "SELECT id, EXISTS (SELECT 1 FROM matches WHERE content_id = content.id)"
-                       " FROM content WHERE key = ?1",
+                       " OR status <> 'scanned' FROM content WHERE key = ?1",
 };
 
 struct fr_store {
@@ -323,7 +323,8 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
     }
     int64_t content_id;
     sqlite3_stmt *st;
-    if (it->known) { /* recorded before: find it, and whether locations matter */
+    if (it->known) { /* recorded before: find it, and whether locations matter (it has
+                      * matches, or it was skipped or failed: where is worth knowing) */
         st = s->q[Q_CONTENT_FIND];
         bind_text(st, 1, it->content_key);
         int step = sqlite3_step(st);
