@@ -288,7 +288,7 @@ enum {
 typedef struct {
     fr_pipeline *p;
     repo_ctx *rc;
-    fr_item **items;
+    struct pack_blob *blobs;
     size_t n;
     pthread_t thread;
     int running, refused;
@@ -822,7 +822,7 @@ static int on_object(const git_oid *oid, void *payload)
  * inflating): a delta's type is its base's, followed through OFS_DELTA offsets
  * and REF_DELTA ids. Anything malformed ends the listing early; whatever is not
  * listed is simply left to the walk. */
-typedef struct {
+typedef struct pack_blob {
     uint64_t off;
     git_oid oid;
 } pack_blob;
@@ -924,15 +924,14 @@ static void pack_blobs(const char *idx_path, pack_blob **out, size_t *n, size_t 
     m.idx = map_file(idx_path, &il);
     m.pack = map_file(pack_path, &pl);
     m.idx_len = il, m.pack_len = pl;
-    size_t first = *n;
     if (!m.idx || !m.pack || il < 8 + 1024 + 40 || pl < 32 || memcmp(m.idx, "\377tOc", 4) ||
         be32(m.idx + 4) != 2 || memcmp(m.pack, "PACK", 4))
         goto done;
     m.n = be32(m.idx + 8 + 255 * 4);
+    if (8 + 1024 + (size_t)m.n * (GIT_OID_RAWSZ + 8) + 40 > il) goto done;
     m.names = m.idx + 8 + 1024;
     m.offs = m.names + (size_t)m.n * (GIT_OID_RAWSZ + 4);
     m.large = m.offs + (size_t)m.n * 4;
-    if ((size_t)(m.large - m.idx) + 40 > il) goto done;
     for (uint32_t i = 0; i < m.n; i++) {
         uint64_t off;
         if (pack_offset(&m, i, &off) || pack_type(&m, off) != GIT_OBJECT_BLOB) continue;
@@ -947,7 +946,6 @@ static void pack_blobs(const char *idx_path, pack_blob **out, size_t *n, size_t 
 done:
     if (m.idx) munmap((void *)m.idx, il);
     if (m.pack) munmap((void *)m.pack, pl);
-    (void)first;
 }
 
 static int cmp_pack_blob(const void *a, const void *b)
@@ -959,16 +957,29 @@ static int cmp_pack_blob(const void *a, const void *b)
 static int load_ahead(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
 static void ahead_done(const fr_item *it, int withdrawn, size_t nmatches);
 
+/* Builds the items from the list (the walk thread only marked the blobs) and
+ * hands them to the pipeline. */
 static void *feed_main(void *arg)
 {
     ahead_feed *f = arg;
     for (size_t i = 0; i < f->n; i++) {
         if (f->refused || fr_interrupted) { /* not submitted: never loaded */
-            fr_item_free(f->items[i]);
             atomic_fetch_sub(&f->rc->ahead_pending, 1);
             continue;
         }
-        if (fr_pipeline_submit(f->p, f->items[i])) { /* freed by the pipeline */
+        char hex[GIT_OID_HEXSZ + 1];
+        git_oid_tostr(hex, sizeof hex, &f->blobs[i].oid);
+        fr_item *it = fr_xcalloc(1, sizeof *it);
+        fr_buf k = {0};
+        fr_buf_printf(&k, "git:%s", hex);
+        it->key = fr_buf_steal(&k);
+        it->load = load_ahead;
+        it->done = ahead_done;
+        it->normalize = fr_log_normalizer; /* by content: there is no path yet */
+        it->load_arg = fr_xstrdup(hex);
+        it->load_ctx = f->rc;
+        it->affinity = 1 + i / 64;          /* runs of the pack to one worker: shared delta bases */
+        if (fr_pipeline_submit(f->p, it)) { /* freed by the pipeline */
             atomic_fetch_sub(&f->rc->ahead_pending, 1);
             f->refused = 1;
         }
@@ -996,7 +1007,7 @@ static void scan_ahead(walk *w)
         fr_buf_printf(&ip, "%s/%s", dir.p, e->d_name);
         size_t from = n;
         pack_blobs(ip.p, &v, &n, &cap);
-        qsort(v + from, n - from, sizeof *v, cmp_pack_blob);
+        if (n > from) qsort(v + from, n - from, sizeof *v, cmp_pack_blob);
         fr_buf_release(&ip);
     }
     if (d) closedir(d);
@@ -1005,7 +1016,7 @@ static void scan_ahead(walk *w)
     ahead_feed *f = &w->feed;
     f->p = w->p;
     f->rc = w->rc;
-    f->items = fr_xcalloc(n ? n : 1, sizeof *f->items);
+    size_t kept = 0;
     for (size_t i = 0; i < n && !fr_interrupted; i++) {
         uint32_t b = blob_index(w, &v[i].oid);
         blob_rec *br = &w->bv[b];
@@ -1013,23 +1024,12 @@ static void scan_ahead(walk *w)
             continue; /* in two packs, or scanned before: the walk decides */
         br->state = B_SCAN;
         br->flags |= BF_AHEAD;
-        char hex[GIT_OID_HEXSZ + 1];
-        git_oid_tostr(hex, sizeof hex, &br->oid);
-        fr_item *it = fr_xcalloc(1, sizeof *it);
-        fr_buf k = {0};
-        fr_buf_printf(&k, "git:%s", hex);
-        it->key = fr_buf_steal(&k);
-        it->load = load_ahead;
-        it->done = ahead_done;
-        it->normalize = fr_log_normalizer; /* by content: there is no path yet */
-        it->load_arg = fr_xstrdup(hex);
-        it->load_ctx = w->rc;
-        it->affinity = 1 + i / 64; /* runs of the pack to one worker: shared delta bases */
         w->stats->blobs++;
-        atomic_fetch_add(&w->rc->ahead_pending, 1);
-        f->items[f->n++] = it;
+        v[kept++] = v[i];
     }
-    free(v);
+    f->blobs = v; /* 28 bytes a blob until the feeder is done */
+    f->n = kept;
+    atomic_fetch_add(&w->rc->ahead_pending, kept);
     /* A thread of its own feeds them (it blocks whenever the workers are busy)
      * while this one walks the history. */
     f->running = f->n && pthread_create(&f->thread, NULL, feed_main, f) == 0;
@@ -1041,8 +1041,8 @@ static int feed_join(walk *w)
 {
     if (w->feed.running) pthread_join(w->feed.thread, NULL);
     w->feed.running = 0;
-    free(w->feed.items);
-    w->feed.items = NULL;
+    free(w->feed.blobs);
+    w->feed.blobs = NULL;
     return w->feed.refused;
 }
 
