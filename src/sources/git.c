@@ -1,7 +1,14 @@
 /*
  * git.c: the git history source, through libgit2.
  *
- * One call scans one repository in four steps on the calling thread:
+ * One call scans one repository. First, every packed blob not scanned before is
+ * handed to the workers at once, in pack order (types come from the pack index
+ * and entry headers; a feeder thread submits them), so scanning runs from the
+ * first moment while the walk below only supplies provenance. Blobs whose
+ * processing needs a path (archives: their members are named after it) or that
+ * cannot be scanned as they are (too large, LFS pointers, unreadable) are
+ * withdrawn by the loader and submitted again by the walk with their locations.
+ * Then, on the calling thread:
  *  1. refs: every ref (HEAD, heads, tags, remotes, notes, stash, anything under refs/),
  *     annotated tags peeled (their messages kept for scanning);
  *  2. commits: an iterative post-order walk from the tips gives a parents-first
@@ -14,9 +21,12 @@
  *  4. unreachable objects: the object database is enumerated; dangling commits
  *     are walked like tips (so a commit "removed" by a reset keeps its
  *     provenance), then blobs that no commit reaches are scanned bare.
- * Then every unique blob is submitted once with all its locations. Workers read
- * blobs through a repository handle of their own (libgit2 objects are not shared
- * across threads). Memory follows the number of unique objects and paths.
+ * Blobs not scanned ahead (loose, withdrawn, or found only by the walk) are
+ * submitted once with all their locations; a blob scanned ahead gets location
+ * items only if it had matches or was skipped (clean content keeps no
+ * locations). Workers read blobs through an object database of their own
+ * (libgit2 objects are not shared across threads). Memory follows the number of
+ * unique objects and paths.
  */
 #include "sources/sources.h"
 
