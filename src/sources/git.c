@@ -877,33 +877,63 @@ static int pack_find(const pack_map *m, const unsigned char *id, uint64_t *off)
     return -1;
 }
 
-/* The object type at off (1 commit, 2 tree, 3 blob, 4 tag), or -1. */
-static int pack_type(const pack_map *m, uint64_t off)
+/* One entry of a pack in offset order: its index position and, once known,
+ * its type (1 commit, 2 tree, 3 blob, 4 tag; 0 unknown). */
+typedef struct {
+    uint64_t off;
+    uint32_t i;
+    int type;
+} pack_entry;
+
+static int cmp_entry_off(const void *a, const void *b)
 {
-    for (int depth = 0; depth < 128; depth++) {
-        if (off < 12 || off >= m->pack_len - 20) return -1;
-        const unsigned char *p = m->pack + off, *end = m->pack + m->pack_len - 20;
-        int type = (*p >> 4) & 7;
-        while (*p & 0x80)
-            if (++p >= end) return -1;
-        p++;
-        if (type >= 1 && type <= 4) return type;
-        if (type == 6) { /* OFS_DELTA: base at a negative offset */
-            if (p >= end) return -1;
-            uint64_t d = *p & 127;
-            while (*p & 128) {
-                if (++p >= end || d > (UINT64_MAX >> 8)) return -1;
-                d = ((d + 1) << 7) | (*p & 127);
-            }
-            if (d == 0 || d > off) return -1;
-            off -= d;
-        } else if (type == 7) { /* REF_DELTA: base by id */
-            if (p + GIT_OID_RAWSZ > end || pack_find(m, p, &off)) return -1;
-        } else {
-            return -1;
-        }
+    const pack_entry *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static const pack_entry *entry_at(const pack_entry *e, size_t n, uint64_t off)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e[mid].off == off) return &e[mid];
+        if (e[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return -1;
+    return NULL;
+}
+
+/* The type of the entry at off, given the types of every earlier entry: a
+ * delta has its base's type, and a base always precedes its OFS_DELTA (a
+ * REF_DELTA base later in the pack stays unknown: the walk handles it). */
+static int entry_type(const pack_map *m, const pack_entry *e, size_t n, uint64_t off)
+{
+    if (off < 12 || off >= m->pack_len - 20) return 0;
+    const unsigned char *p = m->pack + off, *end = m->pack + m->pack_len - 20;
+    int type = (*p >> 4) & 7;
+    while (*p & 0x80)
+        if (++p >= end) return 0;
+    p++;
+    if (type >= 1 && type <= 4) return type;
+    uint64_t base;
+    if (type == 6) { /* OFS_DELTA: base at a negative offset */
+        if (p >= end) return 0;
+        uint64_t d = *p & 127;
+        while (*p & 128) {
+            if (++p >= end || d > (UINT64_MAX >> 8)) return 0;
+            d = ((d + 1) << 7) | (*p & 127);
+        }
+        if (d == 0 || d > off) return 0;
+        base = off - d;
+    } else if (type == 7) { /* REF_DELTA: base by id */
+        if (p + GIT_OID_RAWSZ > end || pack_find(m, p, &base) || base >= off) return 0;
+    } else {
+        return 0;
+    }
+    const pack_entry *b = entry_at(e, n, base);
+    return b ? b->type : 0;
 }
 
 static void *map_file(const char *path, size_t *len)
@@ -931,6 +961,7 @@ static void pack_blobs(const char *idx_path, pack_blob **out, size_t *n, size_t 
     memcpy(pack_path, idx_path, L - 4);
     memcpy(pack_path + L - 4, ".pack", 6);
     pack_map m = {0};
+    pack_entry *e = NULL;
     m.idx = map_file(idx_path, &il);
     m.pack = map_file(pack_path, &pl);
     m.idx_len = il, m.pack_len = pl;
@@ -942,26 +973,37 @@ static void pack_blobs(const char *idx_path, pack_blob **out, size_t *n, size_t 
     m.names = m.idx + 8 + 1024;
     m.offs = m.names + (size_t)m.n * (GIT_OID_RAWSZ + 4);
     m.large = m.offs + (size_t)m.n * 4;
+    /* Entry headers are read in pack order, so each delta's base is typed
+     * before it, and the pages read are released as the pass moves on: the
+     * pass never holds more than a window of the pack in memory. */
+    e = fr_xmalloc((m.n ? m.n : 1) * sizeof *e);
+    size_t ne = 0;
     for (uint32_t i = 0; i < m.n; i++) {
         uint64_t off;
-        if (pack_offset(&m, i, &off) || pack_type(&m, off) != GIT_OBJECT_BLOB) continue;
+        if (pack_offset(&m, i, &off) == 0) e[ne++] = (pack_entry){off, i, 0};
+    }
+    if (ne) qsort(e, ne, sizeof *e, cmp_entry_off);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), released = 0;
+    for (size_t k = 0; k < ne; k++) {
+        e[k].type = entry_type(&m, e, ne, e[k].off);
+        if (e[k].off - released >= (32u << 20)) { /* drop what is behind us */
+            size_t upto = (size_t)e[k].off / page * page;
+            madvise((void *)(m.pack + released), upto - released, MADV_DONTNEED);
+            released = upto;
+        }
+        if (e[k].type != GIT_OBJECT_BLOB) continue;
         if (*n == *cap) {
             *cap = *cap ? *cap * 2 : 4096;
             *out = fr_xrealloc(*out, *cap * sizeof **out);
         }
-        (*out)[*n].off = off;
-        memcpy((*out)[*n].oid.id, m.names + (size_t)i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
+        (*out)[*n].off = e[k].off;
+        memcpy((*out)[*n].oid.id, m.names + (size_t)e[k].i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
         (*n)++;
     }
 done:
+    free(e);
     if (m.idx) munmap((void *)m.idx, il);
     if (m.pack) munmap((void *)m.pack, pl);
-}
-
-static int cmp_pack_blob(const void *a, const void *b)
-{
-    const pack_blob *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
 }
 
 static int load_ahead(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
@@ -1015,9 +1057,7 @@ static void scan_ahead(walk *w)
         if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
         fr_buf ip = {0};
         fr_buf_printf(&ip, "%s/%s", dir.p, e->d_name);
-        size_t from = n;
-        pack_blobs(ip.p, &v, &n, &cap);
-        if (n > from) qsort(v + from, n - from, sizeof *v, cmp_pack_blob);
+        pack_blobs(ip.p, &v, &n, &cap); /* each pack's blobs in pack order */
         fr_buf_release(&ip);
     }
     if (d) closedir(d);
