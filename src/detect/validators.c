@@ -156,11 +156,15 @@ static int azdo_legacy_crc32(const unsigned char *s, size_t n)
 /* ---- Marvin32 formats ----------------------------------------------------- */
 
 /* Microsoft derives each key kind's Marvin32 seed from an 8-character name read
- * as a little-endian integer of its reversed bytes, e.g. "Default0". */
-#define SEED(a, b, c, d, e, f, g, h)                                                               \
-    ((uint64_t)(a) << 56 | (uint64_t)(b) << 48 | (uint64_t)(c) << 40 | (uint64_t)(d) << 32 |       \
-     (uint64_t)(e) << 24 | (uint64_t)(f) << 16 | (uint64_t)(g) << 8 | (uint64_t)(h))
-#define SEED_DEFAULT0 SEED('D', 'e', 'f', 'a', 'u', 'l', 't', '0')
+ * as a little-endian integer of its reversed bytes, e.g. "Default0" — that is,
+ * the name read big-endian. */
+static uint64_t seed_of(const char name[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (unsigned char)name[i];
+    return v;
+}
 
 /* Common annotated security keys (the current Azure DevOps PAT, Azure AI
  * services keys, ...): 84 characters (63 bytes; 88 in the long form), "JQQJ9" at
@@ -175,7 +179,7 @@ static int azure_cask(const unsigned char *s, size_t n)
     unsigned char b[66];
     long m = b64decode(s, n, 0, 0, b, sizeof b);
     if (m != 63 && m != 64) return FR_VALID_NONE;
-    uint32_t c = fr_marvin32(SEED_DEFAULT0, b, 60);
+    uint32_t c = fr_marvin32(seed_of("Default0"), b, 60);
     uint32_t have = (uint32_t)b[60] | (uint32_t)b[61] << 8 | (uint32_t)b[62] << 16;
     if (m == 64) have |= (uint32_t)b[63] << 24;
     if ((m == 64 ? c : c & 0xffffff) == have) return FR_VALID_CHECKSUM;
@@ -193,7 +197,7 @@ static int entra_secret(const unsigned char *s, size_t n)
 {
     static const char A[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ1234567890.-_~";
     if (n != 40 || memcmp(s + 3, "8Q~", 3)) return FR_VALID_NONE;
-    uint32_t c = fr_marvin32(SEED('A', 'a', 'd', 'P', 'w', 'd', '0', '0'), s, 37);
+    uint32_t c = fr_marvin32(seed_of("AadPwd00"), s, 37);
     char digits[8];
     int k = 0;
     for (; c && k < 8; c /= 66)
@@ -209,51 +213,24 @@ static int entra_secret(const unsigned char *s, size_t n)
 /* Microsoft's identifiable keys: base64 of random bytes whose encoding ends in
  * a 4-character provider signature followed by a 4-byte Marvin32 checksum of
  * everything before it, seeded per key kind. */
+#define MESSAGING_SEEDS "Send0000", "Listen00", "Manage00", "System00"
 static const struct {
     const char *sig;
     int url;
-    uint64_t seeds[4];
+    const char *seeds[5]; /* seed names, NULL-terminated */
 } IDENTIFIABLE[] = {
-    {"+ASt", 0, {SEED_DEFAULT0}}, /* storage account */
-    {"+ASb",
-     0,
-     {SEED('S', 'e', 'n', 'd', '0', '0', '0', '0'), /* Service Bus */
-      SEED('L', 'i', 's', 't', 'e', 'n', '0', '0'), SEED('M', 'a', 'n', 'a', 'g', 'e', '0', '0'),
-      SEED('S', 'y', 's', 't', 'e', 'm', '0', '0')}},
-    {"+AEh",
-     0,
-     {SEED('S', 'e', 'n', 'd', '0', '0', '0', '0'), /* Event Hubs */
-      SEED('L', 'i', 's', 't', 'e', 'n', '0', '0'), SEED('M', 'a', 'n', 'a', 'g', 'e', '0', '0'),
-      SEED('S', 'y', 's', 't', 'e', 'm', '0', '0')}},
-    {"+ARm",
-     0,
-     {SEED('S', 'e', 'n', 'd', '0', '0', '0', '0'), /* Relay */
-      SEED('L', 'i', 's', 't', 'e', 'n', '0', '0'), SEED('M', 'a', 'n', 'a', 'g', 'e', '0', '0')}},
-    {"ACDb",
-     0,
-     {SEED('M', 'a', 's', 't', 'R', 'W', '0', '0'), /* Cosmos DB */
-      SEED('M', 'a', 's', 't', 'R', 'O', '0', '0'), SEED('R', 'e', 's', 'o', 'u', 'r', '0', '0'),
-      SEED('S', 'y', 's', 't', 'R', 'W', '0', '0')}},
-    {"AzFu",
-     1,
-     {SEED('F', 'u', 'n', 'c', 't', 'i', '0', '0'), /* Functions */
-      SEED('M', 'a', 's', 't', 'e', 'r', '0', '0'), SEED('S', 'y', 's', 't', 'e', 'm', '0', '0')}},
-    {"APIM",
-     0,
-     {SEED('T', 'e', 'n', 'a', 'n', 't', '0', '0'), /* API Management */
-      SEED('I', 'o', 'T', 'H', 'u', 'b', '0', '0'), SEED('G', 'a', 't', 'e', 'w', 'y', '0', '0'),
-      SEED('G', 'i', 't', 'K', 'e', 'y', '0', '0')}},
-    {"+ACR", 0, {SEED('A', 'C', 'R', 'D', 'f', 'l', 't', '0')}}, /* Container Registry */
-    {"AzCa", 0, {SEED('A', 'c', 'c', 'e', 's', 's', '0', '0')}}, /* Cache for Redis */
-    {"AzSe",
-     0,
-     {SEED('Q', 'u', 'e', 'r', 'y', '0', '0', '0'), /* AI Search */
-      SEED('P', 'A', 'd', 'm', 'i', 'n', '0', '0')}},
-    {"AIoT",
-     0,
-     {SEED('I', 'o', 'T', 'H', 'u', 'b', '0', '0'), /* IoT Hub / DPS / devices */
-      SEED('D', 'p', 's', 'K', 'e', 'y', '0', '0'), SEED('D', 'e', 'v', 'i', 'c', 'e', '0', '0')}},
-    {"+ABa", 0, {SEED('A', 'b', 'A', 'c', 'c', 't', '0', '0')}}, /* Batch */
+    {"+ASt", 0, {"Default0"}},                                     /* storage account */
+    {"+ASb", 0, {MESSAGING_SEEDS}},                                /* Service Bus */
+    {"+AEh", 0, {MESSAGING_SEEDS}},                                /* Event Hubs */
+    {"+ARm", 0, {MESSAGING_SEEDS}},                                /* Relay */
+    {"ACDb", 0, {"MastRW00", "MastRO00", "Resour00", "SystRW00"}}, /* Cosmos DB */
+    {"AzFu", 1, {"Functi00", "Master00", "System00"}},             /* Functions */
+    {"APIM", 0, {"Tenant00", "IoTHub00", "Gatewy00", "GitKey00"}}, /* API Management */
+    {"+ACR", 0, {"ACRDflt0"}},                                     /* Container Registry */
+    {"AzCa", 0, {"Access00"}},                                     /* Cache for Redis */
+    {"AzSe", 0, {"Query000", "PAdmin00"}},                         /* AI Search */
+    {"AIoT", 0, {"IoTHub00", "DpsKey00", "Device00"}},             /* IoT Hub / DPS / devices */
+    {"+ABa", 0, {"AbAcct00"}},                                     /* Batch */
 };
 
 static int azure_identifiable(const unsigned char *s, size_t n)
@@ -269,8 +246,8 @@ static int azure_identifiable(const unsigned char *s, size_t n)
         long m = b64decode(s, n, IDENTIFIABLE[k].url, 0, b, sizeof b);
         if (m < 24) return FR_VALID_NONE;
         uint32_t have = le32(b + m - 4);
-        for (int j = 0; j < 4 && IDENTIFIABLE[k].seeds[j]; j++)
-            if (fr_marvin32(IDENTIFIABLE[k].seeds[j], b, (size_t)m - 4) == have)
+        for (int j = 0; IDENTIFIABLE[k].seeds[j]; j++)
+            if (fr_marvin32(seed_of(IDENTIFIABLE[k].seeds[j]), b, (size_t)m - 4) == have)
                 return FR_VALID_CHECKSUM;
         return FR_VALID_NONE;
     }
