@@ -1214,11 +1214,10 @@ static void settle_ahead(walk *w)
     repo_ctx *rc = w->rc;
     if (feed_join(w)) w->stopped = 1;
     /* Wait for the loaders' verdicts (a stopped pipeline drains items unloaded). */
-    for (int waited = 0; atomic_load(&rc->ahead_pending) && !fr_interrupted && !w->stopped;
-         waited++) {
+    while (atomic_load(&rc->ahead_pending) && !fr_interrupted && !w->stopped &&
+           !fr_pipeline_stopped(w->p)) {
         struct timespec ts = {0, 2 * 1000000L};
         nanosleep(&ts, NULL);
-        if (fr_pipeline_stopped(w->p)) break;
     }
     for (size_t b = 0; b < w->nb && !w->stopped && !fr_interrupted; b++) {
         blob_rec *br = &w->bv[b];
