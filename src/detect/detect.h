@@ -79,7 +79,7 @@ const fr_scan_stats *fr_scanner_stats(const fr_scanner *s);
 int fr_is_placeholder(const char *s, size_t n);
 /* Decoys: a secret d[ss..se) shaped like a UUID, an integrity hash or base64
  * image data, plus the rule's opt-in FR_GUARD_* checks. */
-int fr_is_decoy(const unsigned char *d, size_t len, size_t ss, size_t se, unsigned guards);
+int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
 int fr_is_binary(const unsigned char *data, size_t len);
 
 #endif

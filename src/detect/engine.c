@@ -346,7 +346,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
     const fr_rule *r = &s->e->rs->rules[rule];
     const unsigned char *d = s->data;
     if (se <= ss || fr_is_placeholder((const char *)d + ss, se - ss) ||
-        fr_is_decoy(d, s->len, ss, se, r->guards) ||
+        fr_is_decoy(d, ss, se, r->guards) ||
         (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
         (r->nkeywords &&
          !has_keyword(r, d, start > KEYWORD_CONTEXT ? start - KEYWORD_CONTEXT : 0, end))) {

@@ -72,7 +72,7 @@ static const char *const WORD_PREFIXES[] = {"your", "my",    "example",  "sample
                                             "fake", "test",  "changeme", "replace", "insert",
                                             "put",  "enter", "todo",     "fixme",   NULL};
 
-int fr_is_decoy(const unsigned char *d, size_t len, size_t ss, size_t se, unsigned guards)
+int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
 {
     const char *s = (const char *)d + ss;
     size_t n = se - ss;
@@ -84,7 +84,6 @@ int fr_is_decoy(const unsigned char *d, size_t len, size_t ss, size_t se, unsign
     size_t lo = ss > 64 ? ss - 64 : 0, hi = se < ss + 16 ? se : ss + 16;
     if (memmem(d + lo, hi - lo, "data:image/", 11) || memmem(d + lo, hi - lo, "data:font/", 10))
         return 1;
-    (void)len;
     if ((guards & FR_GUARD_HEX_DIGEST) && (n == 32 || n == 40 || n == 64 || n == 128) &&
         (all_of(s, n, "0123456789abcdef") || all_of(s, n, "0123456789ABCDEF")))
         return 1;

@@ -177,7 +177,7 @@ static void test_keys(void)
 
 static int decoy(const char *s, unsigned guards)
 {
-    return fr_is_decoy((const unsigned char *)s, strlen(s), 0, strlen(s), guards);
+    return fr_is_decoy((const unsigned char *)s, 0, strlen(s), guards);
 }
 
 static void test_decoys(void)
@@ -190,8 +190,7 @@ static void test_decoys(void)
     const char *img =
         "icon = \"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ\"";
     const char *at = strstr(img, "iVBOR");
-    CHECK(fr_is_decoy((const unsigned char *)img, strlen(img), (size_t)(at - img), strlen(img) - 1,
-                      0));
+    CHECK(fr_is_decoy((const unsigned char *)img, (size_t)(at - img), strlen(img) - 1, 0));
     CHECK(!decoy("9fceb02d0ae598e95dc970b74767f19372d61af8", 0));
     CHECK(decoy("9fceb02d0ae598e95dc970b74767f19372d61af8", FR_GUARD_HEX_DIGEST));
     CHECK(decoy("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
