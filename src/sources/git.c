@@ -826,6 +826,25 @@ static int on_object(const git_oid *oid, void *payload)
     return 0;
 }
 
+/* A new item for blob oid, keyed by its id (hex receives the id as text). */
+static fr_item *blob_item(const git_oid *oid, char hex[GIT_OID_HEXSZ + 1])
+{
+    git_oid_tostr(hex, GIT_OID_HEXSZ + 1, oid);
+    fr_item *it = fr_xcalloc(1, sizeof *it);
+    fr_buf k = {0};
+    fr_buf_printf(&k, "git:%s", hex);
+    it->key = fr_buf_steal(&k);
+    return it;
+}
+
+/* The provenance of a blob no commit reaches. */
+static void add_unreachable(walk *w, fr_item *it)
+{
+    fr_location loc = {.kind = "git-unreachable", .repo = w->path, .path = ""};
+    fr_item_add_location(it, &loc);
+    w->stats->unreachable_blobs++;
+}
+
 /* ------------------------------------------------------------ ahead scan --- */
 
 /* The blobs of a pack, found from its index and the entry headers alone (no
@@ -1020,11 +1039,7 @@ static void *feed_main(void *arg)
             continue;
         }
         char hex[GIT_OID_HEXSZ + 1];
-        git_oid_tostr(hex, sizeof hex, &f->blobs[i].oid);
-        fr_item *it = fr_xcalloc(1, sizeof *it);
-        fr_buf k = {0};
-        fr_buf_printf(&k, "git:%s", hex);
-        it->key = fr_buf_steal(&k);
+        fr_item *it = blob_item(&f->blobs[i].oid, hex);
         it->load = load_ahead;
         it->done = ahead_done;
         it->normalize = fr_log_normalizer; /* by content: there is no path yet */
@@ -1238,15 +1253,9 @@ static void settle_ahead(walk *w)
             if (!(br->flags & BF_LOCATED)) w->stats->unreachable_blobs++;
         } else if (!(br->flags & BF_LOCATED)) {
             char hex[GIT_OID_HEXSZ + 1];
-            git_oid_tostr(hex, sizeof hex, &br->oid);
-            fr_item *it = fr_xcalloc(1, sizeof *it);
-            fr_location loc = {.kind = "git-unreachable", .repo = w->path, .path = ""};
-            fr_item_add_location(it, &loc);
-            fr_buf k = {0};
-            fr_buf_printf(&k, "git:%s", hex);
-            it->key = fr_buf_steal(&k);
+            fr_item *it = blob_item(&br->oid, hex);
+            add_unreachable(w, it);
             it->known = 1;
-            w->stats->unreachable_blobs++;
             if (fr_pipeline_submit(w->p, it)) w->stopped = 1;
         }
     }
@@ -1276,13 +1285,8 @@ static void submit_blob(walk *w, uint32_t b)
     }
     if (!scan && br->first_loc == NONE) return;
     char hex[GIT_OID_HEXSZ + 1];
-    git_oid_tostr(hex, sizeof hex, &br->oid);
-    fr_item *it = fr_xcalloc(1, sizeof *it);
-    if (br->first_loc == NONE) {
-        fr_location loc = {.kind = "git-unreachable", .repo = w->path, .path = ""};
-        fr_item_add_location(it, &loc);
-        w->stats->unreachable_blobs++;
-    }
+    fr_item *it = blob_item(&br->oid, hex);
+    if (br->first_loc == NONE) add_unreachable(w, it);
     /* Versions of one path are delta chains of each other: one worker reads them
      * all, so its delta-base cache serves the chain. */
     if (br->first_loc != NONE) it->affinity = 1 + w->lv[br->first_loc].path;
@@ -1294,9 +1298,6 @@ static void submit_blob(walk *w, uint32_t b)
         fr_item_add_location(it, &loc);
     }
     br->first_loc = br->last_loc = NONE;
-    fr_buf k = {0};
-    fr_buf_printf(&k, "git:%s", hex);
-    it->key = fr_buf_steal(&k);
     if (scan) {
         it->load = load_blob;
         it->expand = fr_archive_expand;
