@@ -80,6 +80,21 @@ int fr_is_placeholder(const char *s, size_t n);
 /* Decoys: a secret d[ss..se) shaped like a UUID, an integrity hash or base64
  * image data, plus the rule's opt-in FR_GUARD_* checks. */
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
+/* Old sniff (a NUL in the first 8 KiB); it hides text, use fr_text_view. */
 int fr_is_binary(const unsigned char *data, size_t len);
+/*
+ * What to scan in place of content that is not plain text, so that no NUL or
+ * control byte hides the text around it. Returns 0 when data holds no NUL and
+ * no control byte (other than \t \n \v \f \r and ESC): scan data itself.
+ * Returns 1 when out (reset first) holds the text to scan instead:
+ * - UTF-16 (a BOM, or the alternating-NUL pattern of ASCII-range text in the
+ *   first FR_UTF16_SAMPLE bytes) transcoded to UTF-8, NULs and control
+ *   characters as spaces: same lines, other offsets;
+ * - else a view of the same length: every NUL, control byte, DEL and byte not
+ *   part of valid UTF-8 is a space, and so is a run of text shorter than
+ *   FR_TEXT_VIEW_MIN_RUN between them (binary noise); newlines are kept, so
+ *   offsets, lines and columns are those of the original.
+ */
+int fr_text_view(const unsigned char *data, size_t len, fr_buf *out);
 
 #endif

@@ -4,6 +4,7 @@
  * binary-content sniff.
  */
 #include "detect/detect.h"
+#include "util/limits.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -123,4 +124,127 @@ int fr_is_binary(const unsigned char *data, size_t len)
 {
     size_t n = len < 8192 ? len : 8192;
     return memchr(data, 0, n) != NULL;
+}
+
+/* Text bytes below 0x80: printable ASCII and the whitespace of text files, and
+ * ESC, which terminal logs carry in colour codes (the log normaliser removes
+ * them after the view is made, so the view must keep them). */
+static int text_ascii(unsigned c)
+{
+    return c >= 0x20 ? c != 0x7f
+                     : c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == 0x1b;
+}
+
+/* Length of the valid UTF-8 sequence starting at d[0] (a byte >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *d, size_t n)
+{
+    unsigned c = d[0];
+    size_t k = c >= 0xc2 && c <= 0xdf   ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+    if (!k || k > n) return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((d[i] & 0xc0) != 0x80) return 0;
+    return k;
+}
+
+/* UTF-16 by its BOM, or by the pattern of ASCII-range text in it: in the
+ * sample, nearly every high byte is NUL and nearly no low byte is.
+ * Returns 0 (not UTF-16), 'l' or 'b'; *bom is the BOM's length. */
+static int utf16_order(const unsigned char *d, size_t len, size_t *bom)
+{
+    *bom = 2;
+    if (len >= 2 && d[0] == 0xff && d[1] == 0xfe) return 'l';
+    if (len >= 2 && d[0] == 0xfe && d[1] == 0xff) return 'b';
+    *bom = 0;
+    size_t pairs = (len < FR_UTF16_SAMPLE ? len : FR_UTF16_SAMPLE) / 2, z0 = 0, z1 = 0;
+    if (pairs < 4) return 0;
+    for (size_t i = 0; i < pairs; i++) {
+        z0 += d[2 * i] == 0;
+        z1 += d[2 * i + 1] == 0;
+    }
+    if (z1 * 10 >= pairs * 9 && z0 * 10 <= pairs) return 'l';
+    if (z0 * 10 >= pairs * 9 && z1 * 10 <= pairs) return 'b';
+    return 0;
+}
+
+/* UTF-16 to UTF-8; NUL and control characters become spaces (lines are kept:
+ * a newline is one code unit), unpaired surrogates U+FFFD. */
+static void utf16_to_utf8(const unsigned char *d, size_t len, int order, size_t bom, fr_buf *out)
+{
+    fr_buf_reset(out);
+    fr_buf_reserve(out, len / 2 * 3 + 4); /* a unit gives at most 3 bytes, a pair 4 */
+    unsigned char *o = (unsigned char *)out->p;
+    size_t k = 0;
+    for (size_t i = bom; i + 1 < len; i += 2) {
+        unsigned u = order == 'l' ? d[i] | (unsigned)d[i + 1] << 8 : (unsigned)d[i] << 8 | d[i + 1];
+        unsigned cp = u;
+        if (u >= 0xd800 && u <= 0xdfff) {
+            unsigned v = i + 3 < len ? (order == 'l' ? d[i + 2] | (unsigned)d[i + 3] << 8
+                                                     : (unsigned)d[i + 2] << 8 | d[i + 3])
+                                     : 0;
+            if (u <= 0xdbff && v >= 0xdc00 && v <= 0xdfff) {
+                cp = 0x10000 + ((u - 0xd800) << 10) + (v - 0xdc00);
+                i += 2;
+            } else {
+                cp = 0xfffd;
+            }
+        }
+        if (cp < 0x80) {
+            o[k++] = text_ascii(cp) ? (unsigned char)cp : ' ';
+        } else if (cp < 0x800) {
+            o[k++] = (unsigned char)(0xc0 | cp >> 6);
+            o[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            o[k++] = (unsigned char)(0xe0 | cp >> 12);
+            o[k++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+            o[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+        } else {
+            o[k++] = (unsigned char)(0xf0 | cp >> 18);
+            o[k++] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+            o[k++] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+            o[k++] = (unsigned char)(0x80 | (cp & 0x3f));
+        }
+    }
+    out->len = k;
+    out->p[k] = 0;
+}
+
+/* Blanks o[from..to) when it is a run too short to be text (newlines stay). */
+static void blank_short_run(unsigned char *o, size_t from, size_t to)
+{
+    if (to - from >= FR_TEXT_VIEW_MIN_RUN) return;
+    for (size_t j = from; j < to; j++)
+        if (o[j] != '\n') o[j] = ' ';
+}
+
+int fr_text_view(const unsigned char *data, size_t len, fr_buf *out)
+{
+    size_t i = 0;
+    while (i < len && (data[i] >= 0x80 || text_ascii(data[i])))
+        i++;
+    if (i == len) return 0; /* no NUL, no control byte: text as it is */
+    size_t bom;
+    int order = utf16_order(data, len, &bom);
+    if (order) {
+        utf16_to_utf8(data, len, order, bom, out);
+        return 1;
+    }
+    fr_buf_reset(out);
+    fr_buf_append(out, data, len);
+    unsigned char *o = (unsigned char *)out->p;
+    size_t run = 0; /* where the current run of text bytes started */
+    for (i = 0; i < len;) {
+        size_t k = data[i] < 0x80 ? (size_t)text_ascii(data[i]) : utf8_len(data + i, len - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        blank_short_run(o, run, i);
+        o[i++] = ' ';
+        run = i;
+    }
+    blank_short_run(o, run, len);
+    return 1;
 }

@@ -157,9 +157,12 @@ static char *content_key_of(const char *data, size_t len)
 static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t len, result *r)
 {
     fr_item *it = r->it;
-    if (fr_is_binary((const unsigned char *)data, len)) {
-        set_status(it, FR_ST_SKIPPED, "binary content");
-        return;
+    /* Content is never skipped as binary: a NUL byte must not hide the text
+     * around it. Matches and their positions are those of the view. */
+    fr_buf view = {0};
+    if (fr_text_view((const unsigned char *)data, len, &view) == 1) {
+        data = view.p ? view.p : "";
+        len = view.len;
     }
     fr_buf norm = {0};
     if (it->normalize && it->normalize(it->nlocs ? it->locs[0].path : "",
@@ -172,10 +175,12 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     if (fr_scan(sc, (const unsigned char *)data, len, &m, &nm)) {
         set_status(it, FR_ST_ERROR, fr_error());
         fr_buf_release(&norm);
+        fr_buf_release(&view);
         return;
     }
     if (!nm) {
         fr_buf_release(&norm);
+        fr_buf_release(&view);
         return;
     }
     const fr_ruleset *rs = fr_engine_rules(p->engine);
@@ -202,6 +207,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         o->column = m[i].column;
     }
     fr_buf_release(&norm);
+    fr_buf_release(&view);
 }
 
 /* Archive members: each becomes a child result of the top-level result, found

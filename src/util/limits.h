@@ -1,0 +1,60 @@
+/*
+ * limits.h: every cap and tuning limit, named in one place. Each says what it
+ * bounds and why that value; add-only (several modules own entries).
+ */
+#ifndef FERRET_LIMITS_H
+#define FERRET_LIMITS_H
+
+#include <stdint.h>
+
+/* ---- pipeline (src/pipeline) ---- */
+
+/* Items a worker's queue holds. Items are small (content is loaded by the
+ * workers), so queues can be deep enough that threads rarely wait on each other. */
+#define FR_WORKER_QUEUE_DEPTH 256
+/* A producer blocked on a full worker queue is woken once this many slots are free. */
+#define FR_WORKER_QUEUE_WAKE 32
+/* An idle worker sleeps this long on its own queue before stealing again. */
+#define FR_WORKER_IDLE_WAIT_MS 20
+/* Results waiting for the single writer (no content bytes, only matches). */
+#define FR_RESULT_QUEUE_DEPTH 1024
+#define FR_RESULT_QUEUE_WAKE  256
+/* The writer commits after this many results or this many milliseconds. */
+#define FR_WRITER_BATCH    512
+#define FR_WRITER_FLUSH_MS 250
+/* Errors printed on stderr; the rest are in 'ferret report --skipped'. */
+#define FR_MAX_PRINTED_ERRORS 20
+/* A worker's load buffer grown past this by one huge item is released after it,
+ * so memory stays flat. */
+#define FR_KEEP_BUFFER_MAX ((size_t)64 << 20)
+
+/* ---- archives (src/sources/archive.c, nesting in src/pipeline) ---- */
+
+/* Archive levels opened below a top-level item (a.zip!b.tgz!c.tar!member). */
+#define FR_ARCHIVE_MAX_DEPTH 3
+/* Decompressed bytes one top-level item may expand to, counted across ALL its
+ * nesting levels together (a 42.zip-style bomb multiplies work per level; one
+ * shared budget bounds the whole tree). 1 GiB: the --max-file-size ceiling. */
+#define FR_ARCHIVE_MAX_TOTAL ((uint64_t)1 << 30)
+/* Members one top-level item may hold, across all nesting levels together. */
+#define FR_ARCHIVE_MAX_MEMBERS 100000
+/* Decompressed / compressed bytes of one archive beyond which it is a bomb ... */
+#define FR_ARCHIVE_MAX_RATIO 200
+/* ... checked only once this much was decompressed (small files compress well). */
+#define FR_ARCHIVE_RATIO_MIN_BYTES ((uint64_t)1 << 20)
+/* libarchive reads a member in chunks of this size. */
+#define FR_ARCHIVE_READ_CHUNK 65536
+/* A member buffer grown past this by one huge member is released after it. */
+#define FR_ARCHIVE_KEEP_BUFFER_MAX ((size_t)64 << 20)
+
+/* ---- text view (src/detect/guards.c, fr_text_view) ---- */
+
+/* Bytes sampled at the start of content for the UTF-16 alternating-NUL pattern. */
+#define FR_UTF16_SAMPLE 4096
+/* In the text view of binary-looking content, a run of text bytes shorter than
+ * this between non-text bytes is blanked too: random bytes of a binary are
+ * printable a third of the time, and short runs only feed false positives; no
+ * secret a rule finds is this short. */
+#define FR_TEXT_VIEW_MIN_RUN 8
+
+#endif
