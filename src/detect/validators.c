@@ -8,19 +8,22 @@
  * (Microsoft's identifiable keys, common annotated security keys, Entra ID
  * client secrets). Structure: JWT headers, PEM / OpenSSH key bodies parsed as the key
  * type they claim, GCP service-account JSON, Docker auth strings.
+ *
+ * Every check costs at most linear time in a bounded input: keys are parsed as
+ * structure only, never decrypted, derived (an encrypted key names its own KDF
+ * iteration count) or checked arithmetically (a key names its own size).
  */
 #include "detect/detect.h"
 
 #include <jansson.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+/* Largest PEM text a key validator looks at: an RSA key of 16384 bits takes
+ * 13 KB, so this bounds the work without losing any real key. */
+#define PEM_MAX 65536
 
 static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -325,41 +328,207 @@ static size_t pem_normalise(const unsigned char *s, size_t n, char *out)
     return o;
 }
 
+/* ---- DER, read structurally -------------------------------------------------
+ * Key bodies are checked against the ASN.1 layout their label promises, with a
+ * bounded, non-recursive reader: no key is ever decrypted, derived (PBKDF2,
+ * scrypt, bcrypt) or checked arithmetically, so no input controls the cost
+ * beyond its own length. */
+
+typedef struct {
+    const unsigned char *p, *end;
+} der;
+
+/* Reads the next element of d: a one-byte tag and a definite length that fits
+ * the rest of d. */
+static int der_next(der *d, unsigned char *tag, der *content)
+{
+    if (d->end - d->p < 2) return 0;
+    unsigned char t = d->p[0];
+    if ((t & 0x1f) == 0x1f) return 0; /* high tag numbers: never in a key */
+    const unsigned char *p = d->p + 2;
+    size_t len = d->p[1];
+    if (len & 0x80) {
+        size_t nb = len & 0x7f;
+        if (nb == 0 || nb > 4 || (size_t)(d->end - p) < nb) return 0; /* indefinite or huge */
+        len = 0;
+        for (size_t i = 0; i < nb; i++)
+            len = len << 8 | *p++;
+    }
+    if ((size_t)(d->end - p) < len) return 0;
+    *tag = t;
+    content->p = p;
+    content->end = p + len;
+    d->p = p + len;
+    return 1;
+}
+
+/* The next element must carry tag want; its content goes to content. */
+static int der_expect(der *d, unsigned char want, der *content)
+{
+    unsigned char t;
+    der c;
+    if (!der_next(d, &t, &c) || t != want) return 0;
+    if (content) *content = c;
+    return 1;
+}
+
+enum { DER_INTEGER = 0x02, DER_OCTETS = 0x04, DER_OID = 0x06, DER_SEQUENCE = 0x30 };
+
+/* The whole of d is one element of tag want. */
+static int der_whole(der d, unsigned char want, der *content)
+{
+    return der_expect(&d, want, content) && d.p == d.end;
+}
+
+static int der_oid_is(der oid, const unsigned char *v, size_t n)
+{
+    return (size_t)(oid.end - oid.p) == n && !memcmp(oid.p, v, n);
+}
+
+/* PKCS#1 RSAPrivateKey: version, n, e, d, p, q, dp, dq, qinv (then, in
+ * multi-prime keys, a sequence of other primes). */
+static int der_rsa(der d)
+{
+    der s;
+    if (!der_whole(d, DER_SEQUENCE, &s)) return 0;
+    for (int i = 0; i < 9; i++)
+        if (!der_expect(&s, DER_INTEGER, NULL)) return 0;
+    return s.p == s.end || (der_expect(&s, DER_SEQUENCE, NULL) && s.p == s.end);
+}
+
+/* OpenSSL's traditional DSA key: version, p, q, g, pub, priv. */
+static int der_dsa(der d)
+{
+    der s;
+    if (!der_whole(d, DER_SEQUENCE, &s)) return 0;
+    for (int i = 0; i < 6; i++)
+        if (!der_expect(&s, DER_INTEGER, NULL)) return 0;
+    return s.p == s.end;
+}
+
+/* SEC 1 ECPrivateKey: version 1, the private key, optional [0] parameters and
+ * [1] public key. */
+static int der_ec(der d)
+{
+    der s, v, k;
+    if (!der_whole(d, DER_SEQUENCE, &s) || !der_expect(&s, DER_INTEGER, &v) || v.end - v.p != 1 ||
+        v.p[0] != 1 || !der_expect(&s, DER_OCTETS, &k) || k.p == k.end)
+        return 0;
+    if (s.p < s.end && s.p[0] == 0xa0 && !der_expect(&s, 0xa0, NULL)) return 0;
+    if (s.p < s.end && s.p[0] == 0xa1 && !der_expect(&s, 0xa1, NULL)) return 0;
+    return s.p == s.end;
+}
+
+/* PKCS#8 PrivateKeyInfo: version, algorithm, the key in the algorithm's own
+ * format, optional attributes and public key. */
+static int der_pkcs8(der d)
+{
+    static const unsigned char RSA[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
+    static const unsigned char RSA_PSS[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a};
+    static const unsigned char EC[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+    static const unsigned char DSA[] = {0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01};
+    static const unsigned char DH[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x03, 0x01};
+    static const unsigned char DHX[] = {0x2a, 0x86, 0x48, 0xce, 0x3e, 0x02, 0x01};
+    static const unsigned char ED_X[] = {0x2b, 0x65}; /* 1.3.101.110-113: X/Ed 25519/448 */
+    der s, v, alg, oid, key;
+    if (!der_whole(d, DER_SEQUENCE, &s) || !der_expect(&s, DER_INTEGER, &v) || v.end - v.p != 1 ||
+        v.p[0] > 1 || !der_expect(&s, DER_SEQUENCE, &alg) || !der_expect(&alg, DER_OID, &oid) ||
+        !der_expect(&s, DER_OCTETS, &key))
+        return 0;
+    if (s.p < s.end && s.p[0] == 0xa0 && !der_expect(&s, 0xa0, NULL)) return 0;
+    if (s.p < s.end && s.p[0] == 0x81 && !der_expect(&s, 0x81, NULL)) return 0;
+    if (s.p < s.end && s.p[0] == 0xa1 && !der_expect(&s, 0xa1, NULL)) return 0;
+    if (s.p != s.end) return 0;
+    if (der_oid_is(oid, RSA, sizeof RSA) || der_oid_is(oid, RSA_PSS, sizeof RSA_PSS))
+        return der_rsa(key);
+    if (der_oid_is(oid, EC, sizeof EC)) return der_ec(key);
+    if (der_oid_is(oid, DSA, sizeof DSA) || der_oid_is(oid, DH, sizeof DH) ||
+        der_oid_is(oid, DHX, sizeof DHX))
+        return der_whole(key, DER_INTEGER, NULL);
+    if (oid.end - oid.p == 3 && !memcmp(oid.p, ED_X, 2) && oid.p[2] >= 110 && oid.p[2] <= 113) {
+        static const size_t KEYLEN[] = {32, 56, 32, 57}; /* X25519, X448, Ed25519, Ed448 */
+        der raw;
+        return der_whole(key, DER_OCTETS, &raw) &&
+               (size_t)(raw.end - raw.p) == KEYLEN[oid.p[2] - 110];
+    }
+    return 0;
+}
+
+/* PKCS#8 EncryptedPrivateKeyInfo: an algorithm (with its KDF parameters, which
+ * are never acted on) and the ciphertext. */
+static int der_pkcs8_encrypted(der d)
+{
+    der s, alg, ct;
+    return der_whole(d, DER_SEQUENCE, &s) && der_expect(&s, DER_SEQUENCE, &alg) &&
+           der_expect(&alg, DER_OID, NULL) && der_expect(&s, DER_OCTETS, &ct) && ct.p < ct.end &&
+           s.p == s.end;
+}
+
+/* PEM: "-----BEGIN <label>-----", optional RFC 1421 headers ending at a blank
+ * line, base64, "-----END ". */
 static int pem_parse(const char *pem, size_t n)
 {
-    int v = FR_VALID_NONE;
-    const char *body = strchr(pem, '\n');
-    const char *endl = strstr(pem, "-----END ");
-    if (!body || !endl || endl < body) return FR_VALID_NONE;
-    if (!strncmp(pem, "-----BEGIN OPENSSH PRIVATE KEY-----", 35)) {
-        size_t cap = (size_t)(endl - body);
-        unsigned char *der = malloc(cap + 1);
-        if (!der) return FR_VALID_NONE;
-        long m = b64decode((const unsigned char *)body, cap, 0, 1, der, cap + 1);
-        if (m > 0) v = openssh_body(der, (size_t)m);
-        free(der);
-        return v;
+    static const char BEGIN[] = "-----BEGIN ";
+    if (n > PEM_MAX) return FR_VALID_NONE;
+    /* The first whole "-----BEGIN <label>-----" line, as PEM readers find it. */
+    const char *label = NULL, *label_end = NULL, *body = NULL;
+    for (const char *l = pem; !label && l && *l; l = body) {
+        const char *nl = strchr(l, '\n');
+        if (!nl) break;
+        body = nl + 1;
+        if (!strncmp(l, BEGIN, sizeof BEGIN - 1) && nl - l >= 16 && !memcmp(nl - 5, "-----", 5)) {
+            label = l + sizeof BEGIN - 1;
+            label_end = memmem(label, (size_t)(nl - label), "-----", 5);
+        }
     }
-    BIO *bio = BIO_new_mem_buf(pem, (int)n);
-    if (!bio) return FR_VALID_NONE;
-    if (!strncmp(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37)) {
-        X509_SIG *p8 = PEM_read_bio_PKCS8(bio, NULL, NULL, NULL);
-        if (p8) v = FR_VALID_STRUCTURE;
-        X509_SIG_free(p8);
-    } else if (!strstr(pem, "Proc-Type: 4,ENCRYPTED")) {
-        /* A callback that refuses any passphrase: nothing is ever prompted for. */
-        EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
-        if (k) v = FR_VALID_STRUCTURE;
-        EVP_PKEY_free(k);
+    if (!label) return FR_VALID_NONE;
+    const char *endl = strstr(body, "-----END ");
+    if (!endl) return FR_VALID_NONE;
+    size_t ll = (size_t)(label_end - label);
+#define LABEL_IS(s) (ll == sizeof(s) - 1 && !memcmp(label, s, ll))
+    int encrypted_headers = 0;
+    if (memchr(body, ':', (size_t)(endl - body))) { /* RFC 1421 headers */
+        const char *blank = strstr(body, "\n\n");
+        const char *first_nl = strchr(body, '\n');
+        if (!first_nl || !memchr(body, ':', (size_t)(first_nl - body)) || !blank || blank > endl)
+            return FR_VALID_NONE;
+        encrypted_headers = !strncmp(body, "Proc-Type: 4,ENCRYPTED\n", 23) &&
+                            (size_t)(blank - body) > 23 && !strncmp(body + 23, "DEK-Info: ", 10);
+        body = blank + 2;
     }
-    BIO_free(bio);
-    ERR_clear_error(); /* failed parses leave entries in this thread's queue */
-    return v;
+    size_t cap = (size_t)(endl - body);
+    unsigned char *bin = malloc(cap + 1);
+    if (!bin) return FR_VALID_NONE;
+    long m = b64decode((const unsigned char *)body, cap, 0, 1, bin, cap + 1);
+    int ok = 0;
+    der d = {bin, bin + (m > 0 ? m : 0)};
+    if (m <= 0)
+        ok = 0;
+    else if (LABEL_IS("OPENSSH PRIVATE KEY"))
+        ok = openssh_body(bin, (size_t)m) == FR_VALID_STRUCTURE;
+    else if (encrypted_headers)
+        /* A traditional encrypted key: only its ciphertext, whole blocks of it. */
+        ok = (LABEL_IS("RSA PRIVATE KEY") || LABEL_IS("DSA PRIVATE KEY") ||
+              LABEL_IS("EC PRIVATE KEY")) &&
+             m % 8 == 0;
+    else if (LABEL_IS("RSA PRIVATE KEY"))
+        ok = der_rsa(d);
+    else if (LABEL_IS("DSA PRIVATE KEY"))
+        ok = der_dsa(d);
+    else if (LABEL_IS("EC PRIVATE KEY"))
+        ok = der_ec(d);
+    else if (LABEL_IS("ENCRYPTED PRIVATE KEY"))
+        ok = der_pkcs8_encrypted(d);
+    else if (LABEL_IS("PRIVATE KEY")) /* a mislabelled encrypted key still is one */
+        ok = der_pkcs8(d) || der_pkcs8_encrypted(d);
+#undef LABEL_IS
+    free(bin);
+    return ok ? FR_VALID_STRUCTURE : FR_VALID_NONE;
 }
 
 static int pem_key(const unsigned char *s, size_t n)
 {
-    if (n > 65536) return FR_VALID_NONE;
+    if (n > PEM_MAX) return FR_VALID_NONE;
     char *pem = malloc(n + 1);
     if (!pem) return FR_VALID_NONE;
     size_t m = pem_normalise(s, n, pem);
@@ -372,7 +541,7 @@ static int pem_key(const unsigned char *s, size_t n)
  * CI variables). */
 static int pem_base64(const unsigned char *s, size_t n)
 {
-    if (n > 87380) return FR_VALID_NONE;
+    if (n > PEM_MAX / 3 * 4 + 4) return FR_VALID_NONE;
     unsigned char *pem = malloc(n + 1);
     if (!pem) return FR_VALID_NONE;
     long m = b64decode(s, n, 0, 1, pem, n);
@@ -386,7 +555,7 @@ static int pem_base64(const unsigned char *s, size_t n)
  * type service_account, a 40-hex private_key_id and a private key that parses. */
 static int gcp_service_account(const unsigned char *m, size_t n)
 {
-    if (n > 65536) return FR_VALID_NONE;
+    if (n > PEM_MAX) return FR_VALID_NONE;
     char *doc = malloc(n + 3);
     if (!doc) return FR_VALID_NONE;
     doc[0] = '{';

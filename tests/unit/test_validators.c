@@ -7,7 +7,11 @@
 #include "detect/detect.h"
 #include "rules/rules.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
+#include <time.h>
 
 static int V(const char *validator, const char *s)
 {
@@ -175,6 +179,78 @@ static void test_keys(void)
     CHECK(system(cmd) == 0);
 }
 
+/* An encrypted PKCS#8 key whose PBKDF2 iteration count is near 2^31: deriving
+ * its key would take some twenty minutes. Validation must see the structure
+ * and stop there, whether the label says ENCRYPTED or (mislabelled) not, as
+ * PEM text or hidden in base64 as Kubernetes secrets hold it. */
+static char *huge_iteration_key(const char *before, const char *label)
+{
+    X509_ALGOR *pbe =
+        PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), 2147483000, NULL, 0, NULL, NID_hmacWithSHA256);
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg = NULL;
+    ASN1_OCTET_STRING *ct = NULL;
+    X509_SIG_getm(sig, &alg, &ct);
+    unsigned char cipher[48];
+    for (size_t i = 0; i < sizeof cipher; i++)
+        cipher[i] = (unsigned char)(i * 37 + 11);
+    CHECK(pbe && X509_ALGOR_copy(alg, pbe) == 1 && ASN1_OCTET_STRING_set(ct, cipher, 48) == 1);
+    unsigned char *der = NULL;
+    int n = i2d_X509_SIG(sig, &der);
+    CHECK(n > 100);
+    BIO *b = BIO_new(BIO_s_mem());
+    BIO_puts(b, before);
+    CHECK(PEM_write_bio(b, label, "", der, n) > 0);
+    char *p = NULL;
+    long len = BIO_get_mem_data(b, &p);
+    char *pem = strndup(p, (size_t)len);
+    BIO_free(b);
+    OPENSSL_free(der);
+    X509_SIG_free(sig);
+    X509_ALGOR_free(pbe);
+    return pem;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_no_kdf(void)
+{
+    /* A line before the key kept OpenSSL's PEM reader, which skips it, from
+     * the structure-only branch: it tried the empty passphrase. */
+    static const char *const before[] = {"", "", "-----BEGIN X\n", "-----BEGIN PRIVATE KEY\n"};
+    static const char *const labels[] = {"ENCRYPTED PRIVATE KEY", "PRIVATE KEY",
+                                         "ENCRYPTED PRIVATE KEY", "ENCRYPTED PRIVATE KEY"};
+    for (size_t i = 0; i < 4; i++) {
+        char *pem = huge_iteration_key(before[i], labels[i]);
+        if (!pem) continue;
+        size_t n = strlen(pem);
+        char *b64 = malloc(n / 3 * 4 + 8);
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pem, (int)n);
+        double t0 = now();
+        CHECK(V("pem-key", pem) == FR_VALID_STRUCTURE);
+        CHECK(V("pem-base64", b64) == FR_VALID_STRUCTURE);
+        double dt = now() - t0;
+        if (dt >= 1.0) fprintf(stderr, "%s%s: validation took %.1f s\n", before[i], labels[i], dt);
+        CHECK(dt < 1.0);
+        free(b64);
+        free(pem);
+    }
+    /* A traditional encrypted key: its headers and whole cipher blocks. */
+    CHECK(V("pem-key", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+                       "DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n"
+                       "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+                       "-----END RSA PRIVATE KEY-----\n") == FR_VALID_STRUCTURE);
+    CHECK(V("pem-key", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+                       "DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n"
+                       "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n"
+                       "-----END RSA PRIVATE KEY-----\n") == FR_VALID_NONE); /* 33 bytes */
+}
+
 static int decoy(const char *s, unsigned guards)
 {
     return fr_is_decoy((const unsigned char *)s, 0, strlen(s), guards);
@@ -259,6 +335,7 @@ int main(void)
     test_checksums();
     test_structure();
     test_keys();
+    test_no_kdf();
     test_decoys();
     test_overlap();
     return check_done("test_validators");
