@@ -126,24 +126,32 @@ int fr_is_binary(const unsigned char *data, size_t len)
     return memchr(data, 0, n) != NULL;
 }
 
-/* Text bytes below 0x80: printable ASCII and the whitespace of text files, and
- * ESC, which terminal logs carry in colour codes (the log normaliser removes
- * them after the view is made, so the view must keep them). */
+/* Byte classes for the text view: 0 not text (NUL, control bytes, DEL, bytes
+ * no valid UTF-8 sequence starts with), 1 ASCII text (printable, the whitespace
+ * of text files, and ESC: terminal logs carry colour codes that the log
+ * normaliser removes after the view is made), 2-4 the length of the UTF-8
+ * sequence a lead byte starts. */
+static const unsigned char TEXT_CLASS[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static int text_ascii(unsigned c)
 {
-    return c >= 0x20 ? c != 0x7f
-                     : c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == 0x1b;
+    return TEXT_CLASS[c & 0xff] == 1;
 }
 
 /* Length of the valid UTF-8 sequence starting at d[0] (a byte >= 0x80), or 0. */
 static size_t utf8_len(const unsigned char *d, size_t n)
 {
-    unsigned c = d[0];
-    size_t k = c >= 0xc2 && c <= 0xdf   ? 2
-               : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4
-                                        : 0;
-    if (!k || k > n) return 0;
+    size_t k = TEXT_CLASS[d[0]];
+    if (k < 2 || k > n) return 0;
     for (size_t i = 1; i < k; i++)
         if ((d[i] & 0xc0) != 0x80) return 0;
     return k;
@@ -222,7 +230,7 @@ static void blank_short_run(unsigned char *o, size_t from, size_t to)
 int fr_text_view(const unsigned char *data, size_t len, fr_buf *out)
 {
     size_t i = 0;
-    while (i < len && (data[i] >= 0x80 || text_ascii(data[i])))
+    while (i < len && (data[i] >= 0x80 || TEXT_CLASS[data[i]]))
         i++;
     if (i == len) return 0; /* no NUL, no control byte: text as it is */
     size_t bom;
@@ -236,7 +244,10 @@ int fr_text_view(const unsigned char *data, size_t len, fr_buf *out)
     unsigned char *o = (unsigned char *)out->p;
     size_t run = 0; /* where the current run of text bytes started */
     for (i = 0; i < len;) {
-        size_t k = data[i] < 0x80 ? (size_t)text_ascii(data[i]) : utf8_len(data + i, len - i);
+        while (i < len && TEXT_CLASS[data[i]] == 1)
+            i++;
+        if (i == len) break;
+        size_t k = utf8_len(data + i, len - i);
         if (k) {
             i += k;
             continue;
