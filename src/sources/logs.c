@@ -1,8 +1,12 @@
 /*
  * logs.c: a single pass over the text, line by line. Per line: leading
  * timestamps are dropped, then runner markers at the line start, then escape
- * sequences and carriage returns anywhere. Linear in the input; no allocation
- * beyond the output buffer.
+ * sequences and carriage returns anywhere. Strictly linear in the input: every
+ * scan either consumes what it reads, is bounded by a small constant, or looks
+ * for a terminator (']' of a GitLab section, BEL or ESC \ of an OSC) through a
+ * per-line cursor that remembers where the next one is, so that a line of
+ * thousands of unterminated openers is not rescanned once per opener. No
+ * allocation beyond the output buffer.
  */
 #include "sources/logs.h"
 
@@ -68,10 +72,58 @@ static size_t marker_len(const unsigned char *s, size_t n)
     return 0;
 }
 
-/* Length of a GitLab section marker "section_start:TS:NAME[opts]" at s, or 0. */
-static size_t section_len(const unsigned char *s, size_t n)
+/*
+ * One line d[start..end) of the input (positions are offsets into the whole
+ * input). The two terminator searches go through cursors: close is the first
+ * ']' at or after close_from (end: none), st the first OSC terminator (BEL, or
+ * ESC \) at or after st_from. A query from q in [from, next] reuses the answer
+ * — nothing lies between — and any other query scans on from q. Queries only
+ * move forward along a line, so a rescan starts past the previous answer and no
+ * byte is scanned twice.
+ */
+typedef struct {
+    const unsigned char *d;
+    size_t end;
+    size_t close_from, close;
+    size_t st_from, st;
+} line_ctx;
+
+static void line_init(line_ctx *l, const unsigned char *d, size_t start, size_t end)
 {
-    size_t i;
+    l->d = d, l->end = end;
+    l->close_from = l->st_from = start + 1; /* empty ranges: the first query scans */
+    l->close = l->st = start;
+}
+
+static size_t next_close(line_ctx *l, size_t q)
+{
+    if (q < l->close_from || q > l->close) {
+        const unsigned char *e = memchr(l->d + q, ']', l->end - q);
+        l->close_from = q;
+        l->close = e ? (size_t)(e - l->d) : l->end;
+    }
+    return l->close;
+}
+
+static size_t next_st(line_ctx *l, size_t q)
+{
+    if (q < l->st_from || q > l->st) {
+        const unsigned char *d = l->d;
+        size_t i = q;
+        while (i < l->end && d[i] != 0x07 && !(d[i] == 0x1b && i + 1 < l->end && d[i + 1] == '\\'))
+            i++;
+        l->st_from = q;
+        l->st = i;
+    }
+    return l->st;
+}
+
+/* Length of a GitLab section marker "section_start:TS:NAME[opts]" at k, or 0. An
+ * unterminated "[opts" is left in the text. */
+static size_t section_len(line_ctx *l, size_t k)
+{
+    const unsigned char *s = l->d + k;
+    size_t n = l->end - k, i;
     if (n > 14 && !memcmp(s, "section_start:", 14))
         i = 14;
     else if (n > 12 && !memcmp(s, "section_end:", 12))
@@ -86,15 +138,18 @@ static size_t section_len(const unsigned char *s, size_t n)
     while (i < n && (isalnum(s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.'))
         i++;
     if (i < n && s[i] == '[') {
-        const unsigned char *e = memchr(s + i, ']', n - i);
-        if (e) i = (size_t)(e - s) + 1;
+        size_t e = next_close(l, k + i);
+        if (e < l->end) i = e - k + 1;
     }
     return i;
 }
 
-/* Length of an escape sequence at s (s[0] == ESC). */
-static size_t escape_len(const unsigned char *s, size_t n)
+/* Length of an escape sequence at k (d[k] == ESC). An unterminated OSC loses
+ * only its "ESC ]"; what follows stays text. */
+static size_t escape_len(line_ctx *l, size_t k)
 {
+    const unsigned char *s = l->d + k;
+    size_t n = l->end - k;
     if (n < 2) return 1;
     if (s[1] == '[') { /* CSI: parameters, intermediates, one final byte */
         size_t i = 2;
@@ -103,11 +158,8 @@ static size_t escape_len(const unsigned char *s, size_t n)
         return i < n && s[i] >= 0x40 && s[i] <= 0x7e ? i + 1 : i;
     }
     if (s[1] == ']') { /* OSC: up to BEL or ESC \ */
-        for (size_t i = 2; i < n && s[i] != '\n'; i++) {
-            if (s[i] == 0x07) return i + 1;
-            if (s[i] == 0x1b && i + 1 < n && s[i + 1] == '\\') return i + 2;
-        }
-        return 2;
+        size_t t = next_st(l, k + 2);
+        if (t < l->end) return t - k + (l->d[t] == 0x07 ? 1 : 2);
     }
     return 2;
 }
@@ -121,21 +173,22 @@ void fr_log_normalize(const unsigned char *d, size_t n, fr_buf *out)
         const unsigned char *nl = memchr(d + i, '\n', n - i);
         size_t end = nl ? (size_t)(nl - d) : n;
         size_t p = i, l;
+        line_ctx lc;
+        line_init(&lc, d, i, end);
         /* line prefixes, in any order a runner combines them */
         for (int again = 1; again;) {
             again = 0;
             while (p < end && d[p] == 0x1b)
-                p += escape_len(d + p, end - p), again = 1;
+                p += escape_len(&lc, p), again = 1;
             if ((l = timestamp_len(d + p, end - p))) p += l, again = 1;
             if ((l = marker_len(d + p, end - p))) p += l, again = 1;
         }
         size_t run = p;
         for (size_t k = p; k < end;) {
-            if (d[k] == 0x1b || d[k] == '\r' ||
-                (d[k] == 's' && (l = section_len(d + k, end - k)))) {
+            if (d[k] == 0x1b || d[k] == '\r' || (d[k] == 's' && (l = section_len(&lc, k)))) {
                 fr_buf_append(out, d + run, k - run);
                 if (d[k] == 0x1b)
-                    k += escape_len(d + k, end - k);
+                    k += escape_len(&lc, k);
                 else if (d[k] == '\r')
                     k++;
                 else
@@ -175,22 +228,73 @@ static int has_suffix_ci(const char *s, const char *sfx)
     return n >= m && !strcasecmp(s + n - m, sfx);
 }
 
+/* Start of the path component that ends just before s[e] (e: its '/' or the end). */
+static size_t comp_start(const char *s, size_t e)
+{
+    while (e && s[e - 1] != '/')
+        e--;
+    return e;
+}
+
+static int comp_is(const char *s, size_t b, size_t e, const char *name)
+{
+    size_t n = strlen(name);
+    return e - b == n && !memcmp(s + b, name, n);
+}
+
+/*
+ * Jenkins: ".../jobs/<job>/builds/<run>/log", read from the end one component at
+ * a time, so that every length is a difference of two positions already found
+ * in order (a job named "builds" or "jobs" is just a name). Jobs in folders
+ * (jobs/<folder>/jobs/<job>/...) are named "<folder>/<job>", as Jenkins names
+ * them. Returns 0 when the path has another shape.
+ */
+static int describe_jenkins(const char *c, fr_buf *pool, size_t at[3])
+{
+    size_t n = strlen(c);
+    if (n < 4 || strcasecmp(c + n - 4, "/log")) return 0;
+    size_t re = n - 4, rs = comp_start(c, re); /* <run> */
+    if (rs == re || rs == 0) return 0;
+    size_t be = rs - 1, bs = comp_start(c, be); /* builds */
+    if (!comp_is(c, bs, be, "builds") || bs == 0) return 0;
+    size_t je = bs - 1, js = comp_start(c, je); /* <job> */
+    if (js == je || js == 0) return 0;
+    size_t oe = js - 1, os = comp_start(c, oe); /* jobs */
+    if (!comp_is(c, os, oe, "jobs")) return 0;
+    /* folders: while "jobs/<folder>/" comes before, the name starts earlier */
+    size_t name = js;
+    while (os >= 2) {
+        size_t fe = os - 1, fs = comp_start(c, fe);
+        if (fs == fe || fs == 0) break;
+        size_t pe = fs - 1, ps = comp_start(c, pe);
+        if (!comp_is(c, ps, pe, "jobs")) break;
+        name = fs, os = ps;
+    }
+    at[1] = pool->len; /* every other component of c[name..je): the names */
+    for (size_t b = name, k = 0; b < je; k++) {
+        const char *sl = memchr(c + b, '/', je - b);
+        size_t e = sl ? (size_t)(sl - c) : je;
+        if (!(k & 1)) {
+            if (k) fr_buf_append(pool, "/", 1);
+            fr_buf_append(pool, c + b, e - b);
+        }
+        b = e + 1;
+    }
+    fr_buf_append(pool, "", 1);
+    at[0] = pool->len;
+    fr_buf_append(pool, c + rs, re - rs);
+    fr_buf_append(pool, "", 1);
+    return 1;
+}
+
 void fr_log_describe(const char *container, const char *member, fr_location *loc, fr_buf *pool)
 {
     size_t at[3] = {0, 0, 0};
     int set[3] = {0, 0, 0};
     fr_buf_reset(pool);
-    if (!member) { /* Jenkins: .../jobs/<job>/builds/<run>/log */
-        const char *j = strstr(container, "jobs/"), *b = j ? strstr(j, "/builds/") : NULL;
-        if (!b || !has_suffix_ci(container, "/log")) return;
-        const char *run = b + 8, *slash = strchr(run, '/');
-        if (!slash) return;
-        set[1] = 1, at[1] = pool->len;
-        fr_buf_append(pool, j + 5, (size_t)(b - j - 5));
-        fr_buf_append(pool, "", 1);
-        set[0] = 1, at[0] = pool->len;
-        fr_buf_append(pool, run, (size_t)(slash - run));
-        fr_buf_append(pool, "", 1);
+    if (!container) return;
+    if (!member) {
+        if (describe_jenkins(container, pool, at)) set[0] = set[1] = 1;
     } else {
         if (!has_suffix_ci(member, ".txt") && !has_suffix_ci(member, ".log")) return;
         const char *base = strrchr(container, '/');

@@ -17,6 +17,9 @@ void fr_buf_reserve(fr_buf *b, size_t extra)
         cap *= 2;
     b->p = fr_xrealloc(b->p, cap);
     b->cap = cap;
+    /* Terminated from the moment it has memory: a caller that reserves and then
+     * appends nothing (fr_buf_put_safe of "") must still read "" at p. */
+    b->p[b->len] = 0;
 }
 
 void fr_buf_append(fr_buf *b, const void *data, size_t n)

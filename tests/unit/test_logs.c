@@ -1,24 +1,234 @@
 /* Unit tests for src/sources/logs: each kind of CI log decoration is removed,
- * the text it wraps is kept, and the number of lines never changes. */
+ * the text it wraps is kept, and the number of lines never changes; hostile
+ * lines are normalised in linear time; the path describer survives any path. */
 #include "check.h"
 #include "sources/logs.h"
+
+#include <stdlib.h>
+
+/* The normaliser's invariants: the output is never longer than the input, has
+ * exactly its newlines, and no line grew (so line numbers are the input's). */
+static int invariants_hold(const unsigned char *in, size_t n, const fr_buf *out)
+{
+    if (out->len > n || (out->len && !out->p)) return 0;
+    size_t i = 0, o = 0;
+    for (;;) {
+        const unsigned char *inl = memchr(in + i, '\n', n - i);
+        const char *onl = o < out->len ? memchr(out->p + o, '\n', out->len - o) : NULL;
+        if ((inl == NULL) != (onl == NULL)) return 0;
+        size_t ie = inl ? (size_t)(inl - in) : n, oe = onl ? (size_t)(onl - out->p) : out->len;
+        if (oe - o > ie - i) return 0;
+        if (!inl) return 1;
+        i = ie + 1, o = oe + 1;
+    }
+}
 
 static void norm_is(const char *in, const char *want)
 {
     fr_buf out = {0};
     fr_log_normalize((const unsigned char *)in, strlen(in), &out);
     CHECK_STR(out.p ? out.p : "", want);
-    size_t lin = 0, lout = 0;
-    for (const char *p = in; *p; p++)
-        lin += *p == '\n';
-    for (size_t i = 0; i < out.len; i++)
-        lout += out.p[i] == '\n';
-    CHECK(lin == lout);
+    CHECK(invariants_hold((const unsigned char *)in, strlen(in), &out));
     fr_buf_release(&out);
+}
+
+static size_t count_nl(const char *p, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += p[i] == '\n';
+    return c;
+}
+
+/*
+ * ~2 MB of one opener repeated on a single line, then "\nend\n": each copy
+ * leaves `keep` bytes. These took minutes when each opener rescanned the rest
+ * of the line for its terminator; linear, they take milliseconds even under
+ * ASan, so 5 s only catches a quadratic normaliser.
+ */
+static void hostile_line(const char *unit, size_t keep)
+{
+    size_t ul = strlen(unit), reps = (2u << 20) / ul;
+    fr_buf in = {0};
+    for (size_t r = 0; r < reps; r++)
+        fr_buf_append(&in, unit, ul);
+    fr_buf_puts(&in, "\nend\n");
+    fr_buf out = {0};
+    double t0 = fr_monotonic();
+    fr_log_normalize((const unsigned char *)in.p, in.len, &out);
+    double dt = fr_monotonic() - t0;
+    if (dt >= 5.0) fprintf(stderr, "normalising 2 MB of '%s' took %.1f s\n", unit, dt);
+    CHECK(dt < 5.0);
+    if (out.len != reps * keep + 5) fprintf(stderr, "%s: %zu bytes\n", unit, out.len);
+    CHECK(out.len == reps * keep + 5);
+    CHECK(count_nl(out.p, out.len) == 2);
+    CHECK(out.len >= 5 && !memcmp(out.p + out.len - 5, "\nend\n", 5));
+    CHECK(invariants_hold((const unsigned char *)in.p, in.len, &out));
+    fr_buf_release(&in);
+    fr_buf_release(&out);
+}
+
+static void test_hostile_lines(void)
+{
+    hostile_line("\x1b]", 0);              /* unterminated OSC at the line start */
+    hostile_line("\x1b]a", 1);             /* ... and after text; only ESC ] goes */
+    hostile_line("\x1b]\x1bx", 0);         /* ESC without the backslash of ST */
+    hostile_line("section_start:1:x[", 1); /* "[" without "]": the "[" stays */
+    hostile_line("section_end:12:[", 1);
+}
+
+/* Random lines built from decoration fragments: the invariants always hold. */
+static void test_random_invariants(void)
+{
+    static const char *const frag[] = {"\x1b]",
+                                       "\x1b[",
+                                       "\x1b",
+                                       "\x07",
+                                       "\x1b\\",
+                                       "]",
+                                       "[",
+                                       "\r",
+                                       "\n",
+                                       "m",
+                                       "0K",
+                                       "section_start:",
+                                       "section_end:",
+                                       "17",
+                                       ":",
+                                       "name",
+                                       "##[",
+                                       "##vso[",
+                                       "::",
+                                       "add-mask",
+                                       "2026-01-02T03:04:05",
+                                       ".123",
+                                       "Z",
+                                       "+01:00",
+                                       " ",
+                                       "x",
+                                       "s"};
+    const size_t nfrag = sizeof frag / sizeof *frag;
+    unsigned long long seed = 42;
+    fr_buf in = {0}, out = {0};
+    int bad = 0;
+    for (int round = 0; round < 3000; round++) {
+        fr_buf_reset(&in);
+        size_t parts = round % 40;
+        for (size_t k = 0; k < parts; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            fr_buf_puts(&in, frag[(seed >> 33) % nfrag]);
+        }
+        fr_log_normalize((const unsigned char *)(in.p ? in.p : ""), in.len, &out);
+        if (!invariants_hold((const unsigned char *)(in.p ? in.p : ""), in.len, &out)) bad++;
+    }
+    CHECK(bad == 0);
+    fr_buf_release(&in);
+    fr_buf_release(&out);
+}
+
+/* What fr_log_describe makes of one path: "run|job|step", "-" for unset. */
+static const char *describe(const char *container, const char *member)
+{
+    static char got[512];
+    fr_location loc = {0};
+    fr_buf pool = {0};
+    fr_log_describe(container, member, &loc, &pool);
+    snprintf(got, sizeof got, "%s|%s|%s", loc.ci_run ? loc.ci_run : "-",
+             loc.ci_job ? loc.ci_job : "-", loc.ci_step ? loc.ci_step : "-");
+    fr_buf_release(&pool);
+    return got;
+}
+
+static void test_describe(void)
+{
+    /* Jenkins layout */
+    CHECK_STR(describe("logs/jobs/deploy-prod/builds/17/log", NULL), "17|deploy-prod|-");
+    CHECK_STR(describe("jobs/a/builds/3/log", NULL), "3|a|-");
+    CHECK_STR(describe("/var/jenkins/jobs/builds/builds/7/log", NULL), "7|builds|-");
+    CHECK_STR(describe("t/jobs/builds/1/log", NULL), "-|-|-"); /* defect 1: was SIGSEGV */
+    CHECK_STR(describe("x/jobs/team/jobs/app/builds/9/log", NULL), "9|team/app|-");
+    CHECK_STR(describe("jobs/jobs/jobs/x/builds/2/LOG", NULL), "2|jobs/x|-");
+    CHECK_STR(describe("myjobs/a/builds/3/log", NULL), "-|-|-");
+    CHECK_STR(describe("jobs/a/builds/3/x/log", NULL), "-|-|-");
+    /* GitHub Actions / Azure Pipelines downloads */
+    CHECK_STR(describe("dl/logs_4242.zip", "build/2_Run tests.txt"), "4242|build|Run tests");
+    CHECK_STR(describe("logs_7.zip", "3_job.log"), "7|job|-");
+    CHECK_STR(describe("logs.zip", "1_.txt"), "-||-");
+
+    /* hostile containers and members: nothing crashes, reads out of bounds (ASan)
+     * or names more than the path holds */
+    static char longs[3][70000];
+    memset(longs[0], 'a', sizeof longs[0] - 1);
+    memset(longs[1], '/', sizeof longs[1] - 1);
+    for (size_t i = 0; i + 1 < sizeof longs[2]; i++)
+        longs[2][i] = "jobs/builds/"[i % 12];
+    const char *hostile[] = {"",
+                             "/",
+                             "//",
+                             "////////",
+                             "log",
+                             "/log",
+                             "//log",
+                             "jobs/",
+                             "jobs",
+                             "/jobs/",
+                             "/builds/",
+                             "builds/log",
+                             "/builds/log",
+                             "/builds//log",
+                             "jobs/builds/",
+                             "jobs/builds/log",
+                             "jobs//builds//log",
+                             "jobs//builds/1/log",
+                             "jobs/x/builds//log",
+                             "/jobs/builds/builds/log",
+                             "jobs/builds/builds/1/log",
+                             "jobs/jobs/builds/builds/log",
+                             "x/jobs/ /builds/ /log",
+                             "/jobs/x/builds/1/log",
+                             "jobs/x/jobs//jobs/y/builds/1/log",
+                             "/jobs/x/jobs/y/builds/1/log",
+                             ".txt",
+                             "/.txt",
+                             "1_.txt",
+                             "_.log",
+                             "123.txt",
+                             "a/.txt",
+                             "a/1_.log",
+                             "/1_.TXT",
+                             "logs_.zip",
+                             "9",
+                             longs[0],
+                             longs[1],
+                             longs[2]};
+    const size_t nh = sizeof hostile / sizeof *hostile;
+    int bad = 0;
+    for (size_t i = 0; i < nh; i++)
+        for (size_t m = 0; m <= nh; m++) {
+            const char *member = m < nh ? hostile[m] : NULL;
+            fr_location loc = {0};
+            fr_buf pool = {0};
+            fr_log_describe(hostile[i], member, &loc, &pool);
+            size_t bound = strlen(hostile[i]) + (member ? strlen(member) : 0);
+            const char *got[3] = {loc.ci_run, loc.ci_job, loc.ci_step};
+            for (int k = 0; k < 3; k++)
+                if (got[k] && (!pool.p || got[k] < pool.p || got[k] >= pool.p + pool.len ||
+                               strlen(got[k]) > bound))
+                    bad++;
+            fr_buf_release(&pool);
+        }
+    CHECK(bad == 0);
+    CHECK_STR(describe(NULL, NULL), "-|-|-");
+    CHECK_STR(describe(NULL, "a/1_b.txt"), "-|-|-");
+    /* a job named like the layout's own words, inside a long path */
+    CHECK_STR(describe(longs[2], NULL), "-|-|-");
 }
 
 int main(void)
 {
+    test_hostile_lines();
+    test_random_invariants();
+    test_describe();
     /* GitHub Actions: timestamps, group markers, CRLF, colour codes inside a value */
     norm_is("2026-01-02T03:04:05.1234567Z ##[group]Run env\r\n"
             "2026-01-02T03:04:05.1234567Z TOKEN=ghp_abc\x1b[0mdef\r\n",

@@ -44,6 +44,70 @@ static void test_safe_display(void)
     fr_buf_release(&b);
 }
 
+/* A block of this size, full of 'X', freed: the next allocation of that size is
+ * likely to get it back, so an unterminated buffer shows 'X's instead of "". */
+static void dirty_heap(size_t size)
+{
+    char *p = fr_xmalloc(size);
+    memset(p, 'X', size);
+    free(p);
+}
+
+/* Defect 3: a buffer given memory but no bytes (fr_buf_put_safe of an empty
+ * path) must read "" at p, whatever the heap held before. */
+static void test_buf_empty(void)
+{
+    fr_buf b = {0};
+    dirty_heap(64);
+    fr_buf_put_safe(&b, "", 0);
+    CHECK_STR(b.p ? b.p : "", "");
+    CHECK(b.p && b.len == 0 && b.p[0] == 0);
+    fr_buf_release(&b);
+    CHECK(!b.p && b.len == 0 && b.cap == 0);
+
+    dirty_heap(64);
+    fr_buf_reserve(&b, 10);
+    CHECK(b.p && b.len == 0 && b.p[0] == 0);
+    fr_buf_release(&b);
+
+    dirty_heap(64);
+    fr_buf_append(&b, "", 0);
+    CHECK(b.p && b.len == 0 && b.p[0] == 0);
+    fr_buf_release(&b);
+
+    dirty_heap(64);
+    fr_buf_puts(&b, "");
+    CHECK(b.p && b.len == 0 && b.p[0] == 0);
+    fr_buf_release(&b);
+
+    dirty_heap(64);
+    fr_buf_printf(&b, "%s", "");
+    CHECK(b.p && b.len == 0 && b.p[0] == 0);
+    fr_buf_release(&b);
+
+    dirty_heap(64);
+    char *s = fr_buf_steal(&b); /* never allocated: still a string to free */
+    CHECK_STR(s, "");
+    free(s);
+    fr_buf_reset(&b); /* on a buffer without memory: stays empty */
+    CHECK(!b.p && b.len == 0);
+
+    /* growing keeps the content terminated; reset empties it */
+    fr_buf_puts(&b, "abc");
+    dirty_heap(1024);
+    fr_buf_reserve(&b, 1000);
+    CHECK(b.len == 3 && b.cap >= 1004);
+    CHECK_STR(b.p, "abc");
+    fr_buf_reset(&b);
+    CHECK(b.len == 0);
+    CHECK_STR(b.p, "");
+    fr_buf_put_safe(&b, "", 0);
+    CHECK_STR(b.p, "");
+    fr_redact("", 0, &b); /* the preview of an empty secret: only the asterisks */
+    CHECK_STR(b.p, "****");
+    fr_buf_release(&b);
+}
+
 static void test_redact(void)
 {
     const char *s = "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d";
@@ -126,6 +190,7 @@ int main(void)
 {
     test_sha256();
     test_safe_display();
+    test_buf_empty();
     test_redact();
     test_entropy_and_size();
     test_queue();
