@@ -32,12 +32,15 @@
 
 #include "sources/archive.h"
 #include "sources/logs.h"
+#include "sources/packscan.h"
 #include "util/hashset.h"
 
 #include <dirent.h>
 #include <git2.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,7 +301,7 @@ enum {
 typedef struct {
     fr_pipeline *p;
     repo_ctx *rc;
-    struct pack_blob *blobs;
+    fr_pack_blob *blobs;
     size_t n;
     pthread_t thread;
     int running, refused;
@@ -847,67 +850,84 @@ static void add_unreachable(walk *w, fr_item *it)
 
 /* ------------------------------------------------------------ ahead scan --- */
 
-/* The blobs of a pack, found from its index and the entry headers alone (no
- * inflating): a delta's type is its base's, followed through OFS_DELTA offsets
- * and REF_DELTA ids. Anything malformed ends the listing early; whatever is not
- * listed is simply left to the walk. */
-typedef struct pack_blob {
-    uint64_t off;
-    git_oid oid;
-} pack_blob;
+/* The blobs of a pack, found from its index and the entry headers alone (see
+ * packscan.h). Every number read from either file is checked before use: a
+ * corrupt index or pack rejects the whole pack, which is then left to the walk
+ * (libgit2 reads it, and reports what it cannot read). */
+
+#define IDX_FANOUT_AT  8u
+#define IDX_NAMES_AT   (8u + 256u * 4u)
+#define IDX_TRAILER    40u /* pack checksum, index checksum */
+#define PACK_HEADER    12u
+#define PACK_TRAILER   20u
+#define MAX_VARINT     10u         /* a 64-bit value in 7-bit groups */
+#define RELEASE_STRIDE (32u << 20) /* pages released behind the pass */
 
 typedef struct {
     const unsigned char *idx, *pack;
     size_t idx_len, pack_len;
     uint32_t n;
+    size_t nlarge;
     const unsigned char *names, *offs, *large;
 } pack_map;
+
+/* One entry of a pack in offset order: its index position, the end of its
+ * bytes (the next entry or the trailer), and its type once known (1 commit,
+ * 2 tree, 3 blob, 4 tag; 0 unknown). */
+typedef struct {
+    uint64_t off, end;
+    uint32_t i;
+    int type;
+} pack_entry;
 
 static uint32_t be32(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static int pack_corrupt(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int pack_corrupt(char *why, size_t why_len, const char *fmt, ...)
+{
+    if (why_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_len, fmt, ap);
+        va_end(ap);
+    }
+    return FR_ECORRUPT;
+}
+
+/* The offset of index entry i, checked to lie inside the pack's entries. */
 static int pack_offset(const pack_map *m, uint32_t i, uint64_t *off)
 {
     uint32_t o = be32(m->offs + 4 * (size_t)i);
-    if (!(o & 0x80000000u)) {
-        *off = o;
-        return 0;
+    uint64_t v = o;
+    if (o & 0x80000000u) { /* an index into the large-offset table */
+        size_t k = o & 0x7fffffffu;
+        if (k >= m->nlarge) return -1;
+        v = (uint64_t)be32(m->large + 8 * k) << 32 | be32(m->large + 8 * k + 4);
     }
-    size_t k = o & 0x7fffffffu;
-    if (m->large + 8 * (k + 1) > m->idx + m->idx_len - 40) return -1;
-    *off = (uint64_t)be32(m->large + 8 * k) << 32 | be32(m->large + 8 * k + 4);
+    if (v < PACK_HEADER || v >= m->pack_len - PACK_TRAILER) return -1;
+    *off = v;
     return 0;
 }
 
-static int pack_find(const pack_map *m, const unsigned char *id, uint64_t *off)
+/* The index position of id, or -1. */
+static int64_t pack_find(const pack_map *m, const unsigned char *id)
 {
     uint32_t lo = 0, hi = m->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         int c = memcmp(m->names + (size_t)mid * GIT_OID_RAWSZ, id, GIT_OID_RAWSZ);
-        if (!c) return pack_offset(m, mid, off);
+        if (!c) return mid;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     return -1;
-}
-
-/* One entry of a pack in offset order: its index position and, once known,
- * its type (1 commit, 2 tree, 3 blob, 4 tag; 0 unknown). */
-typedef struct {
-    uint64_t off;
-    uint32_t i;
-    int type;
-} pack_entry;
-
-static int cmp_entry_off(const void *a, const void *b)
-{
-    const pack_entry *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
 }
 
 static const pack_entry *entry_at(const pack_entry *e, size_t n, uint64_t off)
@@ -924,35 +944,171 @@ static const pack_entry *entry_at(const pack_entry *e, size_t n, uint64_t off)
     return NULL;
 }
 
-/* The type of the entry at off, given the types of every earlier entry: a
- * delta has its base's type, and a base always precedes its OFS_DELTA (a
- * REF_DELTA base later in the pack stays unknown: the walk handles it). */
-static int entry_type(const pack_map *m, const pack_entry *e, size_t n, uint64_t off)
+static int cmp_entry_off(const void *a, const void *b)
 {
-    if (off < 12 || off >= m->pack_len - 20) return 0;
-    const unsigned char *p = m->pack + off, *end = m->pack + m->pack_len - 20;
+    const pack_entry *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The entry's data must start with a zlib header (git writes every entry as
+ * a zlib stream): an offset into the middle of another entry is caught here
+ * rather than typed from whatever bytes it points at. */
+static int zlib_start(const unsigned char *p, const unsigned char *end, uint64_t off, char *why,
+                      size_t why_len)
+{
+    if (end - p < 2 || (p[0] & 0x0f) != 8 || ((unsigned)p[0] << 8 | p[1]) % 31)
+        return pack_corrupt(why, why_len, "entry at %llu: no zlib stream after the header",
+                            (unsigned long long)off);
+    return FR_OK;
+}
+
+/* Types entry k from its header, given the types of every earlier entry (a
+ * base always precedes its OFS_DELTA; a REF_DELTA base later in the pack stays
+ * unknown). The header, with its varints, must lie inside the entry. */
+static int entry_type(const pack_map *m, pack_entry *e, size_t k, char *why, size_t why_len)
+{
+    uint64_t off = e[k].off;
+    const unsigned char *p = m->pack + off, *end = m->pack + e[k].end;
     int type = (*p >> 4) & 7;
-    while (*p & 0x80)
-        if (++p >= end) return 0;
+    for (unsigned len = 1; *p & 0x80; len++)
+        if (len == MAX_VARINT || ++p >= end)
+            return pack_corrupt(why, why_len, "entry at %llu: size runs past the entry",
+                                (unsigned long long)off);
     p++;
-    if (type >= 1 && type <= 4) return type;
+    if (type == 0 || type == 5)
+        return pack_corrupt(why, why_len, "entry at %llu: invalid type %d", (unsigned long long)off,
+                            type);
+    if (type <= 4) {
+        e[k].type = type;
+        return zlib_start(p, end, off, why, why_len);
+    }
     uint64_t base;
-    if (type == 6) { /* OFS_DELTA: base at a negative offset */
-        if (p >= end) return 0;
+    if (type == 6) { /* OFS_DELTA: the base at a negative offset */
+        if (p >= end)
+            return pack_corrupt(why, why_len, "entry at %llu: delta runs past the entry",
+                                (unsigned long long)off);
         uint64_t d = *p & 127;
-        while (*p & 128) {
-            if (++p >= end || d > (UINT64_MAX >> 8)) return 0;
+        for (unsigned len = 1; *p & 128; len++) {
+            if (len == MAX_VARINT || ++p >= end || d > (UINT64_MAX >> 7) - 1)
+                return pack_corrupt(why, why_len, "entry at %llu: delta runs past the entry",
+                                    (unsigned long long)off);
             d = ((d + 1) << 7) | (*p & 127);
         }
-        if (d == 0 || d > off) return 0;
-        base = off - d;
-    } else if (type == 7) { /* REF_DELTA: base by id */
-        if (p + GIT_OID_RAWSZ > end || pack_find(m, p, &base) || base >= off) return 0;
-    } else {
-        return 0;
+        if (d == 0 || d > off - PACK_HEADER)
+            return pack_corrupt(why, why_len, "entry at %llu: delta base outside the pack",
+                                (unsigned long long)off);
+        const pack_entry *b = entry_at(e, k, off - d);
+        if (!b)
+            return pack_corrupt(why, why_len, "entry at %llu: delta base is not an entry",
+                                (unsigned long long)off);
+        e[k].type = b->type;
+        return zlib_start(p + 1, end, off, why, why_len);
     }
-    const pack_entry *b = entry_at(e, n, base);
-    return b ? b->type : 0;
+    /* REF_DELTA: the base by id */
+    if ((size_t)(end - p) <= GIT_OID_RAWSZ)
+        return pack_corrupt(why, why_len, "entry at %llu: delta runs past the entry",
+                            (unsigned long long)off);
+    /* A pack on disk is never thin: the base is in it (git index-pack and
+     * libgit2's indexer complete thin packs). */
+    int64_t bi = pack_find(m, p);
+    if (bi < 0 || pack_offset(m, (uint32_t)bi, &base) || base == off)
+        return pack_corrupt(why, why_len, "entry at %llu: delta base not in the pack",
+                            (unsigned long long)off);
+    if (base < off) { /* else later in the pack: unknown, left to the walk */
+        const pack_entry *b = entry_at(e, k, base);
+        e[k].type = b ? b->type : 0;
+    }
+    return zlib_start(p + GIT_OID_RAWSZ, end, off, why, why_len);
+}
+
+/* Checks the index against itself and the pack; fills m. */
+static int pack_check(pack_map *m, char *why, size_t why_len)
+{
+    const unsigned char *idx = m->idx, *pack = m->pack;
+    size_t il = m->idx_len, pl = m->pack_len;
+    if (il < IDX_NAMES_AT + IDX_TRAILER || memcmp(idx, "\377tOc", 4) || be32(idx + 4) != 2)
+        return pack_corrupt(why, why_len, "not a version 2 pack index");
+    if (pl < PACK_HEADER + PACK_TRAILER || memcmp(pack, "PACK", 4) ||
+        (be32(pack + 4) != 2 && be32(pack + 4) != 3))
+        return pack_corrupt(why, why_len, "not a version 2 or 3 pack");
+    uint32_t prev = 0;
+    for (unsigned b = 0; b < 256; b++) {
+        uint32_t f = be32(idx + IDX_FANOUT_AT + 4 * b);
+        if (f < prev) return pack_corrupt(why, why_len, "index fanout decreases at %u", b);
+        prev = f;
+    }
+    m->n = prev;
+    size_t room = il - IDX_NAMES_AT - IDX_TRAILER;
+    if (m->n > room / (GIT_OID_RAWSZ + 8) || (room - (size_t)m->n * (GIT_OID_RAWSZ + 8)) % 8)
+        return pack_corrupt(why, why_len, "index size does not fit %u objects", m->n);
+    m->nlarge = (room - (size_t)m->n * (GIT_OID_RAWSZ + 8)) / 8;
+    if (m->nlarge && m->nlarge >= m->n) /* as git: the first object is never that far */
+        return pack_corrupt(why, why_len, "index size does not fit %u objects", m->n);
+    if (be32(pack + 8) != m->n)
+        return pack_corrupt(why, why_len, "the pack holds %u objects, its index %u", be32(pack + 8),
+                            m->n);
+    if (memcmp(idx + il - IDX_TRAILER, pack + pl - PACK_TRAILER, PACK_TRAILER))
+        return pack_corrupt(why, why_len, "the index names another pack (checksum)");
+    m->names = idx + IDX_NAMES_AT;
+    m->offs = m->names + (size_t)m->n * (GIT_OID_RAWSZ + 4);
+    m->large = m->offs + (size_t)m->n * 4;
+    /* Sorted, distinct names, each in its fanout bucket: lookups by id are exact. */
+    for (uint32_t i = 0; i < m->n; i++) {
+        const unsigned char *id = m->names + (size_t)i * GIT_OID_RAWSZ;
+        unsigned b = id[0];
+        uint32_t lo = b ? be32(idx + IDX_FANOUT_AT + 4 * (b - 1)) : 0;
+        if (i < lo || i >= be32(idx + IDX_FANOUT_AT + 4 * b) ||
+            (i && memcmp(id - GIT_OID_RAWSZ, id, GIT_OID_RAWSZ) >= 0))
+            return pack_corrupt(why, why_len, "index names out of order at %u", i);
+    }
+    return FR_OK;
+}
+
+int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned char *pack,
+                       size_t pack_len, fr_pack_blob **out, size_t *n, size_t *cap,
+                       fr_pack_release_fn release, void *ctx, char *why, size_t why_len)
+{
+    pack_map m = {.idx = idx, .pack = pack, .idx_len = idx_len, .pack_len = pack_len};
+    if (why_len) why[0] = 0;
+    if (!idx || !pack) return pack_corrupt(why, why_len, "no index or pack");
+    int rc = pack_check(&m, why, why_len);
+    if (rc) return rc;
+    pack_entry *e = fr_xmalloc((m.n ? m.n : 1) * sizeof *e);
+    for (uint32_t i = 0; i < m.n && !rc; i++) {
+        e[i] = (pack_entry){0, 0, i, 0};
+        if (pack_offset(&m, i, &e[i].off))
+            rc = pack_corrupt(why, why_len, "index entry %u: offset outside the pack", i);
+    }
+    if (!rc && m.n) qsort(e, m.n, sizeof *e, cmp_entry_off);
+    for (uint32_t k = 0; k < m.n && !rc; k++) {
+        if (k + 1 < m.n && e[k].off == e[k + 1].off)
+            rc = pack_corrupt(why, why_len, "two index entries at offset %llu",
+                              (unsigned long long)e[k].off);
+        e[k].end = k + 1 < m.n ? e[k + 1].off : pack_len - PACK_TRAILER;
+    }
+    /* Entry headers in pack order, so each delta's base is typed before it; the
+     * pages read are released as the pass moves on, so it never holds more than
+     * a window of the pack. */
+    uint64_t released = 0;
+    for (uint32_t k = 0; k < m.n && !rc; k++) {
+        rc = entry_type(&m, e, k, why, why_len);
+        if (release && e[k].off - released >= RELEASE_STRIDE) {
+            release(ctx, (size_t)e[k].off);
+            released = e[k].off;
+        }
+    }
+    for (uint32_t k = 0; k < m.n && !rc; k++) {
+        if (e[k].type != GIT_OBJECT_BLOB) continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 4096;
+            *out = fr_xrealloc(*out, *cap * sizeof **out);
+        }
+        (*out)[*n].off = e[k].off;
+        memcpy((*out)[*n].oid, m.names + (size_t)e[k].i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
+        (*n)++;
+    }
+    free(e);
+    return rc;
 }
 
 static void *map_file(const char *path, size_t *len)
@@ -961,7 +1117,8 @@ static void *map_file(const char *path, size_t *len)
     if (fd < 0) return NULL;
     struct stat st;
     void *p = NULL;
-    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= SIZE_MAX) {
         p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) p = NULL;
         *len = (size_t)st.st_size;
@@ -970,8 +1127,26 @@ static void *map_file(const char *path, size_t *len)
     return p;
 }
 
-/* Appends the blobs of one pack (index version 2), in pack order. */
-static void pack_blobs(const char *idx_path, pack_blob **out, size_t *n, size_t *cap)
+/* Releases the pages of a pack mapping behind the pass (never past the mapping:
+ * upto is below its length, rounded down to a page). */
+typedef struct {
+    const unsigned char *base;
+    size_t len, released, page;
+} pack_pages;
+
+static void release_pages(void *arg, size_t upto)
+{
+    pack_pages *r = arg;
+    if (upto > r->len) upto = r->len;
+    upto = upto / r->page * r->page;
+    if (upto <= r->released) return;
+    madvise((void *)(r->base + r->released), upto - r->released, MADV_DONTNEED);
+    r->released = upto;
+}
+
+/* Appends the blobs of one pack, in pack order. A corrupt index or pack is
+ * left to the walk whole, with a warning. */
+static void pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_t *cap)
 {
     size_t il = 0, pl = 0;
     char pack_path[PATH_MAX];
@@ -979,50 +1154,18 @@ static void pack_blobs(const char *idx_path, pack_blob **out, size_t *n, size_t 
     if (L < 4 || L >= sizeof pack_path) return;
     memcpy(pack_path, idx_path, L - 4);
     memcpy(pack_path + L - 4, ".pack", 6);
-    pack_map m = {0};
-    pack_entry *e = NULL;
-    m.idx = map_file(idx_path, &il);
-    m.pack = map_file(pack_path, &pl);
-    m.idx_len = il, m.pack_len = pl;
-    if (!m.idx || !m.pack || il < 8 + 1024 + 40 || pl < 32 || memcmp(m.idx, "\377tOc", 4) ||
-        be32(m.idx + 4) != 2 || memcmp(m.pack, "PACK", 4))
-        goto done;
-    m.n = be32(m.idx + 8 + 255 * 4);
-    if (8 + 1024 + (size_t)m.n * (GIT_OID_RAWSZ + 8) + 40 > il) goto done;
-    m.names = m.idx + 8 + 1024;
-    m.offs = m.names + (size_t)m.n * (GIT_OID_RAWSZ + 4);
-    m.large = m.offs + (size_t)m.n * 4;
-    /* Entry headers are read in pack order, so each delta's base is typed
-     * before it, and the pages read are released as the pass moves on: the
-     * pass never holds more than a window of the pack in memory. */
-    e = fr_xmalloc((m.n ? m.n : 1) * sizeof *e);
-    size_t ne = 0;
-    for (uint32_t i = 0; i < m.n; i++) {
-        uint64_t off;
-        if (pack_offset(&m, i, &off) == 0) e[ne++] = (pack_entry){off, i, 0};
-    }
-    if (ne) qsort(e, ne, sizeof *e, cmp_entry_off);
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), released = 0;
-    for (size_t k = 0; k < ne; k++) {
-        e[k].type = entry_type(&m, e, ne, e[k].off);
-        if (e[k].off - released >= (32u << 20)) { /* drop what is behind us */
-            size_t upto = (size_t)e[k].off / page * page;
-            madvise((void *)(m.pack + released), upto - released, MADV_DONTNEED);
-            released = upto;
-        }
-        if (e[k].type != GIT_OBJECT_BLOB) continue;
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 4096;
-            *out = fr_xrealloc(*out, *cap * sizeof **out);
-        }
-        (*out)[*n].off = e[k].off;
-        memcpy((*out)[*n].oid.id, m.names + (size_t)e[k].i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
-        (*n)++;
-    }
-done:
-    free(e);
-    if (m.idx) munmap((void *)m.idx, il);
-    if (m.pack) munmap((void *)m.pack, pl);
+    const unsigned char *idx = map_file(idx_path, &il);
+    const unsigned char *pack = idx ? map_file(pack_path, &pl) : NULL;
+    pack_pages pp = {pack, pl, 0, (size_t)sysconf(_SC_PAGESIZE)};
+    char why[256];
+    if (idx && pack &&
+        fr_pack_list_blobs(idx, il, pack, pl, out, n, cap, release_pages, &pp, why, sizeof why))
+        fprintf(stderr,
+                "ferret: warning: %s: corrupt pack index or pack (%s): its objects are read "
+                "by the history walk instead\n",
+                idx_path, why);
+    if (idx) munmap((void *)idx, il);
+    if (pack) munmap((void *)pack, pl);
 }
 
 static int load_ahead(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
@@ -1039,7 +1182,9 @@ static void *feed_main(void *arg)
             continue;
         }
         char hex[GIT_OID_HEXSZ + 1];
-        fr_item *it = blob_item(&f->blobs[i].oid, hex);
+        git_oid oid;
+        git_oid_fromraw(&oid, f->blobs[i].oid);
+        fr_item *it = blob_item(&oid, hex);
         it->load = load_ahead;
         it->done = ahead_done;
         it->normalize = fr_log_normalizer; /* by content: there is no path yet */
@@ -1065,7 +1210,7 @@ static void scan_ahead(walk *w)
     fr_buf dir = {0};
     fr_buf_printf(&dir, "%sobjects/pack", common);
     DIR *d = opendir(dir.p);
-    pack_blob *v = NULL;
+    fr_pack_blob *v = NULL;
     size_t n = 0, cap = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
         size_t L = strlen(e->d_name);
@@ -1083,7 +1228,9 @@ static void scan_ahead(walk *w)
     f->rc = w->rc;
     size_t kept = 0;
     for (size_t i = 0; i < n && !fr_interrupted; i++) {
-        uint32_t b = blob_index(w, &v[i].oid);
+        git_oid oid;
+        git_oid_fromraw(&oid, v[i].oid);
+        uint32_t b = blob_index(w, &oid);
         blob_rec *br = &w->bv[b];
         if (br->state != B_NEW || (o->known && fr_keymap_get(&o->known->map, br->oid.id)))
             continue; /* in two packs, or scanned before: the walk decides */
@@ -1169,6 +1316,11 @@ static int load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
     }
     if (err) {
         fr_buf_printf(why, "missing or corrupt blob: %s", git_err());
+        return FR_ERR;
+    }
+    if (type != GIT_OBJECT_BLOB) { /* a corrupt index can point an id at another object */
+        fr_buf_printf(why, "corrupt object database: %s is a %s, not a blob", it->load_arg,
+                      git_object_type2string(type));
         return FR_ERR;
     }
     if (len > cap) return FR_ELIMIT;
