@@ -42,6 +42,21 @@ ci() { pyjsonl r1.jsonl "[o.get('ci') for r in rows if r['secret_sha256'] == '$(
 assert_eq "$(ci "$g1")" "[{'run': '4242', 'job': 'build', 'step': 'Run tests'}]" "GitHub Actions run, job and step from the archive layout"
 assert_eq "$(ci "$g7")" "[{'run': '17', 'job': 'deploy-prod'}]" "Jenkins job and build from the path"
 
+# a Jenkins job named "builds" (defect 1: the path describer underflowed, SIGSEGV)
+mkdir -p jb/jobs/builds/1 jb2/jobs/builds/builds/7
+echo hi > jb/jobs/builds/1/log
+run_ferret scan --db jb.db jb
+assert_eq "$RC" 0 "jobs/builds/1/log (not a build log): exit 0"
+assert_eq "$(sqlite3 jb.db "select count(*) from findings")" 0 "jobs/builds/1/log: no findings"
+g11=$($FAKE github 511)
+printf '[2026-03-04T05:06:07.000Z] + export TOKEN=%s\n' "$g11" > jb2/jobs/builds/builds/7/log
+run_ferret scan --db jb2.db jb2
+assert_eq "$RC" 1 "job named builds: its finding, exit 1"
+run_ferret report --db jb2.db --format jsonl
+printf '%s\n' "$OUT" > jb2.jsonl
+assert_eq "$(pyjsonl jb2.jsonl "[(r['secret_sha256'] == '$(sha256 "$g11")', o.get('ci')) for r in rows for o in r['occurrences']]")" \
+  "[(True, {'run': '7', 'job': 'builds'})]" "job named builds: one finding, run 7 of job builds"
+
 # second sweep of the unchanged directory: nothing read, nothing duplicated
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 0 "second sweep: nothing new, exit 0"
