@@ -2,20 +2,32 @@
  * rules.c: parse rule YAML with libyaml's document API so every node carries a
  * line number for errors. Strict: unknown keys, missing fields and bad values
  * are errors (a typo in a rule must not silently weaken it).
+ *
+ * Rule files may come from anyone who can write a rules directory, so loading
+ * costs at most linear time and memory in the file's size: files are capped,
+ * nesting is capped, and aliases (which let a small file expand into an
+ * exponentially large tree) are refused, as rule files never need them.
  */
 #include "rules/rules.h"
 
+#include "util/hashset.h"
 #include "util/util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define DEFAULT_MAX_LENGTH 256
 #define MAX_MAX_LENGTH     (64 * 1024)
+#define MAX_RULE_FILE      (4u << 20) /* bytes; the built-in files together hold < 200 KB */
+#define MAX_DEPTH          32         /* collections within collections; rules need 3 */
 
 typedef struct {
     const char *file;
@@ -143,6 +155,14 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
         yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
         if (!k || !v || k->type != YAML_SCALAR_NODE) return fail(c, m, "malformed rule key");
         const char *key = (const char *)k->data.scalar.value;
+        /* A field given twice is a typo, and would leak its first value. The
+         * scan is short: the 20th distinct key is already an unknown field. */
+        for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *qk = yaml_document_get_node(c->doc, q->key);
+            if (qk && qk->type == YAML_SCALAR_NODE &&
+                !strcmp((const char *)qk->data.scalar.value, key))
+                return fail(c, k, "'%s' given twice", key);
+        }
         if (!strcmp(key, "id"))
             rc = get_scalar(c, v, key, &r->id);
         else if (!strcmp(key, "name"))
@@ -189,14 +209,16 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
             if ((rc = get_scalar(c, v, key, &s))) return rc;
             errno = 0;
             double d = strtod(s, &end);
-            int bad = errno || end == s || *end;
+            /* strtod also reads "nan", "inf" and hex floats: only finite
+             * values pass, and every comparison below is then meaningful. */
+            int bad = errno || end == s || *end || !isfinite(d);
             free(s);
-            if (bad) return fail(c, v, "'%s' must be a number", key);
+            if (bad) return fail(c, v, "'%s' must be a finite number", key);
             if (key[1] == 'i') {
-                if (d < 0 || d > 8) return fail(c, v, "min_entropy must be within 0..8 bits");
+                if (!(d >= 0 && d <= 8)) return fail(c, v, "min_entropy must be within 0..8 bits");
                 r->min_entropy = d;
             } else {
-                if (d < 1 || d > MAX_MAX_LENGTH || d != (double)(size_t)d)
+                if (!(d >= 1 && d <= MAX_MAX_LENGTH) || d != floor(d))
                     return fail(c, v, "max_length must be an integer within 1..%d", MAX_MAX_LENGTH);
                 r->max_length = (size_t)d;
             }
@@ -223,28 +245,90 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
     return FR_OK;
 }
 
-static int parse_file(fr_ruleset *rs, const char *name, const char *data, size_t len)
+static int syntax_error(const char *name, const yaml_parser_t *parser)
+{
+    if (parser->context)
+        fr_error_set("%s:%zu: YAML syntax error: %s (%s that starts at line %zu)", name,
+                     parser->problem_mark.line + 1,
+                     parser->problem ? parser->problem : "malformed document", parser->context,
+                     parser->context_mark.line + 1);
+    else
+        fr_error_set("%s:%zu: YAML syntax error: %s", name, parser->problem_mark.line + 1,
+                     parser->problem ? parser->problem : "malformed document");
+    return FR_ECORRUPT;
+}
+
+/* A first pass over the event stream, before any tree is built: no anchors or
+ * aliases (an alias is a reference, and following references is how 285 KB
+ * became 5.9 GB), nesting at most MAX_DEPTH deep (libyaml's work per token
+ * grows with the depth). It stops at the first offence, so it is linear. */
+static int prescan(const char *name, const char *data, size_t len)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        fr_error_set("%s: cannot initialise the YAML parser", name);
+        return FR_ERR;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+    int rc = FR_OK, depth = 0, docs = 0;
+    for (int done = 0; !done && rc == FR_OK;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            rc = syntax_error(name, &parser);
+            break;
+        }
+        size_t line = ev.start_mark.line + 1;
+        const yaml_char_t *anchor =
+            ev.type == YAML_SCALAR_EVENT           ? ev.data.scalar.anchor
+            : ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+            : ev.type == YAML_MAPPING_START_EVENT  ? ev.data.mapping_start.anchor
+                                                   : NULL;
+        if (ev.type == YAML_ALIAS_EVENT || anchor) {
+            fr_error_set("%s:%zu: YAML %s are not allowed in rule files", name, line,
+                         anchor ? "anchors" : "aliases");
+            rc = FR_ECORRUPT;
+        } else if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > MAX_DEPTH) {
+                fr_error_set("%s:%zu: nesting deeper than %d levels", name, line, MAX_DEPTH);
+                rc = FR_ECORRUPT;
+            }
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1) {
+            /* Only the first document is loaded: rules in others would be
+             * silently ignored. */
+            fr_error_set("%s:%zu: a rule file holds one YAML document", name, line);
+            rc = FR_ECORRUPT;
+        } else if (ev.type == YAML_STREAM_END_EVENT) {
+            done = 1;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+static int parse_file(fr_ruleset *rs, fr_strtab *ids, const char *name, const char *data,
+                      size_t len)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
     pctx c = {name, &doc};
     int rc = FR_OK;
+    if (len > MAX_RULE_FILE) {
+        fr_error_set("%s: rule file larger than %u MiB", name, MAX_RULE_FILE >> 20);
+        return FR_ELIMIT;
+    }
+    if ((rc = prescan(name, data, len))) return rc;
     if (!yaml_parser_initialize(&parser)) {
         fr_error_set("%s: cannot initialise the YAML parser", name);
         return FR_ERR;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        if (parser.context)
-            fr_error_set("%s:%zu: YAML syntax error: %s (%s that starts at line %zu)", name,
-                         parser.problem_mark.line + 1,
-                         parser.problem ? parser.problem : "malformed document", parser.context,
-                         parser.context_mark.line + 1);
-        else
-            fr_error_set("%s:%zu: YAML syntax error: %s", name, parser.problem_mark.line + 1,
-                         parser.problem ? parser.problem : "malformed document");
+        rc = syntax_error(name, &parser);
         yaml_parser_delete(&parser);
-        return FR_ECORRUPT;
+        return rc;
     }
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     yaml_node_t *list = NULL;
@@ -278,14 +362,15 @@ static int parse_file(fr_ruleset *rs, const char *name, const char *data, size_t
             rule_release(&r);
             goto done;
         }
-        for (size_t i = 0; i < rs->n; i++) {
-            if (!strcmp(rs->rules[i].id, r.id)) {
-                rc = fail(&c, yaml_document_get_node(&doc, *it),
-                          "duplicate rule id '%s' (first defined at %s:%d)", r.id,
-                          rs->rules[i].file, rs->rules[i].line);
-                rule_release(&r);
-                goto done;
-            }
+        /* Interned ids are dense in rule order: an id seen before maps to
+         * the index of the rule that has it. */
+        uint32_t first = fr_strtab_intern(ids, r.id, strlen(r.id));
+        if (first < rs->n) {
+            rc = fail(&c, yaml_document_get_node(&doc, *it),
+                      "duplicate rule id '%s' (first defined at %s:%d)", r.id,
+                      rs->rules[first].file, rs->rules[first].line);
+            rule_release(&r);
+            goto done;
         }
         rs->rules = fr_xrealloc(rs->rules, (rs->n + 1) * sizeof *rs->rules);
         rs->rules[rs->n++] = r;
@@ -300,13 +385,17 @@ int fr_rules_load_buffers(fr_ruleset **out, const char *const *names, const char
                           const size_t *lens, size_t nfiles)
 {
     fr_ruleset *rs = fr_xcalloc(1, sizeof *rs);
+    fr_strtab ids;
+    fr_strtab_init(&ids);
     for (size_t i = 0; i < nfiles; i++) {
-        int rc = parse_file(rs, names[i], datas[i], lens[i]);
+        int rc = parse_file(rs, &ids, names[i], datas[i], lens[i]);
         if (rc) {
+            fr_strtab_release(&ids);
             fr_ruleset_free(rs);
             return rc;
         }
     }
+    fr_strtab_release(&ids);
     if (rs->n == 0) {
         fr_ruleset_free(rs);
         fr_error_set("no rules loaded");
@@ -328,32 +417,55 @@ int fr_rules_load_buffers(fr_ruleset **out, const char *const *names, const char
     return FR_OK;
 }
 
+/* Reads a rule file that must be a regular file of at most MAX_RULE_FILE bytes.
+ * O_NONBLOCK: opening a FIFO (or a device) named *.yml must not wait for a
+ * writer; fstat then refuses whatever is not a regular file. */
 static int read_file(const char *path, char **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         fr_error_set("%s: cannot open rule file: %s", path, strerror(errno));
         return FR_ERR;
     }
-    fr_buf b = {0};
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > 16u << 20) {
-            fclose(f);
-            fr_buf_release(&b);
-            fr_error_set("%s: rule file larger than 16 MiB", path);
-            return FR_ELIMIT;
-        }
-        fr_buf_append(&b, chunk, n);
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        fr_buf_release(&b);
-        fr_error_set("%s: read error", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        fr_error_set("%s: not a regular file", path);
         return FR_ERR;
     }
+    if (st.st_size > (off_t)MAX_RULE_FILE) {
+        close(fd);
+        fr_error_set("%s: rule file larger than %u MiB", path, MAX_RULE_FILE >> 20);
+        return FR_ELIMIT;
+    }
+    /* Read to the end, not to st_size: the file may change under us, and one
+     * byte past the cap is enough to tell it grew too large. */
+    fr_buf b = {0};
+    int rc = FR_OK;
+    for (;;) {
+        fr_buf_reserve(&b, 8192);
+        ssize_t n = read(fd, b.p + b.len, 8192);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            fr_error_set("%s: read error: %s", path, strerror(errno));
+            rc = FR_ERR;
+            break;
+        }
+        if (n == 0) break;
+        b.len += (size_t)n;
+        if (b.len > MAX_RULE_FILE) {
+            fr_error_set("%s: rule file larger than %u MiB", path, MAX_RULE_FILE >> 20);
+            rc = FR_ELIMIT;
+            break;
+        }
+    }
+    close(fd);
+    if (rc) {
+        fr_buf_release(&b);
+        return rc;
+    }
+    fr_buf_reserve(&b, 1); /* NUL-terminated even when empty */
+    b.p[b.len] = 0;
     *len = b.len;
     *data = fr_buf_steal(&b);
     return FR_OK;
