@@ -17,8 +17,22 @@ fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*" >&2; }
 
 # assert_eq ACTUAL EXPECTED MESSAGE
 assert_eq() { if [ "$1" = "$2" ]; then ok; else fail "$3: got '$1', expected '$2'"; fi; }
-# assert_contains HAYSTACK NEEDLE MESSAGE
-assert_contains() { case "$1" in *"$2"*) ok ;; *) fail "$3: '$2' not in: $1" ;; esac; }
+# assert_contains HAYSTACK NEEDLE MESSAGE. A needle that starts or ends with a
+# digit only matches where the haystack has no further digit on that side: "1
+# blobs read" is not found in "11 blobs read", "line 1" not in "line 12". (For
+# counts, prefer assert_eq with count_of or a value from the DB or the JSONL.)
+assert_contains() {
+  local rest=$1 pre
+  while [[ $rest == *"$2"* ]]; do
+    pre=${rest%%"$2"*}
+    if ! [[ ($2 == [0-9]* && $pre == *[0-9]) || ($2 == *[0-9] && ${rest:${#pre}+${#2}:1} == [0-9]) ]]; then
+      ok
+      return
+    fi
+    rest=${rest:${#pre}+1}
+  done
+  fail "$3: '$2' not in: $1"
+}
 assert_not_contains() { case "$1" in *"$2"*) fail "$3: '$2' found in: $1" ;; *) ok ;; esac; }
 
 # run_ferret ARGS...: runs ferret, leaving stdout in $OUT, stderr in $ERR, status in $RC
@@ -29,6 +43,14 @@ run_ferret() {
   set -e
   OUT=$(cat "$T/out")
   ERR=$(cat "$T/err")
+}
+
+# count_of TEXT LABEL: the number written just before LABEL in TEXT ("12 blobs
+# read" -> 12), one line per occurrence, so a summary line can be asserted exactly
+# (assert_eq "$(count_of "$ERR" "blobs read")" 12 ...); prints nothing if absent.
+count_of() {
+  python3 -c 'import re, sys
+for m in re.finditer(r"(?<![0-9.])([0-9]+) " + re.escape(sys.argv[2]), sys.argv[1]): print(m.group(1))' "$1" "$2"
 }
 
 sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }

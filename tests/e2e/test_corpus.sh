@@ -19,5 +19,8 @@ if missed or extra:
     print("missed:", missed, "decoy or unexpected hits:", extra, file=sys.stderr)
     sys.exit(1)
 PY
-assert_contains "$(pyjsonl r.jsonl "[o['path'] for r in rows for o in r['occurrences']]")" "deploy.sh" "the deleted file's secret is found in history"
+# exact numbers too: an empty planted set and an empty report would be "equal"
+assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' corp/expected.json)" 8 "8 secrets planted (the default seed)"
+assert_eq "$(pyjsonl r.jsonl "len(rows)")" 8 "8 findings reported"
+assert_eq "$(pyjsonl r.jsonl "[(o['source'], o['path'], o['line']) for r in rows for o in r['occurrences'] if o['source'] == 'git']")" "[('git', 'deploy.sh', 2)]" "the deleted file's secret is found in history"
 finish

@@ -17,6 +17,10 @@ else
   fail "recall/precision targets missed: $(cat score.txt)"
 fi
 cat score.txt
+# Exact totals: an empty planted set would satisfy any recall target.
+assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' fam/expected.json)" 516 "516 secrets planted (seed 7, 12 per kind)"
+assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' score.txt)" 516 "every planted secret found"
+assert_eq "$(grep '^decoy hits:' score.txt)" "decoy hits: 0" "no decoy reported"
 # Every checksum-carrying format validates (the generators compute real checksums).
 v() { pyjsonl r.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$1'})"; }
 for rule in github.pat npm.token azure-devops.pat-legacy azure.storage-identifiable-key \

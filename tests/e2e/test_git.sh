@@ -102,7 +102,7 @@ assert_eq "$(pyjsonl r.jsonl "sorted({o['blob'] for r in rows if r['secret_sha25
 
 # every unique blob read exactly once
 all_blobs=$(git -C repo cat-file --batch-all-objects --batch-check | awk '$2=="blob"' | wc -l)
-assert_contains "$scan_err" "$all_blobs blobs read" "each unique blob read once (the ODB holds $all_blobs)"
+assert_eq "$(count_of "$scan_err" "blobs read")" "$all_blobs" "each unique blob read once (the ODB holds $all_blobs)"
 assert_eq "$(sqlite3 g.db "select count(*) from content where key like 'git:%'")" "$all_blobs" "one content row per blob"
 assert_eq "$(sqlite3 g.db "select count(*) from content where key = 'git:$blob_of_moved'")" 1 "a blob at three paths is one content"
 assert_eq "$(sqlite3 g.db "select status from runs")" complete "run complete"
@@ -124,18 +124,21 @@ assert_not_contains "$ERR" "ferret: repos" "no progress when stderr is not a TTY
 # --- incremental: unchanged repository is not walked again
 run_ferret scan --db g.db repo
 assert_eq "$RC" 1 "re-scan still reports the findings the repo holds"
-assert_contains "$ERR" "(1 unchanged)" "unchanged repository skipped"
-assert_contains "$ERR" "0 blobs read" "nothing read"
+assert_eq "$(count_of "$ERR" "unchanged)")" 1 "unchanged repository skipped"
+assert_eq "$(count_of "$ERR" "blobs read")" 0 "nothing read"
+assert_eq "$(sqlite3 g.db "select items_scanned || ' ' || new_findings from runs order by id desc limit 1")" "0 0" "nothing scanned, nothing new"
 # a new commit: only its new blob is read, old ones are known
 cd repo && printf 'N=%s\n' "$($FAKE github 120)" > new.txt && git add . && gcommit alice "new" && cd ..
 run_ferret scan --db g.db repo
-assert_contains "$ERR" "1 blobs read" "only the new blob read"
-assert_contains "$ERR" "1 new finding" "its secret found"
+assert_eq "$(count_of "$ERR" "blobs read")" 1 "only the new blob read"
+assert_eq "$(sqlite3 g.db "select new_findings from runs order by id desc limit 1")" 1 "its secret found"
+assert_eq "$(count_of "$ERR" "new finding")" 1 "and the summary says so"
 # a rule change rescans everything
 mkdir rules && cp "$FERRET_SRC/patterns/github.yml" rules/github.yml && printf '\n# changed\n' >> rules/github.yml
 run_ferret scan --db g.db --rules rules repo
-assert_contains "$ERR" "$((all_blobs + 1)) blobs read" "all blobs read again after a rule change"
-assert_contains "$ERR" "0 new findings" "rescan under new rules: same findings"
+assert_eq "$(count_of "$ERR" "blobs read")" "$((all_blobs + 1))" "all blobs read again after a rule change"
+assert_eq "$(sqlite3 g.db "select new_findings from runs order by id desc limit 1")" 0 "rescan under new rules: same findings"
+assert_eq "$(sqlite3 g.db "select count(*) from findings")" "$(($(pyjsonl r.jsonl "len(rows)") + 1))" "the first scan's findings and the new one, none twice"
 
 # --- a bare mirror and a directory of mirrors (nested), one broken
 mkdir -p mirrors/team
@@ -147,7 +150,7 @@ echo "plain file with $s_env" > mirrors/notes.txt
 run_ferret scan --db m.db mirrors
 assert_eq "$RC" 2 "a broken repository makes the run incomplete"
 assert_contains "$ERR" "mirrors/broken: not a git repository" "broken repository named"
-assert_contains "$ERR" "4 repositories" "all repositories discovered"
+assert_eq "$(count_of "$ERR" "repositories")" 4 "all repositories discovered"
 run_ferret report --db m.db --format jsonl
 printf '%s\n' "$OUT" > m.jsonl
 assert_eq "$(occ m.jsonl "$(h "$s_env")" | awk '{print $1, $2, $4, $8}' | sort)" "$(printf '%s\n' \
@@ -162,7 +165,7 @@ run_ferret scan --db wt.db wt
 assert_eq "$RC" 1 "a linked worktree is scanned"
 run_ferret report --db wt.db --format jsonl
 printf '%s\n' "$OUT" > wt.jsonl
-assert_contains "$(occ wt.jsonl "$(h "$s_env")" | awk '{print $2, $4}')" ".env $c_env" "history read through the common object directory"
+assert_eq "$(occ wt.jsonl "$(h "$s_env")" | awk '{print $2, $4}')" ".env $c_env" "history read through the common object directory"
 
 # blobs scanned ahead of the walk (packed): a skipped one keeps its path; an
 # archive is left to the walk, so its members keep their provenance
@@ -176,5 +179,5 @@ run_ferret report --db pk.db --skipped
 assert_contains "$OUT" "blob.bin (3003 bytes): binary content" "a packed binary blob is skipped with its path"
 run_ferret report --db pk.db --format jsonl
 printf '%s\n' "$OUT" > pk.jsonl
-assert_contains "$(occ pk.jsonl "$(h "$s_env")" | awk '{print $2}')" "d/a.zip!t.env" "archive member found with its path"
+assert_eq "$(occ pk.jsonl "$(h "$s_env")" | awk '{print $2}')" "d/a.zip!t.env" "archive member found with its path"
 finish

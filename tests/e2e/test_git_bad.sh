@@ -93,6 +93,6 @@ assert_contains "$OUT" "huge.txt" "skipped blob listed with its path"
 mkdir all && mv notrepo empty shallow partial broken trunc badref big all/
 run_ferret scan --db all.db all
 assert_eq "$RC" 2 "sweep with bad repositories exits 2"
-assert_contains "$ERR" "8 repositories" "every repository visited"
+assert_eq "$(count_of "$ERR" "repositories")" 8 "every repository visited"
 assert_eq "$(sqlite3 all.db "select group_concat(r, ' ') from (select distinct replace(l.repo, '$T/all/', '') r from locations l join matches m on m.content_id=l.content_id where r in ('shallow','broken','badref','big') order by r)")" "badref big broken shallow" "findings from every readable repository"
 finish

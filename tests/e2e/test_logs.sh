@@ -37,7 +37,7 @@ assert_eq "$(where "$g2")" "logs/azure-deploy.log 2" "Azure ##vso setvariable va
 assert_eq "$(where "$g3")" "logs/gitlab-job.log.gz!gitlab-job.log 2" "GitLab log, gzipped, section markers"
 assert_eq "$(where "$g4")" "logs/jenkins-console.log 2" "Jenkins console log"
 assert_eq "$(pyjsonl r1.jsonl "[o.get('mtime') for r in rows for o in r['occurrences'] if o['path']=='logs/jenkins-console.log']")" "['2026-03-05T10:00:00Z']" "file mtime in provenance"
-assert_contains "$(sqlite3 s.db "select reason from content c join locations l on l.content_id=c.id where l.path='logs/junk.log'")" "binary content" "binary junk in a .log recorded"
+assert_eq "$(sqlite3 s.db "select c.status || ': ' || c.reason from content c join locations l on l.content_id=c.id where l.path='logs/junk.log'")" "skipped: binary content" "binary junk in a .log recorded"
 ci() { pyjsonl r1.jsonl "[o.get('ci') for r in rows if r['secret_sha256'] == '$(sha256 "$1")' for o in r['occurrences']]"; }
 assert_eq "$(ci "$g1")" "[{'run': '4242', 'job': 'build', 'step': 'Run tests'}]" "GitHub Actions run, job and step from the archive layout"
 assert_eq "$(ci "$g7")" "[{'run': '17', 'job': 'deploy-prod'}]" "Jenkins job and build from the path"
@@ -60,8 +60,8 @@ assert_eq "$(pyjsonl jb2.jsonl "[(r['secret_sha256'] == '$(sha256 "$g11")', o.ge
 # second sweep of the unchanged directory: nothing read, nothing duplicated
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 0 "second sweep: nothing new, exit 0"
-assert_contains "$ERR" "5 files unchanged since the last sweep" "unchanged files not read again"
-assert_contains "$ERR" "0 scanned" "nothing scanned"
+assert_eq "$(count_of "$ERR" "files unchanged since the last sweep")" 5 "unchanged files not read again"
+assert_eq "$(sqlite3 s.db "select items_scanned || ' ' || new_findings from runs order by id desc limit 1")" "0 0" "nothing scanned, nothing new"
 run_ferret report --db s.db --format jsonl
 printf '%s\n' "$OUT" > r2.jsonl
 assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" "$(pyjsonl r1.jsonl "sum(len(r['occurrences']) for r in rows)")" "no duplicate occurrences"
@@ -73,7 +73,7 @@ mkdir -p more && cp logs/gitlab-job.log.gz more/ && head -c 100 logs/gitlab-job.
 printf 'K=%s\n' "$($FAKE github 508)" > more/ok.log
 run_ferret scan --db t.db more
 assert_eq "$RC" 2 "truncated gzip: incomplete run"
-assert_contains "$(sqlite3 t.db "select group_concat(l.path || ': ' || c.reason) from content c join locations l on l.content_id = c.id where c.status != 'scanned'")" "more/cut.log.gz" "truncated gzip recorded"
+assert_eq "$(sqlite3 t.db "select group_concat(l.path) from content c join locations l on l.content_id = c.id where c.status != 'scanned'")" "more/cut.log.gz" "truncated gzip recorded"
 assert_eq "$(sqlite3 t.db "select count(*) from findings")" 2 "the other logs still scanned"
 
 # a log that grew is read again; only the new secret is new
@@ -81,7 +81,7 @@ g6=$($FAKE github 506)
 printf '[2026-03-05T11:00:00.000Z] token=%s\n' "$g6" >> logs/jenkins-console.log
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 1 "appended log: a new finding"
-assert_contains "$ERR" "1 new finding" "exactly one new finding"
+assert_eq "$(sqlite3 s.db "select new_findings from runs order by id desc limit 1")" 1 "exactly one new finding"
 run_ferret report --db s.db --new-only --format jsonl
 assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "[r['secret_sha256'] for r in rows]")" "['$(sha256 "$g6")']" "--new-only lists it"
 assert_eq "$(occ <(printf '%s\n' "$OUT") "$(sha256 "$g6")" | awk '{print $2, $3}')" "logs/jenkins-console.log 3" "at the appended line"
