@@ -4,7 +4,9 @@
  * (GitHub Actions ##[group] / ::add-mask::, Azure Pipelines ##vso[...], GitLab
  * section markers) and carriage returns are removed; the text they wrap is kept.
  * Only bytes inside lines are removed, never a newline, so line numbers in the
- * normalised text are the original file's line numbers.
+ * normalised text are the original file's line numbers: the output is never
+ * longer than the input, has exactly its newlines, and no line grows. Linear
+ * time in the input, whatever it holds (unterminated sequences included).
  */
 #ifndef FERRET_LOGS_H
 #define FERRET_LOGS_H
@@ -27,8 +29,10 @@ int fr_log_normalizer(const char *path, const unsigned char *data, size_t len, f
 /*
  * fr_describe_fn: the CI run, job and step that a log's place tells.
  * GitHub Actions / Azure Pipelines downloads: "logs_<run>.zip" holding
- * "<job>/<n>_<step>.txt"; Jenkins on disk: ".../jobs/<job>/builds/<run>/log"
- * (member NULL: container is a file's own path). Leaves loc alone otherwise.
+ * "<job>/<n>_<step>.txt"; Jenkins on disk: ".../jobs/<job>/builds/<run>/log",
+ * a job in folders named "<folder>/<job>" (member NULL: container is a file's
+ * own path). Leaves loc alone otherwise. Safe on any strings (container NULL
+ * included); what it sets points into pool and is never longer than the input.
  */
 void fr_log_describe(const char *container, const char *member, fr_location *loc, fr_buf *pool);
 
