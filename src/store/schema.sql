@@ -1,12 +1,14 @@
--- ferret store, schema version 1. Applied once, in one transaction, to a new DB.
+-- ferret store, schema version 1. Applied in one BEGIN IMMEDIATE transaction to a
+-- new (zero-page) DB, together with PRAGMA application_id (set by store.c); every
+-- statement is idempotent so a run that lost the race to create it changes nothing.
 -- Secrets are identified by SHA-256; plaintext lives in findings.secret only when
 -- the scan was run with --store-secrets.
-CREATE TABLE meta (
+CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TABLE runs (
+CREATE TABLE IF NOT EXISTS runs (
   id            INTEGER PRIMARY KEY,
   started_at    TEXT NOT NULL,
   finished_at   TEXT,
@@ -22,7 +24,7 @@ CREATE TABLE runs (
   note          TEXT
 );
 
-CREATE TABLE rules (
+CREATE TABLE IF NOT EXISTS rules (
   id          TEXT PRIMARY KEY,
   name        TEXT NOT NULL,
   description TEXT,
@@ -34,7 +36,7 @@ CREATE TABLE rules (
 
 -- One row per unique piece of content: 'sha256:<hex>' for files, 'git:<oid>' for
 -- blobs, 'unread:<origin>' for content that could not be read.
-CREATE TABLE content (
+CREATE TABLE IF NOT EXISTS content (
   id         INTEGER PRIMARY KEY,
   key        TEXT NOT NULL UNIQUE,
   size       INTEGER NOT NULL,
@@ -44,7 +46,7 @@ CREATE TABLE content (
   run_id     INTEGER NOT NULL REFERENCES runs (id)
 );
 
-CREATE TABLE findings (
+CREATE TABLE IF NOT EXISTS findings (
   id            INTEGER PRIMARY KEY,
   rule_id       TEXT NOT NULL,
   secret_sha256 TEXT NOT NULL,
@@ -58,7 +60,7 @@ CREATE TABLE findings (
   UNIQUE (rule_id, secret_sha256)
 );
 
-CREATE TABLE matches (
+CREATE TABLE IF NOT EXISTS matches (
   id         INTEGER PRIMARY KEY,
   content_id INTEGER NOT NULL REFERENCES content (id),
   finding_id INTEGER NOT NULL REFERENCES findings (id),
@@ -67,12 +69,12 @@ CREATE TABLE matches (
   col        INTEGER NOT NULL,
   UNIQUE (content_id, finding_id, offset)
 );
-CREATE INDEX matches_by_finding ON matches (finding_id);
+CREATE INDEX IF NOT EXISTS matches_by_finding ON matches (finding_id);
 
 -- Where content was seen. Kept for content with matches and for content that was
 -- skipped or failed (so the reason can be traced to a path). For git content the
 -- commit is the first (topologically earliest) one seen with the blob at the path.
-CREATE TABLE locations (
+CREATE TABLE IF NOT EXISTS locations (
   id             INTEGER PRIMARY KEY,
   content_id     INTEGER NOT NULL REFERENCES content (id),
   source_kind    TEXT NOT NULL,
@@ -92,11 +94,11 @@ CREATE TABLE locations (
   last_run       INTEGER NOT NULL REFERENCES runs (id),
   UNIQUE (content_id, source_kind, repo, path)
 );
-CREATE INDEX locations_by_content ON locations (content_id);
+CREATE INDEX IF NOT EXISTS locations_by_content ON locations (content_id);
 
 -- Files on disk as last read: a file whose size and mtime are unchanged, under
 -- the same rules, is not read again (incremental sweeps).
-CREATE TABLE files (
+CREATE TABLE IF NOT EXISTS files (
   path        TEXT PRIMARY KEY,
   size        INTEGER NOT NULL,
   mtime_ns    INTEGER NOT NULL,
@@ -107,14 +109,14 @@ CREATE TABLE files (
 
 -- Git repositories scanned to completion: what they looked like then, so an
 -- unchanged repository is not walked again under the same rules.
-CREATE TABLE repos (
+CREATE TABLE IF NOT EXISTS repos (
   path        TEXT PRIMARY KEY,
   fingerprint TEXT NOT NULL,
   rules_hash  TEXT NOT NULL,
   last_run    INTEGER NOT NULL REFERENCES runs (id)
 ) WITHOUT ROWID;
 
-CREATE VIEW occurrences AS
+CREATE VIEW IF NOT EXISTS occurrences AS
   SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,
          c.key AS content_key, l.commit_id, l.author_name, l.author_email,
          l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run
@@ -122,4 +124,4 @@ CREATE VIEW occurrences AS
     JOIN locations l ON l.content_id = m.content_id
     JOIN content c ON c.id = m.content_id;
 
-INSERT INTO meta (key, value) VALUES ('schema_version', '1'), ('created_by', 'ferret');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1'), ('created_by', 'ferret');

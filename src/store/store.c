@@ -18,6 +18,11 @@
 #include <unistd.h>
 
 #define SCHEMA_VERSION 1
+/* PRAGMA application_id of every ferret store: 0x46525254, "FRRT" (decimal:
+ * PRAGMA takes no hex). */
+#define FERRET_APP_ID 1179800148
+#define FR_STR_(x)    #x
+#define FR_STR(x)     FR_STR_(x)
 
 extern const char fr_schema_sql[];
 
@@ -28,6 +33,8 @@ enum {
     Q_LOCATION_UPSERT,
     Q_CONTENT_FIND,
     Q_FILE_UPSERT,
+    Q_SEEN_FINDING,
+    Q_SEEN_CONTENT,
     Q_COUNT
 };
 
@@ -59,6 +66,11 @@ static const char *const QUERIES[Q_COUNT] = {
                       " size = excluded.size, mtime_ns = excluded.mtime_ns,"
                       " content_key = excluded.content_key, rules_hash = excluded.rules_hash,"
                       " last_run = excluded.last_run",
+    /* What a run saw, whoever recorded it first: a concurrent run moves
+     * locations.last_run, so exit codes are counted from here. */
+    [Q_SEEN_FINDING] = "INSERT OR IGNORE INTO temp.seen (run_id, finding_id) VALUES (?1, ?2)",
+    [Q_SEEN_CONTENT] = "INSERT OR IGNORE INTO temp.seen (run_id, finding_id)"
+                       " SELECT ?1, finding_id FROM matches WHERE content_id = ?2",
     [Q_CONTENT_FIND] = "SELECT id, EXISTS (SELECT 1 FROM matches WHERE content_id = content.id)"
                        " OR status <> 'scanned' FROM content WHERE key = ?1",
 };
@@ -108,39 +120,97 @@ static int query_int(fr_store *s, const char *sql, int64_t *out, const char *wha
     return FR_OK;
 }
 
-static int check_or_create_schema(fr_store *s, int readonly)
+/* What an opened file holds. A file is ferret's only when it says so (its
+ * application_id, or for stores made before ferret set one, its meta table);
+ * a zero-length file is new. */
+enum { DB_NEW, DB_FERRET, DB_FERRET_UNMARKED };
+
+static int classify(fr_store *s, int *kind)
 {
-    int64_t tables = 0;
-    int rc = query_int(s, "SELECT count(*) FROM sqlite_schema", &tables, "reading the schema");
-    if (rc) return rc;
-    if (tables == 0) {
-        if (readonly) {
-            fr_error_set("%s: no ferret database here (run 'ferret scan' first)", s->path);
-            return FR_ENOTFOUND;
-        }
-        if ((rc = exec(s, "BEGIN IMMEDIATE", "creating the schema"))) return rc;
-        if (sqlite3_exec(s->db, fr_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = sql_error(s, "creating the schema");
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return rc;
-        }
-        return exec(s, "COMMIT", "creating the schema");
+    int64_t appid = 0, version = -1;
+    /* Not PRAGMA page_count: a write transaction makes page 1 of an empty file.
+     * A committed schema is in the file itself (it is made before WAL is on). */
+    struct stat st;
+    if (stat(s->path, &st) == 0 && st.st_size == 0) {
+        *kind = DB_NEW;
+        return FR_OK;
     }
-    int64_t version = -1;
-    rc = query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'", &version,
-                   "reading the schema version");
-    if (rc == FR_ERR || version < 0) {
+    int rc = query_int(s, "PRAGMA application_id", &appid, "reading the database");
+    if (rc) return rc;
+    if (appid == FERRET_APP_ID || appid == 0)
+        rc = query_int(s,
+                       "SELECT value FROM meta WHERE key = 'schema_version' AND EXISTS"
+                       " (SELECT 1 FROM meta WHERE key = 'created_by' AND value = 'ferret')",
+                       &version, "reading the schema version");
+    if (rc == FR_EBUSY || rc == FR_ECORRUPT) return rc;
+    if (rc || version < 0) { /* another application's file (maybe empty): never ours to change */
         fr_error_set("%s: this SQLite file is not a ferret database; the file was left untouched",
                      s->path);
         return FR_ECORRUPT;
     }
-    if (rc) return rc;
     if (version != SCHEMA_VERSION) {
         fr_error_set("%s: ferret database schema version %lld, this ferret reads version %d",
                      s->path, (long long)version, SCHEMA_VERSION);
         return FR_ECORRUPT;
     }
+    *kind = appid == FERRET_APP_ID ? DB_FERRET : DB_FERRET_UNMARKED;
     return FR_OK;
+}
+
+/* Creates the schema in a new file, or marks an unmarked ferret store. Two first
+ * runs may race: the write lock is taken first (waiting up to the busy timeout)
+ * and the file classified again under it, so only one creates anything. */
+static int check_or_create_schema(fr_store *s, int readonly)
+{
+    int kind, rc = classify(s, &kind);
+    if (rc || kind == DB_FERRET) return rc;
+    if (readonly) {
+        if (kind == DB_FERRET_UNMARKED) return FR_OK;
+        fr_error_set("%s: no ferret database here (run 'ferret scan' first)", s->path);
+        return FR_ENOTFOUND;
+    }
+    if ((rc = exec(s, "BEGIN IMMEDIATE", "creating the schema"))) return rc;
+    rc = classify(s, &kind);
+    if (rc == FR_OK && kind == DB_NEW &&
+        sqlite3_exec(s->db, fr_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        rc = sql_error(s, "creating the schema");
+    if (rc == FR_OK && kind != DB_FERRET)
+        rc = exec(s, "PRAGMA application_id = " FR_STR(FERRET_APP_ID), "marking the database");
+    if (rc == FR_OK) return exec(s, "COMMIT", "creating the schema");
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* A read-only open of a WAL database needs its -shm, which cannot be created in
+ * a read-only directory once the last writer removed it; SQLite then fails with
+ * SQLITE_CANTOPEN (or READONLY). With no writer able to exist there, the file
+ * is read as immutable instead (a -wal left by a crash is then not seen). */
+static int open_immutable(fr_store *s, const char *path)
+{
+    fr_buf uri = {0};
+    fr_buf_puts(&uri, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/-._~", *c))
+            fr_buf_append(&uri, (const char *)c, 1);
+        else
+            fr_buf_printf(&uri, "%%%02X", *c);
+    }
+    fr_buf_puts(&uri, "?immutable=1");
+    sqlite3_close(s->db);
+    s->db = NULL;
+    int rc = sqlite3_open_v2(uri.p, &s->db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL);
+    fr_buf_release(&uri);
+    if (rc != SQLITE_OK) return sql_error(s, "opening");
+    sqlite3_extended_result_codes(s->db, 1);
+    return FR_OK;
+}
+
+static int cannot_open_readonly(fr_store *s)
+{
+    int prim = sqlite3_extended_errcode(s->db) & 0xff;
+    return prim == SQLITE_CANTOPEN || prim == SQLITE_READONLY;
 }
 
 int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
@@ -153,7 +223,8 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
             fr_error_set("%s: %s", path, strerror(errno));
             return errno == ENOENT ? FR_ENOTFOUND : FR_ERR;
         }
-        /* Create the file ourselves so its mode is 0600 whatever the umask. */
+        /* Create the file ourselves so its mode is 0600 whatever the umask. An
+         * empty file (ours, or one another first run just made) counts as new. */
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0 && errno != EEXIST) {
             fr_error_set("%s: cannot create the database: %s", path, strerror(errno));
@@ -178,11 +249,20 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
     sqlite3_busy_timeout(s->db, busy);
     sqlite3_extended_result_codes(s->db, 1);
     /* Validate before changing anything: a foreign or corrupt file stays as it is. */
-    if ((rc = check_or_create_schema(s, readonly))) goto fail;
+    rc = check_or_create_schema(s, readonly);
+    if (rc && readonly && cannot_open_readonly(s)) {
+        if ((rc = open_immutable(s, path))) goto fail;
+        rc = check_or_create_schema(s, readonly);
+    }
+    if (rc) goto fail;
     if (!readonly) {
         int64_t dummy = 0;
         if ((rc = query_int(s, "PRAGMA journal_mode = WAL", &dummy, "enabling WAL"))) goto fail;
-        if ((rc = exec(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+        /* What each run saw lives in this connection only (see fr_store_findings_in_run). */
+        if ((rc = exec(s,
+                       "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                       " PRAGMA temp_store = MEMORY; CREATE TEMP TABLE seen (run_id INTEGER,"
+                       " finding_id INTEGER, PRIMARY KEY (run_id, finding_id)) WITHOUT ROWID",
                        "setting pragmas")))
             goto fail;
         for (int i = 0; i < Q_COUNT; i++) {
@@ -335,6 +415,10 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         if (step != SQLITE_ROW && step != SQLITE_DONE) return sql_error(s, "finding content");
         if (step == SQLITE_DONE) return FR_ENOTFOUND; /* not recorded (yet) */
         if (!has_matches) return FR_OK;
+        st = s->q[Q_SEEN_CONTENT];
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, content_id);
+        if ((rc = step_done(s, st, "recording what the run saw"))) return rc;
     } else {
         st = s->q[Q_CONTENT_UPSERT];
         bind_text(st, 1, it->content_key);
@@ -381,6 +465,10 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         sqlite3_bind_int64(st, 4, (int64_t)m->line);
         sqlite3_bind_int64(st, 5, (int64_t)m->column);
         if ((rc = step_done(s, st, "recording a match"))) return rc;
+        st = s->q[Q_SEEN_FINDING];
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, finding_id);
+        if ((rc = step_done(s, st, "recording what the run saw"))) return rc;
     }
     if (it->file_path && it->status == FR_ST_SCANNED) {
         st = s->q[Q_FILE_UPSERT];
@@ -651,24 +739,29 @@ int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id)
 {
     int rc = fr_store_flush(s);
     if (rc) return rc;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "UPDATE locations SET last_run = ?2 WHERE repo = ?1", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sql_error(s, "updating locations");
-    bind_text(st, 1, repo);
-    sqlite3_bind_int64(st, 2, run_id);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? FR_OK : sql_error(s, "updating locations");
+    static const char *const sql[] = {
+        "UPDATE locations SET last_run = ?2 WHERE repo = ?1",
+        "INSERT OR IGNORE INTO temp.seen (run_id, finding_id) SELECT DISTINCT ?2, m.finding_id"
+        " FROM locations l JOIN matches m ON m.content_id = l.content_id WHERE l.repo = ?1",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+            return sql_error(s, "updating locations");
+        bind_text(st, 1, repo);
+        sqlite3_bind_int64(st, 2, run_id);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) return sql_error(s, "updating locations");
+    }
+    return FR_OK;
 }
 
 int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT count(DISTINCT m.finding_id) FROM locations l"
-                           " JOIN matches m ON m.content_id = l.content_id WHERE l.last_run = ?1",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM temp.seen WHERE run_id = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
         return sql_error(s, "counting findings");
     sqlite3_bind_int64(st, 1, run_id);
     int rc = sqlite3_step(st);

@@ -17,9 +17,14 @@ typedef struct {
     int readonly;        /* open an existing store for reports */
 } fr_store_opts;
 
-/* Opens (creating with mode 0600 when absent) the store at path. A file that is
- * not a ferret store is reported (FR_ECORRUPT) and never written to; a lock held
- * past the busy timeout gives FR_EBUSY. *out is the caller's to fr_store_close. */
+/* Opens (creating with mode 0600 when absent) the store at path. A ferret store
+ * carries PRAGMA application_id "FRRT"; an empty (zero-length) file is taken as
+ * new; any other file that is not a ferret store — another application's SQLite
+ * DB, even one without tables — is reported (FR_ECORRUPT) and never written to.
+ * Creating the schema is one transaction under the write lock, so concurrent
+ * first runs are safe. A lock held past the busy timeout gives FR_EBUSY.
+ * readonly: nothing is written; a WAL store in a read-only directory (no -shm
+ * can be made) is read as immutable. *out is the caller's to fr_store_close. */
 int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts);
 void fr_store_close(fr_store *s);
 
@@ -138,7 +143,10 @@ int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash,
 
 /* Marks every location of repo as seen in run_id (an unchanged repository). */
 int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id);
-/* Number of findings with a location seen in run_id: what the run's targets hold. */
+/* Number of findings with a location seen in run_id through this connection:
+ * what the run's targets hold, counted whether this run or a concurrent one
+ * recorded the content first (known content, unchanged files and repositories
+ * count too). */
 int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n);
 
 /* The content key of a file read before with this size and mtime under

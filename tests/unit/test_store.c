@@ -5,6 +5,7 @@
 #include "store/store.h"
 #include "util/util.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -156,6 +157,162 @@ static void test_refuses_foreign_files(void)
     CHECK(access(p2, F_OK) != 0);
 }
 
+/* Defect 13: an empty SQLite DB of another application (valid, no tables) is not
+ * ferret's to fill; a zero-length file is new; stores are marked and checked. */
+static void test_empty_foreign_db(void)
+{
+    char p2[320];
+    snprintf(p2, sizeof p2, "%s/empty-other.db", dir);
+    sqlite3 *db;
+    sqlite3_open(p2, &db);
+    sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL);
+    sqlite3_close(db);
+    struct stat st, st2;
+    CHECK(stat(p2, &st) == 0 && st.st_size > 0);
+    fr_store *s = NULL;
+    CHECK(fr_store_open(&s, p2, NULL) == FR_ECORRUPT);
+    CHECK(strstr(fr_error(), "not a ferret database") != NULL);
+    fr_store_opts ro = {.readonly = 1};
+    CHECK(fr_store_open(&s, p2, &ro) == FR_ECORRUPT);
+    CHECK(stat(p2, &st2) == 0 && st2.st_size == st.st_size && st2.st_mtime == st.st_mtime);
+    sqlite3_open(p2, &db);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema", -1, &q, NULL);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    /* another application's marked DB with a table named like ours */
+    snprintf(p2, sizeof p2, "%s/marked-other.db", dir);
+    sqlite3_open(p2, &db);
+    sqlite3_exec(db,
+                 "PRAGMA application_id = 42; CREATE TABLE meta (key, value);"
+                 " INSERT INTO meta VALUES ('schema_version', '1'), ('created_by', 'ferret')",
+                 NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK(fr_store_open(&s, p2, NULL) == FR_ECORRUPT);
+    /* a zero-length file is taken as new, and the store is marked */
+    snprintf(p2, sizeof p2, "%s/zero.db", dir);
+    FILE *f = fopen(p2, "wb");
+    fclose(f);
+    CHECK(fr_store_open(&s, p2, &ro) == FR_ENOTFOUND); /* a report creates nothing */
+    CHECK(fr_store_open(&s, p2, NULL) == FR_OK);
+    fr_store_close(s);
+    sqlite3_open(p2, &db);
+    sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &q, NULL);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0x46525254);
+    sqlite3_finalize(q);
+    /* a store made before the mark is still ferret's, and gets marked */
+    sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK(fr_store_open(&s, p2, &ro) == FR_OK);
+    fr_store_close(s);
+    CHECK(fr_store_open(&s, p2, NULL) == FR_OK);
+    fr_store_close(s);
+    sqlite3_open(p2, &db);
+    sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &q, NULL);
+    CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0x46525254);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+/* Defect 11: first runs racing to create the schema of a new DB all succeed. */
+typedef struct {
+    const char *path;
+    pthread_barrier_t *go;
+    int rc;
+} opener;
+
+static void *open_one(void *arg)
+{
+    opener *o = arg;
+    fr_store *s = NULL;
+    fr_store_opts so = {.busy_timeout_ms = 10000};
+    pthread_barrier_wait(o->go);
+    o->rc = fr_store_open(&s, o->path, &so);
+    int64_t run = 0;
+    if (o->rc == FR_OK) o->rc = fr_store_run_begin(s, "t", "h", &run);
+    fr_store_close(s);
+    return NULL;
+}
+
+static void test_concurrent_create(void)
+{
+    enum { THREADS = 6, TRIALS = 8 };
+    int failures = 0;
+    for (int t = 0; t < TRIALS; t++) {
+        char p2[320];
+        snprintf(p2, sizeof p2, "%s/race-%d.db", dir, t);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, THREADS);
+        opener o[THREADS];
+        pthread_t th[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            o[i] = (opener){p2, &go, -100};
+            pthread_create(&th[i], NULL, open_one, &o[i]);
+        }
+        for (int i = 0; i < THREADS; i++) {
+            pthread_join(th[i], NULL);
+            if (o[i].rc != FR_OK) {
+                if (!failures) fprintf(stderr, "open %d/%d: %s\n", t, i, fr_error());
+                failures++;
+            }
+        }
+        pthread_barrier_destroy(&go);
+    }
+    CHECK(failures == 0);
+}
+
+/* Defect 10: two runs record the same content into one DB; each counts what
+ * its targets hold, whichever wrote the content first. */
+static void put_known(fr_store *s, int64_t run, const char *key, const char *file)
+{
+    fr_location loc = {.kind = "file", .path = file};
+    fr_store_item it = {.content_key = key,
+                        .status = FR_ST_SCANNED,
+                        .rules_hash = "h",
+                        .locs = &loc,
+                        .nlocs = 1,
+                        .known = 1};
+    CHECK(fr_store_put(s, run, &it) == FR_OK);
+}
+
+static void test_concurrent_runs_count(void)
+{
+    char p2[320];
+    snprintf(p2, sizeof p2, "%s/two-runs.db", dir);
+    fr_store *a = NULL, *b = NULL;
+    CHECK(fr_store_open(&a, p2, NULL) == FR_OK);
+    CHECK(fr_store_open(&b, p2, NULL) == FR_OK);
+    if (!a || !b) return;
+    int64_t ra = 0, rb = 0, rc3 = 0;
+    CHECK(fr_store_run_begin(a, "t", "h", &ra) == FR_OK);
+    CHECK(fr_store_run_begin(b, "t", "h", &rb) == FR_OK);
+    uint64_t n = 99;
+    /* a records the file first, b records it again (a later batch) */
+    put(a, ra, "sha256:x1", "x.txt", "tok_SECRETVALUE12345678", NULL);
+    put(a, ra, "sha256:x2", "y.txt", "tok_OTHERSECRET87654321", NULL);
+    CHECK(fr_store_flush(a) == FR_OK);
+    put(b, rb, "sha256:x1", "x.txt", "tok_SECRETVALUE12345678", NULL);
+    CHECK(fr_store_flush(b) == FR_OK);
+    CHECK(fr_store_findings_in_run(a, ra, &n) == FR_OK && n == 2);
+    CHECK(fr_store_findings_in_run(b, rb, &n) == FR_OK && n == 1);
+    /* a third run finds the file unchanged (location only) after b touched it */
+    fr_store *c = NULL;
+    CHECK(fr_store_open(&c, p2, NULL) == FR_OK);
+    if (!c) return;
+    CHECK(fr_store_run_begin(c, "t", "h", &rc3) == FR_OK);
+    put_known(c, rc3, "sha256:x2", "y.txt");
+    CHECK(fr_store_flush(c) == FR_OK);
+    put(b, rb, "sha256:x2", "y.txt", "tok_OTHERSECRET87654321", NULL);
+    CHECK(fr_store_flush(b) == FR_OK);
+    CHECK(fr_store_findings_in_run(c, rc3, &n) == FR_OK && n == 1);
+    CHECK(fr_store_findings_in_run(a, ra, &n) == FR_OK && n == 2);
+    CHECK(fr_store_findings_in_run(b, rb, &n) == FR_OK && n == 2);
+    fr_store_close(c);
+    fr_store_close(b);
+    fr_store_close(a);
+}
+
 static void test_locked(void)
 {
     sqlite3 *holder;
@@ -180,6 +337,9 @@ int main(void)
     umask(022);
     test_roundtrip();
     test_refuses_foreign_files();
+    test_empty_foreign_db();
+    test_concurrent_create();
+    test_concurrent_runs_count();
     test_locked();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
