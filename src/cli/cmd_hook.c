@@ -44,6 +44,7 @@ typedef struct {
     double t0, budget_s;
     uint64_t size_budget, bytes;
     int over_budget;
+    int failed;       /* the engine failed on a piece: not scanned */
     size_t unscanned; /* blobs over the size cap */
 } hook_ctx;
 
@@ -72,16 +73,29 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         c->over_budget = 1;
         return 1;
     }
-    if (fr_is_binary(pc->data, pc->len)) return 0;
+    /* Content with NULs or control bytes is scanned through its text view (the
+     * pipeline's rule): a NUL byte is no way to get a secret past the hook. */
+    const unsigned char *data = pc->data;
+    size_t len = pc->len;
+    fr_buf view = {0};
+    if (fr_text_view(pc->data, pc->len, &view)) {
+        data = (const unsigned char *)view.p;
+        len = view.len;
+    }
     const fr_match *m;
     size_t nm;
-    if (fr_scan(c->sc, pc->data, pc->len, &m, &nm)) return 0;
+    if (fr_scan(c->sc, data ? data : (const unsigned char *)"", len, &m, &nm)) {
+        /* an engine error is not a clean scan: the push is not accepted */
+        c->failed = 1;
+        fr_buf_release(&view);
+        return 1;
+    }
     for (size_t i = 0; i < nm; i++) {
         const fr_rule *r = &c->rs->rules[m[i].rule];
         fr_buf pv = {0};
         char sha[65];
-        fr_redact((const char *)pc->data + m[i].sstart, m[i].send - m[i].sstart, &pv);
-        fr_sha256_hex(pc->data + m[i].sstart, m[i].send - m[i].sstart, sha);
+        fr_redact((const char *)data + m[i].sstart, m[i].send - m[i].sstart, &pv);
+        fr_sha256_hex(data + m[i].sstart, m[i].send - m[i].sstart, sha);
         c->f = fr_xrealloc(c->f, (c->nf + 1) * sizeof *c->f);
         fr_buf path = {0};
         fr_buf_put_safe(&path, pc->path, strlen(pc->path));
@@ -95,6 +109,7 @@ static int on_piece(void *arg, const fr_push_piece *pc)
                                        fr_xstrdup(pc->ref ? pc->ref : ""),
                                        m[i].line};
     }
+    fr_buf_release(&view);
     return 0;
 }
 
@@ -286,6 +301,12 @@ int fr_cmd_hook(int argc, char **argv)
     fr_push_stats ps = {0};
     if (fr_git_push_walk(u, n, 64u << 20, on_piece, &c, &ps)) {
         fr_cli_error("rejecting the push: %s", fr_error());
+        goto done;
+    }
+    /* What could not be read or scanned was not checked: fail closed. */
+    if (ps.incomplete || c.failed) {
+        fr_cli_error("rejecting the push: %s", c.failed ? "the rules engine failed on part of it"
+                                                        : "some pushed objects could not be read");
         goto done;
     }
     int reject_budget = c.over_budget && strcmp(ob, "allow");

@@ -275,7 +275,7 @@ typedef struct {
     uint32_t ref;                  /* strtab id of a ref it is reachable from, or NONE */
     uint32_t author_name, author_email;
     int64_t author_time, committer_time;
-    size_t msg_at; /* the message, in walk.messages_kept */
+    size_t msg_at, msg_len; /* the message, in walk.messages_kept */
 } commit_rec;
 
 typedef struct {
@@ -332,7 +332,8 @@ typedef struct {
     size_t nl, capl;
     fr_keymap pairs; /* (blob id, path hash) seen */
 
-    fr_buf messages_kept; /* commit messages, NUL-separated, kept from the walk */
+    fr_buf messages_kept; /* commit messages, by length, kept from the walk */
+    git_odb *odb;         /* the walk's, for messages read by length */
     fr_buf msgs;          /* pending segmented item of messages */
     fr_item *msg_item;
     size_t msg_lines;
@@ -394,9 +395,12 @@ static void flush_text(walk *w, fr_buf *buf, fr_item **item, size_t *lines)
     *lines = 0;
 }
 
-/* Appends text as one segment (key, loc) of a batched item. */
+/* Appends text[0..n) as one segment (key, loc) of a batched item. The batch is
+ * one text of many segments, so a NUL (no text, no line break) is written as a
+ * space, and so is a line break in a one-line segment (a path: one per line):
+ * the bytes around either are still scanned, at their own columns. */
 static void add_text(walk *w, fr_buf *buf, fr_item **item, size_t *lines, const char *kind,
-                     const char *key, const char *text, fr_location *loc)
+                     const char *key, const char *text, size_t n, int one_line, fr_location *loc)
 {
     if (!*item) {
         *item = fr_item_new(kind, "<batch>");
@@ -405,24 +409,42 @@ static void add_text(walk *w, fr_buf *buf, fr_item **item, size_t *lines, const 
         fr_buf_reset(buf);
     }
     fr_item_add_segment(*item, *lines + 1, key, loc);
-    size_t n = strlen(text);
+    size_t at = buf->len;
     fr_buf_append(buf, text, n);
-    if (!n || text[n - 1] != '\n') fr_buf_append(buf, "\n", 1);
-    for (const char *q = text; (q = strchr(q, '\n')); q++)
+    for (char *q = buf->p + at; q < buf->p + buf->len; q++) {
+        if (!*q || (one_line && (*q == '\n' || *q == '\r'))) *q = ' ';
+        if (*q == '\n') (*lines)++;
+    }
+    if (!n || buf->p[buf->len - 1] != '\n') {
+        fr_buf_append(buf, "\n", 1);
         (*lines)++;
-    if (!n || text[n - 1] != '\n') (*lines)++;
+    }
     if (buf->len >= MSG_BATCH) flush_text(w, buf, item, lines);
 }
 
-static void add_message(walk *w, const char *key, const char *text, fr_location *loc)
+static void add_message(walk *w, const char *key, const char *text, size_t n, fr_location *loc)
 {
     loc->kind = "git-message";
     loc->repo = w->path;
-    add_text(w, &w->msgs, &w->msg_item, &w->msg_lines, "git-message", key, text, loc);
+    add_text(w, &w->msgs, &w->msg_item, &w->msg_lines, "git-message", key, text, n, 0, loc);
     w->stats->messages++;
 }
 
 /* -------------------------------------------------------------- commits --- */
+
+/* Appends the message of commit or tag oid (what follows the headers), read
+ * by length: libgit2's accessors return C strings, which end at a NUL. */
+static int raw_message(git_odb *odb, const git_oid *oid, fr_buf *out)
+{
+    git_odb_object *o = NULL;
+    if (git_odb_read(&o, odb, oid)) return FR_ERR;
+    const char *d = git_odb_object_data(o);
+    size_t n = git_odb_object_size(o);
+    const char *e = n ? memmem(d, n, "\n\n", 2) : NULL;
+    if (e) fr_buf_append(out, e + 2, n - (size_t)(e + 2 - d));
+    git_odb_object_free(o);
+    return FR_OK;
+}
 
 static uint32_t add_commit(walk *w, const git_commit *c)
 {
@@ -440,9 +462,20 @@ static uint32_t add_commit(walk *w, const git_commit *c)
     r->author_email = fr_strtab_intern(&w->strs, a->email, strlen(a->email));
     r->author_time = (int64_t)a->when.time;
     r->committer_time = (int64_t)cm->when.time;
-    const char *msg = git_commit_message_raw(c);
+    /* libgit2 keeps the message as a C string, cut at a NUL: when the object is
+     * longer than header and message, the message is read again by length. */
+    const char *msg = git_commit_message_raw(c), *hdr = git_commit_raw_header(c);
+    size_t mlen = msg ? strlen(msg) : 0, size = 0;
+    git_object_t type;
     r->msg_at = w->messages_kept.len;
-    fr_buf_append(&w->messages_kept, msg ? msg : "", (msg ? strlen(msg) : 0) + 1);
+    if (w->odb && git_odb_read_header(&size, &type, w->odb, git_commit_id(c)) == 0 &&
+        size != (hdr ? strlen(hdr) : 0) + 1 + mlen &&
+        raw_message(w->odb, git_commit_id(c), &w->messages_kept) == 0) {
+        r->msg_len = w->messages_kept.len - r->msg_at;
+    } else {
+        fr_buf_append(&w->messages_kept, msg ? msg : "", mlen);
+        r->msg_len = mlen;
+    }
     r->nparents = git_commit_parentcount(c);
     r->parents_at = (uint32_t)w->npo;
     for (unsigned i = 0; i < r->nparents; i++) {
@@ -568,14 +601,14 @@ static void add_blob_location(walk *w, uint32_t b, uint32_t path, uint32_t commi
 static void add_path_name(walk *w, uint32_t path_id, uint32_t commit)
 {
     const char *path = fr_strtab_get(&w->strs, path_id);
-    if (strchr(path, '\n')) return; /* one path per line */
     char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
     fr_location loc = {.kind = "git-path", .repo = w->path, .path = path};
     commit_location(w, commit, &loc, hex, ad, cd);
     char digest[65];
     fr_sha256_hex(path, strlen(path), digest);
     snprintf(key, sizeof key, "gitpath:%s", digest);
-    add_text(w, &w->pathbuf, &w->path_item, &w->path_lines, "git-path", key, path, &loc);
+    add_text(w, &w->pathbuf, &w->path_item, &w->path_lines, "git-path", key, path, strlen(path), 1,
+             &loc);
 }
 
 static uint64_t fnv_more(uint64_t h, const char *s, size_t n)
@@ -712,16 +745,18 @@ static void walk_ref(walk *w, const tip *t)
             const git_tag *tag = (const git_tag *)obj;
             int added = 0;
             fr_keymap_put(&w->tag_oids, oid.id, 0, &added);
-            if (added && git_tag_message(tag)) {
+            fr_buf msg = {0};
+            if (added && w->odb && raw_message(w->odb, &oid, &msg) == 0 && msg.len) {
                 char hex[GIT_OID_HEXSZ + 1], key[80];
                 git_oid_tostr(hex, sizeof hex, &oid);
                 snprintf(key, sizeof key, "gittag:%s", hex);
                 tag_origin o = {0};
                 fr_location loc;
                 tag_location(tag, t->name, &o, &loc);
-                add_message(w, key, git_tag_message(tag), &loc);
+                add_message(w, key, msg.p, msg.len, &loc);
                 fr_buf_release(&o.where);
             }
+            fr_buf_release(&msg);
             git_oid_cpy(&oid, git_tag_target_id(tag));
             git_object_free(obj);
             continue;
@@ -1512,6 +1547,7 @@ static void walk_release(walk *w)
     free(w->cv), free(w->parent_oids), free(w->bv), free(w->lv);
     fr_buf_release(&w->msgs);
     fr_buf_release(&w->messages_kept);
+    git_odb_free(w->odb);
     fr_buf_release(&w->pathbuf);
     fr_item_free(w->msg_item);
     fr_item_free(w->path_item);
@@ -1530,7 +1566,7 @@ static void process_commit(walk *w, uint32_t c)
     fr_location loc = {.path = "<commit message>"};
     commit_location(w, c, &loc, hex, ad, cd);
     snprintf(key, sizeof key, "gitmsg:%s", hex);
-    add_message(w, key, w->messages_kept.p + w->cv[c].msg_at, &loc);
+    add_message(w, key, w->messages_kept.p + w->cv[c].msg_at, w->cv[c].msg_len, &loc);
 }
 
 int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_git_stats *stats)
@@ -1555,6 +1591,7 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     fr_keymap_init(&w.blobs, GIT_OID_RAWSZ);
     fr_keymap_init(&w.pairs, GIT_OID_RAWSZ + 8);
     w.shallow = git_repository_is_shallow(w.repo) == 1;
+    if (git_repository_odb(&w.odb, w.repo)) w.odb = NULL;
     w.partial_clone = is_partial_clone(w.repo);
     /* Repository contexts outlive this call: workers may still load its blobs. */
     repo_ctx *rc = fr_pipeline_keep(p, sizeof *rc);
@@ -1614,7 +1651,8 @@ typedef struct {
     void *ctx;
     fr_push_stats *stats;
     uint64_t max_size;
-    fr_keymap seen_blobs;
+    git_odb *odb;
+    fr_keymap seen_blobs, seen_tags;
     const char *ref;
     char commit_hex[GIT_OID_HEXSZ + 1];
     const git_signature *author;
@@ -1657,16 +1695,23 @@ static void push_blob(push_walk *pw, const git_oid *oid, const char *path)
     if (!added || pw->stop) return;
     char hex[GIT_OID_HEXSZ + 1];
     git_oid_tostr(hex, sizeof hex, oid);
-    fr_push_piece pc = {
-        "git",           path,    pw->commit_hex, hex, pw->author->name, pw->author->email,
-        pw->author_date, pw->ref, NULL,           0};
-    git_odb *odb = NULL;
+    const git_signature *a = pw->author; /* NULL: a blob reached from a ref, not a commit */
+    fr_push_piece pc = {"git",
+                        path,
+                        pw->commit_hex,
+                        hex,
+                        a ? a->name : NULL,
+                        a ? a->email : NULL,
+                        a ? pw->author_date : NULL,
+                        pw->ref,
+                        NULL,
+                        0};
     git_odb_object *obj = NULL;
     size_t len = 0;
     git_object_t type;
-    if (git_repository_odb(&odb, pw->repo) || git_odb_read_header(&len, &type, odb, oid)) {
+    if (git_odb_read_header(&len, &type, pw->odb, oid) || type != GIT_OBJECT_BLOB) {
         pw->stats->incomplete = 1;
-    } else if (len <= pw->max_size && git_odb_read(&obj, odb, oid) == 0) {
+    } else if (len <= pw->max_size && git_odb_read(&obj, pw->odb, oid) == 0) {
         pc.data = git_odb_object_data(obj);
         pc.len = git_odb_object_size(obj);
         pw->stats->bytes += pc.len;
@@ -1676,14 +1721,18 @@ static void push_blob(push_walk *pw, const git_oid *oid, const char *path)
     pw->stats->blobs++;
     if (pw->fn(pw->ctx, &pc)) pw->stop = 1;
     git_odb_object_free(obj);
-    git_odb_free(odb);
 }
 
 /* Blobs of tree t that no parent tree has at the same path; subtrees that a
  * parent has unchanged are skipped whole. */
-static void push_tree(push_walk *pw, git_tree *t, git_tree **parents, size_t np, fr_buf *path)
+static void push_tree(push_walk *pw, git_tree *t, git_tree **parents, size_t np, fr_buf *path,
+                      int depth)
 {
     size_t base = path->len;
+    if (depth > MAX_TREE_DEPTH) { /* not scanned: the push cannot be accepted */
+        pw->stats->incomplete = 1;
+        return;
+    }
     for (size_t i = 0; i < git_tree_entrycount(t) && !pw->stop; i++) {
         const git_tree_entry *e = git_tree_entry_byindex(t, i);
         git_object_t type = git_tree_entry_type(e);
@@ -1709,7 +1758,7 @@ static void push_tree(push_walk *pw, git_tree *t, git_tree **parents, size_t np,
             } else {
                 git_tree *child = NULL;
                 if (git_tree_lookup(&child, pw->repo, git_tree_entry_id(e)) == 0) {
-                    push_tree(pw, child, sub, nsub, path);
+                    push_tree(pw, child, sub, nsub, path, depth + 1);
                     git_tree_free(child);
                 } else {
                     pw->stats->incomplete = 1;
@@ -1724,6 +1773,77 @@ static void push_tree(push_walk *pw, git_tree *t, git_tree **parents, size_t np,
     }
 }
 
+/* A pushed tip, peeled one annotated tag at a time (each tag's message is
+ * scanned, once per push): a commit joins the history walk; a tree has every
+ * blob under it scanned; a blob is scanned itself. Whatever its type, nothing
+ * a push makes reachable goes unscanned. Takes obj. */
+static int push_tip(push_walk *pw, const fr_push_update *u, git_object *obj, git_revwalk *rw,
+                    size_t *pushed)
+{
+    int rc = FR_OK;
+    pw->ref = u->ref;
+    pw->author = NULL;
+    pw->commit_hex[0] = 0;
+    for (int hops = 0; obj && git_object_type(obj) == GIT_OBJECT_TAG && !pw->stop; hops++) {
+        const git_tag *tag = (const git_tag *)obj;
+        int added = 0;
+        fr_keymap_put(&pw->seen_tags, git_object_id(obj)->id, 0, &added);
+        if (added) {
+            tag_origin o = {0};
+            fr_location loc;
+            fr_buf msg = {0};
+            tag_location(tag, u->ref, &o, &loc);
+            if (raw_message(pw->odb, git_object_id(obj), &msg)) pw->stats->incomplete = 1;
+            fr_push_piece pc = {loc.kind,
+                                loc.path,
+                                loc.commit,
+                                NULL,
+                                loc.author_name,
+                                loc.author_email,
+                                loc.author_date,
+                                loc.ref,
+                                (const unsigned char *)(msg.p ? msg.p : ""),
+                                msg.len};
+            if (pw->fn(pw->ctx, &pc)) pw->stop = 1;
+            fr_buf_release(&msg);
+            fr_buf_release(&o.where);
+        }
+        git_object *target = NULL;
+        if (hops == MAX_TREE_DEPTH || git_tag_target(&target, tag)) {
+            fr_error_set("%s: the target of tag %s cannot be read: %s", u->ref, git_tag_name(tag),
+                         hops == MAX_TREE_DEPTH ? "too many tags" : git_err());
+            rc = FR_ERR;
+        }
+        git_object_free(obj);
+        obj = target;
+    }
+    if (!obj || pw->stop) {
+        git_object_free(obj);
+        return rc;
+    }
+    const git_oid *id = git_object_id(obj);
+    fr_buf where = {0};
+    fr_buf_printf(&where, "<ref %s>", u->ref);
+    switch (git_object_type(obj)) {
+    case GIT_OBJECT_COMMIT:
+        git_revwalk_push(rw, id);
+        (*pushed)++;
+        break;
+    case GIT_OBJECT_TREE: /* paths inside the tree, under the ref's name */
+        push_tree(pw, (git_tree *)obj, NULL, 0, &where, 0);
+        break;
+    case GIT_OBJECT_BLOB: /* the ref is the blob's only name */
+        push_blob(pw, id, where.p);
+        break;
+    default:
+        fr_error_set("%s: pushed object of unexpected type", u->ref);
+        rc = FR_ERR;
+    }
+    fr_buf_release(&where);
+    git_object_free(obj);
+    return rc;
+}
+
 static int is_zero_oid(const char *hex)
 {
     return strspn(hex, "0") == strlen(hex);
@@ -1736,8 +1856,14 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
     pw.fn = fn, pw.ctx = ctx, pw.stats = stats, pw.max_size = max_size;
     if (open_from_env(&pw.repo)) return FR_ERR;
     fr_keymap_init(&pw.seen_blobs, GIT_OID_RAWSZ);
+    fr_keymap_init(&pw.seen_tags, GIT_OID_RAWSZ);
     git_revwalk *rw = NULL;
     int rc = FR_OK;
+    if (git_repository_odb(&pw.odb, pw.repo)) {
+        fr_error_set("cannot open the object database: %s", git_err());
+        rc = FR_ERR;
+        goto done;
+    }
     if (git_revwalk_new(&rw, pw.repo)) {
         fr_error_set("revwalk: %s", git_err());
         rc = FR_ERR;
@@ -1769,38 +1895,7 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
             rc = FR_ERR;
             break;
         }
-        while (git_object_type(obj) == GIT_OBJECT_TAG) { /* annotated tags: their messages */
-            const git_tag *tag = (const git_tag *)obj;
-            tag_origin o = {0};
-            fr_location loc;
-            tag_location(tag, u[i].ref, &o, &loc);
-            const char *msg = git_tag_message(tag) ? git_tag_message(tag) : "";
-            fr_push_piece pc = {loc.kind,
-                                loc.path,
-                                loc.commit,
-                                NULL,
-                                loc.author_name,
-                                loc.author_email,
-                                loc.author_date,
-                                loc.ref,
-                                (const unsigned char *)msg,
-                                strlen(msg)};
-            int stop = fn(ctx, &pc);
-            fr_buf_release(&o.where);
-            git_object *target = NULL;
-            if (stop || git_tag_target(&target, tag)) {
-                git_object_free(obj);
-                obj = NULL;
-                break;
-            }
-            git_object_free(obj);
-            obj = target;
-        }
-        if (obj && git_object_type(obj) == GIT_OBJECT_COMMIT) {
-            git_revwalk_push(rw, git_object_id(obj));
-            pushed++;
-        }
-        git_object_free(obj);
+        if (push_tip(&pw, &u[i], obj, rw, &pushed)) rc = FR_ERR;
     }
     git_oid c;
     fr_buf path = {0};
@@ -1819,7 +1914,8 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
         pw.ref = NULL;
         for (size_t i = 0; i < n && !pw.ref; i++)
             if (!is_zero_oid(u[i].new_oid)) pw.ref = u[i].ref;
-        const char *msg = git_commit_message_raw(cm);
+        fr_buf msg = {0};
+        if (raw_message(pw.odb, &c, &msg)) stats->incomplete = 1;
         fr_push_piece mp = {"git-message",
                             "<commit message>",
                             pw.commit_hex,
@@ -1828,9 +1924,10 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
                             pw.author->email,
                             pw.author_date,
                             pw.ref,
-                            (const unsigned char *)(msg ? msg : ""),
-                            msg ? strlen(msg) : 0};
+                            (const unsigned char *)(msg.p ? msg.p : ""),
+                            msg.len};
         if (fn(ctx, &mp)) pw.stop = 1;
+        fr_buf_release(&msg);
         unsigned np = git_commit_parentcount(cm);
         git_tree **pt = fr_xcalloc(np ? np : 1, sizeof *pt);
         for (unsigned k = 0; k < np; k++) {
@@ -1843,7 +1940,7 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
         }
         fr_buf_reset(&path);
         fr_buf_puts(&path, "");
-        push_tree(&pw, tree, pt, np, &path);
+        push_tree(&pw, tree, pt, np, &path, 0);
         for (unsigned k = 0; k < np; k++)
             git_tree_free(pt[k]);
         free(pt);
@@ -1853,7 +1950,9 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
     fr_buf_release(&path);
 done:
     git_revwalk_free(rw);
+    git_odb_free(pw.odb);
     fr_keymap_release(&pw.seen_blobs);
+    fr_keymap_release(&pw.seen_tags);
     git_repository_free(pw.repo);
     return rc;
 }

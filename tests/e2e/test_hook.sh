@@ -19,6 +19,7 @@ push() {
   set -e
 }
 tip() { git -C "$T/srv.git" rev-parse -q --verify "$1" || echo none; }
+nsecrets() { printf '%s\n' "$PO" | grep -c '^remote: ferret: SECRET ' || true; }
 
 push origin main
 assert_eq "$PRC" 0 "a clean first push is accepted"
@@ -87,9 +88,66 @@ git checkout -q main
 printf 'doc = "%s" # ferret:allow\n' "$($FAKE github 707)" > docs.txt && git add . && gcommit ivy "documented example"
 push origin main
 assert_eq "$PRC" 0 "a ferret:allow line is accepted"
+# a NUL byte hides nothing (issue 10, defect 12): a blob with a NUL before the
+# secret, a commit message and a tag message with text after a NUL
 printf 'bin\0ary %s' "$($FAKE github 708)" > blob.bin && git add . && gcommit ivy "binary"
 push origin main
-assert_eq "$PRC" 0 "a binary file is not scanned as text"
+assert_eq "$PRC" 1 "a secret after a NUL byte in a blob is rejected"
+assert_eq "$(nsecrets)" 1 "one finding in the blob with a NUL"
+git reset -q --hard origin/main
+# git refuses NULs in messages: such objects are written by hand
+nul_commit=$( (printf 'tree %s\nparent %s\nauthor a <a@x> 1767225600 +0000\ncommitter a <a@x> 1767225600 +0000\n\nsubject\n' \
+  "$(git rev-parse HEAD^{tree})" "$(git rev-parse HEAD)"; printf 'x\0 key %s\n' "$($FAKE github 711)") |
+  git hash-object -t commit -w --stdin --literally)
+push origin "$nul_commit:refs/heads/main"
+assert_eq "$PRC" 1 "a secret after a NUL in a commit message is rejected"
+assert_eq "$(nsecrets)" 1 "one finding in the commit message"
+nul_tag=$( (printf 'object %s\ntype commit\ntag nul\ntagger a <a@x> 1767225600 +0000\n\nrelease\n' \
+  "$(git rev-parse HEAD)"; printf '\0 key %s\n' "$($FAKE github 712)") |
+  git hash-object -t tag -w --stdin --literally)
+push origin "$nul_tag:refs/tags/nul"
+assert_eq "$PRC" 1 "a secret after a NUL in a tag message is rejected"
+assert_eq "$(nsecrets)" 1 "one finding in the tag message"
+
+# refs to blobs and trees, and tags of them (issue 10, defect 15): every object
+# a push makes reachable is scanned, whatever its type
+leak=$(printf 'k=%s\n' "$($FAKE github 713)" | git hash-object -w --stdin)
+for dst in refs/tags/leak refs/x refs/heads/x/y; do
+  push origin "$leak:$dst"
+  assert_eq "$PRC" 1 "a blob pushed as $dst is rejected"
+  assert_eq "$(nsecrets)" 1 "$dst: one finding in the blob"
+  assert_eq "$(tip "$dst")" none "$dst is not created"
+done
+git tag -a tb -m "a tag of a blob" "$leak"
+push origin refs/tags/tb
+assert_eq "$PRC" 1 "an annotated tag of a blob is rejected"
+assert_eq "$(nsecrets)" 1 "one finding in the tagged blob"
+# a tree: the same secret blob at two paths (scanned once), another one two
+# levels down, and a clean file
+git checkout -q -b side
+mkdir -p d/e
+git cat-file blob "$leak" > top.env && cp top.env d/same.env
+printf 'deep="%s"\n' "$($FAKE github 714)" > d/e/deep.py && echo clean > d/clean.txt
+git add top.env d && gcommit uma "side tree"
+tree=$(git rev-parse 'HEAD^{tree}')
+git checkout -q main
+push origin "$tree:refs/tags/tree"
+assert_eq "$PRC" 1 "a tree pushed as a tag is rejected"
+assert_eq "$(nsecrets)" 2 "a tree: each secret blob once, nested ones included"
+assert_contains "$PO" "<ref refs/tags/tree>/d/e/deep.py line 1" "a blob of the tree named by ref and path"
+git tag -a tt -m "a tag of a tree" "$tree"
+push origin refs/tags/tt
+assert_eq "$PRC" 1 "an annotated tag of a tree is rejected"
+assert_eq "$(nsecrets)" 2 "tag of a tree: both secrets"
+# a chain: tag -> tag -> blob, a secret in the outer tag's message and the blob
+git tag -a inner -m "inner, clean" "$leak"
+git tag -a outer -m "outer $($FAKE github 715)" inner 2> /dev/null
+push origin refs/tags/outer
+assert_eq "$PRC" 1 "a chain of annotated tags is peeled to its blob"
+assert_eq "$(nsecrets)" 2 "the outer tag's message and the blob"
+assert_eq "$(tip refs/tags/outer)" none "the chain is not created"
+git tag -d tb tt inner outer > /dev/null
+git branch -q -D side
 
 # warn mode, recorded in a DB with the pusher
 git -C "$T/srv.git" config ferret.mode warn
