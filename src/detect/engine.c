@@ -180,51 +180,147 @@ static int cache_dir_ok(const char *dir)
            !(st.st_mode & 022);
 }
 
-static void cache_path(fr_buf *b, const char *dir, const fr_ruleset *rs)
+/*
+ * A cached database is bound to everything it was compiled from: the file opens
+ * with this identity (format, ferret and Hyperscan versions, the CPU it was
+ * compiled for, the rule-set hash, the rule and pattern counts), then the size
+ * and SHA-256 of the serialized database that follows. The file name is the
+ * SHA-256 of the identity, but the name proves nothing (a file can be copied
+ * under another's name): every field is checked before Hyperscan sees a byte,
+ * and Hyperscan's own account of the database after. A database from another
+ * rule set would report rule ids that mean other rules, or no rules at all.
+ */
+#define CACHE_MAX ((size_t)64 << 20)
+
+static void cache_identity(fr_buf *b, const fr_ruleset *rs)
 {
-    fr_buf_printf(b, "%s/hs-%.32s-%s.db", dir, rs->hash, hs_version());
-    for (char *q = b->p + strlen(dir) + 1; *q; q++)
-        if (*q == ' ' || *q == '/') *q = '_';
+    hs_platform_info_t plat;
+    memset(&plat, 0, sizeof plat);
+    hs_populate_platform(&plat);
+    fr_buf_printf(b,
+                  "ferret-hs-cache 2\nferret %s\nhyperscan %s\nmode block\nplatform %u %llx\n"
+                  "rules %s\nnrules %zu\npatterns %zu\n",
+                  FERRET_VERSION, hs_version(), plat.tune, (unsigned long long)plat.cpu_features,
+                  rs->hash, rs->n, rs->n);
+}
+
+static void cache_path(fr_buf *b, const char *dir, const char *identity, size_t n)
+{
+    char h[65];
+    fr_sha256_hex(identity, n, h);
+    fr_buf_printf(b, "%s/hs-%s.db", dir, h);
+}
+
+/* Reads "size N\nsha256 HEX\n" at p (NUL-terminated); returns its length or 0. */
+static size_t cache_trailer(const char *p, size_t *size, char hex[65])
+{
+    const char *q = p;
+    if (strncmp(q, "size ", 5)) return 0;
+    q += 5;
+    size_t v = 0, digits = 0;
+    for (; *q >= '0' && *q <= '9' && digits < 12; q++, digits++)
+        v = v * 10 + (size_t)(*q - '0');
+    if (!digits || strncmp(q, "\nsha256 ", 8)) return 0;
+    q += 8;
+    for (int i = 0; i < 64; i++, q++) {
+        if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f'))) return 0;
+        hex[i] = *q;
+    }
+    hex[64] = 0;
+    if (*q++ != '\n') return 0;
+    *size = v;
+    return (size_t)(q - p);
+}
+
+/* Hyperscan's description of a serialized database must match the one of the
+ * database it deserializes to, and name block mode. */
+static int cache_db_ok(const char *bytes, size_t len, const hs_database_t *db)
+{
+    size_t mem = 0;
+    char *a = NULL, *b = NULL;
+    int ok = hs_serialized_database_size(bytes, len, &mem) == HS_SUCCESS && mem > 0 &&
+             hs_serialized_database_info(bytes, len, &a) == HS_SUCCESS &&
+             hs_database_info(db, &b) == HS_SUCCESS && a && b && !strcmp(a, b) &&
+             strstr(a, "Mode: BLOCK") != NULL;
+    free(a);
+    free(b);
+    return ok;
 }
 
 static hs_database_t *cache_load(const char *dir, const fr_ruleset *rs)
 {
     if (!dir || !cache_dir_ok(dir)) return NULL;
-    fr_buf path = {0}, data = {0};
-    cache_path(&path, dir, rs);
+    fr_buf id = {0}, path = {0}, data = {0};
+    cache_identity(&id, rs);
+    cache_path(&path, dir, id.p, id.len);
     hs_database_t *db = NULL;
-    int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-        !(st.st_mode & 022) && st.st_size > 0 && st.st_size < (64 << 20)) {
-        fr_buf_reserve(&data, (size_t)st.st_size);
-        ssize_t n = read(fd, data.p, (size_t)st.st_size);
-        if (n == st.st_size && hs_deserialize_database(data.p, (size_t)n, &db) != HS_SUCCESS)
-            db = NULL;
+        !(st.st_mode & 077) && st.st_size > 0 && (size_t)st.st_size <= CACHE_MAX) {
+        size_t want = (size_t)st.st_size;
+        fr_buf_reserve(&data, want);
+        ssize_t n;
+        while (data.len < want && ((n = read(fd, data.p + data.len, want - data.len)) > 0 ||
+                                   (n < 0 && errno == EINTR)))
+            if (n > 0) data.len += (size_t)n;
+        data.p[data.len] = 0;
     }
     if (fd >= 0) close(fd);
+    size_t dbsize = 0, tl = 0;
+    char hex[65], have[65];
+    if (data.len > id.len && !memcmp(data.p, id.p, id.len) &&
+        (tl = cache_trailer(data.p + id.len, &dbsize, hex)) && dbsize > 0 &&
+        dbsize == data.len - id.len - tl) {
+        const char *bytes = data.p + id.len + tl;
+        fr_sha256_hex(bytes, dbsize, have);
+        if (!strcmp(have, hex) && hs_deserialize_database(bytes, dbsize, &db) == HS_SUCCESS &&
+            !cache_db_ok(bytes, dbsize, db)) {
+            hs_free_database(db);
+            db = NULL;
+        }
+    }
+    fr_buf_release(&id);
     fr_buf_release(&path);
     fr_buf_release(&data);
     return db;
 }
 
-/* Best effort: a cache that cannot be written only costs the next compile. */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return 0;
+        p += w, n -= (size_t)w;
+    }
+    return 1;
+}
+
+/* Best effort: a cache that cannot be written only costs the next compile. The
+ * file appears whole or not at all (a temporary file renamed over it). */
 static void cache_store(const char *dir, const fr_ruleset *rs, const hs_database_t *db)
 {
     if (!dir || !cache_dir_ok(dir)) return;
     char *bytes = NULL;
     size_t len = 0;
     if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return;
-    fr_buf path = {0}, tmp = {0};
-    cache_path(&path, dir, rs);
+    fr_buf head = {0}, path = {0}, tmp = {0};
+    char hex[65];
+    cache_identity(&head, rs);
+    cache_path(&path, dir, head.p, head.len);
+    fr_sha256_hex(bytes, len, hex);
+    fr_buf_printf(&head, "size %zu\nsha256 %s\n", len, hex);
     fr_buf_printf(&tmp, "%s.%ld.tmp", path.p, (long)getpid());
-    int fd = open(tmp.p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = open(tmp.p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0) {
-        int ok = write(fd, bytes, len) == (ssize_t)len;
+        int ok =
+            fchmod(fd, 0600) == 0 && write_all(fd, head.p, head.len) && write_all(fd, bytes, len);
         ok = close(fd) == 0 && ok;
         if (!ok || rename(tmp.p, path.p) != 0) unlink(tmp.p);
     }
     free(bytes);
+    fr_buf_release(&head);
     fr_buf_release(&path);
     fr_buf_release(&tmp);
 }
@@ -414,6 +510,9 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 {
     (void)from, (void)flags;
     fr_scanner *s = ctx;
+    /* Ids and offsets come from the database: whatever it reports, only the
+     * rules and bytes that exist are touched. */
+    if (id >= s->e->rs->n || to > s->len) return 0;
     s->stats.hits++;
     confirm(s, id, (size_t)to);
     return 0;

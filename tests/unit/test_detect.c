@@ -266,6 +266,112 @@ static void test_cache(void)
     CHECK(system(cmd) == 0);
 }
 
+/* One rule of another shape, and RULES with two more: caches of RULES or of the
+ * larger set copied under the name of this set's cache must not be used (they
+ * report ids of other rules, some past the end of this set). */
+static const char *OTHER = "rules:\n"
+                           "  - id: t.other\n"
+                           "    name: other\n"
+                           "    pattern: '\\b(oth_[a-z0-9]{12})\\b'\n"
+                           "    severity: high\n"
+                           "    confidence: high\n"
+                           "    attack: T1552.001\n"
+                           "    examples: [x]\n"
+                           "    negative_examples: [y]\n";
+#define EXTRA_RULE(n)                                                                              \
+    "  - id: t.extra" n "\n"                                                                       \
+    "    name: extra\n"                                                                            \
+    "    pattern: '\\b(ex" n "_[a-z]{10})\\b'\n"                                                   \
+    "    severity: low\n"                                                                          \
+    "    confidence: low\n"                                                                        \
+    "    attack: T1552.001\n"                                                                      \
+    "    examples: [x]\n"                                                                          \
+    "    negative_examples: [y]\n"
+
+static fr_engine *cached_engine(const fr_ruleset *rs, const char *dir)
+{
+    fr_engine_opts o = {.cache_dir = dir};
+    fr_engine *e = NULL;
+    CHECK(fr_engine_new(&e, rs, &o) == FR_OK);
+    return e;
+}
+
+/* Scans with OTHER's engine: exactly its one secret, wherever the others are. */
+static void expect_other_only(fr_engine *e)
+{
+    fr_scanner *s = NULL;
+    CHECK(e && fr_scanner_new(&s, e) == FR_OK);
+    if (!s) return;
+    char t[1024];
+    int k = snprintf(t, sizeof t, "oth_abc123def456\n%400s\n", "");
+    snprintf(t + k, sizeof t - (size_t)k,
+             "tok_ABCDEFGH12345678 ex1_abcdefghij ex2_abcdefghij key-abcdefghijk! "
+             "password = \"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5\"\n");
+    const fr_match *m;
+    size_t n = 0;
+    CHECK(fr_scan(s, (const unsigned char *)t, strlen(t), &m, &n) == FR_OK);
+    CHECK(n == 1);
+    if (n == 1) CHECK(m[0].rule == 0 && m[0].sstart == 0 && m[0].send == 16 && m[0].line == 1);
+    fr_scanner_free(s);
+}
+
+static void test_cache_swap(void)
+{
+    const char *big = NULL;
+    fr_buf b = {0};
+    fr_buf_puts(&b, RULES);
+    fr_buf_puts(&b, EXTRA_RULE("1") EXTRA_RULE("2"));
+    big = b.p;
+    const char *names[] = {"other.yml"}, *bnames[] = {"big.yml"};
+    size_t olen[] = {strlen(OTHER)}, blen[] = {b.len};
+    fr_ruleset *other = NULL, *large = NULL;
+    CHECK(fr_rules_load_buffers(&other, names, &OTHER, olen, 1) == FR_OK);
+    CHECK(fr_rules_load_buffers(&large, bnames, &big, blen, 1) == FR_OK);
+    if (!other || !large) return;
+    CHECK(large->n == 5);
+    char da[] = "/tmp/ferret-cache-a-XXXXXX", db[] = "/tmp/ferret-cache-b-XXXXXX",
+         dc[] = "/tmp/ferret-cache-c-XXXXXX";
+    CHECK(mkdtemp(da) && mkdtemp(db) && mkdtemp(dc));
+    fr_engine_free(cached_engine(RS, da));
+    fr_engine_free(cached_engine(large, dc));
+    fr_engine *e = cached_engine(other, db);
+    expect_other_only(e);
+    fr_engine_free(e);
+    char cmd[1024];
+    /* keep OTHER's own cache to compare with what is rewritten */
+    snprintf(cmd, sizeof cmd, "cp -p %s/hs-*.db %s/own && test $(ls %s | wc -l) = 2", db, db, db);
+    CHECK(system(cmd) == 0);
+    const char *from[] = {da, dc};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "cp %s/hs-*.db %s/hs-*.db && ! cmp -s %s/own %s/hs-*.db", from[i],
+                 db, db, db);
+        CHECK(system(cmd) == 0);
+        e = cached_engine(other, db);
+        expect_other_only(e);
+        fr_engine_free(e);
+        /* ignored, recompiled, and the right database stored in its place */
+        snprintf(cmd, sizeof cmd,
+                 "cmp -s %s/own %s/hs-*.db && test $(stat -c %%a %s/hs-*.db) = 600", db, db, db);
+        CHECK(system(cmd) == 0);
+    }
+    /* the right header over a database with one byte changed: the checksum */
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls %s/hs-*.db) && python3 -c \"import sys; p=sys.argv[1]; d=bytearray(open(p,"
+             "'rb').read()); d[-9]^=1; open(p,'wb').write(d)\" $f && ! cmp -s %s/own $f",
+             db, db);
+    CHECK(system(cmd) == 0);
+    e = cached_engine(other, db);
+    expect_other_only(e);
+    fr_engine_free(e);
+    snprintf(cmd, sizeof cmd, "cmp -s %s/own %s/hs-*.db", db, db);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", da, db, dc);
+    CHECK(system(cmd) == 0);
+    fr_ruleset_free(other);
+    fr_ruleset_free(large);
+    fr_buf_release(&b);
+}
+
 int main(void)
 {
     const char *names[] = {"unit.yml"};
@@ -284,6 +390,7 @@ int main(void)
     test_adversarial();
     test_invalid_pattern();
     test_cache();
+    test_cache_swap();
     fr_scanner_free(SF), fr_scanner_free(SS);
     fr_engine_free(FAST), fr_engine_free(SLOW);
     fr_ruleset_free(RS);
