@@ -48,10 +48,7 @@ run_ferret() {
 # count_of TEXT LABEL: the number written just before LABEL in TEXT ("12 blobs
 # read" -> 12), one line per occurrence, so a summary line can be asserted exactly
 # (assert_eq "$(count_of "$ERR" "blobs read")" 12 ...); prints nothing if absent.
-count_of() {
-  python3 -c 'import re, sys
-for m in re.finditer(r"(?<![0-9.])([0-9]+) " + re.escape(sys.argv[2]), sys.argv[1]): print(m.group(1))' "$1" "$2"
-}
+count_of() { printf '%s\n' "$1" | grep -oP "(?<![0-9.])[0-9]+(?= \Q$2\E)" || true; }
 
 sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
