@@ -41,31 +41,36 @@ static size_t count_nl(const char *p, size_t n)
 }
 
 /*
- * ~2 MB of one opener repeated on a single line, then "\nend\n": each copy
- * leaves `keep` bytes. These took minutes when each opener rescanned the rest
- * of the line for its terminator; linear, they take milliseconds even under
- * ASan, so 5 s only catches a quadratic normaliser.
+ * One opener repeated on a single line of ~256 KB, then ~2 MB, then "\nend\n":
+ * each copy leaves `keep` bytes. These took minutes when each opener rescanned
+ * the rest of the line for its terminator; linear, 2 MB takes milliseconds even
+ * under ASan. The bound, 2.5 s per MB, only catches a quadratic normaliser, and
+ * the small size first makes one fail in seconds instead of hanging.
  */
 static void hostile_line(const char *unit, size_t keep)
 {
-    size_t ul = strlen(unit), reps = (2u << 20) / ul;
-    fr_buf in = {0};
-    for (size_t r = 0; r < reps; r++)
-        fr_buf_append(&in, unit, ul);
-    fr_buf_puts(&in, "\nend\n");
-    fr_buf out = {0};
-    double t0 = fr_monotonic();
-    fr_log_normalize((const unsigned char *)in.p, in.len, &out);
-    double dt = fr_monotonic() - t0;
-    if (dt >= 5.0) fprintf(stderr, "normalising 2 MB of '%s' took %.1f s\n", unit, dt);
-    CHECK(dt < 5.0);
-    if (out.len != reps * keep + 5) fprintf(stderr, "%s: %zu bytes\n", unit, out.len);
-    CHECK(out.len == reps * keep + 5);
-    CHECK(count_nl(out.p, out.len) == 2);
-    CHECK(out.len >= 5 && !memcmp(out.p + out.len - 5, "\nend\n", 5));
-    CHECK(invariants_hold((const unsigned char *)in.p, in.len, &out));
-    fr_buf_release(&in);
-    fr_buf_release(&out);
+    size_t ul = strlen(unit);
+    for (size_t size = 256u << 10; size <= (2u << 20); size *= 8) {
+        size_t reps = size / ul;
+        fr_buf in = {0}, out = {0};
+        for (size_t r = 0; r < reps; r++)
+            fr_buf_append(&in, unit, ul);
+        fr_buf_puts(&in, "\nend\n");
+        double t0 = fr_monotonic();
+        fr_log_normalize((const unsigned char *)in.p, in.len, &out);
+        double dt = fr_monotonic() - t0, bound = 2.5 * (double)size / (1 << 20);
+        if (getenv("FERRET_TEST_VERBOSE") || dt >= bound)
+            fprintf(stderr, "normalising %zu KB of %zu-byte openers took %.3f s\n", size >> 10, ul,
+                    dt);
+        CHECK(dt < bound);
+        CHECK(out.len == reps * keep + 5);
+        CHECK(count_nl(out.p, out.len) == 2);
+        CHECK(out.len >= 5 && !memcmp(out.p + out.len - 5, "\nend\n", 5));
+        CHECK(invariants_hold((const unsigned char *)in.p, in.len, &out));
+        fr_buf_release(&in);
+        fr_buf_release(&out);
+        if (dt >= bound) break;
+    }
 }
 
 static void test_hostile_lines(void)
