@@ -6,12 +6,13 @@
  *  - PCRE2 never searches a whole buffer: a candidate ending at E is confirmed by
  *    an unanchored search whose start offsets are limited (PCRE2 offset limit) to
  *    [max(E - max_length, next_start), E], over a subject that ends at
- *    E + max_length + LOOKAHEAD;
+ *    E + max_length + FR_CONFIRM_LOOKAHEAD;
  *  - per rule, next_start only moves forward, so each start offset is tried once;
  *  - match and depth limits bound the work of any single confirm.
  * Both engines compile patterns with multi-line semantics (^ and $ at lines).
  */
 #include "detect/detect.h"
+#include "util/limits.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <hs/hs.h>
@@ -24,13 +25,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define LOOKAHEAD       16     /* bytes past the longest match, for \b and lookaheads */
-#define MATCH_LIMIT     200000 /* PCRE2 backtracking steps per confirm */
-#define DEPTH_LIMIT     5000
-#define KEYWORD_CONTEXT 256        /* bytes before a match searched for a rule keyword */
-#define ALLOW_CONTEXT   4096       /* bytes of a match's line searched for ferret:allow */
-#define MAX_MATCHES     (1u << 20) /* per scanned item: a cap against pathological input */
 
 struct fr_engine {
     const fr_ruleset *rs;
@@ -190,7 +184,6 @@ static int cache_dir_ok(const char *dir)
  * and Hyperscan's own account of the database after. A database from another
  * rule set would report rule ids that mean other rules, or no rules at all.
  */
-#define CACHE_MAX ((size_t)64 << 20)
 
 static void cache_identity(fr_buf *b, const fr_ruleset *rs)
 {
@@ -257,7 +250,7 @@ static hs_database_t *cache_load(const char *dir, const fr_ruleset *rs)
     int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-        !(st.st_mode & 077) && st.st_size > 0 && (size_t)st.st_size <= CACHE_MAX) {
+        !(st.st_mode & 077) && st.st_size > 0 && (size_t)st.st_size <= FR_HS_CACHE_MAX) {
         size_t want = (size_t)st.st_size;
         fr_buf_reserve(&data, want);
         ssize_t n;
@@ -391,8 +384,8 @@ int fr_scanner_new(fr_scanner **out, const fr_engine *e)
         return FR_ERR;
     }
     pcre2_jit_stack_assign(s->mctx, NULL, s->jit_stack);
-    pcre2_set_match_limit(s->mctx, MATCH_LIMIT);
-    pcre2_set_depth_limit(s->mctx, DEPTH_LIMIT);
+    pcre2_set_match_limit(s->mctx, FR_PCRE2_MATCH_LIMIT);
+    pcre2_set_depth_limit(s->mctx, FR_PCRE2_DEPTH_LIMIT);
     s->st = fr_xcalloc(e->rs->n, sizeof *s->st);
     *out = s;
     return FR_OK;
@@ -427,8 +420,8 @@ static int has_keyword(const fr_rule *r, const unsigned char *d, size_t from, si
 
 static int allowed_inline(const unsigned char *d, size_t len, size_t start, size_t end)
 {
-    size_t lo = start > ALLOW_CONTEXT ? start - ALLOW_CONTEXT : 0;
-    size_t hi = end + ALLOW_CONTEXT < len ? end + ALLOW_CONTEXT : len;
+    size_t lo = start > FR_ALLOW_CONTEXT ? start - FR_ALLOW_CONTEXT : 0;
+    size_t hi = end + FR_ALLOW_CONTEXT < len ? end + FR_ALLOW_CONTEXT : len;
     size_t a = start, b = end;
     while (a > lo && d[a - 1] != '\n')
         a--;
@@ -445,7 +438,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         fr_is_decoy(d, ss, se, r->guards) ||
         (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
         (r->nkeywords &&
-         !has_keyword(r, d, start > KEYWORD_CONTEXT ? start - KEYWORD_CONTEXT : 0, end))) {
+         !has_keyword(r, d, start > FR_KEYWORD_CONTEXT ? start - FR_KEYWORD_CONTEXT : 0, end))) {
         s->stats.guarded++;
         return;
     }
@@ -459,7 +452,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         s->stats.allowed++;
         return;
     }
-    if (s->nm == MAX_MATCHES) return;
+    if (s->nm == FR_MAX_MATCHES) return;
     if (s->nm == s->capm) {
         s->capm = s->capm ? s->capm * 2 : 16;
         s->m = fr_xrealloc(s->m, s->capm * sizeof *s->m);
@@ -479,7 +472,7 @@ static void confirm(fr_scanner *s, uint32_t rule, size_t e)
     size_t W = r->max_length;
     size_t ws = e > W ? e - W : 0;
     if (ws < st->next_start) ws = st->next_start;
-    size_t subj_end = e + W + LOOKAHEAD < s->len ? e + W + LOOKAHEAD : s->len;
+    size_t subj_end = e + W + FR_CONFIRM_LOOKAHEAD < s->len ? e + W + FR_CONFIRM_LOOKAHEAD : s->len;
     pcre2_set_offset_limit(s->mctx, e);
     while (ws <= e) {
         s->stats.confirms++;

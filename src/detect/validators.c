@@ -14,16 +14,13 @@
  * iteration count) or checked arithmetically (a key names its own size).
  */
 #include "detect/detect.h"
+#include "util/limits.h"
 
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-
-/* Largest PEM text a key validator looks at: an RSA key of 16384 bits takes
- * 13 KB, so this bounds the work without losing any real key. */
-#define PEM_MAX 65536
 
 static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -469,7 +466,7 @@ static int der_pkcs8_encrypted(der d)
 static int pem_parse(const char *pem, size_t n)
 {
     static const char BEGIN[] = "-----BEGIN ";
-    if (n > PEM_MAX) return FR_VALID_NONE;
+    if (n > FR_PEM_MAX) return FR_VALID_NONE;
     /* The first whole "-----BEGIN <label>-----" line, as PEM readers find it. */
     const char *label = NULL, *label_end = NULL, *body = NULL;
     for (const char *l = pem; !label && l && *l; l = body) {
@@ -528,7 +525,7 @@ static int pem_parse(const char *pem, size_t n)
 
 static int pem_key(const unsigned char *s, size_t n)
 {
-    if (n > PEM_MAX) return FR_VALID_NONE;
+    if (n > FR_PEM_MAX) return FR_VALID_NONE;
     char *pem = malloc(n + 1);
     if (!pem) return FR_VALID_NONE;
     size_t m = pem_normalise(s, n, pem);
@@ -541,7 +538,7 @@ static int pem_key(const unsigned char *s, size_t n)
  * CI variables). */
 static int pem_base64(const unsigned char *s, size_t n)
 {
-    if (n > PEM_MAX / 3 * 4 + 4) return FR_VALID_NONE;
+    if (n > FR_PEM_MAX / 3 * 4 + 4) return FR_VALID_NONE;
     unsigned char *pem = malloc(n + 1);
     if (!pem) return FR_VALID_NONE;
     long m = b64decode(s, n, 0, 1, pem, n);
@@ -555,7 +552,7 @@ static int pem_base64(const unsigned char *s, size_t n)
  * type service_account, a 40-hex private_key_id and a private key that parses. */
 static int gcp_service_account(const unsigned char *m, size_t n)
 {
-    if (n > PEM_MAX) return FR_VALID_NONE;
+    if (n > FR_PEM_MAX) return FR_VALID_NONE;
     char *doc = malloc(n + 3);
     if (!doc) return FR_VALID_NONE;
     doc[0] = '{';

@@ -11,6 +11,7 @@
 #include "rules/rules.h"
 
 #include "util/hashset.h"
+#include "util/limits.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -23,11 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
-
-#define DEFAULT_MAX_LENGTH 256
-#define MAX_MAX_LENGTH     (64 * 1024)
-#define MAX_RULE_FILE      (4u << 20) /* bytes; the built-in files together hold < 200 KB */
-#define MAX_DEPTH          32         /* collections within collections; rules need 3 */
 
 typedef struct {
     const char *file;
@@ -148,7 +144,7 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
     int rc = FR_OK;
     r->line = (int)m->start_mark.line + 1;
     r->file = fr_xstrdup(c->file);
-    r->max_length = DEFAULT_MAX_LENGTH;
+    r->max_length = FR_RULE_DEFAULT_MAX_LENGTH;
     if (m->type != YAML_MAPPING_NODE) return fail(c, m, "a rule must be a mapping");
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
@@ -218,8 +214,9 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
                 if (!(d >= 0 && d <= 8)) return fail(c, v, "min_entropy must be within 0..8 bits");
                 r->min_entropy = d;
             } else {
-                if (!(d >= 1 && d <= MAX_MAX_LENGTH) || d != floor(d))
-                    return fail(c, v, "max_length must be an integer within 1..%d", MAX_MAX_LENGTH);
+                if (!(d >= 1 && d <= FR_RULE_MAX_LENGTH_MAX) || d != floor(d))
+                    return fail(c, v, "max_length must be an integer within 1..%d",
+                                FR_RULE_MAX_LENGTH_MAX);
                 r->max_length = (size_t)d;
             }
         } else
@@ -260,7 +257,7 @@ static int syntax_error(const char *name, const yaml_parser_t *parser)
 
 /* A first pass over the event stream, before any tree is built: no anchors or
  * aliases (an alias is a reference, and following references is how 285 KB
- * became 5.9 GB), nesting at most MAX_DEPTH deep (libyaml's work per token
+ * became 5.9 GB), nesting at most FR_RULE_MAX_DEPTH deep (libyaml's work per token
  * grows with the depth). It stops at the first offence, so it is linear. */
 static int prescan(const char *name, const char *data, size_t len)
 {
@@ -288,8 +285,9 @@ static int prescan(const char *name, const char *data, size_t len)
                          anchor ? "anchors" : "aliases");
             rc = FR_ECORRUPT;
         } else if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
-            if (++depth > MAX_DEPTH) {
-                fr_error_set("%s:%zu: nesting deeper than %d levels", name, line, MAX_DEPTH);
+            if (++depth > FR_RULE_MAX_DEPTH) {
+                fr_error_set("%s:%zu: nesting deeper than %d levels", name, line,
+                             FR_RULE_MAX_DEPTH);
                 rc = FR_ECORRUPT;
             }
         } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
@@ -315,8 +313,8 @@ static int parse_file(fr_ruleset *rs, fr_strtab *ids, const char *name, const ch
     yaml_document_t doc;
     pctx c = {name, &doc};
     int rc = FR_OK;
-    if (len > MAX_RULE_FILE) {
-        fr_error_set("%s: rule file larger than %u MiB", name, MAX_RULE_FILE >> 20);
+    if (len > FR_RULE_FILE_MAX) {
+        fr_error_set("%s: rule file larger than %zu MiB", name, FR_RULE_FILE_MAX >> 20);
         return FR_ELIMIT;
     }
     if ((rc = prescan(name, data, len))) return rc;
@@ -417,7 +415,7 @@ int fr_rules_load_buffers(fr_ruleset **out, const char *const *names, const char
     return FR_OK;
 }
 
-/* Reads a rule file that must be a regular file of at most MAX_RULE_FILE bytes.
+/* Reads a rule file that must be a regular file of at most FR_RULE_FILE_MAX bytes.
  * O_NONBLOCK: opening a FIFO (or a device) named *.yml must not wait for a
  * writer; fstat then refuses whatever is not a regular file. */
 static int read_file(const char *path, char **data, size_t *len)
@@ -433,9 +431,9 @@ static int read_file(const char *path, char **data, size_t *len)
         fr_error_set("%s: not a regular file", path);
         return FR_ERR;
     }
-    if (st.st_size > (off_t)MAX_RULE_FILE) {
+    if (st.st_size > (off_t)FR_RULE_FILE_MAX) {
         close(fd);
-        fr_error_set("%s: rule file larger than %u MiB", path, MAX_RULE_FILE >> 20);
+        fr_error_set("%s: rule file larger than %zu MiB", path, FR_RULE_FILE_MAX >> 20);
         return FR_ELIMIT;
     }
     /* Read to the end, not to st_size: the file may change under us, and one
@@ -453,8 +451,8 @@ static int read_file(const char *path, char **data, size_t *len)
         }
         if (n == 0) break;
         b.len += (size_t)n;
-        if (b.len > MAX_RULE_FILE) {
-            fr_error_set("%s: rule file larger than %u MiB", path, MAX_RULE_FILE >> 20);
+        if (b.len > FR_RULE_FILE_MAX) {
+            fr_error_set("%s: rule file larger than %zu MiB", path, FR_RULE_FILE_MAX >> 20);
             rc = FR_ELIMIT;
             break;
         }

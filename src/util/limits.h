@@ -57,4 +57,33 @@
  * secret a rule finds is this short. */
 #define FR_TEXT_VIEW_MIN_RUN 8
 
+/* ---- rule files (src/rules/rules.c) ---- */
+
+/* Bytes of one rule file (or buffer); the built-in files together hold < 200 KB. */
+#define FR_RULE_FILE_MAX ((size_t)4 << 20)
+/* Collections within collections in a rule file: rules need 3; libyaml's work
+ * per token grows with the depth, so deep nesting would be quadratic. */
+#define FR_RULE_MAX_DEPTH 32
+/* A rule's max_length (its confirm window): default and ceiling. */
+#define FR_RULE_DEFAULT_MAX_LENGTH 256
+#define FR_RULE_MAX_LENGTH_MAX     (64 * 1024)
+
+/* ---- detect (src/detect/engine.c, validators.c) ---- */
+
+/* Bytes past a rule's max_length in the confirm subject, for \b and lookaheads. */
+#define FR_CONFIRM_LOOKAHEAD 16
+/* PCRE2 backtracking steps and depth per confirm. */
+#define FR_PCRE2_MATCH_LIMIT 200000
+#define FR_PCRE2_DEPTH_LIMIT 5000
+/* Bytes before a match searched for one of its rule's keywords. */
+#define FR_KEYWORD_CONTEXT 256
+/* Bytes of a match's line, either side, searched for ferret:allow. */
+#define FR_ALLOW_CONTEXT 4096
+/* Matches kept per scanned item: a cap against pathological input. */
+#define FR_MAX_MATCHES (1u << 20)
+/* Largest compiled-rules cache file read (the built-in rules take ~2 MB). */
+#define FR_HS_CACHE_MAX ((size_t)64 << 20)
+/* Largest PEM text a key validator parses: an RSA key of 16384 bits takes 13 KB. */
+#define FR_PEM_MAX 65536
+
 #endif
