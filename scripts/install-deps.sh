@@ -6,7 +6,8 @@ PKGS=(build-essential cmake pkg-config git
       libgit2-dev libhyperscan-dev libpcre2-dev libsqlite3-dev libyaml-dev
       libarchive-dev zlib1g-dev libjansson-dev libssl-dev sqlite3 python3 libarchive-tools
       ripgrep hyperfine clang-format zip unzip bsdutils bc time
-      openssl openssh-client)  # openssl, ssh-keygen: test keys are made at test time
+      openssl openssh-client   # openssl, ssh-keygen: test keys are made at test time
+      clang libclang-rt-14-dev)  # libFuzzer and its sanitizers (scripts/fuzz.sh)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
