@@ -3,9 +3,11 @@
  * Workers own a scanner and a reusable load buffer each; the writer owns every
  * store write. A result carries no content bytes, only matches, so the writer
  * queue stays small. On interrupt (fr_interrupted) workers stop loading and the
- * writer commits what it has: every recorded item is whole.
+ * writer commits what it has: every recorded item is whole, because a worker
+ * drops the result of any item it was still processing when the flag was set.
  */
 #include "pipeline/pipeline.h"
+#include "util/limits.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -13,10 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define WRITER_BATCH       512
-#define WRITER_FLUSH_MS    250
-#define MAX_PRINTED_ERRORS 20
 
 typedef struct result result;
 struct result {
@@ -29,8 +27,6 @@ struct result {
     int withdrawn; /* the loader gave FR_WITHDRAW: nothing to record */
 };
 
-#define MAX_ARCHIVE_DEPTH 3
-
 typedef struct {
     struct fr_pipeline *p;
     fr_queue *q;
@@ -42,10 +38,11 @@ struct fr_pipeline {
     fr_store *store;
     int64_t run_id;
     fr_queue **work; /* one queue per worker: affinity keeps related items together */
+    int nqueues;     /* set before any thread starts, never written after */
     fr_queue *results;
-    size_t next_rr;
+    _Atomic size_t next_rr; /* submit may run on several threads */
     pthread_t *workers, writer;
-    int nworkers;
+    int nworkers; /* threads started: read and written only by the starting thread */
     pthread_mutex_t mu;
     fr_pipeline_stats stats;
     worker_arg *wargs;
@@ -218,6 +215,7 @@ typedef struct {
     result *top;
     const fr_item *parent; /* the container: its locations and key */
     int depth;
+    fr_expand_budget *budget; /* the top-level item's, shared by every level */
 } expand_ctx;
 
 static void expand_content(expand_ctx *c, result *r, const char *data, size_t len);
@@ -249,14 +247,30 @@ static int on_member(void *ctx_, const char *name, const unsigned char *data, si
         fr_buf_printf(&k, "unread:archive:%s!%s", c->parent->key ? c->parent->key : "", name);
         r->content_key = fr_buf_steal(&k);
         set_status(it, FR_ST_SKIPPED, skip_reason);
+    } else if (skip_reason) {
+        /* Cut by a limit: what was read is scanned (as text: a truncated archive
+         * would only read as corrupt) and recorded as cut, under a key of its
+         * own so it never stands for the whole member's content. */
+        it->size = len;
+        char *k = content_key_of((const char *)data, len);
+        fr_buf pk = {0};
+        fr_buf_printf(&pk, "partial:%s", k);
+        free(k);
+        r->content_key = fr_buf_steal(&pk);
+        scan_text(c->p, c->sc, (const char *)data, len, r);
+        if (it->status == FR_ST_SCANNED) set_status(it, FR_ST_SKIPPED, skip_reason);
     } else {
         it->size = len;
         r->content_key = content_key_of((const char *)data, len);
-        if (c->depth + 1 >= MAX_ARCHIVE_DEPTH &&
-            c->parent->expand(data, len, name, 0, NULL, NULL, NULL) == 1)
-            set_status(it, FR_ST_SKIPPED, "archive nested deeper than 3 levels");
-        else
+        if (c->depth + 1 >= FR_ARCHIVE_MAX_DEPTH &&
+            c->parent->expand(data, len, name, 0, NULL, NULL, NULL, NULL) == 1) {
+            fr_buf why = {0};
+            fr_buf_printf(&why, "archive nested deeper than %d levels", FR_ARCHIVE_MAX_DEPTH);
+            set_status(it, FR_ST_SKIPPED, why.p);
+            fr_buf_release(&why);
+        } else {
             expand_content(c, r, (const char *)data, len);
+        }
     }
     c->top->subs = fr_xrealloc(c->top->subs, (c->top->nsubs + 1) * sizeof *c->top->subs);
     c->top->subs[c->top->nsubs++] = r;
@@ -270,11 +284,13 @@ static void expand_content(expand_ctx *c, result *r, const char *data, size_t le
     fr_item *it = r->it;
     if (it->expand) {
         fr_buf why = {0};
-        expand_ctx sub = {c->p, c->sc, c->top, it, c->depth + 1};
+        expand_ctx sub = {c->p, c->sc, c->top, it, c->depth + 1, c->budget};
         if (!it->key) it->key = fr_xstrdup(r->content_key); /* members' keys name it */
         int rc = it->expand((const unsigned char *)data, len, it->locs[0].path, c->p->opts.max_size,
-                            on_member, &sub, &why);
+                            c->budget, on_member, &sub, &why);
         if (rc == FR_ELIMIT) set_status(it, FR_ST_SKIPPED, why.p);
+        /* never recorded: the worker drops an interrupted item's result */
+        if (rc == FR_EINTR) set_status(it, FR_ST_ERROR, "interrupted");
         if (rc == FR_ECORRUPT) set_status(it, FR_ST_ERROR, why.p);
         fr_buf_release(&why);
         if (rc) return;
@@ -302,10 +318,32 @@ static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
     } else {
         it->size = data->len;
         if (!it->key) r->content_key = content_key_of(data->p, data->len);
-        expand_ctx top = {p, sc, r, NULL, -1}; /* members go one level below: depth 0 */
+        /* One budget for everything this item expands to, at every level. */
+        uint64_t cap = p->opts.max_size * FR_ARCHIVE_BUDGET_FACTOR;
+        if (cap / FR_ARCHIVE_BUDGET_FACTOR != p->opts.max_size || cap > FR_ARCHIVE_MAX_TOTAL)
+            cap = FR_ARCHIVE_MAX_TOTAL;
+        fr_expand_budget budget = {cap, FR_ARCHIVE_MAX_MEMBERS};
+        expand_ctx top = {p, sc, r, NULL, -1, &budget}; /* members go one level below: depth 0 */
         expand_content(&top, r, data->p, data->len);
     }
     fr_buf_release(&why);
+}
+
+/* Secrets in path names (paths.c): redacted in every location of the item and
+ * its members (members first: they need the item's plain paths); those found in
+ * names nothing else scans are recorded as one more member, a segmented item. */
+static void check_paths(fr_pipeline *p, fr_scanner *sc, result *r)
+{
+    fr_path_findings pf = {0};
+    for (size_t i = r->nsubs; sc && i-- > 0;)
+        fr_paths_check(sc, p->engine, p->opts.store_secrets, r->subs[i]->it,
+                       &r->subs[i]->content_key, r->it, &pf);
+    if (sc) fr_paths_check(sc, p->engine, p->opts.store_secrets, r->it, &r->content_key, NULL, &pf);
+    if (!pf.it) return;
+    result *pr = fr_xcalloc(1, sizeof *pr);
+    *pr = (result){.it = pf.it, .m = pf.m, .nm = pf.nm, .content_key = fr_xstrdup("paths")};
+    r->subs = fr_xrealloc(r->subs, (r->nsubs + 1) * sizeof *r->subs);
+    r->subs[r->nsubs++] = pr;
 }
 
 static void *worker_main(void *arg_)
@@ -323,10 +361,10 @@ static void *worker_main(void *arg_)
          * sleeping (affinity keeps related items together, it must not leave a
          * worker idle beside a backlog); then a timed wait, woken in batches. */
         it = fr_queue_trypop(q);
-        for (int k = 0; !it && k < p->nworkers; k++)
+        for (int k = 0; !it && k < p->nqueues; k++)
             if (p->work[k] != q) it = fr_queue_trypop(p->work[k]);
-        if (!it) it = fr_queue_pop_timed(q, 20, &idle);
-        for (int k = 0; !it && k < p->nworkers; k++)
+        if (!it) it = fr_queue_pop_timed(q, FR_WORKER_IDLE_WAIT_MS, &idle);
+        for (int k = 0; !it && k < p->nqueues; k++)
             if (p->work[k] != q) it = fr_queue_trypop(p->work[k]);
         if (!it && idle) continue;
         if (!it) break;
@@ -342,12 +380,18 @@ static void *worker_main(void *arg_)
             else
                 set_status(it, FR_ST_ERROR, "cannot create a scanner");
         }
+        /* An interrupt during the processing may have cut it short (an archive
+         * read in part): such an item is never recorded, so the next run reads
+         * it again. The flag only ever goes up, so seeing it clear here means
+         * the item was processed whole. */
+        if (fr_interrupted) r->withdrawn = 1;
         if (it->done && it->load && !it->known) it->done(it, r->withdrawn, r->nm);
-        if (r->withdrawn) { /* the source submits it again later */
+        if (r->withdrawn) { /* the source submits it again later, or an interrupt */
             atomic_fetch_add(&p->progress.done, 1);
             result_free(r);
             continue;
         }
+        check_paths(p, sc, r); /* before anything is stored or printed */
         if (!r->content_key && it->key) {
             r->content_key = fr_xstrdup(it->key);
         } else if (!r->content_key) { /* unread content is keyed by where it was */
@@ -358,7 +402,7 @@ static void *worker_main(void *arg_)
         }
         if (fr_queue_push(p->results, r)) result_free(r);
         /* Keep memory flat: a buffer grown by one huge item is not kept. */
-        if (data.cap > (64u << 20)) fr_buf_release(&data);
+        if (data.cap > FR_KEEP_BUFFER_MAX) fr_buf_release(&data);
     }
     fr_buf_release(&data);
     fr_scanner_free(sc);
@@ -465,12 +509,12 @@ static int write_result(fr_pipeline *p, result *r)
     p->stats.matches += r->nm;
     pthread_mutex_unlock(&p->mu);
     /* The first errors are printed; all are in 'ferret report --skipped'. */
-    if (r->it->status == FR_ST_ERROR && p->stats.failed <= MAX_PRINTED_ERRORS) {
+    if (r->it->status == FR_ST_ERROR && p->stats.failed <= FR_MAX_PRINTED_ERRORS) {
         fr_buf msg = {0};
         const char *where = r->it->nlocs ? r->it->locs[0].path : r->content_key;
         fr_buf_put_safe(&msg, where, strlen(where));
         fprintf(stderr, "ferret: error: %s: %s\n", msg.p, r->it->reason);
-        if (p->stats.failed == MAX_PRINTED_ERRORS)
+        if (p->stats.failed == FR_MAX_PRINTED_ERRORS)
             fprintf(stderr, "ferret: further errors are not printed\n");
         fr_buf_release(&msg);
     }
@@ -487,7 +531,7 @@ static void *writer_main(void *arg)
     double last = fr_monotonic();
     for (;;) {
         int timed_out = 0;
-        result *r = fr_queue_pop_timed(p->results, WRITER_FLUSH_MS, &timed_out);
+        result *r = fr_queue_pop_timed(p->results, FR_WRITER_FLUSH_MS, &timed_out);
         if (!r && !timed_out) break; /* closed and drained */
         if (r && !p->stopped && write_result(p, r)) {
             deferred = fr_xrealloc(deferred, (ndeferred + 1) * sizeof *deferred);
@@ -500,7 +544,8 @@ static void *writer_main(void *arg)
             result_free(r);
             pending++;
         }
-        if (pending && (pending >= WRITER_BATCH || fr_monotonic() - last > WRITER_FLUSH_MS / 1e3)) {
+        if (pending &&
+            (pending >= FR_WRITER_BATCH || fr_monotonic() - last > FR_WRITER_FLUSH_MS / 1e3)) {
             if (fr_store_flush(p->store)) writer_fail(p);
             pending = 0;
             last = fr_monotonic();
@@ -530,13 +575,14 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
      * deep enough that threads rarely sleep on each other. */
     p->work = fr_xcalloc((size_t)p->opts.threads, sizeof *p->work);
     p->wargs = fr_xcalloc((size_t)p->opts.threads, sizeof *p->wargs);
+    p->nqueues = p->opts.threads;
     for (int i = 0; i < p->opts.threads; i++) {
-        p->work[i] = fr_queue_new(256);
-        fr_queue_set_wake(p->work[i], 32);
+        p->work[i] = fr_queue_new(FR_WORKER_QUEUE_DEPTH);
+        fr_queue_set_wake(p->work[i], FR_WORKER_QUEUE_WAKE);
         p->wargs[i] = (worker_arg){p, p->work[i]};
     }
-    p->results = fr_queue_new(1024);
-    fr_queue_set_wake(p->results, 256); /* the writer batches anyway */
+    p->results = fr_queue_new(FR_RESULT_QUEUE_DEPTH);
+    fr_queue_set_wake(p->results, FR_RESULT_QUEUE_WAKE); /* the writer batches anyway */
     pthread_mutex_init(&p->mu, NULL);
     p->workers = fr_xcalloc((size_t)p->opts.threads, sizeof *p->workers);
     if (pthread_create(&p->writer, NULL, writer_main, p)) {
@@ -546,6 +592,9 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
         fr_queue_free(p->results), free(p->work), free(p->wargs), free(p->workers), free(p);
         return FR_ERR;
     }
+    /* Workers steal across all nqueues queues, fixed above; nworkers is only
+     * for joining. A worker that failed to start leaves its queue to the
+     * others' stealing. */
     for (int i = 0; i < p->opts.threads; i++) {
         if (pthread_create(&p->workers[i], NULL, worker_main, &p->wargs[i])) break;
         p->nworkers++;
@@ -567,15 +616,15 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
 
 int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
 {
-    size_t w = it->affinity ? (size_t)(it->affinity % (uint64_t)p->nworkers)
-                            : p->next_rr++ % (size_t)p->nworkers;
+    size_t nq = (size_t)p->nqueues;
+    size_t w = it->affinity ? (size_t)(it->affinity % (uint64_t)nq)
+                            : atomic_fetch_add(&p->next_rr, 1) % nq;
     atomic_fetch_add(&p->progress.submitted, 1);
     /* Affinity is a preference: when that worker's queue is full, any queue
      * with room takes the item before the producer blocks. */
     if (!p->stopped && fr_queue_trypush(p->work[w], it) == FR_OK) return FR_OK;
-    for (int k = 1; !p->stopped && k < p->nworkers; k++)
-        if (fr_queue_trypush(p->work[(w + (size_t)k) % (size_t)p->nworkers], it) == FR_OK)
-            return FR_OK;
+    for (size_t k = 1; !p->stopped && k < nq; k++)
+        if (fr_queue_trypush(p->work[(w + k) % nq], it) == FR_OK) return FR_OK;
     if (p->stopped || fr_queue_push(p->work[w], it)) {
         fr_item_free(it);
         return FR_ERR;
@@ -595,8 +644,12 @@ fr_progress *fr_pipeline_progress(fr_pipeline *p)
 
 void *fr_pipeline_keep(fr_pipeline *p, size_t size)
 {
+    void *m = fr_xcalloc(1, size);
+    pthread_mutex_lock(&p->mu);
     p->kept = fr_xrealloc(p->kept, (p->nkept + 1) * sizeof *p->kept);
-    return p->kept[p->nkept++] = fr_xcalloc(1, size);
+    p->kept[p->nkept++] = m;
+    pthread_mutex_unlock(&p->mu);
+    return m;
 }
 
 char *fr_pipeline_keep_str(fr_pipeline *p, const char *s)

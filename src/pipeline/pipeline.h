@@ -4,6 +4,31 @@
  * them (each from its own queue, stealing when idle); one writer thread records
  * results. Every queue is bounded, so memory is at most threads x max item size
  * plus a constant, however large the input.
+ *
+ * Threads. fr_pipeline_start and fr_pipeline_finish belong to the thread that
+ * started the pipeline. fr_pipeline_submit, fr_pipeline_stopped,
+ * fr_pipeline_progress and fr_pipeline_keep(_str) are safe from any number of
+ * threads at once between start and finish (git submits from its walk and
+ * from a feeder thread; workers only read what start set up before they ran); an
+ * item belongs to the pipeline from the moment it is submitted. Every
+ * callback of an item runs on the worker thread that took the item, one item
+ * at a time per worker, so callbacks of different items run concurrently and
+ * must only share state under their own locks:
+ *   load       once per item (not for items submitted as known or not scanned);
+ *   expand     for the loaded content and for every archive member, nested;
+ *   describe   for every archive member, from inside expand;
+ *   normalize  for every text scanned (the item's content or a member);
+ *   done       last, once per loaded item, before its result goes to the writer.
+ * The writer thread only calls the store.
+ *
+ * Withdraw / done. A loader may return FR_WITHDRAW: nothing is recorded for
+ * the item and its source must submit the content again later; done is then
+ * called with withdrawn = 1. Otherwise done gets withdrawn = 0 and the number
+ * of matches, and the item's result is recorded. An item whose processing an
+ * interrupt (fr_interrupted) cut short is never recorded - no content row, no
+ * remembered file, no members - so the next run reads it again; done then
+ * gets withdrawn = 1 too (the source must not count on it). Items still queued
+ * at an interrupt or after a store failure are dropped without any callback.
  */
 #ifndef FERRET_PIPELINE_H
 #define FERRET_PIPELINE_H
@@ -17,14 +42,11 @@
 typedef struct fr_item fr_item;
 
 /* Called per member of a container (an archive). data is NULL when the member
- * was not read, skip_reason says why. Returns 0 to go on. */
+ * was not read, skip_reason says why; data and skip_reason both set: a limit
+ * cut the member, data holds the len bytes read before it (scan them, record
+ * the cut). Returns 0 to go on. */
 typedef int (*fr_member_fn)(void *ctx, const char *name, const unsigned char *data, size_t len,
                             const char *skip_reason);
-/* Opens container content. Returns 0 when data is not a container (it is then
- * scanned as it is), 1 when its members were delivered (with fn == NULL: 1 when
- * data is a container, nothing read), FR_ELIMIT when a limit
- * stopped the reading, FR_ECORRUPT when it is damaged (why says how; members
- * before the damage were delivered). */
 /* Rewrites content before detection (CI log decoration removed, lines kept).
  * Returns 1 when out holds the text to scan, 0 to scan the content as it is. */
 typedef int (*fr_normalize_fn)(const char *path, const unsigned char *data, size_t len,
@@ -33,8 +55,22 @@ typedef int (*fr_normalize_fn)(const char *path, const unsigned char *data, size
  * loc; strings may live in pool. */
 typedef void (*fr_describe_fn)(const char *container, const char *member, fr_location *loc,
                                fr_buf *pool);
+/* What one top-level item may still expand to, shared by every nesting level
+ * under it (archives in archives multiply work otherwise): each reader takes
+ * from it as it decompresses and counts members. */
+typedef struct {
+    uint64_t bytes, members;
+} fr_expand_budget;
+/* Opens container content, delivering members of at most max_member bytes to
+ * fn and drawing on budget. Returns 0 when data is not a container (it is then
+ * scanned as it is), 1 when its members were delivered (with fn == NULL: 1 when
+ * data is a container, nothing read), FR_ELIMIT when a limit stopped the
+ * reading, FR_EINTR when an interrupt did (the content was not read in full),
+ * FR_ECORRUPT when it is damaged (members before the damage were delivered);
+ * why says how. */
 typedef int (*fr_expand_fn)(const unsigned char *data, size_t len, const char *name,
-                            uint64_t max_member, fr_member_fn fn, void *ctx, fr_buf *why);
+                            uint64_t max_member, fr_expand_budget *budget, fr_member_fn fn,
+                            void *ctx, fr_buf *why);
 
 /* Loads an item's bytes into out (reset by the caller). At most cap bytes may be
  * loaded: more gives FR_ELIMIT. Content that should not be scanned (a Git LFS
@@ -119,7 +155,8 @@ fr_progress *fr_pipeline_progress(fr_pipeline *p);
 int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_engine *engine,
                       fr_store *store, int64_t run_id);
 /* Hands an item to the pipeline (ownership passes; blocks while every queue is full).
- * Returns FR_ERR when the pipeline stopped (store failure). */
+ * Safe from several threads at once. Returns FR_ERR when the pipeline stopped
+ * (store failure). */
 int fr_pipeline_submit(fr_pipeline *p, fr_item *it);
 /* Whether the pipeline stopped (a store failure): items are drained unprocessed. */
 int fr_pipeline_stopped(fr_pipeline *p);
@@ -129,5 +166,22 @@ void *fr_pipeline_keep(fr_pipeline *p, size_t size);
 char *fr_pipeline_keep_str(fr_pipeline *p, const char *s);
 /* Drains the queues, joins the threads, flushes the store and frees p. */
 int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats);
+
+/* ---- secrets in path names (paths.c; a worker's scanner, any thread) ---- */
+/* Writes path into out (reset first) with each secret span replaced by its
+ * redacted preview; returns how many spans were replaced. */
+size_t fr_redact_path(fr_scanner *sc, const char *path, fr_buf *out);
+/* Findings in path names: a segmented item (one segment per path) and matches. */
+typedef struct {
+    fr_item *it;
+    fr_store_match *m;
+    size_t nm;
+} fr_path_findings;
+/* Redacts the paths of it's locations in place (and *content_key when it names
+ * an unread place). top: the top-level item (paths still plain) when it is an
+ * archive member, NULL for the item itself. Matches in file paths and member
+ * names (not git paths: git.c scans those) are added to pf. */
+void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_item *it,
+                    char **content_key, const fr_item *top, fr_path_findings *pf);
 
 #endif

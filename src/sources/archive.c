@@ -1,10 +1,13 @@
 /*
  * archive.c: libarchive over a memory buffer. Owns one archive reader per call
  * and one member buffer. Invariants: no member is read past max_member, no
- * archive past max_total or max_ratio, and nothing touches the filesystem.
+ * archive past max_total or max_ratio, no top-level item past its budget (all
+ * nesting levels together), nothing touches the filesystem, and an interrupted
+ * read never looks complete (FR_EINTR).
  */
 #include "sources/archive.h"
 
+#include "util/limits.h"
 #include "util/util.h"
 
 #include <archive.h>
@@ -70,12 +73,16 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
         archive_read_free(a);
         return FR_ECORRUPT;
     }
-    fr_buf member = {0}, mname = {0};
+    fr_buf member = {0}, mname = {0}, limit = {0};
     uint64_t total = 0, count = 0;
+    fr_expand_budget *budget = lim->budget;
     struct archive_entry *e;
     int hr;
     while ((hr = archive_read_next_header(a, &e)) == ARCHIVE_OK || hr == ARCHIVE_WARN) {
-        if (fr_interrupted) break;
+        if (fr_interrupted) {
+            rc = FR_EINTR;
+            break;
+        }
         fr_buf_reset(&mname);
         if (archive_format(a) == ARCHIVE_FORMAT_RAW) {
             raw_name(name, &mname);
@@ -86,11 +93,21 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
         /* directories and links have no content (a raw stream has no type) */
         if (archive_format(a) != ARCHIVE_FORMAT_RAW && archive_entry_filetype(e) != AE_IFREG)
             continue;
-        if (++count > lim->max_members) {
-            fn(ctx, mname.p, NULL, 0, "archive has more members than the limit");
+        if (++count > lim->max_members)
+            fr_buf_printf(&limit, "archive has more than %llu members",
+                          (unsigned long long)lim->max_members);
+        else if (budget && !budget->members)
+            fr_buf_puts(&limit, "member budget of the top-level item exhausted (members counted "
+                                "across all nesting levels)");
+        else if (budget && !budget->bytes)
+            fr_buf_puts(&limit, "expansion budget of the top-level item exhausted (bytes "
+                                "decompressed across all nesting levels)");
+        if (limit.len) {
+            fn(ctx, mname.p, NULL, 0, limit.p);
             rc = FR_ELIMIT;
             break;
         }
+        if (budget) budget->members--;
         if (archive_entry_is_encrypted(e)) {
             if (fn(ctx, mname.p, NULL, 0, "encrypted archive member")) break;
             continue;
@@ -102,29 +119,58 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
         fr_buf_reset(&member);
         const char *skip = NULL;
         for (;;) {
-            fr_buf_reserve(&member, 65536);
+            if (fr_interrupted) {
+                rc = FR_EINTR;
+                break;
+            }
+            fr_buf_reserve(&member, FR_ARCHIVE_READ_CHUNK);
             la_ssize_t n = archive_read_data(a, member.p + member.len, member.cap - member.len - 1);
             if (n < 0) {
                 skip = archive_error_string(a) ? archive_error_string(a) : "read error";
                 break;
             }
             if (n == 0) break;
-            member.len += (size_t)n;
-            total += (uint64_t)n;
+            uint64_t got = (uint64_t)n;
+            if (budget && got > budget->bytes) got = budget->bytes; /* the budget's share */
+            member.len += (size_t)got;
+            total += got;
+            if (budget) budget->bytes -= got;
             if (member.len > lim->max_member) {
                 skip = "archive member larger than --max-file-size";
                 break;
             }
-            if (total > lim->max_total ||
-                (total > (1u << 20) && total / (len ? len : 1) > lim->max_ratio)) {
-                skip = "decompression bomb: size or ratio limit exceeded";
+            if (budget && got < (uint64_t)n)
+                fr_buf_printf(&limit,
+                              "expansion budget of the top-level item exhausted (bytes "
+                              "decompressed across all nesting levels): first %zu bytes scanned",
+                              member.len);
+            else if (total > lim->max_total) {
+                member.len -= (size_t)(total - lim->max_total); /* nothing past the cap */
+                total = lim->max_total;
+                fr_buf_printf(&limit,
+                              "decompression bomb: archive expands past %llu bytes: first %zu "
+                              "bytes scanned",
+                              (unsigned long long)lim->max_total, member.len);
+            } else if (total > FR_ARCHIVE_RATIO_MIN_BYTES &&
+                       total / (len ? len : 1) > lim->max_ratio)
+                fr_buf_printf(&limit,
+                              "decompression bomb: expands more than %llu times: first %zu "
+                              "bytes scanned",
+                              (unsigned long long)lim->max_ratio, member.len);
+            if (limit.len) {
                 rc = FR_ELIMIT;
                 break;
             }
         }
+        if (rc == FR_EINTR) break; /* a member cut by an interrupt is never delivered */
         if (member.p) member.p[member.len] = 0;
+        /* A member cut by a limit is delivered with what was read: scanned, and
+         * recorded as cut. */
         int stop = skip ? fn(ctx, mname.p, NULL, 0, skip)
-                        : fn(ctx, mname.p, (const unsigned char *)member.p, member.len, NULL);
+                   : limit.len
+                       ? fn(ctx, mname.p, (const unsigned char *)(member.p ? member.p : ""),
+                            member.len, limit.p)
+                       : fn(ctx, mname.p, (const unsigned char *)member.p, member.len, NULL);
         if (stop || rc == FR_ELIMIT) break;
         if (skip && hr != ARCHIVE_WARN && archive_errno(a)) { /* a damaged stream ends here */
             fr_error_set("corrupt or truncated archive: %s", skip);
@@ -132,32 +178,34 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
             break;
         }
         /* Keep memory flat: a buffer grown by one huge member is not kept. */
-        if (member.cap > (64u << 20)) fr_buf_release(&member);
+        if (member.cap > FR_ARCHIVE_KEEP_BUFFER_MAX) fr_buf_release(&member);
     }
-    if (rc == FR_OK && hr != ARCHIVE_EOF && hr != ARCHIVE_OK && hr != ARCHIVE_WARN &&
-        !fr_interrupted) {
+    /* A member callback may stop the reading because of an interrupt too. */
+    if (fr_interrupted) rc = FR_EINTR;
+    if (rc == FR_EINTR) fr_error_set("interrupted");
+    if (rc == FR_ELIMIT) fr_error_set("%s", limit.p);
+    if (rc == FR_OK && hr != ARCHIVE_EOF && hr != ARCHIVE_OK && hr != ARCHIVE_WARN) {
         fr_error_set("corrupt or truncated archive: %s",
                      archive_error_string(a) ? archive_error_string(a) : "unreadable header");
         rc = FR_ECORRUPT;
     }
     fr_buf_release(&member);
     fr_buf_release(&mname);
+    fr_buf_release(&limit);
     archive_read_free(a);
     return rc;
 }
 
 int fr_archive_expand(const unsigned char *data, size_t len, const char *name, uint64_t max_member,
-                      fr_member_fn fn, void *ctx, fr_buf *why)
+                      fr_expand_budget *budget, fr_member_fn fn, void *ctx, fr_buf *why)
 {
     if (!fr_archive_detect(data, len)) return 0;
     if (!fn) return 1;
-    fr_archive_limits lim = {max_member, 1ull << 30, 200, 100000};
+    fr_archive_limits lim = {max_member, FR_ARCHIVE_MAX_TOTAL, FR_ARCHIVE_MAX_RATIO,
+                             FR_ARCHIVE_MAX_MEMBERS, budget};
     int rc = fr_archive_read(data, len, name, &lim, fn, ctx);
     if (rc == FR_OK) return 1;
-    if (rc == FR_ELIMIT)
-        fr_buf_puts(why,
-                    "archive limits reached (size, ratio or member count): the rest was skipped");
-    else
-        fr_buf_puts(why, fr_error());
+    if (rc == FR_ELIMIT) fr_buf_puts(why, "archive read in part, the rest was skipped: ");
+    fr_buf_puts(why, fr_error());
     return rc;
 }

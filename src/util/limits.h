@@ -36,6 +36,9 @@
  * nesting levels together (a 42.zip-style bomb multiplies work per level; one
  * shared budget bounds the whole tree). 1 GiB: the --max-file-size ceiling. */
 #define FR_ARCHIVE_MAX_TOTAL ((uint64_t)1 << 30)
+/* ... and at most this many times --max-file-size, so that a smaller member cap
+ * bounds the work on a nested bomb too (64 x the default 64M caps at 1 GiB). */
+#define FR_ARCHIVE_BUDGET_FACTOR 64
 /* Members one top-level item may hold, across all nesting levels together. */
 #define FR_ARCHIVE_MAX_MEMBERS 100000
 /* Decompressed / compressed bytes of one archive beyond which it is a bomb ... */

@@ -167,16 +167,17 @@ run_ferret report --db wt.db --format jsonl
 printf '%s\n' "$OUT" > wt.jsonl
 assert_eq "$(occ wt.jsonl "$(h "$s_env")" | awk '{print $2, $4}')" ".env $c_env" "history read through the common object directory"
 
-# blobs scanned ahead of the walk (packed): a skipped one keeps its path; an
-# archive is left to the walk, so its members keep their provenance
+# blobs scanned ahead of the walk (packed): a skipped one (over --max-file-size;
+# binary content is never skipped) keeps its path; an archive is left to the
+# walk, so its members keep their provenance
 git init -q packed
 (cd packed && head -c 3000 /dev/urandom > blob.bin && printf 'x\0y' >> blob.bin \
   && mkdir -p d && echo "TOKEN=$s_env" > d/t.env && zip -q -j d/a.zip d/t.env && rm d/t.env \
   && git add . && gcommit dev "binary and archive" && git gc -q)
-run_ferret scan --db pk.db packed
+run_ferret scan --db pk.db --max-file-size 2K packed
 assert_eq "$RC" 1 "packed repository scanned"
-run_ferret report --db pk.db --skipped
-assert_contains "$OUT" "blob.bin (3003 bytes): binary content" "a packed binary blob is skipped with its path"
+assert_eq "$(sqlite3 pk.db "select group_concat(l.path || ': ' || c.reason) from content c join locations l on l.content_id = c.id where c.status != 'scanned'")" \
+  "blob.bin: larger than --max-file-size (2048 bytes)" "a packed blob skipped ahead of the walk keeps its path"
 run_ferret report --db pk.db --format jsonl
 printf '%s\n' "$OUT" > pk.jsonl
 assert_eq "$(occ pk.jsonl "$(h "$s_env")" | awk '{print $2}')" "d/a.zip!t.env" "archive member found with its path"

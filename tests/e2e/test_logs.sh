@@ -37,7 +37,9 @@ assert_eq "$(where "$g2")" "logs/azure-deploy.log 2" "Azure ##vso setvariable va
 assert_eq "$(where "$g3")" "logs/gitlab-job.log.gz!gitlab-job.log 2" "GitLab log, gzipped, section markers"
 assert_eq "$(where "$g4")" "logs/jenkins-console.log 2" "Jenkins console log"
 assert_eq "$(pyjsonl r1.jsonl "[o.get('mtime') for r in rows for o in r['occurrences'] if o['path']=='logs/jenkins-console.log']")" "['2026-03-05T10:00:00Z']" "file mtime in provenance"
-assert_eq "$(sqlite3 s.db "select c.status || ': ' || c.reason from content c join locations l on l.content_id=c.id where l.path='logs/junk.log'")" "skipped: binary content" "binary junk in a .log recorded"
+# a NUL byte hides nothing (issue 10, defect 12): the log is scanned through its text view
+assert_eq "$(where "$g5")" "logs/junk.log 1" "secret after a NUL in a .log found"
+assert_eq "$(sqlite3 s.db "select count(*) from content where status != 'scanned'")" 0 "nothing skipped as binary"
 ci() { pyjsonl r1.jsonl "[o.get('ci') for r in rows if r['secret_sha256'] == '$(sha256 "$1")' for o in r['occurrences']]"; }
 assert_eq "$(ci "$g1")" "[{'run': '4242', 'job': 'build', 'step': 'Run tests'}]" "GitHub Actions run, job and step from the archive layout"
 assert_eq "$(ci "$g7")" "[{'run': '17', 'job': 'deploy-prod'}]" "Jenkins job and build from the path"
@@ -60,7 +62,7 @@ assert_eq "$(pyjsonl jb2.jsonl "[(r['secret_sha256'] == '$(sha256 "$g11")', o.ge
 # second sweep of the unchanged directory: nothing read, nothing duplicated
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 0 "second sweep: nothing new, exit 0"
-assert_eq "$(count_of "$ERR" "files unchanged since the last sweep")" 5 "unchanged files not read again"
+assert_eq "$(count_of "$ERR" "files unchanged since the last sweep")" 6 "unchanged files not read again"
 assert_eq "$(sqlite3 s.db "select items_scanned || ' ' || new_findings from runs order by id desc limit 1")" "0 0" "nothing scanned, nothing new"
 run_ferret report --db s.db --format jsonl
 printf '%s\n' "$OUT" > r2.jsonl

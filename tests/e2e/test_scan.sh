@@ -35,7 +35,7 @@ h=$(sha256 "$tok")
 assert_eq "$(pyjsonl r.jsonl "len(rows)")" 4 "four unique findings (tok, sas, latin1 tok2, weird)"
 assert_eq "$(pyjsonl r.jsonl "[r['rule'] for r in rows if r['secret_sha256']=='$h'][0]")" github.pat "token found by rule"
 assert_eq "$(pyjsonl r.jsonl "sorted((o['path'],o['line'],o['column']) for r in rows if r['secret_sha256']=='$h' for o in r['occurrences'])")" \
-  "[('tree/a/.env', 2, 21), ('tree/a/b/app.py', 4, 6), ('tree/a/b/app.py', 4, 54)]" "occurrences with exact line and column"
+  "[('tree/a/.env', 2, 21), ('tree/a/b/app.py', 4, 6), ('tree/a/b/app.py', 4, 54), ('tree/blob.bin', 1, 9)]" "occurrences with exact line and column (after a NUL byte too)"
 assert_eq "$(pyjsonl r.jsonl "[r['rule'] for r in rows if r['secret_sha256']=='$(sha256 "$sig")'][0]")" azure.sas-token "SAS signature fingerprinted"
 assert_eq "$(pyjsonl r.jsonl "[o['path'] for r in rows if r['secret_sha256']=='$(sha256 "$tok2")' for o in r['occurrences']]")" "['tree/latin1.txt']" "non-UTF-8 file scanned, allow line suppressed"
 assert_contains "$(pyjsonl r.jsonl "[o['path'] for r in rows for o in r['occurrences']]")" 'we\\x01ird-\\xFF.env' "invalid path bytes shown escaped"
@@ -43,9 +43,8 @@ assert_not_contains "$OUT" "$tok" "no plaintext in JSONL"
 assert_not_contains "$OUT" "secret.env" "symlink out of the tree not followed"
 if grep -qa -- "$tok" f.db f.db-wal 2>/dev/null; then fail "plaintext secret in the DB"; else ok; fi
 
-run_ferret report --db f.db --skipped
-assert_contains "$OUT" "tree/blob.bin" "binary file listed as skipped"
-assert_contains "$OUT" "binary content" "with its reason"
+# a NUL byte hides nothing (issue 10, defect 12): blob.bin is scanned, not skipped
+assert_eq "$(sqlite3 f.db "select count(*) from content where status != 'scanned'")" 0 "nothing skipped as binary"
 
 # the same scan with one thread gives the same findings
 run_ferret scan --db f1.db --threads 1 tree
@@ -93,7 +92,7 @@ run = d["runs"][0]
 ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
 assert {"github.pat", "pem.private-key", "azure.sas-token"} <= ids
 res = [r for r in run["results"] if r["partialFingerprints"]["secretSha256/v1"] == sys.argv[2]]
-assert len(res) == 3, res
+assert len(res) == 4, res  # .env, app.py twice, blob.bin after its NUL
 loc = res[0]["locations"][0]["physicalLocation"]
 assert loc["region"]["startLine"] >= 1 and loc["artifactLocation"]["uri"].startswith("tree/")
 assert all(r["ruleId"] in ids and r["level"] == "error" for r in res)
