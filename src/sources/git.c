@@ -37,6 +37,8 @@
 
 #include <dirent.h>
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -266,6 +268,11 @@ typedef struct {
     fr_keymap withdrawn;
     fr_keymap keep; /* scanned ahead with matches or a skip/error: locations matter */
     int closed;     /* the walk is over: the sets are released */
+    /* Packs whose index or headers are corrupt (file names of their .idx, kept
+     * by the pipeline): no object database of this scan opens them, since
+     * libgit2 follows an index's offsets unchecked (and crashes on wild ones). */
+    char **bad_packs;
+    size_t nbad;
 } repo_ctx;
 
 typedef struct {
@@ -920,17 +927,35 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static int pack_vfail(int rc, char *why, size_t why_len, const char *fmt, va_list ap)
+{
+    if (why_len) vsnprintf(why, why_len, fmt, ap);
+    return rc;
+}
+
+/* Returns rc, with the reason in why. */
+static int pack_fail(int rc, char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int pack_fail(int rc, char *why, size_t why_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pack_vfail(rc, why, why_len, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* An inconsistency inside the pack's bounds: FR_ECORRUPT, with the reason. */
 static int pack_corrupt(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int pack_corrupt(char *why, size_t why_len, const char *fmt, ...)
 {
-    if (why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    pack_vfail(FR_ECORRUPT, why, why_len, fmt, ap);
+    va_end(ap);
     return FR_ECORRUPT;
 }
 
@@ -1056,43 +1081,55 @@ static int entry_type(const pack_map *m, pack_entry *e, size_t k, char *why, siz
     return zlib_start(p + GIT_OID_RAWSZ, end, off, why, why_len);
 }
 
-/* Checks the index against itself and the pack; fills m. */
-static int pack_check(pack_map *m, char *why, size_t why_len)
+/* Checks the sizes, counts and checksums of the index against the pack, and
+ * that every offset it gives lies inside the pack; fills m. Any failure here
+ * makes the index unsafe to follow for any reader. */
+static int pack_check(pack_map *m, pack_entry *e, char *why, size_t why_len)
 {
     const unsigned char *idx = m->idx, *pack = m->pack;
     size_t il = m->idx_len, pl = m->pack_len;
+    int rc = FR_PACK_UNSAFE;
     if (il < IDX_NAMES_AT + IDX_TRAILER || memcmp(idx, "\377tOc", 4) || be32(idx + 4) != 2)
-        return pack_corrupt(why, why_len, "not a version 2 pack index");
+        return pack_fail(rc, why, why_len, "not a version 2 pack index");
     if (pl < PACK_HEADER + PACK_TRAILER || memcmp(pack, "PACK", 4) ||
         (be32(pack + 4) != 2 && be32(pack + 4) != 3))
-        return pack_corrupt(why, why_len, "not a version 2 or 3 pack");
-    uint32_t prev = 0;
-    for (unsigned b = 0; b < 256; b++) {
-        uint32_t f = be32(idx + IDX_FANOUT_AT + 4 * b);
-        if (f < prev) return pack_corrupt(why, why_len, "index fanout decreases at %u", b);
-        prev = f;
-    }
-    m->n = prev;
+        return pack_fail(rc, why, why_len, "not a version 2 or 3 pack");
+    m->n = be32(idx + IDX_FANOUT_AT + 255 * 4);
     size_t room = il - IDX_NAMES_AT - IDX_TRAILER;
     if (m->n > room / (GIT_OID_RAWSZ + 8) || (room - (size_t)m->n * (GIT_OID_RAWSZ + 8)) % 8)
-        return pack_corrupt(why, why_len, "index size does not fit %u objects", m->n);
+        return pack_fail(rc, why, why_len, "index size does not fit %u objects", m->n);
     m->nlarge = (room - (size_t)m->n * (GIT_OID_RAWSZ + 8)) / 8;
     if (m->nlarge && m->nlarge >= m->n) /* as git: the first object is never that far */
-        return pack_corrupt(why, why_len, "index size does not fit %u objects", m->n);
+        return pack_fail(rc, why, why_len, "index size does not fit %u objects", m->n);
     if (be32(pack + 8) != m->n)
-        return pack_corrupt(why, why_len, "the pack holds %u objects, its index %u", be32(pack + 8),
-                            m->n);
+        return pack_fail(rc, why, why_len, "the pack holds %u objects, its index %u",
+                         be32(pack + 8), m->n);
     if (memcmp(idx + il - IDX_TRAILER, pack + pl - PACK_TRAILER, PACK_TRAILER))
-        return pack_corrupt(why, why_len, "the index names another pack (checksum)");
+        return pack_fail(rc, why, why_len, "the index names another pack (checksum)");
     m->names = idx + IDX_NAMES_AT;
     m->offs = m->names + (size_t)m->n * (GIT_OID_RAWSZ + 4);
     m->large = m->offs + (size_t)m->n * 4;
-    /* Sorted, distinct names, each in its fanout bucket: lookups by id are exact. */
+    for (uint32_t i = 0; i < m->n; i++) {
+        e[i] = (pack_entry){0, 0, i, 0};
+        if (pack_offset(m, i, &e[i].off))
+            return pack_fail(rc, why, why_len, "index entry %u: offset outside the pack", i);
+    }
+    return FR_OK;
+}
+
+/* Checks the index against itself: a monotonic fanout, and sorted, distinct
+ * names each in its fanout bucket (lookups by id are exact). */
+static int names_check(const pack_map *m, char *why, size_t why_len)
+{
+    const unsigned char *fan = m->idx + IDX_FANOUT_AT;
+    for (unsigned b = 1; b < 256; b++)
+        if (be32(fan + 4 * b) < be32(fan + 4 * (b - 1)))
+            return pack_corrupt(why, why_len, "index fanout decreases at %u", b);
     for (uint32_t i = 0; i < m->n; i++) {
         const unsigned char *id = m->names + (size_t)i * GIT_OID_RAWSZ;
         unsigned b = id[0];
-        uint32_t lo = b ? be32(idx + IDX_FANOUT_AT + 4 * (b - 1)) : 0;
-        if (i < lo || i >= be32(idx + IDX_FANOUT_AT + 4 * b) ||
+        uint32_t lo = b ? be32(fan + 4 * (b - 1)) : 0;
+        if (i < lo || i >= be32(fan + 4 * b) ||
             (i && memcmp(id - GIT_OID_RAWSZ, id, GIT_OID_RAWSZ) >= 0))
             return pack_corrupt(why, why_len, "index names out of order at %u", i);
     }
@@ -1105,15 +1142,12 @@ int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned 
 {
     pack_map m = {.idx = idx, .pack = pack, .idx_len = idx_len, .pack_len = pack_len};
     if (why_len) why[0] = 0;
-    if (!idx || !pack) return pack_corrupt(why, why_len, "no index or pack");
-    int rc = pack_check(&m, why, why_len);
-    if (rc) return rc;
-    pack_entry *e = fr_xmalloc((m.n ? m.n : 1) * sizeof *e);
-    for (uint32_t i = 0; i < m.n && !rc; i++) {
-        e[i] = (pack_entry){0, 0, i, 0};
-        if (pack_offset(&m, i, &e[i].off))
-            rc = pack_corrupt(why, why_len, "index entry %u: offset outside the pack", i);
-    }
+    if (!idx || !pack) return pack_fail(FR_PACK_UNSAFE, why, why_len, "no index or pack");
+    /* n is bounded by the index size before anything is allocated for it */
+    size_t room = idx_len > IDX_NAMES_AT + IDX_TRAILER ? idx_len - IDX_NAMES_AT - IDX_TRAILER : 0;
+    pack_entry *e = fr_xmalloc((room / (GIT_OID_RAWSZ + 8) + 1) * sizeof *e);
+    int rc = pack_check(&m, e, why, why_len);
+    if (!rc) rc = names_check(&m, why, why_len);
     if (!rc && m.n) qsort(e, m.n, sizeof *e, cmp_entry_off);
     for (uint32_t k = 0; k < m.n && !rc; k++) {
         if (k + 1 < m.n && e[k].off == e[k + 1].off)
@@ -1179,28 +1213,76 @@ static void release_pages(void *arg, size_t upto)
     r->released = upto;
 }
 
-/* Appends the blobs of one pack, in pack order. A corrupt index or pack is
- * left to the walk whole, with a warning. */
-static void pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_t *cap)
+/* Appends the blobs of one pack, in pack order. Returns FR_ECORRUPT (and why)
+ * for a corrupt index or pack. */
+static int pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_t *cap, char *why,
+                      size_t why_len)
 {
     size_t il = 0, pl = 0;
     char pack_path[PATH_MAX];
     size_t L = strlen(idx_path);
-    if (L < 4 || L >= sizeof pack_path) return;
+    if (L < 4 || L >= sizeof pack_path) return FR_OK;
     memcpy(pack_path, idx_path, L - 4);
     memcpy(pack_path + L - 4, ".pack", 6);
     const unsigned char *idx = map_file(idx_path, &il);
     const unsigned char *pack = idx ? map_file(pack_path, &pl) : NULL;
     pack_pages pp = {pack, pl, 0, (size_t)sysconf(_SC_PAGESIZE)};
-    char why[256];
-    if (idx && pack &&
-        fr_pack_list_blobs(idx, il, pack, pl, out, n, cap, release_pages, &pp, why, sizeof why))
-        fprintf(stderr,
-                "ferret: warning: %s: corrupt pack index or pack (%s): its objects are read "
-                "by the history walk instead\n",
-                idx_path, why);
+    int rc = FR_OK;
+    if (idx && pack)
+        rc = fr_pack_list_blobs(idx, il, pack, pl, out, n, cap, release_pages, &pp, why, why_len);
+    else if (!pack && idx)
+        rc = pack_fail(FR_PACK_UNSAFE, why, why_len, "the pack file cannot be read");
     if (idx) munmap((void *)idx, il);
     if (pack) munmap((void *)pack, pl);
+    return rc;
+}
+
+/* An object database like git_odb_open(objects_dir)'s (loose objects, packs,
+ * alternates) without the packs listed in rc->bad_packs. */
+static int odb_open_checked(git_odb **out, const char *objects_dir, const repo_ctx *rc)
+{
+    if (!rc->nbad) return git_odb_open(out, objects_dir);
+    git_odb *odb = NULL;
+    git_odb_backend *b = NULL;
+    if (git_odb_new(&odb)) return -1;
+    /* libgit2's own priorities: loose objects first, then packs */
+    if (git_odb_backend_loose(&b, objects_dir, -1, 0, 0, 0) || git_odb_add_backend(odb, b, 1)) {
+        git_odb_free(odb);
+        return -1;
+    }
+    fr_buf p = {0};
+    fr_buf_printf(&p, "%s/pack", objects_dir);
+    DIR *d = opendir(p.p);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t L = strlen(e->d_name), k = 0;
+        if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
+        while (k < rc->nbad && strcmp(rc->bad_packs[k], e->d_name))
+            k++;
+        if (k < rc->nbad) continue;
+        fr_buf_reset(&p);
+        fr_buf_printf(&p, "%s/pack/%s", objects_dir, e->d_name);
+        if (git_odb_backend_one_pack(&b, p.p) == 0 && git_odb_add_backend(odb, b, 2)) b->free(b);
+    }
+    if (d) closedir(d);
+    /* alternates: one directory per line, relative ones from objects_dir */
+    fr_buf_reset(&p);
+    fr_buf_printf(&p, "%s/info/alternates", objects_dir);
+    FILE *f = fopen(p.p, "r");
+    char line[PATH_MAX];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#') continue;
+        fr_buf_reset(&p);
+        if (line[0] == '/')
+            fr_buf_puts(&p, line);
+        else
+            fr_buf_printf(&p, "%s/%s", objects_dir, line);
+        git_odb_add_disk_alternate(odb, p.p);
+    }
+    if (f) fclose(f);
+    fr_buf_release(&p);
+    *out = odb;
+    return 0;
 }
 
 static int load_ahead(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
@@ -1246,17 +1328,37 @@ static void scan_ahead(walk *w)
     fr_buf_printf(&dir, "%sobjects/pack", common);
     DIR *d = opendir(dir.p);
     fr_pack_blob *v = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, nbad = 0;
+    char **bad = NULL;
     for (struct dirent *e; d && (e = readdir(d));) {
         size_t L = strlen(e->d_name);
         if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
         fr_buf ip = {0};
+        char why[256], what[512];
         fr_buf_printf(&ip, "%s/%s", dir.p, e->d_name);
-        pack_blobs(ip.p, &v, &n, &cap); /* each pack's blobs in pack order */
+        int prc = pack_blobs(ip.p, &v, &n, &cap, why, sizeof why); /* in pack order */
+        if (prc == FR_PACK_UNSAFE) {
+            bad = fr_xrealloc(bad, (nbad + 1) * sizeof *bad);
+            bad[nbad++] = fr_pipeline_keep_str(w->p, e->d_name);
+            snprintf(what, sizeof what,
+                     "corrupt pack index or pack (%s): none of its objects are read", why);
+            note_problem(w, FR_ST_ERROR, ip.p, what);
+        } else if (prc) { /* inside its bounds: libgit2 reads what it can, by id */
+            fprintf(stderr,
+                    "ferret: warning: %s: corrupt pack index (%s): its objects are left to the "
+                    "history walk\n",
+                    ip.p, why);
+        }
         fr_buf_release(&ip);
     }
     if (d) closedir(d);
     fr_buf_release(&dir);
+    if (nbad) { /* read by the workers: kept as long as the repository context */
+        w->rc->bad_packs = fr_pipeline_keep(w->p, nbad * sizeof *bad);
+        memcpy(w->rc->bad_packs, bad, nbad * sizeof *bad);
+        w->rc->nbad = nbad;
+    }
+    free(bad);
     const fr_git_opts *o = w->opts;
     ahead_feed *f = &w->feed;
     f->p = w->p;
@@ -1295,8 +1397,9 @@ static int feed_join(walk *w)
 
 /* -------------------------------------------------------------- loading --- */
 
-static tl_repo *thread_repo(const char *path, fr_buf *why)
+static tl_repo *thread_repo(const repo_ctx *rc, fr_buf *why)
 {
+    const char *path = rc->path;
     tl_repo *t = pthread_getspecific(tl_key);
     if (t && !strcmp(t->path, path)) return t;
     if (t) {
@@ -1325,7 +1428,7 @@ static tl_repo *thread_repo(const char *path, fr_buf *why)
     for (int i = 0; i <= tidx && i < 64; i++)
         fr_buf_puts(&od, "/.");
     git_odb *own = NULL;
-    if (git_odb_open(&own, od.p) == 0) {
+    if (odb_open_checked(&own, od.p, rc) == 0) {
         git_odb_free(t->odb);
         t->odb = own;
     }
@@ -1338,7 +1441,7 @@ static tl_repo *thread_repo(const char *path, fr_buf *why)
 static int load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
 {
     const repo_ctx *rc = it->load_ctx;
-    tl_repo *t = thread_repo(rc->path, why);
+    tl_repo *t = thread_repo(rc, why);
     if (!t) return FR_ERR;
     git_oid oid;
     git_oid_fromstr(&oid, it->load_arg);
@@ -1602,6 +1705,22 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     fr_keymap_init(&rc->keep, GIT_OID_RAWSZ);
     w.rc = rc;
     scan_ahead(&w);
+    if (rc->nbad) { /* from now on, every read goes around the corrupt packs */
+        fr_buf od = {0};
+        git_odb *odb = NULL;
+        fr_buf_printf(&od, "%sobjects", git_repository_commondir(w.repo));
+        if (odb_open_checked(&odb, od.p, rc) || git_repository_set_odb(w.repo, odb)) {
+            fr_error_set("%s: cannot open the object database: %s", path, git_err());
+            git_odb_free(odb);
+            fr_buf_release(&od);
+            feed_join(&w);
+            walk_release(&w);
+            return FR_ERR;
+        }
+        fr_buf_release(&od);
+        git_odb_free(w.odb);
+        w.odb = odb;
+    }
 
     tip *tips = NULL;
     size_t ntips = 0;

@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Below every FR_* code of util.h. */
+enum { FR_PACK_UNSAFE = -64 };
+
 typedef struct {
     uint64_t off;          /* the entry's offset in the pack */
     unsigned char oid[20]; /* the blob's id */
@@ -30,8 +33,11 @@ typedef void (*fr_pack_release_fn)(void *ctx, size_t upto);
  * start from NULL, 0, 0; the caller frees *out), in pack order. A delta has its
  * base's type when the base comes earlier in the pack; a REF_DELTA whose base is
  * later or elsewhere is not listed (its type is unknown). release may be NULL.
- * Returns FR_OK, or FR_ECORRUPT with a reason in why (why_len bytes, may be
- * 0) and *n unchanged.
+ * Returns FR_OK; FR_ECORRUPT when the files disagree but every offset the
+ * index gives lies inside the pack (a reader that bounds its reads may still
+ * look objects up by id); FR_PACK_UNSAFE when a size, count, checksum or
+ * offset points outside the files (no reader may follow this index). On
+ * failure why holds the reason (why_len bytes, may be 0) and *n is unchanged.
  */
 int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned char *pack,
                        size_t pack_len, fr_pack_blob **out, size_t *n, size_t *cap,

@@ -130,6 +130,24 @@ static int safe_list(const unsigned char *idx, size_t il, size_t pl, const fr_pa
     return 1;
 }
 
+/* Every offset the index gives is inside the pack (what FR_ECORRUPT promises). */
+static int offsets_inside(const unsigned char *idx, size_t il, size_t pl)
+{
+    uint32_t nobj = be32(idx + 8 + 255 * 4);
+    const unsigned char *offs = idx + 8 + 1024 + (size_t)nobj * 24;
+    size_t nlarge = (il - 40 - (size_t)(offs + (size_t)nobj * 4 - idx)) / 8;
+    for (uint32_t i = 0; i < nobj; i++) {
+        uint64_t o = be32(offs + 4 * (size_t)i);
+        if (o & 0x80000000u) {
+            if ((o & 0x7fffffffu) >= nlarge) return 0;
+            const unsigned char *l = offs + (size_t)nobj * 4 + 8 * (o & 0x7fffffffu);
+            o = (uint64_t)be32(l) << 32 | be32(l + 4);
+        }
+        if (o < 12 || o >= pl - 20) return 0;
+    }
+    return 1;
+}
+
 /* Every single-byte flip of idx[from, to): no crash, and either the pack is
  * rejected (always, for the fanout) or the list is the true one or harmless. */
 static void flips(unsigned char *idx, size_t il, const unsigned char *pack, size_t pl,
@@ -148,6 +166,7 @@ static void flips(unsigned char *idx, size_t il, const unsigned char *pack, size
             if (rc) {
                 nbroken++;
                 CHECK(n == 0 && why[0]);
+                CHECK(rc == FR_PACK_UNSAFE || (rc == FR_ECORRUPT && offsets_inside(idx, il, pl)));
             } else {
                 if (fanout) nfanout_kept++;
                 int ok = same_list(v, n, want, nwant) || safe_list(idx, il, pl, v, n);
@@ -195,12 +214,12 @@ static void check_pack(const char *what, const char *idx_path, const char *pack_
     flips(idx, il, pack, pl, want, nwant, large_at, il - 40, 0); /* large offsets */
     /* Truncated pack and index, and a pack that is not this index's. */
     CHECK(fr_pack_list_blobs(idx, il, pack, pl / 2, &v, &n, &cap, NULL, NULL, why, sizeof why) ==
-          FR_ECORRUPT);
+          FR_PACK_UNSAFE);
     CHECK(fr_pack_list_blobs(idx, il - 1, pack, pl, &v, &n, &cap, NULL, NULL, why, sizeof why) ==
-          FR_ECORRUPT);
+          FR_PACK_UNSAFE);
     pack[pl - 1] ^= 1;
     CHECK(fr_pack_list_blobs(idx, il, pack, pl, &v, &n, &cap, NULL, NULL, why, sizeof why) ==
-          FR_ECORRUPT);
+          FR_PACK_UNSAFE);
     CHECK(n == nwant);
     free(v), free(want), free(idx), free(pack);
 }
