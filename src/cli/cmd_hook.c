@@ -82,12 +82,17 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         data = (const unsigned char *)view.p;
         len = view.len;
     }
+    /* A secret in the path is never printed or stored (before the scan below:
+     * redacting scans too). */
+    fr_buf shown = {0};
+    fr_redact_path(c->sc, pc->path, &shown);
     const fr_match *m;
     size_t nm;
     if (fr_scan(c->sc, data ? data : (const unsigned char *)"", len, &m, &nm)) {
         /* an engine error is not a clean scan: the push is not accepted */
         c->failed = 1;
         fr_buf_release(&view);
+        fr_buf_release(&shown);
         return 1;
     }
     for (size_t i = 0; i < nm; i++) {
@@ -98,7 +103,7 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         fr_sha256_hex(data + m[i].sstart, m[i].send - m[i].sstart, sha);
         c->f = fr_xrealloc(c->f, (c->nf + 1) * sizeof *c->f);
         fr_buf path = {0};
-        fr_buf_put_safe(&path, pc->path, strlen(pc->path));
+        fr_buf_put_safe(&path, shown.p, shown.len);
         c->f[c->nf++] = (hook_finding){fr_xstrdup(r->id),
                                        fr_xstrdup(r->name),
                                        fr_xstrdup(pc->commit ? pc->commit : ""),
@@ -110,6 +115,7 @@ static int on_piece(void *arg, const fr_push_piece *pc)
                                        m[i].line};
     }
     fr_buf_release(&view);
+    fr_buf_release(&shown);
     return 0;
 }
 

@@ -1,0 +1,160 @@
+/*
+ * paths.c: secrets in path names. A path is shown in every report and stored in
+ * the DB, so each location path of an item and of its archive members is
+ * scanned with the worker's scanner before the result reaches the writer: a
+ * secret span is replaced by its redacted preview in every location, and a
+ * match in a name nothing else scans (a file on disk, an archive member) is
+ * returned as a finding of its own, like git.c's "git-path" segments (git paths
+ * are scanned there, so they are only redacted here).
+ * Cost: one Hyperscan pass over a short string per location.
+ */
+#include "pipeline/pipeline.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Writes path into out with every secret span replaced by its preview; *m and
+ * *nm get the scanner's matches (valid until its next scan). */
+static size_t redact(fr_scanner *sc, const char *path, fr_buf *out, const fr_match **m, size_t *nm)
+{
+    size_t len = strlen(path), from = 0, n = 0;
+    fr_buf_reset(out);
+    fr_buf_reserve(out, len + 1); /* out->p is a string even for "" */
+    *nm = 0;
+    if (fr_scan(sc, (const unsigned char *)path, len, m, nm) != FR_OK) *nm = 0;
+    for (size_t i = 0; i < *nm; i++) {
+        const fr_match *x = &(*m)[i];
+        if (x->sstart < from || x->send > len) continue; /* overlaps one already replaced */
+        fr_buf_append(out, path + from, x->sstart - from);
+        fr_redact(path + x->sstart, x->send - x->sstart, out);
+        from = x->send;
+        n++;
+    }
+    fr_buf_append(out, path + from, len - from);
+    return n;
+}
+
+size_t fr_redact_path(fr_scanner *sc, const char *path, fr_buf *out)
+{
+    const fr_match *m;
+    size_t nm;
+    return redact(sc, path, out, &m, &nm);
+}
+
+/* Replaces *field (owned) by its redacted form when it holds a secret. */
+static void redact_field(fr_scanner *sc, char **field, fr_buf *tmp)
+{
+    if (*field && fr_redact_path(sc, *field, tmp)) {
+        free(*field);
+        *field = fr_xstrdup(tmp->p);
+    }
+}
+
+typedef struct {
+    uint32_t rule;
+    size_t sstart, send;
+    int validated;
+} fr_path_match;
+
+/* Copies the matches starting at own_from or later (the scanner's are
+ * overwritten by its next scan). */
+static fr_path_match *keep_matches(const fr_match *m, size_t nm, size_t own_from, size_t *n)
+{
+    fr_path_match *k = fr_xcalloc(nm ? nm : 1, sizeof *k);
+    *n = 0;
+    for (size_t i = 0; i < nm; i++)
+        if (m[i].sstart >= own_from)
+            k[(*n)++] = (fr_path_match){m[i].rule, m[i].sstart, m[i].send, m[i].validated};
+    return k;
+}
+
+/* Appends the matches of one path as one segment, located at loc. */
+static void add_finding(fr_path_findings *pf, const fr_engine *e, int store_secrets,
+                        const char *plain, const fr_path_match *m, size_t nm,
+                        const fr_location *loc)
+{
+    const fr_ruleset *rs = fr_engine_rules(e);
+    if (!pf->it) {
+        pf->it = fr_item_new("path", "<paths>");
+        pf->it->status = FR_ST_SCANNED;
+    }
+    size_t line = pf->it->nsegs + 1; /* one path per line */
+    for (size_t i = 0; i < nm; i++) {
+        const char *sec = plain + m[i].sstart;
+        size_t slen = m[i].send - m[i].sstart;
+        pf->m = fr_xrealloc(pf->m, (pf->nm + 1) * sizeof *pf->m);
+        fr_store_match *o = &pf->m[pf->nm++];
+        *o = (fr_store_match){.rule_id = rs->rules[m[i].rule].id,
+                              .offset = m[i].sstart,
+                              .line = line,
+                              .column = m[i].sstart + 1,
+                              .length = slen,
+                              .validated = m[i].validated};
+        fr_sha256_hex(sec, slen, o->secret_sha256);
+        fr_buf pv = {0};
+        fr_redact(sec, slen, &pv);
+        o->preview = fr_buf_steal(&pv);
+        if (store_secrets) {
+            fr_buf sb = {0};
+            fr_buf_put_safe(&sb, sec, slen);
+            o->secret = fr_buf_steal(&sb);
+        }
+    }
+    char hex[65];
+    fr_sha256_hex(plain, strlen(plain), hex);
+    fr_buf key = {0};
+    fr_buf_printf(&key, "path:%s", hex);
+    fr_location l = *loc; /* its path is redacted already */
+    l.kind = !strcmp(loc->kind, "file") ? "file-path" : "archive-path";
+    fr_item_add_segment(pf->it, line, key.p, &l);
+    fr_buf_release(&key);
+}
+
+void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_item *it,
+                    char **content_key, const fr_item *top, fr_path_findings *pf)
+{
+    fr_buf red = {0}, tmp = {0};
+    int redacted = 0;
+    for (size_t i = 0; i < it->nlocs; i++) {
+        fr_location *l = &it->locs[i];
+        if (!l->path) continue;
+        /* The part of the path nothing else scans: a file's whole path, an
+         * archive member's name after its top-level container's path. */
+        size_t own_from = SIZE_MAX;
+        if (top && i < top->nlocs && top->locs[i].path) {
+            size_t tl = strlen(top->locs[i].path);
+            if (!strncmp(l->path, top->locs[i].path, tl) && l->path[tl] == '!') own_from = tl + 1;
+        } else if (!top && !strcmp(l->kind, "file")) {
+            own_from = 0;
+        }
+        const fr_match *m;
+        size_t nm;
+        if (!redact(sc, l->path, &red, &m, &nm)) continue;
+        char *plain = (char *)l->path;
+        l->path = fr_xstrdup(red.p);
+        fr_path_match *own = NULL; /* the matches, kept past the scans below */
+        size_t nown = 0;
+        if (own_from != SIZE_MAX) own = keep_matches(m, nm, own_from, &nown);
+        /* What a layout tells (CI run, job, step) comes from the same names. */
+        redact_field(sc, (char **)&l->ci_run, &tmp);
+        redact_field(sc, (char **)&l->ci_job, &tmp);
+        redact_field(sc, (char **)&l->ci_step, &tmp);
+        if (nown) add_finding(pf, e, store_secrets, plain, own, nown, l);
+        free(own);
+        free(plain);
+        redacted = 1;
+    }
+    for (size_t i = 0; i < it->nsegs; i++) /* git-path segments: redacted by the writer */
+        if (strcmp(it->segs[i].loc.kind, "git-path"))
+            redact_field(sc, (char **)&it->segs[i].loc.path, &tmp);
+    if (redacted) {
+        /* The file table would keep the plain path: such a file is read every time. */
+        it->remember_file = 0;
+        /* Unread content is keyed by where it was. */
+        if (content_key && *content_key && !strncmp(*content_key, "unread:", 7))
+            redact_field(sc, content_key, &tmp);
+    }
+    fr_buf_release(&red);
+    fr_buf_release(&tmp);
+}
