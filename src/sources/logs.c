@@ -9,6 +9,7 @@
  * allocation beyond the output buffer.
  */
 #include "sources/logs.h"
+#include "util/limits.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -58,15 +59,15 @@ static size_t timestamp_len(const unsigned char *s, size_t n)
 static size_t marker_len(const unsigned char *s, size_t n)
 {
     if (n >= 3 && s[0] == '#' && s[1] == '#' && (s[2] == '[')) { /* ##[group] ##[error] ... */
-        const unsigned char *e = memchr(s, ']', n < 64 ? n : 64);
+        const unsigned char *e = memchr(s, ']', n < FR_LOG_MARKER_MAX ? n : FR_LOG_MARKER_MAX);
         return e ? (size_t)(e - s) + 1 : 0;
     }
     if (n >= 6 && !memcmp(s, "##vso[", 6)) { /* ##vso[task.setvariable ...]value */
-        const unsigned char *e = memchr(s, ']', n < 512 ? n : 512);
+        const unsigned char *e = memchr(s, ']', n < FR_LOG_COMMAND_MAX ? n : FR_LOG_COMMAND_MAX);
         return e ? (size_t)(e - s) + 1 : 0;
     }
     if (n >= 3 && s[0] == ':' && s[1] == ':' && islower(s[2])) { /* ::add-mask::x, ::group::x */
-        for (size_t i = 2; i + 1 < n && i < 512; i++)
+        for (size_t i = 2; i + 1 < n && i < FR_LOG_COMMAND_MAX; i++)
             if (s[i] == ':' && s[i + 1] == ':') return i + 2;
     }
     return 0;
@@ -208,7 +209,7 @@ int fr_log_detect(const char *path, const unsigned char *d, size_t n)
 {
     size_t pl = path ? strlen(path) : 0;
     if (pl > 4 && !strcasecmp(path + pl - 4, ".log")) return 1;
-    size_t head = n < 65536 ? n : 65536;
+    size_t head = n < FR_LOG_DETECT_HEAD ? n : FR_LOG_DETECT_HEAD;
     if (memchr(d, 0x1b, head)) return 1;
     if (timestamp_len(d, head)) return 1;
     if (head >= 3 && (!memcmp(d, "##[", 3) || !memcmp(d, "##vso[", head < 6 ? head : 6))) return 1;

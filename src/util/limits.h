@@ -89,4 +89,14 @@
 /* Largest PEM text a key validator parses: an RSA key of 16384 bits takes 13 KB. */
 #define FR_PEM_MAX 65536
 
+/* ---- CI logs (src/sources/logs.c) ---- */
+
+/* Bytes searched for the ']' closing a "##[group]"-style marker: its names are
+ * short words; a longer bracket is text, not a marker. */
+#define FR_LOG_MARKER_MAX 64
+/* Bytes searched for the end of a "##vso[...]" or "::cmd::" runner command. */
+#define FR_LOG_COMMAND_MAX 512
+/* Bytes at the start of content that fr_log_detect looks at. */
+#define FR_LOG_DETECT_HEAD 65536
+
 #endif
