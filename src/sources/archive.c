@@ -140,23 +140,17 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
                 break;
             }
             if (budget && got < (uint64_t)n)
-                fr_buf_printf(&limit,
-                              "expansion budget of the top-level item exhausted (bytes "
-                              "decompressed across all nesting levels): first %zu bytes scanned",
-                              member.len);
+                fr_buf_puts(&limit, "expansion budget of the top-level item exhausted (bytes "
+                                    "decompressed across all nesting levels)");
             else if (total > lim->max_total) {
                 member.len -= (size_t)(total - lim->max_total); /* nothing past the cap */
                 total = lim->max_total;
-                fr_buf_printf(&limit,
-                              "decompression bomb: archive expands past %llu bytes: first %zu "
-                              "bytes scanned",
-                              (unsigned long long)lim->max_total, member.len);
+                fr_buf_printf(&limit, "decompression bomb: archive expands past %llu bytes",
+                              (unsigned long long)lim->max_total);
             } else if (total > FR_ARCHIVE_RATIO_MIN_BYTES &&
                        total / (len ? len : 1) > lim->max_ratio)
-                fr_buf_printf(&limit,
-                              "decompression bomb: expands more than %llu times: first %zu "
-                              "bytes scanned",
-                              (unsigned long long)lim->max_ratio, member.len);
+                fr_buf_printf(&limit, "decompression bomb: expands more than %llu times",
+                              (unsigned long long)lim->max_ratio);
             if (limit.len) {
                 rc = FR_ELIMIT;
                 break;
@@ -166,11 +160,18 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
         if (member.p) member.p[member.len] = 0;
         /* A member cut by a limit is delivered with what was read: scanned, and
          * recorded as cut. */
-        int stop = skip ? fn(ctx, mname.p, NULL, 0, skip)
-                   : limit.len
-                       ? fn(ctx, mname.p, (const unsigned char *)(member.p ? member.p : ""),
-                            member.len, limit.p)
-                       : fn(ctx, mname.p, (const unsigned char *)member.p, member.len, NULL);
+        int stop;
+        if (skip) {
+            stop = fn(ctx, mname.p, NULL, 0, skip);
+        } else if (limit.len) {
+            fr_buf cut = {0};
+            fr_buf_printf(&cut, "%s: first %zu bytes scanned", limit.p, member.len);
+            stop = fn(ctx, mname.p, (const unsigned char *)(member.p ? member.p : ""), member.len,
+                      cut.p);
+            fr_buf_release(&cut);
+        } else {
+            stop = fn(ctx, mname.p, (const unsigned char *)member.p, member.len, NULL);
+        }
         if (stop || rc == FR_ELIMIT) break;
         if (skip && hr != ARCHIVE_WARN && archive_errno(a)) { /* a damaged stream ends here */
             fr_error_set("corrupt or truncated archive: %s", skip);

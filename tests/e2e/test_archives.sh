@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Archives and compressed files, on disk and committed into git history: members
 # scanned in memory with ARCHIVE!MEMBER provenance (nested), and the bad cases —
-# a truncated zip, a gzip bomb, nesting past the depth limit, an encrypted
-# member, hostile member names. Nothing is extracted to disk.
+# a truncated zip, a gzip bomb (what was read is scanned), a nested bomb (one
+# budget per top-level item), nesting past the depth limit, an encrypted member,
+# hostile member names. Nothing is extracted to disk.
 set -e
 . "$(dirname "$0")/lib.sh"
 cd "$T"
@@ -59,7 +60,13 @@ run_ferret scan --db b.db bad
 assert_eq "$RC" 2 "a corrupt archive makes the run incomplete"
 skipped=$(sqlite3 b.db "select l.path || ' => ' || c.reason from content c join locations l on l.content_id = c.id where c.status != 'scanned' order by 1")
 assert_contains "$skipped" "bad/truncated.zip => corrupt or truncated archive" "truncated zip recorded with its reason"
-assert_contains "$skipped" "bad/bomb.gz!bomb => decompression bomb" "gzip bomb stopped by the ratio limit"
+# a ratio hit scans what was read and says so (issue 10, defect 13a)
+assert_eq "$(sqlite3 b.db "select l.path || ' => ' || c.reason from content c join locations l on l.content_id = c.id where l.path like 'bad/bomb.gz%' order by 1" \
+  | sed -E 's/first [0-9]+ bytes/first N bytes/')" \
+  "bad/bomb.gz => archive read in part, the rest was skipped: decompression bomb: expands more than 200 times
+bad/bomb.gz!bomb => decompression bomb: expands more than 200 times: first N bytes scanned" "gzip bomb stopped by the ratio limit, read part scanned"
+bomb_read=$(sqlite3 b.db "select c.size from content c join locations l on l.content_id = c.id where l.path = 'bad/bomb.gz!bomb'")
+[ "$bomb_read" -gt $((1 << 20)) ] && [ "$bomb_read" -lt $((300 << 20)) ] && ok || fail "bomb member read in part: $bomb_read bytes"
 assert_contains "$skipped" "bad/d4.zip!d3.zip!d2.zip!d1.zip => archive nested deeper than 3 levels" "nesting limit"
 assert_contains "$skipped" "bad/encrypted.zip!locked.txt => encrypted archive member" "encrypted member skipped"
 assert_eq "$(sqlite3 b.db "select count(*) from findings")" 2 "members before the damage, the fine file and the hostile-name members are scanned"
@@ -72,4 +79,53 @@ assert_not_contains "$OUT" $'\x1b' "no raw escape in the report"
 run_ferret report --db b.db
 assert_contains "$OUT" 'bad/names.tar!ctl\x1B[31m.txt' "control characters escaped in text"
 assert_not_contains "$OUT" $'\x1b' "no raw escape in the text report"
+
+# --- a nested bomb, 42.zip-style (issue 10, defect 7): 2 KB on disk, 64 zips
+# of 64 tgz of a 1 MB member = 4 GB at three levels. One budget per top-level
+# item, shared by every level (64 x --max-file-size = 64 MiB here), cuts it.
+mkdir nb
+t5=$($FAKE github 305)
+sizes=$(python3 - nb/nested.tar.xz "$t5" <<'PY'
+import io, sys, tarfile, zipfile
+out, secret = sys.argv[1], sys.argv[2]
+def tar(members, mode):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode=mode) as t:
+        for name, data in members:
+            i = tarfile.TarInfo(name); i.size = len(data); i.mtime = 0
+            t.addfile(i, io.BytesIO(data))
+    return b.getvalue()
+leaf = f"KEY={secret}\n".encode().ljust(1000000, b"A")
+c = tar([("leaf.txt", leaf)], "w:gz")
+zb = io.BytesIO()
+with zipfile.ZipFile(zb, "w", zipfile.ZIP_STORED) as z:
+    for i in range(64):
+        z.writestr(zipfile.ZipInfo(f"c{i:02d}.tgz", (1980, 1, 1, 0, 0, 0)), c)
+b = zb.getvalue()
+open(out, "wb").write(tar([(f"b{i:02d}.zip", b) for i in range(64)], "w:xz"))
+print(len(c), len(b))
+PY
+)
+read -r csize bsize <<< "$sizes"
+[ "$(stat -c %s nb/nested.tar.xz)" -lt 10000 ] && ok || fail "the nested bomb is small on disk"
+start=$(date +%s)
+run_ferret scan --db nb.db --max-file-size 1M nb
+assert_eq "$RC" 1 "nested bomb: its secret found, exit 1"
+[ $(( $(date +%s) - start )) -lt 60 ] && ok || fail "nested bomb took $(( $(date +%s) - start )) s"
+# What the budget allows, in reading order: all of b00 (the zip, its 64 tgz, their
+# members), then b01, its c00 and c01 whole, c02, and what is left of c02's member.
+left=$(( (64 << 20) - (bsize + 64 * (csize + 1000000)) - bsize - 2 * (csize + 1000000) - csize ))
+cause="expansion budget of the top-level item exhausted (bytes decompressed across all nesting levels)"
+assert_eq "$(sqlite3 nb.db "select l.path || ' => ' || c.reason from content c join locations l on l.content_id = c.id where c.status != 'scanned' order by 1")" \
+"nb/nested.tar.xz => archive read in part, the rest was skipped: $cause
+nb/nested.tar.xz!b01.zip => archive read in part, the rest was skipped: $cause
+nb/nested.tar.xz!b01.zip!c02.tgz => archive read in part, the rest was skipped: $cause
+nb/nested.tar.xz!b01.zip!c02.tgz!leaf.txt => $cause: first $left bytes scanned
+nb/nested.tar.xz!b01.zip!c03.tgz => $cause
+nb/nested.tar.xz!b02.zip => $cause" "exact skip records: each level says the budget cut it"
+run_ferret report --db nb.db --format jsonl
+printf '%s\n' "$OUT" > nb.jsonl
+assert_eq "$(pyjsonl nb.jsonl "[len(r['occurrences']) for r in rows if r['secret_sha256'] == '$(sha256 "$t5")']")" "[67]" \
+  "the secret in 64 + 2 whole members and the part read of the third"
+assert_eq "$(sqlite3 nb.db "select bytes_scanned <= (64 << 20) + 2000 from runs")" 1 "work bounded by the budget"
 finish
