@@ -897,13 +897,14 @@ static void add_unreachable(walk *w, fr_item *it)
  * corrupt index or pack rejects the whole pack, which is then left to the walk
  * (libgit2 reads it, and reports what it cannot read). */
 
-#define IDX_FANOUT_AT  8u
-#define IDX_NAMES_AT   (8u + 256u * 4u)
-#define IDX_TRAILER    40u /* pack checksum, index checksum */
-#define PACK_HEADER    12u
-#define PACK_TRAILER   20u
-#define MAX_VARINT     10u         /* a 64-bit value in 7-bit groups */
-#define RELEASE_STRIDE (32u << 20) /* pages released behind the pass */
+#define IDX_FANOUT_AT     8u
+#define IDX_NAMES_AT      (8u + 256u * 4u)
+#define IDX_TRAILER       40u /* pack checksum, index checksum */
+#define PACK_HEADER       12u
+#define PACK_TRAILER      20u
+#define MAX_VARINT        10u         /* a 64-bit value in 7-bit groups */
+#define MAX_INFLATE_RATIO 1040u       /* deflate expands at most 1032:1 */
+#define RELEASE_STRIDE    (32u << 20) /* pages released behind the pass */
 
 typedef struct {
     const unsigned char *idx, *pack;
@@ -1030,11 +1031,21 @@ static int entry_type(const pack_map *m, pack_entry *e, size_t k, char *why, siz
     uint64_t off = e[k].off;
     const unsigned char *p = m->pack + off, *end = m->pack + e[k].end;
     int type = (*p >> 4) & 7;
-    for (unsigned len = 1; *p & 0x80; len++)
+    uint64_t size = *p & 15;
+    for (unsigned len = 1, shift = 4; *p & 0x80; len++, shift += 7) {
         if (len == MAX_VARINT || ++p >= end)
             return pack_corrupt(why, why_len, "entry at %llu: size runs past the entry",
                                 (unsigned long long)off);
+        if (shift < 64) size |= (uint64_t)(*p & 0x7f) << shift;
+    }
     p++;
+    /* Deflate expands at most ~1032:1: a larger size is no entry of this
+     * length, and a reader trusting it would try to allocate it. */
+    if (size / MAX_INFLATE_RATIO > e[k].end - off)
+        return pack_fail(FR_PACK_UNSAFE, why, why_len,
+                         "entry at %llu: %llu bytes cannot inflate from %llu",
+                         (unsigned long long)off, (unsigned long long)size,
+                         (unsigned long long)(e[k].end - off));
     if (type == 0 || type == 5)
         return pack_corrupt(why, why_len, "entry at %llu: invalid type %d", (unsigned long long)off,
                             type);
