@@ -218,6 +218,7 @@ int fr_cmd_scan(int argc, char **argv)
     fr_ruleset *rs = NULL;
     fr_engine *engine = NULL;
     fr_store *store = NULL;
+    fr_scanner *path_sc = NULL;
     int exit_code = FR_EXIT_ERROR;
     if (fr_rules_load(&rs, rules_dir)) {
         fprintf(stderr, "%s\n", fr_error());
@@ -239,11 +240,19 @@ int fr_cmd_scan(int argc, char **argv)
         fr_cli_error("%s", fr_error());
         goto done;
     }
-    fr_buf targets = {0};
+    /* The targets and the run's note are stored: a secret in a path named on
+     * the command line is redacted like any location's (paths.c). */
+    if (fr_scanner_new(&path_sc, engine)) {
+        fr_cli_error("%s", fr_error());
+        goto done;
+    }
+    fr_buf targets = {0}, target = {0};
     for (int i = optind; i < argc; i++) {
         if (i > optind) fr_buf_puts(&targets, "\n");
-        fr_buf_puts(&targets, argv[i]);
+        fr_redact_path(path_sc, argv[i], &target);
+        fr_buf_puts(&targets, target.p);
     }
+    fr_buf_release(&target);
     int64_t run_id = 0;
     int rc = fr_store_run_begin(store, targets.p, rs->hash, &run_id);
     fr_buf_release(&targets);
@@ -382,6 +391,12 @@ int fr_cmd_scan(int argc, char **argv)
         incomplete = 1;
     }
     fr_run_counts counts = {ps.scanned, ps.skipped, ps.failed, ps.bytes, ps.matches, 0};
+    if (note.len) {
+        fr_buf shown = {0};
+        fr_redact_path(path_sc, note.p, &shown);
+        fr_buf_release(&note);
+        note = shown;
+    }
     if (fr_store_run_end(store, run_id, !incomplete, &counts, note.p)) {
         fr_cli_error("%s", fr_error());
         incomplete = 1;
@@ -428,6 +443,7 @@ int fr_cmd_scan(int argc, char **argv)
                         : FR_EXIT_CLEAN;
 done:
     fr_store_close(store);
+    fr_scanner_free(path_sc);
     fr_engine_free(engine);
     fr_ruleset_free(rs);
     return exit_code;

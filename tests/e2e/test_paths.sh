@@ -92,6 +92,15 @@ printf '%s\n' "$OUT" > r2.jsonl
 assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" 6 "rescan: the same six occurrences"
 no_plaintext f.db "DB after the rescan"
 
+# a path named on the command line (stored as the run's targets, and in its
+# note when it cannot be read) is redacted too
+run_ferret scan --db g.db "tree/key-$tok.txt" "missing-$tok"
+assert_eq "$RC" 2 "a missing target: incomplete, exit 2"
+assert_eq "$(sqlite3 g.db "SELECT count(*) FROM findings")" 2 "the named file: its name and its content"
+assert_eq "$(sqlite3 g.db "SELECT targets FROM runs")" "tree/key-$p1.txt
+missing-$p1" "targets stored redacted"
+no_plaintext g.db "DB of a scan naming the file"
+
 # the pre-receive hook: prints and records the location with the path redacted
 export FERRET_CACHE_DIR="$T/cache"
 git init -q --bare srv.git
