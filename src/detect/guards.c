@@ -73,6 +73,98 @@ static const char *const WORD_PREFIXES[] = {"your", "my",    "example",  "sample
                                             "fake", "test",  "changeme", "replace", "insert",
                                             "put",  "enter", "todo",     "fixme",   NULL};
 
+/* FR_GUARD_CONFIG data. Where a password sits in a clear context (a config
+ * key, a connection string, a dotfile), the value is a template, a reference
+ * or a stand-in far more often than a weak password, and entropy cannot tell
+ * them apart: these lists can. */
+static const char *const CONFIG_PREFIXES[] = {/* secret stores, encrypted values */
+                                              "vault:",         "arn:aws:secretsmanager:",
+                                              "arn:aws:ssm:",   "secretsmanager:",
+                                              "ssm:/",          "op://",
+                                              "akv://",         "keyvault:",
+                                              "azurekeyvault:", "@microsoft.keyvault",
+                                              "sm://",          "gsm://",
+                                              "ref+",           "enc[",
+                                              "enc(",           "env:",
+                                              "file:",          "%(",
+                                              "!vault",         NULL};
+
+static const char *const CONFIG_LOOKUPS[] = {/* env lookups and template markers */
+                                             "os.environ",  "getenv(",
+                                             "process.env", "environment.getenvironmentvariable",
+                                             "env[",        "env(",
+                                             "#{",          "keyvault(",
+                                             "lookup(",     "://",
+                                             NULL};
+
+static const char *const CONFIG_WORDS[] =
+    {/* the whole value, maybe with digits after */
+     "changeme",     "changeit",   "password",  "passwd",       "pass",        "pwd",
+     "secret",       "secrets",    "mysecret",  "xxx",          "null",        "nil",
+     "none",         "true",       "false",     "yes",          "no",          "on",
+     "off",          "undefined",  "empty",     "blank",        "todo",        "tbd",
+     "fixme",        "redacted",   "removed",   "hidden",       "masked",      "sensitive",
+     "placeholder",  "example",    "sample",    "dummy",        "fake",        "test",
+     "testing",      "foo",        "foobar",    "bar",          "baz",         "admin",
+     "root",         "guest",      "user",      "username",     "login",       "mypassword",
+     "yourpassword", "mypass",     "yourpass",  "string",       "str",         "text",
+     "bool",         "boolean",    "int",       "integer",      "number",      "required",
+     "optional",     "value",      "default",   "securestring", "notset",      "unset",
+     "missing",      "nopassword", "anonymous", "postgres",     "mysql",       "redis",
+     "rabbitmq",     "sa",         "demo",      "letmein",      "supersecret", "secretpassword",
+     "abc",          "abcd",       "qwerty",    "tiger",        NULL};
+
+static const char *const CONFIG_WORD_PREFIXES[] = {/* followed by a separator or capital */
+                                                   "your",    "my",    "enter",  "insert",
+                                                   "replace", "put",   "change", "example",
+                                                   "sample",  "dummy", "fake",   "placeholder",
+                                                   "some",    "the",   "set",    NULL};
+
+/* s[0..n) is made only of characters in set, plus letters and digits. */
+static int word_chars(const char *s, size_t n, const char *set)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr(set, s[i])) return 0;
+    return 1;
+}
+
+static int config_placeholder(const char *s, size_t n)
+{
+    /* Whole-value templates: %VAR%, $VAR, {VAR}, __TOKEN__, @@PASS@@. */
+    if (n >= 3 && s[0] == '%' && s[n - 1] == '%' && word_chars(s + 1, n - 2, "_.:-")) return 1;
+    if (n >= 2 && s[0] == '$' && word_chars(s + 1, n - 1, "_:.$")) return 1;
+    if (n >= 3 && s[0] == '{' && s[n - 1] == '}' && word_chars(s + 1, n - 2, "_.:-")) return 1;
+    if (n >= 5 && ((!strncmp(s, "__", 2) && !strncmp(s + n - 2, "__", 2)) ||
+                   (!strncmp(s, "@@", 2) && !strncmp(s + n - 2, "@@", 2))))
+        return 1;
+    for (int i = 0; CONFIG_PREFIXES[i]; i++)
+        if (!strncasecmp(s, CONFIG_PREFIXES[i], strlen(CONFIG_PREFIXES[i]))) return 1;
+    for (int i = 0; CONFIG_LOOKUPS[i]; i++)
+        if (contains_ci(s, n, CONFIG_LOOKUPS[i])) return 1;
+    char w[256];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < sizeof w - 1; i++)
+        if (isalnum((unsigned char)s[i])) w[k++] = (char)tolower((unsigned char)s[i]);
+    w[k] = 0;
+    if (k == 0) return 1; /* punctuation only */
+    for (int i = 0; CONFIG_WORDS[i]; i++) {
+        size_t wl = strlen(CONFIG_WORDS[i]);
+        if (!strncmp(w, CONFIG_WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) return 1;
+    }
+    if (strstr(w, "example") || strstr(w, "changeme") || strstr(w, "placeholder") ||
+        strstr(w, "yourpassword") || strstr(w, "redacted"))
+        return 1;
+    /* password_here, <key>_here: instructions, not values */
+    if (k > 4 && !strcmp(w + k - 4, "here") && n > 5 && strchr("-_. ", s[n - 5])) return 1;
+    for (int i = 0; CONFIG_WORD_PREFIXES[i]; i++) {
+        size_t pl = strlen(CONFIG_WORD_PREFIXES[i]);
+        if (n > pl && !strncasecmp(s, CONFIG_WORD_PREFIXES[i], pl) &&
+            (strchr("-_. ", s[pl]) || isupper((unsigned char)s[pl])))
+            return 1;
+    }
+    return 0;
+}
+
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
 {
     const char *s = (const char *)d + ss;
@@ -88,6 +180,7 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
     if ((guards & FR_GUARD_HEX_DIGEST) && (n == 32 || n == 40 || n == 64 || n == 128) &&
         (all_of(s, n, "0123456789abcdef") || all_of(s, n, "0123456789ABCDEF")))
         return 1;
+    if ((guards & FR_GUARD_CONFIG) && config_placeholder(s, n)) return 1;
     if (guards & FR_GUARD_WORDS) {
         char w[256];
         size_t k = 0;

@@ -39,6 +39,11 @@ typedef struct {
 enum {
     FR_GUARD_HEX_DIGEST = 1, /* hex strings of digest length: commit ids, SHA-256 sums */
     FR_GUARD_WORDS = 2,      /* dictionary words and templates: changeme, example-key, ... */
+    /* Passwords in a clear context (config keys, connection strings, dotfiles):
+     * template syntaxes of every tool, secret-store references, env lookups and
+     * the short list of words put where a password goes; a weak real password
+     * (hunter2) is not dropped, unlike with FR_GUARD_WORDS. */
+    FR_GUARD_CONFIG = 4,
 };
 
 typedef struct {

@@ -298,6 +298,42 @@ static void test_decoys(void)
     CHECK(!decoy("changeme", 0));
     CHECK(!decoy("HsE6GyyEl3vuYCI#80", FR_GUARD_WORDS | FR_GUARD_HEX_DIGEST));
     CHECK(!decoy("Tq8#vLm2Rx9pWz4K", FR_GUARD_WORDS));
+    /* The config guard: templates of every tool, secret-store references and
+     * stand-in words go; weak real passwords stay (unlike with the words guard). */
+    static const char *const config_decoys[] = {"%DB_PASSWORD%",
+                                                "$DB_PASSWORD",
+                                                "$env:DB_PASSWORD",
+                                                "{DbPassword}",
+                                                "#{SqlPassword}#",
+                                                "__DB_PASSWORD__",
+                                                "@@DB_PASS@@",
+                                                "@Microsoft.KeyVault(SecretUri=https://kv/)",
+                                                "vault:secret/data/db#password",
+                                                "arn:aws:secretsmanager:eu-west-1:1:secret:db",
+                                                "os.environ[\"X\"]",
+                                                "process.env.DB_PASSWORD",
+                                                "System.getenv(\"X\")",
+                                                "changeme",
+                                                "password",
+                                                "secret",
+                                                "xxx",
+                                                "null",
+                                                "none",
+                                                "true",
+                                                "Password123",
+                                                "mypassword",
+                                                "your_password",
+                                                "password_here",
+                                                "***",
+                                                "string",
+                                                NULL};
+    for (int i = 0; config_decoys[i]; i++)
+        CHECK(decoy(config_decoys[i], FR_GUARD_CONFIG));
+    CHECK(!decoy("hunter2", FR_GUARD_CONFIG));
+    CHECK(!decoy("Winter2024!", FR_GUARD_CONFIG));
+    CHECK(!decoy("kUdf@MI7z", FR_GUARD_CONFIG));
+    CHECK(!decoy("secretpass", FR_GUARD_CONFIG));
+    CHECK(decoy("hunter2", FR_GUARD_WORDS));
 }
 
 /* Two rules claiming the same secret: one finding, the better-proved one. */
