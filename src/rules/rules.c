@@ -343,9 +343,13 @@ static int parse_file(fr_ruleset *rs, fr_strtab *ids, const char *name, const ch
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node(&doc, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, "rules"))
+        if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, "rules")) {
+            if (list) { /* the second list would hide the first */
+                rc = fail(&c, k, "'rules' given twice");
+                goto done;
+            }
             list = yaml_document_get_node(&doc, p->value);
-        else {
+        } else {
             rc = fail(&c, k, "unknown top-level key (expected only 'rules')");
             goto done;
         }

@@ -137,6 +137,7 @@ static void test_hostile_yaml(void)
     expect_error("rules:\n  - &r\n    id: a\n", "t.yml:2: YAML anchors are not allowed");
     expect_error("rules:\n" GOOD_RULE "  - *r\n", "t.yml:16: YAML aliases are not allowed");
     expect_error("rules:\n" GOOD_RULE "---\nrules: []\n", "t.yml:16: a rule file holds one");
+    expect_error("rules:\n" GOOD_RULE "rules: []\n", "t.yml:16: 'rules' given twice");
     /* The billion laughs: ten levels of ten aliases each, a 10^10-node tree. */
     fr_buf b = {0};
     fr_buf_puts(&b, "rules:\n" GOOD_RULE "    ignore_values: &l0 [lol, lol, lol, lol, lol]\n");
