@@ -145,6 +145,8 @@ void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_it
         free(plain);
         redacted = 1;
     }
+    /* A reason may quote a name (an archive reader's error about a member). */
+    redact_field(sc, &it->reason, &tmp);
     for (size_t i = 0; i < it->nsegs; i++) /* git-path segments: redacted by the writer */
         if (strcmp(it->segs[i].loc.kind, "git-path"))
             redact_field(sc, (char **)&it->segs[i].loc.path, &tmp);
