@@ -79,7 +79,7 @@ static const char *const WORD_PREFIXES[] = {"your", "my",    "example",  "sample
  * them apart: these lists can. */
 static const char *const CONFIG_PREFIXES[] = {/* secret stores, encrypted values */
                                               "vault:",         "arn:aws:secretsmanager:",
-                                              "arn:aws:ssm:",   "secretsmanager:",
+                                              "arn:",           "secretsmanager:",
                                               "ssm:/",          "op://",
                                               "akv://",         "keyvault:",
                                               "azurekeyvault:", "@microsoft.keyvault",
@@ -154,6 +154,17 @@ static int config_placeholder(const char *s, size_t n)
     if (strstr(w, "example") || strstr(w, "changeme") || strstr(w, "placeholder") ||
         strstr(w, "yourpassword") || strstr(w, "redacted"))
         return 1;
+    /* A value naming the thing it stands for (MasterUserPassword:
+     * "mynewpassword", "no-password-required") is an example or a label. */
+    if (strstr(w, "password") || strstr(w, "passwd") || strstr(w, "pswd") || strstr(w, "pasword"))
+        return 1;
+    /* UPPER_SNAKE constants: enum values and names, not passwords. */
+    if (memchr(s, '_', n) && all_of(s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")) return 1;
+    /* Alphabet and digit sequences (abcdef, 123456, AB1C2defGH...) are typed, not drawn. */
+    size_t steps = 0;
+    for (size_t i = 0; i + 1 < k; i++)
+        steps += w[i + 1] == w[i] + 1;
+    if (k >= 6 && steps * 2 >= k) return 1;
     /* password_here, <key>_here: instructions, not values */
     if (k > 4 && !strcmp(w + k - 4, "here") && n > 5 && strchr("-_. ", s[n - 5])) return 1;
     for (int i = 0; CONFIG_WORD_PREFIXES[i]; i++) {
