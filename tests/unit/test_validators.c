@@ -300,7 +300,12 @@ static void test_decoys(void)
     CHECK(!decoy("Tq8#vLm2Rx9pWz4K", FR_GUARD_WORDS));
     /* The config guard: templates of every tool, secret-store references and
      * stand-in words go; weak real passwords stay (unlike with the words guard). */
-    static const char *const config_decoys[] = {"%DB_PASSWORD%",
+    static const char *const config_decoys[] = {"arn:aws:iam::aws:policy/ChangeOwnPassword",
+                                                "mynewpassword2",
+                                                "FORCE_CHANGE_PASSWORD",
+                                                "AB1C2defGHijkLMNo3PqQRstUvwxyz",
+                                                "123456789",
+                                                "%DB_PASSWORD%",
                                                 "$DB_PASSWORD",
                                                 "$env:DB_PASSWORD",
                                                 "{DbPassword}",
