@@ -346,23 +346,6 @@ static void check_paths(fr_pipeline *p, fr_scanner *sc, result *r)
     r->subs[r->nsubs++] = pr;
 }
 
-/* Secrets in path names (paths.c): redacted in every location of the item and
- * its members (members first: they need the item's plain paths); those found in
- * names nothing else scans are recorded as one more member, a segmented item. */
-static void check_paths(fr_pipeline *p, fr_scanner *sc, result *r)
-{
-    fr_path_findings pf = {0};
-    for (size_t i = r->nsubs; sc && i-- > 0;)
-        fr_paths_check(sc, p->engine, p->opts.store_secrets, r->subs[i]->it,
-                       &r->subs[i]->content_key, r->it, &pf);
-    if (sc) fr_paths_check(sc, p->engine, p->opts.store_secrets, r->it, &r->content_key, NULL, &pf);
-    if (!pf.it) return;
-    result *pr = fr_xcalloc(1, sizeof *pr);
-    *pr = (result){.it = pf.it, .m = pf.m, .nm = pf.nm, .content_key = fr_xstrdup("paths")};
-    r->subs = fr_xrealloc(r->subs, (r->nsubs + 1) * sizeof *r->subs);
-    r->subs[r->nsubs++] = pr;
-}
-
 static void *worker_main(void *arg_)
 {
     worker_arg *arg = arg_;
@@ -408,7 +391,6 @@ static void *worker_main(void *arg_)
             result_free(r);
             continue;
         }
-        check_paths(p, sc, r); /* before anything is stored or printed */
         check_paths(p, sc, r); /* before anything is stored or printed */
         if (!r->content_key && it->key) {
             r->content_key = fr_xstrdup(it->key);

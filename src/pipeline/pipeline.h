@@ -184,21 +184,4 @@ typedef struct {
 void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_item *it,
                     char **content_key, const fr_item *top, fr_path_findings *pf);
 
-/* ---- secrets in path names (paths.c; a worker's scanner, any thread) ---- */
-/* Writes path into out (reset first) with each secret span replaced by its
- * redacted preview; returns how many spans were replaced. */
-size_t fr_redact_path(fr_scanner *sc, const char *path, fr_buf *out);
-/* Findings in path names: a segmented item (one segment per path) and matches. */
-typedef struct {
-    fr_item *it;
-    fr_store_match *m;
-    size_t nm;
-} fr_path_findings;
-/* Redacts the paths of it's locations in place (and *content_key when it names
- * an unread place). top: the top-level item (paths still plain) when it is an
- * archive member, NULL for the item itself. Matches in file paths and member
- * names (not git paths: git.c scans those) are added to pf. */
-void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_item *it,
-                    char **content_key, const fr_item *top, fr_path_findings *pf);
-
 #endif
