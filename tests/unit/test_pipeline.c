@@ -51,6 +51,48 @@ static void test_text_view(void)
     fr_buf_release(&v);
 }
 
+/* The same view, written the obvious way (ASCII input: both of fr_text_view's
+ * paths must give exactly this). */
+static void reference_view(const unsigned char *d, size_t n, unsigned char *o)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        int text = d[i] >= 0x20 ? d[i] != 0x7f : strchr("\t\n\v\f\r\x1b", d[i]) && d[i];
+        if (!text) {
+            o[i++] = ' ';
+            continue;
+        }
+        while (j < n && (d[j] >= 0x20 ? d[j] != 0x7f : strchr("\t\n\v\f\r\x1b", d[j]) && d[j]))
+            j++;
+        for (size_t k = i; k < j; k++)
+            o[k] = j - i >= FR_TEXT_VIEW_MIN_RUN || d[k] == '\n' ? d[k] : ' ';
+        i = j;
+    }
+}
+
+static void test_text_view_random(void)
+{
+    unsigned seed = 12345;
+    unsigned char d[3000], want[3000];
+    fr_buf v = {0};
+    int same = 0;
+    for (int round = 0; round < 200; round++) {
+        /* from mostly text to mostly binary */
+        for (size_t i = 0; i < sizeof d; i++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = seed >> 16;
+            d[i] = (unsigned char)(r % 200 < (unsigned)round ? r % 32 : ' ' + r % 95);
+            if (r % 97 == 0) d[i] = '\n';
+        }
+        d[7] = 0; /* always one NUL */
+        reference_view(d, sizeof d, want);
+        same +=
+            fr_text_view(d, sizeof d, &v) == 1 && v.len == sizeof d && !memcmp(v.p, want, sizeof d);
+    }
+    CHECK(same == 200);
+    fr_buf_release(&v);
+}
+
 /* A tar (gzipped when gz) in memory holding the given members. */
 static void make_tar(fr_buf *out, int gz, const char *const *names, const char *const *datas,
                      const size_t *lens, size_t n)
@@ -316,6 +358,7 @@ static void test_interrupted_item(void)
 int main(void)
 {
     test_text_view();
+    test_text_view_random();
     test_archive_limits();
     test_interrupted_item();
     return check_done("test_pipeline");
