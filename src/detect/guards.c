@@ -18,12 +18,34 @@ static int contains_ci(const char *s, size_t n, const char *needle)
     return 0;
 }
 
+/* s holds open (two bytes) with close somewhere after it. */
+static int closed_after(const char *s, size_t n, const char *open, char close)
+{
+    const char *o = n >= 2 ? memmem(s, n, open, 2) : NULL;
+    return o && memchr(o + 2, close, (size_t)(s + n - (o + 2))) != NULL;
+}
+
+/* <words>: a '<' closed by '>' with only letters, digits, spaces, '_', '-', '.'
+ * between (<YOUR_TOKEN>, <PyPI token>, <password>). */
+static int angle_template(const char *s, size_t n)
+{
+    for (const char *o = memchr(s, '<', n); o; o = memchr(o + 1, '<', (size_t)(s + n - o - 1))) {
+        const char *c = o + 1;
+        while (c < s + n && *c && (isalnum((unsigned char)*c) || strchr(" _-.", *c)))
+            c++;
+        if (c > o + 1 && c < s + n && *c == '>') return 1;
+        if (o + 1 >= s + n) break;
+    }
+    return 0;
+}
+
 int fr_is_placeholder(const char *s, size_t n)
 {
     if (n == 0) return 1;
-    /* Template and variable references: ${VAR}, $(cmd), {{ secrets.X }}, <YOUR_TOKEN>. */
-    if (memchr(s, '<', n) && memchr(s, '>', n)) return 1;
-    if (n >= 2 && (memmem(s, n, "${", 2) || memmem(s, n, "$(", 2) || memmem(s, n, "{{", 2)))
+    /* Template and variable references: ${VAR}, $(cmd), {{ secrets.X }}, <YOUR_TOKEN>,
+     * each with its closing mark after it (a random salt holds '<' and '>' too). */
+    if (angle_template(s, n) || closed_after(s, n, "${", '}') || closed_after(s, n, "$(", ')') ||
+        closed_after(s, n, "{{", '}'))
         return 1;
     /* Masked values as CI systems print them, and elided ones. */
     if (memmem(s, n, "***", 3) || memmem(s, n, "...", 3) || memmem(s, n, "\xe2\x80\xa6", 3))

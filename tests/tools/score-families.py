@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Scores a ferret JSONL report against corpus/gen-families.py's expected.json:
 recall per family (a planted secret is found when a finding has an occurrence
-at its file and line) and every finding that is not a planted secret (a decoy
-hit). Prints one line per family; exits 1 when any family's recall is under
+at its file and line, and, where the entry lists "rules", the finding's rule is
+one of them: the structure it came from) and every finding that is not a
+planted secret (a decoy hit). Prints one line per family; exits 1 when any family's recall is under
 --min-recall or any decoy is reported.
 
   score-families.py REPORT.jsonl EXPECTED.json [--min-recall 99] [--validated]
@@ -24,11 +25,13 @@ def main():
     ap.add_argument("--min-recall", type=float, default=99.0)
     a = ap.parse_args()
     want = {(e["path"], e["line"]): e for e in json.load(open(a.expected))}
-    found, extra, validated = set(), [], collections.Counter()
+    found, extra, wrong, validated = set(), [], [], collections.Counter()
     for r in map(json.loads, filter(str.strip, open(a.report))):
         for o in r["occurrences"]:
             k = (rel(o["path"]), o["line"])
-            if k in want:
+            if k in want and r["rule"] not in want[k].get("rules", [r["rule"]]):
+                wrong.append(f"{r['rule']} at {k[0]}:{k[1]} (expected {'/'.join(want[k]['rules'])})")
+            elif k in want:
                 if k not in found and r.get("validated", "none") != "none":
                     validated[want[k]["family"]] += 1
                 found.add(k)
@@ -50,6 +53,8 @@ def main():
     print(f"decoy hits: {len(extra)}")
     for m in missed:
         print("  missed:", m)
+    for w in wrong:
+        print("  wrong rule:", w)
     for x in extra:
         print("  decoy hit:", x)
     sys.exit(1 if bad else 0)

@@ -339,6 +339,15 @@ static void test_decoys(void)
     CHECK(!decoy("kUdf@MI7z", FR_GUARD_CONFIG));
     CHECK(!decoy("secretpass", FR_GUARD_CONFIG));
     CHECK(decoy("hunter2", FR_GUARD_WORDS));
+    /* Templates need their closing mark: a WordPress salt holds '<' '>' and '${' too. */
+    CHECK(fr_is_placeholder("<YOUR_TOKEN>", 12));
+    CHECK(fr_is_placeholder("<PyPI token>", 12));
+    CHECK(fr_is_placeholder("${DB_PASSWORD}", 14));
+    CHECK(fr_is_placeholder("$(NuGetPassword)", 16));
+    CHECK(fr_is_placeholder("{{ .Values.x }}", 15));
+    CHECK(!fr_is_placeholder("k7Q#z>T9v@Lm2]R<x9p{z4K", 23));
+    CHECK(!fr_is_placeholder("k7Q<z%T9v>Lm2", 13));
+    CHECK(!fr_is_placeholder("Rx9${pW4z", 9));
 }
 
 /* Two rules claiming the same secret: one finding, the better-proved one. */
