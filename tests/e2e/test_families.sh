@@ -35,6 +35,39 @@ done
 assert_eq "$(v azure.entra-client-secret)" "['checksum', 'none']" "Entra secrets: 8Q~ checksum, 7Q~ none"
 # Encrypted keys are reported at the lower severity.
 assert_eq "$(pyjsonl r.jsonl "sorted({r['severity'] for r in rows if r['rule'] == 'pem.private-key-encrypted'})")" "['medium']" "encrypted keys are medium"
+# Configuration credentials (corpus/gen-configs.py): connection strings, dotfiles,
+# framework settings, on five seeds. Each planted secret must be reported by the
+# rule that names its structure; no decoy (placeholders in every syntax,
+# secret-store references, env lookups, empty values) may be reported.
+# One scan for the five corpora; each is scored on its own occurrences.
+for seed in 1 2 3 4 5; do
+  python3 "$FERRET_SRC/corpus/gen-configs.py" cfg$seed --seed "$seed" --per-kind 6 2> /dev/null
+done
+run_ferret scan --db cfg.db cfg1/tree cfg2/tree cfg3/tree cfg4/tree cfg5/tree
+assert_eq "$RC" 1 "the config corpora hold findings"
+run_ferret report --db cfg.db --format jsonl
+printf '%s\n' "$OUT" > cfg.jsonl
+for seed_total in 1:258 2:257 3:258 4:254 5:256; do
+  seed=${seed_total%%:*} total=${seed_total##*:}
+  python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    r["occurrences"] = [o for o in r["occurrences"] if "/cfg%s/tree/" % sys.argv[2] in "/" + o["path"]]
+    if r["occurrences"]: print(json.dumps(r))' cfg.jsonl "$seed" > cfg$seed.jsonl
+  if python3 "$FERRET_SRC/tests/tools/score-families.py" cfg$seed.jsonl cfg$seed/expected.json --min-recall 99 > cfg$seed.txt; then
+    ok
+  else
+    fail "config families, seed $seed: targets missed: $(cat cfg$seed.txt)"
+  fi
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' cfg$seed/expected.json)" "$total" "seed $seed: $total config secrets planted"
+  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' cfg$seed.txt)" "$total" "seed $seed: every config secret found by its structure's rule"
+  assert_eq "$(grep '^decoy hits:' cfg$seed.txt)" "decoy hits: 0" "seed $seed: no config decoy reported"
+done
+cat cfg1.txt
+# Basic-auth headers, .npmrc _auth and legacy .dockercfg decode to user:password.
+for rule in http.basic-auth npmrc.auth dockercfg.auth; do
+  assert_eq "$(pyjsonl cfg1.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$rule'})")" "['structure']" "$rule findings are structure-validated"
+done
 # The same corpus, the same seed: the same findings (generation is deterministic).
 python3 "$FERRET_SRC/corpus/gen-families.py" fam2 --seed 7 --per-kind 12 2> /dev/null
 assert_eq "$(cd fam2 && sha256sum expected.json | cut -c1-64)" "$(cd fam && sha256sum expected.json | cut -c1-64)" "deterministic planting"
