@@ -80,8 +80,6 @@ int fr_is_placeholder(const char *s, size_t n);
 /* Decoys: a secret d[ss..se) shaped like a UUID, an integrity hash or base64
  * image data, plus the rule's opt-in FR_GUARD_* checks. */
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
-/* Old sniff (a NUL in the first 8 KiB); it hides text, use fr_text_view. */
-int fr_is_binary(const unsigned char *data, size_t len);
 /*
  * What to scan in place of content that is not plain text, so that no NUL or
  * control byte hides the text around it. Returns 0 when data holds no NUL and

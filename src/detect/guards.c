@@ -1,7 +1,8 @@
 /*
  * guards.c: cheap checks that turn a regex match into a finding or not —
- * placeholders and templates that look like secrets but are not, and the
- * binary-content sniff.
+ * placeholders and templates that look like secrets but are not, and the text
+ * view that lets content with NUL or control bytes be scanned (nothing is
+ * skipped as binary).
  */
 #include "detect/detect.h"
 #include "util/limits.h"
@@ -244,12 +245,6 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
         if (letters == n) return 1;
     }
     return 0;
-}
-
-int fr_is_binary(const unsigned char *data, size_t len)
-{
-    size_t n = len < 8192 ? len : 8192;
-    return memchr(data, 0, n) != NULL;
 }
 
 /* Byte classes for the text view: 0 not text (NUL, control bytes, DEL, bytes
