@@ -14,12 +14,15 @@
  * callback of an item runs on the worker thread that took the item, one item
  * at a time per worker, so callbacks of different items run concurrently and
  * must only share state under their own locks:
- *   load       once per item (not for items submitted as known or not scanned);
+ *   load       once per item, unless it was submitted known or already
+ *              skipped (status not FR_ST_SCANNED);
  *   expand     for the loaded content and for every archive member, nested;
  *   describe   for every archive member, from inside expand;
  *   normalize  for every text scanned (the item's content or a member);
- *   done       last, once per loaded item, before its result goes to the writer.
- * The writer thread only calls the store.
+ *   done       last, once per item that has a loader and is not known (loaded
+ *              or not), before its result goes to the writer.
+ * The writer thread only calls the store; it records results in the order
+ * workers finish them, not in submission order.
  *
  * Withdraw / done. A loader may return FR_WITHDRAW: nothing is recorded for
  * the item and its source must submit the content again later; done is then
