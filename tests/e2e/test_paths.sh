@@ -7,6 +7,7 @@
 set -e
 . "$(dirname "$0")/lib.sh"
 cd "$T"
+export FERRET_CACHE_DIR="$T/cache" # one rules compile for the scans and the hook
 
 tok=$($FAKE github 1401)  # a file name on disk
 tok2=$($FAKE github 1402) # an archive member's name
@@ -102,7 +103,6 @@ missing-$p1" "targets stored redacted"
 no_plaintext g.db "DB of a scan naming the file"
 
 # the pre-receive hook: prints and records the location with the path redacted
-export FERRET_CACHE_DIR="$T/cache"
 git init -q --bare srv.git
 bash "$FERRET_SRC/scripts/install-hook.sh" --ferret "$FERRET" srv.git > /dev/null
 git -C srv.git config ferret.db "$T/hook.db"
