@@ -69,10 +69,11 @@ static fr_path_match *keep_matches(const fr_match *m, size_t nm, size_t own_from
     return k;
 }
 
-/* Appends the matches of one path as one segment, located at loc. */
+/* Appends the matches of one path as one segment, located at loc (an archive
+ * member's name: "archive-path", else "file-path"). */
 static void add_finding(fr_path_findings *pf, const fr_engine *e, int store_secrets,
                         const char *plain, const fr_path_match *m, size_t nm,
-                        const fr_location *loc)
+                        const fr_location *loc, int member)
 {
     const fr_ruleset *rs = fr_engine_rules(e);
     if (!pf->it) {
@@ -106,7 +107,7 @@ static void add_finding(fr_path_findings *pf, const fr_engine *e, int store_secr
     fr_buf key = {0};
     fr_buf_printf(&key, "path:%s", hex);
     fr_location l = *loc; /* its path is redacted already */
-    l.kind = !strcmp(loc->kind, "file") ? "file-path" : "archive-path";
+    l.kind = member ? "archive-path" : "file-path";
     fr_item_add_segment(pf->it, line, key.p, &l);
     fr_buf_release(&key);
 }
@@ -140,7 +141,7 @@ void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_it
         redact_field(sc, (char **)&l->ci_run, &tmp);
         redact_field(sc, (char **)&l->ci_job, &tmp);
         redact_field(sc, (char **)&l->ci_step, &tmp);
-        if (nown) add_finding(pf, e, store_secrets, plain, own, nown, l);
+        if (nown) add_finding(pf, e, store_secrets, plain, own, nown, l, top != NULL);
         free(own);
         free(plain);
         redacted = 1;

@@ -68,7 +68,7 @@ p1=$(pv "$tok") p2=$(pv "$tok2") p3=$(pv "$tok3")
 occs() { pyjsonl r.jsonl "sorted((o['source'], o['path'], o['line'], o['column']) for r in rows if r['secret_sha256']=='$(sha256 "$1")' for o in r['occurrences'])"; }
 assert_eq "$(occs "$tok")" "[('file-path', 'tree/key-$p1.txt', 1, 10)]" "a file name on disk: its own finding"
 assert_eq "$(occs "$tok5")" "[('file', 'tree/key-$p1.txt', 1, 3)]" "the file's content: at the redacted path"
-assert_eq "$(occs "$tok2")" "[('file-path', 'tree/a.zip!m-$p2.txt', 1, 14)]" "a member name: its own finding"
+assert_eq "$(occs "$tok2")" "[('archive-path', 'tree/a.zip!m-$p2.txt', 1, 14)]" "a member name: its own finding"
 assert_eq "$(occs "$tok6")" "[('file', 'tree/a.zip!m-$p2.txt', 1, 3)]" "the member's content: at the redacted member path"
 assert_eq "$(occs "$tok3")" "[('git-path', 'cfg/$p3.txt', 1, 5)]" "a git path: one git-path finding"
 assert_eq "$(occs "$tok4")" "[('git', 'cfg/$p3.txt', 1, 3)]" "the blob's content: at the redacted git path"
