@@ -25,6 +25,9 @@ mkdir -p "repo/cfg"
 printf 'T=%s\n' "$tok4" > "repo/cfg/$tok3.txt"
 git -C repo add -A
 (cd repo && gcommit alice "add config")
+cp tree/a.zip repo/pkg.zip # an archive in git history: its member's name is scanned too
+git -C repo add -A
+(cd repo && gcommit alice "add package")
 
 # no_plaintext FILE WHAT: none of the tokens in FILE's raw bytes
 no_plaintext() {
@@ -68,8 +71,10 @@ p1=$(pv "$tok") p2=$(pv "$tok2") p3=$(pv "$tok3")
 occs() { pyjsonl r.jsonl "sorted((o['source'], o['path'], o['line'], o['column']) for r in rows if r['secret_sha256']=='$(sha256 "$1")' for o in r['occurrences'])"; }
 assert_eq "$(occs "$tok")" "[('file-path', 'tree/key-$p1.txt', 1, 10)]" "a file name on disk: its own finding"
 assert_eq "$(occs "$tok5")" "[('file', 'tree/key-$p1.txt', 1, 3)]" "the file's content: at the redacted path"
-assert_eq "$(occs "$tok2")" "[('archive-path', 'tree/a.zip!m-$p2.txt', 1, 14)]" "a member name: its own finding"
-assert_eq "$(occs "$tok6")" "[('file', 'tree/a.zip!m-$p2.txt', 1, 3)]" "the member's content: at the redacted member path"
+assert_eq "$(occs "$tok2")" "[('archive-path', 'pkg.zip!m-$p2.txt', 1, 11), ('archive-path', 'tree/a.zip!m-$p2.txt', 1, 14)]" \
+  "a member name, on disk and in git: its own finding"
+assert_eq "$(occs "$tok6")" "[('file', 'tree/a.zip!m-$p2.txt', 1, 3), ('git', 'pkg.zip!m-$p2.txt', 1, 3)]" \
+  "the member's content: at the redacted member path"
 assert_eq "$(occs "$tok3")" "[('git-path', 'cfg/$p3.txt', 1, 5)]" "a git path: one git-path finding"
 assert_eq "$(occs "$tok4")" "[('git', 'cfg/$p3.txt', 1, 3)]" "the blob's content: at the redacted git path"
 no_plaintext r.jsonl "jsonl report"
@@ -90,7 +95,7 @@ run_ferret scan --db f.db tree repo
 assert_eq "$RC" 1 "rescan exits 1"
 run_ferret report --db f.db --format jsonl
 printf '%s\n' "$OUT" > r2.jsonl
-assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" 6 "rescan: the same six occurrences"
+assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" 8 "rescan: the same eight occurrences"
 no_plaintext f.db "DB after the rescan"
 
 # a path named on the command line (stored as the run's targets, and in its
@@ -108,7 +113,7 @@ bash "$FERRET_SRC/scripts/install-hook.sh" --ferret "$FERRET" srv.git > /dev/nul
 git -C srv.git config ferret.db "$T/hook.db"
 git -C repo remote add origin "$T/srv.git"
 set +e
-PO=$(git -C repo push origin main 2>&1)
+PO=$(git -C repo push origin HEAD~1:refs/heads/main 2>&1) # the commit adding cfg/<tok3>.txt
 PRC=$?
 set -e
 assert_eq "$PRC" 1 "the push is rejected"
