@@ -12,7 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-volatile sig_atomic_t fr_interrupted = 0;
+atomic_int fr_interrupted = 0;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "fr_interrupted is set in a signal handler");
 
 static _Thread_local char err_msg[1024];
 

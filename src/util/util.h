@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,10 @@ enum {
 void fr_error_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *fr_error(void);
 
-/* Set by the SIGINT/SIGTERM handler; long loops poll it. */
-extern volatile sig_atomic_t fr_interrupted;
+/* Set by the SIGINT/SIGTERM handler; long loops in every thread poll it. Atomic
+ * (lock-free, so async-signal-safe): a volatile sig_atomic_t is only safe within
+ * the thread the handler runs on, and TSan reports the worker threads' reads. */
+extern atomic_int fr_interrupted;
 
 /* Allocation that aborts with a message on out-of-memory. */
 void *fr_xmalloc(size_t n);
