@@ -31,7 +31,8 @@ cmake --build build-tsan -j"$jobs"
 # not check must still fail the stage. tests/tsan.supp: third-party code only.
 tsan_logs=$PWD/build-tsan/tsan-reports tsan_supp=$PWD/tests/tsan.supp
 rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
-(cd build-tsan && ASAN_OPTIONS= UBSAN_OPTIONS= LSAN_OPTIONS= \
+# One interrupt trial per signal and source: the shutdown paths run under TSan too.
+(cd build-tsan && ASAN_OPTIONS= UBSAN_OPTIONS= LSAN_OPTIONS= FERRET_INTERRUPT_TRIALS=1 \
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$tsan_supp log_path=$tsan_logs/tsan" \
   ctest --output-on-failure -j"$jobs" -R '^(unit_.*|e2e_test_(scan|git|git_bad|logs|archives|hook|interrupt))$')
 if [ -n "$(ls -A "$tsan_logs")" ]; then
