@@ -74,9 +74,10 @@ static pcre2_code *compile_pcre(const fr_rule *r, fr_buf *err)
     if (r->validate &&
         fr_validate(r->validate, (const unsigned char *)"", 0, (const unsigned char *)"", 0) < 0) {
         fr_buf_printf(err,
-                      "%s:%d: rule %s: unknown validator '%s' (known: azdo-legacy-crc32, "
-                      "azure-cask, azure-identifiable, base62-crc32, docker-auth, entra-secret, "
-                      "gcp-service-account, jwt, pem-base64, pem-key)\n",
+                      "%s:%d: rule %s: unknown validator '%s' (known: age-bech32, "
+                      "azdo-legacy-crc32, azure-cask, azure-identifiable, base62-crc32, "
+                      "docker-auth, entra-secret, gcp-service-account, jwt, pem-base64, pem-key, "
+                      "pypi-macaroon, sentry-org-token)\n",
                       r->file, r->line, r->id, r->validate);
         pcre2_code_free(c);
         return NULL;

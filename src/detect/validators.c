@@ -16,10 +16,12 @@
 #include "detect/detect.h"
 #include "util/limits.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -307,19 +309,33 @@ static int openssh_body(const unsigned char *d, size_t n)
     return FR_VALID_STRUCTURE;
 }
 
-/* Copies a PEM block out of its surroundings: JSON "\n" escapes become line
- * breaks, indentation and quotes are dropped. */
+/* Copies a PEM block out of its surroundings: "\n" escapes become line breaks,
+ * "\r" escapes and CRs go, indentation and quotes are dropped, and so is the
+ * glue of a key spread over source strings ("...\n" + "..." or "...\n",):
+ * a '+' or ',' at the start of a line only after a closing quote, since a
+ * base64 line may itself start with '+'. */
 static size_t pem_normalise(const unsigned char *s, size_t n, char *out)
 {
     size_t o = 0;
-    int bol = 1;
+    int bol = 1, quoted = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
+        if (c == '\\' && i + 1 < n && s[i + 1] == 'r') {
+            i++;
+            continue;
+        }
         if (c == '\\' && i + 1 < n && s[i + 1] == 'n') c = '\n', i++;
         if (c == '\r') continue;
-        if (bol && (c == ' ' || c == '\t' || c == '"' || c == '\'')) continue;
+        if (bol && (c == ' ' || c == '\t')) continue;
+        if (bol && (c == '"' || c == '\'')) {
+            quoted = 1;
+            continue;
+        }
+        if (bol && quoted && (c == '+' || c == ',')) continue;
+        if (bol && quoted && c == '\n') continue; /* the line break after the glue */
         out[o++] = (char)c;
         bol = c == '\n';
+        if (bol) quoted = 0;
     }
     out[o] = 0;
     return o;
@@ -585,9 +601,98 @@ static int docker_auth(const unsigned char *s, size_t n)
     return FR_VALID_STRUCTURE;
 }
 
+/* ---- provider token structures -------------------------------------------- */
+
+/* age identity: "AGE-SECRET-KEY-1" + bech32 data + 6 checksum characters (BIP
+ * 173 as age uses it: no length limit, checksum over the lower-case string,
+ * c2sp.org/age), carrying the 32-byte X25519 key. */
+static int age_bech32(const unsigned char *s, size_t n)
+{
+    static const char HRP[] = "age-secret-key-";
+    static const char CS[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    static const uint32_t GEN[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3};
+    const size_t hl = sizeof HRP - 1, dl = 52 + 6; /* 32 bytes = 52 characters */
+    if (n != hl + 1 + dl || strncasecmp((const char *)s, HRP, hl) || s[hl] != '1')
+        return FR_VALID_NONE;
+    uint32_t chk = 1;
+    unsigned char v[sizeof HRP * 2 + 1 + 58];
+    size_t k = 0;
+    for (size_t i = 0; i < hl; i++)
+        v[k++] = (unsigned char)(HRP[i] >> 5);
+    v[k++] = 0;
+    for (size_t i = 0; i < hl; i++)
+        v[k++] = (unsigned char)(HRP[i] & 31);
+    for (size_t i = 0; i < dl; i++) {
+        const char *c = strchr(CS, tolower(s[hl + 1 + i]));
+        if (!c || !*c) return FR_VALID_NONE;
+        v[k++] = (unsigned char)(c - CS);
+    }
+    for (size_t i = 0; i < k; i++) {
+        uint32_t top = chk >> 25;
+        chk = (chk & 0x1ffffff) << 5 ^ v[i];
+        for (int j = 0; j < 5; j++)
+            if (top >> j & 1) chk ^= GEN[j];
+    }
+    /* 52 characters carry 260 bits: the 4 padding bits must be zero. */
+    return chk == 1 && !(v[k - 7] & 15) ? FR_VALID_CHECKSUM : FR_VALID_NONE;
+}
+
+/* PyPI / TestPyPI upload token: "pypi-" + base64url of a version-2 binary
+ * macaroon (location, identifier, caveats, then a 32-byte signature), as
+ * pypi.org/help/#apitoken describes the tokens. Checked field by field. */
+static int pypi_macaroon(const unsigned char *s, size_t n)
+{
+    unsigned char m[2048];
+    if (n < 6 || memcmp(s, "pypi-", 5)) return FR_VALID_NONE;
+    long len = b64decode(s + 5, n - 5, 1, 0, m, sizeof m);
+    if (len < 40 || m[0] != 2) return FR_VALID_NONE;
+    const unsigned char *p = m + 1, *end = m + len;
+    int sections = 0; /* the header section, then one per caveat, then the empty one */
+    for (;;) {
+        if (p >= end) return FR_VALID_NONE;
+        unsigned type = *p++;
+        if (type == 0) { /* end of a section */
+            if (++sections > 64) return FR_VALID_NONE;
+            if (p < end && *p == 0) { /* the empty section ends the caveats */
+                p++;
+                break;
+            }
+            continue;
+        }
+        if (type > 6) return FR_VALID_NONE;
+        size_t fl = 0; /* varint length */
+        for (int sh = 0;; sh += 7) {
+            if (p >= end || sh > 28) return FR_VALID_NONE;
+            fl |= (size_t)(*p & 0x7f) << sh;
+            if (!(*p++ & 0x80)) break;
+        }
+        if (fl > (size_t)(end - p)) return FR_VALID_NONE;
+        p += fl;
+    }
+    return sections >= 1 && end - p == 34 && p[0] == 6 && p[1] == 32 ? FR_VALID_STRUCTURE
+                                                                     : FR_VALID_NONE;
+}
+
+/* Sentry organization token: "sntrys_" + base64 JSON (iat, url, region_url,
+ * org) + "_" + secret; the JSON must name the org and the url. */
+static int sentry_org_token(const unsigned char *s, size_t n)
+{
+    unsigned char js[1024];
+    if (n < 8 || memcmp(s, "sntrys_", 7)) return FR_VALID_NONE;
+    const unsigned char *b = s + 7, *us = memchr(b, '_', n - 7);
+    if (!us) return FR_VALID_NONE;
+    long m = b64decode(b, (size_t)(us - b), 0, 0, js, sizeof js);
+    if (m < 2) return FR_VALID_NONE;
+    json_t *j = json_loadb((const char *)js, (size_t)m, 0, NULL);
+    int ok = json_is_string(json_object_get(j, "org")) && json_is_string(json_object_get(j, "url"));
+    json_decref(j);
+    return ok ? FR_VALID_STRUCTURE : FR_VALID_NONE;
+}
+
 int fr_validate(const char *validator, const unsigned char *s, size_t n, const unsigned char *m,
                 size_t mn)
 {
+    if (!strcmp(validator, "age-bech32")) return age_bech32(s, n);
     if (!strcmp(validator, "azdo-legacy-crc32")) return azdo_legacy_crc32(s, n);
     if (!strcmp(validator, "azure-cask")) return azure_cask(s, n);
     if (!strcmp(validator, "azure-identifiable")) return azure_identifiable(s, n);
@@ -598,5 +703,7 @@ int fr_validate(const char *validator, const unsigned char *s, size_t n, const u
     if (!strcmp(validator, "jwt")) return jwt_structure(s, n);
     if (!strcmp(validator, "pem-base64")) return pem_base64(s, n);
     if (!strcmp(validator, "pem-key")) return pem_key(s, n);
+    if (!strcmp(validator, "pypi-macaroon")) return pypi_macaroon(s, n);
+    if (!strcmp(validator, "sentry-org-token")) return sentry_org_token(s, n);
     return -1;
 }

@@ -1,0 +1,434 @@
+#!/usr/bin/env python3
+"""Recall/precision corpus for the provider families (patterns/google.yml,
+hashicorp.yml, atlassian.yml, ai.yml, messaging.yml, observability.yml,
+cloud-providers.yml, saas.yml, registries.yml, secret-managers.yml, cicd.yml and
+the gaps closed in the older families): format-valid fake credentials, made
+from a seed (checksums and embedded structures included), in realistic files
+(.env, YAML, JSON, shell, Python, Go, properties, CI logs), and decoys that must
+produce no finding: documentation placeholders (hf_xxxxxxxx…), the same
+prefixes at the wrong length or in the wrong alphabet, a bad bech32 checksum,
+template references and prose that names a prefix.
+
+Writes OUT/tree/... and OUT/expected.json (family, kind, path, line and the
+rule that must report it), in the layout tests/tools/score-families.py reads.
+
+  corpus/gen-providers.py OUT [--seed N] [--per-kind K]
+  corpus/gen-providers.py --sample KIND [--seed N]   print one value
+"""
+import argparse
+import base64
+import json
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fakes as F  # noqa: E402
+
+ALNUM = F.ALNUM
+UPPER_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+LOWER_DIGITS = "abcdefghijklmnopqrstuvwxyz0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+URLSAFE = ALNUM + "-_"
+HEX = "0123456789abcdef"
+DIGITS = "0123456789"
+
+
+def r(rng, alphabet, n):
+    return F.rand(rng, alphabet, n)
+
+
+def uuid(rng):
+    return "-".join(r(rng, HEX, n) for n in (8, 4, 4, 4, 12))
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+# ---- bech32 (BIP 173), as age encodes its X25519 identities -------------------
+
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _polymod(values):
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def bech32_encode(hrp, data):
+    bits, acc, five = 0, 0, []
+    for b in data:
+        acc = acc << 8 | b
+        bits += 8
+        while bits >= 5:
+            bits -= 5
+            five.append(acc >> bits & 31)
+    if bits:
+        five.append(acc << (5 - bits) & 31)
+    pre = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    pm = _polymod(pre + five + [0] * 6) ^ 1
+    check = [pm >> 5 * (5 - i) & 31 for i in range(6)]
+    return hrp + "1" + "".join(BECH32[d] for d in five + check)
+
+
+def age_key(rng):
+    return bech32_encode("age-secret-key-", F.rbytes(rng, 32)).upper()
+
+
+# ---- macaroons (PyPI / TestPyPI upload tokens) ----------------------------------
+
+def _field(kind, data):
+    assert len(data) < 128
+    return bytes([kind, len(data)]) + data
+
+
+def macaroon(rng, location):
+    """A version-2 binary macaroon: location, identifier, one caveat, signature."""
+    ident = json.dumps({"version": 1, "nonce": r(rng, HEX, 16)}).encode()[:100]
+    caveat = json.dumps({"version": 1, "expiration": 1790000000 + rng.randrange(10**6)}).encode()
+    body = bytes([2]) + _field(1, location.encode()) + _field(2, ident) + b"\0" + \
+        _field(2, caveat) + b"\0" + b"\0" + bytes([6, 32]) + F.rbytes(rng, 32)
+    return "pypi-" + b64url(body)
+
+
+# ---- one generator per kind: rng -> the secret ---------------------------------
+
+def openai(rng):
+    k = rng.randrange(3)
+    if k == 0:
+        return "sk-proj-" + r(rng, URLSAFE, 74) + "T3BlbkFJ" + r(rng, URLSAFE, 74)
+    if k == 1:
+        return "sk-svcacct-" + r(rng, URLSAFE, 74) + "T3BlbkFJ" + r(rng, URLSAFE, 74)
+    return "sk-" + r(rng, ALNUM, 20) + "T3BlbkFJ" + r(rng, ALNUM, 20)
+
+
+def slack_legacy(rng):
+    p = rng.choice(["xoxp", "xoxb", "xoxs"])
+    groups = [r(rng, DIGITS, rng.randrange(3, 8)) for _ in range(rng.choice([2, 3]))]
+    tail = r(rng, HEX, 32) if p != "xoxb" else r(rng, ALNUM, 24)
+    return "-".join([p] + groups + [tail])
+
+
+def teams(rng):
+    t = rng.choice(["contoso", "fabrikam", "northwind"])
+    url = f"https://{t}.webhook.office.com/webhookb2/{uuid(rng)}@{uuid(rng)}/IncomingWebhook/{r(rng, HEX, 32)}/{uuid(rng)}"
+    return url + ("/V2" + r(rng, URLSAFE, 45) if rng.random() < 0.5 else "")
+
+
+def sentry_org(rng):
+    payload = {"iat": 1700000000 + rng.randrange(10**7), "url": "https://sentry.io",
+               "region_url": "https://us.sentry.io", "org": rng.choice(["acme", "orders-team", "platform"])}
+    b = base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+    return "sntrys_" + b + "_" + r(rng, F.B64, 43)
+
+
+def grafana_cloud(rng):
+    payload = {"o": r(rng, DIGITS, 6), "n": "stack-" + r(rng, DIGITS, 6) + "-hm-read-ci",
+               "k": r(rng, ALNUM, 24), "m": {"r": rng.choice(["prod-us-east-0", "prod-eu-west-2"])}}
+    return "glc_" + base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def onepassword(rng):
+    payload = {"signInAddress": "my.1password.com", "userAuth": {"method": "SRPg-4096", "alg": "PBES2g-HS256",
+               "iterations": 650000, "salt": r(rng, URLSAFE, 22)}, "email": r(rng, LOWER_DIGITS, 12) + "@1passwordserviceaccounts.com",
+               "srpX": r(rng, HEX, 64), "muk": {"alg": "A256GCM", "ext": True, "k": r(rng, URLSAFE, 43), "key_ops": ["encrypt", "decrypt"],
+               "kty": "oct", "kid": "mp"}, "secretKey": "A3-" + r(rng, UPPER_DIGITS, 6), "throttleSecret": {"seed": r(rng, HEX, 64), "uuid": r(rng, UPPER_DIGITS, 26)},
+               "deviceUuid": r(rng, LOWER_DIGITS, 26)}
+    return "ops_" + b64url(json.dumps(payload, separators=(",", ":")).encode())
+
+
+def jfrog_reference(rng):
+    raw = f"reftkn:01:{1790000000 + rng.randrange(10**8)}:{r(rng, ALNUM, 27)}".encode()
+    return base64.b64encode(raw).decode()
+
+
+def wireguard_conf(rng):
+    key = base64.b64encode(F.rbytes(rng, 32)).decode()
+    peer = base64.b64encode(F.rbytes(rng, 32)).decode()
+    return ["[Interface]", f"Address = 10.{rng.randrange(250)}.0.2/24", f"PrivateKey = {key}",
+            "ListenPort = 51820", "", "[Peer]", f"PublicKey = {peer}",
+            "AllowedIPs = 0.0.0.0/0", "Endpoint = vpn.example.net:51820"], 2, ".conf"
+
+
+def pem_concat(rng):
+    """A PKCS#8 key in a Java / C# / JS source string, one line per string."""
+    key = F.pem_key(rng.choice(["ec", "pkcs8"])).strip().split("\n")
+    esc = rng.choice(["\\n", "\\r\\n"])
+    lines = ["public final class Keys {", "    static final String SIGNING_KEY ="]
+    lines += [f"        \"{l}{esc}\" +" for l in key[:-1]] + [f"        \"{key[-1]}{esc}\";", "}"]
+    return lines, 2, ".java"
+
+
+def pem_escaped(rng):
+    """A key in one JSON / .env string with \\n or \\r\\n escapes."""
+    key = F.pem_key(rng.choice(["ec", "rsa", "pkcs8"])).strip()
+    esc = rng.choice(["\\n", "\\r\\n"])
+    one = key.replace("\n", esc) + esc
+    if rng.random() < 0.5:
+        return ["{", "  \"issuer\": \"orders\",", f"  \"signing_key\": \"{one}\"", "}"], 2, ".json"
+    return [f"JWT_PRIVATE_KEY=\"{one}\""], 0, ".env"
+
+
+def testpypi(rng):
+    return macaroon(rng, "test.pypi.org")
+
+
+def gen_octopus(rng):
+    return "API-" + r(rng, UPPER_DIGITS, 27)
+
+
+# kind: (family, rule, names to assign it to, generator)
+KINDS = {
+    "google-api-key": ("google", "google.api-key", ["GOOGLE_API_KEY", "MAPS_API_KEY", "firebase_api_key"],
+                       lambda g: "AIzaSy" + r(g, URLSAFE, 33)),
+    "google-oauth-secret": ("google", "google.oauth-client-secret", ["GOOGLE_CLIENT_SECRET", "client_secret"],
+                            lambda g: "GOCSPX-" + r(g, URLSAFE, 28)),
+    "google-refresh-token": ("google", "google.oauth-refresh-token", ["GOOGLE_REFRESH_TOKEN", "refresh_token"],
+                             lambda g: "1//0" + r(g, ALNUM, 1) + r(g, URLSAFE, 98)),
+    "vault-token": ("hashicorp", "vault.token", ["VAULT_TOKEN", "vault_token", "X_VAULT_TOKEN"],
+                    lambda g: g.choice(["hvs." + r(g, ALNUM, 24), "hvs.CAESI" + r(g, URLSAFE, 86),
+                                        "hvb.AAAAAQ" + r(g, URLSAFE, 128), "hvr." + r(g, ALNUM, 24)])),
+    "vault-legacy": ("hashicorp", "vault.token-legacy", ["VAULT_TOKEN", "vault_token"],
+                     lambda g: g.choice("sb") + "." + r(g, ALNUM, 24)),
+    "terraform-cloud": ("hashicorp", "terraform.api-token", ["TFE_TOKEN", "TF_TOKEN_app_terraform_io", "token"],
+                        lambda g: r(g, ALNUM, 14) + ".atlasv1." + r(g, ALNUM, 67)),
+    "atlassian-api": ("atlassian", "atlassian.api-token", ["JIRA_API_TOKEN", "CONFLUENCE_TOKEN", "atlassian_token"],
+                      lambda g: "ATATT3xFfGF0" + r(g, URLSAFE, 171) + "=" + r(g, "0123456789ABCDEF", 8)),
+    "bitbucket-app-password": ("atlassian", "bitbucket.app-password", ["BITBUCKET_APP_PASSWORD", "bb_password"],
+                               lambda g: "ATBB" + r(g, ALNUM, 24) + r(g, "0123456789ABCDEF", 8)),
+    "bitbucket-access-token": ("atlassian", "bitbucket.access-token", ["BITBUCKET_ACCESS_TOKEN", "BB_TOKEN"],
+                               lambda g: "ATCTT3xFfGN0" + r(g, URLSAFE, 171) + "=" + r(g, "0123456789ABCDEF", 8)),
+    "openai": ("ai", "openai.api-key", ["OPENAI_API_KEY", "openai_key"], openai),
+    "anthropic": ("ai", "anthropic.api-key", ["ANTHROPIC_API_KEY", "CLAUDE_KEY"],
+                  lambda g: g.choice(["sk-ant-api03-", "sk-ant-admin01-"]) + r(g, URLSAFE, 93) + "AA"),
+    "huggingface": ("ai", "huggingface.token", ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "hf_token"],
+                    lambda g: g.choice(["hf_", "api_org_"]) + r(g, LETTERS, 34)),
+    "groq": ("ai", "groq.api-key", ["GROQ_API_KEY"], lambda g: "gsk_" + r(g, ALNUM, 52)),
+    "slack-webhook": ("messaging", "slack.webhook-url", ["SLACK_WEBHOOK_URL", "slack_webhook"],
+                      lambda g: "https://hooks.slack.com/services/T" + r(g, UPPER_DIGITS, 8) + "/B" +
+                      r(g, UPPER_DIGITS, 10) + "/" + r(g, ALNUM, 24)),
+    "slack-app-token": ("messaging", "slack.app-token", ["SLACK_APP_TOKEN"],
+                        lambda g: "xapp-1-A" + r(g, UPPER_DIGITS, 10) + "-" + r(g, DIGITS, 13) + "-" + r(g, HEX, 64)),
+    "slack-config-token": ("messaging", "slack.config-token", ["SLACK_CONFIG_TOKEN", "SLACK_REFRESH_TOKEN"],
+                           lambda g: g.choice(["xoxe.xoxp-1-", "xoxe.xoxb-1-", "xoxe-1-"]) + r(g, ALNUM, 146)),
+    "slack-legacy": ("messaging", "slack.token", ["SLACK_TOKEN", "slack_api_token"], slack_legacy),
+    "teams-webhook": ("messaging", "microsoft.teams-webhook", ["TEAMS_WEBHOOK_URL", "teams_webhook"], teams),
+    "aws-session-token": ("aws", "aws.session-token", ["AWS_SESSION_TOKEN", "aws_session_token"],
+                          lambda g: g.choice(["IQoJb3JpZ2luX2Vj", "FwoGZXIvYXdzE"]) + r(g, F.B64, g.randrange(300, 700))),
+    "aws-bedrock": ("aws", "aws.bedrock-api-key", ["AWS_BEARER_TOKEN_BEDROCK"],
+                    lambda g: "ABSK" + base64.b64encode(("BedrockAPIKey-" + r(g, LOWER_DIGITS, 4) + "-at-" +
+                                                         r(g, DIGITS, 12) + ":" + r(g, F.B64, 40)).encode()).decode()),
+    "datadog": ("observability", "datadog.api-key", ["DD_API_KEY", "DATADOG_APP_KEY", "DD_APPLICATION_KEY"],
+                lambda g: r(g, HEX, g.choice([32, 40]))),
+    "newrelic": ("observability", "newrelic.key", ["NEW_RELIC_API_KEY", "NEW_RELIC_LICENSE_KEY", "NEW_RELIC_INSERT_KEY"],
+                 lambda g: g.choice(["NRAK-" + r(g, UPPER_DIGITS, 27), r(g, HEX, 36) + "NRAL",
+                                     "NRII-" + r(g, URLSAFE, 32)])),
+    "dynatrace": ("observability", "dynatrace.token", ["DT_API_TOKEN", "DYNATRACE_TOKEN"],
+                  lambda g: "dt0c01." + r(g, UPPER_DIGITS, 24) + "." + r(g, UPPER_DIGITS, 64)),
+    "grafana-cloud": ("observability", "grafana.cloud-token", ["GRAFANA_CLOUD_TOKEN", "GCLOUD_ACCESS_POLICY_TOKEN"], grafana_cloud),
+    "grafana-sa": ("observability", "grafana.service-account-token", ["GRAFANA_TOKEN", "GF_SA_TOKEN"],
+                   lambda g: "glsa_" + r(g, ALNUM, 32) + "_" + r(g, HEX, 8)),
+    "sentry-org": ("observability", "sentry.org-token", ["SENTRY_AUTH_TOKEN"], sentry_org),
+    "sentry-user": ("observability", "sentry.user-token", ["SENTRY_AUTH_TOKEN", "sentry_token"],
+                    lambda g: "sntryu_" + r(g, HEX, 64)),
+    "sonar": ("observability", "sonarqube.token", ["SONAR_TOKEN", "sonar.token"],
+              lambda g: g.choice(["squ_", "sqp_", "sqa_"]) + r(g, HEX, 40)),
+    "digitalocean": ("cloud", "digitalocean.token", ["DIGITALOCEAN_TOKEN", "DO_TOKEN"],
+                     lambda g: g.choice(["dop_v1_", "doo_v1_", "dor_v1_"]) + r(g, HEX, 64)),
+    "heroku": ("cloud", "heroku.api-key", ["HEROKU_API_KEY"], lambda g: "HRKU-AA" + r(g, URLSAFE, 58)),
+    "alibaba-id": ("cloud", "alibaba.access-key-id", ["ALIBABA_CLOUD_ACCESS_KEY_ID", "access_key_id"],
+                   lambda g: "LTAI5t" + r(g, ALNUM, 18)),
+    "alibaba-secret": ("cloud", "alibaba.access-key-secret", ["ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY"],
+                       lambda g: r(g, ALNUM, 30)),
+    "databricks": ("cloud", "databricks.token", ["DATABRICKS_TOKEN"], lambda g: "dapi" + r(g, HEX, 32)),
+    "openshift": ("cloud", "openshift.token", ["OPENSHIFT_TOKEN", "OC_TOKEN"], lambda g: "sha256~" + r(g, URLSAFE, 43)),
+    "cloudflare-token": ("cloud", "cloudflare.api-token", ["CLOUDFLARE_API_TOKEN", "CF_API_TOKEN"],
+                         lambda g: r(g, URLSAFE, 40)),
+    "cloudflare-origin-ca": ("cloud", "cloudflare.origin-ca-key", ["CF_ORIGIN_CA_KEY"],
+                             lambda g: "v1.0-" + r(g, HEX, 24) + "-" + r(g, HEX, 146)),
+    "ibm-cloud": ("cloud", "ibm.cloud-api-key", ["IBMCLOUD_API_KEY", "IC_API_KEY"], lambda g: r(g, URLSAFE, 44)),
+    "okta": ("cloud", "okta.api-token", ["OKTA_API_TOKEN", "OKTA_CLIENT_TOKEN"], lambda g: "00" + r(g, URLSAFE, 40)),
+    "confluent": ("cloud", "confluent.api-secret", ["CONFLUENT_CLOUD_API_SECRET", "KAFKA_API_SECRET"],
+                  lambda g: r(g, ALNUM + "+/", 64)),
+    "twilio": ("saas", "twilio.auth-token", ["TWILIO_AUTH_TOKEN", "TWILIO_API_SECRET"], lambda g: r(g, HEX, 32)),
+    "sendgrid": ("saas", "sendgrid.api-key", ["SENDGRID_API_KEY"],
+                 lambda g: "SG." + r(g, URLSAFE, 22) + "." + r(g, URLSAFE, 43)),
+    "mailgun": ("saas", "mailgun.api-key", ["MAILGUN_API_KEY"],
+                lambda g: g.choice(["key-" + r(g, HEX, 32), r(g, HEX, 32) + "-" + r(g, HEX, 8) + "-" + r(g, HEX, 8)])),
+    "mailchimp": ("saas", "mailchimp.api-key", ["MAILCHIMP_API_KEY"],
+                  lambda g: r(g, HEX, 32) + "-us" + str(g.randrange(1, 22))),
+    "shopify": ("saas", "shopify.token", ["SHOPIFY_ACCESS_TOKEN", "SHOPIFY_API_SECRET"],
+                lambda g: g.choice(["shpat_", "shpss_", "shpca_", "shppa_"]) + r(g, "0123456789abcdef", 32)),
+    "postman": ("saas", "postman.api-key", ["POSTMAN_API_KEY"],
+                lambda g: "PMAK-" + r(g, HEX, 24) + "-" + r(g, HEX, 34)),
+    "stripe-test": ("payments", "stripe.test-key", ["STRIPE_SECRET_KEY", "stripe_key"],
+                    lambda g: g.choice(["sk_test_", "rk_test_"]) + r(g, ALNUM, g.choice([24, 99]))),
+    "stripe-restricted": ("payments", "stripe.secret-key", ["STRIPE_RESTRICTED_KEY"],
+                          lambda g: "rk_live_" + r(g, ALNUM, g.choice([24, 99]))),
+    "stripe-webhook": ("payments", "stripe.webhook-secret", ["STRIPE_WEBHOOK_SECRET"], lambda g: "whsec_" + r(g, ALNUM, 32)),
+    "nuget": ("registries", "nuget.api-key", ["NUGET_API_KEY"], lambda g: "oy2" + r(g, LOWER_DIGITS, 43)),
+    "rubygems": ("registries", "rubygems.api-key", ["GEM_HOST_API_KEY", "RUBYGEMS_API_KEY"],
+                 lambda g: "rubygems_" + r(g, HEX, 48)),
+    "crates": ("registries", "crates.api-token", ["CARGO_REGISTRY_TOKEN"], lambda g: "cio" + r(g, ALNUM, 32)),
+    "dockerhub": ("registries", "docker.hub-token", ["DOCKERHUB_TOKEN", "DOCKER_PASSWORD"],
+                  lambda g: g.choice(["dckr_pat_" + r(g, URLSAFE, 27), "dckr_oat_" + r(g, URLSAFE, 32)])),
+    "testpypi": ("registries", "pypi.test-token", ["TEST_PYPI_TOKEN", "TWINE_PASSWORD"], testpypi),
+    "jfrog-reference": ("registries", "jfrog.token", ["ARTIFACTORY_TOKEN", "JFROG_ACCESS_TOKEN"], jfrog_reference),
+    "jfrog-api-key": ("registries", "jfrog.token", ["ARTIFACTORY_API_KEY"], lambda g: "AKCp8" + r(g, ALNUM, 68)),
+    "doppler": ("secret-managers", "doppler.token", ["DOPPLER_TOKEN"],
+                lambda g: g.choice(["dp.pt.", "dp.st.prd.", "dp.sa.", "dp.ct."]) + r(g, ALNUM, 43)),
+    "onepassword": ("secret-managers", "1password.service-account-token", ["OP_SERVICE_ACCOUNT_TOKEN"], onepassword),
+    "pulumi": ("secret-managers", "pulumi.access-token", ["PULUMI_ACCESS_TOKEN"], lambda g: "pul-" + r(g, HEX, 40)),
+    "age": ("secret-managers", "age.secret-key", ["SOPS_AGE_KEY", "AGE_KEY"], age_key),
+    "circleci": ("cicd", "circleci.token", ["CIRCLECI_TOKEN", "CIRCLE_TOKEN"],
+                 lambda g: g.choice(["CCIPAT_", "CCIPRJ_"]) + r(g, ALNUM, 22) + "_" + r(g, HEX, 40)),
+    "buildkite": ("cicd", "buildkite.token", ["BUILDKITE_API_TOKEN"], lambda g: "bkua_" + r(g, HEX, 40)),
+    "octopus": ("cicd", "octopus.api-key", ["OCTOPUS_API_KEY", "OctopusApiKey"], gen_octopus),
+    "harness": ("cicd", "harness.token", ["HARNESS_API_KEY", "HARNESS_PLATFORM_API_KEY"],
+                lambda g: g.choice(["pat.", "sat."]) + r(g, URLSAFE, 22) + "." + r(g, HEX, 24) + "." + r(g, ALNUM, 20)),
+    "gitlab-runner-registration": ("cicd", "gitlab.runner-registration-token", ["REGISTRATION_TOKEN", "CI_SERVER_TOKEN"],
+                                   lambda g: "GR1348941" + r(g, URLSAFE, 20)),
+    "gitlab-agent": ("cicd", "gitlab.token", ["GITLAB_AGENT_TOKEN", "agent_token"], lambda g: "glagent-" + r(g, URLSAFE, 50)),
+    "gitlab-exact": ("cicd", "gitlab.token", ["GITLAB_TOKEN", "CI_JOB_TOKEN"],
+                     lambda g: g.choice(["glpat-", "gldt-", "glrt-", "glft-"]) + r(g, URLSAFE, 20)),
+    "jenkins": ("cicd", "jenkins.api-token", ["JENKINS_API_TOKEN", "jenkins_token"], lambda g: "11" + r(g, HEX, 32)),
+    "drone": ("cicd", "drone.token", ["DRONE_TOKEN"], lambda g: r(g, ALNUM, 32)),
+}
+
+# Kinds whose file is not NAME = value.
+SPECIAL = {
+    "wireguard": ("secret-managers", "wireguard.private-key", wireguard_conf),
+    "pem-concatenated": ("private-keys", "pem.private-key", pem_concat),
+    "pem-escaped": ("private-keys", "pem.private-key", pem_escaped),
+}
+
+
+# ---- containers: NAME + value rendered as lines (lines, secret line, ext) -------
+
+def c_env(n, v):
+    return [f"{n}={v}"], 0, ".env"
+
+
+def c_yaml(n, v):
+    return ["jobs:", "  release:", "    runs-on: ubuntu-latest", "    env:", f"      {n}: {v}",
+            "    steps:", "      - run: make release"], 4, ".yml"
+
+
+def c_json(n, v):
+    return ["{", "  \"name\": \"orders\",", f"  \"{n}\": \"{v}\",", "  \"timeout\": 30", "}"], 2, ".json"
+
+
+def c_shell(n, v):
+    return ["#!/bin/sh", "set -eu", f"export {n}='{v}'", "exec ./release.sh \"$@\""], 2, ".sh"
+
+
+def c_python(n, v):
+    return ["import os", "", f"{n.upper()} = \"{v}\"", "", "def client():",
+            f"    return Client(token={n.upper()})"], 2, ".py"
+
+
+def c_go(n, v):
+    return ["package config", "", "const (", f"\t{n.title().replace('_', '')} = `{v}`", ")"], 3, ".go"
+
+
+def c_properties(n, v):
+    return ["# service settings", f"{n.lower().replace('_', '.')}={v}", "retries=3"], 1, ".properties"
+
+
+def c_log(n, v):
+    return ["2026-05-01T09:00:00Z ##[group]Run ./release.sh", f"2026-05-01T09:00:01Z + {n}={v} ./release.sh",
+            "2026-05-01T09:00:02Z done"], 1, ".log"
+
+
+CONTAINERS = [c_env, c_yaml, c_json, c_shell, c_python, c_go, c_properties, c_log]
+
+
+# ---- decoys: every line must produce no finding ----------------------------------
+
+def decoys(rng):
+    bad_age = list(age_key(rng))
+    bad_age[20] = "Q" if bad_age[20] != "Q" else "P"  # breaks the bech32 checksum
+    return {
+        "placeholders.env": [
+            "HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "GOOGLE_API_KEY=AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "OPENAI_API_KEY=sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "VAULT_TOKEN=hvs.XXXXXXXXXXXXXXXXXXXXXXXX",
+            "DIGITALOCEAN_TOKEN=dop_v1_" + "0" * 64, "SENDGRID_API_KEY=SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "SHOPIFY_ACCESS_TOKEN=shpat_00000000000000000000000000000000", "PULUMI_ACCESS_TOKEN=pul-<your-token>",
+            "DOPPLER_TOKEN=dp.st.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "SONAR_TOKEN=squ_<token>",
+            "DD_API_KEY=<DATADOG_API_KEY>", "TWILIO_AUTH_TOKEN=your_auth_token", "DATABRICKS_TOKEN=dapi<token>",
+            "ANTHROPIC_API_KEY=sk-ant-api03-...", "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "AGE_KEY=AGE-SECRET-KEY-1XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"],
+        "templates.yml": [
+            "env:", "  HF_TOKEN: ${{ secrets.HF_TOKEN }}", "  DD_API_KEY: ${DD_API_KEY}", "  OKTA_API_TOKEN: $(OKTA_TOKEN)",
+            "  CLOUDFLARE_API_TOKEN: \"{{ .Values.cloudflare.token }}\"", "  TFE_TOKEN: ${{ secrets.TFE_TOKEN }}",
+            "  IBMCLOUD_API_KEY: \"<ibm-cloud-api-key>\"", "  CONFLUENT_CLOUD_API_SECRET: ${CONFLUENT_SECRET}"],
+        "wrong-shape.txt": [
+            "hf_" + r(rng, LETTERS, 20) + " is too short for a Hugging Face token",
+            "AIza" + r(rng, URLSAFE, 20) + " (truncated)",
+            "dop_v1_" + r(rng, HEX, 40) + " (too short)",
+            "GOCSPX-" + r(rng, URLSAFE, 12) + " (truncated)",
+            "glpat-" + r(rng, URLSAFE, 21) + " is one character too long for a classic PAT",
+            "glpat-" + r(rng, URLSAFE, 19) + " is one character too short",
+            "NRAK-" + r(rng, "abcdefghijklmnopqrstuvwxyz", 27) + " is lowercase",
+            "sntryu_" + r(rng, "ghijklmnopqrstuvwxyz", 64),
+            "squ_" + r(rng, HEX, 39),
+            "dt0c01." + r(rng, UPPER_DIGITS, 24) + "." + r(rng, UPPER_DIGITS, 20),
+            "pul-" + r(rng, "ghijklmnopqrstuvwxyz", 40)],
+        "bad-checksum.txt": ["# age keys carry a bech32 checksum: this one is corrupted",
+                             "# " + "".join(bad_age)],
+        "prose.md": ["Google API keys start with AIza and OAuth client secrets with GOCSPX-.",
+                     "Vault service tokens begin hvs., batch tokens hvb., recovery tokens hvr.",
+                     "Hugging Face user access tokens start with hf_ and organisation tokens with api_org_.",
+                     "A SendGrid key looks like SG.<id>.<secret>; a Postman key like PMAK-<id>-<secret>.",
+                     "Set SENTRY_AUTH_TOKEN to an org token (sntrys_...) or a user token (sntryu_...)."],
+        "code.py": ["def refresh(client):", "    token = os.environ[\"VAULT_TOKEN\"]",
+                    "    hf_token = os.getenv(\"HF_TOKEN\")", "    ratio = 1//0x10",
+                    "    dd_api_key = settings.DD_API_KEY", "    return client.login(token)"],
+        "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
+                                  "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", nargs="?")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--per-kind", type=int, default=6)
+    ap.add_argument("--sample")
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    if a.sample:
+        print(KINDS[a.sample][3](rng))
+        return
+    tree = os.path.join(a.out, "tree")
+    expected = []
+    kinds = {k: (f, rule, lambda g, n=names, gen=gen: g.choice(CONTAINERS)(g.choice(n), gen(g)))
+             for k, (f, rule, names, gen) in KINDS.items()}
+    kinds.update(SPECIAL)
+    for kind, (family, rule, make) in sorted(kinds.items()):
+        d = os.path.join(tree, family, kind)
+        os.makedirs(d, exist_ok=True)
+        for i in range(a.per_kind):
+            lines, at, ext = make(rng)
+            rel = os.path.join(family, kind, f"{kind}-{i}{ext}")
+            with open(os.path.join(tree, rel), "w") as f:
+                f.write("\n".join(lines) + "\n")
+            expected.append({"family": family, "kind": kind, "path": rel, "line": at + 1, "rules": [rule]})
+    os.makedirs(os.path.join(tree, "decoys"), exist_ok=True)
+    for name, lines in decoys(rng).items():
+        with open(os.path.join(tree, "decoys", name), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    with open(os.path.join(a.out, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)
+    print(f"{len(expected)} planted secrets in {len(kinds)} kinds", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
