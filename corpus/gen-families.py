@@ -283,7 +283,7 @@ def decoys(rng):
                        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEtdhucZ45VPaDyZD7Q7baPXHxl18FUZPoOXQvMzZ36M ci@example"],
         "malformed.md": ["GitHub tokens look like ghp_" + F.rand(rng, F.ALNUM, 20) + "... (40 characters).",
                          "A GitLab token starts glpat-, an Entra secret has " + F.rand(rng, F.ALNUM, 3) + "8Q~ at offset 3.",
-                         "Use STRIPE_KEY=sk_test_" + F.rand(rng, F.ALNUM, 24) + " in development (a test-mode key).",
+                         "Use STRIPE_KEY=sk_test_<your-test-key> in development (test keys are reported, at low severity).",
                          "legacy: " + F.rand(rng, "abcdefghijklmnopqrstuvwxyz234567", 52) + " (no context: not a PAT)"],
         "code.py": ["def login(password: str, token: str) -> None:", "    password = getpass.getpass(\"Password: \")",
                     "    token = os.environ[\"SERVICE_TOKEN\"]", "    secret = vault.read(\"kv/orders\")[\"secret\"]",

@@ -6,8 +6,10 @@ the gaps closed in the older families): format-valid fake credentials, made
 from a seed (checksums and embedded structures included), in realistic files
 (.env, YAML, JSON, shell, Python, Go, properties, CI logs), and decoys that must
 produce no finding: documentation placeholders (hf_xxxxxxxx…), the same
-prefixes at the wrong length or in the wrong alphabet, a bad bech32 checksum,
-template references and prose that names a prefix.
+prefixes at the wrong length or in the wrong alphabet, template references,
+code that reads a token from elsewhere and prose that names a prefix. age keys
+with a corrupted bech32 checksum are planted (kind age-bad-checksum): reported,
+as a mistyped key may still be a leak, but validated: none.
 
 Writes OUT/tree/... and OUT/expected.json (family, kind, path, line and the
 rule that must report it), in the layout tests/tools/score-families.py reads.
@@ -176,6 +178,19 @@ def pem_escaped(rng):
     return [f"JWT_PRIVATE_KEY=\"{one}\""], 0, ".env"
 
 
+def age_corrupt(rng):
+    """An age key with one character changed: still reported (a mistyped key may
+    be a leak), but its bech32 checksum fails, so it is validated: none."""
+    key = list(age_key(rng))
+    i = rng.randrange(16, len(key))
+    key[i] = rng.choice([c for c in gp_upper_bech32() if c != key[i]])
+    return ["# created: 2026-02-01T10:00:00Z", "# public key: (see the recipients file)", "".join(key)], 2, ".txt"
+
+
+def gp_upper_bech32():
+    return BECH32.upper()
+
+
 def testpypi(rng):
     return macaroon(rng, "test.pypi.org")
 
@@ -307,6 +322,7 @@ SPECIAL = {
     "wireguard": ("secret-managers", "wireguard.private-key", wireguard_conf),
     "pem-concatenated": ("private-keys", "pem.private-key", pem_concat),
     "pem-escaped": ("private-keys", "pem.private-key", pem_escaped),
+    "age-bad-checksum": ("secret-managers", "age.secret-key", age_corrupt),
 }
 
 
@@ -353,8 +369,6 @@ CONTAINERS = [c_env, c_yaml, c_json, c_shell, c_python, c_go, c_properties, c_lo
 # ---- decoys: every line must produce no finding ----------------------------------
 
 def decoys(rng):
-    bad_age = list(age_key(rng))
-    bad_age[20] = "Q" if bad_age[20] != "Q" else "P"  # breaks the bech32 checksum
     return {
         "placeholders.env": [
             "HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "GOOGLE_API_KEY=AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
@@ -381,8 +395,6 @@ def decoys(rng):
             "squ_" + r(rng, HEX, 39),
             "dt0c01." + r(rng, UPPER_DIGITS, 24) + "." + r(rng, UPPER_DIGITS, 20),
             "pul-" + r(rng, "ghijklmnopqrstuvwxyz", 40)],
-        "bad-checksum.txt": ["# age keys carry a bech32 checksum: this one is corrupted",
-                             "# " + "".join(bad_age)],
         "prose.md": ["Google API keys start with AIza and OAuth client secrets with GOCSPX-.",
                      "Vault service tokens begin hvs., batch tokens hvb., recovery tokens hvr.",
                      "Hugging Face user access tokens start with hf_ and organisation tokens with api_org_.",
