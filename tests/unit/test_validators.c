@@ -396,6 +396,72 @@ static void test_overlap(void)
     fr_ruleset_free(rs);
 }
 
+/* Provider formats: age's bech32 checksum (the age test-kit identity and a
+ * generated one), PyPI macaroons and Sentry org tokens by structure
+ * (corpus/gen-providers.py made the tokens), and PEM keys spread over source
+ * strings with "\r\n" escapes and + / , glue. */
+static void test_providers(void)
+{
+    check_token("age-bech32",
+                "AGE-SECRET-KEY-1XMWWC06LY3EE5RYTXM9MFLAZ2U56JJJ36S0MYPDRWSVLUL66MV4QX3S7F6",
+                FR_VALID_CHECKSUM);
+    check_token("age-bech32",
+                "AGE-SECRET-KEY-1VH3W4FR4Y3PJX0A737Y580U4DHJE2EJU8RLL7GUZ0CTUZRXURSNSX6C3Q7",
+                FR_VALID_CHECKSUM);
+    CHECK(V("age-bech32",
+            "age-secret-key-1vh3w4fr4y3pjx0a737y580u4dhje2eju8rll7guz0ctuzrxursnsx6c3q7") ==
+          FR_VALID_CHECKSUM); /* bech32 is case-insensitive as a whole */
+    CHECK(V("age-bech32",
+            "AGE-SECRET-KEY-1VH3W4FR4Y3PJX0A737Y580U4DHJE2EJU8RLL7GUZ0CTUZRXURSNSX6C3Q") ==
+          FR_VALID_NONE); /* one character short */
+    CHECK(V("age-bech32",
+            "AGE-SECRET-KEY-1XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX") ==
+          FR_VALID_NONE);
+
+    const char *testpypi =
+        "pypi-AgENdGVzdC5weXBpLm9yZwIreyJ2ZXJzaW9uIjogMSwgIm5vbmNlIjogIjMwODc3NDMyZDEwMjY3MDYifQAC"
+        "KHsidmVyc2lvbiI6IDEsICJleHBpcmF0aW9uIjogMTc5MDc1MDgwMH0AAAYgprOLazhylkfP3gHCziiybFdHJzf1w1"
+        "YaF2EYW9hYmkM";
+    CHECK(V("pypi-macaroon", testpypi) == FR_VALID_STRUCTURE);
+    char *cut = strdup(testpypi);
+    cut[strlen(cut) - 8] = 0; /* a truncated signature */
+    CHECK(V("pypi-macaroon", cut) == FR_VALID_NONE);
+    free(cut);
+    CHECK(V("pypi-macaroon", "pypi-AgEIcHlwaS5vcmcGTd7FguoV8FWnFbB0JxXujr4qqaaABvvLOzAxzXMcU1vsHiQM"
+                             "aRiNTN9Ox98") == FR_VALID_NONE); /* random after the location */
+
+    CHECK(
+        V("sentry-org-token",
+          "sntrys_eyJpYXQiOjE3MDA3Mjg5NzcsInVybCI6Imh0dHBzOi8vc2VudHJ5LmlvIiwicmVnaW9uX3VybCI6Imh0"
+          "dHBzOi8vdXMuc2VudHJ5LmlvIiwib3JnIjoicGxhdGZvcm0ifQ_6PwKluYIFdlKdMwj6uUvtaiJVfU7wicpHdEo"
+          "ziIbob/") == FR_VALID_STRUCTURE);
+    CHECK(V("sentry-org-token", "sntrys_eyJhIjogMX0_6PwKluYIFdlKdMwj6uUvtaiJVfU7wicpHdEoziIbob/") ==
+          FR_VALID_NONE); /* {"a": 1}: no org, no url */
+    CHECK(V("sentry-org-token", "sntrys_eyJhIjogMX0") == FR_VALID_NONE);
+
+    char *pem = run("openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null");
+    CHECK(pem && strstr(pem, "-----BEGIN EC PRIVATE KEY-----"));
+    if (!pem) return;
+    fr_buf java = {0}, crlf = {0};
+    fr_buf_printf(&java, "\"");
+    for (const char *l = pem; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        if (n) {
+            fr_buf_printf(&java, "%s%.*s\\r\\n\"", l == pem ? "" : "\n        \"", (int)n, l);
+            fr_buf_printf(&java, "%s", nl && nl[1] ? " +" : ";");
+            fr_buf_printf(&crlf, "%.*s\\r\\n", (int)n, l);
+        }
+        l = nl ? nl + 1 : l + n;
+    }
+    char *j = fr_buf_steal(&java), *c = fr_buf_steal(&crlf);
+    CHECK(V("pem-key", j + 1) == FR_VALID_STRUCTURE); /* from BEGIN, as the rule captures */
+    CHECK(V("pem-key", c) == FR_VALID_STRUCTURE);
+    free(j);
+    free(c);
+    free(pem);
+}
+
 int main(void)
 {
     test_marvin();
@@ -405,5 +471,6 @@ int main(void)
     test_no_kdf();
     test_decoys();
     test_overlap();
+    test_providers();
     return check_done("test_validators");
 }
