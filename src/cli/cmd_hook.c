@@ -57,6 +57,55 @@ static const char *const POLICY_KEYS[P_COUNT] = {"ferret.mode",        "ferret.r
 static const char *const POLICY_DEFAULTS[P_COUNT] = {"block", NULL,     NULL,    "4000",
                                                      "256M",  "reject", "false", NULL};
 
+static void add_finding(hook_ctx *c, const fr_match *m, const unsigned char *data,
+                        const fr_push_piece *pc, const fr_buf *shown)
+{
+    const fr_rule *r = &c->rs->rules[m->rule];
+    fr_buf pv = {0}, path = {0};
+    char sha[65];
+    fr_redact((const char *)data + m->sstart, m->send - m->sstart, &pv);
+    fr_sha256_hex(data + m->sstart, m->send - m->sstart, sha);
+    fr_buf_put_safe(&path, shown->p ? shown->p : "", shown->len);
+    c->f = fr_xrealloc(c->f, (c->nf + 1) * sizeof *c->f);
+    c->f[c->nf++] = (hook_finding){fr_xstrdup(r->id),
+                                   fr_xstrdup(r->name),
+                                   fr_xstrdup(pc->commit ? pc->commit : ""),
+                                   fr_buf_steal(&path),
+                                   fr_buf_steal(&pv),
+                                   fr_xstrdup(sha),
+                                   fr_xstrdup(pc->author_email ? pc->author_email : ""),
+                                   fr_xstrdup(pc->ref ? pc->ref : ""),
+                                   m->line};
+}
+
+/* Scans a blob's path name (newlines as spaces, as the scan's git-path items do).
+ * Returns 1 when the engine failed (the push is then not accepted). */
+static int scan_path(hook_ctx *c, const fr_push_piece *pc)
+{
+    size_t n = strlen(pc->path);
+    unsigned char *p = fr_xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        p[i] = pc->path[i] == '\n' ? ' ' : (unsigned char)pc->path[i];
+    const fr_match *m;
+    size_t nm;
+    int rc = fr_scan(c->sc, p, n, &m, &nm);
+    if (rc) {
+        c->failed = 1;
+    } else if (nm) {
+        /* Copy the matches out: redacting the path scans again. */
+        fr_match *mm = fr_xmalloc(nm * sizeof *mm);
+        memcpy(mm, m, nm * sizeof *mm);
+        fr_buf shown = {0};
+        fr_redact_path(c->sc, pc->path, &shown);
+        for (size_t i = 0; i < nm; i++)
+            add_finding(c, &mm[i], p, pc, &shown);
+        fr_buf_release(&shown);
+        free(mm);
+    }
+    free(p);
+    return rc ? 1 : 0;
+}
+
 static int on_piece(void *arg, const fr_push_piece *pc)
 {
     hook_ctx *c = arg;
@@ -73,6 +122,9 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         c->over_budget = 1;
         return 1;
     }
+    /* A secret in a pushed path name is readable on the server as surely as one
+     * in the content: it is a finding of its own (kind git-path in a scan). */
+    if (pc->path && !strcmp(pc->kind, "git") && scan_path(c, pc)) return 1;
     /* Content with NULs or control bytes is scanned through its text view (the
      * pipeline's rule): a NUL byte is no way to get a secret past the hook. */
     const unsigned char *data = pc->data;
@@ -95,25 +147,8 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         fr_buf_release(&shown);
         return 1;
     }
-    for (size_t i = 0; i < nm; i++) {
-        const fr_rule *r = &c->rs->rules[m[i].rule];
-        fr_buf pv = {0};
-        char sha[65];
-        fr_redact((const char *)data + m[i].sstart, m[i].send - m[i].sstart, &pv);
-        fr_sha256_hex(data + m[i].sstart, m[i].send - m[i].sstart, sha);
-        c->f = fr_xrealloc(c->f, (c->nf + 1) * sizeof *c->f);
-        fr_buf path = {0};
-        fr_buf_put_safe(&path, shown.p, shown.len);
-        c->f[c->nf++] = (hook_finding){fr_xstrdup(r->id),
-                                       fr_xstrdup(r->name),
-                                       fr_xstrdup(pc->commit ? pc->commit : ""),
-                                       fr_buf_steal(&path),
-                                       fr_buf_steal(&pv),
-                                       fr_xstrdup(sha),
-                                       fr_xstrdup(pc->author_email ? pc->author_email : ""),
-                                       fr_xstrdup(pc->ref ? pc->ref : ""),
-                                       m[i].line};
-    }
+    for (size_t i = 0; i < nm; i++)
+        add_finding(c, &m[i], data, pc, &shown);
     fr_buf_release(&view);
     fr_buf_release(&shown);
     return 0;

@@ -149,6 +149,17 @@ assert_eq "$(tip refs/tags/outer)" none "the chain is not created"
 git tag -d tb tt inner outer > /dev/null
 git branch -q -D side
 
+# a secret in a pushed file NAME (clean content) is as readable on the server
+git checkout -q main
+pt=$($FAKE github 716)
+git checkout -q -b pathleak && echo clean > "dump-$pt.txt" && git add . && gcommit vic "named file"
+push origin pathleak
+assert_eq "$PRC" 1 "a secret in a pushed path name is rejected"
+assert_eq "$(nsecrets)" 1 "one finding: the path name"
+assert_not_contains "$PO" "$pt" "the path is printed redacted"
+assert_contains "$PO" "dump-${pt:0:4}****" "the redacted path"
+git checkout -q main && git branch -q -D pathleak
+
 # warn mode, recorded in a DB with the pusher
 git -C "$T/srv.git" config ferret.mode warn
 git -C "$T/srv.git" config ferret.db "$T/push.db"
