@@ -16,9 +16,20 @@
  * built-in rules use are added at start-up, so a new validator a rule refers
  * to is fuzzed even before it is listed here. */
 static const char *const KNOWN[] = {
-    "azdo-legacy-crc32", "azure-cask",   "azure-identifiable",  "base62-crc32",
-    "docker-auth",       "entra-secret", "gcp-service-account", "jwt",
-    "pem-base64",        "pem-key",
+    "azdo-legacy-crc32",
+    "azure-cask",
+    "azure-identifiable",
+    "base62-crc32",
+    "docker-auth",
+    "entra-secret",
+    "gcp-service-account",
+    "jwt",
+    "pem-base64",
+    "pem-key",
+    /* appended, so the first byte of older corpus inputs keeps its meaning */
+    "age-bech32",
+    "pypi-macaroon",
+    "sentry-org-token",
 };
 #define NKNOWN    (sizeof KNOWN / sizeof KNOWN[0])
 #define MAX_NAMES 64

@@ -104,7 +104,7 @@ def zip_bytes(members, method=zipfile.ZIP_DEFLATED):
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w", method) as z:
         for name, data in members:
-            z.writestr(name, data)
+            z.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data, compress_type=method)
     return b.getvalue()
 
 
@@ -151,7 +151,8 @@ put("archive", "ustar-only", b"\0" * 257 + b"ustar\x0000" + b"\0" * 250)
 
 # ---- validators: byte 0 picks the validator, byte 1 where the secret starts --
 V = ["azdo-legacy-crc32", "azure-cask", "azure-identifiable", "base62-crc32", "docker-auth",
-     "entra-secret", "gcp-service-account", "jwt", "pem-base64", "pem-key"]
+     "entra-secret", "gcp-service-account", "jwt", "pem-base64", "pem-key",
+     "age-bech32", "pypi-macaroon", "sentry-org-token"]  # appended: indices stay
 
 
 def vseed(name, label, window, at=0):
@@ -234,6 +235,14 @@ vseed("pem-key", "openssh", "-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END O
                          + b"\0\0\0\x01" + b"\0\0\0\x03abc" + b"\0\0\0\x08" + b"\1\2\3\4\1\2\3\4").decode())
 vseed("pem-key", "json-escaped", '"-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n"', at=1)
 vseed("pem-base64", "empty", "")
+vseed("age-bech32", "key", "AGE-SECRET-KEY-1" + rand("qpzry9x8gf2tvdw0s3jn54khce6mua7l".upper(), 58))
+vseed("age-bech32", "lower", "age-secret-key-1" + rand("qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58))
+vseed("pypi-macaroon", "token", "pypi-" + base64.urlsafe_b64encode(
+    b"\x02\x01\x08pypi.org\x02\x01" + bytes(rng.randrange(256) for _ in range(60))).decode().rstrip("="))
+vseed("sentry-org-token", "token", "sntrys_" + base64.b64encode(
+    b'{"iat":1,"url":"https://sentry.invalid","region_url":"https://r.invalid","org":"o"}').decode()
+    + "_" + rand(b62, 43))
+vseed("sentry-org-token", "nounderscore", "sntrys_" + "e30=")
 
 # ---- engine: text a scan meets, decorated and near-miss ----------------------
 put("engine", "config.env", "DB_HOST=localhost\nDB_PASSWORD=\"%s\"\napi_key: %s\n" % (rand(b62, 20), rand(b62, 32)))
