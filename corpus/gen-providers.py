@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Recall/precision corpus for the provider families (patterns/google.yml,
+"""Recall/precision corpus for the provider families (patterns/google.yml, azure-services.yml,
 hashicorp.yml, atlassian.yml, ai.yml, messaging.yml, observability.yml,
 cloud-providers.yml, saas.yml, registries.yml, secret-managers.yml, cicd.yml and
 the gaps closed in the older families): format-valid fake credentials, made
@@ -199,6 +199,35 @@ def gen_octopus(rng):
     return "API-" + r(rng, UPPER_DIGITS, 27)
 
 
+# Microsoft identifiable keys that fakes.py does not make yet: (bytes, URL-safe, seed).
+F.IDENTIFIABLE.update({"AzCa": (32, False, "Access00"), "AzSe": (39, False, "PAdmin00"),
+                       "AIoT": (32, False, "IoTHub00"), "+ABa": (64, False, "AbAcct00")})
+
+
+def b64key(rng, n=32):
+    return base64.b64encode(F.rbytes(rng, n)).decode()
+
+
+def redis_cs(rng):
+    return f"orders-{r(rng, LOWER_DIGITS, 5)}.redis.cache.windows.net:6380,password={b64key(rng)},ssl=True,abortConnect=False"
+
+
+def iot_cs(rng):
+    hub = f"orders-hub-{r(rng, LOWER_DIGITS, 4)}"
+    who = rng.choice(["SharedAccessKeyName=iothubowner", "DeviceId=sensor-" + r(rng, DIGITS, 3)])
+    return f"HostName={hub}.azure-devices.net;{who};SharedAccessKey={b64key(rng)}"
+
+
+def appconfig_cs(rng):
+    return (f"Endpoint=https://orders-cfg-{r(rng, LOWER_DIGITS, 4)}.azconfig.io;Id={r(rng, ALNUM, 4)}-l0-s0:"
+            f"{r(rng, ALNUM, 20)};Secret={b64key(rng)}")
+
+
+def signalr_cs(rng):
+    host = rng.choice(["orders.service.signalr.net", "orders.webpubsub.azure.com"])
+    return f"Endpoint=https://{host};AccessKey={b64key(rng)};Version=1.0;"
+
+
 # kind: (family, rule, names to assign it to, generator)
 KINDS = {
     "google-api-key": ("google", "google.api-key", ["GOOGLE_API_KEY", "MAPS_API_KEY", "firebase_api_key"],
@@ -315,6 +344,22 @@ KINDS = {
                      lambda g: g.choice(["glpat-", "gldt-", "glrt-", "glft-"]) + r(g, URLSAFE, 20)),
     "jenkins": ("cicd", "jenkins.api-token", ["JENKINS_API_TOKEN", "jenkins_token"], lambda g: "11" + r(g, HEX, 32)),
     "drone": ("cicd", "drone.token", ["DRONE_TOKEN"], lambda g: r(g, ALNUM, 32)),
+    "azure-search": ("azure-services", "azure.search-key", ["AZURE_SEARCH_ADMIN_KEY", "SEARCH_API_KEY"],
+                     lambda g: F.identifiable(g, "AzSe")),
+    "azure-search-legacy": ("azure-services", "azure.search-key", ["AZURE_SEARCH_KEY", "SEARCH_ADMIN_KEY"],
+                            lambda g: r(g, "0123456789ABCDEF", 32)),
+    "azure-redis": ("azure-services", "azure.redis-key", ["REDIS_ACCESS_KEY", "AZURE_REDIS_KEY"],
+                    lambda g: F.identifiable(g, "AzCa")),
+    "azure-redis-cs": ("azure-services", "azure.redis-key", ["REDIS_CONNECTION", "CacheConnection"], redis_cs),
+    "azure-iot": ("azure-services", "azure.iot-key", ["IOTHUB_KEY", "DEVICE_KEY"], lambda g: F.identifiable(g, "AIoT")),
+    "azure-iot-cs": ("azure-services", "azure.iot-key", ["IOTHUB_CONNECTION_STRING", "DEVICE_CONNECTION_STRING"], iot_cs),
+    "azure-batch": ("azure-services", "azure.batch-key", ["BATCH_ACCOUNT_KEY", "AZURE_BATCH_KEY"],
+                    lambda g: F.identifiable(g, "+ABa")),
+    "azure-app-configuration": ("azure-services", "azure.app-configuration-connection-string",
+                                ["APP_CONFIG_CONNECTION_STRING", "AppConfig"], appconfig_cs),
+    "azure-signalr": ("azure-services", "azure.signalr-connection-string",
+                      ["AZURE_SIGNALR_CONNECTION_STRING", "WEBPUBSUB_CONNECTION"], signalr_cs),
+    "azure-event-grid": ("azure-services", "azure.event-grid-key", ["AEG_SAS_KEY", "EVENTGRID_TOPIC_KEY"], b64key),
 }
 
 # Kinds whose file is not NAME = value.

@@ -312,8 +312,8 @@ static int openssh_body(const unsigned char *d, size_t n)
 /* Copies a PEM block out of its surroundings: "\n" escapes become line breaks,
  * "\r" escapes and CRs go, indentation and quotes are dropped, and so is the
  * glue of a key spread over source strings ("...\n" + "..." or "...\n",):
- * a '+' or ',' at the start of a line only after a closing quote, since a
- * base64 line may itself start with '+'. */
+ * a '+' or ',' after a quote and before a line break or the next quote, since
+ * a base64 line may itself start with '+'. */
 static size_t pem_normalise(const unsigned char *s, size_t n, char *out)
 {
     size_t o = 0;
@@ -331,7 +331,14 @@ static size_t pem_normalise(const unsigned char *s, size_t n, char *out)
             quoted = 1;
             continue;
         }
-        if (bol && quoted && (c == '+' || c == ',')) continue;
+        if (bol && quoted && (c == '+' || c == ',')) {
+            /* Glue only when the line or the next string follows ("\n" +),
+             * not the first base64 character of a string ("+CfE..."). */
+            size_t j = i + 1;
+            while (j < n && (s[j] == ' ' || s[j] == '\t'))
+                j++;
+            if (j == n || s[j] == '\n' || s[j] == '\r' || s[j] == '"' || s[j] == '\'') continue;
+        }
         if (bol && quoted && c == '\n') continue; /* the line break after the glue */
         out[o++] = (char)c;
         bol = c == '\n';

@@ -68,7 +68,7 @@ cat cfg1.txt
 for rule in http.basic-auth npmrc.auth dockercfg.auth; do
   assert_eq "$(pyjsonl cfg1.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$rule'})")" "['structure']" "$rule findings are structure-validated"
 done
-# Provider families (corpus/gen-providers.py): 72 kinds of prefixed and
+# Provider families (corpus/gen-providers.py): 82 kinds of prefixed and
 # context-named tokens, keys in source strings and WireGuard / age identities,
 # on five seeds in one scan; each planted secret must be reported by its own
 # rule, no decoy (placeholders, wrong lengths and alphabets, templates, prose)
@@ -91,14 +91,20 @@ for l in open(sys.argv[1]):
   else
     fail "provider families, seed $seed: targets missed: $(cat prov$seed.txt)"
   fi
-  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 432 "seed $seed: 432 provider secrets planted"
-  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 432 "seed $seed: every provider secret found by its rule"
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 492 "seed $seed: 492 provider secrets planted"
+  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 492 "seed $seed: every provider secret found by its rule"
   assert_eq "$(grep '^decoy hits:' prov$seed.txt)" "decoy hits: 0" "seed $seed: no provider decoy reported"
 done
 cat prov1.txt
 pv() { pyjsonl prov.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$1'})"; }
 for rule in pypi.test-token sentry.org-token; do
   assert_eq "$(pv "$rule")" "['structure']" "$rule findings are structure-validated"
+done
+# Azure identifiable keys verify their Marvin32 checksum; the same services'
+# connection strings and legacy keys cannot.
+assert_eq "$(pv azure.batch-key)" "['checksum']" "Batch keys are checksum-validated"
+for rule in azure.search-key azure.redis-key azure.iot-key; do
+  assert_eq "$(pv "$rule")" "['checksum', 'none']" "$rule: identifiable keys checksum, the others none"
 done
 # age: 30 valid identities verify their bech32 checksum, the 30 corrupted ones
 # are still reported, unverified.
