@@ -117,7 +117,7 @@ PO=$(git -C repo push origin HEAD~1:refs/heads/main 2>&1) # the commit adding cf
 PRC=$?
 set -e
 assert_eq "$PRC" 1 "the push is rejected"
-assert_eq "$(printf '%s\n' "$PO" | grep -c '^remote: ferret: SECRET ')" 1 "one finding in the push"
+assert_eq "$(printf '%s\n' "$PO" | grep -c '^remote: ferret: SECRET ')" 2 "two findings in the push: the file's content and its name"
 assert_contains "$PO" "cfg/$p3.txt line 1" "the path shown redacted"
 printf '%s\n' "$PO" > push.txt
 no_plaintext push.txt "hook output"
