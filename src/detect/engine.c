@@ -28,7 +28,9 @@
 
 struct fr_engine {
     const fr_ruleset *rs;
-    hs_database_t *db;
+    /* The rules whose examples check a database (cached), and the rest (compiled
+     * on every run; NULL when there is none). */
+    hs_database_t *db, *db_rest;
     hs_scratch_t *proto_scratch;
     pcre2_code **codes;
     int every_position;
@@ -178,24 +180,27 @@ static int cache_dir_ok(const char *dir)
 /*
  * A cached database is bound to everything it was compiled from: the file opens
  * with this identity (format, ferret and Hyperscan versions, the CPU it was
- * compiled for, the rule-set hash, the rule and pattern counts), then the size
- * and SHA-256 of the serialized database that follows. The file name is the
- * SHA-256 of the identity, but the name proves nothing (a file can be copied
- * under another's name): every field is checked before Hyperscan sees a byte,
- * and Hyperscan's own account of the database after. A database from another
- * rule set would report rule ids that mean other rules, or no rules at all.
+ * compiled for, the rule-set hash, the number of rules and of patterns in the
+ * database), then the size and SHA-256 of the serialized database that follows.
+ * None of that proves what the database holds (whoever writes the file writes
+ * the header too, and the SHA-256 only catches damage), so a loaded database is
+ * also run over the rules' examples (db_fits_examples): it must report each
+ * cached rule on every example that rule's own pattern matches, and no other id.
+ * Only rules one of whose examples their pattern matches can be checked this
+ * way; the others are never cached but compiled on every run into a second,
+ * small database.
  */
 
-static void cache_identity(fr_buf *b, const fr_ruleset *rs)
+static void cache_identity(fr_buf *b, const fr_ruleset *rs, size_t npatterns)
 {
     hs_platform_info_t plat;
     memset(&plat, 0, sizeof plat);
     hs_populate_platform(&plat);
     fr_buf_printf(b,
-                  "ferret-hs-cache 2\nferret %s\nhyperscan %s\nmode block\nplatform %u %llx\n"
+                  "ferret-hs-cache 3\nferret %s\nhyperscan %s\nmode block\nplatform %u %llx\n"
                   "rules %s\nnrules %zu\npatterns %zu\n",
                   FERRET_VERSION, hs_version(), plat.tune, (unsigned long long)plat.cpu_features,
-                  rs->hash, rs->n, rs->n);
+                  rs->hash, rs->n, npatterns);
 }
 
 static void cache_path(fr_buf *b, const char *dir, const char *identity, size_t n)
@@ -226,26 +231,66 @@ static size_t cache_trailer(const char *p, size_t *size, char hex[65])
     return (size_t)(q - p);
 }
 
-/* Hyperscan's description of a serialized database must match the one of the
- * database it deserializes to, and name block mode. */
-static int cache_db_ok(const char *bytes, size_t len, const hs_database_t *db)
+/* Whether the rule's own pattern matches an example (the whole text searched). */
+static int example_matches(const pcre2_code *code, const char *text, pcre2_match_data *md)
 {
-    size_t mem = 0;
-    char *a = NULL, *b = NULL;
-    int ok = hs_serialized_database_size(bytes, len, &mem) == HS_SUCCESS && mem > 0 &&
-             hs_serialized_database_info(bytes, len, &a) == HS_SUCCESS &&
-             hs_database_info(db, &b) == HS_SUCCESS && a && b && !strcmp(a, b) &&
-             strstr(a, "Mode: BLOCK") != NULL;
-    free(a);
-    free(b);
+    return pcre2_match(code, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL) >= 0;
+}
+
+typedef struct {
+    unsigned want;
+    const unsigned char *in_db; /* in_db[id]: the database should hold rule id */
+    size_t n;
+    int hit, stray;
+} verify_ctx;
+
+static int on_verify_hit(unsigned id, unsigned long long from, unsigned long long to,
+                         unsigned flags, void *ctx)
+{
+    (void)from, (void)to, (void)flags;
+    verify_ctx *v = ctx;
+    v->hit |= id == v->want;
+    v->stray |= id >= v->n || !v->in_db[id];
+    return 0;
+}
+
+/* Whether db behaves as the database of rules idx[0..n) on their examples. A
+ * database compiled from these patterns reports a rule wherever its pattern
+ * matches (prefilter mode reports more, never less); one compiled from other
+ * patterns misses a rule or reports ids of rules it should not hold. */
+static int db_fits_examples(const fr_engine *e, const hs_database_t *db, const size_t *idx,
+                            size_t n, pcre2_match_data *md)
+{
+    const fr_ruleset *rs = e->rs;
+    hs_scratch_t *scratch = NULL;
+    char *info = NULL;
+    int ok = hs_database_info(db, &info) == HS_SUCCESS && info &&
+             strstr(info, "Mode: BLOCK") != NULL && hs_alloc_scratch(db, &scratch) == HS_SUCCESS;
+    free(info);
+    verify_ctx v = {.in_db = fr_xcalloc(rs->n ? rs->n : 1, 1), .n = rs->n};
+    for (size_t i = 0; i < n; i++)
+        ((unsigned char *)v.in_db)[idx[i]] = 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        const fr_rule *r = &rs->rules[idx[i]];
+        for (size_t k = 0; ok && k < r->nexamples; k++) {
+            const char *t = r->examples[k].text;
+            v.want = (unsigned)idx[i];
+            v.hit = v.stray = 0;
+            ok = hs_scan(db, t, (unsigned)strlen(t), 0, scratch, on_verify_hit, &v) == HS_SUCCESS &&
+                 !v.stray && (v.hit || !example_matches(e->codes[idx[i]], t, md));
+        }
+    }
+    free((void *)v.in_db);
+    hs_free_scratch(scratch);
     return ok;
 }
 
-static hs_database_t *cache_load(const char *dir, const fr_ruleset *rs)
+static hs_database_t *cache_load(const char *dir, const fr_engine *e, const size_t *idx,
+                                 size_t nidx, pcre2_match_data *md)
 {
     if (!dir || !cache_dir_ok(dir)) return NULL;
     fr_buf id = {0}, path = {0}, data = {0};
-    cache_identity(&id, rs);
+    cache_identity(&id, e->rs, nidx);
     cache_path(&path, dir, id.p, id.len);
     hs_database_t *db = NULL;
     int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -269,7 +314,7 @@ static hs_database_t *cache_load(const char *dir, const fr_ruleset *rs)
         const char *bytes = data.p + id.len + tl;
         fr_sha256_hex(bytes, dbsize, have);
         if (!strcmp(have, hex) && hs_deserialize_database(bytes, dbsize, &db) == HS_SUCCESS &&
-            !cache_db_ok(bytes, dbsize, db)) {
+            !db_fits_examples(e, db, idx, nidx, md)) {
             hs_free_database(db);
             db = NULL;
         }
@@ -293,7 +338,8 @@ static int write_all(int fd, const char *p, size_t n)
 
 /* Best effort: a cache that cannot be written only costs the next compile. The
  * file appears whole or not at all (a temporary file renamed over it). */
-static void cache_store(const char *dir, const fr_ruleset *rs, const hs_database_t *db)
+static void cache_store(const char *dir, const fr_ruleset *rs, size_t npatterns,
+                        const hs_database_t *db)
 {
     if (!dir || !cache_dir_ok(dir)) return;
     char *bytes = NULL;
@@ -301,7 +347,7 @@ static void cache_store(const char *dir, const fr_ruleset *rs, const hs_database
     if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return;
     fr_buf head = {0}, path = {0}, tmp = {0};
     char hex[65];
-    cache_identity(&head, rs);
+    cache_identity(&head, rs, npatterns);
     cache_path(&path, dir, head.p, head.len);
     fr_sha256_hex(bytes, len, hex);
     fr_buf_printf(&head, "size %zu\nsha256 %s\n", len, hex);
@@ -319,6 +365,45 @@ static void cache_store(const char *dir, const fr_ruleset *rs, const hs_database
     fr_buf_release(&tmp);
 }
 
+/* Compiles the rules into e->db (the rules an example checks: loaded from the
+ * cache when it holds a database that fits them) and e->db_rest (the others). */
+static int build_dbs(fr_engine *e, const char *cache, fr_buf *err)
+{
+    const fr_ruleset *rs = e->rs;
+    size_t *chk = fr_xcalloc(rs->n + 1, sizeof *chk), *rest = fr_xcalloc(rs->n + 1, sizeof *rest);
+    size_t nc = 0, nr = 0;
+    pcre2_match_data *md = pcre2_match_data_create(16, NULL);
+    if (!md) {
+        free(chk), free(rest);
+        fr_buf_puts(err, "PCRE2: out of memory");
+        return FR_ERR;
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        int checked = 0;
+        for (size_t k = 0; !checked && k < rs->rules[i].nexamples; k++)
+            checked = example_matches(e->codes[i], rs->rules[i].examples[k].text, md);
+        if (checked)
+            chk[nc++] = i;
+        else
+            rest[nr++] = i;
+    }
+    int rc = FR_OK;
+    /* (an empty rule set still gets a database: Hyperscan says why it has none) */
+    if (nc || !nr) {
+        e->db = nc ? cache_load(cache, e, chk, nc, md) : NULL;
+        if (!e->db) {
+            if (compile_hs(rs, chk, nc, &e->db, err))
+                rc = FR_ECORRUPT;
+            else if (cache && db_fits_examples(e, e->db, chk, nc, md))
+                cache_store(cache, rs, nc, e->db);
+        }
+    }
+    if (rc == FR_OK && nr && compile_hs(rs, rest, nr, &e->db_rest, err)) rc = FR_ECORRUPT;
+    pcre2_match_data_free(md);
+    free(chk), free(rest);
+    return rc;
+}
+
 int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *opts)
 {
     fr_engine *e = fr_xcalloc(1, sizeof *e);
@@ -327,23 +412,18 @@ int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *o
     e->rs = rs;
     e->every_position = opts && opts->every_position;
     e->codes = fr_xcalloc(rs->n, sizeof *e->codes);
-    size_t *idx = fr_xcalloc(rs->n, sizeof *idx);
     for (size_t i = 0; i < rs->n; i++) {
-        idx[i] = i;
         if (!(e->codes[i] = compile_pcre(&rs->rules[i], &err))) rc = FR_ECORRUPT;
     }
     const char *cache = opts && !e->every_position ? opts->cache_dir : NULL;
-    if (rc == FR_OK && !(e->db = cache_load(cache, rs))) {
-        if (compile_hs(rs, idx, rs->n, &e->db, &err))
-            rc = FR_ECORRUPT;
-        else
-            cache_store(cache, rs, e->db);
-    }
-    if (rc == FR_OK && hs_alloc_scratch(e->db, &e->proto_scratch) != HS_SUCCESS) {
+    if (rc == FR_OK) rc = build_dbs(e, cache, &err);
+    /* one scratch serves both databases */
+    if (rc == FR_OK &&
+        ((e->db && hs_alloc_scratch(e->db, &e->proto_scratch) != HS_SUCCESS) ||
+         (e->db_rest && hs_alloc_scratch(e->db_rest, &e->proto_scratch) != HS_SUCCESS))) {
         fr_buf_puts(&err, "Hyperscan: cannot allocate scratch space");
         rc = FR_ERR;
     }
-    free(idx);
     if (rc) {
         if (err.len && err.p[err.len - 1] == '\n') err.p[--err.len] = 0;
         fr_error_set("%s", err.p ? err.p : "engine compile failed");
@@ -364,6 +444,7 @@ void fr_engine_free(fr_engine *e)
     free(e->codes);
     hs_free_scratch(e->proto_scratch);
     hs_free_database(e->db);
+    hs_free_database(e->db_rest);
     free(e);
 }
 
@@ -584,7 +665,11 @@ int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match
             for (uint32_t r = 0; r < e->rs->n; r++)
                 confirm(s, r, pos);
     } else {
-        hs_error_t hr = hs_scan(e->db, (const char *)data, (unsigned)len, 0, s->scratch, on_hit, s);
+        hs_error_t hr =
+            e->db ? hs_scan(e->db, (const char *)data, (unsigned)len, 0, s->scratch, on_hit, s)
+                  : HS_SUCCESS;
+        if (hr == HS_SUCCESS && e->db_rest)
+            hr = hs_scan(e->db_rest, (const char *)data, (unsigned)len, 0, s->scratch, on_hit, s);
         if (hr != HS_SUCCESS) {
             fr_error_set("Hyperscan scan failed (error %d)", (int)hr);
             return FR_ERR;

@@ -16,7 +16,7 @@ static const char *RULES = "rules:\n"
                            "    severity: high\n"
                            "    confidence: high\n"
                            "    attack: T1552.001\n"
-                           "    examples: [x]\n"
+                           "    examples: [tok_ABCDEFGH12345678]\n"
                            "    negative_examples: [y]\n"
                            "  - id: t.kv\n"
                            "    name: key value, needs a keyword nearby\n"
@@ -26,7 +26,7 @@ static const char *RULES = "rules:\n"
                            "    severity: medium\n"
                            "    confidence: low\n"
                            "    attack: T1552.001\n"
-                           "    examples: [x]\n"
+                           "    examples: ['password = \"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5\"']\n"
                            "    negative_examples: [y]\n"
                            "  - id: t.look\n"
                            "    name: lookahead forces prefilter mode\n"
@@ -35,7 +35,7 @@ static const char *RULES = "rules:\n"
                            "    severity: low\n"
                            "    confidence: low\n"
                            "    attack: T1552.001\n"
-                           "    examples: [x]\n"
+                           "    examples: [key-abcdefghijk!]\n"
                            "    negative_examples: [y]\n";
 
 static fr_ruleset *RS;
@@ -274,8 +274,19 @@ static const char *OTHER = "rules:\n"
                            "    severity: high\n"
                            "    confidence: high\n"
                            "    attack: T1552.001\n"
-                           "    examples: [x]\n"
+                           "    examples: [oth_abc123def456]\n"
                            "    negative_examples: [y]\n";
+/* One rule like OTHER's under another pattern: its database under OTHER's header
+ * (a right identity, a right checksum) must not be used. */
+static const char *ALT = "rules:\n"
+                         "  - id: t.other\n"
+                         "    name: other\n"
+                         "    pattern: '\\b(alt_[a-z0-9]{12})\\b'\n"
+                         "    severity: high\n"
+                         "    confidence: high\n"
+                         "    attack: T1552.001\n"
+                         "    examples: [alt_abc123def456]\n"
+                         "    negative_examples: [y]\n";
 #define EXTRA_RULE(n)                                                                              \
     "  - id: t.extra" n "\n"                                                                       \
     "    name: extra\n"                                                                            \
@@ -283,7 +294,7 @@ static const char *OTHER = "rules:\n"
     "    severity: low\n"                                                                          \
     "    confidence: low\n"                                                                        \
     "    attack: T1552.001\n"                                                                      \
-    "    examples: [x]\n"                                                                          \
+    "    examples: [ex" n "_abcdefghij]\n"                                                         \
     "    negative_examples: [y]\n"
 
 static fr_engine *cached_engine(const fr_ruleset *rs, const char *dir)
@@ -363,7 +374,55 @@ static void test_cache_swap(void)
     fr_engine_free(e);
     snprintf(cmd, sizeof cmd, "cmp -s %s/own %s/hs-*.db", db, db);
     CHECK(system(cmd) == 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", da, db, dc);
+    /* the right header and a right checksum around a database compiled from
+     * other patterns (ALT's): the examples show it, it is rebuilt */
+    fr_ruleset *alt = NULL;
+    const char *anames[] = {"alt.yml"};
+    size_t alen[] = {strlen(ALT)};
+    CHECK(fr_rules_load_buffers(&alt, anames, &ALT, alen, 1) == FR_OK);
+    char dd[] = "/tmp/ferret-cache-d-XXXXXX";
+    CHECK(mkdtemp(dd) != NULL);
+    if (alt) fr_engine_free(cached_engine(alt, dd));
+    snprintf(cmd, sizeof cmd,
+             "f=$(ls %s/hs-*.db) && python3 -c \"import sys, hashlib; o = open(sys.argv[1], 'rb')"
+             ".read(); a = open(sys.argv[2], 'rb').read(); d = a[a.index(b'\\nsha256 ') + 73:]; "
+             "open(sys.argv[1], 'wb').write(o[:o.index(b'size ')] + b'size %%d\\nsha256 %%s\\n' "
+             "%% (len(d), hashlib.sha256(d).hexdigest().encode()) + d)\" $f %s/hs-*.db && "
+             "! cmp -s %s/own $f",
+             db, dd, db);
+    CHECK(system(cmd) == 0);
+    e = cached_engine(other, db);
+    expect_other_only(e);
+    fr_engine_free(e);
+    snprintf(cmd, sizeof cmd, "cmp -s %s/own %s/hs-*.db", db, db);
+    CHECK(system(cmd) == 0);
+    /* a rule no example of which its pattern matches cannot check a database:
+     * it is compiled on every run, never cached, and still finds its secrets */
+    fr_ruleset *unchecked = NULL;
+    const char *unames[] = {"unchecked.yml"};
+    const char *utext = "rules:\n"
+                        "  - id: t.other\n"
+                        "    name: other\n"
+                        "    pattern: '\\b(oth_[a-z0-9]{12})\\b'\n"
+                        "    severity: high\n"
+                        "    confidence: high\n"
+                        "    attack: T1552.001\n"
+                        "    examples: [x]\n"
+                        "    negative_examples: [y]\n";
+    size_t ulen[] = {strlen(utext)};
+    CHECK(fr_rules_load_buffers(&unchecked, unames, &utext, ulen, 1) == FR_OK);
+    snprintf(cmd, sizeof cmd, "rm -f %s/*", dd);
+    CHECK(system(cmd) == 0);
+    if (unchecked) {
+        e = cached_engine(unchecked, dd);
+        expect_other_only(e);
+        fr_engine_free(e);
+    }
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) = 0", dd);
+    CHECK(system(cmd) == 0);
+    fr_ruleset_free(unchecked);
+    fr_ruleset_free(alt);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s", da, db, dc, dd);
     CHECK(system(cmd) == 0);
     fr_ruleset_free(other);
     fr_ruleset_free(large);
