@@ -361,6 +361,13 @@ KINDS = {
     "azure-signalr": ("azure-services", "azure.signalr-connection-string",
                       ["AZURE_SIGNALR_CONNECTION_STRING", "WEBPUBSUB_CONNECTION"], signalr_cs),
     "azure-event-grid": ("azure-services", "azure.event-grid-key", ["AEG_SAS_KEY", "EVENTGRID_TOPIC_KEY"], b64key),
+    "azure-ai-legacy": ("azure-services", "azure.ai-services-key", ["AZURE_OPENAI_API_KEY", "SPEECH_KEY", "COGNITIVE_SERVICE_KEY"],
+                        lambda g: r(g, HEX, 32)),
+    "pagerduty": ("observability", "pagerduty.api-key", ["PAGERDUTY_API_KEY", "PAGERDUTY_TOKEN", "PAGERDUTY_ROUTING_KEY"],
+                  lambda g: g.choice([r(g, ALNUM + "_-", 20), "u+" + r(g, ALNUM + "_-", 18), r(g, HEX, 32)])),
+    "travis": ("cicd", "travis.api-token", ["TRAVIS_API_TOKEN", "TRAVIS_TOKEN"], lambda g: r(g, URLSAFE, 22)),
+    "infisical": ("secret-managers", "infisical.token", ["INFISICAL_TOKEN", "INFISICAL_CLIENT_SECRET"],
+                  lambda g: g.choice(["st." + uuid(g) + "." + r(g, HEX, 32) + "." + r(g, HEX, 32), r(g, HEX, 64)])),
 }
 
 # Kinds whose file is not NAME = value.

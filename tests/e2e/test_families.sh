@@ -68,7 +68,7 @@ cat cfg1.txt
 for rule in http.basic-auth npmrc.auth dockercfg.auth; do
   assert_eq "$(pyjsonl cfg1.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$rule'})")" "['structure']" "$rule findings are structure-validated"
 done
-# Provider families (corpus/gen-providers.py): 82 kinds of prefixed and
+# Provider families (corpus/gen-providers.py): 86 kinds of prefixed and
 # context-named tokens, keys in source strings and WireGuard / age identities,
 # on five seeds in one scan; each planted secret must be reported by its own
 # rule, no decoy (placeholders, wrong lengths and alphabets, templates, prose)
@@ -91,8 +91,8 @@ for l in open(sys.argv[1]):
   else
     fail "provider families, seed $seed: targets missed: $(cat prov$seed.txt)"
   fi
-  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 492 "seed $seed: 492 provider secrets planted"
-  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 492 "seed $seed: every provider secret found by its rule"
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 516 "seed $seed: 516 provider secrets planted"
+  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 516 "seed $seed: every provider secret found by its rule"
   assert_eq "$(grep '^decoy hits:' prov$seed.txt)" "decoy hits: 0" "seed $seed: no provider decoy reported"
 done
 cat prov1.txt
