@@ -73,6 +73,17 @@ typedef struct {
     const char *rules_hash;
 } file_check;
 
+/* Prints the last error with any secret in a path it quotes redacted, and adds
+ * it to the run's note (when note is not NULL). */
+static void error_redacted(fr_scanner *sc, fr_buf *note)
+{
+    fr_buf shown = {0};
+    fr_redact_path(sc, fr_error(), &shown);
+    fr_cli_error("%s", shown.p);
+    if (note) fr_buf_printf(note, "%s%s", note->len ? "; " : "", shown.p);
+    fr_buf_release(&shown);
+}
+
 static int file_unchanged(void *ctx, const char *path, uint64_t size, int64_t mtime_ns, char *key,
                           size_t keysz)
 {
@@ -235,15 +246,15 @@ int fr_cmd_scan(int argc, char **argv)
         fr_cli_error("cannot compile the rules; nothing was scanned");
         goto done;
     }
-    fr_store_opts so = {.busy_timeout_ms = busy_ms};
-    if (fr_store_open(&store, db_path, &so)) {
+    /* The targets and the run's note are stored, errors are printed: a secret
+     * in a path they quote is redacted like any location's (paths.c). */
+    if (fr_scanner_new(&path_sc, engine)) {
         fr_cli_error("%s", fr_error());
         goto done;
     }
-    /* The targets and the run's note are stored: a secret in a path named on
-     * the command line is redacted like any location's (paths.c). */
-    if (fr_scanner_new(&path_sc, engine)) {
-        fr_cli_error("%s", fr_error());
+    fr_store_opts so = {.busy_timeout_ms = busy_ms};
+    if (fr_store_open(&store, db_path, &so)) {
+        error_redacted(path_sc, NULL);
         goto done;
     }
     fr_buf targets = {0}, target = {0};
@@ -258,7 +269,7 @@ int fr_cmd_scan(int argc, char **argv)
     fr_buf_release(&targets);
     if (rc == FR_OK) rc = record_rules(store, rs);
     if (rc) {
-        fr_cli_error("%s", fr_error());
+        error_redacted(path_sc, NULL);
         goto done;
     }
 
@@ -272,7 +283,7 @@ int fr_cmd_scan(int argc, char **argv)
     fr_pipeline *p = NULL;
     fr_pipeline_opts po = {threads, max_size, store_secrets, quiet, rs->hash};
     if (fr_pipeline_start(&p, &po, engine, store, run_id)) {
-        fr_cli_error("%s", fr_error());
+        error_redacted(path_sc, NULL);
         goto done;
     }
     int incomplete = 0;
@@ -305,8 +316,7 @@ int fr_cmd_scan(int argc, char **argv)
         int src = fr_fs_scan(argv[i], &fo, p, &fs);
         files_unchanged += fs.unchanged;
         if (src && src != FR_EINTR) {
-            fr_cli_error("%s", fr_error());
-            fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
+            error_redacted(path_sc, &note);
             incomplete = 1;
         }
     }
@@ -315,22 +325,29 @@ int fr_cmd_scan(int argc, char **argv)
     fr_known_blobs *known = NULL;
     fr_git_stats gs = {0};
     char **fingerprints = fr_xcalloc(repos.n + 1, sizeof *fingerprints);
+    /* A repository is stored under its path as its locations show it: with any
+     * secret in it redacted (paths.c), so the state and touch_repo agree. */
+    char **repo_keys = fr_xcalloc(repos.n + 1, sizeof *repo_keys);
+    for (size_t i = 0; i < repos.n; i++) {
+        fr_buf k = {0};
+        fr_redact_path(path_sc, repos.paths[i], &k);
+        repo_keys[i] = fr_buf_steal(&k);
+    }
     size_t unchanged = 0;
     atomic_store(&pc.pr->repos_total, repos.n);
     for (size_t i = 0; i < repos.n && !fr_interrupted;
          i++, atomic_fetch_add(&pc.pr->repos_done, 1)) {
         char fp[65], old_fp[65], old_rules[65];
         if (fr_git_fingerprint(repos.paths[i], fp)) {
-            fr_cli_error("%s", fr_error());
-            fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
+            error_redacted(path_sc, &note);
             incomplete = 1;
             continue;
         }
-        if (!full && fr_store_repo_state(store, repos.paths[i], old_fp, old_rules) == FR_OK &&
+        if (!full && fr_store_repo_state(store, repo_keys[i], old_fp, old_rules) == FR_OK &&
             !strcmp(fp, old_fp) && !strcmp(old_rules, rs->hash)) {
             unchanged++;
-            if (fr_store_touch_repo(store, repos.paths[i], run_id)) {
-                fr_cli_error("%s", fr_error());
+            if (fr_store_touch_repo(store, repo_keys[i], run_id)) {
+                error_redacted(path_sc, NULL);
                 incomplete = 1;
             }
             continue;
@@ -338,7 +355,7 @@ int fr_cmd_scan(int argc, char **argv)
         if (!known) {
             known = fr_known_blobs_new();
             if (fr_store_each_known(store, "git:", rs->hash, add_known, known)) {
-                fr_cli_error("%s", fr_error());
+                error_redacted(path_sc, NULL);
                 incomplete = 1;
             }
         }
@@ -346,8 +363,7 @@ int fr_cmd_scan(int argc, char **argv)
         fr_git_stats one = {0};
         int grc = fr_git_scan(repos.paths[i], &go, p, &one);
         if (grc && grc != FR_EINTR) {
-            fr_cli_error("%s", fr_error());
-            fr_buf_printf(&note, "%s%s", note.len ? "; " : "", fr_error());
+            error_redacted(path_sc, &note);
             incomplete = 1;
         }
         if (one.incomplete) incomplete = 1;
@@ -363,8 +379,11 @@ int fr_cmd_scan(int argc, char **argv)
     }
     int prc = fr_pipeline_finish(p, &ps);
     if (prc) {
-        fr_cli_error("%s", fr_error());
-        fr_buf_printf(&note, "%sstore: %s", note.len ? "; " : "", fr_error());
+        fr_buf what = {0};
+        fr_redact_path(path_sc, fr_error(), &what);
+        fr_cli_error("%s", what.p);
+        fr_buf_printf(&note, "%sstore: %s", note.len ? "; " : "", what.p);
+        fr_buf_release(&what);
         incomplete = 1;
     }
     if (fr_interrupted) {
@@ -375,19 +394,21 @@ int fr_cmd_scan(int argc, char **argv)
     /* A repository's state is saved only when everything of it was recorded. */
     for (size_t i = 0; i < repos.n; i++) {
         if (fingerprints[i] && !fr_interrupted && !prc &&
-            fr_store_set_repo_state(store, repos.paths[i], fingerprints[i], rs->hash, run_id)) {
-            fr_cli_error("%s", fr_error());
+            fr_store_set_repo_state(store, repo_keys[i], fingerprints[i], rs->hash, run_id)) {
+            error_redacted(path_sc, NULL);
             incomplete = 1;
         }
         free(fingerprints[i]);
+        free(repo_keys[i]);
         free(repos.paths[i]);
     }
     free(fingerprints);
+    free(repo_keys);
     free(repos.paths);
     fr_known_blobs_free(known);
     uint64_t in_targets = 0;
     if (fr_store_findings_in_run(store, run_id, &in_targets)) {
-        fr_cli_error("%s", fr_error());
+        error_redacted(path_sc, NULL);
         incomplete = 1;
     }
     fr_run_counts counts = {ps.scanned, ps.skipped, ps.failed, ps.bytes, ps.matches, 0};
@@ -398,7 +419,7 @@ int fr_cmd_scan(int argc, char **argv)
         note = shown;
     }
     if (fr_store_run_end(store, run_id, !incomplete, &counts, note.p)) {
-        fr_cli_error("%s", fr_error());
+        error_redacted(path_sc, NULL);
         incomplete = 1;
     }
     fr_buf_release(&note);

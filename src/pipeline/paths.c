@@ -14,25 +14,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes path into out with every secret span replaced by its preview; *m and
- * *nm get the scanner's matches (valid until its next scan). */
-static size_t redact(fr_scanner *sc, const char *path, fr_buf *out, const fr_match **m, size_t *nm)
+static int cmp_span(const void *a, const void *b)
+{
+    const size_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+size_t fr_redact_spans(const char *path, const fr_match *m, size_t nm, fr_buf *out)
 {
     size_t len = strlen(path), from = 0, n = 0;
     fr_buf_reset(out);
     fr_buf_reserve(out, len + 1); /* out->p is a string even for "" */
-    *nm = 0;
-    if (fr_scan(sc, (const unsigned char *)path, len, m, nm) != FR_OK) *nm = 0;
-    for (size_t i = 0; i < *nm; i++) {
-        const fr_match *x = &(*m)[i];
-        if (x->sstart < from || x->send > len) continue; /* overlaps one already replaced */
-        fr_buf_append(out, path + from, x->sstart - from);
-        fr_redact(path + x->sstart, x->send - x->sstart, out);
-        from = x->send;
+    size_t(*sp)[2] = fr_xcalloc(nm ? nm : 1, sizeof *sp), ns = 0;
+    for (size_t i = 0; i < nm; i++)
+        if (m[i].sstart < m[i].send && m[i].send <= len)
+            sp[ns][0] = m[i].sstart, sp[ns++][1] = m[i].send;
+    qsort(sp, ns, sizeof *sp, cmp_span);
+    for (size_t i = 0; i < ns;) { /* one merged span: every span starting inside it */
+        size_t s = sp[i][0], e = sp[i][1];
+        for (i++; i < ns && sp[i][0] < e; i++)
+            if (sp[i][1] > e) e = sp[i][1];
+        fr_buf_append(out, path + from, s - from);
+        fr_redact(path + s, e - s, out);
+        from = e;
         n++;
     }
+    free(sp);
     fr_buf_append(out, path + from, len - from);
     return n;
+}
+
+/* Writes path into out with every secret span replaced by its preview; *m and
+ * *nm get the scanner's matches (valid until its next scan). */
+static size_t redact(fr_scanner *sc, const char *path, fr_buf *out, const fr_match **m, size_t *nm)
+{
+    *nm = 0;
+    if (fr_scan(sc, (const unsigned char *)path, strlen(path), m, nm) != FR_OK) *nm = 0;
+    return fr_redact_spans(path, *m, *nm, out);
 }
 
 size_t fr_redact_path(fr_scanner *sc, const char *path, fr_buf *out)
@@ -42,13 +60,14 @@ size_t fr_redact_path(fr_scanner *sc, const char *path, fr_buf *out)
     return redact(sc, path, out, &m, &nm);
 }
 
-/* Replaces *field (owned) by its redacted form when it holds a secret. */
-static void redact_field(fr_scanner *sc, char **field, fr_buf *tmp)
+/* Replaces *field (owned) by its redacted form when it holds a secret; returns
+ * whether it did. */
+static int redact_field(fr_scanner *sc, char **field, fr_buf *tmp)
 {
-    if (*field && fr_redact_path(sc, *field, tmp)) {
-        free(*field);
-        *field = fr_xstrdup(tmp->p);
-    }
+    if (!*field || !fr_redact_path(sc, *field, tmp)) return 0;
+    free(*field);
+    *field = fr_xstrdup(tmp->p);
+    return 1;
 }
 
 typedef struct {
@@ -119,6 +138,10 @@ void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_it
     int redacted = 0;
     for (size_t i = 0; i < it->nlocs; i++) {
         fr_location *l = &it->locs[i];
+        /* A repository's directory and a ref's name are shown with every
+         * location in them (their own findings: fs.c and git.c submit them). */
+        if (redact_field(sc, (char **)&l->repo, &tmp)) redacted = 1;
+        if (redact_field(sc, (char **)&l->ref, &tmp)) redacted = 1;
         if (!l->path) continue;
         /* The part of the path nothing else scans: a file's whole path, an
          * archive member's name after its top-level container's path. */
@@ -148,9 +171,15 @@ void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_it
     }
     /* A reason may quote a name (an archive reader's error about a member). */
     redact_field(sc, &it->reason, &tmp);
-    for (size_t i = 0; i < it->nsegs; i++) /* git-path segments: redacted by the writer */
-        if (strcmp(it->segs[i].loc.kind, "git-path"))
-            redact_field(sc, (char **)&it->segs[i].loc.path, &tmp);
+    for (size_t i = 0; i < it->nsegs; i++) {
+        fr_location *l = &it->segs[i].loc;
+        redact_field(sc, (char **)&l->repo, &tmp);
+        redact_field(sc, (char **)&l->ref, &tmp);
+        /* git-path and git-ref segments: their names are redacted by the writer,
+         * from their own matches */
+        if (strcmp(l->kind, "git-path") && strcmp(l->kind, "git-ref"))
+            redact_field(sc, (char **)&l->path, &tmp);
+    }
     if (redacted) {
         /* The file table would keep the plain path: such a file is read every time. */
         it->remember_file = 0;

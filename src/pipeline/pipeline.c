@@ -155,36 +155,34 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
 {
     fr_item *it = r->it;
     /* Content is never skipped as binary: a NUL byte must not hide the text
-     * around it. Matches and their positions are those of the view. */
-    fr_buf view = {0};
-    if (fr_text_view((const unsigned char *)data, len, &view) == 1) {
-        data = view.p ? view.p : "";
-        len = view.len;
-    }
-    fr_buf norm = {0};
-    if (it->normalize && it->normalize(it->nlocs ? it->locs[0].path : "",
-                                       (const unsigned char *)data, len, &norm) == 1) {
-        data = norm.p ? norm.p : "";
-        len = norm.len;
+     * around it. It is scanned through its views (the content itself when it is
+     * plain text); a match's positions are those of its view. */
+    fr_text_views tv = {0};
+    fr_text_views_of(&tv, (const unsigned char *)data, len);
+    fr_buf norm[2] = {{0}};
+    for (size_t k = 0; k < tv.n; k++) {
+        if (it->normalize &&
+            it->normalize(it->nlocs ? it->locs[0].path : "", tv.p[k], tv.len[k], &norm[k]) == 1) {
+            tv.p[k] = (const unsigned char *)(norm[k].p ? norm[k].p : "");
+            tv.len[k] = norm[k].len;
+        }
     }
     const fr_match *m;
     size_t nm;
-    if (fr_scan(sc, (const unsigned char *)data, len, &m, &nm)) {
+    if (fr_scan_views(sc, tv.p, tv.len, tv.n, &m, &nm)) {
         set_status(it, FR_ST_ERROR, fr_error());
-        fr_buf_release(&norm);
-        fr_buf_release(&view);
-        return;
+        nm = 0;
     }
     if (!nm) {
-        fr_buf_release(&norm);
-        fr_buf_release(&view);
+        fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
+        fr_text_views_release(&tv);
         return;
     }
     const fr_ruleset *rs = fr_engine_rules(p->engine);
     r->m = fr_xcalloc(nm, sizeof *r->m);
     r->nm = nm;
     for (size_t i = 0; i < nm; i++) {
-        const char *sec = data + m[i].sstart;
+        const char *sec = (const char *)tv.p[m[i].view] + m[i].sstart;
         size_t slen = m[i].send - m[i].sstart;
         fr_store_match *o = &r->m[i];
         fr_buf pv = {0};
@@ -203,8 +201,8 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         o->line = m[i].line;
         o->column = m[i].column;
     }
-    fr_buf_release(&norm);
-    fr_buf_release(&view);
+    fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
+    fr_text_views_release(&tv);
 }
 
 /* Archive members: each becomes a child result of the top-level result, found
@@ -346,6 +344,35 @@ static void check_paths(fr_pipeline *p, fr_scanner *sc, result *r)
     r->subs[r->nsubs++] = pr;
 }
 
+/* A worker without a scanner cannot redact: the item fails and every path
+ * it holds is replaced, so no name is stored or printed unchecked. */
+static void withhold_paths(result *r)
+{
+    fr_item *it = r->it;
+    for (size_t i = 0; i < it->nlocs; i++) {
+        fr_location *l = &it->locs[i];
+        const char *kind = l->kind; /* owned: kept */
+        l->kind = NULL;
+        location_release(l);
+        *l = (fr_location){.kind = kind, .path = fr_xstrdup("<path withheld>")};
+    }
+    for (size_t i = 0; i < it->nsegs; i++) {
+        free(it->segs[i].key);
+        location_release(&it->segs[i].loc);
+    }
+    free(it->segs);
+    it->segs = NULL;
+    it->nsegs = 0;
+    it->known = 0;
+    it->remember_file = 0;
+    it->path_only = 0;
+    free(it->key);
+    it->key = NULL;
+    free(r->content_key);
+    r->content_key = NULL;
+    set_status(it, FR_ST_ERROR, "cannot create a scanner: its paths are not recorded");
+}
+
 static void *worker_main(void *arg_)
 {
     worker_arg *arg = arg_;
@@ -391,7 +418,20 @@ static void *worker_main(void *arg_)
             result_free(r);
             continue;
         }
-        check_paths(p, sc, r); /* before anything is stored or printed */
+        if (!sc) { /* no scanner to check the paths: none of them is recorded */
+            withhold_paths(r);
+        } else {
+            check_paths(p, sc, r); /* before anything is stored or printed */
+        }
+        if (it->path_only) {
+            /* Nothing but a finding in the name: the path findings' item, if any. */
+            result *pr = r->nsubs ? r->subs[--r->nsubs] : NULL;
+            atomic_fetch_add(&p->progress.done, 1);
+            result_free(r);
+            if (!pr) continue;
+            r = pr;
+            it = r->it;
+        }
         if (!r->content_key && it->key) {
             r->content_key = fr_xstrdup(it->key);
         } else if (!r->content_key) { /* unread content is keyed by where it was */
@@ -428,7 +468,7 @@ static int put_segments(fr_pipeline *p, result *r)
          * path is shown in every report. */
         fr_location loc = sg->loc;
         fr_buf redacted = {0};
-        if (!strcmp(loc.kind, "git-path")) {
+        if (!strcmp(loc.kind, "git-path") || !strcmp(loc.kind, "git-ref")) {
             size_t from = 0, plen = strlen(loc.path);
             for (size_t k = i; k < j; k++) {
                 size_t at = r->m[k].column - 1, end = at + r->m[k].length;

@@ -117,6 +117,10 @@ struct fr_item {
     fr_describe_fn describe;   /* provenance from archive layouts (NULL: none) */
     int64_t mtime_ns;          /* a file on disk: its mtime when listed ... */
     int remember_file;         /* ... remembered so an unchanged file is not read again */
+    /* Only its name is checked (a symbolic link, a repository's directory):
+     * nothing is recorded unless the name holds a secret, then only that
+     * finding. Submit it not scanned (status FR_ST_SKIPPED), without a loader. */
+    int path_only;
     /* Called on the worker once the item is loaded and scanned (or withdrawn):
      * tells the source whether its locations will matter. */
     void (*done)(const fr_item *it, int withdrawn, size_t nmatches);
@@ -174,6 +178,10 @@ int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats);
 /* Writes path into out (reset first) with each secret span replaced by its
  * redacted preview; returns how many spans were replaced. */
 size_t fr_redact_path(fr_scanner *sc, const char *path, fr_buf *out);
+/* The same for given matches: spans that overlap (matches of different rules,
+ * or of one rule at overlapping places) are merged into one before replacing,
+ * so no tail of a match stays plain. */
+size_t fr_redact_spans(const char *path, const fr_match *m, size_t nm, fr_buf *out);
 /* Findings in path names: a segmented item (one segment per path) and matches. */
 typedef struct {
     fr_item *it;

@@ -103,6 +103,17 @@ static void submit(const char *path, fr_content_status st, const char *reason,
     if (fr_pipeline_submit(W.p, it)) W.stopped = 1;
 }
 
+/* A name no content is read under (a link, a repository's directory): only the
+ * name is checked for a secret (pipeline.h, path_only). */
+static void submit_name(const char *path, const char *what)
+{
+    fr_item *it = fr_item_new("file", path);
+    it->status = FR_ST_SKIPPED;
+    it->reason = fr_xstrdup(what);
+    it->path_only = 1;
+    if (fr_pipeline_submit(W.p, it)) W.stopped = 1;
+}
+
 static int visit(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
     if (fr_interrupted || W.stopped) return 1;
@@ -129,6 +140,8 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
     case FTW_D:
         W.stats->dirs++;
         if (W.opts->on_repo && fr_git_is_repo(path)) {
+            /* its files are read from its history, under paths inside it */
+            submit_name(path, "git repository");
             W.opts->on_repo(path, W.opts->ctx);
             return FTW_SKIP_SUBTREE;
         }
@@ -145,7 +158,8 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
         break;
     case FTW_SL:
     case FTW_SLN:
-        break; /* symbolic links are not followed */
+        submit_name(path, "symbolic link not followed");
+        break;
     default:
         break;
     }

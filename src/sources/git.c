@@ -736,6 +736,13 @@ static void tag_location(const git_tag *tag, const char *ref, tag_origin *o, fr_
 static void walk_ref(walk *w, const tip *t)
 {
     uint32_t ref = fr_strtab_intern(&w->strs, t->name, strlen(t->name));
+    /* The ref's name is shown with what it reaches: scanned once, like a path. */
+    char rdigest[65], rkey[80];
+    fr_sha256_hex(t->name, strlen(t->name), rdigest);
+    snprintf(rkey, sizeof rkey, "gitref:%s", rdigest);
+    fr_location rl = {.kind = "git-ref", .repo = w->path, .path = t->name};
+    add_text(w, &w->pathbuf, &w->path_item, &w->path_lines, "git-path", rkey, t->name,
+             strlen(t->name), 1, &rl);
     git_oid oid = t->target;
     for (int hops = 0; hops < 32 && !w->stopped; hops++) {
         git_object *obj = NULL;

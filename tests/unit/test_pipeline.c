@@ -1,5 +1,5 @@
 /* Unit tests for what the pipeline scans and how archives are read: the text
- * view of content that is not plain text (fr_text_view), the archive reader's
+ * views of content that is not plain text (fr_text_views_of), the archive reader's
  * limits (a member cut by a limit is delivered in part; one budget for every
  * nesting level), and interrupts: an item cut short is never recorded. */
 #include "check.h"
@@ -17,11 +17,25 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define VIEW(lit, out) fr_text_view((const unsigned char *)(lit), sizeof(lit) - 1, (out))
+/* The views of n bytes at d: 0 when d is scanned as it is (one view, d itself),
+ * else their number; the byte view is copied to v0, the UTF-16 one to v1. */
+static size_t views(const void *d, size_t n, fr_buf *v0, fr_buf *v1)
+{
+    fr_text_views tv = {0};
+    size_t k = fr_text_views_of(&tv, d, n);
+    fr_buf_reset(v0);
+    fr_buf_reset(v1);
+    fr_buf_append(v0, tv.p[0], tv.len[0]);
+    if (k > 1) fr_buf_append(v1, tv.p[1], tv.len[1]);
+    int itself = k == 1 && tv.p[0] == d && tv.len[0] == n;
+    fr_text_views_release(&tv);
+    return itself ? 0 : k;
+}
+#define VIEW(lit, out) views((lit), sizeof(lit) - 1, (out), &v1)
 
 static void test_text_view(void)
 {
-    fr_buf v = {0};
+    fr_buf v = {0}, v1 = {0};
     /* Plain text, including invalid UTF-8, tabs, form feeds and ESC: as it is. */
     CHECK(VIEW("abc\xff\t\f\x1b[31mred\r\n", &v) == 0);
     CHECK(VIEW("", &v) == 0);
@@ -38,20 +52,28 @@ static void test_text_view(void)
     /* Valid UTF-8 is text inside a view; a NUL ends a run but not the line. */
     CHECK(VIEW("caf\xc3\xa9 au lait\0\nnext line text", &v) == 1);
     CHECK_STR(v.p, "caf\xc3\xa9 au lait \nnext line text");
-    /* UTF-16LE with a BOM and BE by its NUL pattern: transcoded, lines kept. */
+    /* UTF-16LE with a BOM and BE by its NUL pattern: transcoded (lines kept) in a
+     * second view; the byte view of UTF-16 text holds nothing but its lines. */
     CHECK(VIEW("\xff\xfe"
                "a\0=\0\xe9\0\n\0\x3d\xd8\x00\xde",
-               &v) == 1);
-    CHECK_STR(v.p, "a=\xc3\xa9\n\xf0\x9f\x98\x80");
-    CHECK(VIEW("\0t\0o\0k\0e\0n\0 \0i\0s\0\n\0h\0e\0r\0e", &v) == 1);
-    CHECK_STR(v.p, "token is\nhere");
+               &v) == 2);
+    CHECK_STR(v1.p, "a=\xc3\xa9\n\xf0\x9f\x98\x80");
+    CHECK(v.len == 14);
+    CHECK_STR(v.p, "        \n     ");
+    CHECK(VIEW("\0t\0o\0k\0e\0n\0 \0i\0s\0\n\0h\0e\0r\0e", &v) == 2);
+    CHECK_STR(v1.p, "token is\nhere");
+    /* A BOM before ASCII text (review item 3): the transcoding is CJK, the byte
+     * view keeps the text. */
+    CHECK(VIEW("\xff\xfeTOKEN=tok_abcdefghij\n\0", &v) == 2);
+    CHECK_STR(v.p, "  TOKEN=tok_abcdefghij\n ");
     /* A binary that only looks half like UTF-16 is viewed byte by byte. */
     CHECK(VIEW("\0\0\0\0\0\0\0\0\0\0printable run here", &v) == 1);
     CHECK_STR(v.p, "          printable run here");
     fr_buf_release(&v);
+    fr_buf_release(&v1);
 }
 
-/* The same view, written the obvious way (ASCII input: both of fr_text_view's
+/* The byte view, written the obvious way (ASCII input: both of byte_view's
  * paths must give exactly this). */
 static void reference_view(const unsigned char *d, size_t n, unsigned char *o)
 {
@@ -74,7 +96,7 @@ static void test_text_view_random(void)
 {
     unsigned seed = 12345;
     unsigned char d[3000], want[3000];
-    fr_buf v = {0};
+    fr_buf v = {0}, v1 = {0};
     int same = 0;
     for (int round = 0; round < 200; round++) {
         /* from mostly text to mostly binary */
@@ -86,11 +108,13 @@ static void test_text_view_random(void)
         }
         d[7] = 0; /* always one NUL */
         reference_view(d, sizeof d, want);
+        /* (a byte view, and a UTF-16 one only when the NULs say so) */
         same +=
-            fr_text_view(d, sizeof d, &v) == 1 && v.len == sizeof d && !memcmp(v.p, want, sizeof d);
+            views(d, sizeof d, &v, &v1) >= 1 && v.len == sizeof d && !memcmp(v.p, want, sizeof d);
     }
     CHECK(same == 200);
     fr_buf_release(&v);
+    fr_buf_release(&v1);
 }
 
 /* A tar (gzipped when gz) in memory holding the given members. */
@@ -355,8 +379,42 @@ static void test_interrupted_item(void)
     fr_ruleset_free(rs);
 }
 
+/* Redacting a path (paths.c): spans of matches that overlap in part are merged
+ * before replacing, so the tail of the later one is not left plain (review
+ * item 12); a span inside another and disjoint spans are handled too. */
+static void test_redact_spans(void)
+{
+    const char *path = "dir/aaaaBBBBBBBBccccDDDDDDDDeeee/x-QQQQQQQQ.txt";
+    size_t at = 4; /* "aaaa" starts at 4 */
+    fr_match m[4] = {
+        {.rule = 0, .sstart = at, .send = at + 16},      /* aaaaBBBBBBBBcccc */
+        {.rule = 1, .sstart = at + 12, .send = at + 24}, /* ccccDDDDDDDD: in part */
+        {.rule = 2, .sstart = at + 5, .send = at + 8},   /* inside the first */
+        {.rule = 0, .sstart = 35, .send = 43},           /* QQQQQQQQ: apart */
+    };
+    fr_buf out = {0}, want = {0};
+    CHECK(fr_redact_spans(path, m, 4, &out) == 2);
+    fr_buf_puts(&want, "dir/");
+    fr_redact(path + at, 24, &want);
+    fr_buf_puts(&want, "eeee/x-");
+    fr_redact(path + 35, 8, &want);
+    fr_buf_puts(&want, ".txt");
+    CHECK_STR(out.p, want.p);
+    CHECK(strstr(out.p, "DDDD") == NULL && strstr(out.p, "cccc") == NULL);
+    /* the matches in another order: the same */
+    fr_match r[4] = {m[3], m[1], m[2], m[0]};
+    CHECK(fr_redact_spans(path, r, 4, &out) == 2);
+    CHECK_STR(out.p, want.p);
+    /* no match: the path as it is */
+    CHECK(fr_redact_spans(path, NULL, 0, &out) == 0);
+    CHECK_STR(out.p, path);
+    fr_buf_release(&out);
+    fr_buf_release(&want);
+}
+
 int main(void)
 {
+    test_redact_spans();
     test_text_view();
     test_text_view_random();
     test_archive_limits();
