@@ -125,33 +125,25 @@ static int on_piece(void *arg, const fr_push_piece *pc)
     /* A secret in a pushed path name is readable on the server as surely as one
      * in the content: it is a finding of its own (kind git-path in a scan). */
     if (pc->path && !strcmp(pc->kind, "git") && scan_path(c, pc)) return 1;
-    /* Content with NULs or control bytes is scanned through its text view (the
-     * pipeline's rule): a NUL byte is no way to get a secret past the hook. */
-    const unsigned char *data = pc->data;
-    size_t len = pc->len;
-    fr_buf view = {0};
-    if (fr_text_view(pc->data, pc->len, &view)) {
-        data = (const unsigned char *)view.p;
-        len = view.len;
-    }
+    /* Content is scanned through its views (the pipeline's rule: the byte view
+     * of content with NULs or control bytes, and a UTF-16 transcoding too): a
+     * NUL byte or a UTF-16 guess is no way to get a secret past the hook. */
+    fr_text_views tv = {0};
+    fr_text_views_of(&tv, pc->data, pc->len);
     /* A secret in the path is never printed or stored (before the scan below:
      * redacting scans too). */
     fr_buf shown = {0};
     fr_redact_path(c->sc, pc->path, &shown);
     const fr_match *m;
     size_t nm;
-    if (fr_scan(c->sc, data ? data : (const unsigned char *)"", len, &m, &nm)) {
-        /* an engine error is not a clean scan: the push is not accepted */
-        c->failed = 1;
-        fr_buf_release(&view);
-        fr_buf_release(&shown);
-        return 1;
-    }
-    for (size_t i = 0; i < nm; i++)
-        add_finding(c, &m[i], data, pc, &shown);
-    fr_buf_release(&view);
+    int rc = fr_scan_views(c->sc, tv.p, tv.len, tv.n, &m, &nm);
+    /* an engine error is not a clean scan: the push is not accepted */
+    if (rc) c->failed = 1;
+    for (size_t i = 0; !rc && i < nm; i++)
+        add_finding(c, &m[i], tv.p[m[i].view], pc, &shown);
+    fr_text_views_release(&tv);
     fr_buf_release(&shown);
-    return 0;
+    return rc ? 1 : 0;
 }
 
 static const char *pusher(void)

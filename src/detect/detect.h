@@ -32,6 +32,7 @@ typedef struct {
     size_t sstart, send; /* the secret (capture group 1), byte offsets */
     size_t line, column; /* 1-based position of the secret's first byte */
     int validated;       /* FR_VALID_NONE / _STRUCTURE / _CHECKSUM */
+    unsigned view;       /* fr_scan_views: the view the offsets refer to (else 0) */
 } fr_match;
 
 enum { FR_VALID_NONE = 0, FR_VALID_STRUCTURE = 1, FR_VALID_CHECKSUM = 2 };
@@ -81,18 +82,37 @@ int fr_is_placeholder(const char *s, size_t n);
  * image data, plus the rule's opt-in FR_GUARD_* checks. */
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
 /*
- * What to scan in place of content that is not plain text, so that no NUL or
- * control byte hides the text around it. Returns 0 when data holds no NUL and
- * no control byte (other than \t \n \v \f \r and ESC): scan data itself.
- * Returns 1 when out (reset first) holds the text to scan instead:
- * - UTF-16 (a BOM, or the alternating-NUL pattern of ASCII-range text in the
- *   first FR_UTF16_SAMPLE bytes) transcoded to UTF-8, NULs and control
- *   characters as spaces: same lines, other offsets;
- * - else a view of the same length: every NUL, control byte, DEL and byte not
- *   part of valid UTF-8 is a space, and so is a run of text shorter than
- *   FR_TEXT_VIEW_MIN_RUN between them (binary noise); newlines are kept, so
- *   offsets, lines and columns are those of the original.
+ * What is scanned for content, so that no NUL or control byte hides the text
+ * around it: its views (one function decides them; fr_scan_views scans them).
+ * - Content with no NUL and no control byte (other than \t \n \v \f \r and ESC)
+ *   has one view, the content itself (nothing is copied).
+ * - Other content always has the byte view: the same length, every NUL,
+ *   control byte, DEL and byte not part of valid UTF-8 a space, and so is a
+ *   run of text shorter than FR_TEXT_VIEW_MIN_RUN between them (binary noise);
+ *   newlines are kept, so offsets, lines and columns are those of the content.
+ * - When that content also looks like UTF-16 (a BOM, or the alternating-NUL
+ *   pattern of ASCII-range text in the first FR_UTF16_SAMPLE bytes), its
+ *   transcoding to UTF-8 is a second view (NULs and control characters as
+ *   spaces: same lines, other offsets). The guess never replaces the byte
+ *   view: ASCII after a BOM or after UTF-16 text is seen there.
+ * The views stay valid while data does; release them with fr_text_views_release.
  */
-int fr_text_view(const unsigned char *data, size_t len, fr_buf *out);
+typedef struct {
+    size_t n; /* 1 or 2 */
+    const unsigned char *p[2];
+    size_t len[2];
+    fr_buf buf[2]; /* what the views not the content itself are held in */
+} fr_text_views;
+size_t fr_text_views_of(fr_text_views *tv, const unsigned char *data, size_t len);
+void fr_text_views_release(fr_text_views *tv);
+
+/* Scans views v[0..n) (n <= 2: the views of one content) and merges their
+ * matches: each match's view says which view its offsets, line and column are
+ * those of; a match whose rule and secret bytes a match of an earlier view has
+ * is dropped (one secret, seen through two views). Matches come view by view,
+ * each view's sorted by offset; valid until the next scan on this scanner, and
+ * fr_scanner_stats adds up the views. With one view this is fr_scan. */
+int fr_scan_views(fr_scanner *s, const unsigned char *const *v, const size_t *len, size_t n,
+                  const fr_match **matches, size_t *nmatches);
 
 #endif

@@ -49,6 +49,8 @@ struct fr_scanner {
     rule_state *st;
     fr_match *m;
     size_t nm, capm;
+    fr_match *vm; /* fr_scan_views: the merged matches of several views */
+    size_t nvm, capvm;
     const unsigned char *data;
     size_t len;
     fr_scan_stats stats;
@@ -482,6 +484,7 @@ void fr_scanner_free(fr_scanner *s)
     pcre2_jit_stack_free(s->jit_stack);
     free(s->st);
     free(s->m);
+    free(s->vm);
     free(s);
 }
 
@@ -541,7 +544,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
     }
     int v = r->validate ? fr_validate(r->validate, d + ss, se - ss, d + start, end - start)
                         : FR_VALID_NONE;
-    s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v};
+    s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v, 0};
 }
 
 /* Confirms every match of rule `rule` that ends at or before `e` and starts at
@@ -695,5 +698,90 @@ int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match
     }
     *matches = s->m;
     *nmatches = s->nm;
+    return FR_OK;
+}
+
+/* A match's rule and secret bytes, hashed (FNV-1a), for merging views. */
+typedef struct {
+    uint64_t h;
+    size_t i; /* index in s->vm */
+} match_key;
+
+static uint64_t match_hash(const unsigned char *view, const fr_match *m)
+{
+    uint64_t h = 1469598103934665603ull ^ m->rule;
+    for (size_t i = m->sstart; i < m->send; i++)
+        h = (h ^ view[i]) * 1099511628211ull;
+    return h;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    const match_key *x = a, *y = b;
+    return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* Whether m (in view v[k]) has the rule and secret of one of keys[0..nk), the
+ * sorted keys of the earlier views' matches (a binary search: the views of
+ * adversarial content may hold many matches each). */
+static int seen_in_earlier_view(const fr_scanner *s, const unsigned char *const *v,
+                                const match_key *keys, size_t nk, const fr_match *m, unsigned k)
+{
+    uint64_t h = match_hash(v[k], m);
+    size_t lo = 0, hi = nk, n = m->send - m->sstart;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (keys[mid].h < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < nk && keys[lo].h == h; lo++) {
+        const fr_match *o = &s->vm[keys[lo].i];
+        if (o->rule == m->rule && o->send - o->sstart == n &&
+            !memcmp(v[o->view] + o->sstart, v[k] + m->sstart, n))
+            return 1;
+    }
+    return 0;
+}
+
+int fr_scan_views(fr_scanner *s, const unsigned char *const *v, const size_t *len, size_t n,
+                  const fr_match **matches, size_t *nmatches)
+{
+    if (n <= 1)
+        return fr_scan(s, n ? v[0] : (const unsigned char *)"", n ? len[0] : 0, matches, nmatches);
+    fr_scan_stats total = {0};
+    match_key *keys = NULL;
+    int rc = FR_OK;
+    s->nvm = 0;
+    for (unsigned k = 0; k < n && rc == FR_OK; k++) {
+        size_t nk = s->nvm; /* the earlier views' matches */
+        if (k) {
+            keys = fr_xrealloc(keys, (nk ? nk : 1) * sizeof *keys);
+            for (size_t i = 0; i < nk; i++)
+                keys[i] = (match_key){match_hash(v[s->vm[i].view], &s->vm[i]), i};
+            qsort(keys, nk, sizeof *keys, cmp_key);
+        }
+        const fr_match *m;
+        size_t nm;
+        rc = fr_scan(s, v[k], len[k], &m, &nm);
+        total.hits += s->stats.hits, total.confirms += s->stats.confirms;
+        total.limit_hits += s->stats.limit_hits, total.allowed += s->stats.allowed;
+        total.guarded += s->stats.guarded;
+        for (size_t i = 0; rc == FR_OK && i < nm; i++) {
+            if (k && seen_in_earlier_view(s, v, keys, nk, &m[i], k)) continue;
+            if (s->nvm == s->capvm) {
+                s->capvm = s->capvm ? s->capvm * 2 : 16;
+                s->vm = fr_xrealloc(s->vm, s->capvm * sizeof *s->vm);
+            }
+            s->vm[s->nvm] = m[i];
+            s->vm[s->nvm++].view = k;
+        }
+    }
+    free(keys);
+    s->stats = total;
+    if (rc) return rc;
+    *matches = s->vm;
+    *nmatches = s->nvm;
     return FR_OK;
 }

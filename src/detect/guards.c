@@ -348,23 +348,15 @@ static void blank_short_run(unsigned char *o, size_t from, size_t to)
         if (o[j] != '\n') o[j] = ' ';
 }
 
-int fr_text_view(const unsigned char *data, size_t len, fr_buf *out)
+/* The same-length view: NULs, control bytes and invalid UTF-8 as spaces, and
+ * runs of text too short to be text between them. */
+static void byte_view(const unsigned char *data, size_t len, fr_buf *out)
 {
-    size_t i = 0;
-    while (i < len && (data[i] >= 0x80 || TEXT_CLASS[data[i]]))
-        i++;
-    if (i == len) return 0; /* no NUL, no control byte: text as it is */
-    size_t bom;
-    int order = utf16_order(data, len, &bom);
-    if (order) {
-        utf16_to_utf8(data, len, order, bom, out);
-        return 1;
-    }
     fr_buf_reset(out);
     fr_buf_append(out, data, len);
     unsigned char *o = (unsigned char *)out->p;
     size_t run = 0; /* where the current run of text bytes started */
-    for (i = 0; i < len;) {
+    for (size_t i = 0; i < len;) {
         while (i < len && TEXT_CLASS[data[i]] == 1)
             i++;
         if (i == len) break;
@@ -378,5 +370,38 @@ int fr_text_view(const unsigned char *data, size_t len, fr_buf *out)
         run = i;
     }
     blank_short_run(o, run, len);
-    return 1;
+}
+
+size_t fr_text_views_of(fr_text_views *tv, const unsigned char *data, size_t len)
+{
+    if (!data) data = (const unsigned char *)"", len = 0;
+    size_t i = 0;
+    while (i < len && (data[i] >= 0x80 || TEXT_CLASS[data[i]]))
+        i++;
+    tv->n = 1;
+    if (i == len) { /* no NUL, no control byte: text as it is */
+        tv->p[0] = data;
+        tv->len[0] = len;
+        return 1;
+    }
+    /* The byte view always: a UTF-16 guess must not hide bytes that are not
+     * UTF-16 (ASCII after a BOM, or after a stretch of UTF-16 text). */
+    byte_view(data, len, &tv->buf[0]);
+    size_t bom;
+    int order = utf16_order(data, len, &bom);
+    if (order) {
+        utf16_to_utf8(data, len, order, bom, &tv->buf[1]);
+        tv->n = 2;
+    }
+    for (size_t k = 0; k < tv->n; k++) {
+        tv->p[k] = (const unsigned char *)(tv->buf[k].p ? tv->buf[k].p : "");
+        tv->len[k] = tv->buf[k].len;
+    }
+    return tv->n;
+}
+
+void fr_text_views_release(fr_text_views *tv)
+{
+    fr_buf_release(&tv->buf[0]);
+    fr_buf_release(&tv->buf[1]);
 }

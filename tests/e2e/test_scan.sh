@@ -109,6 +109,40 @@ run_ferret report --db s.db
 assert_contains "$OUT" "ghp_****" "text report shows the redacted preview"
 assert_contains "$OUT" "tree/a/.env:2:21" "text report shows path:line:column"
 
+# A UTF-16 guess hides no ASCII (review item 3): a BOM before an ASCII token and
+# one NUL, 4 KiB of UTF-16LE text before an ASCII token, and genuine UTF-16LE
+# holding a token: one finding each, at its line.
+u1=$($FAKE github 21)
+u2=$($FAKE github 22)
+u3=$($FAKE github 23)
+mkdir u16
+python3 - "$u1" "$u2" "$u3" <<'PY'
+import sys
+u1, u2, u3 = sys.argv[1:]
+open("u16/bom.txt", "wb").write(b"\xff\xfeTOKEN=" + u1.encode() + b"\n\0")
+open("u16/after.txt", "wb").write("\ufeff" .encode("utf-16-le") +
+    ("some UTF-16 text\n" * 128).encode("utf-16-le") + b"TOKEN=" + u2.encode() + b"\n")
+open("u16/wide.txt", "wb").write(("line one\nTOKEN=" + u3 + "\n").encode("utf-16-le"))
+PY
+run_ferret scan --db u.db u16
+assert_eq "$RC" 1 "UTF-16-looking files: findings"
+run_ferret report --db u.db --format jsonl
+printf '%s\n' "$OUT" > u.jsonl
+assert_eq "$(pyjsonl u.jsonl "sorted((o['path'], o['line']) for r in rows for o in r['occurrences'] if r['secret_sha256'] in ('$(sha256 "$u1")', '$(sha256 "$u2")', '$(sha256 "$u3")'))")" \
+  "[('u16/after.txt', 129), ('u16/bom.txt', 1), ('u16/wide.txt', 2)]" "each token found once, at its line"
+assert_eq "$(pyjsonl u.jsonl "len(rows)")" 3 "three findings, nothing else"
+# ... and in the pre-receive hook
+git init -q --bare u16.git
+bash "$FERRET_SRC/scripts/install-hook.sh" --ferret "$FERRET" u16.git > /dev/null
+git init -q u16w && cp u16/*.txt u16w/ && (cd u16w && git add . && gcommit alice "utf-16")
+set +e
+PO=$(git -C u16w push "$T/u16.git" HEAD:refs/heads/main 2>&1)
+PRC=$?
+set -e
+assert_eq "$PRC" 1 "the hook rejects the UTF-16-looking files"
+assert_eq "$(printf '%s\n' "$PO" | grep '^remote: ferret: SECRET ' | grep -o '[a-z]*\.txt line [0-9]*' | sort | tr '\n' ' ')" \
+  "after.txt line 129 bom.txt line 1 wide.txt line 2 " "one finding per file, at its line"
+
 # a clean tree exits 0, from another directory, with no rule flags
 mkdir clean && echo "nothing here" > clean/readme.txt
 (cd / && "$FERRET" scan --quiet --db "$T/c.db" "$T/clean" > "$T/q.out" 2>&1) && ok || fail "clean scan should exit 0"

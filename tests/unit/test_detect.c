@@ -224,6 +224,92 @@ static void test_invalid_pattern(void)
     fr_ruleset_free(rs);
 }
 
+/* Scans n bytes through their views: the matches, merged. */
+static size_t scan_views(const void *d, size_t n, const fr_match **m, fr_text_views *tv)
+{
+    size_t nm = 0;
+    fr_text_views_of(tv, d, n);
+    CHECK(fr_scan_views(SF, tv->p, tv->len, tv->n, m, &nm) == FR_OK);
+    return nm;
+}
+
+/* UTF-16 to the content: each ASCII byte of s followed by a NUL (LE). */
+static void utf16le(fr_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        fr_buf_append(b, s, 1);
+        fr_buf_append(b, "", 1);
+    }
+}
+
+/* A UTF-16 guess is an additional view, never the only one (review item 3):
+ * ASCII after a BOM or after UTF-16 text is found in the byte view, UTF-16 text
+ * in the transcoding, and a secret seen in both is one match. */
+static void test_views(void)
+{
+    const char *tok = "tok_ABCDEFGH12345678", *tok2 = "tok_Zyxwvutsrqponmlk";
+    const fr_match *m;
+    fr_text_views tv = {0};
+    fr_buf b = {0};
+    /* a BOM, an ASCII token, one NUL */
+    fr_buf_printf(&b, "\xff\xfeTOKEN=%s\n", tok);
+    fr_buf_append(&b, "", 1);
+    size_t n = scan_views(b.p, b.len, &m, &tv);
+    CHECK(tv.n == 2 && n == 1);
+    if (n == 1) {
+        CHECK(m[0].view == 0 && m[0].sstart == 8 && m[0].line == 1 && m[0].column == 9);
+        CHECK(!memcmp(tv.p[0] + m[0].sstart, tok, 20));
+    }
+    fr_text_views_release(&tv);
+    /* 4 KiB of UTF-16LE text, then an ASCII token */
+    fr_buf_reset(&b);
+    fr_buf_append(&b, "\xff\xfe", 2);
+    for (int i = 0; i < 128; i++)
+        utf16le(&b, "some UTF-16 text\n");
+    CHECK(b.len == 2 + 128 * 34);
+    fr_buf_printf(&b, "TOKEN=%s\n", tok);
+    n = scan_views(b.p, b.len, &m, &tv);
+    CHECK(tv.n == 2 && n == 1);
+    /* (the byte view: each UTF-16 newline's NUL is a space before the token) */
+    if (n == 1) CHECK(m[0].view == 0 && m[0].line == 129 && m[0].column == 8);
+    fr_text_views_release(&tv);
+    /* genuine UTF-16LE (no BOM) holding a token */
+    fr_buf_reset(&b);
+    utf16le(&b, "line one\nkey: ");
+    utf16le(&b, tok);
+    utf16le(&b, "\n");
+    n = scan_views(b.p, b.len, &m, &tv);
+    CHECK(tv.n == 2 && n == 1);
+    if (n == 1) {
+        CHECK(m[0].view == 1 && m[0].line == 2 && m[0].column == 6);
+        CHECK(!memcmp(tv.p[1] + m[0].sstart, tok, 20));
+    }
+    fr_text_views_release(&tv);
+    /* the same token in UTF-16 and in ASCII: one match; another token: two
+     * (a BOM: without one, this much ASCII is not taken for UTF-16) */
+    fr_buf_reset(&b);
+    fr_buf_append(&b, "\xfe\xff", 2);
+    for (const char *c = "line one\nkey: tok_ABCDEFGH12345678\n"; *c; c++) /* BE */
+        fr_buf_append(&b, "", 1), fr_buf_append(&b, c, 1);
+    fr_buf_append(&b, tok, 20);
+    n = scan_views(b.p, b.len, &m, &tv);
+    CHECK(tv.n == 2 && n == 1);
+    fr_text_views_release(&tv);
+    fr_buf_printf(&b, " %s", tok2);
+    n = scan_views(b.p, b.len, &m, &tv);
+    CHECK(tv.n == 2 && n == 2);
+    /* (the byte view's come first: the UTF-16 token repeats its first) */
+    if (n == 2)
+        CHECK(m[0].view == 0 && m[1].view == 0 && !memcmp(tv.p[0] + m[0].sstart, tok, 20) &&
+              !memcmp(tv.p[0] + m[1].sstart, tok2, 20));
+    fr_text_views_release(&tv);
+    /* plain text: one view, the content itself */
+    n = scan_views(tok, 20, &m, &tv);
+    CHECK(tv.n == 1 && tv.p[0] == (const unsigned char *)tok && n == 1 && m[0].view == 0);
+    fr_text_views_release(&tv);
+    fr_buf_release(&b);
+}
+
 /* The compiled-database cache: a second engine loads what the first stored and
  * finds the same matches; a directory others can write is not used. */
 static void test_cache(void)
@@ -446,6 +532,7 @@ int main(void)
     test_equivalence();
     test_adversarial();
     test_invalid_pattern();
+    test_views();
     test_cache();
     test_cache_swap();
     fr_scanner_free(SF), fr_scanner_free(SS);
