@@ -123,4 +123,91 @@ printf '%s\n' "$PO" > push.txt
 no_plaintext push.txt "hook output"
 no_plaintext hook.db "hook DB"
 [ -e hook.db-wal ] && no_plaintext hook.db-wal "hook DB WAL"
+
+# ---- names no content is read under (review of issue 10, items 4, 5, 6, 10-12)
+tokR=$($FAKE github 1407) # a repository's directory
+tokB=$($FAKE github 1408) # a branch name
+tokG=$($FAKE github 1409) # a tag name
+tokL=$($FAKE github 1410) # a symbolic link's name
+tokC=$($FAKE github 1411) # content in that repository, on the main branch
+tokD=$($FAKE github 1412) # content only on the branch
+tokE=$($FAKE github 1413) # a missing target's name
+all="$all $tokR $tokB $tokG $tokL $tokC $tokD $tokE"
+mkdir -p "d/$tokR" links
+git init -q "d/$tokR/r"
+(cd "d/$tokR/r" && printf 'C=%s\n' "$tokC" > c.txt && git add c.txt && gcommit bob "c" &&
+  git tag "v-$tokG" && git checkout -q -b "feature/$tokB" && printf 'D=%s\n' "$tokD" > b.txt &&
+  git add b.txt && gcommit bob "d" && git checkout -q main)
+echo hi > links/target.txt
+ln -s target.txt "links/link-$tokL"
+run_ferret scan --db n.db d links
+assert_eq "$RC" 1 "names: exit 1"
+printf '%s\n' "$ERR" > n.err
+no_plaintext n.err "names: scan output"
+run_ferret report --db n.db --format jsonl
+printf '%s\n' "$OUT" > n.jsonl
+red() { python3 -c "import sys; t=sys.argv[1]; print(t[:4] + '****' + t[-2:])" "$1"; } # a 40-char token redacted
+pR=$(red "$tokR")
+pn() { pyjsonl n.jsonl "[r['preview'] for r in rows if r['secret_sha256']=='$(sha256 "$1")'][0]"; }
+nocc() { pyjsonl n.jsonl "sorted((o['source'], o.get('repo'), o['path'], o.get('ref')) for r in rows if r['secret_sha256']=='$(sha256 "$1")' for o in r['occurrences'])"; }
+assert_eq "$(pn "$tokR")" "$pR" "the redacted form"
+repo="$T/d/$pR/r"
+assert_eq "$(pyjsonl n.jsonl "len(rows)")" 6 "six findings: a directory, a branch, a tag, a link, two contents"
+assert_eq "$(nocc "$tokR")" "[('file-path', None, 'd/$pR/r', None)]" "a repository's directory: one file-path finding"
+assert_eq "$(nocc "$tokB")" "[('git-ref', '$repo', 'refs/heads/feature/$(pn "$tokB")', None)]" "a branch name: one git-ref finding"
+assert_eq "$(nocc "$tokG")" "[('git-ref', '$repo', 'refs/tags/v-$(pn "$tokG")', None)]" "a tag name: one git-ref finding"
+assert_eq "$(nocc "$tokL")" "[('file-path', None, 'links/link-$(pn "$tokL")', None)]" "a link's name: one file-path finding"
+assert_eq "$(nocc "$tokC")" "[('git', '$repo', 'c.txt', 'refs/heads/main')]" "content: at the redacted repository"
+assert_eq "$(nocc "$tokD")" "[('git', '$repo', 'b.txt', 'refs/heads/feature/$(pn "$tokB")')]" "content on the branch: its ref redacted"
+assert_eq "$(sqlite3 n.db "SELECT path FROM repos")" "$repo" "the repository's state stored under the redacted path"
+assert_eq "$(sqlite3 n.db "SELECT count(*) FROM content WHERE status != 'scanned'")" 0 "a link or a directory is no skipped item"
+no_plaintext n.jsonl "names: jsonl report"
+for fmt in text json sarif; do
+  run_ferret report --db n.db --format "$fmt" --output "n.$fmt"
+  no_plaintext "n.$fmt" "names: $fmt report"
+done
+no_plaintext n.db "names: DB"
+[ -e n.db-wal ] && no_plaintext n.db-wal "names: WAL"
+# a rescan: the repository is unchanged (found by its redacted path), the same findings
+run_ferret scan --db n.db d links
+assert_eq "$RC" 1 "names rescan: exit 1"
+assert_eq "$(count_of "$ERR" "unchanged)")" 1 "names rescan: the repository unchanged"
+assert_eq "$(count_of "$ERR" "finding")" 6 "names rescan: the targets hold the six findings"
+assert_eq "$(sqlite3 n.db "SELECT count(*) || ' ' || sum(path = '$repo') FROM repos")" "1 1" "names rescan: one repository row"
+no_plaintext n.db "names rescan: DB"
+# an error about a path prints it redacted
+run_ferret scan --db n.db "missing-$tokE/x"
+assert_eq "$RC" 2 "a missing target: exit 2"
+printf '%s\n' "$ERR" > e.err
+no_plaintext e.err "an error's path on stderr"
+assert_eq "$(grep -cxF "ferret: error: missing-$(red "$tokE")/x: No such file or directory" e.err)" 1 "the error names the path redacted"
+
+# a worker without a scanner (Hyperscan cannot clone its scratch space off the
+# main thread): its items fail, and no path of theirs is recorded or printed
+cat > noscratch.c <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <unistd.h>
+typedef int (*clone_fn)(const void *, void **);
+int hs_clone_scratch(const void *src, void **dest)
+{
+    if (gettid() != getpid()) return -1; /* HS_INVALID: a worker gets no scanner */
+    return ((clone_fn)dlsym(RTLD_NEXT, "hs_clone_scratch"))(src, dest);
+}
+C
+cc -shared -fPIC -o noscratch.so noscratch.c -ldl
+set +e
+LD_PRELOAD="$T/noscratch.so" ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+  "$FERRET" scan --db w.db tree > w.out 2> w.err
+RC=$?
+set -e
+assert_eq "$RC" 2 "no scanner: the run is incomplete"
+assert_eq "$(count_of "$(cat w.err)" "failed;")" 2 "no scanner: both items of the tree failed"
+assert_eq "$(sqlite3 w.db "SELECT status || '|' || reason FROM content")" \
+  "error|cannot create a scanner: its paths are not recorded" "no scanner: one unread content"
+assert_eq "$(sqlite3 w.db "SELECT source_kind || '|' || path FROM locations")" "file|<path withheld>" "no scanner: no path recorded"
+assert_eq "$(sqlite3 w.db "SELECT count(*) FROM findings")" 0 "no scanner: no finding"
+no_plaintext w.err "no scanner: output"
+no_plaintext w.db "no scanner: DB"
+[ -e w.db-wal ] && no_plaintext w.db-wal "no scanner: WAL"
 finish
