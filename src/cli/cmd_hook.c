@@ -19,6 +19,7 @@
 #include "rules/rules.h"
 #include "sources/sources.h"
 #include "store/store.h"
+#include "util/limits.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -36,6 +37,13 @@ typedef struct {
     size_t line;
 } hook_finding;
 
+/* A blob over the per-blob cap: only its first cap bytes were scanned. */
+typedef struct {
+    char *path; /* redacted */
+    char blob[13];
+    uint64_t size, scanned;
+} hook_big;
+
 typedef struct {
     fr_scanner *sc;
     const fr_ruleset *rs;
@@ -44,8 +52,10 @@ typedef struct {
     double t0, budget_s;
     uint64_t size_budget, bytes;
     int over_budget;
-    int failed;       /* the engine failed on a piece: not scanned */
-    size_t unscanned; /* blobs over the size cap */
+    int failed; /* the engine failed on a piece: not scanned */
+    uint64_t blob_cap;
+    hook_big *big; /* blobs over blob_cap: not scanned whole */
+    size_t nbig;
 } hook_ctx;
 
 /* Policy keys and their defaults (NULL: unset). */
@@ -57,8 +67,10 @@ static const char *const POLICY_KEYS[P_COUNT] = {"ferret.mode",        "ferret.r
 static const char *const POLICY_DEFAULTS[P_COUNT] = {"block", NULL,     NULL,    "4000",
                                                      "256M",  "reject", "false", NULL};
 
+/* shown and ref are the piece's path and ref with any secret in them redacted
+ * (computed before the scan: redacting scans too, which would replace m). */
 static void add_finding(hook_ctx *c, const fr_match *m, const unsigned char *data,
-                        const fr_push_piece *pc, const fr_buf *shown)
+                        const fr_push_piece *pc, const fr_buf *shown, const fr_buf *ref)
 {
     const fr_rule *r = &c->rs->rules[m->rule];
     fr_buf pv = {0}, path = {0};
@@ -74,18 +86,25 @@ static void add_finding(hook_ctx *c, const fr_match *m, const unsigned char *dat
                                    fr_buf_steal(&pv),
                                    fr_xstrdup(sha),
                                    fr_xstrdup(pc->author_email ? pc->author_email : ""),
-                                   fr_xstrdup(pc->ref ? pc->ref : ""),
+                                   fr_xstrdup(ref->p ? ref->p : ""),
                                    m->line};
 }
 
-/* Scans a blob's path name (newlines as spaces, as the scan's git-path items do).
- * Returns 1 when the engine failed (the push is then not accepted). */
-static int scan_path(hook_ctx *c, const fr_push_piece *pc)
+/* The ref a piece came with, any secret in its name redacted. */
+static void redact_ref(hook_ctx *c, const fr_push_piece *pc, fr_buf *out)
 {
-    size_t n = strlen(pc->path);
+    fr_redact_path(c->sc, pc->ref ? pc->ref : "", out);
+}
+
+/* Scans name, a name the push shows (a blob's path, a ref's name), with
+ * newlines as spaces, as the scan's git-path items do; findings are placed at
+ * pc->path. Returns 1 when the engine failed (the push is then not accepted). */
+static int scan_name(hook_ctx *c, const fr_push_piece *pc, const char *name)
+{
+    size_t n = strlen(name);
     unsigned char *p = fr_xmalloc(n + 1);
     for (size_t i = 0; i < n; i++)
-        p[i] = pc->path[i] == '\n' ? ' ' : (unsigned char)pc->path[i];
+        p[i] = name[i] == '\n' ? ' ' : (unsigned char)name[i];
     const fr_match *m;
     size_t nm;
     int rc = fr_scan(c->sc, p, n, &m, &nm);
@@ -95,11 +114,13 @@ static int scan_path(hook_ctx *c, const fr_push_piece *pc)
         /* Copy the matches out: redacting the path scans again. */
         fr_match *mm = fr_xmalloc(nm * sizeof *mm);
         memcpy(mm, m, nm * sizeof *mm);
-        fr_buf shown = {0};
+        fr_buf shown = {0}, ref = {0};
         fr_redact_path(c->sc, pc->path, &shown);
+        redact_ref(c, pc, &ref);
         for (size_t i = 0; i < nm; i++)
-            add_finding(c, &mm[i], p, pc, &shown);
+            add_finding(c, &mm[i], p, pc, &shown, &ref);
         fr_buf_release(&shown);
+        fr_buf_release(&ref);
         free(mm);
     }
     free(p);
@@ -113,36 +134,56 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         c->over_budget = 1;
         return 1;
     }
-    if (!pc->data) {
-        c->unscanned++;
-        return 0;
+    /* A secret in a pushed path name is readable on the server as surely as one
+     * in the content: it is a finding of its own (kind git-path in a scan). The
+     * path is scanned first, whatever happens to the content, and for every
+     * path a blob appears at. */
+    if (pc->path && !strcmp(pc->kind, "git")) {
+        const char *name = pc->path;
+        /* "<ref NAME>...": the ref's name is scanned once on its own */
+        size_t rl = pc->ref ? strlen(pc->ref) : 0;
+        if (rl && !strncmp(name, "<ref ", 5) && !strncmp(name + 5, pc->ref, rl) &&
+            name[5 + rl] == '>')
+            name += 6 + rl;
+        if (*name && scan_name(c, pc, name)) return 1;
     }
+    if (pc->path_only) return 0; /* its content was scanned at its first path */
+    if (!strcmp(pc->kind, "git") && pc->size > pc->len) { /* over the cap: not scanned whole */
+        fr_buf shown = {0};
+        fr_redact_path(c->sc, pc->path, &shown);
+        c->big = fr_xrealloc(c->big, (c->nbig + 1) * sizeof *c->big);
+        hook_big *b = &c->big[c->nbig++];
+        b->path = fr_buf_steal(&shown);
+        snprintf(b->blob, sizeof b->blob, "%.12s", pc->blob ? pc->blob : "");
+        b->size = pc->size;
+        b->scanned = pc->data ? pc->len : 0;
+    }
+    if (!pc->data) return 0; /* not readable: flagged incomplete by the walk */
     c->bytes += pc->len;
     if (c->bytes > c->size_budget) {
         c->over_budget = 1;
         return 1;
     }
-    /* A secret in a pushed path name is readable on the server as surely as one
-     * in the content: it is a finding of its own (kind git-path in a scan). */
-    if (pc->path && !strcmp(pc->kind, "git") && scan_path(c, pc)) return 1;
     /* Content is scanned through its views (the pipeline's rule: the byte view
      * of content with NULs or control bytes, and a UTF-16 transcoding too): a
      * NUL byte or a UTF-16 guess is no way to get a secret past the hook. */
     fr_text_views tv = {0};
     fr_text_views_of(&tv, pc->data, pc->len);
-    /* A secret in the path is never printed or stored (before the scan below:
-     * redacting scans too). */
-    fr_buf shown = {0};
+    /* A secret in the path or ref is never printed or stored (before the scan
+     * below: redacting scans too). */
+    fr_buf shown = {0}, ref = {0};
     fr_redact_path(c->sc, pc->path, &shown);
+    redact_ref(c, pc, &ref);
     const fr_match *m;
     size_t nm;
     int rc = fr_scan_views(c->sc, tv.p, tv.len, tv.n, &m, &nm);
     /* an engine error is not a clean scan: the push is not accepted */
     if (rc) c->failed = 1;
     for (size_t i = 0; !rc && i < nm; i++)
-        add_finding(c, &m[i], tv.p[m[i].view], pc, &shown);
+        add_finding(c, &m[i], tv.p[m[i].view], pc, &shown, &ref);
     fr_text_views_release(&tv);
     fr_buf_release(&shown);
+    fr_buf_release(&ref);
     return rc ? 1 : 0;
 }
 
@@ -331,8 +372,21 @@ int fr_cmd_hook(int argc, char **argv)
     c.t0 = fr_monotonic();
     c.budget_s = atof(tb) / 1000.0;
     if (fr_parse_size(sb, &c.size_budget)) c.size_budget = 256u << 20;
+    /* No one blob may take more than the whole push's budget. */
+    c.blob_cap = c.size_budget < FR_HOOK_BLOB_MAX ? c.size_budget : FR_HOOK_BLOB_MAX;
+    /* Each ref name the push creates or moves is shown by the server like a
+     * path: scanned as a name of its own (a deletion shows nothing new). */
+    for (size_t i = 0; i < n && !c.failed; i++) {
+        if (strspn(u[i].new_oid, "0") == 40) continue;
+        fr_buf where = {0};
+        fr_buf_printf(&where, "<ref %s>", u[i].ref);
+        fr_push_piece rp = {
+            .kind = "git-ref", .path = where.p, .commit = u[i].new_oid, .ref = u[i].ref};
+        if (scan_name(&c, &rp, u[i].ref)) c.failed = 1;
+        fr_buf_release(&where);
+    }
     fr_push_stats ps = {0};
-    if (fr_git_push_walk(u, n, 64u << 20, on_piece, &c, &ps)) {
+    if (!c.failed && fr_git_push_walk(u, n, c.blob_cap, on_piece, &c, &ps)) {
         fr_cli_error("rejecting the push: %s", fr_error());
         goto done;
     }
@@ -342,7 +396,22 @@ int fr_cmd_hook(int argc, char **argv)
                                                         : "some pushed objects could not be read");
         goto done;
     }
-    int reject_budget = c.over_budget && strcmp(ob, "allow");
+    /* A blob over the cap was scanned only in part: over the budget like a push
+     * too large to scan, under the same policy (ferret.onBudgetExceeded). */
+    int reject_budget = (c.over_budget || c.nbig) && strcmp(ob, "allow");
+    for (size_t i = 0; i < c.nbig; i++)
+        fprintf(stderr,
+                "ferret: %s: %s (blob %s) holds %llu bytes, over the %llu bytes the hook scans "
+                "per blob (64 MiB at most, and no more than ferret.sizeBudget): only its first "
+                "%llu bytes were scanned; %s\n",
+                reject_budget ? "error" : "warning", c.big[i].path, c.big[i].blob,
+                (unsigned long long)c.big[i].size, (unsigned long long)c.blob_cap,
+                (unsigned long long)c.big[i].scanned,
+                reject_budget
+                    ? "the push is rejected (ferret.onBudgetExceeded = reject). Keep large files "
+                      "out of git (Git LFS), or, where ferret.allowBypass is set, push with "
+                      "'git push -o ferret.skip' (recorded)"
+                    : "accepted without a complete scan (ferret.onBudgetExceeded = allow)");
     if (c.over_budget)
         fprintf(stderr, "ferret: %s: the push exceeds the scan budget (%s ms, %s bytes): %s\n",
                 reject_budget ? "error" : "warning", tb, sb,
@@ -377,6 +446,9 @@ done:
         free(f->preview), free(f->sha), free(f->author), free(f->ref);
     }
     free(c.f);
+    for (size_t i = 0; i < c.nbig; i++)
+        free(c.big[i].path);
+    free(c.big);
     fr_scanner_free(c.sc);
     fr_engine_free(eng);
     fr_ruleset_free(rs);

@@ -1165,10 +1165,17 @@ int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned 
     size_t room = idx_len > IDX_NAMES_AT + IDX_TRAILER ? idx_len - IDX_NAMES_AT - IDX_TRAILER : 0;
     pack_entry *e = fr_xmalloc((room / (GIT_OID_RAWSZ + 8) + 1) * sizeof *e);
     int rc = pack_check(&m, e, why, why_len);
-    if (!rc) rc = names_check(&m, why, why_len);
-    if (!rc && m.n) qsort(e, m.n, sizeof *e, cmp_entry_off);
-    for (uint32_t k = 0; k < m.n && !rc; k++) {
-        if (k + 1 < m.n && e[k].off == e[k + 1].off)
+    if (rc) {
+        free(e);
+        return rc;
+    }
+    /* A corrupt entry does not end the checks: a later entry may still hold a
+     * size no reader may trust (FR_PACK_UNSAFE outranks FR_ECORRUPT), so every
+     * entry is checked and the first corruption's reason kept. */
+    rc = names_check(&m, why, why_len);
+    if (m.n) qsort(e, m.n, sizeof *e, cmp_entry_off);
+    for (uint32_t k = 0; k < m.n; k++) {
+        if (!rc && k + 1 < m.n && e[k].off == e[k + 1].off)
             rc = pack_corrupt(why, why_len, "two index entries at offset %llu",
                               (unsigned long long)e[k].off);
         e[k].end = k + 1 < m.n ? e[k + 1].off : pack_len - PACK_TRAILER;
@@ -1177,8 +1184,14 @@ int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned 
      * pages read are released as the pass moves on, so it never holds more than
      * a window of the pack. */
     uint64_t released = 0;
-    for (uint32_t k = 0; k < m.n && !rc; k++) {
-        rc = entry_type(&m, e, k, why, why_len);
+    for (uint32_t k = 0; k < m.n && rc != FR_PACK_UNSAFE; k++) {
+        char ewhy[256];
+        /* the first of two entries at one offset is empty: the second is checked */
+        int erc = e[k].end > e[k].off ? entry_type(&m, e, k, ewhy, sizeof ewhy) : FR_OK;
+        if (erc == FR_PACK_UNSAFE || (erc && !rc)) {
+            rc = erc;
+            if (why_len) snprintf(why, why_len, "%s", ewhy);
+        }
         if (release && e[k].off - released >= RELEASE_STRIDE) {
             release(ctx, (size_t)e[k].off);
             released = e[k].off;
@@ -1255,35 +1268,26 @@ static int pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_
     return rc;
 }
 
-/* An object database like git_odb_open(objects_dir)'s (loose objects, packs,
- * alternates) without the packs listed in rc->bad_packs. */
-static int odb_open_checked(git_odb **out, const char *objects_dir, const repo_ctx *rc)
+/* Alternates followed below an objects directory (libgit2's own limit). */
+#define MAX_ALTERNATE_DEPTH 5
+/* Object directories one repository may list, alternates included. */
+#define MAX_OBJECT_DIRS 64
+
+/* objects_dir, then its alternates (info/alternates: one directory per line,
+ * relative ones from the directory listing them) and theirs, depth-first, as
+ * libgit2 loads them. depth[i] is 0 for objects_dir itself. */
+typedef struct {
+    char *dir[MAX_OBJECT_DIRS];
+    int depth[MAX_OBJECT_DIRS];
+    size_t n;
+} object_dirs;
+
+static void list_object_dirs(object_dirs *l, const char *objects_dir, int depth)
 {
-    if (!rc->nbad) return git_odb_open(out, objects_dir);
-    git_odb *odb = NULL;
-    git_odb_backend *b = NULL;
-    if (git_odb_new(&odb)) return -1;
-    /* libgit2's own priorities: loose objects first, then packs */
-    if (git_odb_backend_loose(&b, objects_dir, -1, 0, 0, 0) || git_odb_add_backend(odb, b, 1)) {
-        git_odb_free(odb);
-        return -1;
-    }
+    if (l->n == MAX_OBJECT_DIRS || depth > MAX_ALTERNATE_DEPTH || !is_dir(objects_dir)) return;
+    l->dir[l->n] = fr_xstrdup(objects_dir);
+    l->depth[l->n++] = depth;
     fr_buf p = {0};
-    fr_buf_printf(&p, "%s/pack", objects_dir);
-    DIR *d = opendir(p.p);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        size_t L = strlen(e->d_name), k = 0;
-        if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
-        while (k < rc->nbad && strcmp(rc->bad_packs[k], e->d_name))
-            k++;
-        if (k < rc->nbad) continue;
-        fr_buf_reset(&p);
-        fr_buf_printf(&p, "%s/pack/%s", objects_dir, e->d_name);
-        if (git_odb_backend_one_pack(&b, p.p) == 0 && git_odb_add_backend(odb, b, 2)) b->free(b);
-    }
-    if (d) closedir(d);
-    /* alternates: one directory per line, relative ones from objects_dir */
-    fr_buf_reset(&p);
     fr_buf_printf(&p, "%s/info/alternates", objects_dir);
     FILE *f = fopen(p.p, "r");
     char line[PATH_MAX];
@@ -1295,10 +1299,66 @@ static int odb_open_checked(git_odb **out, const char *objects_dir, const repo_c
             fr_buf_puts(&p, line);
         else
             fr_buf_printf(&p, "%s/%s", objects_dir, line);
-        git_odb_add_disk_alternate(odb, p.p);
+        list_object_dirs(l, p.p, depth + 1);
     }
     if (f) fclose(f);
     fr_buf_release(&p);
+}
+
+static void object_dirs_free(object_dirs *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->dir[i]);
+    l->n = 0;
+}
+
+static int add_backend(git_odb *odb, git_odb_backend *b, int prio, int alternate)
+{
+    if ((alternate ? git_odb_add_alternate : git_odb_add_backend)(odb, b, prio)) {
+        b->free(b);
+        return -1;
+    }
+    return 0;
+}
+
+/* An object database like git_odb_open(objects_dir)'s (loose objects, packs,
+ * alternates) without the packs listed in rc->bad_packs, in objects_dir or in
+ * any of its alternates. */
+static int odb_open_checked(git_odb **out, const char *objects_dir, const repo_ctx *rc)
+{
+    if (!rc->nbad) return git_odb_open(out, objects_dir);
+    git_odb *odb = NULL;
+    if (git_odb_new(&odb)) return -1;
+    object_dirs dirs = {0};
+    list_object_dirs(&dirs, objects_dir, 0);
+    int err = dirs.n ? 0 : -1;
+    fr_buf p = {0};
+    for (size_t i = 0; i < dirs.n && !err; i++) {
+        int alt = dirs.depth[i] > 0;
+        git_odb_backend *b = NULL;
+        /* libgit2's own priorities: loose objects first, then packs */
+        err = git_odb_backend_loose(&b, dirs.dir[i], -1, 0, 0, 0) || add_backend(odb, b, 1, alt);
+        fr_buf_reset(&p);
+        fr_buf_printf(&p, "%s/pack", dirs.dir[i]);
+        DIR *d = err ? NULL : opendir(p.p);
+        for (struct dirent *e; d && (e = readdir(d));) {
+            size_t L = strlen(e->d_name), k = 0;
+            if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
+            while (k < rc->nbad && strcmp(rc->bad_packs[k], e->d_name))
+                k++;
+            if (k < rc->nbad) continue;
+            fr_buf_reset(&p);
+            fr_buf_printf(&p, "%s/pack/%s", dirs.dir[i], e->d_name);
+            if (git_odb_backend_one_pack(&b, p.p) == 0) add_backend(odb, b, 2, alt);
+        }
+        if (d) closedir(d);
+    }
+    fr_buf_release(&p);
+    object_dirs_free(&dirs);
+    if (err) {
+        git_odb_free(odb);
+        return -1;
+    }
     *out = odb;
     return 0;
 }
@@ -1343,33 +1403,45 @@ static void scan_ahead(walk *w)
 {
     const char *common = git_repository_commondir(w->repo);
     fr_buf dir = {0};
-    fr_buf_printf(&dir, "%sobjects/pack", common);
-    DIR *d = opendir(dir.p);
-    fr_pack_blob *v = NULL;
-    size_t n = 0, cap = 0, nbad = 0;
+    fr_buf_printf(&dir, "%sobjects", common);
+    object_dirs dirs = {0};
+    list_object_dirs(&dirs, dir.p, 0);
+    fr_pack_blob *v = NULL, *av = NULL;
+    size_t n = 0, cap = 0, an = 0, acap = 0, nbad = 0;
     char **bad = NULL;
-    for (struct dirent *e; d && (e = readdir(d));) {
-        size_t L = strlen(e->d_name);
-        if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
-        fr_buf ip = {0};
-        char why[256], what[512];
-        fr_buf_printf(&ip, "%s/%s", dir.p, e->d_name);
-        int prc = pack_blobs(ip.p, &v, &n, &cap, why, sizeof why); /* in pack order */
-        if (prc == FR_PACK_UNSAFE) {
-            bad = fr_xrealloc(bad, (nbad + 1) * sizeof *bad);
-            bad[nbad++] = fr_pipeline_keep_str(w->p, e->d_name);
-            snprintf(what, sizeof what,
-                     "corrupt pack index or pack (%s): none of its objects are read", why);
-            note_problem(w, FR_ST_ERROR, ip.p, what);
-        } else if (prc) { /* inside its bounds: libgit2 reads what it can, by id */
-            fprintf(stderr,
-                    "ferret: warning: %s: corrupt pack index (%s): its objects are left to the "
-                    "history walk\n",
-                    ip.p, why);
+    /* The packs of alternates are checked too (every object database of the
+     * scan reads them); only this repository's own blobs are scanned ahead. */
+    for (size_t di = 0; di < dirs.n; di++) {
+        fr_buf_reset(&dir);
+        fr_buf_printf(&dir, "%s/pack", dirs.dir[di]);
+        DIR *d = opendir(dir.p);
+        for (struct dirent *e; d && (e = readdir(d));) {
+            size_t L = strlen(e->d_name);
+            if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
+            fr_buf ip = {0};
+            char why[256], what[512];
+            fr_buf_printf(&ip, "%s/%s", dir.p, e->d_name);
+            an = 0;
+            int prc = di ? pack_blobs(ip.p, &av, &an, &acap, why, sizeof why)
+                         : pack_blobs(ip.p, &v, &n, &cap, why, sizeof why); /* in pack order */
+            if (prc == FR_PACK_UNSAFE) {
+                bad = fr_xrealloc(bad, (nbad + 1) * sizeof *bad);
+                bad[nbad++] = fr_pipeline_keep_str(w->p, e->d_name);
+                snprintf(what, sizeof what,
+                         "corrupt pack index or pack (%s): none of its objects are read", why);
+                note_problem(w, FR_ST_ERROR, ip.p, what);
+            } else if (prc) { /* inside its bounds: libgit2 reads what it can, by id */
+                fprintf(stderr,
+                        "ferret: warning: %s: corrupt pack index (%s): its objects are left to "
+                        "the history walk\n",
+                        ip.p, why);
+            }
+            fr_buf_release(&ip);
         }
-        fr_buf_release(&ip);
+        if (d) closedir(d);
     }
-    if (d) closedir(d);
+    free(av);
+    object_dirs_free(&dirs);
     fr_buf_release(&dir);
     if (nbad) { /* read by the workers: kept as long as the repository context */
         w->rc->bad_packs = fr_pipeline_keep(w->p, nbad * sizeof *bad);
@@ -1449,6 +1521,14 @@ static tl_repo *thread_repo(const repo_ctx *rc, fr_buf *why)
     if (odb_open_checked(&own, od.p, rc) == 0) {
         git_odb_free(t->odb);
         t->odb = own;
+    } else if (rc->nbad) { /* the repository's own database opens the unsafe packs */
+        fr_buf_printf(why, "cannot open the object database without its corrupt packs: %s",
+                      git_err());
+        fr_buf_release(&od);
+        git_odb_free(t->odb);
+        git_repository_free(t->repo);
+        free(t);
+        return NULL;
     }
     fr_buf_release(&od);
     t->path = fr_xstrdup(path);
@@ -1782,6 +1862,10 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
 
 /* ---------------------------------------------------------------- pushes --- */
 
+/* Largest blob read whole only to scan its first max_size bytes, where its
+ * backend cannot stream them (a packed blob). */
+#define MAX_PREFIX_READ ((size_t)256 << 20)
+
 typedef struct {
     git_repository *repo;
     fr_push_fn fn;
@@ -1825,11 +1909,38 @@ int fr_git_hook_config(const char *const *keys, size_t n, char **values)
     return FR_OK;
 }
 
+/* Reads the first want bytes of a blob too large to read whole: streamed
+ * where the backend can (loose objects), else read whole when that stays
+ * within MAX_PREFIX_READ. Returns FR_OK with the bytes in out. */
+static int read_prefix(git_odb *odb, const git_oid *oid, size_t size, size_t want, fr_buf *out)
+{
+    git_odb_stream *st = NULL;
+    size_t len = 0;
+    git_object_t type;
+    if (git_odb_open_rstream(&st, &len, &type, odb, oid) == 0) {
+        fr_buf_reserve(out, want);
+        int r = 1;
+        while (out->len < want &&
+               (r = git_odb_stream_read(st, out->p + out->len, want - out->len)) > 0)
+            out->len += (size_t)r;
+        out->p[out->len] = 0;
+        git_odb_stream_free(st);
+        if (r >= 0) return FR_OK;
+        fr_buf_reset(out);
+    }
+    git_odb_object *obj = NULL;
+    if (size > MAX_PREFIX_READ || git_odb_read(&obj, odb, oid)) return FR_ERR;
+    size_t n = git_odb_object_size(obj);
+    fr_buf_append(out, git_odb_object_data(obj), n < want ? n : want);
+    git_odb_object_free(obj);
+    return FR_OK;
+}
+
 static void push_blob(push_walk *pw, const git_oid *oid, const char *path)
 {
+    if (pw->stop) return;
     int added = 0;
     fr_keymap_put(&pw->seen_blobs, oid->id, 0, &added);
-    if (!added || pw->stop) return;
     char hex[GIT_OID_HEXSZ + 1];
     git_oid_tostr(hex, sizeof hex, oid);
     const git_signature *a = pw->author; /* NULL: a blob reached from a ref, not a commit */
@@ -1842,22 +1953,37 @@ static void push_blob(push_walk *pw, const git_oid *oid, const char *path)
                         a ? pw->author_date : NULL,
                         pw->ref,
                         NULL,
-                        0};
+                        0,
+                        0,
+                        !added};
+    /* Content once per push; but every path it appears at is a name the server
+     * shows (empty files all share one blob): the path is handed over each time. */
+    if (!added) {
+        if (pw->fn(pw->ctx, &pc)) pw->stop = 1;
+        return;
+    }
     git_odb_object *obj = NULL;
+    fr_buf prefix = {0};
     size_t len = 0;
     git_object_t type;
     if (git_odb_read_header(&len, &type, pw->odb, oid) || type != GIT_OBJECT_BLOB) {
         pw->stats->incomplete = 1;
+        len = 0;
     } else if (len <= pw->max_size && git_odb_read(&obj, pw->odb, oid) == 0) {
         pc.data = git_odb_object_data(obj);
         pc.len = git_odb_object_size(obj);
-        pw->stats->bytes += pc.len;
     } else if (len <= pw->max_size) {
         pw->stats->incomplete = 1;
+    } else if (read_prefix(pw->odb, oid, len, (size_t)pw->max_size, &prefix) == FR_OK) {
+        pc.data = (const unsigned char *)(prefix.p ? prefix.p : "");
+        pc.len = prefix.len;
     }
+    pc.size = len;
+    pw->stats->bytes += pc.len;
     pw->stats->blobs++;
     if (pw->fn(pw->ctx, &pc)) pw->stop = 1;
     git_odb_object_free(obj);
+    fr_buf_release(&prefix);
 }
 
 /* Blobs of tree t that no parent tree has at the same path; subtrees that a
@@ -1940,7 +2066,9 @@ static int push_tip(push_walk *pw, const fr_push_update *u, git_object *obj, git
                                 loc.author_date,
                                 loc.ref,
                                 (const unsigned char *)(msg.p ? msg.p : ""),
-                                msg.len};
+                                msg.len,
+                                msg.len,
+                                0};
             if (pw->fn(pw->ctx, &pc)) pw->stop = 1;
             fr_buf_release(&msg);
             fr_buf_release(&o.where);
@@ -2062,7 +2190,9 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
                             pw.author_date,
                             pw.ref,
                             (const unsigned char *)(msg.p ? msg.p : ""),
-                            msg.len};
+                            msg.len,
+                            msg.len,
+                            0};
         if (fn(ctx, &mp)) pw.stop = 1;
         fr_buf_release(&msg);
         unsigned np = git_commit_parentcount(cm);

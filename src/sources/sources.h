@@ -96,6 +96,9 @@ typedef struct {
     const char *ref;
     const unsigned char *data;
     size_t len;
+    uint64_t size; /* blobs: the whole blob's size (over max_size: more than len) */
+    int path_only; /* a blob already handed over in this push, at another path:
+                      data is NULL, only the path is new */
 } fr_push_piece;
 
 typedef int (*fr_push_fn)(void *ctx, const fr_push_piece *piece);
@@ -110,8 +113,11 @@ typedef struct {
  * quarantine through GIT_OBJECT_DIRECTORY / GIT_ALTERNATE_OBJECT_DIRECTORIES)
  * and calls fn for what the updates add: every commit reachable from a new tip
  * and from no existing ref, its message, the blobs it introduces (not at the
- * same path in any parent; each blob once per push) and annotated tag messages.
- * Blobs over max_size are passed with data NULL. fn returning non-zero stops.
+ * same path in any parent) and annotated tag messages. A blob's content is
+ * passed once per push; each further path it appears at is passed path_only.
+ * A blob over max_size is passed with its first max_size bytes at most (len <
+ * size), or data NULL when those cannot be read apart from the rest (an
+ * object packed in a delta). fn returning non-zero stops.
  */
 int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_push_fn fn, void *ctx,
                      fr_push_stats *stats);

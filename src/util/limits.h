@@ -99,4 +99,10 @@
 /* Bytes at the start of content that fr_log_detect looks at. */
 #define FR_LOG_DETECT_HEAD 65536
 
+/* ---- the pre-receive hook (src/cli/cmd_hook.c) ---- */
+
+/* Bytes of one pushed blob the hook scans (at most ferret.sizeBudget): a blob
+ * over it is scanned that far only, and the push is over its budget. */
+#define FR_HOOK_BLOB_MAX ((uint64_t)64 << 20)
+
 #endif

@@ -77,6 +77,18 @@ assert_contains "$ERR" "corrupt pack index (" "offlow: the ahead scan says it le
 # blob only it holds are reported
 flipidx fanout 8+4*200 01
 corrupt_case fanout 1 2 0
+# the same wild index in an ALTERNATE (a --shared clone reads the packs of its
+# source): checked like the repository's own, never followed
+tok6=$($FAKE github 206)
+git clone -q --shared twopacks shared
+(cd shared && printf 'V=%s\n' "$tok6" > c.env && git add . && gcommit alice three)
+echo "$T/offhigh/.git/objects" > shared/.git/objects/info/alternates
+run_ferret scan --db alt.db shared
+assert_eq "$RC" 2 "alternate: an incomplete run"
+assert_eq "$(sqlite3 alt.db "select count(*) from findings")" 2 "alternate: the intact pack's and the clone's own secret"
+assert_eq "$(sqlite3 alt.db "select count(*) from findings where secret_sha256 in ('$(sha256 "$tok2")', '$(sha256 "$tok6")')")" 2 "alternate: which secrets"
+assert_eq "$(sqlite3 alt.db "select count(*) from content where status='error' and reason like 'corrupt pack index or pack (%): none of its objects are read'")" 1 "alternate: its pack recorded"
+assert_eq "$(sqlite3 alt.db "select count(*) from content where status='error'")" 3 "alternate: the pack, its commit and its blob unreadable"
 
 # --- text after a NUL in a commit or tag message (issue 10, defect 12), and a
 # path name with a newline (defect 14): all of it is scanned. git refuses NULs

@@ -160,6 +160,93 @@ assert_not_contains "$PO" "$pt" "the path is printed redacted"
 assert_contains "$PO" "dump-${pt:0:4}****" "the redacted path"
 git checkout -q main && git branch -q -D pathleak
 
+# ... also when its content was pushed already in the same push, at another
+# path: every path is scanned, the content once (review, item 1)
+pt2=$($FAKE github 717)
+git checkout -q -b samepath
+touch AAA.txt "$pt2" && git add . && gcommit vic "two empty files"
+push origin samepath
+assert_eq "$PRC" 1 "an empty file named with a token beside another empty file"
+assert_eq "$(nsecrets)" 1 "empty files: one finding, the name"
+git reset -q --hard main
+echo same > b1.txt && echo same > "copy-$pt2" && git add . && gcommit vic "one content, two names"
+push origin samepath
+assert_eq "$PRC" 1 "a token-named copy of another pushed file"
+assert_eq "$(nsecrets)" 1 "one content, two names: one finding, the name"
+git reset -q --hard main
+echo moved > m1.txt && git add . && gcommit vic "a file" && git mv m1.txt "m-$pt2" && gcommit vic "renamed"
+push origin samepath
+assert_eq "$PRC" 1 "a rename to a token name within one push"
+assert_eq "$(nsecrets)" 1 "a rename: one finding, the new name"
+assert_contains "$PO" "m-${pt2:0:4}****${pt2: -2}" "the renamed path, redacted"
+assert_not_contains "$PO" "$pt2" "never the plaintext name"
+git checkout -q main && git branch -q -D samepath
+
+# a ref NAME is shown by the server like a path: scanned, and printed and
+# stored redacted (review, item 5)
+git -C "$T/srv.git" config ferret.db "$T/refs.db"
+rt=$($FAKE github 718)
+rc2=$($FAKE github 719)
+git checkout -q -b "feature/$rt" && echo clean > r.txt && git add . && gcommit wes "clean file"
+push origin "feature/$rt"
+assert_eq "$PRC" 1 "a token in a new branch name is rejected"
+assert_eq "$(nsecrets)" 1 "one finding: the branch name"
+assert_contains "$PO" "<ref refs/heads/feature/${rt:0:4}****${rt: -2}> line 1" "the ref, redacted"
+assert_eq "$(tip "refs/heads/feature/$rt")" none "the branch is not created"
+printf 'k="%s"\n' "$rc2" > r.txt && git add . && gcommit wes "a secret on that branch"
+push origin "feature/$rt"
+assert_eq "$PRC" 1 "a secret pushed on a token-named branch"
+assert_eq "$(nsecrets)" 2 "the branch name and the content"
+# (git's own lines name the ref it was refused; ferret's never do)
+assert_not_contains "$(printf '%s\n' "$PO" | grep '^remote:')" "$rt" "the branch name never in plaintext"
+assert_eq "$(sqlite3 "$T/refs.db" "select count(*) from findings")" 2 "two secrets recorded"
+assert_eq "$(sqlite3 "$T/refs.db" "select count(*) from findings where secret_sha256 = '$(sha256 "$rt")'")" 1 "the branch name's token recorded as a finding"
+assert_eq "$(sqlite3 "$T/refs.db" .dump | grep -c "$rt" || true)" 0 "the branch name never in plaintext in the DB"
+git checkout -q main && git branch -q -D "feature/$rt"
+git -C "$T/srv.git" config --unset ferret.db
+git tag "v-$rt" HEAD
+push origin "v-$rt"
+assert_eq "$PRC" 1 "a token in a tag name (a commit already on the server) is rejected"
+assert_eq "$(nsecrets)" 1 "one finding: the tag name"
+assert_contains "$PO" "<ref refs/tags/v-${rt:0:4}****${rt: -2}> line 1" "the tag ref, redacted"
+git tag -d "v-$rt" > /dev/null
+
+# a blob over the per-blob cap (64 MiB): its path and first 64 MiB are
+# scanned; it is not scanned whole, so the push is over its budget: rejected
+# (review, item 2)
+bt=$($FAKE github 720)
+bn=$($FAKE github 721)
+git -C "$T/srv.git" config ferret.timeBudgetMs 600000
+git checkout -q -b big
+{ printf 'TOKEN=%s\n' "$bt"; head -c 68157440 /dev/zero | tr '\0' a; } > "big-$bn.txt"
+git add . && gcommit xan "a 65 MiB file"
+push origin big
+assert_eq "$PRC" 1 "a blob over the cap is rejected"
+assert_eq "$(nsecrets)" 2 "the secret in its first 64 MiB and the one in its name"
+assert_contains "$PO" "remote: ferret: error: big-${bn:0:4}****${bn: -2}.txt (blob $(git rev-parse --short=12 HEAD:"big-$bn.txt")) holds $(stat -c %s "big-$bn.txt") bytes, over the 67108864 bytes the hook scans per blob" "the file, its size and the cap"
+assert_contains "$PO" "only its first 67108864 bytes were scanned; the push is rejected (ferret.onBudgetExceeded = reject)" "what was scanned, the verdict"
+assert_contains "$PO" "git push -o ferret.skip" "the way around it"
+assert_not_contains "$PO" "$bn" "the name never in plaintext"
+git checkout -q main && git branch -q -D big
+git -C "$T/srv.git" config --unset ferret.timeBudgetMs
+# a clean one over a smaller cap (ferret.sizeBudget): rejected, unless the
+# budget policy allows a push that was not scanned whole
+git -C "$T/srv.git" config ferret.sizeBudget 1M
+git checkout -q -b big2
+head -c 2097152 /dev/zero | tr '\0' b > big.txt && git add . && gcommit xan "a 2 MiB file"
+push origin big2
+assert_eq "$PRC" 1 "a clean blob over the cap: rejected by default"
+assert_eq "$(nsecrets)" 0 "no finding"
+assert_contains "$PO" "remote: ferret: error: big.txt (blob $(git rev-parse --short=12 HEAD:big.txt)) holds 2097152 bytes, over the 1048576 bytes the hook scans per blob" "the clean big file named"
+git -C "$T/srv.git" config ferret.onBudgetExceeded allow
+push origin big2
+assert_eq "$PRC" 0 "with onBudgetExceeded=allow: accepted"
+assert_contains "$PO" "remote: ferret: warning: big.txt (blob $(git rev-parse --short=12 HEAD:big.txt)) holds 2097152 bytes" "with a warning naming it"
+assert_contains "$PO" "accepted without a complete scan (ferret.onBudgetExceeded = allow)" "saying it was not scanned whole"
+git -C "$T/srv.git" config --unset ferret.onBudgetExceeded
+git -C "$T/srv.git" config --unset ferret.sizeBudget
+git checkout -q main
+
 # warn mode, recorded in a DB with the pusher
 git -C "$T/srv.git" config ferret.mode warn
 git -C "$T/srv.git" config ferret.db "$T/push.db"

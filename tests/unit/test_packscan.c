@@ -179,6 +179,63 @@ static void flips(unsigned char *idx, size_t il, const unsigned char *pack, size
     }
 }
 
+/* The offset of the zlib stream of the entry at off, and the length of its size varint. */
+static size_t entry_data(const unsigned char *pack, size_t off, size_t *size_bytes)
+{
+    size_t p = off;
+    int type = (pack[p] >> 4) & 7;
+    while (pack[p] & 0x80)
+        p++;
+    p++;
+    *size_bytes = p - off;
+    if (type == 6) { /* OFS_DELTA: the base offset varint */
+        while (pack[p] & 0x80)
+            p++;
+        p++;
+    } else if (type == 7) {
+        p += 20;
+    }
+    return p;
+}
+
+/* A corrupt entry early in the pack must not hide an unsafe size later in it:
+ * every entry is checked, and an unsafe one rejects the pack for every reader. */
+static void corrupt_then_unsafe(const char *idx_path, const char *pack_path)
+{
+    size_t il = 0, pl = 0, nwant = 0;
+    unsigned char *idx = slurp(idx_path, &il), *pack = slurp(pack_path, &pl);
+    fr_pack_blob *want = verify_pack(idx_path, &nwant);
+    CHECK(idx && pack && nwant >= 2);
+    if (!idx || !pack || nwant < 2) return;
+    fr_pack_blob *v = NULL;
+    size_t n = 0, cap = 0, sb = 0;
+    char why[256];
+    /* the first entry's zlib header broken: corrupt, inside the pack's bounds */
+    size_t z = entry_data(pack, 12, &sb);
+    unsigned char keep = pack[z];
+    pack[z] = 0;
+    CHECK(fr_pack_list_blobs(idx, il, pack, pl, &v, &n, &cap, NULL, NULL, why, sizeof why) ==
+          FR_ECORRUPT);
+    CHECK(n == 0);
+    /* ... and a later blob claiming a size its entry cannot inflate to */
+    size_t k = 0;
+    while (k < nwant && (entry_data(pack, (size_t)want[k].off, &sb), sb < 4 || want[k].off == 12))
+        k++;
+    CHECK(k < nwant);
+    if (k < nwant) {
+        for (size_t j = 1; j < sb; j++)
+            pack[want[k].off + j] = j + 1 < sb ? 0xff : 0x7f;
+        CHECK(fr_pack_list_blobs(idx, il, pack, pl, &v, &n, &cap, NULL, NULL, why, sizeof why) ==
+              FR_PACK_UNSAFE);
+        CHECK(strstr(why, "cannot inflate from") != NULL);
+        CHECK(n == 0);
+        pack[z] = keep; /* the unsafe size alone: unsafe as well */
+        CHECK(fr_pack_list_blobs(idx, il, pack, pl, &v, &n, &cap, NULL, NULL, why, sizeof why) ==
+              FR_PACK_UNSAFE);
+    }
+    free(v), free(want), free(idx), free(pack);
+}
+
 /* Checks the pack against verify-pack, then flips the index's tables. */
 static void check_pack(const char *what, const char *idx_path, const char *pack_path,
                        size_t expect_blobs, int large)
@@ -256,6 +313,12 @@ int main(void)
     CHECK(nfanout_kept == 0);
     CHECK(nbroken >= nflips - nflips / 100);
     printf("%zu of %zu flipped indexes rejected\n", nbroken, nflips);
+    /* A blob of 1 MiB of zeros: a 4-byte size in a small entry. */
+    CHECK(sh("cd %s/r && head -c 1048576 /dev/zero > z.bin && git add z.bin && git -c user.name=t "
+             "-c user.email=t@t commit -qm z && git repack -adq",
+             dir) == 0);
+    pack_paths(idx, pack, sizeof idx);
+    corrupt_then_unsafe(idx, pack);
     sh("rm -rf %s", dir);
     return check_done("test_packscan");
 }
