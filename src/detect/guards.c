@@ -151,7 +151,74 @@ static int word_chars(const char *s, size_t n, const char *set)
     return 1;
 }
 
+/* Letters for the digits and signs of "leetspeak" (p4ssw0rd, secr3t, P@55w0rd). */
+static char unleet(char c)
+{
+    static const char from[] = "4@03!1$57", to[] = "aaoeiisst";
+    const char *p = c ? strchr(from, c) : NULL;
+    return p ? to[p - from] : c;
+}
+
+static int config_value(const char *s, size_t n);
+
+/* A value that is base64 of printable text (Basic credentials, npmrc _auth and
+ * _password) is judged by what it decodes to: the password after the first
+ * ':' if there is one. */
+static int config_base64(const char *s, size_t n)
+{
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char out[192];
+    size_t k = 0;
+    unsigned acc = 0, bits = 0;
+    if (n < 8 || n % 4 || n / 4 * 3 > sizeof out) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=' && i >= n - 2) break;
+        const char *p = s[i] ? strchr(B64, s[i]) : NULL;
+        if (!p) return 0;
+        acc = (acc << 6) | (unsigned)(p - B64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[k++] = (unsigned char)(acc >> bits);
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        if (out[i] < 0x20 || out[i] > 0x7e) return 0;
+    const unsigned char *colon = memchr(out, ':', k);
+    const char *pw = colon ? (const char *)colon + 1 : (const char *)out;
+    size_t pn = colon ? k - (size_t)(colon + 1 - out) : k;
+    return pn == 0 || config_value(pw, pn);
+}
+
+static int hexval(char c)
+{
+    return isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10);
+}
+
 static int config_placeholder(const char *s, size_t n)
+{
+    /* %-escapes are judged decoded (user%40host, %4d%65), base64 text too. */
+    char dec[256];
+    size_t k = 0;
+    if (n < sizeof dec && memchr(s, '%', n)) {
+        for (size_t i = 0; i < n; i++) {
+            if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+                isxdigit((unsigned char)s[i + 2])) {
+                dec[k++] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+                i += 2;
+            } else {
+                dec[k++] = s[i];
+            }
+        }
+        if (k < n) {
+            if (k < 4) return 1; /* a few escaped bytes: a test vector, not a password */
+            s = dec, n = k;
+        }
+    }
+    return config_base64(s, n) || config_value(s, n);
+}
+
+static int config_value(const char *s, size_t n)
 {
     /* Whole-value templates: %VAR%, $VAR, {VAR}, __TOKEN__, @@PASS@@. */
     if (n >= 3 && s[0] == '%' && s[n - 1] == '%' && word_chars(s + 1, n - 2, "_.:-")) return 1;
@@ -160,20 +227,32 @@ static int config_placeholder(const char *s, size_t n)
     if (n >= 5 && ((!strncmp(s, "__", 2) && !strncmp(s + n - 2, "__", 2)) ||
                    (!strncmp(s, "@@", 2) && !strncmp(s + n - 2, "@@", 2))))
         return 1;
+    /* $var, $config{'X'}, ${X}, $obj->x: an interpolated variable, not a value. */
+    if (n >= 2 && s[0] == '$' && (isalpha((unsigned char)s[1]) || strchr("_{(", s[1]))) return 1;
     for (int i = 0; CONFIG_PREFIXES[i]; i++)
-        if (!strncasecmp(s, CONFIG_PREFIXES[i], strlen(CONFIG_PREFIXES[i]))) return 1;
+        if (n >= strlen(CONFIG_PREFIXES[i]) &&
+            !strncasecmp(s, CONFIG_PREFIXES[i], strlen(CONFIG_PREFIXES[i])))
+            return 1;
     for (int i = 0; CONFIG_LOOKUPS[i]; i++)
         if (contains_ci(s, n, CONFIG_LOOKUPS[i])) return 1;
-    char w[256];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < sizeof w - 1; i++)
+    /* w: letters and digits lowercased; l: the same read as leetspeak. */
+    char w[256], l[256];
+    size_t k = 0, kl = 0;
+    for (size_t i = 0; i < n && k < sizeof w - 1; i++) {
         if (isalnum((unsigned char)s[i])) w[k++] = (char)tolower((unsigned char)s[i]);
-    w[k] = 0;
+        char u = unleet(s[i]);
+        if (isalpha((unsigned char)u)) l[kl++] = (char)tolower((unsigned char)u);
+    }
+    w[k] = 0, l[kl] = 0;
     if (k == 0) return 1; /* punctuation only */
     for (int i = 0; CONFIG_WORDS[i]; i++) {
         size_t wl = strlen(CONFIG_WORDS[i]);
         if (!strncmp(w, CONFIG_WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) return 1;
+        if (kl == wl && !strcmp(l, CONFIG_WORDS[i]) && wl > 3) return 1; /* secr3t, p4ss */
     }
+    if (strstr(l, "password") || strstr(l, "passwd")) return 1; /* p4ssw0rd, P@55w0rd */
+    /* user@host, pass@localhost: a login written where the password goes */
+    if (memchr(s, '@', n) && k > 4 && !strcmp(w + k - 4, "host")) return 1;
     if (strstr(w, "example") || strstr(w, "changeme") || strstr(w, "placeholder") ||
         strstr(w, "yourpassword") || strstr(w, "redacted"))
         return 1;

@@ -338,6 +338,15 @@ static void test_decoys(void)
     CHECK(!decoy("Winter2024!", FR_GUARD_CONFIG));
     CHECK(!decoy("kUdf@MI7z", FR_GUARD_CONFIG));
     CHECK(!decoy("secretpass", FR_GUARD_CONFIG));
+    /* read decoded (%-escapes, base64 user:password) and as leetspeak */
+    CHECK(decoy("p4ssw0rd", FR_GUARD_CONFIG));
+    CHECK(decoy("secr3t", FR_GUARD_CONFIG));
+    CHECK(decoy("user%40host", FR_GUARD_CONFIG));
+    CHECK(decoy("%4d^%70", FR_GUARD_CONFIG));
+    CHECK(decoy("dXNlckBob3N0OnBhc3NAaG9zdA==", FR_GUARD_CONFIG)); /* user@host:pass@host */
+    CHECK(decoy("$config{'WIKI_PASSW'}", FR_GUARD_CONFIG));
+    CHECK(!decoy("Y2ktYm90OmVldExEUThCOHZXMlpCanlhIzY5", FR_GUARD_CONFIG));
+    CHECK(!decoy("k7%40q:Zr9x", FR_GUARD_CONFIG));
     CHECK(decoy("hunter2", FR_GUARD_WORDS));
     /* Templates need their closing mark: a WordPress salt holds '<' '>' and '${' too. */
     CHECK(fr_is_placeholder("<YOUR_TOKEN>", 12));
