@@ -147,6 +147,22 @@ static int on_piece(void *arg, const fr_push_piece *pc)
             name += 6 + rl;
         if (*name && scan_name(c, pc, name)) return 1;
     }
+    /* An annotated tag's own name is shown by git too; it is scanned unless it
+     * is the name of the pushed ref (refs/tags/NAME), scanned already. */
+    static const char TAG_AT[] = "<tag message: ";
+    if (pc->path && !strncmp(pc->path, TAG_AT, sizeof TAG_AT - 1)) {
+        const char *tag = pc->path + sizeof TAG_AT - 1;
+        size_t tl = strlen(tag) - (*tag ? 1 : 0); /* without the closing '>' */
+        const char *short_ref = pc->ref && !strncmp(pc->ref, "refs/tags/", 10) ? pc->ref + 10 : "";
+        if (tl && (strlen(short_ref) != tl || strncmp(short_ref, tag, tl))) {
+            char *name = fr_xmalloc(tl + 1);
+            memcpy(name, tag, tl);
+            name[tl] = 0;
+            int rc = scan_name(c, pc, name);
+            free(name);
+            if (rc) return 1;
+        }
+    }
     if (pc->path_only) return 0; /* its content was scanned at its first path */
     if (!strcmp(pc->kind, "git") && pc->size > pc->len) { /* over the cap: not scanned whole */
         fr_buf shown = {0};

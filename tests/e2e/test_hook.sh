@@ -210,6 +210,20 @@ assert_eq "$PRC" 1 "a token in a tag name (a commit already on the server) is re
 assert_eq "$(nsecrets)" 1 "one finding: the tag name"
 assert_contains "$PO" "<ref refs/tags/v-${rt:0:4}****${rt: -2}> line 1" "the tag ref, redacted"
 git tag -d "v-$rt" > /dev/null
+# an annotated tag: its name, when the ref has it too, is one finding; a tag
+# object named otherwise than its ref has its own name scanned as well
+git tag -a "w-$rt" -m "clean release" HEAD
+push origin "w-$rt"
+assert_eq "$PRC" 1 "a token in an annotated tag's name is rejected"
+assert_eq "$(nsecrets)" 1 "one finding: the ref and tag share the name"
+git tag -d "w-$rt" > /dev/null
+named_tag=$(printf 'object %s\ntype commit\ntag t-%s\ntagger a <a@x> 1767225600 +0000\n\nrelease\n' \
+  "$(git rev-parse HEAD)" "$rt" | git hash-object -t tag -w --stdin --literally)
+push origin "$named_tag:refs/tags/clean-name"
+assert_eq "$PRC" 1 "a tag object named with a token under a clean ref name is rejected"
+assert_eq "$(nsecrets)" 1 "one finding: the tag object's name"
+assert_contains "$PO" "<tag message: t-${rt:0:4}****${rt: -2}> line 1" "the tag's name, redacted"
+assert_not_contains "$(printf '%s\n' "$PO" | grep '^remote:')" "$rt" "the tag's name never in plaintext"
 
 # a blob over the per-blob cap (64 MiB): its path and first 64 MiB are
 # scanned; it is not scanned whole, so the push is over its budget: rejected
