@@ -50,7 +50,7 @@
 /* A member buffer grown past this by one huge member is released after it. */
 #define FR_ARCHIVE_KEEP_BUFFER_MAX ((size_t)64 << 20)
 
-/* ---- text view (src/detect/guards.c, fr_text_view) ---- */
+/* ---- text views (src/detect/guards.c, fr_text_views_of) ---- */
 
 /* Bytes sampled at the start of content for the UTF-16 alternating-NUL pattern. */
 #define FR_UTF16_SAMPLE 4096
