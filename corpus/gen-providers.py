@@ -5,7 +5,8 @@ cloud-providers.yml, saas.yml, registries.yml, secret-managers.yml, cicd.yml and
 the gaps closed in the older families): format-valid fake credentials, made
 from a seed (checksums and embedded structures included), in realistic files
 (.env, YAML, JSON, shell, Python, Go, properties, CI logs), and decoys that must
-produce no finding: documentation placeholders (hf_xxxxxxxx…), the same
+produce no finding: documentation placeholders (hf_xxxxxxxx…, sk-proj-EXAMPLE…,
+AIzaSyYourApiKeyHere…, keyboard sequences in the token's format), the same
 prefixes at the wrong length or in the wrong alphabet, template references,
 code that reads a token from elsewhere and prose that names a prefix. age keys
 with a corrupted bech32 checksum are planted (kind age-bad-checksum): reported,
@@ -456,6 +457,15 @@ def decoys(rng):
         "code.py": ["def refresh(client):", "    token = os.environ[\"VAULT_TOKEN\"]",
                     "    hf_token = os.getenv(\"HF_TOKEN\")", "    ratio = 1//0x10",
                     "    dd_api_key = settings.DD_API_KEY", "    return client.login(token)"],
+        "docs-examples.md": [  # stand-ins written in the token's own format
+            "OPENAI_API_KEY=sk-proj-EXAMPLE" + r(rng, URLSAFE, 40) + "T3BlbkFJ" + r(rng, URLSAFE, 40),
+            "Paste the key (it looks like AIzaSyYourApiKeyHere" + r(rng, URLSAFE, 16) + ") into the form.",
+            "DIGITALOCEAN_TOKEN=dop_v1_1234567890abcdef1234567890abcdef1234567890abcdef1234567890ab",
+            "HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+            "SENDGRID_API_KEY=SG." + r(rng, URLSAFE, 22) + ".SAMPLE" + r(rng, URLSAFE, 37),
+            "An Anthropic key has this shape: sk-ant-api03-YourKeyHere" + r(rng, URLSAFE, 82) + "AA",
+            "DOPPLER_TOKEN=dp.st.dev.DUMMY" + r(rng, ALNUM, 38),
+            "PULUMI_ACCESS_TOKEN=pul-fake" + r(rng, HEX, 36)],
         "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
                                   "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
     }

@@ -92,6 +92,14 @@ static const char *const WORDS[] = {
 static const char *const DOC_WORDS[] = {"example",  "sample",  "dummy", "placeholder", "changeme",
                                         "redacted", "notreal", "fake",  NULL};
 
+/* FR_GUARD_DOC: found anywhere in the token, lower-cased, letters and digits
+ * only. Ten-character sequences and eight x's do not occur by chance in a
+ * drawn token (odds below 1e-9 per position). */
+static const char *const DOC_TOKEN_WORDS[] = {
+    "example",    "sample",    "dummy",      "placeholder", "changeme",   "redacted",   "notreal",
+    "fake",       "yourtoken", "yourkey",    "yourapikey",  "yoursecret", "tokenhere",  "keyhere",
+    "secrethere", "replaceme", "insertyour", "xxxxxxxx",    "abcdefghij", "1234567890", NULL};
+
 static const char *const WORD_PREFIXES[] = {"your", "my",    "example",  "sample",  "dummy",
                                             "fake", "test",  "changeme", "replace", "insert",
                                             "put",  "enter", "todo",     "fixme",   NULL};
@@ -294,6 +302,15 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
         (all_of(s, n, "0123456789abcdef") || all_of(s, n, "0123456789ABCDEF")))
         return 1;
     if ((guards & FR_GUARD_CONFIG) && config_placeholder(s, n)) return 1;
+    if (guards & FR_GUARD_DOC) {
+        char w[512];
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < sizeof w - 1; i++)
+            if (isalnum((unsigned char)s[i])) w[k++] = (char)tolower((unsigned char)s[i]);
+        w[k] = 0;
+        for (int i = 0; DOC_TOKEN_WORDS[i]; i++)
+            if (strstr(w, DOC_TOKEN_WORDS[i])) return 1;
+    }
     if (guards & FR_GUARD_WORDS) {
         char w[256];
         size_t k = 0;

@@ -188,8 +188,12 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
                     r->guards |= FR_GUARD_WORDS;
                 else if (!strcmp(g[i], "config"))
                     r->guards |= FR_GUARD_CONFIG;
+                else if (!strcmp(g[i], "doc-words"))
+                    r->guards |= FR_GUARD_DOC;
                 else
-                    rc = fail(c, v, "unknown guard '%s' (known: hex-digest, words, config)", g[i]);
+                    rc = fail(c, v,
+                              "unknown guard '%s' (known: hex-digest, words, config, doc-words)",
+                              g[i]);
             }
             for (size_t i = 0; i < ng; i++)
                 free(g[i]);

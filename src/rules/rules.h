@@ -44,6 +44,12 @@ enum {
      * the short list of words put where a password goes; a weak real password
      * (hunter2) is not dropped, unlike with FR_GUARD_WORDS. */
     FR_GUARD_CONFIG = 4,
+    /* Stand-ins written in a token's own format (sk-proj-EXAMPLE..., AIza...
+     * yourkeyhere, hf_abcdefghij...): documentation words, "your key here"
+     * phrases, runs of x and keyboard sequences inside the token. Unlike
+     * FR_GUARD_WORDS it never judges a token by its letters alone, so formats
+     * whose alphabet may lack digits keep their recall. */
+    FR_GUARD_DOC = 8,
 };
 
 typedef struct {

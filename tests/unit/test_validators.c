@@ -286,6 +286,17 @@ static void test_decoys(void)
     CHECK(fr_is_decoy((const unsigned char *)img, (size_t)(at - img), strlen(img) - 1, 0));
     CHECK(!decoy("9fceb02d0ae598e95dc970b74767f19372d61af8", 0));
     CHECK(decoy("9fceb02d0ae598e95dc970b74767f19372d61af8", FR_GUARD_HEX_DIGEST));
+    /* doc-words: stand-ins in a token's own format; drawn tokens, also ones
+     * made only of letters, stay. */
+    CHECK(decoy("sk-proj-EXAMPLEkey0123T3BlbkFJexampleKEY4567", FR_GUARD_DOC));
+    CHECK(decoy("AIzaSyYourApiKeyHereYourApiKeyHere12345", FR_GUARD_DOC));
+    CHECK(decoy("hf_abcdefghijklmnopqrstuvwxyzABCDEFGH", FR_GUARD_DOC));
+    CHECK(
+        decoy("dop_v1_1234567890abcdef1234567890abcdef1234567890abcdef1234567890ab", FR_GUARD_DOC));
+    CHECK(decoy("glpat-xxxxxxxxxxxxxxxxxxxx", FR_GUARD_DOC));
+    CHECK(!decoy("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", FR_GUARD_DOC));
+    CHECK(decoy("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", FR_GUARD_WORDS)); /* letters only */
+    CHECK(!decoy("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", FR_GUARD_DOC));
     CHECK(decoy("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                 FR_GUARD_HEX_DIGEST));
     CHECK(!decoy("9fceb02d0ae598e95dc970b74767f19372d61af", FR_GUARD_HEX_DIGEST)); /* 39 */
