@@ -576,7 +576,14 @@ static void confirm(fr_scanner *s, uint32_t rule, size_t e)
         for (int g = 1; g < rc && ss == PCRE2_UNSET; g++)
             ss = ov[2 * g], se = ov[2 * g + 1];
         if (ss == PCRE2_UNSET) ss = ms, se = me;
-        if (me - ms <= W) accept(s, rule, ms, me, ss, se);
+        if (me - ms > W) {
+            /* Too long to report; it must not hide a match starting inside it
+             * (ms is the earliest start, so the next one is tried). */
+            ws = ms + 1;
+            if (ws > st->next_start) st->next_start = ws;
+            continue;
+        }
+        accept(s, rule, ms, me, ss, se);
         ws = me > ms ? me : ms + 1;
         if (me > st->next_start) st->next_start = me;
     }
