@@ -64,11 +64,12 @@ PY
 esac
 LOG="$BUILD/fuzz-$NAME.log"
 set +e
+start=$(date +%s)
 "$BUILD/tests/fuzz/fuzz_$NAME" -max_total_time="$SECONDS_" -max_len="$MAXLEN" -timeout=25 \
   -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ART/" "$@" \
   "$SCRATCH" "$ROOT/tests/fuzz/corpus/$NAME" "${EXTRA[@]}" 2>&1 | tee "$LOG" | grep -E "^#[0-9]+.*(INITED|DONE|pulse)|ERROR|SUMMARY|artifact|stat::" >&2
 rc=${PIPESTATUS[0]}
 set -e
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOG" | tail -1)
-echo "fuzz_$NAME: ${SECONDS_}s, ${execs:-?} executions, exit $rc (log: $LOG)"
+echo "fuzz_$NAME: $(($(date +%s) - start))s of ${SECONDS_}s, ${execs:-?} executions, exit $rc (log: $LOG)"
 exit "$rc"
