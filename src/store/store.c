@@ -257,7 +257,15 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
     if (rc) goto fail;
     if (!readonly) {
         int64_t dummy = 0;
-        if ((rc = query_int(s, "PRAGMA journal_mode = WAL", &dummy, "enabling WAL"))) goto fail;
+        /* Switching a new file to WAL needs an exclusive lock and SQLite does not
+         * call the busy handler for it: concurrent first runs retry here, within
+         * the same busy timeout. */
+        double until = fr_monotonic() + busy / 1000.0;
+        while ((rc = query_int(s, "PRAGMA journal_mode = WAL", &dummy, "enabling WAL")) ==
+                   FR_EBUSY &&
+               fr_monotonic() < until)
+            usleep(2000);
+        if (rc) goto fail;
         /* What each run saw lives in this connection only (see fr_store_findings_in_run). */
         if ((rc = exec(s,
                        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"

@@ -220,6 +220,7 @@ typedef struct {
     const char *path;
     pthread_barrier_t *go;
     int rc;
+    char err[256]; /* fr_error() is per thread: the opener's own */
 } opener;
 
 static void *open_one(void *arg)
@@ -231,6 +232,7 @@ static void *open_one(void *arg)
     o->rc = fr_store_open(&s, o->path, &so);
     int64_t run = 0;
     if (o->rc == FR_OK) o->rc = fr_store_run_begin(s, "t", "h", &run);
+    snprintf(o->err, sizeof o->err, "%s", fr_error());
     fr_store_close(s);
     return NULL;
 }
@@ -247,13 +249,13 @@ static void test_concurrent_create(void)
         opener o[THREADS];
         pthread_t th[THREADS];
         for (int i = 0; i < THREADS; i++) {
-            o[i] = (opener){p2, &go, -100};
+            o[i] = (opener){p2, &go, -100, ""};
             pthread_create(&th[i], NULL, open_one, &o[i]);
         }
         for (int i = 0; i < THREADS; i++) {
             pthread_join(th[i], NULL);
             if (o[i].rc != FR_OK) {
-                if (!failures) fprintf(stderr, "open %d/%d: %s\n", t, i, fr_error());
+                if (!failures) fprintf(stderr, "open %d/%d: rc %d: %s\n", t, i, o[i].rc, o[i].err);
                 failures++;
             }
         }
