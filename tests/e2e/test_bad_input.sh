@@ -198,9 +198,11 @@ PY
 }
 # The test's own process could be descheduled for longer than the rest of the
 # scan takes inside one window; that attempt proves nothing and is repeated.
-for attempt in 1 2 3; do
+# A signal that lands after most of the scan was recorded (the test's lock can
+# be starved by the scan's own batches on a slow build) proves nothing either.
+for attempt in 1 2 3 4 5; do
   interrupt_mid_scan
-  [ "$mid" != finished ] && break
+  case "$mid" in '' | *[!0-9]*) ;; *) [ "$mid" -lt 10000 ] && break ;; esac
 done
 case "$mid" in
   '' | *[!0-9]*) fail "no batch of the scan was committed before it finished ($mid)" ;;
