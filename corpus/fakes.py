@@ -268,3 +268,14 @@ def gcp_service_account(rng, project="ci-prod"):
 
 def docker_auth(rng, user="ci-bot"):
     return base64.b64encode(f"{user}:{password(rng, 20)}".encode()).decode()
+
+
+def write_decoys_and_expected(tree, out, decoy_files, expected):
+    """The tail every family generator shares: decoy files under tree/decoys and
+    the expected findings in out/expected.json."""
+    os.makedirs(os.path.join(tree, "decoys"), exist_ok=True)
+    for name, lines in decoy_files.items():
+        with open(os.path.join(tree, "decoys", name), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)

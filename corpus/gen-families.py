@@ -312,12 +312,7 @@ def main():
                 f.write("\n".join(lines) + "\n")
             for ln in (at if isinstance(at, tuple) else (at,)):
                 expected.append({"family": family, "kind": kind, "path": rel, "line": ln + len(pad) + 1})
-    os.makedirs(os.path.join(tree, "decoys"), exist_ok=True)
-    for name, lines in decoys(rng).items():
-        with open(os.path.join(tree, "decoys", name), "w") as f:
-            f.write("\n".join(lines) + "\n")
-    with open(os.path.join(a.out, "expected.json"), "w") as f:
-        json.dump(expected, f, indent=1)
+    F.write_decoys_and_expected(tree, a.out, decoys(rng), expected)
     print(f"{len(expected)} planted secrets in {len(KINDS)} kinds, {len(decoys(random.Random(0)))} decoy files",
           file=sys.stderr)
 

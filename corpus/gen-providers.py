@@ -496,12 +496,7 @@ def main():
             with open(os.path.join(tree, rel), "w") as f:
                 f.write("\n".join(lines) + "\n")
             expected.append({"family": family, "kind": kind, "path": rel, "line": at + 1, "rules": [rule]})
-    os.makedirs(os.path.join(tree, "decoys"), exist_ok=True)
-    for name, lines in decoys(rng).items():
-        with open(os.path.join(tree, "decoys", name), "w") as f:
-            f.write("\n".join(lines) + "\n")
-    with open(os.path.join(a.out, "expected.json"), "w") as f:
-        json.dump(expected, f, indent=1)
+    F.write_decoys_and_expected(tree, a.out, decoys(rng), expected)
     print(f"{len(expected)} planted secrets in {len(kinds)} kinds", file=sys.stderr)
 
 
