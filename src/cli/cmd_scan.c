@@ -25,6 +25,8 @@
 
 #define DEFAULT_MAX_FILE_SIZE (64ull << 20)
 #define HARD_MAX_FILE_SIZE    (1ull << 30)
+/* Long options without a short letter (values past any character). */
+enum { OPT_STRICT = 0x100 };
 
 static void on_signal(int sig)
 {
@@ -51,7 +53,10 @@ static void usage(FILE *out)
           "                        (cache: $FERRET_CACHE_DIR, else $XDG_CACHE_HOME/ferret,\n"
           "                        else ~/.cache/ferret)\n"
           "  --quiet               print nothing but errors\n"
-          "exit codes: 0 no findings, 1 findings, 2 error or incomplete scan\n",
+          "  --strict              exit 2 when any content was skipped (a corrupt or\n"
+          "                        encrypted archive, a size limit), not only on errors\n"
+          "exit codes: 0 no findings, 1 findings, 2 error or incomplete scan (skipped\n"
+          "content is listed by 'ferret report --skipped', and is not an error)\n",
           out);
 }
 
@@ -161,11 +166,12 @@ int fr_cmd_scan(int argc, char **argv)
                                          {"no-cache", no_argument, NULL, 'C'},
                                          {"full", no_argument, NULL, 'F'},
                                          {"exit-on-new", no_argument, NULL, 'N'},
+                                         {"strict", no_argument, NULL, OPT_STRICT},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     const char *db_path = "ferret.db", *rules_dir = NULL;
     int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000, verify = 0,
-        no_cache = 0, full = 0, exit_on_new = 0;
+        no_cache = 0, full = 0, exit_on_new = 0, strict = 0;
     uint64_t max_size = DEFAULT_MAX_FILE_SIZE;
     int c;
     optind = 1;
@@ -211,6 +217,9 @@ int fr_cmd_scan(int argc, char **argv)
             break;
         case 'N':
             exit_on_new = 1;
+            break;
+        case OPT_STRICT:
+            strict = 1;
             break;
         case 'h':
             usage(stdout);
@@ -281,7 +290,11 @@ int fr_cmd_scan(int argc, char **argv)
 
     double t0 = fr_monotonic();
     fr_pipeline *p = NULL;
-    fr_pipeline_opts po = {threads, max_size, store_secrets, quiet, rs->hash};
+    fr_pipeline_opts po = {.threads = threads,
+                           .max_size = max_size,
+                           .store_secrets = store_secrets,
+                           .quiet = quiet,
+                           .rules_hash = rs->hash};
     if (fr_pipeline_start(&p, &po, engine, store, run_id)) {
         error_redacted(path_sc, NULL);
         goto done;
@@ -449,6 +462,14 @@ int fr_cmd_scan(int argc, char **argv)
                     (unsigned long long)files_unchanged, files_unchanged == 1 ? "" : "s");
         fprintf(stderr, "ferret: the scanned targets hold %llu finding%s\n",
                 (unsigned long long)in_targets, in_targets == 1 ? "" : "s");
+        /* Skipped content (damaged or encrypted archives, size limits) does not
+         * make the scan incomplete: one line says so, --strict makes it fatal. */
+        if (ps.skipped)
+            fprintf(stderr,
+                    "ferret: warning: %llu item%s skipped or read in part (corrupt, encrypted or "
+                    "over a limit; raw bytes scanned where there were any)%s\n",
+                    (unsigned long long)ps.skipped, ps.skipped == 1 ? "" : "s",
+                    strict ? ": --strict makes this exit 2" : "");
         if (ps.skipped || ps.failed)
             fprintf(stderr,
                     "ferret: 'ferret report --skipped --db %s' lists what was not scanned\n",
@@ -456,7 +477,7 @@ int fr_cmd_scan(int argc, char **argv)
         if (in_targets)
             fprintf(stderr, "ferret: 'ferret report --db %s' shows the findings\n", db_path);
     }
-    if (incomplete)
+    if (incomplete || (strict && ps.skipped))
         exit_code = FR_EXIT_ERROR;
     else
         exit_code = (exit_on_new ? have_run && run.counts.new_findings : in_targets)

@@ -50,6 +50,13 @@ struct fr_pipeline {
     void **kept; /* fr_pipeline_keep allocations */
     size_t nkept;
     _Atomic int stopped;
+    /* inline mode (opts.inline_scan): the submitting thread's scanner and
+     * buffer, and results waiting for their content to be recorded */
+    fr_scanner *isc;
+    int isc_ok;
+    fr_buf idata;
+    result **ideferred;
+    size_t nideferred;
 };
 
 /* Every string field of fr_location, so copy and release cannot drift apart. */
@@ -214,6 +221,7 @@ typedef struct {
     const fr_item *parent; /* the container: its locations and key */
     int depth;
     fr_expand_budget *budget; /* the top-level item's, shared by every level */
+    size_t unread;            /* members of parent delivered unread (encrypted, damaged) */
 } expand_ctx;
 
 static void expand_content(expand_ctx *c, result *r, const char *data, size_t len);
@@ -240,6 +248,7 @@ static int on_member(void *ctx_, const char *name, const unsigned char *data, si
         fr_buf_release(&ci);
     }
     it->describe = c->parent->describe;
+    if (!data) c->unread++;
     if (!data) {
         fr_buf k = {0};
         fr_buf_printf(&k, "unread:archive:%s!%s", c->parent->key ? c->parent->key : "", name);
@@ -282,14 +291,23 @@ static void expand_content(expand_ctx *c, result *r, const char *data, size_t le
     fr_item *it = r->it;
     if (it->expand) {
         fr_buf why = {0};
-        expand_ctx sub = {c->p, c->sc, c->top, it, c->depth + 1, c->budget};
+        expand_ctx sub = {c->p, c->sc, c->top, it, c->depth + 1, c->budget, 0};
         if (!it->key) it->key = fr_xstrdup(r->content_key); /* members' keys name it */
         int rc = it->expand((const unsigned char *)data, len, it->locs[0].path, c->p->opts.max_size,
                             c->budget, on_member, &sub, &why);
         if (rc == FR_ELIMIT) set_status(it, FR_ST_SKIPPED, why.p);
         /* never recorded: the worker drops an interrupted item's result */
         if (rc == FR_EINTR) set_status(it, FR_ST_ERROR, "interrupted");
-        if (rc == FR_ECORRUPT) set_status(it, FR_ST_ERROR, why.p);
+        /* Damaged content is not a failed scan (the scan could read all it was
+         * given): the members before the damage were delivered, the raw bytes
+         * are scanned as they are, and the item is recorded as skipped with the
+         * reason. Members that could not be read (encrypted, damaged) get the
+         * same raw scan of their container. */
+        if (rc == FR_ECORRUPT || (rc == 1 && sub.unread)) {
+            scan_text(c->p, c->sc, data, len, r);
+            if (rc == FR_ECORRUPT && it->status == FR_ST_SCANNED)
+                set_status(it, FR_ST_SKIPPED, why.p);
+        }
         fr_buf_release(&why);
         if (rc) return;
     }
@@ -321,7 +339,7 @@ static void scan_item(fr_pipeline *p, fr_scanner *sc, fr_buf *data, result *r)
         if (cap / FR_ARCHIVE_BUDGET_FACTOR != p->opts.max_size || cap > FR_ARCHIVE_MAX_TOTAL)
             cap = FR_ARCHIVE_MAX_TOTAL;
         fr_expand_budget budget = {cap, FR_ARCHIVE_MAX_MEMBERS};
-        expand_ctx top = {p, sc, r, NULL, -1, &budget}; /* members go one level below: depth 0 */
+        expand_ctx top = {p, sc, r, NULL, -1, &budget, 0}; /* members go one level below: depth 0 */
         expand_content(&top, r, data->p, data->len);
     }
     fr_buf_release(&why);
@@ -373,6 +391,56 @@ static void withhold_paths(result *r)
     set_status(it, FR_ST_ERROR, "cannot create a scanner: its paths are not recorded");
 }
 
+/* Loads, scans and checks one item (a worker's, or inline the submitter's):
+ * the result to record, or NULL when there is nothing to record (withdrawn,
+ * interrupted, a name with no secret). */
+static result *process_item(fr_pipeline *p, fr_scanner *sc, int have_scanner, fr_buf *data,
+                            fr_item *it)
+{
+    result *r = fr_xcalloc(1, sizeof *r);
+    r->it = it;
+    if (it->status == FR_ST_SCANNED && !it->known) {
+        if (have_scanner)
+            scan_item(p, sc, data, r);
+        else
+            set_status(it, FR_ST_ERROR, "cannot create a scanner");
+    }
+    /* An interrupt during the processing may have cut it short (an archive
+     * read in part): such an item is never recorded, so the next run reads
+     * it again. The flag only ever goes up, so seeing it clear here means
+     * the item was processed whole. */
+    if (fr_interrupted) r->withdrawn = 1;
+    if (it->done && it->load && !it->known) it->done(it, r->withdrawn, r->nm);
+    if (r->withdrawn) { /* the source submits it again later, or an interrupt */
+        atomic_fetch_add(&p->progress.done, 1);
+        result_free(r);
+        return NULL;
+    }
+    if (!sc) { /* no scanner to check the paths: none of them is recorded */
+        withhold_paths(r);
+    } else {
+        check_paths(p, sc, r); /* before anything is stored or printed */
+    }
+    if (it->path_only) {
+        /* Nothing but a finding in the name: the path findings' item, if any. */
+        result *pr = r->nsubs ? r->subs[--r->nsubs] : NULL;
+        atomic_fetch_add(&p->progress.done, 1);
+        result_free(r);
+        if (!pr) return NULL;
+        r = pr;
+        it = r->it;
+    }
+    if (!r->content_key && it->key) {
+        r->content_key = fr_xstrdup(it->key);
+    } else if (!r->content_key) { /* unread content is keyed by where it was */
+        fr_buf k = {0};
+        fr_buf_printf(&k, "unread:%s:%s:%s", it->locs[0].kind,
+                      it->locs[0].repo ? it->locs[0].repo : "", it->locs[0].path);
+        r->content_key = fr_buf_steal(&k);
+    }
+    return r;
+}
+
 static void *worker_main(void *arg_)
 {
     worker_arg *arg = arg_;
@@ -399,54 +467,19 @@ static void *worker_main(void *arg_)
             fr_item_free(it);
             continue;
         }
-        result *r = fr_xcalloc(1, sizeof *r);
-        r->it = it;
-        if (it->status == FR_ST_SCANNED && !it->known) {
-            if (have_scanner)
-                scan_item(p, sc, &data, r);
-            else
-                set_status(it, FR_ST_ERROR, "cannot create a scanner");
-        }
-        /* An interrupt during the processing may have cut it short (an archive
-         * read in part): such an item is never recorded, so the next run reads
-         * it again. The flag only ever goes up, so seeing it clear here means
-         * the item was processed whole. */
-        if (fr_interrupted) r->withdrawn = 1;
-        if (it->done && it->load && !it->known) it->done(it, r->withdrawn, r->nm);
-        if (r->withdrawn) { /* the source submits it again later, or an interrupt */
-            atomic_fetch_add(&p->progress.done, 1);
-            result_free(r);
-            continue;
-        }
-        if (!sc) { /* no scanner to check the paths: none of them is recorded */
-            withhold_paths(r);
-        } else {
-            check_paths(p, sc, r); /* before anything is stored or printed */
-        }
-        if (it->path_only) {
-            /* Nothing but a finding in the name: the path findings' item, if any. */
-            result *pr = r->nsubs ? r->subs[--r->nsubs] : NULL;
-            atomic_fetch_add(&p->progress.done, 1);
-            result_free(r);
-            if (!pr) continue;
-            r = pr;
-            it = r->it;
-        }
-        if (!r->content_key && it->key) {
-            r->content_key = fr_xstrdup(it->key);
-        } else if (!r->content_key) { /* unread content is keyed by where it was */
-            fr_buf k = {0};
-            fr_buf_printf(&k, "unread:%s:%s:%s", it->locs[0].kind,
-                          it->locs[0].repo ? it->locs[0].repo : "", it->locs[0].path);
-            r->content_key = fr_buf_steal(&k);
-        }
-        if (fr_queue_push(p->results, r)) result_free(r);
+        result *r = process_item(p, sc, have_scanner, &data, it);
+        if (r && fr_queue_push(p->results, r)) result_free(r);
         /* Keep memory flat: a buffer grown by one huge item is not kept. */
         if (data.cap > FR_KEEP_BUFFER_MAX) fr_buf_release(&data);
     }
     fr_buf_release(&data);
     fr_scanner_free(sc);
     return NULL;
+}
+/* Records one store item: in the store, or handed to the sink. */
+static int put(fr_pipeline *p, const fr_store_item *si)
+{
+    return p->opts.sink ? p->opts.sink(p->opts.sink_ctx, si) : fr_store_put(p->store, p->run_id, si);
 }
 
 /* A segmented item is recorded as its segments that hold matches, each its own
@@ -487,7 +520,7 @@ static int put_segments(fr_pipeline *p, result *r)
                             .nlocs = 1,
                             .matches = r->m + i,
                             .nmatches = j - i};
-        int rc = fr_store_put(p->store, p->run_id, &si);
+        int rc = put(p, &si);
         fr_buf_release(&redacted);
         if (rc) return FR_ERR;
         i = j;
@@ -526,7 +559,7 @@ static int write_result(fr_pipeline *p, result *r)
     };
     int rc = r->it->nsegs && r->it->status == FR_ST_SCANNED
                  ? put_segments(p, r)
-                 : fr_store_put(p->store, p->run_id, &si);
+                 : put(p, &si);
     if (rc == FR_ENOTFOUND && r->it->known) return 1;
     if (rc) {
         writer_fail(p);
@@ -549,7 +582,8 @@ static int write_result(fr_pipeline *p, result *r)
     p->stats.matches += r->nm;
     pthread_mutex_unlock(&p->mu);
     /* The first errors are printed; all are in 'ferret report --skipped'. */
-    if (r->it->status == FR_ST_ERROR && p->stats.failed <= FR_MAX_PRINTED_ERRORS) {
+    if (r->it->status == FR_ST_ERROR && p->stats.failed <= FR_MAX_PRINTED_ERRORS &&
+        !p->opts.sink) {
         fr_buf msg = {0};
         const char *where = r->it->nlocs ? r->it->locs[0].path : r->content_key;
         fr_buf_put_safe(&msg, where, strlen(where));
@@ -586,7 +620,7 @@ static void *writer_main(void *arg)
         }
         if (pending &&
             (pending >= FR_WRITER_BATCH || fr_monotonic() - last > FR_WRITER_FLUSH_MS / 1e3)) {
-            if (fr_store_flush(p->store)) writer_fail(p);
+            if (p->store && fr_store_flush(p->store)) writer_fail(p);
             pending = 0;
             last = fr_monotonic();
         }
@@ -598,7 +632,7 @@ static void *writer_main(void *arg)
         result_free(deferred[i]);
     }
     free(deferred);
-    if (fr_store_flush(p->store)) writer_fail(p);
+    if (p->store && fr_store_flush(p->store)) writer_fail(p);
     return NULL;
 }
 
@@ -611,6 +645,12 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
     p->engine = engine;
     p->store = store;
     p->run_id = run_id;
+    if (p->opts.inline_scan) { /* no threads: submit does the work */
+        p->isc_ok = fr_scanner_new(&p->isc, engine) == FR_OK;
+        pthread_mutex_init(&p->mu, NULL);
+        *out = p;
+        return FR_OK;
+    }
     /* Items are small (content is loaded by the workers), so the queues can be
      * deep enough that threads rarely sleep on each other. */
     p->work = fr_xcalloc((size_t)p->opts.threads, sizeof *p->work);
@@ -654,8 +694,31 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
     return FR_OK;
 }
 
+/* Inline mode: the item's whole processing and recording, on the caller. */
+static int submit_inline(fr_pipeline *p, fr_item *it)
+{
+    atomic_fetch_add(&p->progress.submitted, 1);
+    if (p->stopped || fr_interrupted) {
+        fr_item_free(it);
+        return p->stopped ? FR_ERR : FR_OK;
+    }
+    result *r = process_item(p, p->isc, p->isc_ok, &p->idata, it);
+    if (p->idata.cap > FR_KEEP_BUFFER_MAX) fr_buf_release(&p->idata);
+    if (!r) return FR_OK;
+    if (!p->stopped && write_result(p, r)) { /* its content is not recorded yet */
+        p->ideferred = fr_xrealloc(p->ideferred, (p->nideferred + 1) * sizeof *p->ideferred);
+        p->ideferred[p->nideferred++] = r;
+        return FR_OK;
+    }
+    atomic_fetch_add(&p->progress.done, 1);
+    atomic_fetch_add(&p->progress.bytes, r->it->size);
+    result_free(r);
+    return p->stopped ? FR_ERR : FR_OK;
+}
+
 int fr_pipeline_submit(fr_pipeline *p, fr_item *it)
 {
+    if (p->opts.inline_scan) return submit_inline(p, it);
     size_t nq = (size_t)p->nqueues;
     size_t w = it->affinity ? (size_t)(it->affinity % (uint64_t)nq)
                             : atomic_fetch_add(&p->next_rr, 1) % nq;
@@ -701,6 +764,25 @@ char *fr_pipeline_keep_str(fr_pipeline *p, const char *s)
 
 int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
 {
+    if (p->opts.inline_scan) {
+        for (size_t i = 0; i < p->nideferred; i++) {
+            if (!p->stopped) write_result(p, p->ideferred[i]);
+            result_free(p->ideferred[i]);
+        }
+        free(p->ideferred);
+        if (p->store && fr_store_flush(p->store)) writer_fail(p);
+        fr_scanner_free(p->isc);
+        fr_buf_release(&p->idata);
+        *stats = p->stats;
+        int rc = p->stats.store_failed ? FR_ERR : FR_OK;
+        if (rc) fr_error_set("%s", p->stats.store_error);
+        pthread_mutex_destroy(&p->mu);
+        for (size_t i = 0; i < p->nkept; i++)
+            free(p->kept[i]);
+        free(p->kept);
+        free(p);
+        return rc;
+    }
     for (int i = 0; i < p->opts.threads; i++)
         fr_queue_close(p->work[i]);
     for (int i = 0; i < p->nworkers; i++)

@@ -140,6 +140,18 @@ typedef struct {
     int store_secrets;      /* pass plaintext secrets to the store */
     int quiet;              /* no warnings on stderr (errors still print) */
     const char *rules_hash; /* recorded with each scanned item */
+    /* Inline: no threads. fr_pipeline_submit loads, scans and records the item
+     * on the calling thread before it returns (one thread submits): a hook's
+     * few items, whose verdict is needed now, go through the same per-item
+     * code as a scan's, without a thread hand-off. */
+    int inline_scan;
+    /* Where results go instead of the store (store may then be NULL): called
+     * with exactly what fr_store_put would get (each archive member and each
+     * segment its own call, paths redacted), on the writer thread (inline: the
+     * submitting one). Non-zero stops the pipeline like a store failure.
+     * Errors are not printed: the sink's owner reports what it gets. */
+    int (*sink)(void *ctx, const fr_store_item *it);
+    void *sink_ctx;
 } fr_pipeline_opts;
 
 typedef struct {
