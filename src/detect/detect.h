@@ -24,6 +24,9 @@ typedef struct {
      * rules are compiled once, not on every run (NULL: no cache). It must be the
      * user's own and not writable by others, or it is ignored. */
     const char *cache_dir;
+    /* 'ferret:allow' on a match's line does not suppress it (a server hook:
+     * pushed content must not allowlist its own secret). */
+    int ignore_allow_comments;
 } fr_engine_opts;
 
 typedef struct {
@@ -81,6 +84,11 @@ int fr_is_placeholder(const char *s, size_t n);
 /* Decoys: a secret d[ss..se) shaped like a UUID, an integrity hash or base64
  * image data, plus the rule's opt-in FR_GUARD_* checks. */
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
+/* FR_GUARD_GENERIC, for a match starting at d[start] whose secret is d[ss..se):
+ * 1 when the name the value is assigned to (the last name in d[start..ss)
+ * ending in password / secret / token / key / ...) is not a secret's, or the
+ * value is an identifier, phrase, path, HTML-escaped template or typed runs. */
+int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se);
 /*
  * What is scanned for content, so that no NUL or control byte hides the text
  * around it: its views (one function decides them; fr_scan_views scans them).

@@ -34,6 +34,7 @@ struct fr_engine {
     hs_scratch_t *proto_scratch;
     pcre2_code **codes;
     int every_position;
+    int ignore_allow; /* fr_engine_opts.ignore_allow_comments */
 };
 
 typedef struct {
@@ -413,6 +414,7 @@ int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *o
     int rc = FR_OK;
     e->rs = rs;
     e->every_position = opts && opts->every_position;
+    e->ignore_allow = opts && opts->ignore_allow_comments;
     e->codes = fr_xcalloc(rs->n, sizeof *e->codes);
     for (size_t i = 0; i < rs->n; i++) {
         if (!(e->codes[i] = compile_pcre(&rs->rules[i], &err))) rc = FR_ECORRUPT;
@@ -521,6 +523,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
     const unsigned char *d = s->data;
     if (se <= ss || fr_is_placeholder((const char *)d + ss, se - ss) ||
         fr_is_decoy(d, ss, se, r->guards) ||
+        ((r->guards & FR_GUARD_GENERIC) && fr_generic_decoy(d, start, ss, se)) ||
         (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
         (r->nkeywords &&
          !has_keyword(r, d, start > FR_KEYWORD_CONTEXT ? start - FR_KEYWORD_CONTEXT : 0, end))) {
@@ -533,7 +536,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
             return;
         }
     }
-    if (allowed_inline(d, s->len, start, end)) {
+    if (!s->e->ignore_allow && allowed_inline(d, s->len, start, end)) {
         s->stats.allowed++;
         return;
     }
