@@ -84,6 +84,7 @@ static json_t *occurrence_json(const fr_occurrence_row *o)
 static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n)
 {
     json_t *j = json_object();
+    set_str(j, "id", f->fid);
     set_str(j, "rule", f->rule_id);
     set_str(j, "rule_name", f->rule_name);
     set_str(j, "severity", f->severity);

@@ -6,6 +6,8 @@
  */
 #include "store/store.h"
 
+#include "store/store_int.h"
+
 #include "util/util.h"
 
 #include <errno.h>
@@ -47,7 +49,8 @@ static const char *const QUERIES[Q_COUNT] = {
         " RETURNING id",
     [Q_FINDING_UPSERT] =
         "INSERT INTO findings (rule_id, secret_sha256, preview, secret, first_seen, last_seen,"
-        " first_run, last_run, validated) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6, ?7)"
+        " first_run, last_run, validated, fid)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6, ?7, fr_fid(?1, ?2))"
         " ON CONFLICT (rule_id, secret_sha256) DO UPDATE SET last_seen = excluded.last_seen,"
         " last_run = excluded.last_run, secret = coalesce(excluded.secret, findings.secret),"
         " validated = max(findings.validated, excluded.validated)"
@@ -80,7 +83,9 @@ struct fr_store {
     sqlite3_stmt *q[Q_COUNT];
     sqlite3_stmt *last_run; /* kept so fr_run_row strings stay valid */
     int in_txn;
+    int needs_upgrade; /* read-only open of a store with migrations to apply */
     char *path;
+    fr_store_key key;
 };
 
 static int sql_error(fr_store *s, const char *what)
@@ -157,23 +162,94 @@ static int classify(fr_store *s, int *kind)
     return FR_OK;
 }
 
-/* Creates the schema in a new file, or marks an unmarked ferret store. Two first
- * runs may race: the write lock is taken first (waiting up to the busy timeout)
- * and the file classified again under it, so only one creates anything. */
+/* How many of fr_migrations the store still lacks, and how many steps it has
+ * that this ferret does not know (a store written by a newer ferret). */
+static int pending_migrations(fr_store *s, size_t *pending, size_t *unknown)
+{
+    *pending = fr_nmigrations;
+    *unknown = 0;
+    int64_t has = 0;
+    int rc = query_int(s,
+                       "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                       " AND name = 'migrations'",
+                       &has, "reading the schema version");
+    if (rc || !has) return rc;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM migrations", -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading the schema version");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        size_t i = 0;
+        while (i < fr_nmigrations && (!name || strcmp(name, fr_migrations[i].name) != 0))
+            i++;
+        if (i < fr_nmigrations)
+            (*pending)--;
+        else
+            (*unknown)++;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FR_OK : sql_error(s, "reading the schema version");
+}
+
+/* Applies the missing steps; the caller holds the write transaction. */
+static int apply_migrations(fr_store *s)
+{
+    int rc = exec(s,
+                  "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY,"
+                  " applied_at TEXT NOT NULL) WITHOUT ROWID",
+                  "upgrading the schema");
+    for (size_t i = 0; rc == FR_OK && i < fr_nmigrations; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->db,
+                               "INSERT OR IGNORE INTO migrations (name, applied_at)"
+                               " VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                               -1, &st, NULL) != SQLITE_OK)
+            return sql_error(s, "upgrading the schema");
+        sqlite3_bind_text(st, 1, fr_migrations[i].name, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (step != SQLITE_DONE) return sql_error(s, "upgrading the schema");
+        if (sqlite3_changes(s->db) == 0) continue; /* applied before */
+        if (sqlite3_exec(s->db, fr_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK) {
+            const char *name = fr_migrations[i].name;
+            rc = sql_error(s, "upgrading the schema");
+            fr_error_set("%s (step %s)", fr_error(), name);
+        }
+    }
+    return rc;
+}
+
+/* Creates the schema in a new file, upgrades an older one, or marks an unmarked
+ * ferret store. Two first runs may race: the write lock is taken first (waiting
+ * up to the busy timeout) and the file classified again under it, so only one
+ * creates or upgrades anything. */
 static int check_or_create_schema(fr_store *s, int readonly)
 {
     int kind, rc = classify(s, &kind);
-    if (rc || kind == DB_FERRET) return rc;
+    size_t pending = fr_nmigrations, unknown = 0;
+    if (rc) return rc;
+    if (kind != DB_NEW && (rc = pending_migrations(s, &pending, &unknown))) return rc;
     if (readonly) {
-        if (kind == DB_FERRET_UNMARKED) return FR_OK;
-        fr_error_set("%s: no ferret database here (run 'ferret scan' first)", s->path);
-        return FR_ENOTFOUND;
+        if (kind == DB_NEW) {
+            fr_error_set("%s: no ferret database here (run 'ferret scan' first)", s->path);
+            return FR_ENOTFOUND;
+        }
+        s->needs_upgrade = pending > 0;
+        return FR_OK;
     }
+    if (unknown) {
+        fr_error_set("%s: this database was written by a newer ferret (%zu schema step%s this "
+                     "ferret does not know); it was left untouched",
+                     s->path, unknown, unknown == 1 ? "" : "s");
+        return FR_ECORRUPT;
+    }
+    if (kind == DB_FERRET && pending == 0) return FR_OK;
     if ((rc = exec(s, "BEGIN IMMEDIATE", "creating the schema"))) return rc;
     rc = classify(s, &kind);
     if (rc == FR_OK && kind == DB_NEW &&
         sqlite3_exec(s->db, fr_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
         rc = sql_error(s, "creating the schema");
+    if (rc == FR_OK) rc = apply_migrations(s);
     if (rc == FR_OK && kind != DB_FERRET)
         rc = exec(s, "PRAGMA application_id = " FR_STR(FERRET_APP_ID), "marking the database");
     if (rc == FR_OK) return exec(s, "COMMIT", "creating the schema");
@@ -248,6 +324,20 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
     }
     sqlite3_busy_timeout(s->db, busy);
     sqlite3_extended_result_codes(s->db, 1);
+    {
+        const char *kp = opts && opts->key_path ? opts->key_path : getenv("FERRET_KEY_FILE");
+        fr_buf b = {0};
+        if (kp && *kp)
+            fr_buf_puts(&b, kp);
+        else
+            fr_buf_printf(&b, "%s.key", path);
+        s->key.path = fr_buf_steal(&b);
+        s->key.create = !readonly;
+    }
+    if (fr_store_key_register(s->db, &s->key)) {
+        rc = sql_error(s, "opening");
+        goto fail;
+    }
     /* Validate before changing anything: a foreign or corrupt file stays as it is. */
     rc = check_or_create_schema(s, readonly);
     if (rc && readonly && cannot_open_readonly(s)) {
@@ -255,6 +345,21 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
         rc = check_or_create_schema(s, readonly);
     }
     if (rc) goto fail;
+    if (s->needs_upgrade) {
+        /* A report on a store from an older ferret: upgrade it once, with write
+         * access, then read it as asked. */
+        fr_store_close(s);
+        fr_store_opts w = opts ? *opts : (fr_store_opts){0};
+        w.readonly = 0;
+        fr_store *up = NULL;
+        if ((rc = fr_store_open(&up, path, &w))) {
+            fr_error_set("%s (the database needs a schema upgrade, which needs write access)",
+                         fr_error());
+            return rc;
+        }
+        fr_store_close(up);
+        return fr_store_open(out, path, opts);
+    }
     if (!readonly) {
         int64_t dummy = 0;
         /* Switching a new file to WAL needs an exclusive lock and SQLite does not
@@ -288,6 +393,11 @@ fail:
     return rc;
 }
 
+int fr_store_hmac(fr_store *s, const void *data, size_t len, char out[65])
+{
+    return fr_store_key_hmac(&s->key, data, len, out);
+}
+
 void fr_store_close(fr_store *s)
 {
     if (!s) return;
@@ -297,6 +407,7 @@ void fr_store_close(fr_store *s)
     sqlite3_finalize(s->last_run);
     sqlite3_close(s->db);
     free(s->path);
+    free(s->key.path);
     free(s);
 }
 
@@ -528,7 +639,7 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
             "SELECT f.id, f.rule_id, coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'),"
             " coalesce(r.confidence, 'medium'), coalesce(r.attack, ''), r.description,"
             " coalesce(r.refs, ''), f.secret_sha256, f.preview, f.secret, f.first_seen,"
-            " f.last_seen, f.first_run, f.last_run, f.validated"
+            " f.last_seen, f.first_run, f.last_run, f.validated, f.fid"
             " FROM findings f LEFT JOIN rules r ON r.id = f.rule_id"
             " WHERE f.first_run >= ?1 ORDER BY f.rule_id, f.secret_sha256",
             -1, &fq, NULL) != SQLITE_OK ||
@@ -565,6 +676,7 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_c
             .first_run = sqlite3_column_int64(fq, 13),
             .last_run = sqlite3_column_int64(fq, 14),
             .validated = sqlite3_column_int(fq, 15),
+            .fid = col_text(fq, 16),
         };
         /* Occurrence strings are copied: the statement is stepped past them. */
         size_t n = 0;

@@ -15,6 +15,11 @@ typedef struct fr_store fr_store;
 typedef struct {
     int busy_timeout_ms; /* how long to wait for another writer's lock */
     int readonly;        /* open an existing store for reports */
+    /* The store's secret key file (finding ids, keyed fingerprints). NULL: the
+     * environment's FERRET_KEY_FILE, else PATH.key beside the DB; created 0600
+     * on first need by a writer. Stores that share a key give the same finding
+     * the same id (shards of one organisation). */
+    const char *key_path;
 } fr_store_opts;
 
 /* Opens (creating with mode 0600 when absent) the store at path. A ferret store
@@ -23,8 +28,12 @@ typedef struct {
  * DB, even one without tables — is reported (FR_ECORRUPT) and never written to.
  * Creating the schema is one transaction under the write lock, so concurrent
  * first runs are safe. A lock held past the busy timeout gives FR_EBUSY.
- * readonly: nothing is written; a WAL store in a read-only directory (no -shm
- * can be made) is read as immutable. *out is the caller's to fr_store_close. */
+ * readonly: nothing is written (except that a store from an older ferret is
+ * first upgraded once, which needs write access); a WAL store in a read-only
+ * directory (no -shm can be made) is read as immutable. A writer applies the
+ * schema's named migrations (src/store/migrations.c) under the write lock; a
+ * store written by a newer ferret is never written to (FR_ECORRUPT). *out is the caller's to
+ * fr_store_close. */
 int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts);
 void fr_store_close(fr_store *s);
 
@@ -91,6 +100,7 @@ int fr_store_flush(fr_store *s);
 /* ---- reading ---- */
 typedef struct {
     int64_t id;
+    const char *fid; /* short keyed id, stable across runs and stores sharing a key */
     const char *rule_id, *rule_name, *severity, *confidence, *attack, *description, *refs;
     const char *secret_sha256, *preview, *secret;
     const char *first_seen, *last_seen;
@@ -128,6 +138,10 @@ int fr_store_last_run(fr_store *s, fr_run_row *out);
 typedef int (*fr_skipped_cb)(const char *status, const char *reason, const char *kind,
                              const char *repo, const char *path, uint64_t size, void *ctx);
 int fr_store_each_skipped(fr_store *s, fr_skipped_cb cb, void *ctx);
+
+/* HMAC-SHA256 under the store's key, 64 hex digits: the fingerprint to put in
+ * anything that leaves the machine instead of a bare hash of a secret. */
+int fr_store_hmac(fr_store *s, const void *data, size_t len, char out[65]);
 
 /* ---- incremental scans (any thread; the connection is serialized) ---- */
 /* The state saved after the last complete scan of repo (FR_ENOTFOUND if none). */

@@ -33,7 +33,9 @@ assert_eq "$(sqlite3 zero.db "SELECT count(*) FROM findings")" 2 "two findings"
 mkdir ro
 run_ferret scan --db ro/f.db tree
 assert_eq "$RC" 1 "scan into ro/"
-assert_eq "$(ls ro)" "f.db" "the scan left no -wal or -shm"
+assert_eq "$(ls ro | tr '\n' ' ')" "f.db f.db.key " "the scan left no -wal or -shm; the key beside the DB"
+assert_eq "$(stat -c %a ro/f.db.key)" 600 "the key file is 0600"
+assert_eq "$(sqlite3 ro/f.db "SELECT count(*) FROM findings WHERE length(fid) = 12 AND fid NOT GLOB '*[^0-9a-z]*'")" 2 "each finding has a 12-character id"
 chmod 755 "$T"
 chmod 444 ro/f.db
 chmod 555 ro
@@ -48,6 +50,38 @@ set -e
 assert_eq "$RC" 1 "report in a read-only directory: exit 1 (findings)"
 assert_eq "$(cat ro.err)" "" "no error"
 assert_eq "$(pyjsonl ro.jsonl "len(rows)")" 2 "both findings reported"
-assert_eq "$(ls ro)" "f.db" "nothing created beside the DB"
+assert_eq "$(ls ro | tr '\n' ' ')" "f.db f.db.key " "nothing created beside the DB"
+assert_eq "$(pyjsonl ro.jsonl "' '.join(sorted(r['id'] for r in rows))")" \
+  "$(sqlite3 ro/f.db "SELECT group_concat(fid, ' ') FROM (SELECT fid FROM findings ORDER BY fid)")" \
+  "the report carries the stored ids"
 chmod 755 ro
+
+# finding ids: the same (rule, secret) gets the same id in every store sharing
+# the key, and other ids under another key
+FERRET_KEY_FILE=ro/f.db.key run_ferret scan --db same.db tree
+assert_eq "$(sqlite3 same.db "SELECT group_concat(fid) FROM (SELECT fid FROM findings ORDER BY fid)")" \
+  "$(sqlite3 ro/f.db "SELECT group_concat(fid) FROM (SELECT fid FROM findings ORDER BY fid)")" \
+  "same key, same ids"
+assert_eq "$(ls same.db.key 2>/dev/null | wc -l)" 0 "no second key made"
+assert_eq "$(sqlite3 -cmd "ATTACH 'zero.db' AS z" same.db "SELECT count(*) FROM findings f JOIN z.findings g ON f.fid = g.fid")" 0 \
+  "another key, other ids"
+
+# a store from before the migrations (schema version 1 only) is upgraded on
+# first use, even by a report, and its findings get ids
+sqlite3 old.db < "$FERRET_SRC/src/store/schema.sql"
+sqlite3 old.db "PRAGMA application_id = 1179800148; INSERT INTO runs (started_at, targets, rules_hash, status) VALUES ('2026-01-01T00:00:00Z', 'x', 'h', 'complete'); INSERT INTO findings (rule_id, secret_sha256, preview, first_seen, last_seen, first_run, last_run) VALUES ('r.one', '$(printf %064d 1)', 'ab...', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1, 1)"
+run_ferret report --db old.db --format jsonl
+assert_eq "$RC" 1 "report on an old store: upgraded, one finding"
+assert_eq "$(sqlite3 old.db "SELECT count(*) FROM migrations WHERE name = '0001-finding-ids'")" 1 "migration recorded"
+assert_eq "$(sqlite3 old.db "SELECT length(fid) FROM findings")" 12 "the old finding got an id"
+
+# a store written by a newer ferret is never written to
+cp zero.db newer.db
+sqlite3 newer.db "INSERT INTO migrations VALUES ('9999-from-the-future', 'x')"
+before=$(sha256sum < newer.db)
+run_ferret scan --db newer.db tree
+assert_eq "$RC" 2 "scan into a newer store: exit 2"
+assert_eq "$(grep -c 'written by a newer ferret (1 schema step this ferret does not know)' <<< "$ERR")" 1 "says why"
+assert_eq "$(sha256sum < newer.db)" "$before" "left untouched"
 finish
+
