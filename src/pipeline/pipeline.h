@@ -70,7 +70,9 @@ typedef struct {
  * data is a container, nothing read), FR_ELIMIT when a limit stopped the
  * reading, FR_EINTR when an interrupt did (the content was not read in full),
  * FR_ECORRUPT when it is damaged (members before the damage were delivered);
- * why says how. */
+ * why says how. Damage is content, not a failed scan: the pipeline records a
+ * damaged container as skipped with why and scans its raw bytes, as it does
+ * for a container one of whose members was delivered unread (encrypted). */
 typedef int (*fr_expand_fn)(const unsigned char *data, size_t len, const char *name,
                             uint64_t max_member, fr_expand_budget *budget, fr_member_fn fn,
                             void *ctx, fr_buf *why);

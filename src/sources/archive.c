@@ -55,16 +55,27 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
         fr_error_set("cannot create an archive reader");
         return FR_ERR;
     }
-    archive_read_support_filter_all(a);
-    archive_read_support_format_zip(a);
-    archive_read_support_format_tar(a);
-    archive_read_support_format_gnutar(a);
+    /* Only the filters fr_archive_detect recognises: the others' bidders
+     * (uudecode, lrzip, ...) read far ahead through the decompressed stream,
+     * which fails the whole open on a truncated stream. */
+    archive_read_support_filter_gzip(a);
+    archive_read_support_filter_bzip2(a);
+    archive_read_support_filter_xz(a);
     int compressed_only = len >= 2 && ((data[0] == 0x1f && data[1] == 0x8b) ||
                                        !memcmp(data, "BZh", len < 3 ? len : 3) ||
                                        (len >= 6 && !memcmp(data,
                                                             "\xfd"
                                                             "7zXZ\0",
                                                             6)));
+    /* Inside a compressed stream only the streaming zip reader: the seeking one
+     * looks for the central directory at the end, decompressing the whole
+     * stream while bidding, so a truncated stream would yield nothing at all. */
+    if (compressed_only)
+        archive_read_support_format_zip_streamable(a);
+    else
+        archive_read_support_format_zip(a);
+    archive_read_support_format_tar(a);
+    archive_read_support_format_gnutar(a);
     /* raw: a compressed file that is not a tar inside (tar outbids raw) */
     if (compressed_only) archive_read_support_format_raw(a);
     int rc = FR_OK;
@@ -118,28 +129,44 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
         }
         fr_buf_reset(&member);
         const char *skip = NULL;
+        int damaged = 0; /* skip is a read error, not the size limit */
         for (;;) {
             if (fr_interrupted) {
                 rc = FR_EINTR;
                 break;
             }
-            fr_buf_reserve(&member, FR_ARCHIVE_READ_CHUNK);
-            la_ssize_t n = archive_read_data(a, member.p + member.len, member.cap - member.len - 1);
-            if (n < 0) {
+            /* Block by block: archive_read_data drops what it copied when a
+             * later block of the same call fails, and a damaged member's start
+             * is worth scanning. */
+            const void *blk = NULL;
+            size_t bsz = 0;
+            la_int64_t boff = 0;
+            int br = archive_read_data_block(a, &blk, &bsz, &boff);
+            if (br == ARCHIVE_EOF) break;
+            if (br < ARCHIVE_WARN) {
                 skip = archive_error_string(a) ? archive_error_string(a) : "read error";
+                damaged = 1;
                 break;
             }
-            if (n == 0) break;
-            uint64_t got = (uint64_t)n;
-            if (budget && got > budget->bytes) got = budget->bytes; /* the budget's share */
-            member.len += (size_t)got;
-            total += got;
-            if (budget) budget->bytes -= got;
-            if (member.len > lim->max_member) {
+            /* a hole before the block (a sparse tar member) reads as zeros */
+            uint64_t hole =
+                boff > 0 && (uint64_t)boff > member.len ? (uint64_t)boff - member.len : 0;
+            uint64_t n = hole + bsz;
+            if (n == 0) continue;
+            if (n > lim->max_member - member.len) { /* checked before anything is allocated */
                 skip = "archive member larger than --max-file-size";
                 break;
             }
-            if (budget && got < (uint64_t)n)
+            uint64_t got = n;
+            if (budget && got > budget->bytes) got = budget->bytes; /* the budget's share */
+            fr_buf_reserve(&member, (size_t)got);
+            uint64_t zeros = got < hole ? got : hole;
+            memset(member.p + member.len, 0, (size_t)zeros);
+            if (got > zeros) memcpy(member.p + member.len + zeros, blk, (size_t)(got - zeros));
+            member.len += (size_t)got;
+            total += got;
+            if (budget) budget->bytes -= got;
+            if (budget && got < n)
                 fr_buf_puts(&limit, "expansion budget of the top-level item exhausted (bytes "
                                     "decompressed across all nesting levels)");
             else if (total > lim->max_total) {
@@ -161,7 +188,15 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
         /* A member cut by a limit is delivered with what was read: scanned, and
          * recorded as cut. */
         int stop;
-        if (skip) {
+        if (damaged && member.len) {
+            /* What was decompressed before the damage is content: scanned, and
+             * recorded as cut (a truncated log.gz still shows its first lines). */
+            fr_buf cut = {0};
+            fr_buf_printf(&cut, "corrupt or truncated archive member: %s: first %zu bytes scanned",
+                          skip, member.len);
+            stop = fn(ctx, mname.p, (const unsigned char *)member.p, member.len, cut.p);
+            fr_buf_release(&cut);
+        } else if (skip) {
             stop = fn(ctx, mname.p, NULL, 0, skip);
         } else if (limit.len) {
             fr_buf cut = {0};

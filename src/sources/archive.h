@@ -28,7 +28,8 @@ int fr_archive_detect(const unsigned char *data, size_t len);
  * Reads the archive in data, calling fn for each member (a compressed single
  * file is one member named after name minus its .gz/.bz2/.xz suffix). A member
  * cut by the ratio, total or budget limit is delivered with the bytes read so
- * far and the reason (see fr_member_fn). Returns FR_OK; FR_ELIMIT when a limit
+ * far and the reason (see fr_member_fn); so is a member cut by damage (a
+ * truncated .gz: what decompressed before it). Returns FR_OK; FR_ELIMIT when a limit
  * stopped the reading (fn was told; fr_error() says which limit); FR_EINTR when
  * fr_interrupted stopped it (the archive was NOT read in full); FR_ECORRUPT
  * with the reason in fr_error() for a corrupt or truncated archive (members
