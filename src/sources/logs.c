@@ -288,6 +288,33 @@ static int describe_jenkins(const char *c, fr_buf *pool, size_t at[3])
     return 1;
 }
 
+/* The run id a log download's name carries: "logs_<n>.zip" / "<prefix>-logs-<n>.zip"
+ * (GitHub Actions, Azure Pipelines) or "<n>.zip". Any other archive holding
+ * text files tells nothing ("bundle 1.zip" is not run 1). Sets *d, *de. */
+static int download_run(const char *base, const char **d, const char **de)
+{
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base || strcasecmp(dot, ".zip")) return 0;
+    const char *e = dot, *b = dot;
+    while (b > base && is_d((unsigned char)b[-1]))
+        b--;
+    if (b == e) return 0;
+    size_t pre = (size_t)(b - base);
+    /* all digits, or ending in "logs_"/"logs-"/"log_"/"log-" */
+    if (pre) {
+        const char *sep = b - 1;
+        if (*sep != '_' && *sep != '-') return 0;
+        size_t wl = (size_t)(sep - base);
+        int ok = (wl >= 4 && !strncasecmp(sep - 4, "logs", 4) &&
+                  (wl == 4 || sep[-5] == '-' || sep[-5] == '_' || sep[-5] == '.')) ||
+                 (wl >= 3 && !strncasecmp(sep - 3, "log", 3) &&
+                  (wl == 3 || sep[-4] == '-' || sep[-4] == '_' || sep[-4] == '.'));
+        if (!ok) return 0;
+    }
+    *d = b, *de = e;
+    return 1;
+}
+
 void fr_log_describe(const char *container, const char *member, fr_location *loc, fr_buf *pool)
 {
     size_t at[3] = {0, 0, 0};
@@ -298,31 +325,24 @@ void fr_log_describe(const char *container, const char *member, fr_location *loc
         if (describe_jenkins(container, pool, at)) set[0] = set[1] = 1;
     } else {
         if (!has_suffix_ci(member, ".txt") && !has_suffix_ci(member, ".log")) return;
+        const char *file = strrchr(member, '/');
+        file = file ? file + 1 : member;
+        /* A runner's log file is "<n>_<name>": the order of the job or step.
+         * Other text files in an archive are not CI logs. */
+        const char *stem = file;
+        while (is_d((unsigned char)*stem))
+            stem++;
+        if (stem == file || *stem != '_') return;
+        stem++;
         const char *base = strrchr(container, '/');
         base = base ? base + 1 : container;
-        const char *d = NULL, *de = NULL; /* the last run of digits in the archive name */
-        for (const char *q = base; *q; q++)
-            if (is_d((unsigned char)*q)) {
-                const char *e = q;
-                while (is_d((unsigned char)*e))
-                    e++;
-                d = q, de = e, q = e - 1;
-            }
-        if (d) {
+        const char *d = NULL, *de = NULL;
+        if (download_run(base, &d, &de)) {
             set[0] = 1, at[0] = pool->len;
             fr_buf_append(pool, d, (size_t)(de - d));
             fr_buf_append(pool, "", 1);
         }
         const char *slash = strchr(member, '/');
-        const char *file = strrchr(member, '/');
-        file = file ? file + 1 : member;
-        const char *stem = file;
-        while (is_d((unsigned char)*stem))
-            stem++;
-        if (stem != file && *stem == '_')
-            stem++;
-        else
-            stem = file;
         size_t stem_len = strlen(stem) - 4; /* minus .txt / .log */
         if (slash) {
             set[1] = 1, at[1] = pool->len;

@@ -159,6 +159,16 @@ static void test_describe(void)
     CHECK_STR(describe("dl/logs_4242.zip", "build/2_Run tests.txt"), "4242|build|Run tests");
     CHECK_STR(describe("logs_7.zip", "3_job.log"), "7|job|-");
     CHECK_STR(describe("logs.zip", "1_.txt"), "-||-");
+    CHECK_STR(describe("ci-logs_9001.zip", "deploy/1_Set up.txt"), "9001|deploy|Set up");
+    CHECK_STR(describe("1234.zip", "2_test.txt"), "1234|test|-");
+    /* Defect (issue 15): any .txt in any zip got CI metadata, "bundle 1.zip"
+     * was run 1. Only a download's name gives a run, only "<n>_<name>" a job. */
+    CHECK_STR(describe("bundle 1.zip", "notes.txt"), "-|-|-");
+    CHECK_STR(describe("bundle 1.zip", "3_notes.txt"), "-|notes|-");
+    CHECK_STR(describe("release-2.zip", "docs/readme.txt"), "-|-|-");
+    CHECK_STR(describe("logs_12.zip", "docs/readme.txt"), "-|-|-");
+    CHECK_STR(describe("catalogs_5.zip", "1_a.txt"), "-|a|-");
+    CHECK_STR(describe("logs_5.tar", "1_a.txt"), "-|a|-");
 
     /* hostile containers and members: nothing crashes, reads out of bounds (ASan)
      * or names more than the path holds */
