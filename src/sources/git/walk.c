@@ -1,0 +1,361 @@
+/*
+ * walk.c: fr_git_scan, the history walk of one repository (see git_int.h for
+ * the whole sequence): commits in post-order from each tip, each commit's tree
+ * once per (tree id, path), then the unreachable objects.
+ *
+ * One commit on the walk's explicit stack:
+ *
+ *   pushed ──(looked up, recorded)──> parents pushed one at a time
+ *     │ missing: problem item                    │ all parents done
+ *     v                                          v
+ *   popped                       processed: tree walked, message kept, popped
+ */
+#include "sources/git/git_int.h"
+
+#include <git2/sys/repository.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t add_commit(walk *w, const git_commit *c)
+{
+    if (w->nc == w->capc) {
+        w->capc = w->capc ? w->capc * 2 : 1024;
+        w->cv = fr_xrealloc(w->cv, w->capc * sizeof *w->cv);
+    }
+    commit_rec *r = &w->cv[w->nc];
+    memset(r, 0, sizeof *r);
+    git_oid_cpy(&r->oid, git_commit_id(c));
+    git_oid_cpy(&r->tree, git_commit_tree_id(c));
+    r->ref = NONE;
+    const git_signature *a = git_commit_author(c), *cm = git_commit_committer(c);
+    r->author_name = fr_strtab_intern(&w->strs, a->name, strlen(a->name));
+    r->author_email = fr_strtab_intern(&w->strs, a->email, strlen(a->email));
+    r->author_time = (int64_t)a->when.time;
+    r->committer_time = (int64_t)cm->when.time;
+    /* libgit2 keeps the message as a C string, cut at a NUL: when the object is
+     * longer than header and message, the message is read again by length. */
+    const char *msg = git_commit_message_raw(c), *hdr = git_commit_raw_header(c);
+    size_t mlen = msg ? strlen(msg) : 0, size = 0;
+    git_object_t type;
+    r->msg_at = w->messages_kept.len;
+    if (w->odb && git_odb_read_header(&size, &type, w->odb, git_commit_id(c)) == 0 &&
+        size != (hdr ? strlen(hdr) : 0) + 1 + mlen &&
+        gs_raw_message(w->odb, git_commit_id(c), &w->messages_kept) == 0) {
+        r->msg_len = w->messages_kept.len - r->msg_at;
+    } else {
+        fr_buf_append(&w->messages_kept, msg ? msg : "", mlen);
+        r->msg_len = mlen;
+    }
+    r->nparents = git_commit_parentcount(c);
+    r->parents_at = (uint32_t)w->npo;
+    for (unsigned i = 0; i < r->nparents; i++) {
+        if (w->npo == w->cappo) {
+            w->cappo = w->cappo ? w->cappo * 2 : 1024;
+            w->parent_oids = fr_xrealloc(w->parent_oids, w->cappo * sizeof *w->parent_oids);
+        }
+        git_oid_cpy(&w->parent_oids[w->npo++], git_commit_parent_id(c, i));
+    }
+    return (uint32_t)w->nc++;
+}
+
+typedef struct {
+    git_oid oid;
+    uint32_t idx;
+    uint32_t next_parent; /* NONE: parents not pushed yet */
+} frame;
+
+static void process_commit(walk *w, uint32_t c);
+
+/* Walks the history from tip (post-order) and processes each new commit as it is emitted. */
+void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
+{
+    if (fr_keymap_get(&w->commits, tip->id)) return;
+    frame *st = fr_xmalloc(64 * sizeof *st);
+    size_t n = 0, cap = 64;
+    st[n++] = (frame){*tip, NONE, NONE};
+    while (n && !fr_interrupted) {
+        frame *f = &st[n - 1];
+        if (f->next_parent == NONE) {
+            int added = 0;
+            uint32_t *slot = fr_keymap_put(&w->commits, f->oid.id, NONE, &added);
+            if (!added) { /* reached through another path meanwhile */
+                n--;
+                continue;
+            }
+            git_commit *c = NULL;
+            if (git_commit_lookup(&c, w->repo, &f->oid)) {
+                char hex[GIT_OID_HEXSZ + 1], why[512];
+                git_oid_tostr(hex, sizeof hex, &f->oid);
+                if (w->shallow)
+                    snprintf(why, sizeof why,
+                             "shallow clone: commit %s (beyond the shallow boundary) and its "
+                             "history are not in the repository",
+                             hex);
+                else
+                    snprintf(why, sizeof why, "missing or corrupt commit %s: %s", hex, gs_err());
+                gs_note_problem(w, w->shallow ? FR_ST_SKIPPED : FR_ST_ERROR, hex, why);
+                n--;
+                continue;
+            }
+            /* The ref whose walk reaches a commit first is the highest-priority
+             * ref it is reachable from (tips are walked in priority order). */
+            f->idx = *slot = add_commit(w, c);
+            w->cv[f->idx].ref = ref;
+            git_commit_free(c);
+            f->next_parent = 0;
+        }
+        const commit_rec *r = &w->cv[f->idx];
+        if (f->next_parent < r->nparents) {
+            git_oid parent = w->parent_oids[r->parents_at + f->next_parent++];
+            if (!fr_keymap_get(&w->commits, parent.id)) {
+                if (n == cap) {
+                    cap *= 2;
+                    st = fr_xrealloc(st, cap * sizeof *st);
+                }
+                st[n++] = (frame){parent, NONE, NONE};
+            }
+            continue;
+        }
+        /* Post-order: every parent is already processed, so this commit's tree
+         * can be walked now — blobs reach the workers while the walk goes on. */
+        w->stats->commits++;
+        process_commit(w, f->idx);
+        atomic_fetch_add(&fr_pipeline_progress(w->p)->commits, 1);
+        n--;
+    }
+    free(st);
+}
+
+static void add_path_name(walk *w, uint32_t path_id, uint32_t commit)
+{
+    const char *path = fr_strtab_get(&w->strs, path_id);
+    char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
+    fr_location loc = {.kind = "git-path", .repo = w->path, .path = path};
+    gs_commit_location(w, commit, &loc, hex, ad, cd);
+    char digest[65];
+    fr_sha256_hex(path, strlen(path), digest);
+    snprintf(key, sizeof key, "gitpath:%s", digest);
+    gs_add_text(w, &w->pathbuf, &w->path_item, &w->path_lines, "git-path", key, path, strlen(path),
+                1, &loc);
+}
+
+static uint64_t fnv_more(uint64_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Walks a tree once per (tree id, path). For the entries, a (blob id, path hash)
+ * set decides in one probe whether the pair is new; only new pairs pay for
+ * interning the path. */
+void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commit, int depth)
+{
+    unsigned char key[GIT_OID_RAWSZ + 8];
+    uint64_t ph = fnv_more(1469598103934665603ull, path->p, path->len);
+    memcpy(key, tree_oid->id, GIT_OID_RAWSZ);
+    memcpy(key + GIT_OID_RAWSZ, &ph, 8);
+    int added = 0;
+    fr_keymap_put(&w->tree_paths, key, 0, &added);
+    if (!added) return;
+    fr_keymap_put(&w->tree_oids, tree_oid->id, 0, &added);
+    if (added) w->stats->trees++;
+    if (depth > MAX_TREE_DEPTH) {
+        gs_note_problem(w, FR_ST_SKIPPED, path->p, "tree nested deeper than 512 levels");
+        return;
+    }
+    git_tree *t = NULL;
+    if (git_tree_lookup(&t, w->repo, tree_oid)) {
+        char hex[GIT_OID_HEXSZ + 1], why[512];
+        git_oid_tostr(hex, sizeof hex, tree_oid);
+        snprintf(why, sizeof why, "missing or corrupt tree %s: %s", hex, gs_err());
+        gs_note_problem(w, w->partial_clone ? FR_ST_SKIPPED : FR_ST_ERROR,
+                        path->len ? path->p : "<root tree>", why);
+        return;
+    }
+    size_t base = path->len;
+    uint64_t dir_hash = base ? fnv_more(ph, "/", 1) : ph;
+    size_t n = git_tree_entrycount(t);
+    for (size_t i = 0; i < n && !w->stopped; i++) {
+        const git_tree_entry *e = git_tree_entry_byindex(t, i);
+        git_object_t type = git_tree_entry_type(e);
+        if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_TREE) continue; /* submodules */
+        const char *name = git_tree_entry_name(e);
+        size_t nlen = strlen(name);
+        if (type == GIT_OBJECT_BLOB) {
+            uint64_t eh = fnv_more(dir_hash, name, nlen);
+            memcpy(key, git_tree_entry_id(e)->id, GIT_OID_RAWSZ);
+            memcpy(key + GIT_OID_RAWSZ, &eh, 8);
+            fr_keymap_put(&w->pairs, key, 0, &added);
+            if (!added) continue;
+        }
+        if (base) fr_buf_append(path, "/", 1);
+        fr_buf_append(path, name, nlen);
+        if (type == GIT_OBJECT_TREE) {
+            gs_walk_tree(w, git_tree_entry_id(e), path, commit, depth + 1);
+        } else {
+            size_t before = w->strs.n;
+            uint32_t pid = fr_strtab_intern(&w->strs, path->p, path->len);
+            gs_add_blob_location(w, gs_blob_index(w, git_tree_entry_id(e)), pid, commit);
+            if (w->strs.n != before) add_path_name(w, pid, commit); /* a path never seen */
+        }
+        path->len = base;
+        path->p[base] = 0;
+    }
+    git_tree_free(t);
+}
+
+/* ---------------------------------------------------------- unreachable --- */
+
+typedef struct {
+    walk *w;
+    git_odb *odb;
+    git_oid *commits, *blobs;
+    size_t nc, nb;
+} odb_scan;
+
+static int on_object(const git_oid *oid, void *payload)
+{
+    odb_scan *o = payload;
+    walk *w = o->w;
+    if (fr_interrupted) return 1;
+    if (fr_keymap_get(&w->commits, oid->id) || fr_keymap_get(&w->tree_oids, oid->id) ||
+        fr_keymap_get(&w->blobs, oid->id) || fr_keymap_get(&w->tag_oids, oid->id))
+        return 0;
+    size_t len;
+    git_object_t type;
+    if (git_odb_read_header(&len, &type, o->odb, oid)) return 0; /* reported when read */
+    if (type == GIT_OBJECT_COMMIT) {
+        o->commits = fr_xrealloc(o->commits, (o->nc + 1) * sizeof *o->commits);
+        git_oid_cpy(&o->commits[o->nc++], oid);
+    } else if (type == GIT_OBJECT_BLOB) {
+        o->blobs = fr_xrealloc(o->blobs, (o->nb + 1) * sizeof *o->blobs);
+        git_oid_cpy(&o->blobs[o->nb++], oid);
+    }
+    return 0;
+}
+
+static void walk_release(walk *w)
+{
+    fr_strtab_release(&w->strs);
+    fr_keymap_release(&w->commits);
+    fr_keymap_release(&w->tree_paths);
+    fr_keymap_release(&w->tree_oids);
+    fr_keymap_release(&w->tag_oids);
+    fr_keymap_release(&w->blobs);
+    fr_keymap_release(&w->pairs);
+    free(w->cv), free(w->parent_oids), free(w->bv), free(w->lv);
+    fr_buf_release(&w->msgs);
+    fr_buf_release(&w->messages_kept);
+    git_odb_free(w->odb);
+    fr_buf_release(&w->pathbuf);
+    fr_item_free(w->msg_item);
+    fr_item_free(w->path_item);
+    git_repository_free(w->repo);
+}
+
+/* Walks the tree and keeps the message of commit c (its parents are done). */
+static void process_commit(walk *w, uint32_t c)
+{
+    if (w->stopped || fr_interrupted) return;
+    fr_buf path = {0};
+    fr_buf_puts(&path, "");
+    gs_walk_tree(w, &w->cv[c].tree, &path, c, 0);
+    fr_buf_release(&path);
+    char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
+    fr_location loc = {.path = "<commit message>"};
+    gs_commit_location(w, c, &loc, hex, ad, cd);
+    snprintf(key, sizeof key, "gitmsg:%s", hex);
+    gs_add_message(w, key, w->messages_kept.p + w->cv[c].msg_at, w->cv[c].msg_len, &loc);
+}
+
+int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_git_stats *stats)
+{
+    gs_init();
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, opts->verify_hashes ? 1 : 0);
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.path = path;
+    w.opts = opts;
+    w.p = p;
+    w.stats = stats;
+    if (git_repository_open_ext(&w.repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL)) {
+        fr_error_set("%s: not a git repository, or it cannot be opened: %s", path, gs_err());
+        return FR_ERR;
+    }
+    fr_strtab_init(&w.strs);
+    fr_keymap_init(&w.commits, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.tree_paths, GIT_OID_RAWSZ + 8);
+    fr_keymap_init(&w.tree_oids, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.tag_oids, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.blobs, GIT_OID_RAWSZ);
+    fr_keymap_init(&w.pairs, GIT_OID_RAWSZ + 8);
+    w.shallow = git_repository_is_shallow(w.repo) == 1;
+    if (git_repository_odb(&w.odb, w.repo)) w.odb = NULL;
+    w.partial_clone = gs_is_partial_clone(w.repo);
+    /* Repository contexts outlive this call: workers may still load its blobs. */
+    repo_ctx *rc = fr_pipeline_keep(p, sizeof *rc);
+    rc->path = fr_pipeline_keep_str(p, path);
+    rc->partial_clone = w.partial_clone;
+    pthread_mutex_init(&rc->mu, NULL);
+    fr_keymap_init(&rc->withdrawn, GIT_OID_RAWSZ);
+    fr_keymap_init(&rc->keep, GIT_OID_RAWSZ);
+    w.rc = rc;
+    gs_scan_ahead(&w);
+    if (rc->nbad) { /* from now on, every read goes around the corrupt packs */
+        fr_buf od = {0};
+        git_odb *odb = NULL;
+        fr_buf_printf(&od, "%sobjects", git_repository_commondir(w.repo));
+        if (gs_odb_open_checked(&odb, od.p, rc) || git_repository_set_odb(w.repo, odb)) {
+            fr_error_set("%s: cannot open the object database: %s", path, gs_err());
+            git_odb_free(odb);
+            fr_buf_release(&od);
+            gs_feed_join(&w);
+            walk_release(&w);
+            return FR_ERR;
+        }
+        fr_buf_release(&od);
+        git_odb_free(w.odb);
+        w.odb = odb;
+    }
+
+    ref_tip *tips = NULL;
+    size_t ntips = 0;
+    gs_collect_tips(&w, &tips, &ntips);
+    stats->refs += ntips;
+    for (size_t i = 0; i < ntips && !w.stopped && !fr_interrupted; i++)
+        gs_walk_ref(&w, &tips[i]);
+    for (size_t i = 0; i < ntips; i++)
+        free(tips[i].name);
+    free(tips);
+
+    /* Unreachable objects: dangling commits first (they give provenance), then
+     * blobs that nothing reaches. */
+    odb_scan o = {&w, NULL, NULL, NULL, 0, 0};
+    if (!w.stopped && !fr_interrupted && git_repository_odb(&o.odb, w.repo) == 0) {
+        git_odb_foreach(o.odb, on_object, &o);
+        uint32_t dangling = fr_strtab_intern(&w.strs, "(unreachable)", 13);
+        for (size_t i = 0; i < o.nc && !fr_interrupted; i++)
+            gs_walk_commits(&w, &o.commits[i], dangling);
+        git_odb_free(o.odb);
+    }
+    gs_settle_ahead(&w);
+    gs_flush_text(&w, &w.msgs, &w.msg_item, &w.msg_lines);
+    gs_flush_text(&w, &w.pathbuf, &w.path_item, &w.path_lines);
+    gs_flush_locations(&w);
+    for (size_t i = 0; i < o.nb && !w.stopped && !fr_interrupted; i++) {
+        if (fr_keymap_get(&w.blobs, o.blobs[i].id)) continue; /* reached by a dangling commit */
+        gs_submit_blob(&w, gs_blob_index(&w, &o.blobs[i]));
+    }
+    free(o.commits);
+    free(o.blobs);
+    int stopped = w.stopped;
+    walk_release(&w);
+    if (fr_interrupted) return FR_EINTR;
+    if (stopped) {
+        fr_error_set("the scan stopped early (the store failed)");
+        return FR_ERR;
+    }
+    return FR_OK;
+}
