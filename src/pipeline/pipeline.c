@@ -123,6 +123,7 @@ void fr_item_free(fr_item *it)
     free(it->key);
     free(it->reason);
     free(it->load_arg);
+    free(it->file_path);
     free(it);
 }
 
@@ -157,6 +158,18 @@ static char *content_key_of(const char *data, size_t len)
     return fr_buf_steal(&k);
 }
 
+/* A configuration's verdict on a match: dropped when it drops it at every
+ * place the item is known (a blob may sit at an excluded and at a reported
+ * path), or, for content with no place yet, on the secret alone. */
+static int drop_everywhere(fr_pipeline *p, const fr_item *it, const char *rule, const char *sec,
+                          size_t len)
+{
+    if (!it->nlocs) return p->opts.drop_match(p->opts.drop_ctx, rule, sec, len, NULL);
+    for (size_t i = 0; i < it->nlocs; i++)
+        if (!p->opts.drop_match(p->opts.drop_ctx, rule, sec, len, it->locs[i].path)) return 0;
+    return 1;
+}
+
 /* Scans text content into r's matches (redacted previews, fingerprints). */
 static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t len, result *r)
 {
@@ -187,11 +200,13 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     }
     const fr_ruleset *rs = fr_engine_rules(p->engine);
     r->m = fr_xcalloc(nm, sizeof *r->m);
-    r->nm = nm;
+    r->nm = 0;
     for (size_t i = 0; i < nm; i++) {
         const char *sec = (const char *)tv.p[m[i].view] + m[i].sstart;
         size_t slen = m[i].send - m[i].sstart;
-        fr_store_match *o = &r->m[i];
+        if (p->opts.drop_match && drop_everywhere(p, it, rs->rules[m[i].rule].id, sec, slen))
+            continue;
+        fr_store_match *o = &r->m[r->nm++];
         fr_buf pv = {0};
         o->rule_id = rs->rules[m[i].rule].id;
         fr_sha256_hex(sec, slen, o->secret_sha256);
@@ -554,7 +569,9 @@ static int write_result(fr_pipeline *p, result *r)
         .known = r->it->known,
         .matches = r->m,
         .nmatches = r->nm,
-        .file_path = r->it->remember_file ? r->it->locs[0].path : NULL,
+        .file_path = !r->it->remember_file ? NULL
+                     : r->it->file_path     ? r->it->file_path
+                                            : r->it->locs[0].path,
         .file_mtime_ns = r->it->mtime_ns,
     };
     int rc = r->it->nsegs && r->it->status == FR_ST_SCANNED

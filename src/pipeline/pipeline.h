@@ -119,6 +119,7 @@ struct fr_item {
     fr_describe_fn describe;   /* provenance from archive layouts (NULL: none) */
     int64_t mtime_ns;          /* a file on disk: its mtime when listed ... */
     int remember_file;         /* ... remembered so an unchanged file is not read again */
+    char *file_path;           /* ... under this path (NULL: locs[0].path) */
     /* Only its name is checked (a symbolic link, a repository's directory):
      * nothing is recorded unless the name holds a secret, then only that
      * finding. Submit it not scanned (status FR_ST_SKIPPED), without a loader. */
@@ -154,6 +155,12 @@ typedef struct {
      * Errors are not printed: the sink's owner reports what it gets. */
     int (*sink)(void *ctx, const fr_store_item *it);
     void *sink_ctx;
+    /* A configuration's allowlists, exclusions and disabled rules (NULL: none):
+     * returns 1 when a match of rule with secret s[0..n) found at path (NULL:
+     * no place known yet) must not be recorded. A match is dropped when it is
+     * dropped at every place of its item. Called on workers, concurrently. */
+    int (*drop_match)(void *ctx, const char *rule_id, const char *s, size_t n, const char *path);
+    void *drop_ctx;
 } fr_pipeline_opts;
 
 typedef struct {

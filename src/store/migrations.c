@@ -10,6 +10,41 @@ const fr_migration fr_migrations[] = {
     {"0001-finding-ids", "ALTER TABLE findings ADD COLUMN fid TEXT;"
                          " UPDATE findings SET fid = fr_fid(rule_id, secret_sha256);"
                          " CREATE UNIQUE INDEX IF NOT EXISTS findings_by_fid ON findings (fid);"},
+    /* Incremental git scans: per repository, the ref tips whose history was
+     * walked and the pack files whose objects were enumerated, under one rule
+     * set. A re-scan walks only commits none of these tips reaches and lists
+     * only packs not named here (and loose objects). */
+    {"0002-git-walked", "CREATE TABLE IF NOT EXISTS git_walked ("
+                        " repo TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,"
+                        " oid TEXT NOT NULL, rules_hash TEXT NOT NULL,"
+                        " PRIMARY KEY (repo, kind, name, oid)) WITHOUT ROWID;"},
+    /* Triage (issue 15): a person's verdict on a finding, keyed by its fid so
+     * it survives re-scans, merges (stores sharing a key) and rule-set changes;
+     * triage_log keeps every change; baseline holds a config file's accepted
+     * ids. run_id: the latest run when the status was set (a revoked secret
+     * seen at a location first recorded after it, in a commit made after it,
+     * reopens). */
+    {"0002-triage",
+     "CREATE TABLE IF NOT EXISTS triage (fid TEXT PRIMARY KEY, status TEXT NOT NULL CHECK"
+     " (status IN ('open', 'accepted', 'false-positive', 'revoked')), comment TEXT,"
+     " who TEXT NOT NULL, at TEXT NOT NULL, run_id INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+     " CREATE TABLE IF NOT EXISTS triage_log (id INTEGER PRIMARY KEY, fid TEXT NOT NULL,"
+     " status TEXT NOT NULL, comment TEXT, who TEXT NOT NULL, at TEXT NOT NULL);"
+     " CREATE INDEX IF NOT EXISTS triage_log_by_fid ON triage_log (fid);"
+     " CREATE TABLE IF NOT EXISTS baseline (fid TEXT PRIMARY KEY, reason TEXT, expires TEXT,"
+     " source TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"},
+    /* Sharded scans and merges (issue 16): every run gets a unique id (uid), so
+     * merging a shard twice records its runs once; a sharded run says which
+     * shard of how many it was and of which set (one job array, one CI run);
+     * origin: the database a merged run came from. */
+    {"0003-run-shards",
+     "ALTER TABLE runs ADD COLUMN uid TEXT; ALTER TABLE runs ADD COLUMN shard_index INTEGER;"
+     " ALTER TABLE runs ADD COLUMN shard_count INTEGER; ALTER TABLE runs ADD COLUMN shard_set TEXT;"
+     " ALTER TABLE runs ADD COLUMN origin TEXT;"
+     " UPDATE runs SET uid = lower(hex(randomblob(16)));"
+     " CREATE UNIQUE INDEX IF NOT EXISTS runs_by_uid ON runs (uid);"
+     " CREATE TRIGGER IF NOT EXISTS runs_uid AFTER INSERT ON runs WHEN new.uid IS NULL BEGIN"
+     " UPDATE runs SET uid = lower(hex(randomblob(16))) WHERE id = new.id; END;"},
 };
 
 const size_t fr_nmigrations = sizeof fr_migrations / sizeof fr_migrations[0];

@@ -393,6 +393,16 @@ fail:
     return rc;
 }
 
+sqlite3 *fr_store_db(fr_store *s)
+{
+    return s->db;
+}
+
+int fr_store_sql_error(fr_store *s, const char *what)
+{
+    return sql_error(s, what);
+}
+
 int fr_store_hmac(fr_store *s, const void *data, size_t len, char out[65])
 {
     return fr_store_key_hmac(&s->key, data, len, out);
@@ -628,103 +638,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
-#define NOCC 14 /* text columns of an occurrence row */
-
-int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx)
-{
-    sqlite3_stmt *fq = NULL, *oq = NULL;
-    int rc = FR_OK;
-    if (sqlite3_prepare_v2(
-            s->db,
-            "SELECT f.id, f.rule_id, coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'),"
-            " coalesce(r.confidence, 'medium'), coalesce(r.attack, ''), r.description,"
-            " coalesce(r.refs, ''), f.secret_sha256, f.preview, f.secret, f.first_seen,"
-            " f.last_seen, f.first_run, f.last_run, f.validated, f.fid"
-            " FROM findings f LEFT JOIN rules r ON r.id = f.rule_id"
-            " WHERE f.first_run >= ?1 ORDER BY f.rule_id, f.secret_sha256",
-            -1, &fq, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(
-            s->db,
-            "SELECT source_kind, repo, path, commit_id, content_key, author_name,"
-            " author_email, author_date, committer_date, ref, mtime, ci_run, ci_job, ci_step,"
-            " line, col"
-            " FROM occurrences WHERE finding_id = ?1"
-            " ORDER BY repo, path, commit_id, line, col",
-            -1, &oq, NULL) != SQLITE_OK) {
-        rc = sql_error(s, "reading findings");
-        goto done;
-    }
-    sqlite3_bind_int64(fq, 1, flt && flt->new_since_run > 0 ? flt->new_since_run : 0);
-    fr_occurrence_row *occ = NULL;
-    size_t cap = 0;
-    int step;
-    while ((step = sqlite3_step(fq)) == SQLITE_ROW) {
-        fr_finding_row f = {
-            .id = sqlite3_column_int64(fq, 0),
-            .rule_id = col_text(fq, 1),
-            .rule_name = col_text(fq, 2),
-            .severity = col_text(fq, 3),
-            .confidence = col_text(fq, 4),
-            .attack = col_text(fq, 5),
-            .description = col_text(fq, 6),
-            .refs = col_text(fq, 7),
-            .secret_sha256 = col_text(fq, 8),
-            .preview = col_text(fq, 9),
-            .secret = flt && flt->with_secrets ? col_text(fq, 10) : NULL,
-            .first_seen = col_text(fq, 11),
-            .last_seen = col_text(fq, 12),
-            .first_run = sqlite3_column_int64(fq, 13),
-            .last_run = sqlite3_column_int64(fq, 14),
-            .validated = sqlite3_column_int(fq, 15),
-            .fid = col_text(fq, 16),
-        };
-        /* Occurrence strings are copied: the statement is stepped past them. */
-        size_t n = 0;
-        fr_buf pool = {0};
-        size_t *offs = NULL;
-        sqlite3_bind_int64(oq, 1, f.id);
-        while (sqlite3_step(oq) == SQLITE_ROW) {
-            offs = fr_xrealloc(offs, (n + 1) * NOCC * sizeof *offs);
-            for (int c = 0; c < NOCC; c++) {
-                const char *v = col_text(oq, c);
-                offs[n * NOCC + c] = v ? pool.len : (size_t)-1;
-                if (v) fr_buf_append(&pool, v, strlen(v) + 1);
-            }
-            if (n == cap) {
-                cap = cap ? cap * 2 : 8;
-                occ = fr_xrealloc(occ, cap * sizeof *occ);
-            }
-            occ[n].line = sqlite3_column_int64(oq, NOCC);
-            occ[n].column = sqlite3_column_int64(oq, NOCC + 1);
-            n++;
-        }
-        sqlite3_reset(oq);
-        for (size_t i = 0; i < n; i++) {
-            const char *v[NOCC];
-            for (int c = 0; c < NOCC; c++)
-                v[c] = offs[i * NOCC + c] == (size_t)-1 ? NULL : pool.p + offs[i * NOCC + c];
-            occ[i].kind = v[0], occ[i].repo = v[1], occ[i].path = v[2], occ[i].commit = v[3];
-            occ[i].content_key = v[4], occ[i].author_name = v[5], occ[i].author_email = v[6];
-            occ[i].author_date = v[7], occ[i].committer_date = v[8], occ[i].ref = v[9];
-            occ[i].mtime = v[10];
-            occ[i].ci_run = v[11], occ[i].ci_job = v[12], occ[i].ci_step = v[13];
-        }
-        int crc = cb(&f, occ, n, ctx);
-        free(offs);
-        fr_buf_release(&pool);
-        if (crc) {
-            rc = crc;
-            break;
-        }
-    }
-    if (rc == FR_OK && step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = sql_error(s, "reading findings");
-    free(occ);
-done:
-    sqlite3_finalize(fq);
-    sqlite3_finalize(oq);
-    return rc;
-}
+/* fr_store_each_finding and fr_store_summary: query.c. */
 
 int fr_store_each_rule(fr_store *s, fr_rule_cb cb, void *ctx)
 {
@@ -852,6 +766,62 @@ int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash,
     }
     if (rc == FR_OK && step != SQLITE_DONE) rc = sql_error(s, "reading scanned content");
     sqlite3_finalize(st);
+    return rc;
+}
+
+int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, fr_walked_cb cb,
+                         void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT kind, name, oid FROM git_walked WHERE repo = ?1"
+                           " AND rules_hash = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading walked tips");
+    bind_text(st, 1, repo);
+    bind_text(st, 2, rules_hash);
+    int rc = FR_OK, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = cb(col_text(st, 0), col_text(st, 1), col_text(st, 2), ctx))) break;
+    if (rc == FR_OK && step != SQLITE_DONE) rc = sql_error(s, "reading walked tips");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
+                        const char *const *kinds, const char *const *names,
+                        const char *const *oids, size_t n)
+{
+    int rc = fr_store_flush(s);
+    if (rc) return rc;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return sql_error(s, "saving walked tips");
+    sqlite3_stmt *del = NULL, *ins = NULL;
+    rc = FR_OK;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM git_walked WHERE repo = ?1", -1, &del, NULL) ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT OR IGNORE INTO git_walked (repo, kind, name, oid, rules_hash)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &ins, NULL)) {
+        rc = FR_ERR;
+    } else {
+        bind_text(del, 1, repo);
+        if (sqlite3_step(del) != SQLITE_DONE) rc = FR_ERR;
+        for (size_t i = 0; i < n && rc == FR_OK; i++) {
+            sqlite3_reset(ins);
+            bind_text(ins, 1, repo);
+            bind_text(ins, 2, kinds[i]);
+            bind_text(ins, 3, names[i]);
+            bind_text(ins, 4, oids[i]);
+            bind_text(ins, 5, rules_hash);
+            if (sqlite3_step(ins) != SQLITE_DONE) rc = FR_ERR;
+        }
+    }
+    if (rc) sql_error(s, "saving walked tips");
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    if (sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
+        rc = sql_error(s, "saving walked tips");
     return rc;
 }
 

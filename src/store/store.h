@@ -106,6 +106,15 @@ typedef struct {
     const char *first_seen, *last_seen;
     int64_t first_run, last_run;
     int validated; /* 0 none, 1 structure, 2 checksum */
+    /* Triage (effective): "open", "accepted", "false-positive", "revoked", or
+     * "baselined" (an unexpired baseline entry and no triage of its own); the
+     * comment, who and when of the triage or the baseline's reason. */
+    const char *status, *status_comment, *status_who, *status_at;
+    /* Introduction date: the earliest author date of its occurrences, else
+     * first_seen. Counts over every occurrence that passed the filter, even
+     * when max_occurrences passed fewer. */
+    const char *introduced;
+    size_t nocc_total, ncommits, npaths, nrepos;
 } fr_finding_row;
 
 typedef struct {
@@ -115,14 +124,77 @@ typedef struct {
     int64_t line, column;
 } fr_occurrence_row;
 
+/* Sort orders of fr_store_each_finding. */
+enum {
+    FR_SORT_RULE = 0,     /* rule id, then secret hash (stable; the default of old callers) */
+    FR_SORT_SEVERITY = 1, /* severity (critical first), then introduction date (newest first) */
+};
+
+/* The one query behind every report (text, JSON, JSONL, SARIF, HTML): every
+ * field is optional (zero / NULL: no restriction). */
 typedef struct {
     int64_t new_since_run; /* > 0: only findings first seen in this run or later */
     int with_secrets;      /* fill fr_finding_row.secret when stored */
+    const char *rule;      /* glob on the rule id ("aws.*"); a list: comma-separated */
+    const char *min_severity; /* "low", "medium", "high" or "critical": at least this */
+    const char *status;       /* comma-separated effective statuses (see fr_finding_row) */
+    const char *repo;         /* glob on an occurrence's repository */
+    const char *path;         /* glob on an occurrence's path ('*' crosses '/') */
+    /* Introduction date within [since, until] (ISO dates or prefixes: "2025",
+     * "2025-06", "2025-06-30"; until includes the whole of its day). */
+    const char *since, *until;
+    int validated;          /* 1: only findings whose structure or checksum was validated */
+    int sort;               /* FR_SORT_* */
+    size_t max_occurrences; /* > 0: pass at most this many occurrences (the earliest) */
 } fr_report_filter;
 
+/* A filter's occurrence-level parts (repo, path) also choose which occurrences
+ * a finding comes with; a finding with none left is not passed. Severity is the
+ * rule's as recorded by the last scan (config overrides included). */
 typedef int (*fr_finding_cb)(const fr_finding_row *f, const fr_occurrence_row *occ, size_t nocc,
                              void *ctx);
 int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx);
+
+/* Counts of the findings a filter selects, grouped: cb gets (group, key, n) for
+ * group "severity", "rule", "repo" (findings with an occurrence there) and
+ * "status", each group's keys in descending count. total: the findings. */
+typedef int (*fr_summary_cb)(const char *group, const char *key, int64_t n, void *ctx);
+int fr_store_summary(fr_store *s, const fr_report_filter *flt, int64_t *total, fr_summary_cb cb,
+                     void *ctx);
+
+/* ---- triage (triage.c): kept by finding id, so it survives re-scans, merges
+ * and rule-set changes. Tables: triage (current), triage_log (history),
+ * baseline (ids accepted by a configuration file). ---- */
+/* Whether status is one a person may set: open, accepted, false-positive, revoked. */
+int fr_triage_status_valid(const char *status);
+/* Sets the status of a finding. fid: a full id, or a prefix of at least 4
+ * characters naming one recorded finding (FR_ENOTFOUND / FR_ERR with a
+ * message otherwise; unknown full ids are accepted only with allow_unknown,
+ * as an import does for another shard's findings). at: ISO time (NULL: now).
+ * only_newer: keep an existing status set at or after at (imports). *changed:
+ * whether anything was written. full_fid (13 bytes) gets the id used. */
+int fr_store_triage_set(fr_store *s, const char *fid, const char *status, const char *comment,
+                        const char *who, const char *at, int allow_unknown, int only_newer,
+                        int *changed, char full_fid[13]);
+typedef struct {
+    const char *fid, *status, *comment, *who, *at;
+} fr_triage_row;
+typedef int (*fr_triage_cb)(const fr_triage_row *t, void *ctx);
+/* Every triaged finding, by id. */
+int fr_store_each_triage(fr_store *s, fr_triage_cb cb, void *ctx);
+/* After a run: a revoked finding seen at a location first recorded in a run
+ * after its revocation, in a commit made after it (or outside git), reopens.
+ * *n: how many reopened. */
+int fr_store_triage_reopen(fr_store *s, int64_t run_id, uint64_t *n);
+/* Replaces the baseline entries that came from source (a config file's path). */
+typedef struct {
+    const char *fid, *reason, *expires; /* expires: YYYY-MM-DD or NULL */
+} fr_baseline_entry;
+int fr_store_set_baseline(fr_store *s, const char *source, const fr_baseline_entry *e, size_t n);
+/* Like fr_store_findings_in_run, counting only findings whose effective status
+ * is open (accepted, false-positive, revoked and baselined ones do not fail a
+ * scan). */
+int fr_store_open_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n);
 
 typedef int (*fr_rule_cb)(const fr_rule_meta *r, void *ctx);
 int fr_store_each_rule(fr_store *s, fr_rule_cb cb, void *ctx);
@@ -155,6 +227,19 @@ typedef int (*fr_known_cb)(const char *key_suffix, int has_matches, void *ctx);
 int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash, fr_known_cb cb,
                         void *ctx);
 
+/* What the last complete scan of a git repository walked (table git_walked):
+ * kind "tip" (name: a ref, oid: the commit it pointed to) or "pack" (name: a
+ * pack file name, oid ""). Rows saved under another rules_hash are not
+ * returned: a rule change walks everything again. */
+typedef int (*fr_walked_cb)(const char *kind, const char *name, const char *oid, void *ctx);
+int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, fr_walked_cb cb,
+                         void *ctx);
+/* Replaces repo's rows with n new ones (kinds[i], names[i], oids[i]); commits
+ * pending results first. */
+int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
+                        const char *const *kinds, const char *const *names,
+                        const char *const *oids, size_t n);
+
 /* Marks every location of repo as seen in run_id (an unchanged repository). */
 int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id);
 /* Number of findings with a location seen in run_id through this connection:
@@ -167,5 +252,41 @@ int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n);
  * rules_hash (FR_ENOTFOUND when it must be read). out gets 80 bytes at most. */
 int fr_store_file_unchanged(fr_store *s, const char *path, uint64_t size, int64_t mtime_ns,
                             const char *rules_hash, char *out, size_t outsz);
+
+/* ---- sharded scans and merging (merge.c) ---- */
+
+/* Records that run_id scanned shard index of count, one of the set named set
+ * (one job array, one CI run: every shard of it gives the same name). NULL
+ * names the set after the run's targets and count. */
+int fr_store_run_shard(fr_store *s, int64_t run_id, uint32_t index, uint32_t count,
+                       const char *set);
+
+typedef struct {
+    int allow_incomplete; /* merge although a shard of a set is missing or incomplete */
+    int allow_mixed;      /* merge inputs of other rules, or an older schema (upgraded) */
+} fr_merge_opts;
+
+typedef struct {
+    uint64_t runs;         /* runs added */
+    uint64_t findings;     /* finding rows read from the inputs */
+    uint64_t findings_new; /* findings the organisation store did not have */
+    uint64_t matches, locations; /* rows read from the inputs */
+} fr_merge_stats;
+
+/* Folds the stores at paths (shards, yesterday's organisation store) into s:
+ * runs once each (by their uid; a merged run keeps its shard and gets its
+ * origin), rules, content, findings deduplicated by rule and secret (ids
+ * recomputed under s's key; first/last seen the minimum/maximum), matches
+ * and locations unioned, incremental state (files, repos, git_walked: the
+ * latest run's) and triage (by finding id; the later verdict wins, the log is
+ * unioned). Checked first, nothing written unless told otherwise: every input
+ * is a ferret store with this ferret's schema steps (a newer one is always
+ * refused), all inputs' latest runs used the same rules, and for each set of
+ * shards an input belongs to every shard has a complete run (in an input or,
+ * for a named set, in s). All inputs are merged in ONE transaction: an error
+ * or an interrupt leaves s as it was. Merging an input again changes nothing.
+ * FR_ERR with the problems (which shard is missing or incomplete) in fr_error. */
+int fr_store_merge(fr_store *s, const char *const *paths, size_t n, const fr_merge_opts *o,
+                   fr_merge_stats *stats);
 
 #endif

@@ -36,4 +36,17 @@ int fr_store_key_fid(fr_store_key *k, const char *rule_id, const char *secret_sh
 /* Registers SQL functions fr_fid(rule_id, secret_sha256) and fr_hmac(text) on db. */
 int fr_store_key_register(sqlite3 *db, fr_store_key *k);
 
+/* A finding's effective triage status, for SQL over findings f left-joined
+ * with triage t and unexpired baseline entries b (see query.c). */
+#define FR_SQL_STATUS "coalesce(t.status, CASE WHEN b.fid IS NOT NULL THEN 'baselined' END, 'open')"
+#define FR_SQL_STATUS_JOINS                                                                        \
+    " LEFT JOIN triage t ON t.fid = f.fid LEFT JOIN baseline b ON b.fid = f.fid"                  \
+    " AND (b.expires IS NULL OR b.expires = '' OR b.expires >= date('now'))"
+
+/* For the store's other files (triage.c, query.c): the connection, and the
+ * error text for its last failure (returns the FR_E* code, as store.c does). */
+struct fr_store;
+sqlite3 *fr_store_db(struct fr_store *s);
+int fr_store_sql_error(struct fr_store *s, const char *what);
+
 #endif

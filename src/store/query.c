@@ -1,0 +1,343 @@
+/*
+ * query.c: the one query behind every report. A filter becomes one SELECT over
+ * findings (rule, severity, status, validation, new, and EXISTS / introduction
+ * date clauses only when asked for, so the plain report pays for nothing it
+ * did not ask), then one indexed query per finding for its occurrences.
+ */
+#include "store/store.h"
+
+#include "store/store_int.h"
+#include "util/util.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEV_RANK                                                                                   \
+    "CASE coalesce(r.severity, 'medium') WHEN 'critical' THEN 4 WHEN 'high' THEN 3"                \
+    " WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END"
+#define INTRO                                                                                      \
+    "coalesce((SELECT min(l.author_date) FROM matches m JOIN locations l"                          \
+    " ON l.content_id = m.content_id WHERE m.finding_id = f.id), f.first_seen)"
+
+static int sev_rank(const char *s)
+{
+    static const char *const names[] = {"low", "medium", "high", "critical"};
+    for (int i = 0; i < 4; i++)
+        if (s && !strcmp(s, names[i])) return i + 1;
+    return 0;
+}
+
+/* Number of comma-separated items in a list (0 for NULL or ""). */
+static size_t nitems(const char *list)
+{
+    if (!list || !*list) return 0;
+    size_t n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+/* Appends the FROM and WHERE of the filter's findings. Named parameters:
+ * :new, :r0.., :sev, :status, :repo, :path; the outer query adds :since/:until. */
+static void where_clause(fr_buf *q, const fr_report_filter *flt)
+{
+    fr_buf_puts(q, " FROM findings f LEFT JOIN rules r ON r.id = f.rule_id" FR_SQL_STATUS_JOINS
+                   " WHERE f.first_run >= :new");
+    size_t nr = nitems(flt->rule);
+    for (size_t i = 0; i < nr; i++)
+        fr_buf_printf(q, "%s f.rule_id GLOB :r%zu", i ? " OR" : " AND (", i);
+    if (nr) fr_buf_puts(q, ")");
+    if (flt->min_severity) fr_buf_puts(q, " AND " SEV_RANK " >= :sev");
+    if (flt->status)
+        fr_buf_puts(q, " AND instr(',' || :status || ',', ',' || " FR_SQL_STATUS " || ',') > 0");
+    if (flt->validated) fr_buf_puts(q, " AND f.validated > 0");
+    if (flt->repo || flt->path) {
+        fr_buf_puts(q, " AND EXISTS (SELECT 1 FROM matches m JOIN locations l"
+                       " ON l.content_id = m.content_id WHERE m.finding_id = f.id");
+        if (flt->repo) fr_buf_puts(q, " AND l.repo GLOB :repo");
+        if (flt->path) fr_buf_puts(q, " AND l.path GLOB :path");
+        fr_buf_puts(q, ")");
+    }
+}
+
+static void bind_named(sqlite3_stmt *st, const char *name, const char *v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (i > 0) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_filter(sqlite3_stmt *st, const fr_report_filter *flt)
+{
+    int i = sqlite3_bind_parameter_index(st, ":new");
+    if (i > 0) sqlite3_bind_int64(st, i, flt->new_since_run > 0 ? flt->new_since_run : 0);
+    const char *p = flt->rule;
+    for (size_t k = 0; k < nitems(flt->rule); k++) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[32];
+        snprintf(name, sizeof name, ":r%zu", k);
+        if ((i = sqlite3_bind_parameter_index(st, name)) > 0)
+            sqlite3_bind_text(st, i, p, (int)len, SQLITE_TRANSIENT);
+        p = e ? e + 1 : p + len;
+    }
+    if ((i = sqlite3_bind_parameter_index(st, ":sev")) > 0)
+        sqlite3_bind_int(st, i, sev_rank(flt->min_severity));
+    bind_named(st, ":status", flt->status);
+    bind_named(st, ":repo", flt->repo);
+    bind_named(st, ":path", flt->path);
+    bind_named(st, ":since", flt->since);
+    bind_named(st, ":until", flt->until);
+}
+
+/* The whole SELECT of findings: an outer query when the introduction date is
+ * needed (date bounds, or the severity-then-date order). */
+static void finding_query(fr_buf *q, const fr_report_filter *flt, int ordered)
+{
+    int intro = flt->sort == FR_SORT_SEVERITY || flt->since || flt->until;
+    if (intro) fr_buf_puts(q, "SELECT * FROM (");
+    fr_buf_puts(q, "SELECT f.id AS id, f.rule_id AS rule_id, coalesce(r.name, f.rule_id),"
+                   " coalesce(r.severity, 'medium') AS severity, coalesce(r.confidence, 'medium'),"
+                   " coalesce(r.attack, ''), r.description, coalesce(r.refs, ''),"
+                   " f.secret_sha256, f.preview, f.secret, f.first_seen, f.last_seen,"
+                   " f.first_run, f.last_run, f.validated, f.fid, " FR_SQL_STATUS " AS status,"
+                   " CASE WHEN t.status IS NOT NULL THEN t.comment ELSE b.reason END,"
+                   " CASE WHEN t.status IS NOT NULL THEN t.who END,"
+                   " CASE WHEN t.status IS NOT NULL THEN t.at END, " SEV_RANK " AS sevrank");
+    if (intro) fr_buf_puts(q, ", " INTRO " AS intro");
+    where_clause(q, flt);
+    if (intro) {
+        fr_buf_puts(q, ") WHERE 1");
+        if (flt->since) fr_buf_puts(q, " AND intro >= :since");
+        if (flt->until) fr_buf_puts(q, " AND substr(intro, 1, length(:until)) <= :until");
+    }
+    if (ordered)
+        fr_buf_puts(q, flt->sort == FR_SORT_SEVERITY ? " ORDER BY sevrank DESC, intro DESC, 2, 17"
+                                                     : " ORDER BY 2, 9");
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Distinct non-empty strings among v[0..n) (v is sorted in place). */
+static size_t ndistinct(const char **v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_str);
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && *v[i] && (i == 0 || cmp_str(&v[i - 1], &v[i]))) d++;
+    return d;
+}
+
+/* Earliest first: author date, else committer date, else file mtime; undated last. */
+static const char *when(const fr_occurrence_row *o)
+{
+    return o->author_date ? o->author_date : o->committer_date ? o->committer_date : o->mtime;
+}
+
+static int cmp_when(const void *a, const void *b)
+{
+    const fr_occurrence_row *x = a, *y = b;
+    const char *p = when(x), *q = when(y);
+    if (!p || !q) return !p - !q;
+    return strcmp(p, q);
+}
+
+#define NOCC 14 /* text columns of an occurrence row */
+
+int fr_store_each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_cb cb, void *ctx)
+{
+    static const fr_report_filter none = {0};
+    const fr_report_filter *flt = flt_in ? flt_in : &none;
+    sqlite3 *db = fr_store_db(s);
+    sqlite3_stmt *fq = NULL, *oq = NULL;
+    int rc = FR_OK;
+    fr_buf q = {0}, oqs = {0};
+    finding_query(&q, flt, 1);
+    fr_buf_puts(&oqs, "SELECT source_kind, repo, path, commit_id, content_key, author_name,"
+                      " author_email, author_date, committer_date, ref, mtime, ci_run, ci_job,"
+                      " ci_step, line, col FROM occurrences WHERE finding_id = :id");
+    if (flt->repo) fr_buf_puts(&oqs, " AND repo GLOB :repo");
+    if (flt->path) fr_buf_puts(&oqs, " AND path GLOB :path");
+    fr_buf_puts(&oqs, " ORDER BY repo, path, commit_id, line, col");
+    if (sqlite3_prepare_v2(db, q.p, -1, &fq, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, oqs.p, -1, &oq, NULL) != SQLITE_OK) {
+        rc = fr_store_sql_error(s, "reading findings");
+        goto done;
+    }
+    bind_filter(fq, flt);
+    bind_filter(oq, flt);
+    fr_occurrence_row *occ = NULL;
+    const char **keys = NULL;
+    size_t cap = 0;
+    int step;
+    while ((step = sqlite3_step(fq)) == SQLITE_ROW) {
+        fr_finding_row f = {
+            .id = sqlite3_column_int64(fq, 0),
+            .rule_id = col_text(fq, 1),
+            .rule_name = col_text(fq, 2),
+            .severity = col_text(fq, 3),
+            .confidence = col_text(fq, 4),
+            .attack = col_text(fq, 5),
+            .description = col_text(fq, 6),
+            .refs = col_text(fq, 7),
+            .secret_sha256 = col_text(fq, 8),
+            .preview = col_text(fq, 9),
+            .secret = flt->with_secrets ? col_text(fq, 10) : NULL,
+            .first_seen = col_text(fq, 11),
+            .last_seen = col_text(fq, 12),
+            .first_run = sqlite3_column_int64(fq, 13),
+            .last_run = sqlite3_column_int64(fq, 14),
+            .validated = sqlite3_column_int(fq, 15),
+            .fid = col_text(fq, 16),
+            .status = col_text(fq, 17),
+            .status_comment = col_text(fq, 18),
+            .status_who = col_text(fq, 19),
+            .status_at = col_text(fq, 20),
+        };
+        /* Occurrence strings are copied: the statement is stepped past them. */
+        size_t n = 0;
+        fr_buf pool = {0};
+        size_t *offs = NULL;
+        int i = sqlite3_bind_parameter_index(oq, ":id");
+        sqlite3_bind_int64(oq, i, f.id);
+        while (sqlite3_step(oq) == SQLITE_ROW) {
+            offs = fr_xrealloc(offs, (n + 1) * NOCC * sizeof *offs);
+            for (int c = 0; c < NOCC; c++) {
+                const char *v = col_text(oq, c);
+                offs[n * NOCC + c] = v ? pool.len : (size_t)-1;
+                if (v) fr_buf_append(&pool, v, strlen(v) + 1);
+            }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                occ = fr_xrealloc(occ, cap * sizeof *occ);
+                keys = fr_xrealloc(keys, cap * sizeof *keys);
+            }
+            occ[n].line = sqlite3_column_int64(oq, NOCC);
+            occ[n].column = sqlite3_column_int64(oq, NOCC + 1);
+            n++;
+        }
+        sqlite3_reset(oq);
+        if (n == 0 && (flt->repo || flt->path)) { /* none left after the filter */
+            free(offs);
+            fr_buf_release(&pool);
+            continue;
+        }
+        const char *intro = NULL;
+        for (size_t k = 0; k < n; k++) {
+            const char *v[NOCC];
+            for (int c = 0; c < NOCC; c++)
+                v[c] = offs[k * NOCC + c] == (size_t)-1 ? NULL : pool.p + offs[k * NOCC + c];
+            occ[k].kind = v[0], occ[k].repo = v[1], occ[k].path = v[2], occ[k].commit = v[3];
+            occ[k].content_key = v[4], occ[k].author_name = v[5], occ[k].author_email = v[6];
+            occ[k].author_date = v[7], occ[k].committer_date = v[8], occ[k].ref = v[9];
+            occ[k].mtime = v[10];
+            occ[k].ci_run = v[11], occ[k].ci_job = v[12], occ[k].ci_step = v[13];
+            if (occ[k].author_date && (!intro || strcmp(occ[k].author_date, intro) < 0))
+                intro = occ[k].author_date;
+        }
+        f.introduced = intro ? intro : f.first_seen;
+        f.nocc_total = n;
+        for (size_t k = 0; k < n; k++)
+            keys[k] = occ[k].commit;
+        f.ncommits = ndistinct(keys, n);
+        for (size_t k = 0; k < n; k++)
+            keys[k] = occ[k].repo;
+        f.nrepos = ndistinct(keys, n);
+        /* A path is distinct per repository: compare "repo\0path" as one key. */
+        fr_buf rp = {0};
+        size_t *rpo = n ? fr_xmalloc(n * sizeof *rpo) : NULL;
+        for (size_t k = 0; k < n; k++) {
+            rpo[k] = rp.len;
+            fr_buf_printf(&rp, "%s\n%s", occ[k].repo ? occ[k].repo : "",
+                          occ[k].path ? occ[k].path : "");
+            fr_buf_append(&rp, "", 1);
+        }
+        for (size_t k = 0; k < n; k++)
+            keys[k] = rp.p + rpo[k];
+        f.npaths = ndistinct(keys, n);
+        free(rpo);
+        size_t pass = n;
+        if (flt->max_occurrences && n > flt->max_occurrences) {
+            qsort(occ, n, sizeof *occ, cmp_when); /* the earliest are passed */
+            pass = flt->max_occurrences;
+        }
+        int crc = cb(&f, occ, pass, ctx);
+        fr_buf_release(&rp);
+        free(offs);
+        fr_buf_release(&pool);
+        if (crc) {
+            rc = crc;
+            break;
+        }
+    }
+    if (rc == FR_OK && step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = fr_store_sql_error(s, "reading findings");
+    free(occ);
+    free(keys);
+done:
+    fr_buf_release(&q);
+    fr_buf_release(&oqs);
+    sqlite3_finalize(fq);
+    sqlite3_finalize(oq);
+    return rc;
+}
+
+int fr_store_summary(fr_store *s, const fr_report_filter *flt_in, int64_t *total, fr_summary_cb cb,
+                     void *ctx)
+{
+    static const fr_report_filter none = {0};
+    const fr_report_filter *flt = flt_in ? flt_in : &none;
+    fr_buf inner = {0}, q = {0};
+    fr_report_filter f2 = *flt;
+    f2.sort = FR_SORT_RULE;
+    finding_query(&inner, &f2, 0);
+    /* The selected findings once, then each grouping over them. Severity is
+     * listed by rank, the other groups by count. */
+    fr_buf_printf(&q,
+                  "WITH sel AS MATERIALIZED (SELECT id, severity AS sev, rule_id AS rule,"
+                  " status FROM (%s))"
+                  " SELECT 0, 'total', '', count(*), 0 FROM sel"
+                  " UNION ALL SELECT 1, 'severity', sev, count(*), -max(CASE sev WHEN 'critical'"
+                  " THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END)"
+                  " FROM sel GROUP BY sev"
+                  " UNION ALL SELECT 2, 'rule', rule, count(*), -count(*) FROM sel GROUP BY rule"
+                  " UNION ALL SELECT 3, 'repo', l.repo, count(DISTINCT m.finding_id),"
+                  " -count(DISTINCT m.finding_id) FROM sel JOIN matches m ON m.finding_id = sel.id"
+                  " JOIN locations l ON l.content_id = m.content_id%s%s GROUP BY l.repo"
+                  " UNION ALL SELECT 4, 'status', status, count(*), -count(*) FROM sel"
+                  " GROUP BY status ORDER BY 1, 5, 3",
+                  inner.p, flt->repo ? " AND l.repo GLOB :repo" : "",
+                  flt->path ? " AND l.path GLOB :path" : "");
+    fr_buf_release(&inner);
+    sqlite3_stmt *st = NULL;
+    int rc = FR_OK;
+    if (sqlite3_prepare_v2(fr_store_db(s), q.p, -1, &st, NULL) != SQLITE_OK) {
+        rc = fr_store_sql_error(s, "summarising findings");
+        goto done;
+    }
+    bind_filter(st, flt);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 0) == 0) {
+            *total = sqlite3_column_int64(st, 3);
+            continue;
+        }
+        const char *key = col_text(st, 2);
+        if ((rc = cb(col_text(st, 1), key ? key : "", sqlite3_column_int64(st, 3), ctx))) break;
+    }
+    if (rc == FR_OK && step != SQLITE_DONE) rc = fr_store_sql_error(s, "summarising findings");
+done:
+    sqlite3_finalize(st);
+    fr_buf_release(&q);
+    return rc;
+}
