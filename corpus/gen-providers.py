@@ -369,6 +369,12 @@ KINDS = {
     "travis": ("cicd", "travis.api-token", ["TRAVIS_API_TOKEN", "TRAVIS_TOKEN"], lambda g: r(g, URLSAFE, 22)),
     "infisical": ("secret-managers", "infisical.token", ["INFISICAL_TOKEN", "INFISICAL_CLIENT_SECRET"],
                   lambda g: g.choice(["st." + uuid(g) + "." + r(g, HEX, 32) + "." + r(g, HEX, 32), r(g, HEX, 64)])),
+    # Keys that are bare UUIDs: found only under their provider's names (uuid-keys.yml).
+    "heroku-legacy": ("cloud", "heroku.api-key-legacy", ["HEROKU_API_KEY", "heroku_api_key", "HEROKU_AUTH_TOKEN"], uuid),
+    "snyk": ("cicd", "snyk.api-token", ["SNYK_TOKEN", "snyk_api_token"], uuid),
+    "opsgenie": ("observability", "opsgenie.api-key", ["OPSGENIE_API_KEY", "opsgenie_key"], uuid),
+    "npm-legacy": ("registries", "npm.token-legacy", ["NPM_TOKEN", "npm_auth_token"], uuid),
+    "atlas-private-key": ("cloud", "mongodb-atlas.private-key", ["MONGODB_ATLAS_PRIVATE_KEY", "atlas_private_key"], uuid),
 }
 
 # Kinds whose file is not NAME = value.
@@ -437,6 +443,13 @@ def decoys(rng):
             "env:", "  HF_TOKEN: ${{ secrets.HF_TOKEN }}", "  DD_API_KEY: ${DD_API_KEY}", "  OKTA_API_TOKEN: $(OKTA_TOKEN)",
             "  CLOUDFLARE_API_TOKEN: \"{{ .Values.cloudflare.token }}\"", "  TFE_TOKEN: ${{ secrets.TFE_TOKEN }}",
             "  IBMCLOUD_API_KEY: \"<ibm-cloud-api-key>\"", "  CONFLUENT_CLOUD_API_SECRET: ${CONFLUENT_SECRET}"],
+        "uuid-ids.env": [  # UUIDs that identify, under the same providers' names, and stand-ins
+            "HEROKU_APP_ID=" + uuid(rng), "SNYK_ORG_ID=" + uuid(rng), "OPSGENIE_TEAM_ID=" + uuid(rng),
+            "MONGODB_ATLAS_PROJECT_ID=" + uuid(rng), "NPM_CONFIG_CACHE_ID=" + uuid(rng), "session_id=" + uuid(rng),
+            "HEROKU_API_KEY=00000000-0000-0000-0000-000000000000", "SNYK_TOKEN=12345678-1234-1234-1234-123456789012",
+            "OPSGENIE_API_KEY=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", "NPM_TOKEN=${NPM_TOKEN}",
+            "//registry.npmjs.org/:_authToken=11111111-2222-3333-4444-555555555555",
+            "MONGODB_ATLAS_PRIVATE_KEY=<private-key>", "api_key = " + uuid(rng)],
         "wrong-shape.txt": [
             "hf_" + r(rng, LETTERS, 20) + " is too short for a Hugging Face token",
             "AIza" + r(rng, URLSAFE, 20) + " (truncated)",

@@ -286,12 +286,218 @@ static int config_value(const char *s, size_t n)
     return 0;
 }
 
+/* ---- FR_GUARD_GENERIC: a value found by its name alone ---------------------- */
+
+/* The last word of a secret's name: the name must end in one of these. */
+static const char *const SECRET_TAILS[] = {
+    "password", "passwd", "passwort", "passphrase", "pass",        "pwd", "secret",
+    "token",    "apikey", "key",      "credential", "credentials", NULL};
+
+/* Words that, anywhere in a secret-sounding name, say it holds no secret: a
+ * token of a grammar or a tokenizer (pad_token, max_tokens), a page cursor
+ * (next_page_token), a public value (publicToken, PUBLIC_KEY, csrf_token in a
+ * form), an index key (sort_key, cache_key), a fingerprint (GPG_KEY). */
+static const char *const NAME_NOT_SECRET[] = {
+    "csrf",    "xsrf",         "public",   "publishable",  "pub",         "page",
+    "next",    "prev",         "previous", "continuation", "pagination",  "cursor",
+    "sync",    "cancellation", "cancel",   "max",          "min",         "num",
+    "total",   "count",        "input",    "output",       "prompt",      "completion",
+    "pad",     "eos",          "bos",      "unk",          "sep",         "cls",
+    "mask",    "special",      "lexer",    "sort",         "cache",       "primary",
+    "foreign", "partition",    "row",      "lookup",       "idempotency", "gpg",
+    "pgp",     "fingerprint",  "hash",     "example",      "sample",      "dummy",
+    "fake",    "placeholder",  "host",     "ssh",          "form",        "field",
+    "header",  "param",        "label",    "i18n",         "css",         "class",
+    "style",   "icon",         "route",    "path",         "file",        "url",
+    "uri",     "endpoint",     "name",     "id",           "ids",         "type",
+    "kind",    "len",          "length",   "size",         "ttl",         "expires",
+    "expiry",  "expiration",   "policy",   "prefix",       "suffix",      "regex",
+    "pattern", "format",       "display",  "hint",         "placeholder", NULL};
+
+/* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
+ * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
+ * the callback does. */
+static int name_words(const char *name, size_t n, int (*fn)(const char *w, size_t wl, void *ctx),
+                      void *ctx)
+{
+    char w[64];
+    size_t wl = 0;
+    for (size_t i = 0; i <= n; i++) {
+        int c = i < n ? (unsigned char)name[i] : 0;
+        int boundary = !isalnum(c) || (isupper(c) && i > 0 && islower((unsigned char)name[i - 1]));
+        if (boundary && wl) {
+            w[wl] = 0;
+            if (fn(w, wl, ctx)) return 1;
+            wl = 0;
+        }
+        if (isalnum(c) && wl < sizeof w - 1) w[wl++] = (char)tolower(c);
+    }
+    return 0;
+}
+
+static int word_not_secret(const char *w, size_t wl, void *ctx)
+{
+    (void)wl, (void)ctx;
+    for (int i = 0; NAME_NOT_SECRET[i]; i++)
+        if (!strcmp(w, NAME_NOT_SECRET[i])) return 1;
+    return 0;
+}
+
+static int is_name_char(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c == '-' || c == '.';
+}
+
+/* The name a value is assigned to: the last run of name characters in
+ * d[from..to) whose lower-cased text ends in a SECRET_TAILS word (the key of
+ * "key = value", "<key>value", key="K" value="V", --key value, setProperty("K",
+ * ...)). Returns 0 when there is none. */
+static int secret_name(const unsigned char *d, size_t from, size_t to, size_t *ns, size_t *ne)
+{
+    size_t e = to;
+    while (e > from) {
+        while (e > from && !is_name_char(d[e - 1]))
+            e--;
+        size_t b = e;
+        while (b > from && is_name_char(d[b - 1]))
+            b--;
+        if (b == e) break;
+        /* A rule's match starts at the keyword: the name's first words are
+         * before it (GPG_KEY, publicToken). */
+        if (b == from)
+            while (b > 0 && e - b < 128 && is_name_char(d[b - 1]))
+                b--;
+        for (int i = 0; SECRET_TAILS[i]; i++) {
+            size_t tl = strlen(SECRET_TAILS[i]);
+            if (e - b >= tl && !strncasecmp((const char *)d + e - tl, SECRET_TAILS[i], tl)) {
+                *ns = b, *ne = e;
+                return 1;
+            }
+        }
+        e = b;
+    }
+    return 0;
+}
+
+/* A segment of a value that reads as a word: letters in one case (or
+ * Capitalised) with at most two digits after, or a short number. */
+static int word_segment(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (n && isdigit((unsigned char)s[0])) { /* a short number, or a zero-padded counter */
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++;
+        return i == n && (n <= 4 || s[0] == '0');
+    }
+    int upper = n > 1 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
+    if (n && isupper((unsigned char)s[0])) i = 1;
+    for (; i < n && isalpha((unsigned char)s[i]); i++)
+        if (upper ? !isupper((unsigned char)s[i]) : !islower((unsigned char)s[i])) return 0;
+    if (i == 0) return 0;
+    for (; i < n && isdigit((unsigned char)s[i]); i++)
+        digits++;
+    return i == n && digits <= 4;
+}
+
+/* An identifier, a phrase or a path: two or more segments (split at
+ * punctuation), each of them a word (at most four digits after it) or a short
+ * number (openai-access-token-1, xoxb-users_list_pagination_1, xapp-A111-222,
+ * /etc/secrets/db, builtin:test_00000001:0). */
+static int phrase_value(const char *s, size_t n)
+{
+    size_t segs = 0, i = 0;
+    while (i < n) {
+        while (i < n && !isalnum((unsigned char)s[i]))
+            i++;
+        size_t b = i;
+        while (i < n && isalnum((unsigned char)s[i]))
+            i++;
+        if (i == b) break;
+        if (!word_segment(s + b, i - b)) return 0;
+        segs++;
+    }
+    return segs >= 2;
+}
+
+/* Runs of three or more of one character, counted (4444, zzz): typed. */
+static size_t typed_runs(const char *s, size_t n)
+{
+    size_t runs = 0;
+    for (size_t i = 0; i + 2 < n;) {
+        size_t j = i + 1;
+        while (j < n && s[j] == s[i])
+            j++;
+        runs += j - i >= 3;
+        i = j;
+    }
+    return runs;
+}
+
+/* s[0..n) decoded from base64 into out (at most cap bytes) when it is base64
+ * of printable text (trailing CR / LF dropped); returns the length or 0. */
+static size_t base64_text(const char *s, size_t n, char *out, size_t cap)
+{
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t k = 0;
+    unsigned acc = 0, bits = 0;
+    if (n < 8 || n % 4 || n / 4 * 3 > cap) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=' && i >= n - 2) break;
+        const char *p = s[i] ? strchr(B64, s[i]) : NULL;
+        if (!p) return 0;
+        acc = (acc << 6) | (unsigned)(p - B64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[k++] = (char)(acc >> bits);
+        }
+    }
+    while (k && (out[k - 1] == '\n' || out[k - 1] == '\r'))
+        k--;
+    for (size_t i = 0; i < k; i++)
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e) return 0;
+    return k;
+}
+
+int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
+{
+    const char *s = (const char *)d + ss;
+    size_t n = se - ss, ns, ne;
+    /* The name: one of a secret's, with no word that says otherwise. */
+    if (!secret_name(d, start, ss, &ns, &ne)) return 1;
+    if (name_words((const char *)d + ns, ne - ns, word_not_secret, NULL)) return 1;
+    /* The value: not an identifier, phrase or path, not a file name. */
+    if (phrase_value(s, n)) return 1;
+    size_t lead = s[0] == '/'                                                 ? 1
+                  : (n > 2 && (!strncmp(s, "~/", 2) || !strncmp(s, "./", 2))) ? 2
+                  : (n > 3 && !strncmp(s, "../", 3))                          ? 3
+                                                                              : 0;
+    if (lead && n > lead && memchr(s + lead, '/', n - lead)) return 1;
+    if (contains_ci(s, n, "&lt;") || contains_ci(s, n, "&gt;") || contains_ci(s, n, "&quot;"))
+        return 1;
+    if (typed_runs(s, n) >= 3) return 1;
+    if (s[0] == '=') return 1; /* no base64 and no password starts with padding */
+    /* Base64 of a phrase or a stand-in (a-git-token, ACCESS_KEY) is one too. */
+    char dec[192];
+    size_t k = base64_text(s, n, dec, sizeof dec);
+    if (k && (phrase_value(dec, k) || config_value(dec, k))) return 1;
+    return 0;
+}
+
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
 {
     const char *s = (const char *)d + ss;
     size_t n = se - ss;
-    /* Everywhere: UUIDs, subresource/lockfile integrity hashes, base64 image data. */
-    if (is_uuid(s, n)) return 1;
+    /* Everywhere: UUIDs (unless the rule's context names a provider whose keys
+     * are UUIDs), subresource/lockfile integrity hashes, base64 image data. */
+    if (is_uuid(s, n)) {
+        if (!(guards & FR_GUARD_UUID_OK)) return 1;
+        /* 00000000-0000-..., 11111111-2222-...: a stand-in, not a drawn key */
+        unsigned seen = 0;
+        for (size_t i = 0; i < n; i++)
+            if (isxdigit((unsigned char)s[i])) seen |= 1u << hexval(s[i]);
+        if (__builtin_popcount(seen) < 6) return 1;
+    }
     if ((n > 7 && !strncmp(s, "sha512-", 7)) || (n > 7 && !strncmp(s, "sha384-", 7)) ||
         (n > 7 && !strncmp(s, "sha256-", 7)) || (n > 5 && !strncmp(s, "sha1-", 5)))
         return 1;

@@ -190,9 +190,14 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
                     r->guards |= FR_GUARD_CONFIG;
                 else if (!strcmp(g[i], "doc-words"))
                     r->guards |= FR_GUARD_DOC;
+                else if (!strcmp(g[i], "generic"))
+                    r->guards |= FR_GUARD_GENERIC;
+                else if (!strcmp(g[i], "uuid-allowed"))
+                    r->guards |= FR_GUARD_UUID_OK;
                 else
                     rc = fail(c, v,
-                              "unknown guard '%s' (known: hex-digest, words, config, doc-words)",
+                              "unknown guard '%s' (known: hex-digest, words, config, doc-words, "
+                              "generic, uuid-allowed)",
                               g[i]);
             }
             for (size_t i = 0; i < ng; i++)

@@ -50,6 +50,16 @@ enum {
      * FR_GUARD_WORDS it never judges a token by its letters alone, so formats
      * whose alphabet may lack digits keep their recall. */
     FR_GUARD_DOC = 8,
+    /* Values found by a secret-sounding name alone (the generic rules): the
+     * name must be a secret's (not csrf_token, publicToken, max_tokens,
+     * PUBLIC_KEY, pad_token, ...) and the value not an identifier or phrase
+     * (openai-access-token-1, xoxb-users_list_page_1), a path, an HTML-escaped
+     * template (&lt;TOKEN&gt;) or typed runs (8888...zzz). See fr_generic_decoy. */
+    FR_GUARD_GENERIC = 16,
+    /* Not a guard but an opt-out: UUID-shaped secrets are reported (context-
+     * anchored rules of providers whose keys are UUIDs: Heroku, Snyk, ...);
+     * every other rule drops UUIDs as identifiers. */
+    FR_GUARD_UUID_OK = 32,
 };
 
 typedef struct {

@@ -68,7 +68,35 @@ cat cfg1.txt
 for rule in http.basic-auth npmrc.auth dockercfg.auth; do
   assert_eq "$(pyjsonl cfg1.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$rule'})")" "['structure']" "$rule findings are structure-validated"
 done
-# Provider families (corpus/gen-providers.py): 86 kinds of prefixed and
+# Generic rules (corpus/gen-generic.py): values under secret-sounding names in
+# every assignment syntax (Go, make, PHP, Ruby, YAML, JSON, XML, setProperty,
+# command-line flags), on five seeds in one scan; decoys: names that hold no
+# secret (csrf_token, publicToken, max_tokens, PUBLIC_KEY), ARNs, paths, URLs,
+# templates, sequences, calls, type names, identifiers and short values.
+for seed in 1 2 3 4 5; do
+  python3 "$FERRET_SRC/corpus/gen-generic.py" gen$seed --seed "$seed" --per-kind 6 2> /dev/null
+done
+run_ferret scan --db gen.db gen1/tree gen2/tree gen3/tree gen4/tree gen5/tree
+assert_eq "$RC" 1 "the generic corpora hold findings"
+run_ferret report --db gen.db --format jsonl
+printf '%s\n' "$OUT" > gen.jsonl
+for seed in 1 2 3 4 5; do
+  python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    r["occurrences"] = [o for o in r["occurrences"] if "/gen%s/tree/" % sys.argv[2] in "/" + o["path"]]
+    if r["occurrences"]: print(json.dumps(r))' gen.jsonl "$seed" > gen$seed.jsonl
+  if python3 "$FERRET_SRC/tests/tools/score-families.py" gen$seed.jsonl gen$seed/expected.json --min-recall 99 > gen$seed.txt; then
+    ok
+  else
+    fail "generic rules, seed $seed: targets missed: $(cat gen$seed.txt)"
+  fi
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' gen$seed/expected.json)" 78 "seed $seed: 78 generic secrets planted"
+  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' gen$seed.txt)" 78 "seed $seed: every generic secret found by its rule"
+  assert_eq "$(grep '^decoy hits:' gen$seed.txt)" "decoy hits: 0" "seed $seed: no generic decoy reported"
+done
+cat gen1.txt
+# Provider families (corpus/gen-providers.py): 91 kinds of prefixed and
 # context-named tokens, keys in source strings and WireGuard / age identities,
 # on five seeds in one scan; each planted secret must be reported by its own
 # rule, no decoy (placeholders, wrong lengths and alphabets, templates, prose)
@@ -91,8 +119,8 @@ for l in open(sys.argv[1]):
   else
     fail "provider families, seed $seed: targets missed: $(cat prov$seed.txt)"
   fi
-  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 516 "seed $seed: 516 provider secrets planted"
-  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 516 "seed $seed: every provider secret found by its rule"
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 546 "seed $seed: 546 provider secrets planted"
+  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 546 "seed $seed: every provider secret found by its rule"
   assert_eq "$(grep '^decoy hits:' prov$seed.txt)" "decoy hits: 0" "seed $seed: no provider decoy reported"
 done
 cat prov1.txt

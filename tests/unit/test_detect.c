@@ -97,6 +97,66 @@ static void test_placeholder_guard(void)
  * every-offset path finds, and both must find every whole token planted (two
  * engines that both find nothing are "equal" too). Each round has ten slots: five
  * hold a whole token, five a stub that random text may or may not complete. */
+/* fr_generic_decoy on "line": the match starts at the first byte of kw (the
+ * keyword a generic rule leads with), the secret starts at the first
+ * occurrence of val and runs to the next quote or the end of the line. */
+static int generic(const char *line, const char *kw, const char *val)
+{
+    const char *k = strstr(line, kw), *v = strstr(line, val);
+    if (!k || !v) return -1;
+    const char *e = strchr(v, '"');
+    size_t se = e ? (size_t)(e - line) : strlen(line);
+    return fr_generic_decoy((const unsigned char *)line, (size_t)(k - line), (size_t)(v - line),
+                            se);
+}
+
+static void test_generic_guard(void)
+{
+    /* secret names, in every case style, with their first words before the
+     * keyword the match starts at */
+    CHECK(generic("client_secret = \"Kq8Wv3Lx7Rz2Tm9P\"", "secret", "Kq8W") == 0);
+    CHECK(generic("STRIPE_KEY=Rz3Kq8Wv2Lx7Tm9Q", "_KEY", "Rz3K") == 0);
+    CHECK(generic("<add key=\"Stripe:SecretKey\" value=\"Rz3Kq8Wv2Lx7Tm9Q\" />", "key=", "Rz3K") ==
+          0);
+    CHECK(generic("vault login --token=Wq4Lx8Rv2Kz7Tm3N", "--token", "Wq4L") == 0);
+    /* names that merely contain a keyword's word */
+    CHECK(generic("GPG_KEY=9fceb02d0ae598e95dc970b74767f19372d61af8", "_KEY", "9fce") == 1);
+    CHECK(generic("publicToken = \"Pk7Wq2Lx9Rv4Tz8M\"", "Token", "Pk7W") == 1);
+    CHECK(generic("csrf_token = \"Zq8Wv3Lx7Rk2Tm9P\"", "token", "Zq8W") == 1);
+    CHECK(generic("next_page_token = \"Cg8KDXBhZ2UtMDAwMDAwMTI\"", "token", "Cg8K") == 1);
+    CHECK(generic("x = \"Zq8Wv3Lx7Rk2Tm9P\"", "x", "Zq8W") == 1); /* no secret name at all */
+    /* identifiers, phrases, paths, escaped templates, typed runs, padding */
+    CHECK(generic("token = \"openai-access-token-1\"", "token", "openai") == 1);
+    CHECK(generic("app_token=\"xapp-A111-222-xyz\"", "token", "xapp") == 1);
+    CHECK(generic("token \"builtin:test_00000001:0\"", "token", "builtin") == 1);
+    CHECK(generic("TOKEN_FILE=/var/run/secrets/token", "TOKEN", "/var") == 1);
+    CHECK(generic("API_KEY=~/keys/api.key", "KEY", "~/keys") == 1);
+    CHECK(generic("api_key: \"&lt;API_KEY&gt;\"", "key", "&lt;") == 1);
+    CHECK(generic("secret = \"8f742231b10e8888abcd99yyyzzz85a5\"", "secret", "8f74") == 1);
+    CHECK(generic("SSE_KEY = \"====CT70aTYB2JGff7AjQtwbiLkwH4np\"", "KEY", "====") == 1);
+    /* base64 of a phrase or a stand-in; base64 of random bytes stays */
+    CHECK(generic("credential=YS1naXQtdG9rZW4=", "credential", "YS1n") == 1);
+    CHECK(generic("\"access_key\": \"QUNDRVNTX0tFWQ0K\"", "key", "QUND") == 1);
+    CHECK(generic("encryptionKey = \"yRyCOikXi1ZDNE0xN3yiFsJjg7LGimoLrGFcLZgQoVk=\"", "Key",
+                  "yRyC") == 0);
+    /* a real weak-looking but drawn value, and a hex secret */
+    CHECK(generic("SLACK_SIGNING_SECRET=8c2f9a4e1d7b3c6f0a5e9d2b8c4f1a7e", "SECRET", "8c2f") == 0);
+}
+
+static void test_uuid_opt_out(void)
+{
+    const char *u = "heroku_api_key = 3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    size_t ss = strlen("heroku_api_key = "), se = strlen(u);
+    CHECK(fr_is_decoy((const unsigned char *)u, ss, se, 0) == 1);
+    CHECK(fr_is_decoy((const unsigned char *)u, ss, se, FR_GUARD_UUID_OK) == 0);
+    /* UUIDs of a few distinct digits are stand-ins, opt-out or not */
+    const char *z = "api_key = 00000000-0000-0000-0000-000000000000";
+    CHECK(fr_is_placeholder(z + 10, strlen(z) - 10) == 0);
+    CHECK(fr_is_decoy((const unsigned char *)z, 10, strlen(z), FR_GUARD_UUID_OK) == 1);
+    const char *q = "api_key = 12121212-1212-1212-1212-121212121212";
+    CHECK(fr_is_decoy((const unsigned char *)q, 10, strlen(q), FR_GUARD_UUID_OK) == 1);
+}
+
 static uint32_t xorshift(uint32_t *st)
 {
     *st ^= *st << 13, *st ^= *st >> 17, *st ^= *st << 5;
@@ -529,6 +589,8 @@ int main(void)
     test_basic();
     test_keywords_and_prefilter();
     test_placeholder_guard();
+    test_generic_guard();
+    test_uuid_opt_out();
     test_equivalence();
     test_adversarial();
     test_invalid_pattern();
