@@ -49,7 +49,9 @@ struct fr_config {
 
 /* ---- path patterns ---- */
 
-enum { T_LIT, T_ANY, T_CLASS, T_STAR, T_DSTAR, T_DSTARSLASH };
+/* "**" then "/" is (.*\/)? : a skip state (epsilon past the group, or into
+ * it) and a body that loops on anything and leaves on a '/'. */
+enum { T_LIT, T_ANY, T_CLASS, T_STAR, T_DSTAR, T_SKIP, T_BODY };
 typedef struct {
     int kind;
     unsigned char c;
@@ -68,7 +70,10 @@ static size_t compile_glob(const char *p, tok *t)
             while (*p == '*')
                 p++;
             if (*p == '/') {
-                k->kind = T_DSTARSLASH;
+                k->kind = T_SKIP;
+                tok *b = &t[n++];
+                memset(b, 0, sizeof *b);
+                b->kind = T_BODY;
                 p++;
             } else {
                 k->kind = T_DSTAR;
@@ -99,10 +104,14 @@ static size_t compile_glob(const char *p, tok *t)
     return n;
 }
 
+/* Every epsilon move goes forward, so one pass in order closes the set. */
 static void closure(const tok *t, size_t n, unsigned char *set)
 {
-    for (size_t i = 0; i < n; i++)
-        if (set[i] && t[i].kind >= T_STAR) set[i + 1] = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!set[i]) continue;
+        if (t[i].kind == T_STAR || t[i].kind == T_DSTAR || t[i].kind == T_SKIP) set[i + 1] = 1;
+        if (t[i].kind == T_SKIP) set[i + 2] = 1;
+    }
 }
 
 static int nfa_match(const tok *t, size_t n, const char *s, size_t len)
@@ -133,7 +142,9 @@ static int nfa_match(const tok *t, size_t n, const char *s, size_t len)
             case T_DSTAR:
                 nxt[i] = 1;
                 break;
-            case T_DSTARSLASH:
+            case T_SKIP:
+                break;
+            case T_BODY:
                 nxt[i] = 1;
                 if (ch == '/') nxt[i + 1] = 1;
                 break;
