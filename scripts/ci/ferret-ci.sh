@@ -9,7 +9,8 @@
 # With a base commit it scans the range BASE..HEAD (the commits the pull request
 # adds: 'ferret scan --range'); without one (or with git's all-zero id, a push
 # creating a branch) it scans everything PATH holds. A base or head commit the
-# checkout lacks (a shallow clone) is fetched from origin first. It always writes
+# checkout lacks (a shallow clone) is fetched from origin first, and a shallow
+# clone deepened until the range's commits are all there. It always writes
 # the findings as SARIF (for GitHub code scanning / the Azure DevOps Scans tab)
 # and exits like 'ferret scan': 0 clean, 1 findings (0 with --no-fail), 2 error.
 # The ferret binary is $FERRET, else 'ferret' on PATH.
@@ -30,7 +31,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 ferret=${FERRET:-ferret}
-[ -n "$db" ] || db=$(mktemp -d "${TMPDIR:-/tmp}/ferret-ci.XXXXXX")/ferret.db
+if [ -z "$db" ]; then # a fresh database per run: the report holds this scan only
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferret-ci.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  db=$tmp/ferret.db
+fi
 
 # A commit the clone does not have (shallow checkouts are the CI default).
 have_commit() { git -C "$path" cat-file -e "$1^{commit}" 2>/dev/null; }
@@ -50,6 +55,16 @@ if [ -n "$base" ] && [ "$base" != "$zeros" ]; then
     exit 2
   fi
   b=$(git -C "$path" rev-parse "$base^{commit}") h=$(git -C "$path" rev-parse "$head^{commit}")
+  # A shallow clone may hold both ends but not the commits between them:
+  # deepen until the head reaches a common ancestor with the base.
+  if [ "$(git -C "$path" rev-parse --is-shallow-repository)" = true ]; then
+    for d in 50 500 5000; do
+      git -C "$path" merge-base "$b" "$h" >/dev/null 2>&1 && break
+      git -C "$path" fetch --quiet --no-tags --deepen="$d" origin "$h" 2>/dev/null || break
+    done
+    git -C "$path" merge-base "$b" "$h" >/dev/null 2>&1 ||
+      git -C "$path" fetch --quiet --no-tags --unshallow origin 2>/dev/null || true
+  fi
   echo "ferret-ci: scanning the commits of $b..$h" >&2
   args+=(--range "$b..$h")
 else
@@ -61,7 +76,7 @@ rc=$?
 # has one to send (an empty result clears earlier alerts).
 "$ferret" report --db "$db" --format sarif --output "$sarif"
 rrc=$?
-if [ "$rrc" -eq 2 ]; then
+if [ "$rrc" -ne 0 ] && [ "$rrc" -ne 1 ]; then
   echo "ferret-ci: error: cannot write $sarif" >&2
   exit 2
 fi

@@ -149,7 +149,7 @@ void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_it
         if (top && i < top->nlocs && top->locs[i].path) {
             size_t tl = strlen(top->locs[i].path);
             if (!strncmp(l->path, top->locs[i].path, tl) && l->path[tl] == '!') own_from = tl + 1;
-        } else if (!top && !strcmp(l->kind, "file")) {
+        } else if (!top && (!strcmp(l->kind, "file") || !strcmp(l->kind, "worktree"))) {
             own_from = 0;
         }
         const fr_match *m;
