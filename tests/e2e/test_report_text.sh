@@ -2,7 +2,8 @@
 # The text report of a location without a path: an unreachable blob (written
 # with `git hash-object -w`, referenced by no commit) has an empty path, which
 # once printed whatever the heap held after "repo: " (an unterminated buffer).
-# Asserts the exact "at" line, byte for byte, and the exact line count.
+# Asserts the exact "at" line, byte for byte, and the exact line count (the
+# text report groups per secret: header, secret, one location, a blank line).
 set -e
 . "$(dirname "$0")/lib.sh"
 cd "$T"
@@ -23,4 +24,27 @@ assert_eq "$(grep -c '' r.txt)" 5 "text report: rule line, secret line, one loca
 # compared as bash strings: every byte but NUL (fputs stops there anyway)
 assert_eq "$(sed -n 3p r.txt)" "    at      $T/r: :1:7" \
   "the location line is exactly 'repo: :line:column', no stray bytes (blob $blob)"
+
+# A zip that is not a CI log download (issue 15, item 6): a text file in
+# "bundle 1.zip" once got an invented CI run "1" (and its name as the job).
+# A download's layout ("logs_<run>.zip" holding "<job>/<n>_<step>.txt") still
+# tells run, job and step.
+tz=$($FAKE github 602)
+tl=$($FAKE github 603)
+mkdir z
+python3 - "$tz" "$tl" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile("z/bundle 1.zip", "w") as z:
+    z.writestr("notes.txt", "TOKEN=%s\n" % sys.argv[1])
+with zipfile.ZipFile("z/logs_77.zip", "w") as z:
+    z.writestr("build/2_Run tests.txt", "TOKEN=%s\n" % sys.argv[2])
+PY
+run_ferret scan --db z.db z
+assert_eq "$RC" 1 "the zipped tokens are found"
+run_ferret report --db z.db --format jsonl
+printf '%s\n' "$OUT" > z.jsonl
+assert_eq "$(pyjsonl z.jsonl "[(o['path'], o.get('ci')) for r in rows if r['secret_sha256'] == '$(sha256 "$tz")' for o in r['occurrences']]")" \
+  "[('z/bundle 1.zip!notes.txt', None)]" "no CI metadata for a text file in any zip"
+assert_eq "$(pyjsonl z.jsonl "[o.get('ci') for r in rows if r['secret_sha256'] == '$(sha256 "$tl")' for o in r['occurrences']]")" \
+  "[{'run': '77', 'job': 'build', 'step': 'Run tests'}]" "a log download's run, job and step"
 finish

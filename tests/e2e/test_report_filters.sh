@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Reports for people (issue 15, item 3): filters (--rule, --severity, --status,
+# --repo, --path, --since/--until on the introduction date, --validated), the
+# severity-then-date order, the text report grouped per secret (spread line,
+# the first 5 locations, --all-locations), --summary (text and JSON), --color
+# and NO_COLOR, and the JSON Schemas of schemas/ checked against real output.
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+
+# commit_on DIR DATE MESSAGE: a commit with the given author and committer date
+commit_on() {
+  (cd "$1" && git add . && GIT_AUTHOR_NAME=bob GIT_AUTHOR_EMAIL=bob@example.com GIT_AUTHOR_DATE="$2" \
+    GIT_COMMITTER_NAME=CI GIT_COMMITTER_EMAIL=ci@example.com GIT_COMMITTER_DATE="$2" git commit -q -m "$3")
+}
+g1=$($FAKE github 901) g2=$($FAKE github 902) g3=$($FAKE github 903) s1=$($FAKE sas 904)
+git init -q r
+printf 'A=%s\n' "$g1" > r/a.env && commit_on r 2025-03-01T10:00:00Z one
+printf 'url: %s\n' "$s1" > r/s.yml && commit_on r 2025-06-15T10:00:00Z two
+for i in 1 2 3 4 5 6 7; do mkdir -p "r/d$i" && printf 'B=%s\n' "$g2" > "r/d$i/x.env"; done
+commit_on r 2026-01-10T10:00:00Z three
+git init -q r2
+printf 'C=%s\n' "$g3" > r2/z.env && commit_on r2 2025-09-01T10:00:00Z four
+run_ferret scan --db d.db r r2
+assert_eq "$RC" 1 "four findings"
+
+# names of findings, in report order: g1 g2 g3 by secret, s1 by its rule
+names() {
+  "$FERRET" report --db d.db --format jsonl "$@" > n.jsonl || true
+  python3 - n.jsonl "$(sha256 "$g1")" "$(sha256 "$g2")" "$(sha256 "$g3")" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {sys.argv[2]: "g1", sys.argv[3]: "g2", sys.argv[4]: "g3"}
+print(" ".join(by.get(r["secret_sha256"], "s1" if r["rule"] == "azure.sas-token" else "?") for r in rows))
+PY
+}
+assert_eq "$(names)" "g2 g3 g1 s1" "default order: severity, then the newest introduction first"
+rule_order=$(python3 -c "import sys; print(' '.join(n for _, n in sorted([('$(sha256 "$g1")','g1'),('$(sha256 "$g2")','g2'),('$(sha256 "$g3")','g3')])))")
+assert_eq "$(names --sort rule)" "s1 $rule_order" "--sort rule: rule id, then secret hash"
+assert_eq "$(names --rule 'azure.*')" "s1" "--rule glob"
+assert_eq "$(names --rule 'azure.sas-token,github.*')" "g2 g3 g1 s1" "--rule list of globs"
+assert_eq "$(names --severity critical)" "g2 g3 g1" "--severity critical"
+assert_eq "$(names --severity high)" "g2 g3 g1 s1" "--severity high: at least high"
+assert_eq "$(names --repo '*/r2')" "g3" "--repo glob"
+assert_eq "$(names --path 'd*/x.env')" "g2" "--path glob"
+assert_eq "$(pyjsonl n.jsonl "[len(r['occurrences']) for r in rows]")" "[7]" "--path: the matching occurrences"
+assert_eq "$(names --path 'd1/*')" "g2" "--path one directory"
+assert_eq "$(pyjsonl n.jsonl "[o['path'] for r in rows for o in r['occurrences']]")" "['d1/x.env']" "--path: only that occurrence"
+assert_eq "$(names --since 2025-06)" "g2 g3 s1" "--since a month"
+assert_eq "$(names --until 2025-06-15)" "g1 s1" "--until includes its day"
+assert_eq "$(names --since 2025-04-01 --until 2025-12-31)" "g3 s1" "--since and --until"
+assert_eq "$(names --validated)" "g2 g3 g1" "--validated: checksum-validated tokens only"
+assert_eq "$(names --severity critical --repo '*/r' --since 2026)" "g2" "filters combine"
+assert_eq "$(pyjsonl n.jsonl "[r['introduced'] for r in rows]")" "['2026-01-10T10:00:00Z']" "introduced: the commit's author date"
+run_ferret report --db d.db --severity urgent
+assert_eq "$RC" 2 "a bad severity is an error"
+run_ferret report --db d.db --since yesterday
+assert_eq "$RC" 2 "a bad date is an error"
+run_ferret report --db d.db --status closed
+assert_eq "$RC" 2 "a bad status is an error"
+run_ferret report --db d.db --rule nothing.here
+assert_eq "$RC" 0 "no finding selected: exit 0"
+
+# the text report: one block per secret, the first 5 locations, the rest counted
+run_ferret report --db d.db --path 'd*/x.env'
+printf '%s\n' "$OUT" > t.txt
+assert_eq "$(grep -c '^    at  ' t.txt)" 5 "5 locations shown"
+assert_eq "$(grep -c "" t.txt)" 11 "header, secret, spread, 5 locations, the rest, a blank line and the count: 11 lines"
+assert_eq "$(sed -n 3p t.txt)" "    spread  introduced 2026-01-10T10:00:00Z; 7 locations, 1 commit, 7 paths, 1 repository" "the spread line"
+assert_eq "$(sed -n 9p t.txt)" "    ...     2 more locations (--all-locations)" "the rest counted"
+run_ferret report --db d.db --path 'd*/x.env' --all-locations
+assert_eq "$(printf '%s\n' "$OUT" | grep -c '^    at  ')" 7 "--all-locations: all 7"
+assert_not_contains "$OUT" "more location" "--all-locations: nothing left"
+run_ferret report --db d.db
+assert_eq "$(printf '%s\n' "$OUT" | grep -c '^    at  ')" 8 "the whole report: 8 location lines for 4 secrets (10 occurrences)"
+assert_eq "$(printf '%s\n' "$OUT" | tail -1)" "4 findings" "the count line"
+assert_not_contains "$OUT" "$(sha256 "$g1")" "no secret hash in the text report"
+
+# --summary: exact text, then JSON
+"$FERRET" triage --db d.db "$(pyjsonl <("$FERRET" report --db d.db --format jsonl --rule 'azure.*') "rows[0]['id']")" --status accepted > /dev/null
+run_ferret report --db d.db --summary
+assert_eq "$RC" 1 "summary of findings: exit 1"
+expected="4 findings
+
+by severity
+         3  critical
+         1  high
+
+by rule
+         3  github.pat
+         1  azure.sas-token
+
+by repository
+         3  $T/r
+         1  $T/r2
+
+by status
+         3  open
+         1  accepted"
+assert_eq "$OUT" "$expected" "the text summary"
+run_ferret report --db d.db --summary --format json --severity critical
+printf '%s\n' "$OUT" > sum.json
+assert_eq "$(python3 -c "import json; d = json.load(open('sum.json')); print(d['findings'], d['by_severity'], d['by_status'], d['by_repository'])")" \
+  "3 {'critical': 3} {'open': 3} {'$T/r': 2, '$T/r2': 1}" "JSON summary with a filter"
+run_ferret report --db d.db --summary --status open --format jsonl
+assert_eq "$(printf '%s\n' "$OUT" | grep -c '')" 1 "JSONL summary: one line"
+
+# --color: always (even with NO_COLOR), never; auto is off when not on a terminal
+run_ferret report --db d.db --color always
+assert_contains "$OUT" $'\033[1;31m[critical]' "--color always colours severities"
+run_ferret report --db d.db --color never
+assert_not_contains "$OUT" $'\033[' "--color never"
+run_ferret report --db d.db
+assert_not_contains "$OUT" $'\033[' "auto, not a terminal: no colour"
+if command -v script > /dev/null; then
+  NO_COLOR= script -qec "$FERRET report --db $T/d.db --rule 'azure.*'" /dev/null > tty.txt || true
+  assert_contains "$(cat tty.txt)" $'\033[31m[high]' "auto on a terminal: colour"
+  NO_COLOR=1 script -qec "$FERRET report --db $T/d.db --rule 'azure.*'" /dev/null > tty2.txt || true
+  assert_not_contains "$(cat tty2.txt)" $'\033[31m' "auto on a terminal with NO_COLOR: none"
+fi
+
+# the JSON Schemas hold for what ferret writes
+"$FERRET" report --db d.db --format jsonl > all.jsonl || true
+"$FERRET" report --db d.db --format json > all.json || true
+"$FERRET" report --db d.db --summary --format json > sum.json || true
+"$FERRET" triage --db d.db --export tri.json 2> /dev/null
+printf 'version: 1\nexclude: [vendor/]\ndisable: [generic.*]\nseverity: {github.pat: low}\nallowlist: {values: [x], regexes: ["^t"], paths: [docs/]}\nrules:\n  aws.key: {allowlist: {paths: [a/]}, disable: true}\nbaseline:\n  - {id: 0123456789ab, reason: r, expires: "2030-01-01"}\n' > cfg.yml
+python3 - "$FERRET_SRC/schemas" <<'PY' && ok || fail "schema validation"
+import json, sys, yaml, jsonschema
+d = sys.argv[1]
+rep = json.load(open(d + "/report.schema.json"))
+jsonschema.Draft202012Validator.check_schema(rep)
+v = jsonschema.Draft202012Validator(rep)
+lines = [json.loads(l) for l in open("all.jsonl") if l.strip()]
+assert len(lines) == 4, len(lines)
+for l in lines:
+    v.validate(l)
+arr = json.load(open("all.json"))
+assert isinstance(arr, list) and len(arr) == 4
+for f in arr:
+    v.validate(f)
+summary = dict(rep["$defs"]["summary"], **{"$defs": rep["$defs"]})
+jsonschema.Draft202012Validator(summary).validate(json.load(open("sum.json")))
+tri = json.load(open(d + "/triage.schema.json"))
+jsonschema.Draft202012Validator(tri).validate(json.load(open("tri.json")))
+cfg = json.load(open(d + "/ferret-config.schema.json"))
+jsonschema.Draft202012Validator(cfg).validate(yaml.safe_load(open("cfg.yml")))
+# and a wrong document is refused (the schemas are not vacuous)
+bad = dict(lines[0]); bad["format_version"] = 2
+assert not v.is_valid(bad)
+PY
+run_ferret scan --db cfg.db --config cfg.yml r2
+assert_eq "$RC" 1 "the schema-valid sample config loads: one finding"
+run_ferret report --db cfg.db --format jsonl
+assert_eq "$(pyjsonl <(printf '%s\n' "$OUT") "[r['severity'] for r in rows]")" "['low']" "with its severity override"
+finish
