@@ -11,6 +11,8 @@ int fr_cmd_scan(int argc, char **argv);
 int fr_cmd_report(int argc, char **argv);
 int fr_cmd_rules(int argc, char **argv);
 int fr_cmd_hook(int argc, char **argv);
+int fr_cmd_triage(int argc, char **argv);
+int fr_cmd_merge(int argc, char **argv);
 
 #include "util/util.h"
 /* The compiled-rules cache directory: $FERRET_CACHE_DIR, else

@@ -5,11 +5,13 @@
  * is committed and the run is marked incomplete.
  */
 #include "cli/cli.h"
+#include "config/config.h"
 #include "detect/detect.h"
 #include "pipeline/pipeline.h"
 #include "rules/rules.h"
 #include "sources/sources.h"
 #include "store/store.h"
+#include "util/shard.h"
 #include "util/util.h"
 
 #include <getopt.h>
@@ -26,7 +28,8 @@
 #define DEFAULT_MAX_FILE_SIZE (64ull << 20)
 #define HARD_MAX_FILE_SIZE    (1ull << 30)
 /* Long options without a short letter (values past any character). */
-enum { OPT_STRICT = 0x100 };
+enum { OPT_STRICT = 0x100, OPT_SINCE, OPT_RANGE, OPT_SHARD, OPT_SHARD_SET, OPT_KEY, OPT_IGNORED,
+       OPT_CONFIG, OPT_NO_CONFIG };
 
 static void on_signal(int sig)
 {
@@ -52,7 +55,23 @@ static void usage(FILE *out)
           "  --no-cache            compile the rules even if a compiled copy is cached\n"
           "                        (cache: $FERRET_CACHE_DIR, else $XDG_CACHE_HOME/ferret,\n"
           "                        else ~/.cache/ferret)\n"
+          "  --shard I/N           scan only shard I of N (0 <= I < N): below a target,\n"
+          "                        files and repositories by their relative path; a target\n"
+          "                        repository's blobs by id (every shard walks its history)\n"
+          "  --shard auto          I and N from the scheduler (SLURM_ARRAY_TASK_ID/COUNT,\n"
+          "                        JOB_COMPLETION_INDEX + JOB_COMPLETIONS, FERRET_SHARD_*)\n"
+          "  --shard-set NAME      the set the shard belongs to (default: $FERRET_SHARD_SET,\n"
+          "                        the Slurm array job, the CI run; 'ferret merge' checks it)\n"
+          "  --key FILE            the store's secret key (finding ids): shards merged into\n"
+          "                        one database share it (default DB.key, $FERRET_KEY_FILE)\n"
+          "  --include-ignored     in a work tree, also read files git ignores (untracked\n"
+          "                        files that are not ignored are always read)\n"
+          "  --config FILE         settings (exclusions, allowlists, disabled rules, severity,\n"
+          "                        baseline; default: .ferret.yml at the scanned root)\n"
+          "  --no-config           ignore .ferret.yml files\n"
           "  --quiet               print nothing but errors\n"
+          "  --since REV           git: scan only the commits after REV (REV..HEAD)\n"
+          "  --range A..B          git: scan only the commits in A..B (a pull request)\n"
           "  --strict              exit 2 when any content was skipped (a corrupt or\n"
           "                        encrypted archive, a size limit), not only on errors\n"
           "exit codes: 0 no findings, 1 findings, 2 error or incomplete scan (skipped\n"
@@ -63,6 +82,11 @@ static void usage(FILE *out)
 typedef struct {
     char **paths;
     size_t n;
+    /* --shard: the target being walked (absolute), and per repository whether
+     * it is a target itself (its blobs are sharded) or found below one (it is
+     * one shard's, whole) */
+    char *root;
+    unsigned char *by_blob;
 } repo_list;
 
 static void on_repo(const char *path, void *ctx)
@@ -70,7 +94,45 @@ static void on_repo(const char *path, void *ctx)
     repo_list *l = ctx;
     char *abs = realpath(path, NULL);
     l->paths = fr_xrealloc(l->paths, (l->n + 1) * sizeof *l->paths);
+    l->by_blob = fr_xrealloc(l->by_blob, l->n + 1);
+    l->by_blob[l->n] = abs && l->root && !strcmp(abs, l->root);
     l->paths[l->n++] = abs ? abs : fr_xstrdup(path);
+}
+
+/* --shard: files and repositories below a target by their path relative to
+ * it; a target itself ("") is every shard's. */
+static int shard_owns_path(void *ctx, const char *relpath)
+{
+    return !*relpath || fr_shard_owns_name(ctx, relpath);
+}
+
+/* --shard of one repository: blobs by id, messages and names by content key. */
+static int shard_keeps(void *ctx, const unsigned char *oid, const char *key)
+{
+    return oid ? fr_shard_owns_oid(ctx, oid) : fr_shard_owns_name(ctx, key);
+}
+
+/* The name of this shard's set: every shard of one job array or CI run gives
+ * the same (NULL: the store names it after the targets). */
+static const char *shard_set_name(const char *given, fr_buf *b)
+{
+    const char *v;
+    if (given) return given;
+    if ((v = getenv("FERRET_SHARD_SET")) && *v) return v;
+    if ((v = getenv("SLURM_ARRAY_JOB_ID")) && *v) {
+        fr_buf_printf(b, "slurm-%s", v);
+        return b->p;
+    }
+    if ((v = getenv("GITHUB_RUN_ID")) && *v) {
+        const char *a = getenv("GITHUB_RUN_ATTEMPT");
+        fr_buf_printf(b, "github-%s-%s", v, a ? a : "1");
+        return b->p;
+    }
+    if ((v = getenv("BUILD_BUILDID")) && *v) {
+        fr_buf_printf(b, "azure-%s", v);
+        return b->p;
+    }
+    return NULL;
 }
 
 typedef struct {
@@ -95,6 +157,61 @@ static int file_unchanged(void *ctx, const char *path, uint64_t size, int64_t mt
     file_check *fc = ctx;
     return fr_store_file_unchanged(fc->store, path, size, mtime_ns, fc->rules_hash, key, keysz) ==
            FR_OK;
+}
+
+/* Blobs scanned before under the current rules, for git: the whole set loaded
+ * once (on the first walk that wants it), or one blob at a time. */
+typedef struct {
+    fr_store *store;
+    const char *rules_hash;
+    fr_known_blobs *all;
+    int failed;
+} known_src;
+
+static int add_known(const char *hex, int has_matches, void *ctx);
+
+static const fr_known_blobs *known_all(void *ctx)
+{
+    known_src *k = ctx;
+    if (!k->all) {
+        k->all = fr_known_blobs_new();
+        if (fr_store_each_known(k->store, "git:", k->rules_hash, add_known, k->all)) k->failed = 1;
+    }
+    return k->all;
+}
+
+static int known_one(void *ctx, const char *hex, int *has_matches)
+{
+    known_src *k = ctx;
+    char key[64];
+    snprintf(key, sizeof key, "git:%s", hex);
+    int rc = fr_store_known_one(k->store, key, k->rules_hash, has_matches);
+    if (rc && rc != FR_ENOTFOUND) k->failed = 1;
+    return rc;
+}
+
+/* Rows of the store's git_walked table into a git state. */
+static int add_walked(const char *kind, const char *name, const char *oid, void *ctx)
+{
+    fr_git_state_add(ctx, kind, name, oid);
+    return FR_OK;
+}
+
+/* Saves what the scan of one repository walked, for its next incremental scan. */
+static int save_walked(fr_store *st, const char *repo, const char *rules_hash,
+                       const fr_git_state *g)
+{
+    size_t n = g->ntips + g->npacks, k = 0;
+    const char **kinds = fr_xcalloc(n + 1, sizeof *kinds);
+    const char **names = fr_xcalloc(n + 1, sizeof *names);
+    const char **oids = fr_xcalloc(n + 1, sizeof *oids);
+    for (size_t i = 0; i < g->ntips; i++, k++)
+        kinds[k] = "tip", names[k] = g->refs[i], oids[k] = g->oids[i];
+    for (size_t i = 0; i < g->npacks; i++, k++)
+        kinds[k] = "pack", names[k] = g->packs[i], oids[k] = "";
+    int rc = fr_store_set_walked(st, repo, rules_hash, kinds, names, oids, n);
+    free(kinds), free(names), free(oids);
+    return rc;
 }
 
 static int add_known(const char *hex, int has_matches, void *ctx)
@@ -137,14 +254,53 @@ static void *progress_main(void *arg)
     return NULL;
 }
 
-static int record_rules(fr_store *st, const fr_ruleset *rs)
+static int config_drops(void *ctx, const char *rule_id, const char *s, size_t n, const char *path)
+{
+    return fr_config_drops(ctx, rule_id, s, n, path);
+}
+
+/* --config FILE (paths relative to the first target directory), else the
+ * first target directory's .ferret.yml; several targets with their own: the
+ * first applies, the others are named in a warning. */
+static int load_config(fr_config **out, const char *path, int none, char **targets, int n,
+                       int quiet)
+{
+    *out = NULL;
+    const char *root = NULL;
+    struct stat st;
+    for (int i = 0; i < n && !root; i++)
+        if (stat(targets[i], &st) == 0 && S_ISDIR(st.st_mode)) root = targets[i];
+    if (path) return fr_config_load(out, path, root);
+    if (none) return FR_OK;
+    for (int i = 0; i < n; i++) {
+        fr_config *c = NULL;
+        int rc = fr_config_find(&c, targets[i]);
+        if (rc) {
+            fr_config_free(*out);
+            *out = NULL;
+            return rc;
+        }
+        if (c && *out) {
+            if (!quiet)
+                fprintf(stderr, "ferret: warning: %s not applied (only %s is; use --config)\n",
+                        fr_config_path(c), fr_config_path(*out));
+            fr_config_free(c);
+        } else if (c) {
+            *out = c;
+        }
+    }
+    return FR_OK;
+}
+
+static int record_rules(fr_store *st, const fr_ruleset *rs, const fr_config *cfg)
 {
     for (size_t i = 0; i < rs->n; i++) {
         const fr_rule *r = &rs->rules[i];
         fr_buf refs = {0};
         for (size_t j = 0; j < r->nreferences; j++)
             fr_buf_printf(&refs, "%s%s", j ? "\n" : "", r->references[j]);
-        fr_rule_meta m = {r->id,         r->name,   r->description, r->severity,
+        const char *sev = fr_config_severity(cfg, r->id); /* the team's override */
+        fr_rule_meta m = {r->id,         r->name,   r->description, sev ? sev : r->severity,
                           r->confidence, r->attack, refs.p};
         int rc = fr_store_put_rule(st, &m);
         fr_buf_release(&refs);
@@ -167,11 +323,22 @@ int fr_cmd_scan(int argc, char **argv)
                                          {"full", no_argument, NULL, 'F'},
                                          {"exit-on-new", no_argument, NULL, 'N'},
                                          {"strict", no_argument, NULL, OPT_STRICT},
+                                         {"since", required_argument, NULL, OPT_SINCE},
+                                         {"range", required_argument, NULL, OPT_RANGE},
+                                         {"shard", required_argument, NULL, OPT_SHARD},
+                                         {"shard-set", required_argument, NULL, OPT_SHARD_SET},
+                                         {"key", required_argument, NULL, OPT_KEY},
+                                         {"include-ignored", no_argument, NULL, OPT_IGNORED},
+                                         {"config", required_argument, NULL, OPT_CONFIG},
+                                         {"no-config", no_argument, NULL, OPT_NO_CONFIG},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
-    const char *db_path = "ferret.db", *rules_dir = NULL;
+    const char *db_path = "ferret.db", *rules_dir = NULL, *range = NULL;
+    const char *shard_set = NULL, *key_path = NULL, *config_path = NULL;
+    int no_config = 0;
+    fr_shard shard = {0, 0}; /* count 0: not sharded */
     int threads = fr_ncpus(), store_secrets = 0, quiet = 0, busy_ms = 5000, verify = 0,
-        no_cache = 0, full = 0, exit_on_new = 0, strict = 0;
+        no_cache = 0, full = 0, exit_on_new = 0, strict = 0, include_ignored = 0;
     uint64_t max_size = DEFAULT_MAX_FILE_SIZE;
     int c;
     optind = 1;
@@ -221,6 +388,35 @@ int fr_cmd_scan(int argc, char **argv)
         case OPT_STRICT:
             strict = 1;
             break;
+        case OPT_SINCE:
+        case OPT_RANGE:
+            if (range || !*optarg || (c == OPT_RANGE && !strstr(optarg, ".."))) {
+                fr_cli_error("give one --since REV or --range A..B");
+                return FR_EXIT_ERROR;
+            }
+            range = optarg;
+            break;
+        case OPT_SHARD:
+            if (fr_shard_parse(optarg, &shard)) {
+                fr_cli_error("--shard: %s", fr_error());
+                return FR_EXIT_ERROR;
+            }
+            break;
+        case OPT_SHARD_SET:
+            shard_set = optarg;
+            break;
+        case OPT_IGNORED:
+            include_ignored = 1;
+            break;
+        case OPT_KEY:
+            key_path = optarg;
+            break;
+        case OPT_CONFIG:
+            config_path = optarg;
+            break;
+        case OPT_NO_CONFIG:
+            no_config = 1;
+            break;
         case 'h':
             usage(stdout);
             return FR_EXIT_CLEAN;
@@ -239,6 +435,7 @@ int fr_cmd_scan(int argc, char **argv)
     fr_engine *engine = NULL;
     fr_store *store = NULL;
     fr_scanner *path_sc = NULL;
+    fr_config *cfg = NULL;
     int exit_code = FR_EXIT_ERROR;
     if (fr_rules_load(&rs, rules_dir)) {
         fprintf(stderr, "%s\n", fr_error());
@@ -261,7 +458,17 @@ int fr_cmd_scan(int argc, char **argv)
         fr_cli_error("%s", fr_error());
         goto done;
     }
-    fr_store_opts so = {.busy_timeout_ms = busy_ms};
+    if (load_config(&cfg, config_path, no_config, argv + optind, argc - optind, quiet)) {
+        fr_cli_error("%s", fr_error());
+        goto done;
+    }
+    if (cfg) { /* content read under other settings is read again */
+        fr_buf h = {0};
+        fr_buf_printf(&h, "%s config %s", rs->hash, fr_config_digest(cfg));
+        fr_sha256_hex(h.p, h.len, rs->hash);
+        fr_buf_release(&h);
+    }
+    fr_store_opts so = {.busy_timeout_ms = busy_ms, .key_path = key_path};
     if (fr_store_open(&store, db_path, &so)) {
         error_redacted(path_sc, NULL);
         goto done;
@@ -276,10 +483,24 @@ int fr_cmd_scan(int argc, char **argv)
     int64_t run_id = 0;
     int rc = fr_store_run_begin(store, targets.p, rs->hash, &run_id);
     fr_buf_release(&targets);
-    if (rc == FR_OK) rc = record_rules(store, rs);
+    if (rc == FR_OK) rc = record_rules(store, rs, cfg);
+    fr_buf set_name = {0};
+    if (rc == FR_OK && shard.count)
+        rc = fr_store_run_shard(store, run_id, shard.index, shard.count,
+                                shard_set_name(shard_set, &set_name));
+    fr_buf_release(&set_name);
     if (rc) {
         error_redacted(path_sc, NULL);
         goto done;
+    }
+    /* The state of a repository whose blobs are sharded holds for this shard
+     * only: it is saved under rules qualified by the shard. */
+    char shard_rules[65] = "";
+    if (shard.count) {
+        fr_buf q = {0};
+        fr_buf_printf(&q, "%s shard %u/%u", rs->hash, shard.index, shard.count);
+        fr_sha256_hex(q.p, q.len, shard_rules);
+        fr_buf_release(&q);
     }
 
     struct sigaction sa = {0};
@@ -294,7 +515,9 @@ int fr_cmd_scan(int argc, char **argv)
                            .max_size = max_size,
                            .store_secrets = store_secrets,
                            .quiet = quiet,
-                           .rules_hash = rs->hash};
+                           .rules_hash = rs->hash,
+                           .drop_match = cfg ? config_drops : NULL,
+                           .drop_ctx = cfg};
     if (fr_pipeline_start(&p, &po, engine, store, run_id)) {
         error_redacted(path_sc, NULL);
         goto done;
@@ -303,6 +526,13 @@ int fr_cmd_scan(int argc, char **argv)
     fr_buf note = {0};
     repo_list repos = {0};
     uint64_t files_unchanged = 0;
+    /* Work trees: what is not committed (worktree.c), ferret's database aside. */
+    file_check wfc = {store, rs->hash};
+    fr_worktree_opts wo = {.max_size = max_size,
+                           .include_ignored = include_ignored,
+                           .unchanged = full ? NULL : file_unchanged,
+                           .unchanged_ctx = &wfc};
+    fr_worktree_stats wts = {0};
     progress_ctx pc = {fr_pipeline_progress(p), fr_monotonic(), 0};
     pthread_t progress_thread;
     int show_progress = !quiet && isatty(STDERR_FILENO) &&
@@ -313,8 +543,13 @@ int fr_cmd_scan(int argc, char **argv)
                          .on_repo = on_repo,
                          .ctx = &repos,
                          .unchanged = full ? NULL : file_unchanged,
-                         .unchanged_ctx = &fc};
+                         .unchanged_ctx = &fc,
+                         .owns = shard.count ? shard_owns_path : NULL,
+                         .owns_ctx = &shard};
+        free(repos.root);
+        repos.root = realpath(argv[i], NULL);
         static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+        wo.nskip = 0;
         for (int k = 0; k < 4; k++) { /* never scan our own database */
             fr_buf f = {0};
             struct stat st;
@@ -322,11 +557,15 @@ int fr_cmd_scan(int argc, char **argv)
             if (stat(f.p, &st) == 0) {
                 fo.skip[fo.nskip].dev = (unsigned long long)st.st_dev;
                 fo.skip[fo.nskip++].ino = (unsigned long long)st.st_ino;
+                wo.skip[wo.nskip].dev = (unsigned long long)st.st_dev;
+                wo.skip[wo.nskip++].ino = (unsigned long long)st.st_ino;
             }
             fr_buf_release(&f);
         }
         fr_fs_stats fs = {0};
         int src = fr_fs_scan(argv[i], &fo, p, &fs);
+        free(repos.root);
+        repos.root = NULL;
         files_unchanged += fs.unchanged;
         if (src && src != FR_EINTR) {
             error_redacted(path_sc, &note);
@@ -335,9 +574,12 @@ int fr_cmd_scan(int argc, char **argv)
     }
     /* Git repositories: skip those unchanged since their last complete scan under
      * these rules; scan the rest, reading only blobs not scanned before. */
-    fr_known_blobs *known = NULL;
+    known_src known = {0};
     fr_git_stats gs = {0};
     char **fingerprints = fr_xcalloc(repos.n + 1, sizeof *fingerprints);
+    /* What each repository's walk covered, saved for the next incremental scan. */
+    fr_git_state *walked = fr_xcalloc(repos.n + 1, sizeof *walked);
+    size_t shallow = 0, nincremental = 0;
     /* A repository is stored under its path as its locations show it: with any
      * secret in it redacted (paths.c), so the state and touch_repo agree. */
     char **repo_keys = fr_xcalloc(repos.n + 1, sizeof *repo_keys);
@@ -351,13 +593,28 @@ int fr_cmd_scan(int argc, char **argv)
     for (size_t i = 0; i < repos.n && !fr_interrupted;
          i++, atomic_fetch_add(&pc.pr->repos_done, 1)) {
         char fp[65], old_fp[65], old_rules[65];
-        if (fr_git_fingerprint(repos.paths[i], fp)) {
+        const char *rh = shard.count && repos.by_blob[i] ? shard_rules : rs->hash;
+        /* The work tree, whether or not history changed (a range scan reads
+         * commits only; a repository sharded by blob has it read by shard 0). */
+        if (!range && (!shard.count || !repos.by_blob[i] || shard.index == 0)) {
+            fr_worktree_stats one = {0};
+            int wrc = fr_git_worktree_scan(repos.paths[i], &wo, p, &one);
+            if (wrc && wrc != FR_EINTR) {
+                error_redacted(path_sc, &note);
+                incomplete = 1;
+            }
+            wts.staged += one.staged, wts.modified += one.modified;
+            wts.untracked += one.untracked, wts.ignored += one.ignored;
+            wts.read += one.read, wts.unchanged += one.unchanged, wts.skipped += one.skipped;
+        }
+        /* A range scan reads a slice of history: no state is checked or saved. */
+        if (!range && fr_git_fingerprint(repos.paths[i], fp)) {
             error_redacted(path_sc, &note);
             incomplete = 1;
             continue;
         }
-        if (!full && fr_store_repo_state(store, repo_keys[i], old_fp, old_rules) == FR_OK &&
-            !strcmp(fp, old_fp) && !strcmp(old_rules, rs->hash)) {
+        if (!range && !full && fr_store_repo_state(store, repo_keys[i], old_fp, old_rules) == FR_OK &&
+            !strcmp(fp, old_fp) && !strcmp(old_rules, rh)) {
             unchanged++;
             if (fr_store_touch_repo(store, repo_keys[i], run_id)) {
                 error_redacted(path_sc, NULL);
@@ -365,23 +622,50 @@ int fr_cmd_scan(int argc, char **argv)
             }
             continue;
         }
-        if (!known) {
-            known = fr_known_blobs_new();
-            if (fr_store_each_known(store, "git:", rs->hash, add_known, known)) {
-                error_redacted(path_sc, NULL);
-                incomplete = 1;
-            }
+        /* Changed: walk only what the last complete scan under these rules did
+         * not (its findings stay counted for this run's exit code). */
+        fr_git_state prev = {0};
+        if (!range && !full &&
+            fr_store_each_walked(store, repo_keys[i], rh, add_walked, &prev)) {
+            error_redacted(path_sc, NULL);
+            incomplete = 1;
+            fr_git_state_free(&prev);
         }
-        fr_git_opts go = {max_size, full ? NULL : known, verify};
+        int incremental = prev.ntips + prev.npacks > 0;
+        if (incremental && fr_store_touch_repo(store, repo_keys[i], run_id)) {
+            error_redacted(path_sc, NULL);
+            incomplete = 1;
+        }
+        /* Blobs scanned before: loaded whole when a walk meets every blob,
+         * asked one by one by an incremental walk (none for a range). */
+        known.store = store, known.rules_hash = rs->hash;
+        fr_git_opts go = {.max_size = max_size,
+                          .known_all = full || range ? NULL : known_all,
+                          .known_one = full || range ? NULL : known_one,
+                          .known_ctx = &known,
+                          .verify_hashes = verify,
+                          .prev = incremental ? &prev : NULL,
+                          .out = range ? NULL : &walked[i],
+                          .range = range,
+                          .keep = shard.count && repos.by_blob[i] ? shard_keeps : NULL,
+                          .keep_ctx = &shard};
         fr_git_stats one = {0};
         int grc = fr_git_scan(repos.paths[i], &go, p, &one);
+        fr_git_state_free(&prev);
+        if (one.shallow) shallow++;
+        if (known.failed) {
+            error_redacted(path_sc, NULL);
+            incomplete = 1;
+            known.failed = 0;
+        }
         if (grc && grc != FR_EINTR) {
             error_redacted(path_sc, &note);
             incomplete = 1;
         }
         if (one.incomplete) incomplete = 1;
-        if (grc == FR_OK && !one.incomplete) fingerprints[i] = fr_xstrdup(fp);
+        if (grc == FR_OK && !one.incomplete && !range) fingerprints[i] = fr_xstrdup(fp);
         gs.refs += one.refs, gs.commits += one.commits, gs.trees += one.trees;
+        if (one.incremental) nincremental++;
         gs.blobs += one.blobs, gs.blobs_known += one.blobs_known;
         gs.unreachable_blobs += one.unreachable_blobs, gs.messages += one.messages;
     }
@@ -406,21 +690,38 @@ int fr_cmd_scan(int argc, char **argv)
     if (ps.failed) incomplete = 1;
     /* A repository's state is saved only when everything of it was recorded. */
     for (size_t i = 0; i < repos.n; i++) {
+        const char *rh = shard.count && repos.by_blob[i] ? shard_rules : rs->hash;
         if (fingerprints[i] && !fr_interrupted && !prc &&
-            fr_store_set_repo_state(store, repo_keys[i], fingerprints[i], rs->hash, run_id)) {
+            fr_store_set_repo_state(store, repo_keys[i], fingerprints[i], rh, run_id)) {
             error_redacted(path_sc, NULL);
             incomplete = 1;
         }
+        /* ... and the walk's tips only when no item of the run failed either: a
+         * blob that could not be read is read again by the next full walk. */
+        if (fingerprints[i] && !fr_interrupted && !prc && !ps.failed &&
+            save_walked(store, repo_keys[i], rh, &walked[i])) {
+            error_redacted(path_sc, NULL);
+            incomplete = 1;
+        }
+        fr_git_state_free(&walked[i]);
         free(fingerprints[i]);
         free(repo_keys[i]);
         free(repos.paths[i]);
     }
     free(fingerprints);
+    free(walked);
     free(repo_keys);
     free(repos.paths);
-    fr_known_blobs_free(known);
-    uint64_t in_targets = 0;
-    if (fr_store_findings_in_run(store, run_id, &in_targets)) {
+    free(repos.by_blob);
+    fr_known_blobs_free(known.all);
+    uint64_t in_targets = 0, open_in_targets = 0, reopened = 0;
+    const fr_baseline_entry *bl = NULL;
+    size_t nbl = fr_config_baseline(cfg, &bl);
+    /* Triage: the config's baseline as it is now; revoked secrets in new commits reopen. */
+    if ((cfg && fr_store_set_baseline(store, fr_config_path(cfg), bl, nbl)) ||
+        fr_store_triage_reopen(store, run_id, &reopened) ||
+        fr_store_findings_in_run(store, run_id, &in_targets) ||
+        fr_store_open_findings_in_run(store, run_id, &open_in_targets)) {
         error_redacted(path_sc, NULL);
         incomplete = 1;
     }
@@ -451,17 +752,39 @@ int fr_cmd_scan(int argc, char **argv)
                 have_run && run.counts.new_findings == 1 ? "" : "s");
         if (repos.n)
             fprintf(stderr,
-                    "ferret: git: %zu repositor%s (%zu unchanged), %llu refs, %llu commits, "
-                    "%llu trees, %llu blobs read, %llu already scanned, %llu unreachable\n",
-                    repos.n, repos.n == 1 ? "y" : "ies", unchanged, (unsigned long long)gs.refs,
+                    "ferret: git: %zu repositor%s (%zu unchanged), %zu incremental, %llu refs, "
+                    "%llu commits, %llu trees, %llu blobs read, %llu already scanned, "
+                    "%llu unreachable\n",
+                    repos.n, repos.n == 1 ? "y" : "ies", unchanged, nincremental,
+                    (unsigned long long)gs.refs,
                     (unsigned long long)gs.commits, (unsigned long long)gs.trees,
                     (unsigned long long)gs.blobs, (unsigned long long)gs.blobs_known,
                     (unsigned long long)gs.unreachable_blobs);
+        if (shallow)
+            fprintf(stderr,
+                    "ferret: warning: %zu shallow clone%s: history scanned down to the shallow "
+                    "boundary (each boundary commit recorded as skipped)\n",
+                    shallow, shallow == 1 ? "" : "s");
+        if (wts.staged + wts.modified + wts.untracked + wts.ignored)
+            fprintf(stderr,
+                    "ferret: work tree: %llu staged, %llu modified, %llu untracked, %llu ignored; "
+                    "%llu files read, %llu unchanged since the last sweep\n",
+                    (unsigned long long)wts.staged, (unsigned long long)wts.modified,
+                    (unsigned long long)wts.untracked, (unsigned long long)wts.ignored,
+                    (unsigned long long)wts.read, (unsigned long long)wts.unchanged);
         if (files_unchanged)
             fprintf(stderr, "ferret: %llu file%s unchanged since the last sweep (not read again)\n",
                     (unsigned long long)files_unchanged, files_unchanged == 1 ? "" : "s");
         fprintf(stderr, "ferret: the scanned targets hold %llu finding%s\n",
                 (unsigned long long)in_targets, in_targets == 1 ? "" : "s");
+        if (open_in_targets != in_targets)
+            fprintf(stderr,
+                    "ferret: %llu of them open (the others accepted, false positives, revoked or "
+                    "baselined)\n",
+                    (unsigned long long)open_in_targets);
+        if (reopened)
+            fprintf(stderr, "ferret: %llu revoked finding%s seen in new commits: reopened\n",
+                    (unsigned long long)reopened, reopened == 1 ? "" : "s");
         /* Skipped content (damaged or encrypted archives, size limits) does not
          * make the scan incomplete: one line says so, --strict makes it fatal. */
         if (ps.skipped)
@@ -480,11 +803,12 @@ int fr_cmd_scan(int argc, char **argv)
     if (incomplete || (strict && ps.skipped))
         exit_code = FR_EXIT_ERROR;
     else
-        exit_code = (exit_on_new ? have_run && run.counts.new_findings : in_targets)
+        exit_code = (exit_on_new ? have_run && run.counts.new_findings : open_in_targets)
                         ? FR_EXIT_FINDINGS
                         : FR_EXIT_CLEAN;
 done:
     fr_store_close(store);
+    fr_config_free(cfg);
     fr_scanner_free(path_sc);
     fr_engine_free(engine);
     fr_ruleset_free(rs);

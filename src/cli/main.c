@@ -40,10 +40,12 @@ static void usage(FILE *out)
           "\n"
           "commands:\n"
           "  scan PATH...      scan files and directories, record findings in the DB\n"
-          "  report            show recorded findings (text, json, jsonl, sarif)\n"
+          "  report            show recorded findings (text, json, jsonl, sarif, html)\n"
+          "  triage ID...      mark findings open, accepted, false-positive or revoked\n"
           "  rules list        list the rules\n"
           "  rules check       compile every rule and run its examples\n"
           "  hook pre-receive  git pre-receive hook: reject pushes that add secrets\n"
+          "  merge             fold shard databases into one organisation database\n"
           "  version           print the version\n"
           "\n"
           "'ferret <command> --help' describes a command's options.\n"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "report")) return fr_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "rules")) return fr_cmd_rules(argc - 1, argv + 1);
     if (!strcmp(cmd, "hook")) return fr_cmd_hook(argc - 1, argv + 1);
+    if (!strcmp(cmd, "triage")) return fr_cmd_triage(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return fr_cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("ferret %s\n", FERRET_VERSION);
         return FR_EXIT_CLEAN;

@@ -240,6 +240,11 @@ int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
                         const char *const *kinds, const char *const *names,
                         const char *const *oids, size_t n);
 
+/* Whether content key was scanned under rules_hash: FR_OK with *has_matches
+ * set, FR_ENOTFOUND when it was not (one question; fr_store_each_known for
+ * all of them). */
+int fr_store_known_one(fr_store *s, const char *key, const char *rules_hash, int *has_matches);
+
 /* Marks every location of repo as seen in run_id (an unchanged repository). */
 int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id);
 /* Number of findings with a location seen in run_id through this connection:

@@ -70,35 +70,36 @@ fi
 exec "$FERRET" "\$@"
 EOF
 chmod +x "$T/ferret-kill2"
-read -r ARR MRG < <(FERRET="$T/ferret-kill2" bash "$SL/submit.sh" -n 4 -o "$T/out" \
-  -d "$T/org.db" -- -c 1 -- "$M" "$L")
+read -r ARR MRG < <(FERRET="$T/ferret-kill2" bash "$SL/submit.sh" -n 4 -o "$T/sh" \
+  -d "$T/org.db" -x "-c 1" "$M" "$L")
 for _ in $(seq 600); do # until task 2 has its run open
-  [ -f "$T/out/shard-2.db" ] &&
-    [ "$(sqlite3 "$T/out/shard-2.db" "SELECT count(*) FROM runs WHERE status = 'running'" 2>/dev/null)" = 1 ] && break
+  [ -f "$T/sh/shard-2.db" ] &&
+    [ "$(sqlite3 "$T/sh/shard-2.db" "SELECT count(*) FROM runs WHERE status = 'running'" 2>/dev/null)" = 1 ] && break
   sleep 0.2
 done
 scancel --signal=KILL "${ARR}_2"
 wait_job "$ARR"
 wait_job "$MRG"
 assert_eq "$(job_state "$MRG")" FAILED "the merge job refuses the set with a killed task"
-assert_contains "$(cat "$T/out/merge-$ARR.log")" "shard 2/4 of set slurm-$ARR is incomplete" \
+assert_contains "$(cat "$T/sh/merge-$ARR.log")" "shard 2/4 of set slurm-$ARR is incomplete" \
   "the merge names the killed shard"
 assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM runs" 2>/dev/null || echo none)" 0 \
   "the refused merge wrote no run into the org store"
-assert_eq "$(sqlite3 "$T/out/shard-1.db" "SELECT shard_index || '/' || shard_count || ' ' || shard_set || ' ' || status FROM runs")" \
+assert_eq "$(sqlite3 "$T/sh/shard-1.db" "SELECT shard_index || '/' || shard_count || ' ' || shard_set || ' ' || status FROM runs")" \
   "1/4 slurm-$ARR complete" "a shard's run record says which shard of which set it was"
 # a missing shard is named too
-run_ferret merge --db "$T/partial.db" "$T/out/shard-0.db" "$T/out/shard-1.db" "$T/out/shard-3.db"
+run_ferret merge --db "$T/partial.db" "$T/sh/shard-0.db" "$T/sh/shard-1.db" "$T/sh/shard-3.db"
 assert_eq "$RC" 2 "merge without shard 2 refused"
 assert_contains "$ERR" "shard 2/4 of set slurm-$ARR is missing" "the missing shard is named"
 
 # the killed task requeued: it completes, the set merges
 scontrol requeue "${ARR}_2"
+scontrol update JobId="${ARR}_2" StartTime=now # a requeued job waits 2 minutes otherwise
 wait_job "$ARR"
-assert_eq "$(sqlite3 "$T/out/shard-2.db" "SELECT group_concat(status, ',') FROM runs ORDER BY id")" \
+assert_eq "$(sqlite3 "$T/sh/shard-2.db" "SELECT group_concat(status, ',') FROM runs ORDER BY id")" \
   "running,complete" "the requeued task completed its shard in the same store"
-M2=$(FERRET="$FERRET" sbatch --parsable --export=ALL -o "$T/out/merge2.log" \
-  "$SL/ferret-merge.sbatch" "$T/org.db" "$T/out")
+M2=$(FERRET="$FERRET" sbatch --parsable --export=ALL -o "$T/sh/merge2.log" \
+  "$SL/ferret-merge.sbatch" "$T/org.db" "$T/sh")
 wait_job "$M2"
 assert_eq "$(job_state "$M2")" COMPLETED "the merge job of the completed set"
 norm "$T/org.db" >"$T/org.txt"
@@ -110,19 +111,19 @@ assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM runs WHERE shard_set = 's
   4 "the org store records the four complete shard runs"
 # the large repository: every shard walked it, each scanned its own blobs
 B0=$(sqlite3 "$T/ref.db" "SELECT count(*) FROM content WHERE key LIKE 'git:%'")
-BS=$(for i in 0 1 2 3; do sqlite3 "$T/out/shard-$i.db" "SELECT count(*) FROM content WHERE key LIKE 'git:%'"; done | paste -sd+ | bc)
+BS=$(for i in 0 1 2 3; do sqlite3 "$T/sh/shard-$i.db" "SELECT count(*) FROM content WHERE key LIKE 'git:%'"; done | paste -sd+ | bc)
 assert_eq "$BS" "$B0" "the shards' recorded blobs add up to the unsharded scan's (each blob in one shard)"
 
 # ---- merging again changes nothing
 C1=$(counts "$T/org.db")
-run_ferret merge --db "$T/org.db" "$T/out"/shard-*.db
+run_ferret merge --db "$T/org.db" "$T/sh"/shard-*.db
 assert_eq "$RC" 0 "second merge"
 assert_eq "$(counts "$T/org.db")" "$C1" "merging the same shards twice changes nothing"
 
 # ---- atomic: a merge that fails on its last input leaves the org store as it was
-cp "$T/out/shard-3.db" "$T/broken.db"
+cp "$T/sh/shard-3.db" "$T/broken.db"
 sqlite3 "$T/broken.db" "DROP VIEW occurrences; DROP TABLE locations;"
-run_ferret merge --db "$T/org.db" "$T/data/../out/shard-0.db" "$T/broken.db"
+run_ferret merge --db "$T/org.db" "$T/sh/shard-0.db" "$T/broken.db"
 assert_eq "$RC" 2 "a merge failing half way"
 assert_eq "$(counts "$T/org.db")" "$C1" "a failed merge leaves the org store as it was"
 
@@ -135,14 +136,16 @@ rules:
     description: A rule only one shard has.
     severity: low
     confidence: low
-    attack: none
-    pattern: 'shardextra_[0-9]{8}'
-    examples: ['shardextra_12345678']
+    attack: T1552.001
+    pattern: '\b(shardextra_[0-9]{8})\b'
+    keywords: [shardextra_]
+    examples: ['key = shardextra_12345678']
+    negative_examples: ['key = shardextra_1234']
 EOF
 mkdir -p "$T/small" && echo "x" >"$T/small/a.txt"
 run_ferret scan --db "$T/odd.db" --rules "$T/extra" "$T/small"
 if [ "$RC" -le 1 ]; then
-  run_ferret merge --db "$T/org.db" "$T/out/shard-0.db" "$T/odd.db"
+  run_ferret merge --db "$T/org.db" "$T/sh/shard-0.db" "$T/odd.db"
   assert_eq "$RC" 2 "stores of other rules are refused"
   assert_contains "$ERR" "was scanned with other rules" "the rules difference is named"
   assert_eq "$(counts "$T/org.db")" "$C1" "nothing merged"
@@ -155,8 +158,8 @@ python3 "$FERRET_SRC/scripts/cluster/make-mirrors.py" "$T/data" --repos 30 --nig
 run_ferret scan --threads 2 --db "$T/ref.db" "$M" "$L"
 norm "$T/ref.db" >"$T/ref2.txt"
 [ "$(wc -l <"$T/ref2.txt")" -eq $((NREF + 1)) ] && ok || fail "night 2 adds one finding"
-read -r ARR2 MRG2 < <(FERRET="$FERRET" bash "$SL/submit.sh" -n 4 -o "$T/out" -d "$T/org.db" \
-  -- -c 1 -- "$M" "$L")
+read -r ARR2 MRG2 < <(FERRET="$FERRET" bash "$SL/submit.sh" -n 4 -o "$T/sh" -d "$T/org.db" -x "-c 1" \
+  "$M" "$L")
 wait_job "$ARR2"
 wait_job "$MRG2"
 assert_eq "$(job_state "$MRG2")" COMPLETED "night 2 merge"
@@ -167,8 +170,8 @@ if cmp -s "$T/ref2.txt" "$T/org2.txt"; then ok; else
 fi
 # incremental: each mirror is one shard's, 27 of 30 unchanged; the large
 # repository (a target: its blobs are sharded) is walked by every shard
-LOGS=$(cat "$T/out"/shard-[0-3].log)
-assert_eq "$(count_of "$(grep -h 'ferret: git:' "$T/out"/shard-[0-3].log | tail -4)" unchanged | paste -sd+ | bc)" \
+LOGS=$(cat "$T/sh"/shard-[0-3].log)
+assert_eq "$(count_of "$(grep -h 'ferret: git:' "$T/sh"/shard-[0-3].log)" unchanged | paste -sd+ | bc)" \
   27 "night 2: the shards skip the 27 unchanged mirrors"
 assert_not_contains "$LOGS" "INCOMPLETE" "night 2 shards complete"
 

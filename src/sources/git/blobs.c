@@ -19,6 +19,11 @@
 
 static const char LFS_MAGIC[] = "version https://git-lfs.github.com/spec/v1";
 
+int gs_is_lfs_pointer(const char *p, size_t n)
+{
+    return n < 200 && n >= sizeof LFS_MAGIC - 1 && !memcmp(p, LFS_MAGIC, sizeof LFS_MAGIC - 1);
+}
+
 uint32_t gs_blob_index(walk *w, const git_oid *oid)
 {
     int added = 0;
@@ -108,7 +113,7 @@ int gs_load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
     size_t n = git_odb_object_size(obj);
     fr_buf_append(out, git_odb_object_data(obj), n);
     git_odb_object_free(obj);
-    if (n < 200 && n >= sizeof LFS_MAGIC - 1 && !memcmp(out->p, LFS_MAGIC, sizeof LFS_MAGIC - 1)) {
+    if (gs_is_lfs_pointer(out->p, n)) {
         fr_buf_puts(why, "Git LFS pointer (the content is in LFS storage, not in git)");
         return FR_SKIP;
     }
@@ -126,9 +131,11 @@ void gs_submit_blob(walk *w, uint32_t b)
     int scan = 0;
     if (br->state == B_NEW) {
         const fr_git_opts *o = w->opts;
-        const uint32_t *known = o->known ? fr_keymap_get(&o->known->map, br->oid.id) : NULL;
+        const uint32_t *known = gs_known(w, &br->oid);
         br->state = !known ? B_SCAN : *known ? B_KNOWN_MATCHES : B_KNOWN_CLEAN;
         if (known) w->stats->blobs_known++;
+        /* Another shard's blob: that shard records it, with every location. */
+        if (o->keep && !o->keep(o->keep_ctx, br->oid.id, NULL)) br->state = B_KNOWN_CLEAN;
         if (br->state == B_KNOWN_CLEAN) return;
         scan = br->state == B_SCAN;
     }

@@ -71,6 +71,8 @@ void gs_flush_text(walk *w, fr_buf *buf, fr_item **item, size_t *lines)
 void gs_add_text(walk *w, fr_buf *buf, fr_item **item, size_t *lines, const char *kind,
                  const char *key, const char *text, size_t n, int one_line, fr_location *loc)
 {
+    const fr_git_opts *o = w->opts;
+    if (o && o->keep && !o->keep(o->keep_ctx, NULL, key)) return; /* another shard's */
     if (!*item) {
         *item = fr_item_new(kind, "<batch>");
         free((char *)(*item)->locs[0].repo);
