@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config git
       ripgrep hyperfine clang-format zip unzip bsdutils bc time
       openssl openssh-client   # openssl, ssh-keygen: test keys are made at test time
       chromium chromium-driver python3-jsonschema   # HTML report in a browser; SARIF schema
-      clang libclang-rt-14-dev)  # libFuzzer and its sanitizers (scripts/fuzz.sh)
+      clang libclang-rt-14-dev   # libFuzzer and its sanitizers (scripts/fuzz.sh)
+      slurm-wlm munge)           # the local Slurm cluster of the sharding test (scripts/cluster/slurm)
 # --build: only what building ferret needs (the CI integrations: action.yml,
 # ci/azure-pipelines/ferret.yml), not the test and benchmark tools.
 if [ "${1:-}" = --build ]; then
