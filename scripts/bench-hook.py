@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""Pre-receive hook latency: a push of one commit touching 10 files into bare
-repositories of 1,000 and of 50,000 commits (median of 21 hook runs each; the
-compiled rule set is cached, as on a server), and a push of 1,000 commits
-(time per MB pushed). The pushed objects are written into the repository
-without moving any ref, which is what the hook sees from git's quarantine.
+"""Hook latency, the compiled rule set cached (as on a server or a developer's
+machine after the first run):
+- pre-receive: a push of one commit touching 10 files into bare repositories
+  of 1,000 and of 50,000 commits (median of --runs hook runs each), and a push
+  of 1,000 commits (time per MB pushed). The pushed objects are written into
+  the repository without moving any ref, which is what the hook sees from
+  git's quarantine.
+- pre-commit: one staged file in a work tree of git/git's size (a clone of
+  --worktree, default the git/git snapshot, made once under /tmp/corpora).
+- pre-push: a new branch of one commit of 10 files on top of that clone.
+Each figure is the median wall time of a run of the hook binary, with the
+user+system CPU time of the same runs beside it.
 
-  scripts/bench-hook.py [--runs 21]
+  scripts/bench-hook.py [--runs 21] [--ferret PATH] [--only pre-receive|pre-commit|pre-push]
 """
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -69,37 +77,112 @@ def candidate(repo, ncommits, files_per_commit, bytes_per_file):
     return old, new, total
 
 
+def run_hook(args, stdin, cwd, env, runs):
+    """Median wall and CPU (children's user+system) seconds of runs hook runs."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.monotonic()
+        p = subprocess.run([FERRET, "hook"] + args, input=stdin, cwd=cwd, env=env,
+                           capture_output=True)
+        walls.append(time.monotonic() - t)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+        if p.returncode not in (0, 1):
+            sys.exit(f"hook {args[0]} failed: {p.stderr.decode()}")
+    return walls, cpus
+
+
 def hook_times(repo, old, new, runs, env):
     line = f"{old} {new} refs/heads/main\n".encode()
-    times = []
-    for _ in range(runs):
-        t = time.monotonic()
-        p = subprocess.run([FERRET, "hook", "pre-receive"], input=line, cwd=repo, env=env,
-                           capture_output=True)
-        times.append(time.monotonic() - t)
-        if p.returncode not in (0, 1):
-            sys.exit(f"hook failed: {p.stderr.decode()}")
-    return times
+    return run_hook(["pre-receive"], line, repo, env, runs)[0]
+
+
+def fmt(walls, cpus, runs):
+    return (f"median {statistics.median(walls) * 1000:.1f} ms (min {min(walls) * 1000:.1f}, "
+            f"max {max(walls) * 1000:.1f}; CPU {statistics.median(cpus) * 1000:.1f} ms; {runs} runs)")
+
+
+def worktree_clone(src):
+    """A work tree to measure in: src itself when it is one (it is reset and
+    its branch bench-hook moved), else a clone of it made once."""
+    if os.path.isdir(os.path.join(src, ".git")):
+        return src
+    dst = os.path.join("/tmp/corpora", "bench-hook-" + src.strip("/").replace("/", "-"))
+    if not os.path.isdir(os.path.join(dst, ".git")):
+        os.makedirs("/tmp/corpora", exist_ok=True)
+        print(f"cloning {src} into {dst} (once)")
+        subprocess.run(["git", "clone", "-q", "--no-local", src, dst], check=True)
+    return dst
+
+
+def client_benchmarks(wt, runs, env, only):
+    git = lambda *a: subprocess.run(["git", "-C", wt] + list(a), check=True, capture_output=True,
+                                    text=True).stdout.strip()
+    files = int(subprocess.run(f"git -C {wt} ls-files | wc -l", shell=True, capture_output=True,
+                               text=True).stdout)
+    git("checkout", "-q", "-B", "bench-hook", "HEAD")
+    git("reset", "-q", "--hard")
+    # pre-commit: one staged file (a modified tracked file)
+    path = os.path.join(wt, "README.md")
+    with open(path, "a") as f:
+        f.write("\nbench line: setting = compute(1, 2)\n")
+    git("add", "README.md")
+    if only in (None, "pre-commit"):
+        run_hook(["pre-commit"], b"", wt, env, 1)  # warm the cache
+        w, c = run_hook(["pre-commit"], b"", wt, env, runs)
+        print(f"pre-commit, 1 staged file, work tree of {files} files: {fmt(w, c, runs)}")
+    git("reset", "-q", "--hard")
+    # pre-push: a new branch, one commit of 10 files, remote-tracking refs as after a clone
+    base = git("rev-parse", "HEAD")
+    for i in range(10):
+        with open(os.path.join(wt, f"bench-{i}.py"), "w") as f:
+            f.write(f"setting_{i} = compute({i})  # push benchmark\n" * 40)
+    git("add", ".")
+    subprocess.run(["git", "-C", wt, "-c", "user.name=b", "-c", "user.email=b@example.com",
+                    "commit", "-q", "--no-verify", "-m", "bench"], check=True)
+    new = git("rev-parse", "HEAD")
+    line = f"refs/heads/bench-hook {new} refs/heads/bench-hook {'0' * 40}\n".encode()
+    if only in (None, "pre-push"):
+        run_hook(["pre-push", "origin", "unused"], line, wt, env, 1)
+        w, c = run_hook(["pre-push", "origin", "unused"], line, wt, env, runs)
+        print(f"pre-push, new branch of 1 commit x 10 files on git/git's history: {fmt(w, c, runs)}")
+    git("reset", "-q", "--hard", base)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--ferret", help="the binary to measure (default: build/ferret, rebuilt)")
+    ap.add_argument("--worktree", default="/work/.mirror/git+git/repo",
+                    help="repository cloned once for the client hooks")
+    ap.add_argument("--only", choices=["pre-receive", "pre-commit", "pre-push"])
     a = ap.parse_args()
-    subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "ferret"],
-                   check=True, stdout=subprocess.DEVNULL)
+    global FERRET
+    if a.ferret:
+        FERRET = os.path.abspath(a.ferret)
+    else:
+        subprocess.run(["cmake", "--build", os.path.join(ROOT, "build"), "--target", "ferret"],
+                       check=True, stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory(prefix="ferret-hookbench-") as tmp:
-        env = dict(os.environ, GIT_DIR=".", FERRET_CACHE_DIR=os.path.join(tmp, "cache"))
-        print(f"machine: {os.cpu_count()} cores")
+        cache = os.path.join(tmp, "cache")
+        env = dict(os.environ, GIT_DIR=".", FERRET_CACHE_DIR=cache)
+        print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+        if a.only in ("pre-commit", "pre-push") or (a.only is None and os.path.isdir(a.worktree)):
+            cenv = dict(os.environ, FERRET_CACHE_DIR=cache)
+            cenv.pop("GIT_DIR", None)
+            client_benchmarks(worktree_clone(a.worktree), a.runs, cenv, a.only)
+        if a.only not in (None, "pre-receive"):
+            return
         for commits in (1000, 50000):
             repo = os.path.join(tmp, f"r{commits}.git")
             make_repo(repo, commits)
             old, new, _ = candidate(repo, 1, 10, 2000)
             hook_times(repo, old, new, 1, env)  # warm the compiled-rules cache
-            ts = hook_times(repo, old, new, a.runs, env)
-            print(f"repo of {commits:>6} commits: push of 1 commit x 10 files: median "
-                  f"{statistics.median(ts) * 1000:.1f} ms (min {min(ts) * 1000:.1f}, "
-                  f"max {max(ts) * 1000:.1f}, {a.runs} runs)")
+            w, c = run_hook(["pre-receive"], f"{old} {new} refs/heads/main\n".encode(), repo, env,
+                            a.runs)
+            print(f"pre-receive, repo of {commits:>6} commits: push of 1 commit x 10 files: "
+                  f"{fmt(w, c, a.runs)}")
         repo = os.path.join(tmp, "r1000.git")
         old, new, total = candidate(repo, 1000, 3, 3000)
         ts = hook_times(repo, old, new, 3, env)

@@ -15,6 +15,7 @@
  * Anything unexpected rejects the push: a hook that fails open is a bypass.
  */
 #include "cli/cli.h"
+#include "cli/hook.h"
 #include "detect/detect.h"
 #include "rules/rules.h"
 #include "sources/sources.h"
@@ -32,11 +33,6 @@
 #define MAX_LINE    4096
 #define MAX_UPDATES 10000
 
-typedef struct {
-    char *rule, *rule_name, *commit, *path, *preview, *sha, *author, *ref;
-    size_t line;
-} hook_finding;
-
 /* A blob over the per-blob cap: only its first cap bytes were scanned. */
 typedef struct {
     char *path; /* redacted */
@@ -45,86 +41,56 @@ typedef struct {
 } hook_big;
 
 typedef struct {
-    fr_scanner *sc;
-    const fr_ruleset *rs;
-    hook_finding *f;
-    size_t nf;
+    hook_scan hs;
+    const char *repo; /* GIT_DIR, the locations' repository */
     double t0, budget_s;
-    uint64_t size_budget, bytes;
+    uint64_t size_budget;
     int over_budget;
-    int failed; /* the engine failed on a piece: not scanned */
     uint64_t blob_cap;
     hook_big *big; /* blobs over blob_cap: not scanned whole */
     size_t nbig;
 } hook_ctx;
 
 /* Policy keys and their defaults (NULL: unset). */
-enum { P_MODE, P_RULES, P_DB, P_TIME, P_SIZE, P_ON_BUDGET, P_BYPASS, P_CACHE, P_COUNT };
-static const char *const POLICY_KEYS[P_COUNT] = {"ferret.mode",        "ferret.rules",
-                                                 "ferret.db",          "ferret.timeBudgetMs",
-                                                 "ferret.sizeBudget",  "ferret.onBudgetExceeded",
-                                                 "ferret.allowBypass", "ferret.cacheDir"};
-static const char *const POLICY_DEFAULTS[P_COUNT] = {"block", NULL,     NULL,    "4000",
-                                                     "256M",  "reject", "false", NULL};
+enum {
+    P_MODE,
+    P_RULES,
+    P_DB,
+    P_TIME,
+    P_SIZE,
+    P_ON_BUDGET,
+    P_BYPASS,
+    P_CACHE,
+    P_ON_UNSCANNABLE,
+    P_HONOR_ALLOW,
+    P_COUNT
+};
+static const char *const POLICY_KEYS[P_COUNT] = {
+    "ferret.mode",        "ferret.rules",    "ferret.db",
+    "ferret.timeBudgetMs", "ferret.sizeBudget", "ferret.onBudgetExceeded",
+    "ferret.allowBypass", "ferret.cacheDir", "ferret.onUnscannable",
+    "ferret.honorAllowComments"};
+static const char *const POLICY_DEFAULTS[P_COUNT] = {"block", NULL,  NULL,     "4000",   "256M",
+                                                     "reject", "false", NULL, "reject", "false"};
 
-/* shown and ref are the piece's path and ref with any secret in them redacted
- * (computed before the scan: redacting scans too, which would replace m). */
-static void add_finding(hook_ctx *c, const fr_match *m, const unsigned char *data,
-                        const fr_push_piece *pc, const fr_buf *shown, const fr_buf *ref)
+/* The location of a piece of the push (strings borrowed). */
+static fr_location piece_location(const hook_ctx *c, const fr_push_piece *pc, const char *kind,
+                                  const char *path)
 {
-    const fr_rule *r = &c->rs->rules[m->rule];
-    fr_buf pv = {0}, path = {0};
-    char sha[65];
-    fr_redact((const char *)data + m->sstart, m->send - m->sstart, &pv);
-    fr_sha256_hex(data + m->sstart, m->send - m->sstart, sha);
-    fr_buf_put_safe(&path, shown->p ? shown->p : "", shown->len);
-    c->f = fr_xrealloc(c->f, (c->nf + 1) * sizeof *c->f);
-    c->f[c->nf++] = (hook_finding){fr_xstrdup(r->id),
-                                   fr_xstrdup(r->name),
-                                   fr_xstrdup(pc->commit ? pc->commit : ""),
-                                   fr_buf_steal(&path),
-                                   fr_buf_steal(&pv),
-                                   fr_xstrdup(sha),
-                                   fr_xstrdup(pc->author_email ? pc->author_email : ""),
-                                   fr_xstrdup(ref->p ? ref->p : ""),
-                                   m->line};
+    return (fr_location){.kind = kind,
+                         .repo = c->repo,
+                         .path = path,
+                         .commit = pc->commit,
+                         .author_name = pc->author_name,
+                         .author_email = pc->author_email,
+                         .author_date = pc->author_date,
+                         .ref = pc->ref};
 }
 
-/* The ref a piece came with, any secret in its name redacted. */
-static void redact_ref(hook_ctx *c, const fr_push_piece *pc, fr_buf *out)
+static void scan_name(hook_ctx *c, const fr_push_piece *pc, const char *kind, const char *name)
 {
-    fr_redact_path(c->sc, pc->ref ? pc->ref : "", out);
-}
-
-/* Scans name, a name the push shows (a blob's path, a ref's name), with
- * newlines as spaces, as the scan's git-path items do; findings are placed at
- * pc->path. Returns 1 when the engine failed (the push is then not accepted). */
-static int scan_name(hook_ctx *c, const fr_push_piece *pc, const char *name)
-{
-    size_t n = strlen(name);
-    unsigned char *p = fr_xmalloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        p[i] = name[i] == '\n' ? ' ' : (unsigned char)name[i];
-    const fr_match *m;
-    size_t nm;
-    int rc = fr_scan(c->sc, p, n, &m, &nm);
-    if (rc) {
-        c->failed = 1;
-    } else if (nm) {
-        /* Copy the matches out: redacting the path scans again. */
-        fr_match *mm = fr_xmalloc(nm * sizeof *mm);
-        memcpy(mm, m, nm * sizeof *mm);
-        fr_buf shown = {0}, ref = {0};
-        fr_redact_path(c->sc, pc->path, &shown);
-        redact_ref(c, pc, &ref);
-        for (size_t i = 0; i < nm; i++)
-            add_finding(c, &mm[i], p, pc, &shown, &ref);
-        fr_buf_release(&shown);
-        fr_buf_release(&ref);
-        free(mm);
-    }
-    free(p);
-    return rc ? 1 : 0;
+    fr_location l = piece_location(c, pc, kind, name);
+    hook_submit_name(&c->hs, &l);
 }
 
 static int on_piece(void *arg, const fr_push_piece *pc)
@@ -135,9 +101,9 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         return 1;
     }
     /* A secret in a pushed path name is readable on the server as surely as one
-     * in the content: it is a finding of its own (kind git-path in a scan). The
-     * path is scanned first, whatever happens to the content, and for every
-     * path a blob appears at. */
+     * in the content: it is a finding of its own (kind git-path, as in a scan).
+     * The path is scanned first, whatever happens to the content, and for
+     * every path a blob appears at. */
     if (pc->path && !strcmp(pc->kind, "git")) {
         const char *name = pc->path;
         /* "<ref NAME>...": the ref's name is scanned once on its own */
@@ -145,7 +111,7 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         if (rl && !strncmp(name, "<ref ", 5) && !strncmp(name + 5, pc->ref, rl) &&
             name[5 + rl] == '>')
             name += 6 + rl;
-        if (*name && scan_name(c, pc, name)) return 1;
+        if (*name) scan_name(c, pc, "git-path", name);
     }
     /* An annotated tag's own name is shown by git too; it is scanned unless it
      * is the name of the pushed ref (refs/tags/NAME), scanned already. */
@@ -154,53 +120,42 @@ static int on_piece(void *arg, const fr_push_piece *pc)
         const char *tag = pc->path + sizeof TAG_AT - 1;
         size_t tl = strlen(tag) - (*tag ? 1 : 0); /* without the closing '>' */
         const char *short_ref = pc->ref && !strncmp(pc->ref, "refs/tags/", 10) ? pc->ref + 10 : "";
-        if (tl && (strlen(short_ref) != tl || strncmp(short_ref, tag, tl))) {
-            char *name = fr_xmalloc(tl + 1);
-            memcpy(name, tag, tl);
-            name[tl] = 0;
-            int rc = scan_name(c, pc, name);
-            free(name);
-            if (rc) return 1;
-        }
+        if (tl && (strlen(short_ref) != tl || strncmp(short_ref, tag, tl)))
+            scan_name(c, pc, "git-path", pc->path);
     }
     if (pc->path_only) return 0; /* its content was scanned at its first path */
-    if (!strcmp(pc->kind, "git") && pc->size > pc->len) { /* over the cap: not scanned whole */
+    int blob = !strcmp(pc->kind, "git");
+    if (blob && (pc->size > pc->len || !pc->data)) {
         fr_buf shown = {0};
-        fr_redact_path(c->sc, pc->path, &shown);
-        c->big = fr_xrealloc(c->big, (c->nbig + 1) * sizeof *c->big);
-        hook_big *b = &c->big[c->nbig++];
-        b->path = fr_buf_steal(&shown);
-        snprintf(b->blob, sizeof b->blob, "%.12s", pc->blob ? pc->blob : "");
-        b->size = pc->size;
-        b->scanned = pc->data ? pc->len : 0;
+        fr_redact_path(c->hs.sc, pc->path, &shown);
+        if (pc->size > c->blob_cap) { /* over the cap: not scanned whole */
+            c->big = fr_xrealloc(c->big, (c->nbig + 1) * sizeof *c->big);
+            hook_big *b = &c->big[c->nbig++];
+            b->path = fr_buf_steal(&shown);
+            snprintf(b->blob, sizeof b->blob, "%.12s", pc->blob ? pc->blob : "");
+            b->size = pc->size;
+            b->scanned = pc->data ? pc->len : 0;
+        } else { /* not readable: a hole in what the push was checked for */
+            hook_scan *h = &c->hs;
+            h->u = fr_xrealloc(h->u, (h->nu + 1) * sizeof *h->u);
+            fr_buf why = {0};
+            fr_buf_printf(&why, "blob %.12s cannot be read", pc->blob ? pc->blob : "");
+            h->u[h->nu++] = (hook_unscanned){fr_buf_steal(&shown),
+                                             fr_xstrdup(pc->commit ? pc->commit : ""),
+                                             fr_buf_steal(&why), 1};
+            fr_buf_release(&shown);
+        }
     }
-    if (!pc->data) return 0; /* not readable: flagged incomplete by the walk */
-    c->bytes += pc->len;
-    if (c->bytes > c->size_budget) {
+    if (!pc->data) return 0;
+    if (c->hs.bytes + pc->len > c->size_budget) {
         c->over_budget = 1;
         return 1;
     }
-    /* Content is scanned through its views (the pipeline's rule: the byte view
-     * of content with NULs or control bytes, and a UTF-16 transcoding too): a
-     * NUL byte or a UTF-16 guess is no way to get a secret past the hook. */
-    fr_text_views tv = {0};
-    fr_text_views_of(&tv, pc->data, pc->len);
-    /* A secret in the path or ref is never printed or stored (before the scan
-     * below: redacting scans too). */
-    fr_buf shown = {0}, ref = {0};
-    fr_redact_path(c->sc, pc->path, &shown);
-    redact_ref(c, pc, &ref);
-    const fr_match *m;
-    size_t nm;
-    int rc = fr_scan_views(c->sc, tv.p, tv.len, tv.n, &m, &nm);
-    /* an engine error is not a clean scan: the push is not accepted */
-    if (rc) c->failed = 1;
-    for (size_t i = 0; !rc && i < nm; i++)
-        add_finding(c, &m[i], tv.p[m[i].view], pc, &shown, &ref);
-    fr_text_views_release(&tv);
-    fr_buf_release(&shown);
-    fr_buf_release(&ref);
-    return rc ? 1 : 0;
+    /* The scan's own per-content code: archives opened, logs normalised, text
+     * views, guards (hook_scan.c). */
+    fr_location l = piece_location(c, pc, pc->kind, pc->path);
+    hook_submit_content(&c->hs, &l, pc->data, pc->len);
+    return 0;
 }
 
 static const char *pusher(void)
@@ -265,8 +220,8 @@ static void record(const char *db, const hook_ctx *c, const char *rules_hash, co
     fr_buf_printf(&note, "push by %s at %s: %s", pusher(), now, verdict);
     int64_t run = 0;
     if (fr_store_run_begin(st, targets.p, rules_hash, &run) == FR_OK) {
-        for (size_t i = 0; i < c->nf; i++) {
-            const hook_finding *f = &c->f[i];
+        for (size_t i = 0; i < c->hs.nf; i++) {
+            const hook_finding *f = &c->hs.f[i];
             fr_store_match m = {.rule_id = f->rule, .preview = f->preview, .line = f->line};
             snprintf(m.secret_sha256, sizeof m.secret_sha256, "%s", f->sha);
             fr_location l = {.kind = "git-push",
@@ -287,7 +242,7 @@ static void record(const char *db, const hook_ctx *c, const char *rules_hash, co
             fr_store_put(st, run, &it);
             fr_buf_release(&key);
         }
-        fr_run_counts counts = {0, 0, 0, c->bytes, c->nf, 0};
+        fr_run_counts counts = {0, 0, 0, c->hs.bytes, c->hs.nf, 0};
         if (fr_store_run_end(st, run, 1, &counts, note.p))
             fprintf(stderr, "ferret: warning: cannot record the push: %s\n", fr_error());
     } else {
@@ -319,10 +274,39 @@ static int parse_line(char *line, fr_push_update *u)
     return FR_OK;
 }
 
+/* Prints what was not scanned whole and returns whether the push must be
+ * rejected for it: what could not be read or scanned (errors) always, content
+ * that cannot be opened (skipped: damaged, encrypted, over a limit) unless
+ * ferret.onUnscannable is warn. */
+static int report_unscanned(const hook_ctx *c, const char *on_unscannable)
+{
+    int reject = 0, warn_only = !strcmp(on_unscannable, "warn");
+    for (size_t i = 0; i < c->hs.nu; i++) {
+        const hook_unscanned *u = &c->hs.u[i];
+        int r = u->error || !warn_only;
+        reject |= r;
+        fprintf(stderr, "ferret: %s: %s%s%.12s: not scanned whole: %s; %s\n",
+                r ? "error" : "warning", u->path, *u->commit ? " in commit " : "", u->commit,
+                u->reason,
+                u->error ? "the push is rejected (what is not scanned may hold a secret)"
+                : r ? "the push is rejected (ferret.onUnscannable = reject; 'warn' accepts such "
+                      "content with this warning). Push it in a form that can be read, or, "
+                      "where ferret.allowBypass is set, push with 'git push -o ferret.skip' "
+                      "(recorded)"
+                    : "accepted (ferret.onUnscannable = warn)");
+    }
+    return reject;
+}
+
 int fr_cmd_hook(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "pre-commit")) return fr_hook_pre_commit(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "pre-push")) return fr_hook_pre_push(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "pre-receive")) {
-        fr_cli_error("usage: ferret hook pre-receive  (reads git's pre-receive input on stdin)");
+        fr_cli_error("usage: ferret hook pre-receive | pre-commit | pre-push\n"
+                     "  pre-receive  (server) reads git's pre-receive input on stdin\n"
+                     "  pre-commit   scans the staged changes\n"
+                     "  pre-push     reads git's pre-push input on stdin");
         return FR_EXIT_ERROR;
     }
     fr_push_update *u = NULL;
@@ -330,8 +314,6 @@ int fr_cmd_hook(int argc, char **argv)
     char line[MAX_LINE + 2];
     int exit_code = FR_EXIT_ERROR;
     hook_ctx c = {0};
-    fr_ruleset *rs = NULL;
-    fr_engine *eng = NULL;
     char *pol[P_COUNT];
     fr_git_hook_config(POLICY_KEYS, P_COUNT, pol); /* one repository open for all keys */
     for (int i = 0; i < P_COUNT; i++)
@@ -339,6 +321,8 @@ int fr_cmd_hook(int argc, char **argv)
     char *mode = pol[P_MODE], *rules = pol[P_RULES], *db = pol[P_DB], *tb = pol[P_TIME];
     char *sb = pol[P_SIZE], *ob = pol[P_ON_BUDGET], *bypass = pol[P_BYPASS], *cache = pol[P_CACHE];
     int warn = !strcmp(mode, "warn");
+    const char *gd = getenv("GIT_DIR");
+    c.repo = gd && *gd ? gd : ".";
     for (size_t lineno = 1; fgets(line, sizeof line, stdin); lineno++) {
         if (strlen(line) > MAX_LINE || n == MAX_UPDATES) {
             fr_cli_error("rejecting the push: pre-receive input line %zu is too long or too many",
@@ -369,48 +353,48 @@ int fr_cmd_hook(int argc, char **argv)
                         "(ferret.allowBypass); the push is scanned\n");
         audit("bypass refused");
     }
-    if (fr_rules_load(&rs, rules)) {
-        fr_cli_error("rejecting the push: cannot load the rules: %s", fr_error());
+    if (fr_parse_size(sb, &c.size_budget)) c.size_budget = 256u << 20;
+    /* No one blob may take more than the whole push's budget. */
+    c.blob_cap = c.size_budget < FR_HOOK_BLOB_MAX ? c.size_budget : FR_HOOK_BLOB_MAX;
+    /* Configuration comes from the receiving repository only (git config; a
+     * relative ferret.rules is taken from $GIT_DIR, where push hooks run),
+     * never from what is pushed; and 'ferret:allow' in pushed content is a
+     * finding like any other unless the server's owner trusts it. */
+    hook_opts ho = {.rules_dir = rules,
+                    .cache_dir = cache,
+                    .max_size = c.blob_cap,
+                    .ignore_allow = !is_true(pol[P_HONOR_ALLOW])};
+    if (hook_scan_start(&c.hs, &ho)) {
+        fr_cli_error("rejecting the push: %s", fr_error());
         goto done;
     }
-    fr_buf cdir = {0};
-    if (!cache) fr_cli_cache_dir(&cdir);
-    fr_engine_opts eo = {.cache_dir = cache ? cache : cdir.len ? cdir.p : NULL};
-    int erc = fr_engine_new(&eng, rs, &eo);
-    fr_buf_release(&cdir);
-    if (erc || fr_scanner_new(&c.sc, eng)) {
-        fr_cli_error("rejecting the push: cannot compile the rules: %s", fr_error());
-        goto done;
-    }
-    c.rs = rs;
     /* The time budget covers reading and scanning the push, not compiling the
      * rules (a one-time cost: the compiled database is cached). */
     c.t0 = fr_monotonic();
     c.budget_s = atof(tb) / 1000.0;
-    if (fr_parse_size(sb, &c.size_budget)) c.size_budget = 256u << 20;
-    /* No one blob may take more than the whole push's budget. */
-    c.blob_cap = c.size_budget < FR_HOOK_BLOB_MAX ? c.size_budget : FR_HOOK_BLOB_MAX;
     /* Each ref name the push creates or moves is shown by the server like a
      * path: scanned as a name of its own (a deletion shows nothing new). */
-    for (size_t i = 0; i < n && !c.failed; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (strspn(u[i].new_oid, "0") == 40) continue;
-        fr_buf where = {0};
-        fr_buf_printf(&where, "<ref %s>", u[i].ref);
-        fr_push_piece rp = {
-            .kind = "git-ref", .path = where.p, .commit = u[i].new_oid, .ref = u[i].ref};
-        if (scan_name(&c, &rp, u[i].ref)) c.failed = 1;
-        fr_buf_release(&where);
+        fr_push_piece rp = {.kind = "git-ref", .commit = u[i].new_oid, .ref = u[i].ref};
+        scan_name(&c, &rp, "git-ref", u[i].ref);
     }
     fr_push_stats ps = {0};
-    if (!c.failed && fr_git_push_walk(u, n, c.blob_cap, on_piece, &c, &ps)) {
+    fr_push_walk_opts wo = {.max_size = c.blob_cap, .have_all_refs = 1};
+    if (fr_git_push_walk(u, n, &wo, on_piece, &c, &ps)) {
         fr_cli_error("rejecting the push: %s", fr_error());
         goto done;
     }
-    /* What could not be read or scanned was not checked: fail closed. */
-    if (ps.incomplete || c.failed) {
-        fr_cli_error("rejecting the push: %s", c.failed ? "the rules engine failed on part of it"
-                                                        : "some pushed objects could not be read");
+    if (hook_scan_finish(&c.hs)) {
+        fr_cli_error("rejecting the push: the scan failed: %s", fr_error());
         goto done;
+    }
+    /* What could not be read or scanned was not checked: fail closed. */
+    int reject_unscanned = report_unscanned(&c, pol[P_ON_UNSCANNABLE]);
+    if (ps.incomplete) {
+        fr_cli_error("rejecting the push: some pushed objects could not be read%s%s",
+                     ps.problem[0] ? ": " : "", ps.problem);
+        reject_unscanned = 1;
     }
     /* A blob over the cap was scanned only in part: over the budget like a push
      * too large to scan, under the same policy (ferret.onBudgetExceeded). */
@@ -433,41 +417,37 @@ int fr_cmd_hook(int argc, char **argv)
                 reject_budget ? "error" : "warning", tb, sb,
                 reject_budget ? "rejected (ferret.onBudgetExceeded = reject); push smaller pieces"
                               : "accepted without a complete scan");
-    for (size_t i = 0; i < c.nf; i++) {
-        const hook_finding *f = &c.f[i];
-        fprintf(stderr, "ferret: %s %s: %s in commit %.12s, %s line %zu: %s (sha256 %.16s)\n",
-                warn ? "warning:" : "SECRET", f->rule, f->rule_name, f->commit, f->path, f->line,
-                f->preview, f->sha);
-    }
-    if (c.nf)
+    hook_print_findings(&c.hs, warn ? "warning:" : "SECRET");
+    size_t nf = c.hs.nf;
+    int marked = 0;
+    for (size_t i = 0; i < nf; i++)
+        marked |= c.hs.f[i].allow_marker;
+    if (nf)
         fprintf(stderr,
                 "ferret: %s. To fix: remove the secret from history (git commit --amend, or "
                 "git rebase -i and edit the commit), rotate the credential — it was exposed the "
-                "moment it was committed — and push again. A false positive: add 'ferret:allow' "
-                "to that line.\n",
-                warn ? "warn mode: the push is accepted" : "push rejected");
+                "moment it was committed — and push again.%s\n",
+                warn ? "warn mode: the push is accepted" : "push rejected",
+                marked ? " 'ferret:allow' in pushed content is not honoured by this server "
+                         "(a push must not allowlist its own secret); its owner may trust it "
+                         "with ferret.honorAllowComments"
+                       : "");
     if (db)
-        record(db, &c, rs->hash,
-               c.nf && !warn   ? "rejected"
-               : reject_budget ? "rejected (budget)"
-                               : "accepted");
-    exit_code = (c.nf && !warn) || reject_budget ? FR_EXIT_FINDINGS : FR_EXIT_CLEAN;
+        record(db, &c, c.hs.rs->hash,
+               nf && !warn       ? "rejected"
+               : reject_unscanned ? "rejected (not scanned whole)"
+               : reject_budget    ? "rejected (budget)"
+                                  : "accepted");
+    exit_code = (nf && !warn) || reject_budget || reject_unscanned ? FR_EXIT_FINDINGS
+                                                                    : FR_EXIT_CLEAN;
 done:
     for (size_t i = 0; i < n; i++)
         free(u[i].ref);
     free(u);
-    for (size_t i = 0; i < c.nf; i++) {
-        hook_finding *f = &c.f[i];
-        free(f->rule), free(f->rule_name), free(f->commit), free(f->path);
-        free(f->preview), free(f->sha), free(f->author), free(f->ref);
-    }
-    free(c.f);
+    hook_scan_free(&c.hs);
     for (size_t i = 0; i < c.nbig; i++)
         free(c.big[i].path);
     free(c.big);
-    fr_scanner_free(c.sc);
-    fr_engine_free(eng);
-    fr_ruleset_free(rs);
     for (int i = 0; i < P_COUNT; i++)
         free(pol[i]);
     return exit_code;

@@ -32,7 +32,7 @@ push origin main
 assert_eq "$PRC" 1 "a secret in a new commit is rejected"
 assert_eq "$(tip main)" "$before" "the ref is unchanged"
 assert_contains "$PO" "remote: ferret: SECRET github.pat" "rule in the message"
-assert_contains "$PO" "in commit $(git rev-parse --short=12 HEAD), app.env line 2" "commit, path and line"
+assert_contains "$PO" "in commit $(git rev-parse --short=12 HEAD) (refs/heads/main), app.env line 2" "commit, path and line"
 assert_contains "$PO" "${s1:0:4}****" "redacted secret"
 assert_not_contains "$PO" "$s1" "never the plaintext"
 assert_contains "$PO" "rotate the credential" "how to fix"
@@ -84,10 +84,22 @@ assert_eq "$PRC" 1 "a multi-ref push with one dirty ref is rejected"
 assert_eq "$(tip good)" none "all of it: the clean ref is not updated either"
 git checkout -q main
 
-# ferret:allow, a binary file
+# ferret:allow: pushed content must not allowlist its own secret, so the
+# server does not honour it unless its owner says so (ferret.honorAllowComments)
 printf 'doc = "%s" # ferret:allow\n' "$($FAKE github 707)" > docs.txt && git add . && gcommit ivy "documented example"
 push origin main
-assert_eq "$PRC" 0 "a ferret:allow line is accepted"
+assert_eq "$PRC" 1 "a ferret:allow line is rejected by default"
+assert_eq "$(nsecrets)" 1 "one finding, the allowed line"
+assert_contains "$PO" "docs.txt line 1: " "the allowed line named"
+assert_contains "$PO" "[its 'ferret:allow' is not honoured here]" "saying the marker is not honoured"
+assert_contains "$PO" "ferret.honorAllowComments" "and how a server owner can trust it"
+git -C "$T/srv.git" config ferret.honorAllowComments true
+push origin main
+assert_eq "$PRC" 0 "a ferret:allow line is accepted with ferret.honorAllowComments"
+git -C "$T/srv.git" config --unset ferret.honorAllowComments
+git rm -q docs.txt && gcommit ivy "no example" # (trees pushed below would hold it)
+push origin main
+assert_eq "$PRC" 0 "deleting a file adds nothing"
 # a NUL byte hides nothing (issue 10, defect 12): a blob with a NUL before the
 # secret, a commit message and a tag message with text after a NUL
 printf 'bin\0ary %s' "$($FAKE github 708)" > blob.bin && git add . && gcommit ivy "binary"

@@ -1,12 +1,19 @@
 /*
- * push.c: the pre-receive hook's walk: what a push adds, handed over one piece
- * at a time (fr_git_push_walk), and the hook's git config.
+ * push.c: the push hooks' walk (pre-receive on the server, pre-push on the
+ * client): what a push adds, handed over one piece at a time
+ * (fr_git_push_walk), and the hooks' git config.
  *
- *   updates ──> existing refs hidden ──> each new tip peeled (tag messages)
- *                                          ├─ commit: revwalk, oldest first:
- *                                          │    message, blobs not in a parent
- *                                          ├─ tree: every blob under it
- *                                          └─ blob: itself
+ *   updates ──> what the other side has: every ref (server) or the remote's
+ *               tracking refs and old values (client) ──> hidden
+ *           ──> tips ordered: a tip other pushed tips reach goes first
+ *           ──> per tip: a fresh revwalk hiding the above and the tips before
+ *               it (a commit belongs to the first ref that reaches it);
+ *               the tip peeled (tag messages)
+ *                 ├─ commit: revwalk, oldest first: message, blobs not in a parent
+ *                 ├─ tree: every blob under it
+ *                 └─ blob: itself
+ *   an object that cannot be read: stats->incomplete, the first named in
+ *   stats->problem (a blob is also handed over with data NULL)
  */
 #include "sources/git/git_int.h"
 
@@ -41,6 +48,17 @@ static int open_from_env(git_repository **repo)
         return FR_ERR;
     }
     return FR_OK;
+}
+
+/* The first thing that could not be read, for the hook's message. */
+static void note_problem(fr_push_stats *st, const char *what, const git_oid *oid, const char *at)
+{
+    st->incomplete = 1;
+    if (st->problem[0]) return;
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, oid);
+    snprintf(st->problem, sizeof st->problem, "%s %.12s%s%s: %s", what, hex, at ? " at " : "",
+             at ? at : "", gs_err());
 }
 
 int fr_git_hook_config(const char *const *keys, size_t n, char **values)
@@ -119,13 +137,13 @@ static void push_blob(push_walk *pw, const git_oid *oid, const char *path)
     size_t len = 0;
     git_object_t type;
     if (git_odb_read_header(&len, &type, pw->odb, oid) || type != GIT_OBJECT_BLOB) {
-        pw->stats->incomplete = 1;
+        note_problem(pw->stats, "blob", oid, path);
         len = 0;
     } else if (len <= pw->max_size && git_odb_read(&obj, pw->odb, oid) == 0) {
         pc.data = git_odb_object_data(obj);
         pc.len = git_odb_object_size(obj);
     } else if (len <= pw->max_size) {
-        pw->stats->incomplete = 1;
+        note_problem(pw->stats, "blob", oid, path);
     } else if (read_prefix(pw->odb, oid, len, (size_t)pw->max_size, &prefix) == FR_OK) {
         pc.data = (const unsigned char *)(prefix.p ? prefix.p : "");
         pc.len = prefix.len;
@@ -176,7 +194,7 @@ static void push_tree(push_walk *pw, git_tree *t, git_tree **parents, size_t np,
                     push_tree(pw, child, sub, nsub, path, depth + 1);
                     git_tree_free(child);
                 } else {
-                    pw->stats->incomplete = 1;
+                    note_problem(pw->stats, "tree", git_tree_entry_id(e), path->p);
                 }
             }
             path->len = base;
@@ -266,15 +284,125 @@ static int is_zero_oid(const char *hex)
     return strspn(hex, "0") == strlen(hex);
 }
 
-int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_push_fn fn, void *ctx,
-                     fr_push_stats *stats)
+/* What the receiving side has: the commits of every ref (the server), or of
+ * the refs under have_prefix and the updates' old values (a client). */
+static void collect_have(push_walk *pw, const fr_push_update *u, size_t n,
+                         const fr_push_walk_opts *o, git_oid **out, size_t *nout)
+{
+    git_reference_iterator *it = NULL;
+    git_reference *ref;
+    fr_buf glob = {0};
+    if (o->have_prefix) fr_buf_printf(&glob, "%s*", o->have_prefix);
+    int rc = o->have_all_refs ? git_reference_iterator_new(&it, pw->repo)
+             : o->have_prefix ? git_reference_iterator_glob_new(&it, pw->repo, glob.p)
+                              : -1;
+    fr_buf_release(&glob);
+    if (rc == 0) {
+        while (git_reference_next(&ref, it) == 0) {
+            git_object *peeled = NULL;
+            if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0) {
+                *out = fr_xrealloc(*out, (*nout + 1) * sizeof **out);
+                git_oid_cpy(&(*out)[(*nout)++], git_object_id(peeled));
+            }
+            git_object_free(peeled);
+            git_reference_free(ref);
+        }
+        git_reference_iterator_free(it);
+    }
+    /* The remote's current values, where this side has them (a force push's
+     * old commits are the remote's; a value not known here hides nothing). */
+    for (size_t i = 0; !o->have_all_refs && i < n; i++) {
+        git_oid oid;
+        git_object *obj = NULL, *peeled = NULL;
+        if (is_zero_oid(u[i].old_oid) || git_oid_fromstr(&oid, u[i].old_oid) ||
+            git_object_lookup(&obj, pw->repo, &oid, GIT_OBJECT_ANY) ||
+            git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT)) {
+            git_object_free(obj);
+            continue;
+        }
+        *out = fr_xrealloc(*out, (*nout + 1) * sizeof **out);
+        git_oid_cpy(&(*out)[(*nout)++], git_object_id(peeled));
+        git_object_free(peeled);
+        git_object_free(obj);
+    }
+}
+
+/* One pushed update, in walk order. */
+typedef struct {
+    size_t i;        /* index in the updates */
+    git_oid commit;  /* its tip peeled to a commit */
+    int has_commit;
+    size_t below;    /* how many other pushed tips it reaches */
+} tip_order;
+
+static int cmp_order(const void *a, const void *b)
+{
+    const tip_order *x = a, *y = b;
+    if (x->below != y->below) return x->below < y->below ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A commit's message and the blobs it introduces, attributed to pw->ref. */
+static void push_commit(push_walk *pw, const git_oid *c, fr_buf *path)
+{
+    git_commit *cm = NULL;
+    git_tree *tree = NULL;
+    if (git_commit_lookup(&cm, pw->repo, c) || git_commit_tree(&tree, cm)) {
+        note_problem(pw->stats, "commit", c, NULL);
+        git_commit_free(cm);
+        return;
+    }
+    pw->stats->commits++;
+    git_oid_tostr(pw->commit_hex, sizeof pw->commit_hex, c);
+    pw->author = git_commit_author(cm);
+    fr_time_iso((int64_t)pw->author->when.time, pw->author_date);
+    fr_buf msg = {0};
+    if (gs_raw_message(pw->odb, c, &msg)) note_problem(pw->stats, "commit", c, NULL);
+    fr_push_piece mp = {"git-message",
+                        "<commit message>",
+                        pw->commit_hex,
+                        NULL,
+                        pw->author->name,
+                        pw->author->email,
+                        pw->author_date,
+                        pw->ref,
+                        (const unsigned char *)(msg.p ? msg.p : ""),
+                        msg.len,
+                        msg.len,
+                        0};
+    if (pw->fn(pw->ctx, &mp)) pw->stop = 1;
+    fr_buf_release(&msg);
+    unsigned np = git_commit_parentcount(cm);
+    git_tree **pt = fr_xcalloc(np ? np : 1, sizeof *pt);
+    for (unsigned k = 0; k < np; k++) {
+        git_commit *parent = NULL;
+        if (git_commit_parent(&parent, cm, k) || git_commit_tree(&pt[k], parent))
+            note_problem(pw->stats, "parent of commit", c, NULL);
+        git_commit_free(parent);
+    }
+    fr_buf_reset(path);
+    fr_buf_puts(path, "");
+    if (!pw->stop) push_tree(pw, tree, pt, np, path, 0);
+    for (unsigned k = 0; k < np; k++)
+        git_tree_free(pt[k]);
+    free(pt);
+    git_tree_free(tree);
+    git_commit_free(cm);
+}
+
+int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts *o, fr_push_fn fn,
+                     void *ctx, fr_push_stats *stats)
 {
     push_walk pw = {0};
-    pw.fn = fn, pw.ctx = ctx, pw.stats = stats, pw.max_size = max_size;
+    pw.fn = fn, pw.ctx = ctx, pw.stats = stats, pw.max_size = o->max_size;
     if (open_from_env(&pw.repo)) return FR_ERR;
     fr_keymap_init(&pw.seen_blobs, GIT_OID_RAWSZ);
     fr_keymap_init(&pw.seen_tags, GIT_OID_RAWSZ);
     git_revwalk *rw = NULL;
+    git_oid *have = NULL;
+    size_t nhave = 0, nord = 0;
+    tip_order *ord = fr_xcalloc(n ? n : 1, sizeof *ord);
+    fr_buf path = {0};
     int rc = FR_OK;
     if (git_repository_odb(&pw.odb, pw.repo)) {
         fr_error_set("cannot open the object database: %s", gs_err());
@@ -286,88 +414,67 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, uint64_t max_size, fr_pu
         rc = FR_ERR;
         goto done;
     }
-    git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
-    /* What the repository already has: every existing ref. */
-    git_reference_iterator *it = NULL;
-    git_reference *ref;
-    if (git_reference_iterator_new(&it, pw.repo) == 0) {
-        while (git_reference_next(&ref, it) == 0) {
-            git_object *peeled = NULL;
-            if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0)
-                git_revwalk_hide(rw, git_object_id(peeled));
-            git_object_free(peeled);
-            git_reference_free(ref);
-        }
-        git_reference_iterator_free(it);
-    }
-    size_t pushed = 0;
-    for (size_t i = 0; i < n && rc == FR_OK; i++) {
+    collect_have(&pw, u, n, o, &have, &nhave);
+    /* Each ref is walked on its own, hiding what the other side has and the
+     * tips walked before it: a commit belongs to the first ref that reaches
+     * it, a ref whose tip other pushed tips reach taken first (a branch and a
+     * branch built on it each keep their own commits, in any input order). */
+    for (size_t i = 0; i < n; i++) {
         if (is_zero_oid(u[i].new_oid)) continue; /* a deletion adds nothing */
         git_oid oid;
-        git_object *obj = NULL;
+        git_object *obj = NULL, *peeled = NULL;
         if (git_oid_fromstr(&oid, u[i].new_oid) ||
             git_object_lookup(&obj, pw.repo, &oid, GIT_OBJECT_ANY)) {
             fr_error_set("%s: pushed object %s cannot be read: %s", u[i].ref, u[i].new_oid,
                          gs_err());
             rc = FR_ERR;
+            goto done;
+        }
+        ord[nord] = (tip_order){.i = i};
+        if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) == 0) {
+            git_oid_cpy(&ord[nord].commit, git_object_id(peeled));
+            ord[nord].has_commit = 1;
+        }
+        git_object_free(peeled);
+        git_object_free(obj);
+        nord++;
+    }
+    for (size_t a = 0; a < nord; a++)
+        for (size_t b = 0; b < nord; b++)
+            if (a != b && ord[a].has_commit && ord[b].has_commit &&
+                !git_oid_equal(&ord[a].commit, &ord[b].commit) &&
+                git_graph_descendant_of(pw.repo, &ord[a].commit, &ord[b].commit) == 1)
+                ord[a].below++;
+    qsort(ord, nord, sizeof *ord, cmp_order);
+    for (size_t k = 0; k < nord && rc == FR_OK && !pw.stop; k++) {
+        const fr_push_update *up = &u[ord[k].i];
+        git_oid oid;
+        git_object *obj = NULL;
+        if (git_oid_fromstr(&oid, up->new_oid) ||
+            git_object_lookup(&obj, pw.repo, &oid, GIT_OBJECT_ANY)) {
+            fr_error_set("%s: pushed object %s cannot be read: %s", up->ref, up->new_oid,
+                         gs_err());
+            rc = FR_ERR;
             break;
         }
-        if (push_tip(&pw, &u[i], obj, rw, &pushed)) rc = FR_ERR;
+        git_revwalk_reset(rw);
+        git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+        for (size_t h = 0; h < nhave; h++)
+            git_revwalk_hide(rw, &have[h]);
+        for (size_t j = 0; j < k; j++)
+            if (ord[j].has_commit) git_revwalk_hide(rw, &ord[j].commit);
+        size_t pushed = 0;
+        if (push_tip(&pw, up, obj, rw, &pushed)) rc = FR_ERR;
+        pw.ref = up->ref;
+        pw.author = NULL;
+        git_oid c;
+        while (rc == FR_OK && pushed && !pw.stop && git_revwalk_next(&c, rw) == 0)
+            push_commit(&pw, &c, &path);
     }
-    git_oid c;
-    fr_buf path = {0};
-    while (rc == FR_OK && pushed && !pw.stop && git_revwalk_next(&c, rw) == 0) {
-        git_commit *cm = NULL;
-        git_tree *tree = NULL;
-        if (git_commit_lookup(&cm, pw.repo, &c) || git_commit_tree(&tree, cm)) {
-            stats->incomplete = 1;
-            git_commit_free(cm);
-            continue;
-        }
-        stats->commits++;
-        git_oid_tostr(pw.commit_hex, sizeof pw.commit_hex, &c);
-        pw.author = git_commit_author(cm);
-        fr_time_iso((int64_t)pw.author->when.time, pw.author_date);
-        pw.ref = NULL;
-        for (size_t i = 0; i < n && !pw.ref; i++)
-            if (!is_zero_oid(u[i].new_oid)) pw.ref = u[i].ref;
-        fr_buf msg = {0};
-        if (gs_raw_message(pw.odb, &c, &msg)) stats->incomplete = 1;
-        fr_push_piece mp = {"git-message",
-                            "<commit message>",
-                            pw.commit_hex,
-                            NULL,
-                            pw.author->name,
-                            pw.author->email,
-                            pw.author_date,
-                            pw.ref,
-                            (const unsigned char *)(msg.p ? msg.p : ""),
-                            msg.len,
-                            msg.len,
-                            0};
-        if (fn(ctx, &mp)) pw.stop = 1;
-        fr_buf_release(&msg);
-        unsigned np = git_commit_parentcount(cm);
-        git_tree **pt = fr_xcalloc(np ? np : 1, sizeof *pt);
-        for (unsigned k = 0; k < np; k++) {
-            git_commit *parent = NULL;
-            if (git_commit_parent(&parent, cm, k) == 0)
-                git_commit_tree(&pt[k], parent);
-            else
-                stats->incomplete = 1;
-            git_commit_free(parent);
-        }
-        fr_buf_reset(&path);
-        fr_buf_puts(&path, "");
-        push_tree(&pw, tree, pt, np, &path, 0);
-        for (unsigned k = 0; k < np; k++)
-            git_tree_free(pt[k]);
-        free(pt);
-        git_tree_free(tree);
-        git_commit_free(cm);
-    }
-    fr_buf_release(&path);
 done:
+    fr_buf_release(&path);
+    free(ord);
+    free(have);
     git_revwalk_free(rw);
     git_odb_free(pw.odb);
     fr_keymap_release(&pw.seen_blobs);
