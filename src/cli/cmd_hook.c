@@ -65,12 +65,17 @@ enum {
     P_HONOR_ALLOW,
     P_COUNT
 };
-static const char *const POLICY_KEYS[P_COUNT] = {
-    "ferret.mode",        "ferret.rules",    "ferret.db",
-    "ferret.timeBudgetMs", "ferret.sizeBudget", "ferret.onBudgetExceeded",
-    "ferret.allowBypass", "ferret.cacheDir", "ferret.onUnscannable",
-    "ferret.honorAllowComments"};
-static const char *const POLICY_DEFAULTS[P_COUNT] = {"block", NULL,  NULL,     "4000",   "256M",
+static const char *const POLICY_KEYS[P_COUNT] = {"ferret.mode",
+                                                 "ferret.rules",
+                                                 "ferret.db",
+                                                 "ferret.timeBudgetMs",
+                                                 "ferret.sizeBudget",
+                                                 "ferret.onBudgetExceeded",
+                                                 "ferret.allowBypass",
+                                                 "ferret.cacheDir",
+                                                 "ferret.onUnscannable",
+                                                 "ferret.honorAllowComments"};
+static const char *const POLICY_DEFAULTS[P_COUNT] = {"block",  NULL,    NULL, "4000",   "256M",
                                                      "reject", "false", NULL, "reject", "false"};
 
 /* The location of a piece of the push (strings borrowed). */
@@ -140,9 +145,9 @@ static int on_piece(void *arg, const fr_push_piece *pc)
             h->u = fr_xrealloc(h->u, (h->nu + 1) * sizeof *h->u);
             fr_buf why = {0};
             fr_buf_printf(&why, "blob %.12s cannot be read", pc->blob ? pc->blob : "");
-            h->u[h->nu++] = (hook_unscanned){fr_buf_steal(&shown),
-                                             fr_xstrdup(pc->commit ? pc->commit : ""),
-                                             fr_buf_steal(&why), 1};
+            h->u[h->nu++] =
+                (hook_unscanned){fr_buf_steal(&shown), fr_xstrdup(pc->commit ? pc->commit : ""),
+                                 fr_buf_steal(&why), 1};
             fr_buf_release(&shown);
         }
     }
@@ -434,12 +439,12 @@ int fr_cmd_hook(int argc, char **argv)
                        : "");
     if (db)
         record(db, &c, c.hs.rs->hash,
-               nf && !warn       ? "rejected"
+               nf && !warn        ? "rejected"
                : reject_unscanned ? "rejected (not scanned whole)"
                : reject_budget    ? "rejected (budget)"
                                   : "accepted");
-    exit_code = (nf && !warn) || reject_budget || reject_unscanned ? FR_EXIT_FINDINGS
-                                                                    : FR_EXIT_CLEAN;
+    exit_code =
+        (nf && !warn) || reject_budget || reject_unscanned ? FR_EXIT_FINDINGS : FR_EXIT_CLEAN;
 done:
     for (size_t i = 0; i < n; i++)
         free(u[i].ref);

@@ -42,9 +42,8 @@ static int client_start(client *c, const char *kind)
     memset(c, 0, sizeof *c);
     c->kind = kind;
     fr_git_hook_config(CLIENT_KEYS, C_COUNT, c->cfg);
-    hook_opts ho = {.rules_dir = c->cfg[C_RULES],
-                    .cache_dir = c->cfg[C_CACHE],
-                    .max_size = FR_HOOK_BLOB_MAX};
+    hook_opts ho = {
+        .rules_dir = c->cfg[C_RULES], .cache_dir = c->cfg[C_CACHE], .max_size = FR_HOOK_BLOB_MAX};
     if (hook_scan_start(&c->hs, &ho)) {
         fr_cli_error("%s", fr_error());
         return FR_ERR;
@@ -73,8 +72,8 @@ static void note_unread(client *c, const char *path, const char *blob, int unrea
                       (unsigned long long)size, (unsigned long long)FR_HOOK_BLOB_MAX);
     hook_scan *h = &c->hs;
     h->u = fr_xrealloc(h->u, (h->nu + 1) * sizeof *h->u);
-    h->u[h->nu++] = (hook_unscanned){fr_buf_steal(&shown), fr_xstrdup(""), fr_buf_steal(&why),
-                                     unreadable};
+    h->u[h->nu++] =
+        (hook_unscanned){fr_buf_steal(&shown), fr_xstrdup(""), fr_buf_steal(&why), unreadable};
     fr_buf_release(&shown);
 }
 
@@ -166,8 +165,8 @@ static int on_pushed(void *arg, const fr_push_piece *pc)
     }
     if (pc->path_only) return 0;
     if (!strcmp(pc->kind, "git") && (!pc->data || pc->size > pc->len)) {
-        note_unread(c, pc->path, pc->blob ? pc->blob : "", !pc->data && pc->size <= FR_HOOK_BLOB_MAX,
-                    pc->size);
+        note_unread(c, pc->path, pc->blob ? pc->blob : "",
+                    !pc->data && pc->size <= FR_HOOK_BLOB_MAX, pc->size);
         if (!pc->data) return 0;
     }
     fr_location l = {.kind = pc->kind,
@@ -227,8 +226,8 @@ int fr_hook_pre_push(int argc, char **argv)
         const char *rb = getenv("PRE_COMMIT_REMOTE_BRANCH");
         u = fr_xcalloc(1, sizeof *u);
         memcpy(u[0].new_oid, to, 41);
-        memcpy(u[0].old_oid, from && is_oid(from) ? from : "0000000000000000000000000000000000000000",
-               41);
+        memcpy(u[0].old_oid,
+               from && is_oid(from) ? from : "0000000000000000000000000000000000000000", 41);
         u[0].ref = fr_xstrdup(rb && *rb ? rb : "HEAD");
         n = 1;
     }
@@ -236,7 +235,8 @@ int fr_hook_pre_push(int argc, char **argv)
     /* Each pushed ref's name is shown by the remote like a path. */
     for (size_t i = 0; i < n; i++) {
         if (strspn(u[i].new_oid, "0") == 40) continue;
-        fr_location rl = {.kind = "git-ref", .path = u[i].ref, .commit = u[i].new_oid, .ref = u[i].ref};
+        fr_location rl = {
+            .kind = "git-ref", .path = u[i].ref, .commit = u[i].new_oid, .ref = u[i].ref};
         hook_submit_name(&c.hs, &rl);
     }
     if (is_remote_name(remote)) fr_buf_printf(&prefix, "refs/remotes/%s/", remote);

@@ -68,10 +68,9 @@ static int sink(void *ctx, const fr_store_item *si)
     }
     if (si->status != FR_ST_SCANNED) {
         h->u = fr_xrealloc(h->u, (h->nu + 1) * sizeof *h->u);
-        h->u[h->nu++] = (hook_unscanned){dup0(l ? l->path : si->content_key),
-                                         dup0(l ? l->commit : ""),
-                                         dup0(si->reason ? si->reason : "not scanned"),
-                                         si->status == FR_ST_ERROR};
+        h->u[h->nu++] = (hook_unscanned){
+            dup0(l ? l->path : si->content_key), dup0(l ? l->commit : ""),
+            dup0(si->reason ? si->reason : "not scanned"), si->status == FR_ST_ERROR};
     }
     return FR_OK;
 }
@@ -93,7 +92,9 @@ int hook_scan_start(hook_scan *h, const hook_opts *o)
     }
     fr_buf cdir = {0};
     if (!o->cache_dir) fr_cli_cache_dir(&cdir);
-    fr_engine_opts eo = {.cache_dir = o->cache_dir ? o->cache_dir : cdir.len ? cdir.p : NULL,
+    fr_engine_opts eo = {.cache_dir = o->cache_dir ? o->cache_dir
+                                      : cdir.len   ? cdir.p
+                                                   : NULL,
                          .ignore_allow_comments = o->ignore_allow};
     int rc = fr_engine_new(&h->eng, h->rs, &eo);
     fr_buf_release(&cdir);

@@ -329,10 +329,10 @@ static void collect_have(push_walk *pw, const fr_push_update *u, size_t n,
 
 /* One pushed update, in walk order. */
 typedef struct {
-    size_t i;        /* index in the updates */
-    git_oid commit;  /* its tip peeled to a commit */
+    size_t i;       /* index in the updates */
+    git_oid commit; /* its tip peeled to a commit */
     int has_commit;
-    size_t below;    /* how many other pushed tips it reaches */
+    size_t below; /* how many other pushed tips it reaches */
 } tip_order;
 
 static int cmp_order(const void *a, const void *b)
@@ -452,8 +452,7 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts 
         git_object *obj = NULL;
         if (git_oid_fromstr(&oid, up->new_oid) ||
             git_object_lookup(&obj, pw.repo, &oid, GIT_OBJECT_ANY)) {
-            fr_error_set("%s: pushed object %s cannot be read: %s", up->ref, up->new_oid,
-                         gs_err());
+            fr_error_set("%s: pushed object %s cannot be read: %s", up->ref, up->new_oid, gs_err());
             rc = FR_ERR;
             break;
         }
