@@ -123,9 +123,8 @@ static const char *shard_set_name(const char *given, fr_buf *b)
         fr_buf_printf(b, "slurm-%s", v);
         return b->p;
     }
-    if ((v = getenv("GITHUB_RUN_ID")) && *v) {
-        const char *a = getenv("GITHUB_RUN_ATTEMPT");
-        fr_buf_printf(b, "github-%s-%s", v, a ? a : "1");
+    if ((v = getenv("GITHUB_RUN_ID")) && *v) { /* a re-run attempt stays in its set */
+        fr_buf_printf(b, "github-%s", v);
         return b->p;
     }
     if ((v = getenv("BUILD_BUILDID")) && *v) {
