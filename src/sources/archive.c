@@ -205,7 +205,9 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
                       cut.p);
             fr_buf_release(&cut);
         } else {
-            stop = fn(ctx, mname.p, (const unsigned char *)member.p, member.len, NULL);
+            /* an empty member is content too: never NULL (NULL means unread) */
+            stop = fn(ctx, mname.p, (const unsigned char *)(member.p ? member.p : ""), member.len,
+                      NULL);
         }
         if (stop || rc == FR_ELIMIT) break;
         if (skip && hr != ARCHIVE_WARN && archive_errno(a)) { /* a damaged stream ends here */

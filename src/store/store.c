@@ -769,6 +769,24 @@ int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash,
     return rc;
 }
 
+int fr_store_known_one(fr_store *s, const char *key, const char *rules_hash, int *has_matches)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT EXISTS (SELECT 1 FROM matches WHERE content_id = c.id)"
+                           " FROM content c WHERE key = ?1 AND status = 'scanned'"
+                           " AND rules_hash = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading scanned content");
+    bind_text(st, 1, key);
+    bind_text(st, 2, rules_hash);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *has_matches = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE) return FR_ENOTFOUND;
+    return rc == SQLITE_ROW ? FR_OK : sql_error(s, "reading scanned content");
+}
+
 int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, fr_walked_cb cb,
                          void *ctx)
 {

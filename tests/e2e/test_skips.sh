@@ -54,6 +54,12 @@ run_ferret scan --db q.db --quiet repo
 assert_eq "$RC" 1 "--quiet: exit 1"
 assert_eq "$ERR" "" "--quiet: no warning"
 
+# an archive with an empty member (delivered as content, not as unread)
+mkdir em && : > em/empty.txt && printf 'T=%s\n' "$t1" > em/full.txt && tar cf em.tar -C em empty.txt full.txt
+run_ferret scan --db em.db em.tar
+assert_eq "$RC" 1 "an empty member: exit 1"
+assert_eq "$(sqlite3 em.db "select count(*) from content where status = 'scanned' and size = 0")" 1 "the empty member is scanned content"
+
 # the same files on disk: the same skips, the same exit
 cp -r repo tree && rm -rf tree/.git
 run_ferret scan --db f.db tree

@@ -119,6 +119,10 @@ typedef struct {
      * libgit2 follows an index's offsets unchecked (and crashes on wild ones). */
     char **bad_packs;
     size_t nbad;
+    /* The repository's own packs, read by ferret's pack reader (packread.c)
+     * for the scan ahead; closed once every blob fed ahead was loaded. */
+    fr_pack_src *packs;
+    size_t npacks;
 } repo_ctx;
 
 typedef struct {
@@ -150,11 +154,20 @@ enum {
     BF_LOCATED = 2, /* the walk found it at a path (or a ref) */
 };
 
+/* A blob to scan ahead: its pack (an index in rc->packs; NONE: read through
+ * libgit2) and position in that pack's listing, and the run of blobs (one
+ * worker) it belongs to. */
+typedef struct {
+    unsigned char oid[GIT_OID_RAWSZ];
+    uint32_t pack, k;
+    uint64_t run;
+} gs_feed_ent;
+
 /* Blobs scanned ahead of the walk, handed to the pipeline by a thread of their own. */
 typedef struct {
     fr_pipeline *p;
     repo_ctx *rc;
-    fr_pack_blob *blobs;
+    gs_feed_ent *order; /* in delta-tree order: each base before its deltas */
     size_t n;
     pthread_t thread;
     int running, refused;
@@ -196,6 +209,14 @@ typedef struct {
     repo_ctx *rc;
     ahead_feed feed;
     int stopped;
+
+    /* Incremental and range scans (since.c): only the commits in fresh are
+     * walked; a commit outside it reached from one is a boundary whose tree is
+     * walked with marking set (pairs seen, nothing located or submitted). */
+    int use_fresh, marking;
+    fr_keymap fresh;
+    struct gs_since *since;
+    const fr_known_blobs *known; /* opts->known, or the set known_all gave */
 } walk;
 
 /* ---- repo.c ---- */
@@ -263,6 +284,8 @@ void gs_flush_locations(walk *w);
 fr_item *gs_blob_item(const git_oid *oid, char hex[GIT_OID_HEXSZ + 1]);
 /* The provenance of a blob no commit reaches. */
 void gs_add_unreachable(walk *w, fr_item *it);
+/* A Git LFS pointer file (its content is in LFS storage, not in git). */
+int gs_is_lfs_pointer(const char *p, size_t n);
 /* The item loader of a blob (load_arg: its hex id, load_ctx: its repo_ctx). */
 int gs_load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
 
@@ -272,6 +295,31 @@ int gs_load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
  * (fr_pack_list_blobs on the mapped files). */
 int gs_pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_t *cap, char *why,
                   size_t why_len);
+
+/* ---- since.c ---- */
+
+enum { GS_SINCE_FULL, GS_SINCE_INCREMENTAL, GS_SINCE_NEW_PACKS };
+/* Before the walk: lists the packs (for opts->out) and, with opts->prev, the
+ * candidates (loose objects, objects of new packs) and the fresh commits.
+ * GS_SINCE_FULL: walk everything (no prev, or its revwalk failed);
+ * GS_SINCE_INCREMENTAL: only fresh commits; GS_SINCE_NEW_PACKS: the same, and
+ * packs not in prev are to be checked and read ahead. */
+int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips);
+/* opts->range: the fresh commits of A..B and the tip to walk them from
+ * (name owned by the caller). FR_ERR with fr_error() when it cannot resolve. */
+int gs_since_range(walk *w, ref_tip *tip);
+/* Whether blob oid was scanned before under the current rules: NULL when not
+ * (or unknown), else a pointer to whether it has matches (w->known, or one
+ * question to opts->known_one). Walk thread only. */
+const uint32_t *gs_known(walk *w, const git_oid *oid);
+/* A walked commit reached from a fresh one: marks its tree. */
+void gs_since_boundary(walk *w, const git_oid *commit);
+/* After the ref walk: candidate commits walked as dangling (fresh ones only). */
+void gs_since_dangling(walk *w);
+/* After settling: candidate blobs nothing reached and never scanned. */
+void gs_since_blobs(walk *w);
+/* Fills opts->out (when the walk was complete) and frees the since state. */
+void gs_since_end(walk *w, const ref_tip *tips, size_t ntips, int complete);
 
 /* ---- ahead.c ---- */
 

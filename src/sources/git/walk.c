@@ -67,10 +67,31 @@ typedef struct {
 
 static void process_commit(walk *w, uint32_t c);
 
-/* Walks the history from tip (post-order) and processes each new commit as it is emitted. */
+/* The end of a shallow clone's history: recorded as skipped with the commit
+ * it stops before (the clone holds no more), not as an incomplete scan. */
+static void note_shallow(walk *w, const char *hex)
+{
+    char why[512];
+    snprintf(why, sizeof why,
+             "shallow clone: commit %s (beyond the shallow boundary) and its history are not in "
+             "the repository",
+             hex);
+    fr_item *it = fr_item_new("git", hex);
+    free((char *)it->locs[0].repo);
+    it->locs[0].repo = fr_xstrdup(w->path);
+    it->status = FR_ST_SKIPPED;
+    it->reason = fr_xstrdup(why);
+    w->stats->shallow = 1;
+    if (fr_pipeline_submit(w->p, it)) w->stopped = 1;
+}
+
+/* Walks the history from tip (post-order) and processes each new commit as it
+ * is emitted. With use_fresh, only fresh commits: a tip walked before is not
+ * entered, a parent walked before is a boundary (its tree marked). */
 void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
 {
     if (fr_keymap_get(&w->commits, tip->id)) return;
+    if (w->use_fresh && !fr_keymap_get(&w->fresh, tip->id)) return;
     frame *st = fr_xmalloc(64 * sizeof *st);
     size_t n = 0, cap = 64;
     st[n++] = (frame){*tip, NONE, NONE};
@@ -87,14 +108,12 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
             if (git_commit_lookup(&c, w->repo, &f->oid)) {
                 char hex[GIT_OID_HEXSZ + 1], why[512];
                 git_oid_tostr(hex, sizeof hex, &f->oid);
-                if (w->shallow)
-                    snprintf(why, sizeof why,
-                             "shallow clone: commit %s (beyond the shallow boundary) and its "
-                             "history are not in the repository",
-                             hex);
-                else
+                if (w->shallow) {
+                    note_shallow(w, hex);
+                } else {
                     snprintf(why, sizeof why, "missing or corrupt commit %s: %s", hex, gs_err());
-                gs_note_problem(w, w->shallow ? FR_ST_SKIPPED : FR_ST_ERROR, hex, why);
+                    gs_note_problem(w, FR_ST_ERROR, hex, why);
+                }
                 n--;
                 continue;
             }
@@ -108,6 +127,12 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
         const commit_rec *r = &w->cv[f->idx];
         if (f->next_parent < r->nparents) {
             git_oid parent = w->parent_oids[r->parents_at + f->next_parent++];
+            if (w->use_fresh && !fr_keymap_get(&w->commits, parent.id) &&
+                !fr_keymap_get(&w->fresh, parent.id)) {
+                fr_keymap_put(&w->commits, parent.id, NONE, NULL);
+                gs_since_boundary(w, &parent);
+                continue;
+            }
             if (!fr_keymap_get(&w->commits, parent.id)) {
                 if (n == cap) {
                     cap *= 2;
@@ -160,13 +185,14 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
     fr_keymap_put(&w->tree_paths, key, 0, &added);
     if (!added) return;
     fr_keymap_put(&w->tree_oids, tree_oid->id, 0, &added);
-    if (added) w->stats->trees++;
+    if (added && !w->marking) w->stats->trees++;
     if (depth > MAX_TREE_DEPTH) {
         gs_note_problem(w, FR_ST_SKIPPED, path->p, "tree nested deeper than 512 levels");
         return;
     }
     git_tree *t = NULL;
     if (git_tree_lookup(&t, w->repo, tree_oid)) {
+        if (w->marking) return; /* the scan that walked it recorded the problem */
         char hex[GIT_OID_HEXSZ + 1], why[512];
         git_oid_tostr(hex, sizeof hex, tree_oid);
         snprintf(why, sizeof why, "missing or corrupt tree %s: %s", hex, gs_err());
@@ -197,8 +223,10 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
         } else {
             size_t before = w->strs.n;
             uint32_t pid = fr_strtab_intern(&w->strs, path->p, path->len);
-            gs_add_blob_location(w, gs_blob_index(w, git_tree_entry_id(e)), pid, commit);
-            if (w->strs.n != before) add_path_name(w, pid, commit); /* a path never seen */
+            /* marking: seen (the path too), not this walk's to record */
+            if (!w->marking)
+                gs_add_blob_location(w, gs_blob_index(w, git_tree_entry_id(e)), pid, commit);
+            if (w->strs.n != before && !w->marking) add_path_name(w, pid, commit); /* new path */
         }
         path->len = base;
         path->p[base] = 0;
@@ -245,6 +273,7 @@ static void walk_release(walk *w)
     fr_keymap_release(&w->tag_oids);
     fr_keymap_release(&w->blobs);
     fr_keymap_release(&w->pairs);
+    fr_keymap_release(&w->fresh);
     free(w->cv), free(w->parent_oids), free(w->bv), free(w->lv);
     fr_buf_release(&w->msgs);
     fr_buf_release(&w->messages_kept);
@@ -291,6 +320,7 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     fr_keymap_init(&w.tag_oids, GIT_OID_RAWSZ);
     fr_keymap_init(&w.blobs, GIT_OID_RAWSZ);
     fr_keymap_init(&w.pairs, GIT_OID_RAWSZ + 8);
+    fr_keymap_init(&w.fresh, GIT_OID_RAWSZ);
     w.shallow = git_repository_is_shallow(w.repo) == 1;
     if (git_repository_odb(&w.odb, w.repo)) w.odb = NULL;
     w.partial_clone = gs_is_partial_clone(w.repo);
@@ -302,7 +332,32 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     fr_keymap_init(&rc->withdrawn, GIT_OID_RAWSZ);
     fr_keymap_init(&rc->keep, GIT_OID_RAWSZ);
     w.rc = rc;
-    gs_scan_ahead(&w);
+    /* What to walk: a range, only what is new since the last complete scan,
+     * or everything (see since.c). */
+    ref_tip *tips = NULL;
+    size_t ntips = 0;
+    int mode = GS_SINCE_FULL;
+    if (opts->range) {
+        tips = fr_xcalloc(1, sizeof *tips);
+        if (gs_since_range(&w, tips)) {
+            free(tips);
+            walk_release(&w);
+            return FR_ERR;
+        }
+        ntips = 1;
+    } else {
+        gs_collect_tips(&w, &tips, &ntips);
+        mode = gs_since_begin(&w, tips, ntips);
+    }
+    stats->refs += ntips;
+    /* Packs are checked and their unscanned blobs read ahead unless nothing
+     * can be new in them (a range; an incremental scan with no new pack). A
+     * walk that meets every blob wants every scanned one at hand; one that
+     * meets few asks about each (gs_known). */
+    w.known = opts->known;
+    if (!w.known && opts->known_all && !opts->range && mode != GS_SINCE_INCREMENTAL)
+        w.known = opts->known_all(opts->known_ctx);
+    if (!opts->range && mode != GS_SINCE_INCREMENTAL) gs_scan_ahead(&w);
     if (rc->nbad) { /* from now on, every read goes around the corrupt packs */
         fr_buf od = {0};
         git_odb *odb = NULL;
@@ -312,6 +367,10 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
             git_odb_free(odb);
             fr_buf_release(&od);
             gs_feed_join(&w);
+            gs_since_end(&w, tips, ntips, 0);
+            for (size_t i = 0; i < ntips; i++)
+                free(tips[i].name);
+            free(tips);
             walk_release(&w);
             return FR_ERR;
         }
@@ -320,20 +379,19 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
         w.odb = odb;
     }
 
-    ref_tip *tips = NULL;
-    size_t ntips = 0;
-    gs_collect_tips(&w, &tips, &ntips);
-    stats->refs += ntips;
-    for (size_t i = 0; i < ntips && !w.stopped && !fr_interrupted; i++)
+    if (opts->range) /* the commits of the range, labelled with its end */
+        gs_walk_commits(&w, &tips[0].target,
+                        fr_strtab_intern(&w.strs, tips[0].name, strlen(tips[0].name)));
+    for (size_t i = 0; i < ntips && !opts->range && !w.stopped && !fr_interrupted; i++)
         gs_walk_ref(&w, &tips[i]);
-    for (size_t i = 0; i < ntips; i++)
-        free(tips[i].name);
-    free(tips);
 
     /* Unreachable objects: dangling commits first (they give provenance), then
-     * blobs that nothing reaches. */
+     * blobs that nothing reaches. A partial walk looks only at the objects that
+     * can be new (since.c); a range at none. */
     odb_scan o = {&w, NULL, NULL, NULL, 0, 0};
-    if (!w.stopped && !fr_interrupted && git_repository_odb(&o.odb, w.repo) == 0) {
+    gs_since_dangling(&w);
+    if (!w.use_fresh && !w.stopped && !fr_interrupted &&
+        git_repository_odb(&o.odb, w.repo) == 0) {
         git_odb_foreach(o.odb, on_object, &o);
         uint32_t dangling = fr_strtab_intern(&w.strs, "(unreachable)", 13);
         for (size_t i = 0; i < o.nc && !fr_interrupted; i++)
@@ -348,8 +406,13 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
         if (fr_keymap_get(&w.blobs, o.blobs[i].id)) continue; /* reached by a dangling commit */
         gs_submit_blob(&w, gs_blob_index(&w, &o.blobs[i]));
     }
+    gs_since_blobs(&w);
     free(o.commits);
     free(o.blobs);
+    gs_since_end(&w, tips, ntips, !w.stopped && !fr_interrupted);
+    for (size_t i = 0; i < ntips; i++)
+        free(tips[i].name);
+    free(tips);
     int stopped = w.stopped;
     walk_release(&w);
     if (fr_interrupted) return FR_EINTR;

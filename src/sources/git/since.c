@@ -1,0 +1,357 @@
+/*
+ * since.c: scans that walk part of the history — an incremental re-scan (only
+ * what the last complete scan under the same rules did not walk) and a range
+ * scan (A..B, for a pull request) — and the state a complete scan leaves for
+ * the next one.
+ *
+ *   prev state (tips, packs) ──> candidates: loose objects and objects of packs
+ *     │                          not in prev (dangling commits, new blobs)
+ *     v
+ *   revwalk: push current tips not in prev + candidate commits, hide prev tips
+ *     │ error (a tip's history is broken): the whole history is walked
+ *     v
+ *   fresh commits ──> the walk (walk.c) processes only them; a walked commit
+ *     reached as a parent is a boundary: its tree is marked (each (tree, path)
+ *     and (blob, path) seen, nothing submitted), so a fresh commit records
+ *     only the pairs it introduces
+ *     │
+ *     v
+ *   after the walk: candidate commits no ref reached are walked as dangling,
+ *   candidate blobs nothing reached and never scanned are scanned bare
+ *
+ * A range scan pushes B and hides A; it has no candidates and leaves no state.
+ */
+#include "sources/git/git_int.h"
+
+#include <dirent.h>
+#include <git2/sys/odb_backend.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gs_since {
+    git_oid *commits, *blobs; /* candidates (incremental scans) */
+    size_t nc, nb, capc, capb;
+    char **packs; /* every pack file name now (for the next state) */
+    size_t npacks;
+    int new_packs; /* some pack is not in the previous state */
+};
+
+/* ------------------------------------------------------------ the state --- */
+
+void fr_git_state_add(fr_git_state *st, const char *kind, const char *name, const char *oid)
+{
+    if (!strcmp(kind, "tip")) {
+        st->refs = fr_xrealloc(st->refs, (st->ntips + 1) * sizeof *st->refs);
+        st->oids = fr_xrealloc(st->oids, (st->ntips + 1) * sizeof *st->oids);
+        st->refs[st->ntips] = fr_xstrdup(name);
+        st->oids[st->ntips++] = fr_xstrdup(oid);
+    } else if (!strcmp(kind, "pack")) {
+        st->packs = fr_xrealloc(st->packs, (st->npacks + 1) * sizeof *st->packs);
+        st->packs[st->npacks++] = fr_xstrdup(name);
+    }
+}
+
+void fr_git_state_free(fr_git_state *st)
+{
+    for (size_t i = 0; i < st->ntips; i++)
+        free(st->refs[i]), free(st->oids[i]);
+    for (size_t i = 0; i < st->npacks; i++)
+        free(st->packs[i]);
+    free(st->refs), free(st->oids), free(st->packs);
+    memset(st, 0, sizeof *st);
+}
+
+/* ----------------------------------------------------------- candidates --- */
+
+static int in_prev_packs(const fr_git_state *prev, const char *name)
+{
+    for (size_t i = 0; i < prev->npacks; i++)
+        if (!strcmp(prev->packs[i], name)) return 1;
+    return 0;
+}
+
+typedef struct {
+    walk *w;
+    struct gs_since *s;
+} cand_ctx;
+
+static int on_candidate(const git_oid *oid, void *payload)
+{
+    cand_ctx *c = payload;
+    struct gs_since *s = c->s;
+    if (fr_interrupted) return 1;
+    size_t len;
+    git_object_t type;
+    if (!c->w->odb || git_odb_read_header(&len, &type, c->w->odb, oid)) return 0; /* when read */
+    if (type == GIT_OBJECT_COMMIT) {
+        if (s->nc == s->capc) {
+            s->capc = s->capc ? s->capc * 2 : 256;
+            s->commits = fr_xrealloc(s->commits, s->capc * sizeof *s->commits);
+        }
+        git_oid_cpy(&s->commits[s->nc++], oid);
+    } else if (type == GIT_OBJECT_BLOB) {
+        if (s->nb == s->capb) {
+            s->capb = s->capb ? s->capb * 2 : 256;
+            s->blobs = fr_xrealloc(s->blobs, s->capb * sizeof *s->blobs);
+        }
+        git_oid_cpy(&s->blobs[s->nb++], oid);
+    }
+    return 0;
+}
+
+/* Lists the pack files of every object directory (alternates' too) and, with
+ * prev, enumerates the objects that may be new since: loose ones and those of
+ * packs prev does not name. */
+static void list_objects(walk *w, const fr_git_state *prev)
+{
+    struct gs_since *s = w->since;
+    fr_buf dir = {0};
+    fr_buf_printf(&dir, "%sobjects", git_repository_commondir(w->repo));
+    object_dirs dirs = {0};
+    gs_list_object_dirs(&dirs, dir.p, 0);
+    cand_ctx cc = {w, s};
+    for (size_t di = 0; di < dirs.n && !fr_interrupted; di++) {
+        git_odb_backend *b = NULL;
+        if (prev && git_odb_backend_loose(&b, dirs.dir[di], -1, 0, 0, 0) == 0) {
+            b->foreach(b, on_candidate, &cc);
+            b->free(b);
+        }
+        fr_buf_reset(&dir);
+        fr_buf_printf(&dir, "%s/pack", dirs.dir[di]);
+        DIR *d = opendir(dir.p);
+        for (struct dirent *e; d && (e = readdir(d));) {
+            size_t L = strlen(e->d_name);
+            if (L < 6 || strcmp(e->d_name + L - 5, ".pack")) continue;
+            s->packs = fr_xrealloc(s->packs, (s->npacks + 1) * sizeof *s->packs);
+            s->packs[s->npacks++] = fr_xstrdup(e->d_name);
+            if (!prev || in_prev_packs(prev, e->d_name)) continue;
+            s->new_packs = 1;
+            fr_buf idx = {0};
+            fr_buf_printf(&idx, "%s/%.*s.idx", dir.p, (int)(L - 5), e->d_name);
+            if (git_odb_backend_one_pack(&b, idx.p) == 0) {
+                b->foreach(b, on_candidate, &cc);
+                b->free(b);
+            }
+            fr_buf_release(&idx);
+        }
+        if (d) closedir(d);
+    }
+    gs_object_dirs_free(&dirs);
+    fr_buf_release(&dir);
+}
+
+/* ------------------------------------------------------- fresh commits --- */
+
+/* Fills w->fresh with the commits reachable from push and from none of hide.
+ * A hidden tip that is gone (gc'd) or not a commit hides nothing. Returns
+ * FR_OK, or FR_ERR when libgit2 cannot walk (a broken or shallow history). */
+static int fresh_commits(walk *w, const git_oid *push, size_t npush, const git_oid *hide,
+                         size_t nhide)
+{
+    git_revwalk *rw = NULL;
+    if (git_revwalk_new(&rw, w->repo)) return FR_ERR;
+    git_revwalk_sorting(rw, GIT_SORT_NONE);
+    size_t pushed = 0;
+    for (size_t i = 0; i < npush; i++)
+        if (git_revwalk_push(rw, &push[i]) == 0) pushed++;
+    for (size_t i = 0; i < nhide; i++)
+        git_revwalk_hide(rw, &hide[i]); /* a missing tip hides nothing */
+    git_error_clear();
+    int rc = FR_OK, err = 0;
+    git_oid oid;
+    while (pushed && !fr_interrupted && (err = git_revwalk_next(&oid, rw)) == 0)
+        fr_keymap_put(&w->fresh, oid.id, 0, NULL);
+    if (pushed && err != GIT_ITEROVER && !fr_interrupted) rc = FR_ERR;
+    git_revwalk_free(rw);
+    return rc;
+}
+
+static void since_free(walk *w)
+{
+    struct gs_since *s = w->since;
+    if (!s) return;
+    for (size_t i = 0; i < s->npacks; i++)
+        free(s->packs[i]);
+    free(s->packs), free(s->commits), free(s->blobs), free(s);
+    w->since = NULL;
+}
+
+int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
+{
+    const fr_git_state *prev = w->opts->prev;
+    w->since = fr_xcalloc(1, sizeof *w->since);
+    list_objects(w, prev);
+    if (!prev) return GS_SINCE_FULL; /* a full walk: only the pack list is wanted */
+    struct gs_since *s = w->since;
+    git_oid *hide = fr_xcalloc(prev->ntips + 1, sizeof *hide);
+    size_t nhide = 0;
+    fr_keymap prev_oids;
+    fr_keymap_init(&prev_oids, GIT_OID_RAWSZ);
+    for (size_t i = 0; i < prev->ntips; i++) {
+        if (git_oid_fromstr(&hide[nhide], prev->oids[i])) continue;
+        fr_keymap_put(&prev_oids, hide[nhide].id, 0, NULL);
+        nhide++;
+    }
+    /* Tips that did not move push nothing: their history is hidden anyway. */
+    git_oid *push = fr_xcalloc(ntips + s->nc + 1, sizeof *push);
+    size_t npush = 0;
+    for (size_t i = 0; i < ntips; i++)
+        if (!fr_keymap_get(&prev_oids, tips[i].target.id)) push[npush++] = tips[i].target;
+    for (size_t i = 0; i < s->nc; i++)
+        if (!fr_keymap_get(&prev_oids, s->commits[i].id)) push[npush++] = s->commits[i];
+    fr_keymap_release(&prev_oids);
+    int rc = fresh_commits(w, push, npush, hide, nhide);
+    free(push);
+    free(hide);
+    if (rc) {
+        fr_keymap_release(&w->fresh);
+        fr_keymap_init(&w->fresh, GIT_OID_RAWSZ);
+        return GS_SINCE_FULL;
+    }
+    w->use_fresh = 1;
+    w->stats->incremental = 1;
+    return s->new_packs ? GS_SINCE_NEW_PACKS : GS_SINCE_INCREMENTAL;
+}
+
+int gs_since_range(walk *w, ref_tip *tip)
+{
+    const char *range = w->opts->range;
+    git_object *from = NULL, *to = NULL;
+    const char *to_name = "HEAD";
+    int rc = FR_ERR;
+    if (strstr(range, "..")) {
+        git_revspec spec;
+        if (git_revparse(&spec, w->repo, range) == 0) {
+            from = spec.from, to = spec.to;
+            if (spec.flags & GIT_REVSPEC_MERGE_BASE) { /* A...B: from the merge base */
+                git_oid base;
+                git_object *b = NULL;
+                if (from && to &&
+                    git_merge_base(&base, w->repo, git_object_id(from), git_object_id(to)) == 0 &&
+                    git_object_lookup(&b, w->repo, &base, GIT_OBJECT_COMMIT) == 0) {
+                    git_object_free(from);
+                    from = b;
+                }
+            }
+            to_name = strstr(range, "..") + (strstr(range, "...") ? 3 : 2);
+            if (!*to_name) to_name = "HEAD";
+        }
+    } else if (git_revparse_single(&from, w->repo, range) == 0) {
+        git_revparse_single(&to, w->repo, "HEAD");
+    }
+    git_object *fc = NULL, *tc = NULL;
+    if (!from || !to || git_object_peel(&fc, from, GIT_OBJECT_COMMIT) ||
+        git_object_peel(&tc, to, GIT_OBJECT_COMMIT)) {
+        fr_error_set("%s: cannot resolve the range '%s': %s", w->path, range, gs_err());
+    } else {
+        git_oid push = *git_object_id(tc), hide = *git_object_id(fc);
+        if (fresh_commits(w, &push, 1, &hide, 1)) {
+            fr_error_set("%s: cannot walk the range '%s': %s", w->path, range, gs_err());
+        } else {
+            w->use_fresh = 1;
+            tip->name = fr_xstrdup(to_name);
+            tip->target = push;
+            rc = FR_OK;
+        }
+    }
+    git_object_free(fc), git_object_free(tc), git_object_free(from), git_object_free(to);
+    return rc;
+}
+
+const uint32_t *gs_known(walk *w, const git_oid *oid)
+{
+    static const uint32_t clean = 0, matches = 1;
+    if (w->known) return fr_keymap_get(&w->known->map, oid->id);
+    if (!w->opts->known_one) return NULL;
+    char hex[GIT_OID_HEXSZ + 1];
+    int has = 0;
+    git_oid_tostr(hex, sizeof hex, oid);
+    if (w->opts->known_one(w->opts->known_ctx, hex, &has) != FR_OK) return NULL;
+    return has ? &matches : &clean;
+}
+
+/* Marks the tree of a walked commit reached from a fresh one: the pairs it
+ * holds are not the fresh commit's to record. */
+void gs_since_boundary(walk *w, const git_oid *commit)
+{
+    git_commit *c = NULL;
+    if (git_commit_lookup(&c, w->repo, commit)) return; /* shallow or gone: nothing to mark */
+    fr_buf path = {0};
+    fr_buf_puts(&path, "");
+    w->marking = 1;
+    gs_walk_tree(w, git_commit_tree_id(c), &path, NONE, 0);
+    w->marking = 0;
+    fr_buf_release(&path);
+    git_commit_free(c);
+}
+
+void gs_since_dangling(walk *w)
+{
+    struct gs_since *s = w->since;
+    if (!s || !w->use_fresh) return;
+    uint32_t dangling = fr_strtab_intern(&w->strs, "(unreachable)", 13);
+    for (size_t i = 0; i < s->nc && !w->stopped && !fr_interrupted; i++)
+        gs_walk_commits(w, &s->commits[i], dangling); /* walked before: nothing */
+}
+
+void gs_since_blobs(walk *w)
+{
+    struct gs_since *s = w->since;
+    if (!s || !w->use_fresh) return;
+    for (size_t i = 0; i < s->nb && !w->stopped && !fr_interrupted; i++) {
+        if (fr_keymap_get(&w->blobs, s->blobs[i].id)) continue; /* reached, or fed ahead */
+        /* Read before: its provenance was recorded by the walk that reached it
+         * (a blob repacked by gc is not unreachable for being in a new pack). */
+        if (gs_known(w, &s->blobs[i])) continue;
+        gs_submit_blob(w, gs_blob_index(w, &s->blobs[i]));
+    }
+}
+
+/* Tips of the previous state still worth hiding: a force-pushed or deleted
+ * ref's old commit, while it exists (dangling, or kept by a reflog, it would
+ * otherwise be walked again as new after a gc repacks it). A ref that moved
+ * forward needs no old tip: its new one reaches it. */
+static void keep_old_tips(walk *w, const ref_tip *tips, size_t ntips, fr_git_state *out)
+{
+    const fr_git_state *prev = w->opts->prev;
+    if (!prev) return;
+    fr_keymap targets; /* oid -> 1 + index of the tip */
+    fr_keymap_init(&targets, GIT_OID_RAWSZ);
+    for (size_t k = 0; k < ntips; k++)
+        fr_keymap_put(&targets, tips[k].target.id, (uint32_t)k + 1, NULL);
+    for (size_t i = 0; i < prev->ntips; i++) {
+        git_oid old;
+        if (git_oid_fromstr(&old, prev->oids[i]) || fr_keymap_get(&targets, old.id))
+            continue; /* still a tip */
+        if (!w->odb || !git_odb_exists(w->odb, &old)) continue; /* gone: nothing to hide */
+        int keep = 1;
+        for (size_t k = 0; k < ntips && keep; k++) {
+            if (strcmp(out->refs[k], prev->refs[i])) continue; /* out starts with the tips */
+            if (git_graph_descendant_of(w->repo, &tips[k].target, &old) == 1)
+                keep = 0; /* the ref moved forward */
+        }
+        git_error_clear();
+        if (keep) fr_git_state_add(out, "tip", prev->refs[i], prev->oids[i]);
+    }
+    fr_keymap_release(&targets);
+}
+
+void gs_since_end(walk *w, const ref_tip *tips, size_t ntips, int complete)
+{
+    struct gs_since *s = w->since;
+    if (!s) return;
+    fr_git_state *out = w->opts->out;
+    if (out && complete) {
+        char hex[GIT_OID_HEXSZ + 1], name[65];
+        for (size_t i = 0; i < ntips; i++) { /* a ref by its digest: names can hold secrets */
+            git_oid_tostr(hex, sizeof hex, &tips[i].target);
+            fr_sha256_hex(tips[i].name, strlen(tips[i].name), name);
+            fr_git_state_add(out, "tip", name, hex);
+        }
+        keep_old_tips(w, tips, ntips, out);
+        for (size_t i = 0; i < s->npacks; i++)
+            fr_git_state_add(out, "pack", s->packs[i], "");
+    }
+    since_free(w);
+}
