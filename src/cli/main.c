@@ -45,6 +45,8 @@ static void usage(FILE *out)
           "  rules list        list the rules\n"
           "  rules check       compile every rule and run its examples\n"
           "  hook pre-receive  git pre-receive hook: reject pushes that add secrets\n"
+          "  hook pre-commit   git pre-commit hook: block a commit of staged secrets\n"
+          "  hook pre-push     git pre-push hook: block a push of commits with secrets\n"
           "  merge             fold shard databases into one organisation database\n"
           "  version           print the version\n"
           "\n"
