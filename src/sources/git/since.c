@@ -114,7 +114,7 @@ static void list_objects(walk *w, const fr_git_state *prev)
     for (size_t di = 0; di < dirs.n && !fr_interrupted; di++) {
         git_odb_backend *b = NULL;
         if (prev && git_odb_backend_loose(&b, dirs.dir[di], -1, 0, 0, 0) == 0) {
-            b->foreach(b, on_candidate, &cc);
+            b->foreach (b, on_candidate, &cc);
             b->free(b);
         }
         fr_buf_reset(&dir);
@@ -130,7 +130,7 @@ static void list_objects(walk *w, const fr_git_state *prev)
             fr_buf idx = {0};
             fr_buf_printf(&idx, "%s/%.*s.idx", dir.p, (int)(L - 5), e->d_name);
             if (git_odb_backend_one_pack(&b, idx.p) == 0) {
-                b->foreach(b, on_candidate, &cc);
+                b->foreach (b, on_candidate, &cc);
                 b->free(b);
             }
             fr_buf_release(&idx);
@@ -323,7 +323,7 @@ static void keep_old_tips(walk *w, const ref_tip *tips, size_t ntips, fr_git_sta
     for (size_t i = 0; i < prev->ntips; i++) {
         git_oid old;
         if (git_oid_fromstr(&old, prev->oids[i]) || fr_keymap_get(&targets, old.id))
-            continue; /* still a tip */
+            continue;                                           /* still a tip */
         if (!w->odb || !git_odb_exists(w->odb, &old)) continue; /* gone: nothing to hide */
         int keep = 1;
         for (size_t k = 0; k < ntips && keep; k++) {
