@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The HTML report in a real browser (headless Chromium from Debian, driven
+# through chromedriver by tests/tools/browser.py): one self-contained file (no
+# network reference, nothing but inline script and style), redacted (no secret,
+# no SHA-256 of one); rendered DOM checked against the JSONL report of the same
+# store by tests/tools/html_check.py — exact counts of rows, chart bars and
+# filter results, sorting, provenance in the detail view, layout at a wide and
+# a narrow window, no console error — then the same at 50,000 findings, where
+# only the rows in view are rendered and sorting and filtering stay fast.
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+CHECK="python3 $FERRET_SRC/tests/tools/html_check.py"
+
+# Two repositories and a directory: findings of three families and three
+# severities, introduced in three different months, one of them triaged.
+GIT_TICK=0
+mk() { # mk REPO FILE CONTENT DAYS: commits FILE in REPO, authored DAYS days in
+  [ -d "$1" ] || git init -q "$1"
+  GIT_TICK=$(($4 * 1440))
+  printf '%s\n' "$3" > "$1/$2"
+  (cd "$1" && git add "$2" && gcommit "dev$4" "add $2")
+}
+secrets=()
+for i in 1 2 3; do secrets+=("$($FAKE github 80$i)"); done
+sas1=$($FAKE sas 811) sas2=$($FAKE sas 812)
+pem1=$($FAKE pem 821)
+mk alpha a1.cfg "token = ${secrets[0]}" 3
+mk alpha a2.cfg "url = $sas1" 40
+mk alpha a3.cfg "token = ${secrets[1]}" 75
+mk beta b1.cfg "token = ${secrets[2]}" 45
+mk beta key.pem "$pem1" 80
+mkdir -p files && printf 'storage = %s\n' "$sas2" > files/app.env
+run_ferret scan --db h.db alpha beta files
+assert_eq "$RC" 1 "scan: findings"
+run_ferret report --db h.db --format jsonl
+printf '%s\n' "$OUT" > h.jsonl
+n=$(grep -c '' h.jsonl)
+assert_eq "$n" 6 "six findings"
+fid=$(pyjsonl h.jsonl "[r['id'] for r in rows if r['rule'].startswith('azure')][0]")
+run_ferret triage --db h.db "$fid" --status revoked --comment "rotated"
+assert_eq "$RC" 0 "triage: one finding revoked ($ERR)"
+run_ferret report --db h.db --format jsonl
+printf '%s\n' "$OUT" > h.jsonl
+assert_eq "$(pyjsonl h.jsonl "sum(r['status'] == 'revoked' for r in rows)")" 1 "one revoked"
+
+run_ferret report --db h.db --format html --output h.html
+assert_eq "$RC" 1 "html report: findings, exit 1"
+assert_eq "$ERR" "" "html report: nothing on stderr"
+# Self-contained and redacted.
+assert_eq "$(grep -c -i -E '<(script|img|iframe|link|source)[^>]* (src|href)="?(https?:|//)' h.html)" 0 "no external resource"
+assert_eq "$(grep -o -E 'https?://[^"<> ]*' h.html | sort -u | tr '\n' ' ')" "http://www.w3.org/2000/svg " \
+  "the only URL is the SVG namespace"
+assert_eq "$(grep -c -F "default-src 'none'" h.html)" 1 "a content security policy that forbids loading anything"
+for s in "${secrets[@]}" "$sas1" "$sas2"; do
+  assert_eq "$(grep -c -F -e "$s" -e "$(sha256 "$s")" h.html)" 0 "no secret and no hash of one in the page"
+done
+assert_eq "$(grep -c -F -e "$(printf '%s\n' "$pem1" | sed -n 2p)" h.html)" 0 "no line of the private key in the page"
+
+$CHECK small h.html h.jsonl "$T" > check.txt 2>&1 || true
+[ -n "${KEEP:-}" ] && cp h.html h.jsonl check.txt "$KEEP"/
+assert_eq "$(grep -c '^FAIL' check.txt)" 0 "browser checks ($(grep -v '^ok' check.txt | head -20 | tr '\n' '|'))"
+assert_eq "$(grep -c '^ok' check.txt)" 71 "browser checks run ($(grep -c '' check.txt) lines)"
+
+# 50,000 findings, 100,000 occurrences: the page stays responsive.
+mkdir empty
+run_ferret scan --db big.db empty
+python3 "$FERRET_SRC/tests/tools/synth_store.py" big.db 50000 100000 --repos 12
+run_ferret report --db big.db --format html --output big.html
+assert_eq "$RC" 1 "html report of 50,000 findings"
+$CHECK scale big.html big.db "$T" > scale.txt 2>&1 || true
+[ -n "${KEEP:-}" ] && cp big.html scale.txt "$KEEP"/
+grep '^info' scale.txt || true
+assert_eq "$(grep -c '^FAIL' scale.txt)" 0 "browser checks at 50,000 findings ($(grep -v '^ok' scale.txt | head -20 | tr '\n' '|'))"
+assert_eq "$(grep -c '^ok' scale.txt)" 33 "browser checks at 50,000 findings run ($(grep -c '' scale.txt) lines)"
+finish
