@@ -31,7 +31,7 @@ run() {
   t0=$(date +%s.%N)
   /usr/bin/time -f "%U %S" -o "$W/time" "$FERRET" scan --quiet "$@" >/dev/null 2>&1 || [ $? -le 1 ]
   t1=$(date +%s.%N)
-  echo "$(echo "$t1 - $t0" | bc) $(awk '{print $1 + $2}' "$W/time")" >> "$W/$label"
+  echo "$(echo "$t1 - $t0" | bc) $(awk 'END {print $1 + $2}' "$W/time")" >> "$W/$label"
 }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 show() { # show LABEL: median wall and cpu
