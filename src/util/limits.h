@@ -105,4 +105,19 @@
  * over it is scanned that far only, and the push is over its budget. */
 #define FR_HOOK_BLOB_MAX ((uint64_t)64 << 20)
 
+/* ---- git packs (src/sources/git/packread.c, ahead.c) ---- */
+
+/* Bytes of resolved delta bases one reading thread holds: a base is freed once
+ * its last child was read, so this only bounds the chain held above the
+ * current object and what spilled children left behind. */
+#define FR_PACK_CACHE_BUDGET ((size_t)48 << 20)
+/* Slots of that cache (a power of two; direct-mapped by pack and entry). */
+#define FR_PACK_CACHE_SLOTS 4096
+/* Compressed bytes read from a pack per pread. */
+#define FR_PACK_READ_CHUNK ((size_t)256 << 10)
+/* Deltas on one chain (git's pack-objects allows --depth up to 4095). */
+#define FR_PACK_MAX_CHAIN 4096
+/* Blobs of consecutive small delta trees handed to one worker as a run. */
+#define FR_PACK_RUN 64
+
 #endif

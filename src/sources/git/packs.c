@@ -49,6 +49,10 @@ typedef struct {
     uint64_t off, end;
     uint32_t i;
     int type;
+    /* for a reader: the header's size, the bytes from off to the zlib stream,
+     * and a delta's base (its position in offset order; NONE: not a delta) */
+    uint64_t size;
+    uint32_t data_at, base;
 } pack_entry;
 
 static uint32_t be32(const unsigned char *p)
@@ -167,6 +171,7 @@ static int entry_type(const pack_map *m, pack_entry *e, size_t k, char *why, siz
         if (shift < 64) size |= (uint64_t)(*p & 0x7f) << shift;
     }
     p++;
+    e[k].size = size;
     /* Deflate expands at most ~1032:1: a larger size is no entry of this
      * length, and a reader trusting it would try to allocate it. */
     if (size / MAX_INFLATE_RATIO > e[k].end - off)
@@ -179,6 +184,7 @@ static int entry_type(const pack_map *m, pack_entry *e, size_t k, char *why, siz
                             type);
     if (type <= 4) {
         e[k].type = type;
+        e[k].data_at = (uint32_t)(p - (m->pack + off));
         return zlib_start(p, end, off, why, why_len);
     }
     uint64_t base;
@@ -201,6 +207,8 @@ static int entry_type(const pack_map *m, pack_entry *e, size_t k, char *why, siz
             return pack_corrupt(why, why_len, "entry at %llu: delta base is not an entry",
                                 (unsigned long long)off);
         e[k].type = b->type;
+        e[k].base = (uint32_t)(b - e);
+        e[k].data_at = (uint32_t)(p + 1 - (m->pack + off));
         return zlib_start(p + 1, end, off, why, why_len);
     }
     /* REF_DELTA: the base by id */
@@ -216,7 +224,9 @@ static int entry_type(const pack_map *m, pack_entry *e, size_t k, char *why, siz
     if (base < off) { /* else later in the pack: unknown, left to the walk */
         const pack_entry *b = entry_at(e, k, base);
         e[k].type = b ? b->type : 0;
+        e[k].base = b ? (uint32_t)(b - e) : NONE;
     }
+    e[k].data_at = (uint32_t)(p + GIT_OID_RAWSZ - (m->pack + off));
     return zlib_start(p + GIT_OID_RAWSZ, end, off, why, why_len);
 }
 
@@ -249,7 +259,7 @@ static int pack_check(pack_map *m, pack_entry *e, char *why, size_t why_len)
     m->offs = m->names + (size_t)m->n * (GIT_OID_RAWSZ + 4);
     m->large = m->offs + (size_t)m->n * 4;
     for (uint32_t i = 0; i < m->n; i++) {
-        e[i] = (pack_entry){0, 0, i, 0};
+        e[i] = (pack_entry){0, 0, i, 0, 0, 0, NONE};
         if (pack_offset(m, i, &e[i].off))
             return pack_fail(rc, why, why_len, "index entry %u: offset outside the pack", i);
     }
@@ -318,15 +328,29 @@ int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned 
             released = e[k].off;
         }
     }
+    /* A blob delta's base is a blob listed before it (its type came from
+     * there): its position in *out is recorded, and the base counts its
+     * children, so a reader knows how long to hold it. e[k].i is reused for
+     * the position in *out. */
     for (uint32_t k = 0; k < m.n && !rc; k++) {
         if (e[k].type != GIT_OBJECT_BLOB) continue;
         if (*n == *cap) {
             *cap = *cap ? *cap * 2 : 4096;
             *out = fr_xrealloc(*out, *cap * sizeof **out);
         }
-        (*out)[*n].off = e[k].off;
-        memcpy((*out)[*n].oid, m.names + (size_t)e[k].i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
-        (*n)++;
+        fr_pack_blob *b = &(*out)[*n];
+        memset(b, 0, sizeof *b);
+        b->off = e[k].off;
+        b->end = e[k].end;
+        b->size = e[k].size;
+        b->data_at = e[k].data_at;
+        b->base = NONE;
+        memcpy(b->oid, m.names + (size_t)e[k].i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
+        if (e[k].base != NONE) {
+            b->base = e[e[k].base].i; /* the base was listed already */
+            (*out)[b->base].children++;
+        }
+        e[k].i = (uint32_t)(*n)++;
     }
     free(e);
     return rc;

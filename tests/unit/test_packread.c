@@ -1,0 +1,307 @@
+/* Unit tests for ferret's pack reader (fr_pack_read, src/sources/packscan.h):
+ * every blob of real packs built by git (delta chains 250 deep after `git
+ * repack -adf --depth=250 --window=250`, a second pack, ref deltas) reads back
+ * byte for byte what libgit2 reads for the same id, whatever the order (pack
+ * order, reverse order: each chain rebuilt) and the cache (none, tiny, ample),
+ * from memory and through a file descriptor. Crafted deltas (base size, result
+ * size, copies outside the base, truncated copy and insert instructions, the
+ * reserved opcode, streams shorter or longer than their header, blobs over the
+ * cap, a base listed after its delta) are refused with FR_ECORRUPT or
+ * FR_ELIMIT, never read past their bytes.
+ * With a repository path as argument, checks every pack of that repository
+ * the same way (pack order, ample cache): `test_packread /path/to/repo`. */
+#include "check.h"
+#include "sources/packscan.h"
+#include "util/util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *p = NULL;
+    size_t n = 0, cap = 0, r;
+    do {
+        if (n == cap) p = fr_xrealloc(p, cap = cap ? cap * 2 : 4096);
+        r = fread(p + n, 1, cap - n, f);
+        n += r;
+    } while (r);
+    fclose(f);
+    *len = n;
+    return p;
+}
+
+static size_t max_depth(const fr_pack_blob *v, size_t n)
+{
+    size_t best = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t d = 0;
+        for (uint32_t x = (uint32_t)k; v[x].base != FR_PACK_NONE; x = v[x].base)
+            d++;
+        if (d > best) best = d;
+    }
+    return best;
+}
+
+/* Reads every blob of the pack of idx_path in the given order and compares
+ * with libgit2. Returns the number of blobs; *depth gets the longest chain. */
+static size_t check_pack(git_odb *odb, const char *idx_path, int reverse, size_t budget, int use_fd,
+                         size_t *depth, size_t *ndelta)
+{
+    char pack_path[4096];
+    snprintf(pack_path, sizeof pack_path, "%.*s.pack", (int)(strlen(idx_path) - 4), idx_path);
+    size_t il = 0, pl = 0;
+    unsigned char *idx = slurp(idx_path, &il), *pack = slurp(pack_path, &pl);
+    CHECK(idx && pack);
+    fr_pack_blob *v = NULL;
+    size_t n = 0, cap = 0;
+    char why[256];
+    CHECK(fr_pack_list_blobs(idx, il, pack, pl, &v, &n, &cap, NULL, NULL, why, sizeof why) ==
+          FR_OK);
+    fr_pack_src s = {fr_pack_new_id(), use_fd ? NULL : pack, -1, pl, v, n};
+    if (use_fd) s.fd = open(pack_path, O_RDONLY);
+    fr_pack_cache *c = fr_pack_cache_new(budget);
+    fr_buf out = {0};
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = reverse ? n - 1 - i : i;
+        if (v[k].base != FR_PACK_NONE) (*ndelta)++;
+        int rc = fr_pack_read(&s, k, c, (uint64_t)1 << 30, &out, why, sizeof why);
+        git_oid oid;
+        git_oid_fromraw(&oid, v[k].oid);
+        git_odb_object *o = NULL;
+        CHECK(git_odb_read(&o, odb, &oid) == 0);
+        if (rc != FR_OK || out.len != git_odb_object_size(o) ||
+            memcmp(out.p, git_odb_object_data(o), out.len)) {
+            if (bad++ < 5) fprintf(stderr, "blob %zu (rc %d): %s\n", k, rc, why);
+        }
+        git_odb_object_free(o);
+    }
+    CHECK(bad == 0);
+    *depth = max_depth(v, n);
+    fr_buf_release(&out);
+    fr_pack_cache_free(c);
+    if (s.fd >= 0) close(s.fd);
+    free(v), free(idx), free(pack);
+    return n;
+}
+
+/* Every pack of the repository at path, read in the orders and caches given. */
+static void check_repo(const char *path, int quick)
+{
+    git_repository *repo = NULL;
+    git_odb *odb = NULL;
+    CHECK(git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0);
+    CHECK(git_repository_odb(&odb, repo) == 0);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%sobjects/pack", git_repository_path(repo));
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    size_t packs = 0, blobs = 0, depth = 0, ndelta = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t L = strlen(e->d_name);
+        if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
+        char ip[4096 + 256];
+        snprintf(ip, sizeof ip, "%s/%s", dir, e->d_name);
+        size_t dd = 0, nd = 0;
+        blobs += check_pack(odb, ip, 0, (size_t)48 << 20, 1, &dd, &nd);
+        if (!quick) {
+            check_pack(odb, ip, 1, (size_t)48 << 20, 0, &dd, &nd); /* children first */
+            check_pack(odb, ip, 0, 0, 0, &dd, &nd);                /* nothing cached */
+            check_pack(odb, ip, 1, 4096, 1, &dd, &nd);             /* a tiny cache */
+        }
+        if (dd > depth) depth = dd;
+        ndelta += nd;
+        packs++;
+    }
+    if (d) closedir(d);
+    printf("%s: %zu packs, %zu blobs, longest delta chain %zu\n", path, packs, blobs, depth);
+    git_odb_free(odb);
+    git_repository_free(repo);
+}
+
+/* ---- crafted packs: one whole blob and one delta on it ---- */
+
+static size_t put_header(unsigned char *p, int type, uint64_t size)
+{
+    size_t n = 0;
+    unsigned char b = (unsigned char)(type << 4 | (size & 15));
+    size >>= 4;
+    while (size) {
+        p[n++] = b | 0x80;
+        b = size & 0x7f;
+        size >>= 7;
+    }
+    p[n++] = b;
+    return n;
+}
+
+static size_t deflate_to(unsigned char *dst, size_t cap, const void *src, size_t n)
+{
+    uLongf dl = cap;
+    CHECK(compress(dst, &dl, src, n) == Z_OK);
+    return dl;
+}
+
+static const char BASE[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/* A pack of BASE and a delta (delta_len bytes, its header claiming hdr_size)
+ * on it; reads the delta. */
+static int read_crafted(const unsigned char *delta, size_t delta_len, uint64_t hdr_size,
+                        uint64_t cap, fr_buf *out)
+{
+    unsigned char pack[4096];
+    memcpy(pack, "PACK\0\0\0\2\0\0\0\2", 12);
+    fr_pack_blob v[2];
+    memset(v, 0, sizeof v);
+    size_t at = 12;
+    v[0].off = at;
+    size_t h = put_header(pack + at, 3, sizeof BASE - 1);
+    v[0].data_at = (uint32_t)h;
+    v[0].size = sizeof BASE - 1;
+    v[0].base = FR_PACK_NONE;
+    v[0].children = 1;
+    at += h;
+    at += deflate_to(pack + at, sizeof pack - at, BASE, sizeof BASE - 1);
+    v[0].end = at;
+    v[1].off = at;
+    h = put_header(pack + at, 6, hdr_size);
+    uint64_t dist = at - v[0].off; /* one byte: < 128 */
+    pack[at + h] = (unsigned char)dist;
+    v[1].data_at = (uint32_t)h + 1;
+    v[1].size = hdr_size;
+    v[1].base = 0;
+    at += h + 1;
+    at += deflate_to(pack + at, sizeof pack - at, delta, delta_len);
+    v[1].end = at;
+    memset(pack + at, 0, 20);
+    at += 20;
+    fr_pack_src s = {fr_pack_new_id(), pack, -1, at, v, 2};
+    fr_pack_cache *c = fr_pack_cache_new(1 << 20);
+    char why[256];
+    int rc = fr_pack_read(&s, 1, c, cap, out, why, sizeof why);
+    fr_pack_cache_free(c);
+    return rc;
+}
+
+static void crafted(void)
+{
+    fr_buf out = {0};
+    /* base 36 bytes -> 6 bytes: copy "abc" (offset 10, size 3), insert "XYZ" */
+    const unsigned char good[] = {36, 6, 0x80 | 0x01 | 0x10, 10, 3, 3, 'X', 'Y', 'Z'};
+    CHECK(read_crafted(good, sizeof good, sizeof good, 1 << 20, &out) == FR_OK);
+    CHECK(out.len == 6 && !memcmp(out.p, "abcXYZ", 6));
+    /* a copy of size 0 means 0x10000: outside this base */
+    const unsigned char big_copy[] = {36, 6, 0x80 | 0x01, 0};
+    CHECK(read_crafted(big_copy, sizeof big_copy, sizeof big_copy, 1 << 20, &out) == FR_ECORRUPT);
+    const unsigned char base_size[] = {35, 3, 0x80 | 0x10, 3};
+    CHECK(read_crafted(base_size, sizeof base_size, sizeof base_size, 1 << 20, &out) ==
+          FR_ECORRUPT);
+    const unsigned char short_result[] = {36, 7, 0x80 | 0x10, 3};
+    CHECK(read_crafted(short_result, sizeof short_result, sizeof short_result, 1 << 20, &out) ==
+          FR_ECORRUPT);
+    const unsigned char long_result[] = {36, 2, 0x80 | 0x10, 3};
+    CHECK(read_crafted(long_result, sizeof long_result, sizeof long_result, 1 << 20, &out) ==
+          FR_ECORRUPT);
+    const unsigned char outside[] = {36, 3, 0x80 | 0x01 | 0x10, 34, 3};
+    CHECK(read_crafted(outside, sizeof outside, sizeof outside, 1 << 20, &out) == FR_ECORRUPT);
+    const unsigned char trunc_copy[] = {36, 3, 0x80 | 0x01 | 0x02 | 0x10, 1};
+    CHECK(read_crafted(trunc_copy, sizeof trunc_copy, sizeof trunc_copy, 1 << 20, &out) ==
+          FR_ECORRUPT);
+    const unsigned char trunc_insert[] = {36, 5, 5, 'a', 'b'};
+    CHECK(read_crafted(trunc_insert, sizeof trunc_insert, sizeof trunc_insert, 1 << 20, &out) ==
+          FR_ECORRUPT);
+    const unsigned char reserved[] = {36, 1, 0, 1, 'a'};
+    CHECK(read_crafted(reserved, sizeof reserved, sizeof reserved, 1 << 20, &out) == FR_ECORRUPT);
+    const unsigned char trunc_header[] = {36, 0x80};
+    CHECK(read_crafted(trunc_header, sizeof trunc_header, sizeof trunc_header, 1 << 20, &out) ==
+          FR_ECORRUPT);
+    /* the stream inflates to more, or fewer, bytes than the header says */
+    CHECK(read_crafted(good, sizeof good, sizeof good - 1, 1 << 20, &out) == FR_ECORRUPT);
+    CHECK(read_crafted(good, sizeof good, sizeof good + 1, 1 << 20, &out) == FR_ECORRUPT);
+    /* a result over the cap is not built */
+    CHECK(read_crafted(good, sizeof good, sizeof good, 5, &out) == FR_ELIMIT);
+    fr_buf_release(&out);
+
+    /* a listing whose base comes after its delta is refused, not followed */
+    fr_pack_blob v[2];
+    memset(v, 0, sizeof v);
+    v[0].base = 1;
+    v[1].base = FR_PACK_NONE;
+    unsigned char mem[64] = {0};
+    fr_pack_src s = {fr_pack_new_id(), mem, -1, sizeof mem, v, 2};
+    fr_pack_cache *c = fr_pack_cache_new(1 << 20);
+    char why[256];
+    CHECK(fr_pack_read(&s, 0, c, 1 << 20, &out, why, sizeof why) == FR_ECORRUPT);
+    /* an entry whose bytes lie past the pack */
+    v[0].base = FR_PACK_NONE;
+    v[0].off = 12;
+    v[0].end = 1000;
+    CHECK(fr_pack_read(&s, 0, c, 1 << 20, &out, why, sizeof why) == FR_ECORRUPT);
+    fr_pack_cache_free(c);
+    fr_buf_release(&out);
+}
+
+int main(int argc, char **argv)
+{
+    git_libgit2_init();
+    crafted();
+    if (argc > 1) {
+        check_repo(argv[1], 1);
+        git_libgit2_shutdown();
+        return check_done("packread");
+    }
+    char dir[] = "/tmp/ferret-packread.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char cmd[8192];
+    /* 3 files x 120 versions; a.txt changes one more line each time, so each
+     * version's best base is a neighbour (chains ~20 deep once repacked with
+     * --depth=250); then a second pack and a loose object. */
+    snprintf(
+        cmd, sizeof cmd,
+        "cd %s && export GIT_CONFIG_NOSYSTEM=1 HOME=%s GIT_AUTHOR_NAME=t "
+        "GIT_AUTHOR_EMAIL=t@e GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@e && "
+        "git init -q r && cd r && for i in $(seq 1 120); do "
+        "seq 1 400 | awk -v i=$i '{ print ($1 <= i ? \"changed \" $1 * 7919 %% 1000003 : $1) }' "
+        "> a.txt; "
+        "seq 1 3 $((900 + 2 * i)) > b.txt; printf 'v%%s\\n' $(seq $i) > c.txt; "
+        "git add . && git commit -qm $i; done && "
+        "git repack -q -adf --depth=250 --window=250 && "
+        "echo more > d.txt && seq 1 999 > a.txt && git add . && git commit -qm more && "
+        "git repack -q -d && echo loose > e.txt && git add e.txt",
+        dir, dir);
+    CHECK(system(cmd) == 0);
+    char repo[4200];
+    snprintf(repo, sizeof repo, "%s/r", dir);
+    check_repo(repo, 0);
+    /* the longest chain of the first pack: git made it deep */
+    char find[4400];
+    snprintf(find, sizeof find, "ls -S %s/.git/objects/pack/*.idx | head -1", repo);
+    FILE *f = popen(find, "r");
+    char idx_path[4096] = "";
+    CHECK(f && fgets(idx_path, sizeof idx_path, f));
+    if (f) pclose(f);
+    idx_path[strcspn(idx_path, "\n")] = 0;
+    git_repository *r = NULL;
+    git_odb *odb = NULL;
+    CHECK(git_repository_open(&r, repo) == 0 && git_repository_odb(&odb, r) == 0);
+    size_t depth = 0, nd = 0;
+    size_t n = check_pack(odb, idx_path, 0, (size_t)48 << 20, 1, &depth, &nd);
+    CHECK(n >= 300);
+    CHECK(depth >= 15);
+    CHECK(nd >= 300);
+    git_odb_free(odb);
+    git_repository_free(r);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    git_libgit2_shutdown();
+    return check_done("packread");
+}
