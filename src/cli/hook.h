@@ -45,6 +45,9 @@ typedef struct {
     uint64_t bytes; /* content bytes submitted */
     int failed;     /* the pipeline stopped (never expected: the sink takes all) */
     size_t sink_calls;
+    fr_item *names; /* names waiting to be scanned as one segmented item */
+    fr_buf namebuf;
+    size_t name_lines;
 } hook_scan;
 
 typedef struct {
@@ -66,7 +69,8 @@ void hook_submit_content(hook_scan *h, const fr_location *loc, const unsigned ch
 void hook_submit_lines(hook_scan *h, const fr_location *loc, const unsigned char *data, size_t len,
                        const size_t (*lines)[2], size_t nlines);
 /* Scans a name git shows (a path, a ref's or a tag's name): loc->kind is
- * "git-path" or "git-ref", loc->path the name. Line breaks read as spaces. */
+ * "git-path" or "git-ref", loc->path the name. Line breaks read as spaces.
+ * Names are batched: their findings arrive by hook_scan_finish at the latest. */
 void hook_submit_name(hook_scan *h, const fr_location *loc);
 /* Ends the pipeline (every result reached the sink). */
 int hook_scan_finish(hook_scan *h);

@@ -124,18 +124,34 @@ static int line_has_marker(const unsigned char *d, size_t len, size_t line)
     return n >= 12 && memmem(d + at, n, "ferret:allow", 12) != NULL;
 }
 
-static void submit(hook_scan *h, fr_item *it, const borrowed *b)
+/* marker: whether a finding's line may hold an allow marker (content; not
+ * the batch of names). */
+static void submit(hook_scan *h, fr_item *it, const borrowed *b, int marker)
 {
     it->status = FR_ST_SCANNED;
     it->size = b->len;
     it->load = load_borrowed;
     it->load_ctx = (void *)b;
+    /* Nothing is stored: no content key to compute (a sha256 of every blob). */
+    if (!it->key) it->key = fr_xstrdup("hook");
     h->sink_calls = 0;
     size_t before = h->nf;
     if (fr_pipeline_submit(h->p, it)) h->failed = 1;
     for (size_t i = before; i < h->nf; i++)
         if (h->f[i].allow_marker < 0)
-            h->f[i].allow_marker = line_has_marker(b->data, b->len, h->f[i].line);
+            h->f[i].allow_marker = marker && line_has_marker(b->data, b->len, h->f[i].line);
+}
+
+/* The pending names go as one segmented item (one name a line), as a scan's
+ * git-path batches do: one pass of the engine for many short names. */
+static void flush_names(hook_scan *h)
+{
+    if (!h->names) return;
+    borrowed b = {(const unsigned char *)h->namebuf.p, h->namebuf.len};
+    submit(h, h->names, &b, 0);
+    h->names = NULL;
+    h->name_lines = 0;
+    fr_buf_reset(&h->namebuf);
 }
 
 void hook_submit_content(hook_scan *h, const fr_location *loc, const unsigned char *data,
@@ -150,7 +166,7 @@ void hook_submit_content(hook_scan *h, const fr_location *loc, const unsigned ch
     }
     borrowed b = {data ? data : (const unsigned char *)"", data ? len : 0};
     h->bytes += b.len;
-    submit(h, it, &b);
+    submit(h, it, &b, 1);
 }
 
 static void finding_free(hook_finding *f)
@@ -178,27 +194,25 @@ void hook_submit_lines(hook_scan *h, const fr_location *loc, const unsigned char
 
 void hook_submit_name(hook_scan *h, const fr_location *loc)
 {
-    size_t n = strlen(loc->path);
-    unsigned char *p = fr_xmalloc(n + 1);
-    for (size_t i = 0; i < n; i++) /* one name, one line */
-        p[i] = loc->path[i] == '\n' || loc->path[i] == '\r' ? ' ' : (unsigned char)loc->path[i];
-    char digest[65], key[80];
-    fr_sha256_hex(loc->path, n, digest);
-    snprintf(key, sizeof key, "%s:%s", !strcmp(loc->kind, "git-ref") ? "gitref" : "gitpath",
-             digest);
-    fr_item *it = fr_xcalloc(1, sizeof *it);
-    fr_location batch = *loc;
-    batch.path = "<names>";
-    fr_item_add_location(it, &batch);
-    fr_item_add_segment(it, 1, key, loc);
-    borrowed b = {p, n};
-    submit(h, it, &b);
-    free(p);
+    if (!h->names) {
+        h->names = fr_xcalloc(1, sizeof *h->names);
+        fr_location batch = {.kind = "git-path", .path = "<names>"};
+        fr_item_add_location(h->names, &batch);
+    }
+    fr_item_add_segment(h->names, ++h->name_lines, "name", loc);
+    size_t at = h->namebuf.len, n = strlen(loc->path);
+    fr_buf_append(&h->namebuf, loc->path, n);
+    for (size_t i = at; i < at + n; i++) /* one name, one line: a NUL or break is a space */
+        if (!h->namebuf.p[i] || h->namebuf.p[i] == '\n' || h->namebuf.p[i] == '\r')
+            h->namebuf.p[i] = ' ';
+    fr_buf_append(&h->namebuf, "\n", 1);
+    if (h->namebuf.len >= (1u << 20)) flush_names(h);
 }
 
 int hook_scan_finish(hook_scan *h)
 {
     if (!h->p) return FR_OK;
+    flush_names(h);
     fr_pipeline_stats st;
     int rc = fr_pipeline_finish(h->p, &st);
     h->p = NULL;
@@ -214,6 +228,8 @@ void hook_scan_free(hook_scan *h)
     for (size_t i = 0; i < h->nu; i++)
         free(h->u[i].path), free(h->u[i].commit), free(h->u[i].reason);
     free(h->u);
+    fr_item_free(h->names);
+    fr_buf_release(&h->namebuf);
     fr_scanner_free(h->sc);
     fr_engine_free(h->eng);
     fr_ruleset_free(h->rs);
