@@ -40,7 +40,7 @@ mkdir -p "$SCRATCH" "$ART"
 # them confirming every offset); logs gets long lines to meet quadratic paths.
 case "$NAME" in
   logs) MAXLEN=65536 ;;
-  rules | archive | packidx) MAXLEN=16384 ;;
+  rules | archive | packidx | packread) MAXLEN=16384 ;;
   *) MAXLEN=4096 ;;
 esac
 # Extra seeds made at run time, never committed: the rule files themselves for
