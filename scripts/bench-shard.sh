@@ -24,9 +24,11 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/bench-shard.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 export FERRET_KEY_FILE="$W/org.key" FERRET_CACHE_DIR="$W/cache"
 mkdir -p "$C"
-if [ ! -d "$C/set-$REPOS/mirrors" ]; then
-  python3 "$SRC/scripts/cluster/make-mirrors.py" "$C/set-$REPOS" --repos "$REPOS" --commits 8 \
+if [ ! -d "$C/set-$REPOS" ]; then # made aside, so an interrupted run leaves no half set
+  rm -rf "$C/set-$REPOS.tmp"
+  python3 "$SRC/scripts/cluster/make-mirrors.py" "$C/set-$REPOS.tmp" --repos "$REPOS" --commits 8 \
     --file-kb 4 --large-commits 10
+  mv "$C/set-$REPOS.tmp" "$C/set-$REPOS"
 fi
 [ -d "$C/git.git" ] || git clone -q --bare --no-local "$GIT_REPO" "$C/git.git"
 MIR="$C/set-$REPOS/mirrors" GIT="$C/git.git"
