@@ -252,11 +252,15 @@ static void open_git(srun *r)
         if (git_reference_is_branch(head)) r->branch = fr_xstrdup(git_reference_name(head));
         git_reference_free(head);
     }
-    git_remote *rem = NULL;
-    if (git_remote_lookup(&rem, r->repo, "origin") == 0) {
-        r->remote = clean_remote(git_remote_url(rem));
-        git_remote_free(rem);
-    }
+    /* The URL from the config, not git_remote_lookup: libgit2 1.5 leaks PCRE2
+     * match data in that lookup's config regex matching. */
+    git_config *cfg = NULL;
+    git_buf url = GIT_BUF_INIT;
+    if (git_repository_config_snapshot(&cfg, r->repo) == 0 &&
+        git_config_get_string_buf(&url, cfg, "remote.origin.url") == 0)
+        r->remote = clean_remote(url.ptr);
+    git_buf_dispose(&url);
+    git_config_free(cfg);
 }
 
 static srun *run_for(sctx *c, const char *key, int git)
@@ -716,7 +720,7 @@ static char *category(const srun *r)
 static json_t *run_json(srun *r, json_t *all_rules, const fr_run_row *last, int have_last,
                         size_t runs_dropped)
 {
-    qsort(r->res, r->nres, sizeof *r->res, by_rank);
+    if (r->nres) qsort(r->res, r->nres, sizeof *r->res, by_rank); /* NULL when empty */
     size_t keep = r->nres < MAX_RESULTS ? r->nres : MAX_RESULTS;
     /* The run's rules: those its results name, each result pointing at its own. */
     json_t *results = json_array(), *rules = json_array(), *ix = json_object();
