@@ -64,6 +64,7 @@
 #define MSG_BATCH      (1u << 20) /* bytes of messages or paths per segmented item */
 #define MAX_TREE_DEPTH 512
 #define NONE           UINT32_MAX
+#define GS_TREE_MEMO   256 /* directories whose last tree the walk keeps */
 
 typedef struct {
     char *path;
@@ -209,6 +210,13 @@ typedef struct {
     repo_ctx *rc;
     ahead_feed feed;
     int stopped;
+    /* The last tree walked at each (hashed) directory path: a tree at the same
+     * path is compared with it first, so unchanged entries cost a lookup in a
+     * tree just read instead of probes in the large tables (walk.c). */
+    struct {
+        uint64_t path_hash;
+        git_tree *tree;
+    } tree_memo[GS_TREE_MEMO];
 
     /* Incremental and range scans (since.c): only the commits in fresh are
      * walked; a commit outside it reached from one is a boundary whose tree is
@@ -312,6 +320,9 @@ int gs_since_range(walk *w, ref_tip *tip);
  * (or unknown), else a pointer to whether it has matches (w->known, or one
  * question to opts->known_one). Walk thread only. */
 const uint32_t *gs_known(walk *w, const git_oid *oid);
+/* A tip the previous scan walked, by the same name at the same target: its
+ * name, tag messages and history were scanned then. */
+int gs_since_unchanged(walk *w, const ref_tip *t);
 /* A walked commit reached from a fresh one: marks its tree. */
 void gs_since_boundary(walk *w, const git_oid *commit);
 /* After the ref walk: candidate commits walked as dangling (fresh ones only). */

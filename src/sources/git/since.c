@@ -34,8 +34,17 @@ struct gs_since {
     size_t nc, nb, capc, capb;
     char **packs; /* every pack file name now (for the next state) */
     size_t npacks;
-    int new_packs; /* some pack is not in the previous state */
+    int new_packs;  /* some pack is not in the previous state */
+    fr_keymap same; /* digest of (name digest, target) of each previous tip */
 };
+
+/* The key of a tip in gs_since.same: its name's digest and its target. */
+static void tip_key(const char *name_digest, const char *oid_hex, unsigned char key[32])
+{
+    char both[65 + GIT_OID_HEXSZ + 1];
+    snprintf(both, sizeof both, "%s %s", name_digest, oid_hex);
+    fr_sha256(both, strlen(both), key);
+}
 
 /* ------------------------------------------------------------ the state --- */
 
@@ -173,6 +182,7 @@ static void since_free(walk *w)
     if (!s) return;
     for (size_t i = 0; i < s->npacks; i++)
         free(s->packs[i]);
+    fr_keymap_release(&s->same);
     free(s->packs), free(s->commits), free(s->blobs), free(s);
     w->since = NULL;
 }
@@ -181,6 +191,7 @@ int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
 {
     const fr_git_state *prev = w->opts->prev;
     w->since = fr_xcalloc(1, sizeof *w->since);
+    fr_keymap_init(&w->since->same, 32);
     list_objects(w, prev);
     if (!prev) return GS_SINCE_FULL; /* a full walk: only the pack list is wanted */
     struct gs_since *s = w->since;
@@ -189,6 +200,9 @@ int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
     fr_keymap prev_oids;
     fr_keymap_init(&prev_oids, GIT_OID_RAWSZ);
     for (size_t i = 0; i < prev->ntips; i++) {
+        unsigned char key[32];
+        tip_key(prev->refs[i], prev->oids[i], key);
+        fr_keymap_put(&s->same, key, 0, NULL);
         if (git_oid_fromstr(&hide[nhide], prev->oids[i])) continue;
         fr_keymap_put(&prev_oids, hide[nhide].id, 0, NULL);
         nhide++;
@@ -212,6 +226,17 @@ int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
     w->use_fresh = 1;
     w->stats->incremental = 1;
     return s->new_packs ? GS_SINCE_NEW_PACKS : GS_SINCE_INCREMENTAL;
+}
+
+int gs_since_unchanged(walk *w, const ref_tip *t)
+{
+    if (!w->since || !w->use_fresh || w->opts->range) return 0;
+    char name[65], hex[GIT_OID_HEXSZ + 1];
+    unsigned char key[32];
+    fr_sha256_hex(t->name, strlen(t->name), name);
+    git_oid_tostr(hex, sizeof hex, &t->target);
+    tip_key(name, hex, key);
+    return fr_keymap_get(&w->since->same, key) != NULL;
 }
 
 int gs_since_range(walk *w, ref_tip *tip)

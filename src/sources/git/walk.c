@@ -203,11 +203,19 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
     size_t base = path->len;
     uint64_t dir_hash = base ? fnv_more(ph, "/", 1) : ph;
     size_t n = git_tree_entrycount(t);
+    /* Every entry of the last tree walked at this path was recorded (pairs,
+     * tree_paths): an entry it has too, same name and id, is skipped here
+     * exactly as those tables would skip it. */
+    size_t mi = (size_t)(ph ^ ph >> 29) % GS_TREE_MEMO;
+    git_tree *prev = w->tree_memo[mi].path_hash == ph ? w->tree_memo[mi].tree : NULL;
+    if (prev) w->tree_memo[mi].tree = NULL; /* ours while subtrees use the memo */
     for (size_t i = 0; i < n && !w->stopped; i++) {
         const git_tree_entry *e = git_tree_entry_byindex(t, i);
         git_object_t type = git_tree_entry_type(e);
         if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_TREE) continue; /* submodules */
         const char *name = git_tree_entry_name(e);
+        const git_tree_entry *pe = prev ? git_tree_entry_byname(prev, name) : NULL;
+        if (pe && git_oid_equal(git_tree_entry_id(pe), git_tree_entry_id(e))) continue;
         size_t nlen = strlen(name);
         if (type == GIT_OBJECT_BLOB) {
             uint64_t eh = fnv_more(dir_hash, name, nlen);
@@ -231,7 +239,14 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
         path->len = base;
         path->p[base] = 0;
     }
-    git_tree_free(t);
+    git_tree_free(prev);
+    if (w->stopped) {
+        git_tree_free(t);
+        return;
+    }
+    git_tree_free(w->tree_memo[mi].tree);
+    w->tree_memo[mi].path_hash = ph;
+    w->tree_memo[mi].tree = t;
 }
 
 /* ---------------------------------------------------------- unreachable --- */
@@ -266,6 +281,8 @@ static int on_object(const git_oid *oid, void *payload)
 
 static void walk_release(walk *w)
 {
+    for (size_t i = 0; i < GS_TREE_MEMO; i++)
+        git_tree_free(w->tree_memo[i].tree);
     fr_strtab_release(&w->strs);
     fr_keymap_release(&w->commits);
     fr_keymap_release(&w->tree_paths);
@@ -383,7 +400,7 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
         gs_walk_commits(&w, &tips[0].target,
                         fr_strtab_intern(&w.strs, tips[0].name, strlen(tips[0].name)));
     for (size_t i = 0; i < ntips && !opts->range && !w.stopped && !fr_interrupted; i++)
-        gs_walk_ref(&w, &tips[i]);
+        if (!gs_since_unchanged(&w, &tips[i])) gs_walk_ref(&w, &tips[i]);
 
     /* Unreachable objects: dangling commits first (they give provenance), then
      * blobs that nothing reaches. A partial walk looks only at the objects that
