@@ -100,6 +100,9 @@ run_ferret scan --db g.db --rules rules repo
 assert_eq "$(count_of "$ERR" "incremental")" 0 "rule change: not incremental"
 assert_eq "$(count_of "$ERR" "blobs read")" 6 "rule change: all six blobs read again (the deleted branch's too: its commits are kept by the reflog)"
 assert_eq "$(sqlite3 g.db "select new_findings from runs order by id desc limit 1")" 0 "rule change: no new finding"
+report r5.jsonl
+assert_eq "$(where r5.jsonl "$s3")" "git c.txt 1 $c3 carol@example.com refs/heads/main" "rule change: provenance as first recorded"
+assert_eq "$(where r5.jsonl "$s5")" "git f.txt 1 $f1 dave@example.com refs/heads/feature" "rule change: the force-pushed commit's finding kept"
 
 # --- a range: only the commits in it, labelled with its end
 cd repo && git checkout -q -b pr main && printf 'P=%s\n' "$s8" > p.txt && git add . && gcommit fay "pr 1" \
