@@ -153,6 +153,18 @@ else
   fail "scan with an extra rule: $ERR"
 fi
 
+# ---- ten shards (no scheduler: --shard I/N): more stores than SQLite attaches
+# at once are staged, then merged in one transaction; same report
+for i in $(seq 0 9); do
+  run_ferret scan --quiet --threads 2 --shard "$i/10" --db "$T/ten-$i.db" "$M" "$L"
+  [ "$RC" -le 1 ] || fail "shard $i/10: $ERR"
+done
+run_ferret merge --db "$T/ten.db" "$T"/ten-[0-9].db
+assert_eq "$RC" 0 "merge of ten shards"
+norm "$T/ten.db" >"$T/ten.txt"
+cmp -s "$T/ref.txt" "$T/ten.txt" && ok || fail "ten shards merged differ from the unsharded scan"
+assert_eq "$(ls "$T" | grep -c 'ten.db.merge-')" 0 "the staging store is removed"
+
 # ---- night 2: new commits in 3 mirrors and the large repository
 python3 "$FERRET_SRC/scripts/cluster/make-mirrors.py" "$T/data" --repos 30 --night 2
 run_ferret scan --threads 2 --db "$T/ref.db" "$M" "$L"
