@@ -7,6 +7,7 @@
 #include "util/util.h"
 
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,23 @@ static void usage(FILE *out)
 {
     fputs("usage: ferret report [options]\n"
           "  --db FILE          findings database (default ferret.db)\n"
-          "  --format FMT       text (default), json, jsonl or sarif\n"
+          "  --key FILE         the store's secret key (default FILE.key beside the DB)\n"
+          "  --format FMT       text (default), json, jsonl, sarif or html\n"
           "  --output FILE      write the report to FILE instead of stdout\n"
+          "  --summary          counts by severity, rule, repository and status\n"
+          "  --rule GLOB        only these rules (comma-separated globs: 'aws.*,github.pat')\n"
+          "  --severity LEVEL   at least this severity: low, medium, high, critical\n"
+          "  --status LIST      only these statuses (comma-separated: open, accepted,\n"
+          "                     false-positive, revoked, baselined)\n"
+          "  --repo GLOB        only findings with a location in a matching repository\n"
+          "  --path GLOB        only findings with a location at a matching path\n"
+          "  --since DATE       introduced on or after DATE (YYYY[-MM[-DD]])\n"
+          "  --until DATE       introduced on or before DATE\n"
+          "  --validated        only findings whose structure or checksum was validated\n"
+          "  --sort ORDER       severity (default: critical first, then newest) or rule\n"
+          "  --all-locations    text: every location of a secret (default: the first 5)\n"
+          "  --color WHEN       auto (default: on a terminal, unless NO_COLOR is set),\n"
+          "                     always or never\n"
           "  --new-only         only findings first seen in the latest run\n"
           "  --show-secrets     include plaintext secrets (only if scanned with --store-secrets)\n"
           "  --skipped          list content that was skipped or could not be read, and why\n"
@@ -25,15 +41,75 @@ static void usage(FILE *out)
           out);
 }
 
+/* A date bound: YYYY, YYYY-MM or YYYY-MM-DD (compared as a prefix of ISO times). */
+static int valid_date(const char *d)
+{
+    static const char shape[] = "dddd-dd-dd";
+    size_t n = strlen(d);
+    if (n != 4 && n != 7 && n != 10) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (shape[i] == 'd' ? !(d[i] >= '0' && d[i] <= '9') : d[i] != '-') return 0;
+    return 1;
+}
+
+static int valid_statuses(const char *list)
+{
+    const char *p = list;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char one[32];
+        if (n == 0 || n >= sizeof one) return 0;
+        memcpy(one, p, n);
+        one[n] = 0;
+        if (!fr_triage_status_valid(one) && strcmp(one, "baselined")) return 0;
+        if (!e) return 1;
+        p = e + 1;
+    }
+}
+
 int fr_cmd_report(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'}, {"new-only", no_argument, NULL, 'n'},
-        {"show-secrets", no_argument, NULL, 's'}, {"skipped", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},         {0}};
-    const char *db_path = "ferret.db", *output = NULL;
-    fr_report_opts ro = {FR_FMT_TEXT, 0, 0, 0};
+    enum {
+        O_RULE = 256,
+        O_SEV,
+        O_STATUS,
+        O_REPO,
+        O_PATH,
+        O_SINCE,
+        O_UNTIL,
+        O_VALIDATED,
+        O_SORT,
+        O_ALL,
+        O_COLOR,
+        O_SUMMARY,
+        O_KEY
+    };
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"new-only", no_argument, NULL, 'n'},
+                                         {"show-secrets", no_argument, NULL, 's'},
+                                         {"skipped", no_argument, NULL, 'k'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"rule", required_argument, NULL, O_RULE},
+                                         {"severity", required_argument, NULL, O_SEV},
+                                         {"status", required_argument, NULL, O_STATUS},
+                                         {"repo", required_argument, NULL, O_REPO},
+                                         {"path", required_argument, NULL, O_PATH},
+                                         {"since", required_argument, NULL, O_SINCE},
+                                         {"until", required_argument, NULL, O_UNTIL},
+                                         {"validated", no_argument, NULL, O_VALIDATED},
+                                         {"sort", required_argument, NULL, O_SORT},
+                                         {"all-locations", no_argument, NULL, O_ALL},
+                                         {"color", required_argument, NULL, O_COLOR},
+                                         {"colour", required_argument, NULL, O_COLOR},
+                                         {"summary", no_argument, NULL, O_SUMMARY},
+                                         {"key", required_argument, NULL, O_KEY},
+                                         {0}};
+    const char *db_path = "ferret.db", *output = NULL, *color = "auto", *key = NULL;
+    fr_report_opts ro = {.format = FR_FMT_TEXT};
+    ro.filter.sort = FR_SORT_SEVERITY;
     int new_only = 0, skipped = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:f:o:nskh", opts, NULL)) != -1) {
@@ -62,6 +138,70 @@ int fr_cmd_report(int argc, char **argv)
         case 'h':
             usage(stdout);
             return FR_EXIT_CLEAN;
+        case O_RULE:
+            ro.filter.rule = optarg;
+            break;
+        case O_SEV:
+            if (strcmp(optarg, "low") && strcmp(optarg, "medium") && strcmp(optarg, "high") &&
+                strcmp(optarg, "critical")) {
+                fr_cli_error("--severity: '%s' is not low, medium, high or critical", optarg);
+                return FR_EXIT_ERROR;
+            }
+            ro.filter.min_severity = optarg;
+            break;
+        case O_STATUS:
+            if (!valid_statuses(optarg)) {
+                fr_cli_error("--status: '%s' is not a list of open, accepted, false-positive, "
+                             "revoked, baselined",
+                             optarg);
+                return FR_EXIT_ERROR;
+            }
+            ro.filter.status = optarg;
+            break;
+        case O_REPO:
+            ro.filter.repo = optarg;
+            break;
+        case O_PATH:
+            ro.filter.path = optarg;
+            break;
+        case O_SINCE:
+        case O_UNTIL:
+            if (!valid_date(optarg)) {
+                fr_cli_error("--%s: '%s' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)",
+                             c == O_SINCE ? "since" : "until", optarg);
+                return FR_EXIT_ERROR;
+            }
+            *(c == O_SINCE ? &ro.filter.since : &ro.filter.until) = optarg;
+            break;
+        case O_VALIDATED:
+            ro.filter.validated = 1;
+            break;
+        case O_SORT:
+            if (!strcmp(optarg, "severity")) {
+                ro.filter.sort = FR_SORT_SEVERITY;
+            } else if (!strcmp(optarg, "rule")) {
+                ro.filter.sort = FR_SORT_RULE;
+            } else {
+                fr_cli_error("--sort: '%s' is not severity or rule", optarg);
+                return FR_EXIT_ERROR;
+            }
+            break;
+        case O_ALL:
+            ro.all_locations = 1;
+            break;
+        case O_COLOR:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
+                fr_cli_error("--color: '%s' is not auto, always or never", optarg);
+                return FR_EXIT_ERROR;
+            }
+            color = optarg;
+            break;
+        case O_SUMMARY:
+            ro.summary = 1;
+            break;
+        case O_KEY:
+            key = optarg;
+            break;
         default:
             usage(stderr);
             return FR_EXIT_ERROR;
@@ -72,7 +212,7 @@ int fr_cmd_report(int argc, char **argv)
         return FR_EXIT_ERROR;
     }
     fr_store *st = NULL;
-    fr_store_opts so = {.readonly = 1};
+    fr_store_opts so = {.readonly = 1, .key_path = key};
     if (fr_store_open(&st, db_path, &so)) {
         fr_cli_error("%s", fr_error());
         return FR_EXIT_ERROR;
@@ -83,7 +223,12 @@ int fr_cmd_report(int argc, char **argv)
         fr_store_close(st);
         return FR_EXIT_ERROR;
     }
-    ro.color = !output && ro.format == FR_FMT_TEXT && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    /* auto: a terminal that is not 'dumb', and no NO_COLOR (https://no-color.org) */
+    const char *term = getenv("TERM"), *nc = getenv("NO_COLOR");
+    ro.color =
+        ro.format == FR_FMT_TEXT &&
+        (!strcmp(color, "always") || (!strcmp(color, "auto") && !output && isatty(STDOUT_FILENO) &&
+                                      !(nc && *nc) && !(term && !strcmp(term, "dumb"))));
     int rc = FR_OK;
     size_t n = 0;
     if (new_only) {

@@ -22,14 +22,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_FILE_SIZE (64ull << 20)
 #define HARD_MAX_FILE_SIZE    (1ull << 30)
 /* Long options without a short letter (values past any character). */
-enum { OPT_STRICT = 0x100, OPT_SINCE, OPT_RANGE, OPT_SHARD, OPT_SHARD_SET, OPT_KEY, OPT_IGNORED,
-       OPT_CONFIG, OPT_NO_CONFIG };
+enum {
+    OPT_STRICT = 0x100,
+    OPT_SINCE,
+    OPT_RANGE,
+    OPT_SHARD,
+    OPT_SHARD_SET,
+    OPT_KEY,
+    OPT_IGNORED,
+    OPT_CONFIG,
+    OPT_NO_CONFIG
+};
 
 static void on_signal(int sig)
 {
@@ -226,6 +236,59 @@ typedef struct {
     _Atomic int stop;
 } progress_ctx;
 
+/* The terminal's width (stderr), 80 when unknown. */
+static int term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    int n = c ? atoi(c) : 0;
+    return n > 0 ? n : 80;
+}
+
+/* Seconds as "42s", "7m05s", "3h12m". */
+static void fmt_eta(char *out, size_t n, double s)
+{
+    if (s < 60)
+        snprintf(out, n, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(out, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else
+        snprintf(out, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+/* One progress line that fits the terminal: the long form, else a short one,
+ * else the short one cut (a line that wraps would scroll on every redraw). */
+static void draw_progress(progress_ctx *c, int width)
+{
+    fr_progress *pr = c->pr;
+    double secs = fr_monotonic() - c->t0;
+    uint64_t done = atomic_load(&pr->done), sub = atomic_load(&pr->submitted);
+    uint64_t rt = atomic_load(&pr->repos_total), rd = atomic_load(&pr->repos_done);
+    uint64_t commits = atomic_load(&pr->commits);
+    double mb = (double)atomic_load(&pr->bytes) / 1e6, rate = secs > 0 ? mb / secs : 0.0;
+    char eta[24] = "";
+    /* Git sweeps: by repositories done (each is walked whole before the next);
+     * once everything is submitted: by items left. */
+    if (rt > 1 && rd > 0 && rd < rt)
+        fmt_eta(eta, sizeof eta, secs * (double)(rt - rd) / (double)rd);
+    else if (rd == rt && done && sub > done)
+        fmt_eta(eta, sizeof eta, (double)(sub - done) * secs / (double)done);
+    char line[256];
+    snprintf(line, sizeof line,
+             "ferret: repos %llu/%llu, commits %llu, items %llu/%llu, %.1f MB, %.1f MB/s%s%s",
+             (unsigned long long)rd, (unsigned long long)rt, (unsigned long long)commits,
+             (unsigned long long)done, (unsigned long long)sub, mb, rate, *eta ? ", ETA " : "",
+             eta);
+    if ((int)strlen(line) >= width)
+        snprintf(line, sizeof line, "%llu/%llu repos %llu/%llu items %.0fMB %.1fMB/s%s%s",
+                 (unsigned long long)rd, (unsigned long long)rt, (unsigned long long)done,
+                 (unsigned long long)sub, mb, rate, *eta ? " ETA " : "", eta);
+    if ((int)strlen(line) >= width && *eta) snprintf(line, sizeof line, "ETA %s", eta);
+    if (width > 1 && (int)strlen(line) >= width) line[width - 1] = 0;
+    fprintf(stderr, "\r\033[K%s", line);
+}
+
 static void *progress_main(void *arg)
 {
     progress_ctx *c = arg;
@@ -234,20 +297,7 @@ static void *progress_main(void *arg)
         struct timespec ts = {0, 250 * 1000000L};
         if (!first) nanosleep(&ts, NULL);
         if (!first && atomic_load(&c->stop)) break;
-        fr_progress *pr = c->pr;
-        double secs = fr_monotonic() - c->t0;
-        uint64_t done = atomic_load(&pr->done), sub = atomic_load(&pr->submitted);
-        uint64_t rt = atomic_load(&pr->repos_total), rd = atomic_load(&pr->repos_done);
-        double mb = (double)atomic_load(&pr->bytes) / 1e6;
-        char eta[48] = "";
-        if (rd == rt && done && sub > done) /* everything is submitted: an estimate */
-            snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(sub - done) * secs / (double)done);
-        fprintf(stderr,
-                "\r\033[Kferret: repos %llu/%llu, commits %llu, items %llu/%llu, %.1f MB, "
-                "%.1f MB/s%s",
-                (unsigned long long)rd, (unsigned long long)rt,
-                (unsigned long long)atomic_load(&pr->commits), (unsigned long long)done,
-                (unsigned long long)sub, mb, secs > 0 ? mb / secs : 0.0, eta);
+        draw_progress(c, term_width());
     }
     fprintf(stderr, "\r\033[K");
     return NULL;

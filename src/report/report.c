@@ -9,6 +9,8 @@
 #include "util/util.h"
 
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int fr_report_parse_format(const char *name, fr_format *out)
@@ -19,13 +21,14 @@ int fr_report_parse_format(const char *name, fr_format *out)
     } formats[] = {{"text", FR_FMT_TEXT},
                    {"json", FR_FMT_JSON},
                    {"jsonl", FR_FMT_JSONL},
-                   {"sarif", FR_FMT_SARIF}};
+                   {"sarif", FR_FMT_SARIF},
+                   {"html", FR_FMT_HTML}};
     for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
         if (!strcmp(name, formats[i].n)) {
             *out = formats[i].f;
             return FR_OK;
         }
-    fr_error_set("unknown report format '%s' (text, json, jsonl or sarif)", name);
+    fr_error_set("unknown report format '%s' (text, json, jsonl, sarif or html)", name);
     return FR_ERR;
 }
 
@@ -84,6 +87,7 @@ static json_t *occurrence_json(const fr_occurrence_row *o)
 static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n)
 {
     json_t *j = json_object();
+    json_object_set_new(j, "format_version", json_integer(FR_REPORT_FORMAT_VERSION));
     set_str(j, "id", f->fid);
     set_str(j, "rule", f->rule_id);
     set_str(j, "rule_name", f->rule_name);
@@ -96,6 +100,15 @@ static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *oc
     if (f->secret) set_str(j, "secret", f->secret);
     set_str(j, "first_seen", f->first_seen);
     set_str(j, "last_seen", f->last_seen);
+    set_str(j, "introduced", f->introduced);
+    set_str(j, "status", f->status);
+    if (f->status_comment || f->status_who || f->status_at) {
+        json_t *t = json_object();
+        set_str(t, "comment", f->status_comment);
+        set_str(t, "by", f->status_who);
+        set_str(t, "at", f->status_at);
+        json_object_set_new(j, "triage", t);
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, occurrence_json(&occ[i]));
@@ -107,7 +120,7 @@ typedef struct {
     FILE *out;
     const fr_report_opts *o;
     size_t n;
-    json_t *results; /* SARIF */
+    fr_buf line; /* JSONL: one finding's line, written at once */
 } rctx;
 
 static int dump(json_t *j, FILE *out, size_t flags)
@@ -117,14 +130,184 @@ static int dump(json_t *j, FILE *out, size_t flags)
     return rc ? FR_ERR : FR_OK;
 }
 
+/* ---- JSONL written directly: the same objects as finding_json, byte for
+ * byte as jansson writes them compact with JSON_ENSURE_ASCII, without building
+ * a tree per finding (a million occurrences must stream in seconds). ---- */
+
+/* Whether s is valid UTF-8 (what json_string accepts). */
+static int utf8_ok(const unsigned char *s)
+{
+    while (*s) {
+        unsigned c = *s, len, cp, min;
+        if (c < 0x80) {
+            s++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0)
+            len = 2, cp = c & 0x1F, min = 0x80;
+        else if ((c & 0xF0) == 0xE0)
+            len = 3, cp = c & 0x0F, min = 0x800;
+        else if ((c & 0xF8) == 0xF0)
+            len = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return 0;
+        for (unsigned i = 1; i < len; i++) {
+            if ((s[i] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        s += len;
+    }
+    return 1;
+}
+
+static void jesc(fr_buf *out, const char *str)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)str;
+    fr_buf_append(out, "\"", 1);
+    while (*s) {
+        const unsigned char *run = s;
+        while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+            s++;
+        if (s > run) fr_buf_append(out, run, (size_t)(s - run));
+        if (!*s) break;
+        unsigned c = *s;
+        char e[12];
+        if (c == '"' || c == '\\') {
+            e[0] = '\\', e[1] = (char)c;
+            fr_buf_append(out, e, 2);
+            s++;
+            continue;
+        }
+        unsigned cp = c, len = 1;
+        if (c >= 0x80) { /* valid UTF-8 (checked by the caller): as \uXXXX */
+            len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+            cp = c & (0x7F >> len);
+            for (unsigned i = 1; i < len; i++)
+                cp = (cp << 6) | (s[i] & 0x3F);
+        }
+        s += len;
+        static const char short_esc[] = {
+            ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+        if (cp < sizeof short_esc && short_esc[cp]) {
+            e[0] = '\\', e[1] = short_esc[cp];
+            fr_buf_append(out, e, 2);
+            continue;
+        }
+        unsigned units[2] = {cp, 0}, nu = 1;
+        if (cp > 0xFFFF) /* a surrogate pair above the BMP */
+            cp -= 0x10000, units[0] = 0xD800 | (cp >> 10), units[1] = 0xDC00 | (cp & 0x3FF), nu = 2;
+        for (unsigned u = 0; u < nu; u++) {
+            e[0] = '\\', e[1] = 'u';
+            for (int k = 0; k < 4; k++)
+                e[2 + k] = hex[(units[u] >> (12 - 4 * k)) & 15];
+            fr_buf_append(out, e, 6);
+        }
+    }
+    fr_buf_append(out, "\"", 1);
+}
+
+/* A JSON string for untrusted text, as jstr: \xNN-escaped when not UTF-8. */
+static void jtext(fr_buf *out, const char *s)
+{
+    if (utf8_ok((const unsigned char *)s)) {
+        jesc(out, s);
+        return;
+    }
+    fr_buf b = {0};
+    fr_buf_put_safe(&b, s, strlen(s));
+    jesc(out, b.p ? b.p : "");
+    fr_buf_release(&b);
+}
+
+/* ,"key":"value" when value is set and not empty (set_str); first: no comma */
+static void jfield(fr_buf *out, int *first, const char *k, const char *v)
+{
+    if (!v || !*v) return;
+    if (!*first) fr_buf_append(out, ",", 1);
+    *first = 0;
+    fr_buf_append(out, "\"", 1);
+    fr_buf_puts(out, k);
+    fr_buf_append(out, "\":", 2);
+    jtext(out, v);
+}
+
+static void jsonl_occurrence(fr_buf *out, const fr_occurrence_row *o)
+{
+    int first = 1;
+    fr_buf_append(out, "{", 1);
+    jfield(out, &first, "source", o->kind);
+    jfield(out, &first, "repo", o->repo);
+    jfield(out, &first, "path", o->path);
+    fr_buf_printf(out, "%s\"line\":%lld,\"column\":%lld", first ? "" : ",", (long long)o->line,
+                  (long long)o->column);
+    first = 0;
+    jfield(out, &first, "commit", o->commit);
+    jfield(out, &first, "blob", blob_of(o->content_key));
+    jfield(out, &first, "author_name", o->author_name);
+    jfield(out, &first, "author_email", o->author_email);
+    jfield(out, &first, "date", o->author_date);
+    jfield(out, &first, "committer_date", o->committer_date);
+    jfield(out, &first, "ref", o->ref);
+    jfield(out, &first, "mtime", o->mtime);
+    if (o->ci_run || o->ci_job || o->ci_step) {
+        int f2 = 1;
+        fr_buf_puts(out, ",\"ci\":{");
+        jfield(out, &f2, "run", o->ci_run);
+        jfield(out, &f2, "job", o->ci_job);
+        jfield(out, &f2, "step", o->ci_step);
+        fr_buf_append(out, "}", 1);
+    }
+    fr_buf_append(out, "}", 1);
+}
+
+static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurrence_row *occ,
+                          size_t n)
+{
+    int first = 0;
+    fr_buf_printf(out, "{\"format_version\":%d", FR_REPORT_FORMAT_VERSION);
+    jfield(out, &first, "id", f->fid);
+    jfield(out, &first, "rule", f->rule_id);
+    jfield(out, &first, "rule_name", f->rule_name);
+    jfield(out, &first, "severity", f->severity);
+    jfield(out, &first, "confidence", f->confidence);
+    jfield(out, &first, "attack", f->attack);
+    jfield(out, &first, "secret_sha256", f->secret_sha256);
+    jfield(out, &first, "preview", f->preview);
+    jfield(out, &first, "validated", VALIDATED[f->validated & 3]);
+    if (f->secret) jfield(out, &first, "secret", f->secret);
+    jfield(out, &first, "first_seen", f->first_seen);
+    jfield(out, &first, "last_seen", f->last_seen);
+    jfield(out, &first, "introduced", f->introduced);
+    jfield(out, &first, "status", f->status);
+    if (f->status_comment || f->status_who || f->status_at) {
+        int f2 = 1;
+        fr_buf_puts(out, ",\"triage\":{");
+        jfield(out, &f2, "comment", f->status_comment);
+        jfield(out, &f2, "by", f->status_who);
+        jfield(out, &f2, "at", f->status_at);
+        fr_buf_append(out, "}", 1);
+    }
+    fr_buf_puts(out, ",\"occurrences\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i) fr_buf_append(out, ",", 1);
+        jsonl_occurrence(out, &occ[i]);
+    }
+    fr_buf_puts(out, "]}\n");
+}
+
 static int on_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n, void *ctx)
 {
     rctx *c = ctx;
-    int compact = c->o->format == FR_FMT_JSONL;
-    if (!compact) fputs(c->n ? ",\n" : "\n", c->out);
-    if (dump(finding_json(f, occ, n), c->out, compact ? JSON_COMPACT : JSON_INDENT(2)))
-        return FR_ERR;
-    if (compact) fputc('\n', c->out);
+    if (c->o->format == FR_FMT_JSONL) {
+        fr_buf_reset(&c->line);
+        jsonl_finding(&c->line, f, occ, n);
+        fwrite(c->line.p, 1, c->line.len, c->out);
+    } else {
+        fputs(c->n ? ",\n" : "\n", c->out);
+        if (dump(finding_json(f, occ, n), c->out, JSON_INDENT(2))) return FR_ERR;
+    }
     c->n++;
     return FR_OK;
 }
@@ -139,139 +322,212 @@ static const char *sev_color(const char *sev)
 
 static void put_safe(FILE *out, const char *s)
 {
+    const char *p = s;
+    while (p && *p >= 0x20 && *p < 0x7F && *p != '\\') /* the common case: nothing to escape */
+        p++;
+    if (p && !*p) {
+        fputs(s, out);
+        return;
+    }
     fr_buf b = {0};
     if (s) fr_buf_put_safe(&b, s, strlen(s));
     fputs(b.p ? b.p : "", out);
     fr_buf_release(&b);
 }
 
+static void put_location(FILE *out, const fr_occurrence_row *o)
+{
+    if (o->repo && *o->repo) {
+        put_safe(out, o->repo);
+        fputs(": ", out);
+    }
+    put_safe(out, o->path);
+    fprintf(out, ":%lld:%lld", (long long)o->line, (long long)o->column);
+    if (o->commit && *o->commit) {
+        fprintf(out, "  commit %.12s", o->commit);
+        if (o->author_email) {
+            fputs(" by ", out);
+            put_safe(out, o->author_email);
+        }
+        if (o->author_date) fprintf(out, " on %s", o->author_date);
+    }
+    if (o->ci_run || o->ci_job) {
+        fputs("  ci", out);
+        if (o->ci_run) fputs(" run ", out), put_safe(out, o->ci_run);
+        if (o->ci_job) fputs(" job ", out), put_safe(out, o->ci_job);
+        if (o->ci_step) fputs(" step ", out), put_safe(out, o->ci_step);
+    }
+    fputc('\n', out);
+}
+
+static const char *status_color(const char *st)
+{
+    if (!strcmp(st, "open")) return "\033[1;33m";
+    if (!strcmp(st, "revoked")) return "\033[32m";
+    return "\033[2m";
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* One block per secret: what, its status, where it was introduced, how far it
+ * spread, then its first few locations (earliest first) or all of them. */
 static int on_text(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n, void *ctx)
 {
     rctx *c = ctx;
     FILE *out = c->out;
     int col = c->o->color;
-    fprintf(out, "%s[%s]%s %s%s%s  %s\n", col ? sev_color(f->severity) : "", f->severity,
-            col ? "\033[0m" : "", col ? "\033[1m" : "", f->rule_id, col ? "\033[0m" : "",
-            f->rule_name);
-    fprintf(out, "    secret  ");
-    put_safe(out, f->secret ? f->secret : f->preview);
-    fprintf(out, "  sha256:%.16s…  %s  validated: %s  first seen %s\n", f->secret_sha256, f->attack,
-            VALIDATED[f->validated & 3], f->first_seen);
-    for (size_t i = 0; i < n; i++) {
-        const fr_occurrence_row *o = &occ[i];
-        fputs("    at      ", out);
-        if (o->repo && *o->repo) {
-            put_safe(out, o->repo);
-            fputs(": ", out);
-        }
-        put_safe(out, o->path);
-        fprintf(out, ":%lld:%lld", (long long)o->line, (long long)o->column);
-        if (o->commit && *o->commit) {
-            fprintf(out, "  commit %.12s", o->commit);
-            if (o->author_email) {
-                fputs(" by ", out);
-                put_safe(out, o->author_email);
-            }
-            if (o->author_date) fprintf(out, " on %s", o->author_date);
-        }
+    const char *st = f->status ? f->status : "open";
+    fprintf(out, "%s[%s]%s %s%s%s  %s  id %s  %s%s%s\n", col ? sev_color(f->severity) : "",
+            f->severity, col ? "\033[0m" : "", col ? "\033[1m" : "", f->rule_id,
+            col ? "\033[0m" : "", f->rule_name, f->fid ? f->fid : "-", col ? status_color(st) : "",
+            st, col ? "\033[0m" : "");
+    if (f->status_comment || f->status_who) {
+        fputs("    triage  ", out);
+        if (f->status_who) fputs("by ", out), put_safe(out, f->status_who);
+        if (f->status_at) fprintf(out, " on %s", f->status_at);
+        if (f->status_comment)
+            fputs(f->status_who ? ": " : "", out), put_safe(out, f->status_comment);
         fputc('\n', out);
     }
+    fprintf(out, "    secret  ");
+    put_safe(out, f->secret ? f->secret : f->preview);
+    fprintf(out, "  %s  validated: %s  first seen %s\n", f->attack, VALIDATED[f->validated & 3],
+            f->first_seen);
+    if (f->nocc_total > 1) {
+        fprintf(out,
+                "    spread  introduced %s; %zu location%s, %zu commit%s, %zu path%s, %zu "
+                "repositor%s\n",
+                f->introduced ? f->introduced : "?", f->nocc_total, plural(f->nocc_total, "", "s"),
+                f->ncommits, plural(f->ncommits, "", "s"), f->npaths, plural(f->npaths, "", "s"),
+                f->nrepos, plural(f->nrepos, "y", "ies"));
+    }
+    for (size_t i = 0; i < n; i++) {
+        fputs("    at      ", out);
+        put_location(out, &occ[i]);
+    }
+    if (n < f->nocc_total)
+        fprintf(out, "    ...     %zu more location%s (--all-locations)\n", f->nocc_total - n,
+                plural(f->nocc_total - n, "", "s"));
     fputc('\n', out);
     c->n++;
     return FR_OK;
 }
 
-/* SARIF wants URIs: percent-encode everything outside the unreserved set and '/'. */
-static char *to_uri(const char *path)
+fr_report_filter fr_report_filter_of(const fr_report_opts *o)
 {
-    fr_buf b = {0};
-    if (path[0] == '/') fr_buf_puts(&b, "file://");
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~/", *p))
-            fr_buf_append(&b, p, 1);
-        else
-            fr_buf_printf(&b, "%%%02X", *p);
-    }
-    return fr_buf_steal(&b);
+    fr_report_filter f = o->filter;
+    if (o->new_since_run) f.new_since_run = o->new_since_run;
+    if (o->show_secrets) f.with_secrets = 1;
+    return f;
 }
 
-static int on_sarif(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n, void *ctx)
+/* ---- --summary ---- */
+typedef struct {
+    FILE *out;
+    int json, color;
+    const char *group;
+    json_t *doc, *cur;
+} sctx;
+
+static int on_count(const char *group, const char *key, int64_t n, void *ctx)
 {
-    rctx *c = ctx;
-    for (size_t i = 0; i < n; i++) {
-        const fr_occurrence_row *o = &occ[i];
-        json_t *r = json_object();
-        set_str(r, "ruleId", f->rule_id);
-        set_str(r, "level", fr_severity_level(f->severity));
-        fr_buf msg = {0};
-        fr_buf_printf(&msg, "%s: %s (sha256 %.16s)", f->rule_name,
-                      f->secret ? f->secret : f->preview, f->secret_sha256);
-        json_object_set_new(r, "message", json_pack("{s:o}", "text", jstr(msg.p)));
-        fr_buf_release(&msg);
-        char *uri = to_uri(o->path ? o->path : "");
-        json_t *loc = json_pack("{s:{s:{s:s},s:{s:I,s:I}}}", "physicalLocation", "artifactLocation",
-                                "uri", uri, "region", "startLine", (json_int_t)o->line,
-                                "startColumn", (json_int_t)o->column);
-        free(uri);
-        json_object_set_new(r, "locations", json_pack("[o]", loc));
-        fr_buf fp = {0};
-        fr_buf_printf(&fp, "%s", f->secret_sha256);
-        json_object_set_new(r, "partialFingerprints", json_pack("{s:s}", "secretSha256/v1", fp.p));
-        fr_buf_release(&fp);
-        json_t *props = json_object();
-        set_str(props, "secret_sha256", f->secret_sha256);
-        set_str(props, "preview", f->preview);
-        set_str(props, "validated", VALIDATED[f->validated & 3]);
-        set_str(props, "repo", o->repo);
-        set_str(props, "commit", o->commit);
-        set_str(props, "blob", blob_of(o->content_key));
-        set_str(props, "author_email", o->author_email);
-        set_str(props, "date", o->author_date);
-        json_object_set_new(r, "properties", props);
-        json_array_append_new(c->results, r);
+    sctx *c = ctx;
+    static const struct {
+        const char *group, *title, *json;
+    } groups[] = {{"severity", "by severity", "by_severity"},
+                  {"rule", "by rule", "by_rule"},
+                  {"repo", "by repository", "by_repository"},
+                  {"status", "by status", "by_status"}};
+    size_t g = 0;
+    while (g < 3 && strcmp(groups[g].group, group))
+        g++;
+    int fresh = !c->group || strcmp(c->group, group);
+    c->group = groups[g].group;
+    if (c->json) {
+        if (fresh) {
+            c->cur = json_object();
+            json_object_set_new(c->doc, groups[g].json, c->cur);
+        }
+        json_object_set_new(c->cur, key, json_integer(n));
+        return FR_OK;
     }
-    c->n++;
+    if (fresh)
+        fprintf(c->out, "\n%s%s%s\n", c->color ? "\033[1m" : "", groups[g].title,
+                c->color ? "\033[0m" : "");
+    fprintf(c->out, "  %8lld  ", (long long)n);
+    if (!strcmp(group, "severity") && c->color) fputs(sev_color(key), c->out);
+    if (!strcmp(group, "repo") && !*key)
+        fputs("(files, not in a repository)", c->out);
+    else
+        put_safe(c->out, key);
+    if (!strcmp(group, "severity") && c->color) fputs("\033[0m", c->out);
+    fputc('\n', c->out);
     return FR_OK;
 }
 
-static int rule_to_sarif(const fr_rule_meta *m, void *ctx)
+static int write_summary(fr_store *s, FILE *out, const fr_report_opts *o,
+                         const fr_report_filter *flt, size_t *nfindings)
 {
-    json_t *rules = ctx;
-    json_t *r = json_object();
-    set_str(r, "id", m->id);
-    set_str(r, "name", m->name);
-    json_object_set_new(r, "shortDescription", json_pack("{s:o}", "text", jstr(m->name)));
-    json_object_set_new(
-        r, "fullDescription",
-        json_pack("{s:o}", "text", jstr(m->description ? m->description : m->name)));
-    if (m->refs && *m->refs) {
-        const char *nl = strchr(m->refs, '\n');
-        char *first = fr_xstrndup(m->refs, nl ? (size_t)(nl - m->refs) : strlen(m->refs));
-        set_str(r, "helpUri", first);
-        free(first);
+    int json = o->format == FR_FMT_JSON || o->format == FR_FMT_JSONL;
+    sctx c = {out, json, o->color, NULL, json ? json_object() : NULL, NULL};
+    int64_t total = 0;
+    if (json) {
+        json_object_set_new(c.doc, "format_version", json_integer(FR_REPORT_FORMAT_VERSION));
+        json_object_set_new(c.doc, "findings", json_integer(0));
+    } else if (o->format != FR_FMT_TEXT) {
+        fr_error_set("--summary is written as text, json or jsonl");
+        return FR_ERR;
     }
-    json_object_set_new(r, "defaultConfiguration",
-                        json_pack("{s:s}", "level", fr_severity_level(m->severity)));
-    json_t *tags = json_pack("[s,s]", "security", "secret");
-    if (m->attack && *m->attack) json_array_append_new(tags, jstr(m->attack));
-    json_object_set_new(r, "properties",
-                        json_pack("{s:o,s:s,s:s}", "tags", tags, "precision",
-                                  !strcmp(m->confidence, "high")     ? "high"
-                                  : !strcmp(m->confidence, "medium") ? "medium"
-                                                                     : "low",
-                                  "security-severity", fr_severity_score(m->severity)));
-    json_array_append_new(rules, r);
-    return FR_OK;
+    /* The text header needs the total first: the groups are written after it. */
+    FILE *mem = NULL;
+    char *mp = NULL;
+    size_t ml = 0;
+    if (!json) {
+        mem = open_memstream(&mp, &ml);
+        if (!mem) {
+            fr_error_set("out of memory");
+            return FR_ERR;
+        }
+        c.out = mem;
+    }
+    int rc = fr_store_summary(s, flt, &total, on_count, &c);
+    if (json) {
+        json_object_set_new(c.doc, "findings", json_integer(total));
+        if (rc == FR_OK) {
+            rc = dump(c.doc, out, o->format == FR_FMT_JSONL ? JSON_COMPACT : JSON_INDENT(2));
+            fputc('\n', out);
+        } else {
+            json_decref(c.doc);
+        }
+    } else {
+        fclose(mem);
+        if (rc == FR_OK) {
+            fprintf(out, "%lld finding%s\n", (long long)total, total == 1 ? "" : "s");
+            fwrite(mp, 1, ml, out);
+        }
+        free(mp);
+    }
+    if (rc == FR_OK && ferror(out)) {
+        fr_error_set("cannot write the report");
+        rc = FR_ERR;
+    }
+    *nfindings = total > 0 ? (size_t)total : 0;
+    return rc;
 }
 
 int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfindings)
 {
-    rctx c = {out, o, 0, NULL};
-    fr_report_filter flt = {o->new_since_run, o->show_secrets};
+    rctx c = {out, o, 0, {0}};
+    fr_report_filter flt = fr_report_filter_of(o);
     int rc = FR_OK;
+    if (o->summary) return write_summary(s, out, o, &flt, nfindings);
     switch (o->format) {
     case FR_FMT_TEXT:
+        if (!o->all_locations) flt.max_occurrences = FR_TEXT_LOCATIONS;
+        flt.no_content_key = 1; /* the text shows no blob ids */
         rc = fr_store_each_finding(s, &flt, on_text, &c);
         if (rc == FR_OK) fprintf(out, "%zu finding%s\n", c.n, c.n == 1 ? "" : "s");
         break;
@@ -283,30 +539,16 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
         rc = fr_store_each_finding(s, &flt, on_json, &c);
         fputs(c.n ? "\n]\n" : "]\n", out);
         break;
-    case FR_FMT_SARIF: {
-        json_t *rules = json_array();
-        c.results = json_array();
-        rc = fr_store_each_rule(s, rule_to_sarif, rules);
-        if (rc == FR_OK) rc = fr_store_each_finding(s, &flt, on_sarif, &c);
-        json_t *doc = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:s,s:o}},s:o,s:s}]}", "$schema",
-                                "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
-                                "runs", "tool", "driver", "name", "ferret", "version",
-                                FERRET_VERSION, "semanticVersion", FERRET_VERSION, "informationUri",
-                                "https://github.com/ferret-scanner/ferret", "rules", rules,
-                                "results", c.results, "columnKind", "unicodeCodePoints");
-        if (rc == FR_OK) {
-            rc = dump(doc, out, JSON_INDENT(2));
-            fputc('\n', out);
-        } else {
-            json_decref(doc);
-        }
-        break;
-    }
+    case FR_FMT_SARIF:
+        return fr_report_sarif(s, out, o, nfindings);
+    case FR_FMT_HTML:
+        return fr_report_html(s, out, o, nfindings);
     }
     if (ferror(out)) {
         fr_error_set("cannot write the report");
         rc = FR_ERR;
     }
+    fr_buf_release(&c.line);
     *nfindings = c.n;
     return rc;
 }

@@ -45,6 +45,11 @@ const fr_migration fr_migrations[] = {
      " CREATE UNIQUE INDEX IF NOT EXISTS runs_by_uid ON runs (uid);"
      " CREATE TRIGGER IF NOT EXISTS runs_uid AFTER INSERT ON runs WHEN new.uid IS NULL BEGIN"
      " UPDATE runs SET uid = lower(hex(randomblob(16))) WHERE id = new.id; END;"},
+    /* Reports (issue 15): a secret's introduction date (the earliest author
+     * date of its places) is read per blob from this index, not from every
+     * location row: sorting 100,000 findings by it stays cheap. */
+    {"0004-report-intro-index",
+     "CREATE INDEX IF NOT EXISTS locations_by_content_date ON locations (content_id, author_date)"},
 };
 
 const size_t fr_nmigrations = sizeof fr_migrations / sizeof fr_migrations[0];

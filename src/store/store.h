@@ -146,6 +146,7 @@ typedef struct {
     int validated;          /* 1: only findings whose structure or checksum was validated */
     int sort;               /* FR_SORT_* */
     size_t max_occurrences; /* > 0: pass at most this many occurrences (the earliest) */
+    int no_content_key;     /* fr_occurrence_row.content_key not needed (left NULL): faster */
 } fr_report_filter;
 
 /* A filter's occurrence-level parts (repo, path) also choose which occurrences
