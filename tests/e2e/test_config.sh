@@ -71,6 +71,17 @@ assert_eq "$(pyjsonl c.jsonl "[r['status'] for r in rows if r['id'] == '$goneid'
 assert_eq "$(count_of "$scanerr" "of them open")" 3 "the baselined finding is not open"
 assert_eq "$(sqlite3 c.db "SELECT count(*) FROM baseline")" 2 "the baseline is in the store"
 
+# the baseline survives a rule-set change and a merge
+mkdir rules
+sed 's/^\(  *description: \).*/\1changed for the test/' "$FERRET_SRC/patterns/github.yml" > rules/github.yml
+run_ferret scan --db c.db --key plain.db.key --rules rules tree
+run_ferret report --db c.db --format jsonl
+assert_eq "$(pyjsonl <(printf '%s\n' "$OUT") "[r['status'] for r in rows if r['id'] == '$oldid']")" "['baselined']" "baselined after a rule-set change"
+run_ferret merge --db m.db --key plain.db.key c.db
+assert_eq "$RC" 0 "merge"
+run_ferret report --db m.db --key plain.db.key --format jsonl
+assert_eq "$(pyjsonl <(printf '%s\n' "$OUT") "[r['status'] for r in rows if r['id'] == '$oldid']")" "['baselined']" "baselined after a merge"
+
 # the baseline without other changes: removing an entry from the file removes it from the store
 sed -i "/$oldid/,+1d" tree/.ferret.yml
 run_ferret scan --db c.db --key plain.db.key tree
