@@ -125,6 +125,24 @@ assert_eq "$RC" 2 "a range that does not resolve: exit 2"
 assert_contains "$ERR" "cannot resolve the range 'nosuch..pr'" "a bad range is named"
 (cd repo && git checkout -q main)
 
+# --- a new pack whose index points outside it, after a complete scan: no
+# reader follows it (the incremental scan checks new packs before reading by
+# id), the run is incomplete, the pack is named
+git init -q cp && cd cp && printf 'A=%s\n' "$s1" > a.env && git add . && gcommit alice "one" && cd ..
+run_ferret scan --db cp.db cp
+cd cp && printf 'B=%s\n' "$s2" > b.env && git add . && gcommit alice "two" && git repack -q -d && cd ..
+idx=$(ls cp/.git/objects/pack/*.idx) && chmod u+w "$idx"
+python3 - "$idx" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack(">I", d[8 + 255 * 4:8 + 256 * 4])[0]
+d[8 + 1024 + n * 24] ^= 0x7f  # the first object's offset: far past the pack's end
+open(sys.argv[1], "wb").write(d)
+PY
+run_ferret scan --db cp.db cp
+assert_eq "$RC" 2 "corrupt new pack: an incomplete run, no crash"
+assert_eq "$(sqlite3 cp.db "select count(*) from content where status = 'error' and reason like 'corrupt pack index or pack%'")" 1 "corrupt new pack: recorded once"
+
 # --- a depth-1 clone: what it has is scanned, the boundary recorded, exit 0/1
 git clone -q --depth 1 "file://$T/repo" shallow
 run_ferret scan --db sh.db shallow

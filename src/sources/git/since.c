@@ -138,7 +138,15 @@ static void list_objects(walk *w, const fr_git_state *prev)
             s->new_packs = 1;
             fr_buf idx = {0};
             fr_buf_printf(&idx, "%s/%.*s.idx", dir.p, (int)(L - 5), e->d_name);
-            if (git_odb_backend_one_pack(&b, idx.p) == 0) {
+            /* Its objects are read by id below: only when the pack checks out
+             * (libgit2 follows a corrupt index's offsets; the scan ahead
+             * records an unsafe pack and keeps every reader away from it). */
+            fr_pack_blob *pb = NULL;
+            size_t npb = 0, capb = 0;
+            char why[256];
+            int safe = gs_pack_blobs(idx.p, &pb, &npb, &capb, why, sizeof why) != FR_PACK_UNSAFE;
+            free(pb);
+            if (safe && git_odb_backend_one_pack(&b, idx.p) == 0) {
                 b->foreach (b, on_candidate, &cc);
                 b->free(b);
             }
