@@ -427,7 +427,9 @@ static void push_result(srun *r, int rank, json_t *res)
 /* The location key of an occurrence: the run it belongs to. */
 static int is_git(const fr_occurrence_row *o)
 {
-    return !strncmp(o->kind, "git", 3);
+    /* a work tree's uncommitted files and staged blobs belong to their
+     * repository's run (listed as not in HEAD) */
+    return !strncmp(o->kind, "git", 3) || !strcmp(o->kind, "worktree") || !strcmp(o->kind, "index");
 }
 
 static json_t *base_result(const fr_finding_row *f, const char *text)
@@ -574,9 +576,13 @@ static int finding_in_run(sctx *c, srun *r, const fr_finding_row *f, const fr_oc
         }
     } else {
         fr_buf m = {0};
-        fr_buf_printf(&m, "%s: %s (finding %s) in history only: %zu place%s, none in %s",
-                      f->rule_name, f->preview, f->fid ? f->fid : "?", nhist, nhist == 1 ? "" : "s",
-                      r->git ? "the analysed commit" : "the files on disk");
+        fr_buf_printf(&m,
+                      "%s: %s (finding %s) is not in %s; seen in %zu other place%s (history, "
+                      "messages, names or uncommitted files: see the related locations and "
+                      "properties). Revoke it: it stays readable in the history.",
+                      f->rule_name, f->preview, f->fid ? f->fid : "?",
+                      r->git ? "the analysed commit" : "the files on disk", nhist,
+                      nhist == 1 ? "" : "s");
         json_t *res = base_result(f, m.p);
         fr_buf_release(&m);
         if (json_array_size(related)) json_object_set(res, "relatedLocations", related);

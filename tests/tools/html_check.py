@@ -209,7 +209,7 @@ def small(html, jsonl, out):
         o = min(r["occurrences"], key=lambda o: o.get("date") or "~")
         dl = b.js("var o = {}; document.querySelectorAll('#detail dt').forEach(function (e) { o[e.textContent] = e.nextSibling.textContent; }); return o;")
         eq(dl.get("Finding id"), fid, "detail: id")
-        eq(dl.get("Commit"), o.get("commit"), "detail: introducing commit")
+        eq(dl.get("Commit"), o.get("commit")[:12], "detail: introducing commit (12 hex digits)")
         eq(dl.get("Path"), "%s:%d" % (o["path"], o["line"]), "detail: introducing path and line")
         eq(dl.get("Author"), o.get("author_email"), "detail: author")
 
