@@ -166,147 +166,202 @@ static void map_for_reading(fr_store *s)
                  NULL, NULL, NULL);
 }
 
+/* Occurrence order within a finding: repository, path, commit, line, column. */
+static int cmp_place(const void *a, const void *b)
+{
+    const fr_occurrence_row *x = a, *y = b;
+    int c;
+    if ((c = strcmp(x->repo ? x->repo : "", y->repo ? y->repo : ""))) return c;
+    if ((c = strcmp(x->path ? x->path : "", y->path ? y->path : ""))) return c;
+    if ((c = strcmp(x->commit ? x->commit : "", y->commit ? y->commit : ""))) return c;
+    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    return x->column < y->column ? -1 : x->column > y->column;
+}
+
+#define NFCOL 21 /* finding columns read (sel may hold more: sevrank, intro) */
+
+typedef struct {
+    fr_finding_row f;
+    fr_buf fpool, opool; /* the finding's strings; its occurrences' strings */
+    size_t *offs;        /* per occurrence, NOCC offsets into opool ((size_t)-1: NULL) */
+    int64_t *nums;       /* per occurrence: line, column */
+    size_t n, cap;
+    fr_occurrence_row *occ;
+    const char **keys;
+} acc;
+
+static const char *keep(fr_buf *pool, sqlite3_stmt *st, int col, size_t *off)
+{
+    const char *v = col_text(st, col);
+    *off = v ? pool->len : (size_t)-1;
+    if (v) fr_buf_append(pool, v, strlen(v) + 1);
+    return v;
+}
+
+/* Starts a finding from the current row's first NFCOL columns. */
+static void start_finding(acc *a, sqlite3_stmt *st, int with_secrets)
+{
+    fr_buf_reset(&a->fpool);
+    fr_buf_reset(&a->opool);
+    a->n = 0;
+    size_t off[NFCOL];
+    for (int c = 1; c < NFCOL; c++)
+        keep(&a->fpool, st, c, &off[c]);
+#define S(c) (off[c] == (size_t)-1 ? NULL : a->fpool.p + off[c])
+    a->f = (fr_finding_row){
+        .id = sqlite3_column_int64(st, 0),
+        .rule_id = S(1),
+        .rule_name = S(2),
+        .severity = S(3),
+        .confidence = S(4),
+        .attack = S(5),
+        .description = S(6),
+        .refs = S(7),
+        .secret_sha256 = S(8),
+        .preview = S(9),
+        .secret = with_secrets ? S(10) : NULL,
+        .first_seen = S(11),
+        .last_seen = S(12),
+        .first_run = sqlite3_column_int64(st, 13),
+        .last_run = sqlite3_column_int64(st, 14),
+        .validated = sqlite3_column_int(st, 15),
+        .fid = S(16),
+        .status = S(17),
+        .status_comment = S(18),
+        .status_who = S(19),
+        .status_at = S(20),
+    };
+#undef S
+}
+
+/* Adds the current row's occurrence (columns from o0). */
+static void add_occurrence(acc *a, sqlite3_stmt *st, int o0)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->offs = fr_xrealloc(a->offs, a->cap * NOCC * sizeof *a->offs);
+        a->nums = fr_xrealloc(a->nums, a->cap * 2 * sizeof *a->nums);
+        a->occ = fr_xrealloc(a->occ, a->cap * sizeof *a->occ);
+        a->keys = fr_xrealloc(a->keys, a->cap * sizeof *a->keys);
+    }
+    for (int c = 0; c < NOCC; c++)
+        keep(&a->opool, st, o0 + c, &a->offs[a->n * NOCC + c]);
+    a->nums[2 * a->n] = sqlite3_column_int64(st, o0 + NOCC);
+    a->nums[2 * a->n + 1] = sqlite3_column_int64(st, o0 + NOCC + 1);
+    a->n++;
+}
+
+/* Completes the finding (occurrence rows, spread, order) and hands it to cb. */
+static int finish_finding(acc *a, const fr_report_filter *flt, fr_finding_cb cb, void *ctx)
+{
+    size_t n = a->n;
+    fr_occurrence_row *occ = a->occ;
+    fr_finding_row *f = &a->f;
+    const char *intro = NULL;
+    for (size_t k = 0; k < n; k++) {
+        const char *v[NOCC];
+        for (int c = 0; c < NOCC; c++)
+            v[c] = a->offs[k * NOCC + c] == (size_t)-1 ? NULL : a->opool.p + a->offs[k * NOCC + c];
+        occ[k] = (fr_occurrence_row){
+            .kind = v[0],
+            .repo = v[1],
+            .path = v[2],
+            .commit = v[3],
+            .content_key = v[4],
+            .author_name = v[5],
+            .author_email = v[6],
+            .author_date = v[7],
+            .committer_date = v[8],
+            .ref = v[9],
+            .mtime = v[10],
+            .ci_run = v[11],
+            .ci_job = v[12],
+            .ci_step = v[13],
+            .line = a->nums[2 * k],
+            .column = a->nums[2 * k + 1],
+        };
+        if (occ[k].author_date && (!intro || strcmp(occ[k].author_date, intro) < 0))
+            intro = occ[k].author_date;
+    }
+    f->introduced = intro ? intro : f->first_seen;
+    f->nocc_total = n;
+    for (size_t k = 0; k < n; k++)
+        a->keys[k] = occ[k].commit;
+    f->ncommits = ndistinct(a->keys, n);
+    for (size_t k = 0; k < n; k++)
+        a->keys[k] = occ[k].repo;
+    f->nrepos = ndistinct(a->keys, n);
+    /* paths are distinct per repository: sorted by place, compare neighbours */
+    qsort(occ, n, sizeof *occ, cmp_place);
+    f->npaths = 0;
+    for (size_t k = 0; k < n; k++)
+        if (k == 0 ||
+            strcmp(occ[k].repo ? occ[k].repo : "", occ[k - 1].repo ? occ[k - 1].repo : "") ||
+            strcmp(occ[k].path ? occ[k].path : "", occ[k - 1].path ? occ[k - 1].path : ""))
+            f->npaths++;
+    size_t pass = n;
+    if (flt->max_occurrences && n > flt->max_occurrences) {
+        qsort(occ, n, sizeof *occ, cmp_when); /* the earliest are passed */
+        pass = flt->max_occurrences;
+    }
+    return cb(f, occ, pass, ctx);
+}
+
 int fr_store_each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_cb cb, void *ctx)
 {
     static const fr_report_filter none = {0};
     const fr_report_filter *flt = flt_in ? flt_in : &none;
-    sqlite3 *db = fr_store_db(s);
-    sqlite3_stmt *fq = NULL, *oq = NULL;
-    map_for_reading(s);
+    sqlite3_stmt *st = NULL;
     int rc = FR_OK;
-    fr_buf q = {0}, oqs = {0};
-    finding_query(&q, flt, 1);
-    /* The occurrences view, without the content join when no blob id is wanted. */
-    fr_buf_printf(&oqs,
-                  "SELECT l.source_kind, l.repo, l.path, l.commit_id, %s, l.author_name,"
+    fr_buf sel = {0}, q = {0};
+    map_for_reading(s);
+    /* One pass: the selected findings in order (materialized; the LIMIT keeps
+     * SQLite from dropping a subquery's ORDER BY), each joined with its
+     * occurrences; LEFT JOIN keeps the findings the outer loop, so rows come
+     * grouped by finding in the findings' order, with no per-finding query. */
+    finding_query(&sel, flt, 1);
+    fr_buf_printf(&q,
+                  "WITH sel AS MATERIALIZED (%s LIMIT -1)"
+                  " SELECT sel.*, l.source_kind, l.repo, l.path, l.commit_id, %s, l.author_name,"
                   " l.author_email, l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run,"
-                  " l.ci_job, l.ci_step, m.line, m.col FROM matches m JOIN locations l"
-                  " ON l.content_id = m.content_id%s WHERE m.finding_id = :id",
-                  flt->no_content_key ? "NULL" : "c.key",
-                  flt->no_content_key ? "" : " JOIN content c ON c.id = m.content_id");
-    if (flt->repo) fr_buf_puts(&oqs, " AND l.repo GLOB :repo");
-    if (flt->path) fr_buf_puts(&oqs, " AND l.path GLOB :path");
-    fr_buf_puts(&oqs, " ORDER BY l.repo, l.path, l.commit_id, m.line, m.col");
-    if (sqlite3_prepare_v2(db, q.p, -1, &fq, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, oqs.p, -1, &oq, NULL) != SQLITE_OK) {
+                  " l.ci_job, l.ci_step, m.line, m.col FROM sel"
+                  " LEFT JOIN matches m ON m.finding_id = sel.id"
+                  " LEFT JOIN locations l ON l.content_id = m.content_id%s%s%s",
+                  sel.p, flt->no_content_key ? "NULL" : "c.key",
+                  flt->repo ? " AND l.repo GLOB :repo" : "",
+                  flt->path ? " AND l.path GLOB :path" : "",
+                  flt->no_content_key ? "" : " LEFT JOIN content c ON c.id = m.content_id");
+    fr_buf_release(&sel);
+    if (sqlite3_prepare_v2(fr_store_db(s), q.p, -1, &st, NULL) != SQLITE_OK) {
         rc = fr_store_sql_error(s, "reading findings");
         goto done;
     }
-    bind_filter(fq, flt);
-    bind_filter(oq, flt);
-    fr_occurrence_row *occ = NULL;
-    const char **keys = NULL;
-    size_t cap = 0;
+    bind_filter(st, flt);
+    int o0 = sqlite3_column_count(st) - NOCC - 2; /* the first occurrence column */
+    acc a = {0};
+    int64_t cur = -1;
     int step;
-    while ((step = sqlite3_step(fq)) == SQLITE_ROW) {
-        fr_finding_row f = {
-            .id = sqlite3_column_int64(fq, 0),
-            .rule_id = col_text(fq, 1),
-            .rule_name = col_text(fq, 2),
-            .severity = col_text(fq, 3),
-            .confidence = col_text(fq, 4),
-            .attack = col_text(fq, 5),
-            .description = col_text(fq, 6),
-            .refs = col_text(fq, 7),
-            .secret_sha256 = col_text(fq, 8),
-            .preview = col_text(fq, 9),
-            .secret = flt->with_secrets ? col_text(fq, 10) : NULL,
-            .first_seen = col_text(fq, 11),
-            .last_seen = col_text(fq, 12),
-            .first_run = sqlite3_column_int64(fq, 13),
-            .last_run = sqlite3_column_int64(fq, 14),
-            .validated = sqlite3_column_int(fq, 15),
-            .fid = col_text(fq, 16),
-            .status = col_text(fq, 17),
-            .status_comment = col_text(fq, 18),
-            .status_who = col_text(fq, 19),
-            .status_at = col_text(fq, 20),
-        };
-        /* Occurrence strings are copied: the statement is stepped past them. */
-        size_t n = 0;
-        fr_buf pool = {0};
-        size_t *offs = NULL;
-        int i = sqlite3_bind_parameter_index(oq, ":id");
-        sqlite3_bind_int64(oq, i, f.id);
-        while (sqlite3_step(oq) == SQLITE_ROW) {
-            offs = fr_xrealloc(offs, (n + 1) * NOCC * sizeof *offs);
-            for (int c = 0; c < NOCC; c++) {
-                const char *v = col_text(oq, c);
-                offs[n * NOCC + c] = v ? pool.len : (size_t)-1;
-                if (v) fr_buf_append(&pool, v, strlen(v) + 1);
-            }
-            if (n == cap) {
-                cap = cap ? cap * 2 : 8;
-                occ = fr_xrealloc(occ, cap * sizeof *occ);
-                keys = fr_xrealloc(keys, cap * sizeof *keys);
-            }
-            occ[n].line = sqlite3_column_int64(oq, NOCC);
-            occ[n].column = sqlite3_column_int64(oq, NOCC + 1);
-            n++;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id != cur) {
+            if (cur != -1 && (a.n || !(flt->repo || flt->path)) &&
+                (rc = finish_finding(&a, flt, cb, ctx)))
+                break;
+            start_finding(&a, st, flt->with_secrets);
+            cur = id;
         }
-        sqlite3_reset(oq);
-        if (n == 0 && (flt->repo || flt->path)) { /* none left after the filter */
-            free(offs);
-            fr_buf_release(&pool);
-            continue;
-        }
-        const char *intro = NULL;
-        for (size_t k = 0; k < n; k++) {
-            const char *v[NOCC];
-            for (int c = 0; c < NOCC; c++)
-                v[c] = offs[k * NOCC + c] == (size_t)-1 ? NULL : pool.p + offs[k * NOCC + c];
-            occ[k].kind = v[0], occ[k].repo = v[1], occ[k].path = v[2], occ[k].commit = v[3];
-            occ[k].content_key = v[4], occ[k].author_name = v[5], occ[k].author_email = v[6];
-            occ[k].author_date = v[7], occ[k].committer_date = v[8], occ[k].ref = v[9];
-            occ[k].mtime = v[10];
-            occ[k].ci_run = v[11], occ[k].ci_job = v[12], occ[k].ci_step = v[13];
-            if (occ[k].author_date && (!intro || strcmp(occ[k].author_date, intro) < 0))
-                intro = occ[k].author_date;
-        }
-        f.introduced = intro ? intro : f.first_seen;
-        f.nocc_total = n;
-        for (size_t k = 0; k < n; k++)
-            keys[k] = occ[k].commit;
-        f.ncommits = ndistinct(keys, n);
-        for (size_t k = 0; k < n; k++)
-            keys[k] = occ[k].repo;
-        f.nrepos = ndistinct(keys, n);
-        /* A path is distinct per repository: compare "repo\0path" as one key. */
-        fr_buf rp = {0};
-        size_t *rpo = n ? fr_xmalloc(n * sizeof *rpo) : NULL;
-        for (size_t k = 0; k < n; k++) {
-            rpo[k] = rp.len;
-            fr_buf_printf(&rp, "%s\n%s", occ[k].repo ? occ[k].repo : "",
-                          occ[k].path ? occ[k].path : "");
-            fr_buf_append(&rp, "", 1);
-        }
-        for (size_t k = 0; k < n; k++)
-            keys[k] = rp.p + rpo[k];
-        f.npaths = ndistinct(keys, n);
-        free(rpo);
-        size_t pass = n;
-        if (flt->max_occurrences && n > flt->max_occurrences) {
-            qsort(occ, n, sizeof *occ, cmp_when); /* the earliest are passed */
-            pass = flt->max_occurrences;
-        }
-        int crc = cb(&f, occ, pass, ctx);
-        fr_buf_release(&rp);
-        free(offs);
-        fr_buf_release(&pool);
-        if (crc) {
-            rc = crc;
-            break;
-        }
+        if (sqlite3_column_type(st, o0) != SQLITE_NULL) add_occurrence(&a, st, o0);
     }
     if (rc == FR_OK && step != SQLITE_DONE && step != SQLITE_ROW)
         rc = fr_store_sql_error(s, "reading findings");
-    free(occ);
-    free(keys);
+    if (rc == FR_OK && cur != -1 && (a.n || !(flt->repo || flt->path)))
+        rc = finish_finding(&a, flt, cb, ctx);
+    fr_buf_release(&a.fpool);
+    fr_buf_release(&a.opool);
+    free(a.offs), free(a.nums), free(a.occ), free(a.keys);
 done:
     fr_buf_release(&q);
-    fr_buf_release(&oqs);
-    sqlite3_finalize(fq);
-    sqlite3_finalize(oq);
+    sqlite3_finalize(st);
     return rc;
 }
 
