@@ -209,13 +209,19 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
     size_t mi = (size_t)(ph ^ ph >> 29) % GS_TREE_MEMO;
     git_tree *prev = w->tree_memo[mi].path_hash == ph ? w->tree_memo[mi].tree : NULL;
     if (prev) w->tree_memo[mi].tree = NULL; /* ours while subtrees use the memo */
+    size_t pj = 0, pn = prev ? git_tree_entrycount(prev) : 0;
     for (size_t i = 0; i < n && !w->stopped; i++) {
         const git_tree_entry *e = git_tree_entry_byindex(t, i);
         git_object_t type = git_tree_entry_type(e);
         if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_TREE) continue; /* submodules */
         const char *name = git_tree_entry_name(e);
-        const git_tree_entry *pe = prev ? git_tree_entry_byname(prev, name) : NULL;
-        if (pe && git_oid_equal(git_tree_entry_id(pe), git_tree_entry_id(e))) continue;
+        /* both trees in git's entry order: one merge pass over prev */
+        while (pj < pn && git_tree_entry_cmp(git_tree_entry_byindex(prev, pj), e) < 0)
+            pj++;
+        const git_tree_entry *pe = pj < pn ? git_tree_entry_byindex(prev, pj) : NULL;
+        if (pe && !git_tree_entry_cmp(pe, e) &&
+            git_oid_equal(git_tree_entry_id(pe), git_tree_entry_id(e)))
+            continue;
         size_t nlen = strlen(name);
         if (type == GIT_OBJECT_BLOB) {
             uint64_t eh = fnv_more(dir_hash, name, nlen);
