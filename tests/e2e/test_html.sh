@@ -7,6 +7,7 @@
 # filter results, sorting, provenance in the detail view, layout at a wide and
 # a narrow window, no console error — then the same at 50,000 findings, where
 # only the rows in view are rendered and sorting and filtering stay fast.
+# KEEP=DIR: copy the pages and the checks' output there (for a look at a failure).
 set -e
 . "$(dirname "$0")/lib.sh"
 cd "$T"
@@ -29,7 +30,11 @@ mk alpha a1.cfg "token = ${secrets[0]}" 3
 mk alpha a2.cfg "url = $sas1" 40
 mk alpha a3.cfg "token = ${secrets[1]}" 75
 mk beta b1.cfg "token = ${secrets[2]}" 45
-mk beta key.pem "$pem1" 80
+# a path and an author that try to close the page's <script> element
+mkdir -p 'beta/dir<'
+GIT_TICK=$((80 * 1440))
+printf '%s\n' "$pem1" > 'beta/dir</script>.pem'
+(cd beta && git add . && gcommit '</script><script>document.title="pwned"</script>' "add a key")
 mkdir -p files && printf 'storage = %s\n' "$sas2" > files/app.env
 run_ferret scan --db h.db alpha beta files
 assert_eq "$RC" 1 "scan: findings"
@@ -57,10 +62,11 @@ for s in "${secrets[@]}" "$sas1" "$sas2"; do
 done
 assert_eq "$(grep -c -F -e "$(printf '%s\n' "$pem1" | sed -n 2p)" h.html)" 0 "no line of the private key in the page"
 
+assert_eq "$(grep -c -F '</script><script>' h.html)" 0 "the hostile author name is escaped"
 $CHECK small h.html h.jsonl "$T" > check.txt 2>&1 || true
 [ -n "${KEEP:-}" ] && cp h.html h.jsonl check.txt "$KEEP"/
 assert_eq "$(grep -c '^FAIL' check.txt)" 0 "browser checks ($(grep -v '^ok' check.txt | head -20 | tr '\n' '|'))"
-assert_eq "$(grep -c '^ok' check.txt)" 71 "browser checks run ($(grep -c '' check.txt) lines)"
+assert_eq "$(grep -c '^ok' check.txt)" 76 "browser checks run ($(grep -c '' check.txt) lines)"
 
 # 50,000 findings (60,000 occurrences): the page stays responsive.
 mkdir empty

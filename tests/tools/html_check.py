@@ -121,8 +121,19 @@ def small(html, jsonl, out):
         b.open(html)
         b.wait("return document.body.dataset.ready === '1'")
         errors(b, "after loading")
+        eq(b.js("return document.title"), "ferret: secrets report", "no script injected by a path or an author")
+        eq(b.js("return document.querySelectorAll('script').length"), 2, "the page's two script elements only")
         eq(count(b), N, "count of findings shown")
         eq(nrows(b), N, "table rows rendered")
+        hostile = [r["id"] for r in rows if any("</script>" in (o.get("path", "") + o.get("author_email", "")) for o in r["occurrences"])]
+        eq(len(hostile), 1, "one finding with a hostile path and author")
+        b.type("#q", "dir</script>")
+        settle(b)
+        eq([count(b), b.js("return document.querySelector('#rows .row').dataset.id")], [1, hostile[0]],
+           "the hostile path is text in the table, and found by the filter")
+        eq(b.js("return document.querySelector('#rows .row').children[6].textContent"), "dir</script>.pem:1",
+           "the path shown as it is")
+        clear(b)
         eq(b.js("return document.querySelector('.kpi').querySelector('b').textContent"), str(N), "summary: findings")
 
         def month(r):
