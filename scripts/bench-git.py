@@ -22,7 +22,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FERRET = os.path.join(ROOT, "build", "ferret")
+FERRET = os.environ.get("FERRET") or os.path.join(ROOT, "build", "ferret")
 
 
 def run(cmd, **kw):

@@ -259,6 +259,10 @@ void gs_scan_ahead(walk *w)
     /* Each pack gets its own listing (bases pack-relative) for the pack reader;
      * with hashes to verify, libgit2 reads everything. */
     split_packs(packs, starts, npacks, v);
+    /* libgit2 reads every blob when hashes are to be verified, or when
+     * FERRET_PACK_READER=0 asks for it (to compare the two readers). */
+    const char *env = getenv("FERRET_PACK_READER");
+    int reader = !o->verify_hashes && !(env && !strcmp(env, "0"));
     free(starts);
     f->order = fr_xmalloc((n ? n : 1) * sizeof *f->order);
     size_t kept = 0;
@@ -283,7 +287,7 @@ void gs_scan_ahead(walk *w)
             w->stats->blobs++;
             gs_feed_ent *fe = &f->order[kept++];
             memcpy(fe->oid, pb->oid, GIT_OID_RAWSZ);
-            fe->pack = !o->verify_hashes && packs[pi].fd >= 0 ? (uint32_t)pi : NONE;
+            fe->pack = reader && packs[pi].fd >= 0 ? (uint32_t)pi : NONE;
             fe->k = k;
             fe->run = run;
             in_run++;
@@ -291,7 +295,7 @@ void gs_scan_ahead(walk *w)
         free(order);
     }
     free(v);
-    if (!o->verify_hashes) { /* read by the workers until every blob fed is loaded */
+    if (reader) { /* read by the workers until every blob fed is loaded */
         w->rc->packs = packs;
         w->rc->npacks = npacks;
     } else {
