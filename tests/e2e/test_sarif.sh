@@ -16,6 +16,7 @@ PY=/usr/bin/python3 # Debian's, with python3-jsonschema (scripts/install-deps.sh
 "$PY" -c 'import jsonschema' || { fail "python3-jsonschema is not installed (scripts/install-deps.sh)"; finish; }
 
 a=$($FAKE github 701) b=$($FAKE github 702) c=$($FAKE github 703) d=$($FAKE github 704) e=$($FAKE github 705)
+u=$($FAKE github 706)
 
 git init -q r
 cd r
@@ -27,6 +28,7 @@ c1=$(git rev-parse HEAD)
 git rm -q old.txt gone.txt && gcommit bob "remove the old files"
 gcommit carol "rotate: the old one was $c"
 head=$(git rev-parse HEAD)
+printf 'lost = "%s"\n' "$u" | git hash-object -w --stdin > /dev/null # reachable from no commit
 cd "$T"
 mkdir -p d/inner
 printf 'key: %s\n' "$d" > d/app.yml
@@ -51,7 +53,7 @@ PY
 assert_eq "$(tail -1 v.txt)" "errors 0" "valid against the SARIF 2.1.0 schema ($(head -3 v.txt))"
 
 # No plaintext, no bare hash of a secret.
-for s in "$a" "$b" "$c" "$d" "$e"; do
+for s in "$a" "$b" "$c" "$d" "$e" "$u"; do
   assert_eq "$(grep -c -F -e "$s" -e "$(sha256 "$s")" -e "$(sha256 "$s" | cut -c1-16)" out.sarif)" 0 \
     "neither a secret nor its SHA-256 is in the file"
 done
@@ -117,8 +119,9 @@ expect "invocations [True, True]"
 expect "rules with help True True"
 expect "informationUri False"
 # a at HEAD twice (config.py lines 3 and 5), with its old.txt history; b only in
-# the history (gone.txt); c only in a commit message.
-expect "git results 4 located 2 history-only 2"
+# the history (gone.txt); c only in a commit message; u only in an unreachable
+# blob (no path, so no URI).
+expect "git results 5 located 2 history-only 3"
 # line 3: 'label = "é😀"; token = "' is 27 bytes (the scan's column is 28) but 24
 # UTF-16 code units before the token: column 25
 tl=${#a}
@@ -127,7 +130,8 @@ expect "at config.py SRCROOT 5 11 5 $((11 + tl)) related 1 fp 2"
 assert_eq "$(grep -c -x -F '  related old.txt True 1' facts.txt)" 2 "a's history: old.txt in the first commit, line 1, on both results"
 expect "history True related [] other [('git-message', '<commit message>')]"
 expect "history True related [('gone.txt', True)] other []"
-expect "fingerprints unique True 6"
+expect "history True related [] other [('git-unreachable', None)]"
+expect "fingerprints unique True 7"
 expect "finding ids True"
 expect "absolute uris 0 empty 0"
 expect "file d/app.yml SRCROOT {\"startLine\": 1, \"startColumn\": 6, \"endLine\": 1, \"endColumn\": $((6 + ${#d}))} None None"
@@ -149,6 +153,6 @@ for r in doc["runs"]:
     print(len(r["results"]), r["properties"]["results"], inv["executionSuccessful"],
           sum("is incomplete" in n for n in notes), sum("results left out" in n for n in notes))
 PY
-assert_eq "$(sort big.txt | tr '\n' '|')" "2 2 False 1 0|25000 25010 False 1 1|4 4 False 1 0|" \
+assert_eq "$(sort big.txt | tr '\n' '|')" "2 2 False 1 0|25000 25010 False 1 1|5 5 False 1 0|" \
   "the synthetic repository's run capped at 25,000 (10 left out, noted); every run says the scan was incomplete"
 finish
