@@ -66,6 +66,19 @@ const fr_ruleset *fr_engine_rules(const fr_engine *e);
  * failing rule to errors. Returns the number of failing rules. */
 size_t fr_engine_check_compile(const fr_ruleset *rs, fr_buf *errors);
 
+/* What one rule costs, in CPU seconds of the calling thread: compiling it alone
+ * (Hyperscan and PCRE2 with JIT), and scanning text with an engine of that rule
+ * alone (the best of a few runs, after a warm-up run; prefilter and confirms). */
+typedef struct {
+    double compile_s, scan_s;
+    uint64_t hits, confirms; /* of one scan of the text */
+} fr_rule_cost;
+/* Fills cost[0..rs->n). Returns FR_OK, or FR_ERR when a rule does not compile. */
+int fr_engine_rule_costs(const fr_ruleset *rs, const unsigned char *text, size_t len,
+                         fr_rule_cost *cost);
+/* CPU seconds of the calling thread. */
+double fr_thread_cpu_seconds(void);
+
 int fr_scanner_new(fr_scanner **out, const fr_engine *e);
 void fr_scanner_free(fr_scanner *s);
 

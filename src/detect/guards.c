@@ -312,7 +312,8 @@ static const char *const NAME_NOT_SECRET[] = {
     "uri",     "endpoint",     "name",     "id",           "ids",         "type",
     "kind",    "len",          "length",   "size",         "ttl",         "expires",
     "expiry",  "expiration",   "policy",   "prefix",       "suffix",      "regex",
-    "pattern", "format",       "display",  "hint",         "placeholder", NULL};
+    "pattern", "format",       "display",  "hint",         "from",        "change",
+    NULL};
 
 /* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
  * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
@@ -387,7 +388,7 @@ static int word_segment(const char *s, size_t n)
     if (n && isdigit((unsigned char)s[0])) { /* a short number, or a zero-padded counter */
         while (i < n && isdigit((unsigned char)s[i]))
             i++;
-        return i == n && (n <= 4 || s[0] == '0');
+        return i == n;
     }
     int upper = n > 1 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
     if (n && isupper((unsigned char)s[0])) i = 1;
@@ -400,12 +401,13 @@ static int word_segment(const char *s, size_t n)
 }
 
 /* An identifier, a phrase or a path: two or more segments (split at
- * punctuation), each of them a word (at most four digits after it) or a short
- * number (openai-access-token-1, xoxb-users_list_pagination_1, xapp-A111-222,
- * /etc/secrets/db, builtin:test_00000001:0). */
+ * punctuation), each of them a word (at most four digits after it) or a
+ * number, one at least a word (openai-access-token-1,
+ * xoxb-users_list_pagination_1, xapp-A111-222, /etc/secrets/db,
+ * builtin:test_00000001:0, xoxp-28192348123947234198234). */
 static int phrase_value(const char *s, size_t n)
 {
-    size_t segs = 0, i = 0;
+    size_t segs = 0, words = 0, i = 0;
     while (i < n) {
         while (i < n && !isalnum((unsigned char)s[i]))
             i++;
@@ -415,9 +417,30 @@ static int phrase_value(const char *s, size_t n)
         if (i == b) break;
         if (!word_segment(s + b, i - b)) return 0;
         segs++;
+        words += !isdigit((unsigned char)s[b]);
     }
-    return segs >= 2;
+    return segs >= 2 && words >= 1;
 }
+
+/* A JWT one of whose parts is a word (eyJ....payload.signature): a stand-in. */
+static int jwt_stand_in(const char *s, size_t n)
+{
+    if (n < 8 || strncmp(s, "eyJ", 3) || !memchr(s, '.', n)) return 0;
+    for (size_t i = 0; i < n;) {
+        size_t b = i;
+        while (i < n && s[i] != '.')
+            i++;
+        size_t k = b;
+        while (k < i && islower((unsigned char)s[k]))
+            k++;
+        if (k == i && i - b >= 3) return 1;
+        i++;
+    }
+    return 0;
+}
+
+/* Keyboard runs a person types into a made-up token (xoxb-asdlfky...asdf...). */
+static const char *const KEYBOARD_RUNS[] = {"asdf", "qwer", "zxcv", "hjkl", "sdfg", NULL};
 
 /* Runs of three or more of one character, counted (4444, zzz): typed. */
 static size_t typed_runs(const char *s, size_t n)
@@ -463,9 +486,18 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
 {
     const char *s = (const char *)d + ss;
     size_t n = se - ss, ns, ne;
-    /* The name: one of a secret's, with no word that says otherwise. */
+    /* The name: one of a secret's, with no word that says otherwise, and not a
+     * namespaced type (AWS::IAM::AccessKey). */
     if (!secret_name(d, start, ss, &ns, &ne)) return 1;
     if (name_words((const char *)d + ns, ne - ns, word_not_secret, NULL)) return 1;
+    if (ns >= 2 && d[ns - 1] == ':' && d[ns - 2] == ':') return 1;
+    /* Documentation: the placeholder account and hosts of provider docs just
+     * before the value (aws ... --topic-arn arn:aws:sns:...:123456789012:...). */
+    size_t lo = ns > 400 ? ns - 400 : 0;
+    static const char *const DOC_MARKS[] = {"123456789012", "example.com", "example.org",
+                                            "example.net",  "EXAMPLE",     NULL};
+    for (int i = 0; DOC_MARKS[i]; i++)
+        if (memmem(d + lo, se - lo, DOC_MARKS[i], strlen(DOC_MARKS[i]))) return 1;
     /* The value: not an identifier, phrase or path, not a file name. */
     if (phrase_value(s, n)) return 1;
     size_t lead = s[0] == '/'                                                 ? 1
@@ -476,6 +508,9 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
     if (contains_ci(s, n, "&lt;") || contains_ci(s, n, "&gt;") || contains_ci(s, n, "&quot;"))
         return 1;
     if (typed_runs(s, n) >= 3) return 1;
+    if (jwt_stand_in(s, n)) return 1;
+    for (int i = 0; KEYBOARD_RUNS[i]; i++)
+        if (contains_ci(s, n, KEYBOARD_RUNS[i])) return 1;
     if (s[0] == '=') return 1; /* no base64 and no password starts with padding */
     /* Base64 of a phrase or a stand-in (a-git-token, ACCESS_KEY) is one too. */
     char dec[192];

@@ -134,6 +134,13 @@ static void test_generic_guard(void)
     CHECK(generic("api_key: \"&lt;API_KEY&gt;\"", "key", "&lt;") == 1);
     CHECK(generic("secret = \"8f742231b10e8888abcd99yyyzzz85a5\"", "secret", "8f74") == 1);
     CHECK(generic("SSE_KEY = \"====CT70aTYB2JGff7AjQtwbiLkwH4np\"", "KEY", "====") == 1);
+    /* made-up tokens: a JWT signed "signature", keyboard runs, a word and a number */
+    CHECK(generic("KEY = \"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.signature\"", "KEY", "eyJh") == 1);
+    CHECK(generic("token = \"xoxb-asdlfkyadsofii7asdf734lkasdjfllakjba7zbu\"", "token", "xoxb") ==
+          1);
+    CHECK(generic("token = \"xoxp-28192348123947234198234\"", "token", "xoxp") == 1);
+    CHECK(generic("KEY = \"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.Qm9x8Kd2LrT5vW7zYb3N\"", "KEY",
+                  "eyJh") == 0);
     /* base64 of a phrase or a stand-in; base64 of random bytes stays */
     CHECK(generic("credential=YS1naXQtdG9rZW4=", "credential", "YS1n") == 1);
     CHECK(generic("\"access_key\": \"QUNDRVNTX0tFWQ0K\"", "key", "QUND") == 1);
