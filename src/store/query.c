@@ -384,9 +384,9 @@ int fr_store_summary(fr_store *s, const fr_report_filter *flt_in, int64_t *total
                   " THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END)"
                   " FROM sel GROUP BY sev"
                   " UNION ALL SELECT 2, 'rule', rule, count(*), -count(*) FROM sel GROUP BY rule"
-                  " UNION ALL SELECT 3, 'repo', l.repo, count(DISTINCT m.finding_id),"
-                  " -count(DISTINCT m.finding_id) FROM sel JOIN matches m ON m.finding_id = sel.id"
-                  " JOIN locations l ON l.content_id = m.content_id%s%s GROUP BY l.repo"
+                  " UNION ALL SELECT 3, 'repo', repo, count(*), -count(*) FROM (SELECT DISTINCT"
+                  " m.finding_id, l.repo FROM sel JOIN matches m ON m.finding_id = sel.id"
+                  " JOIN locations l ON l.content_id = m.content_id%s%s) GROUP BY repo"
                   " UNION ALL SELECT 4, 'status', status, count(*), -count(*) FROM sel"
                   " GROUP BY status ORDER BY 1, 5, 3",
                   inner.p, flt->repo ? " AND l.repo GLOB :repo" : "",
