@@ -49,8 +49,9 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
  * finding and place in HEAD's tree (files: on disk), region recomputed from that
  * content (end included, columns in UTF-16 code units); findings only in
  * history are results without a location, their history in relatedLocations and
- * properties (as are a work tree's uncommitted and staged locations). At most 25,000 results per run (most severe kept) and 20 runs
- * (GitHub's limits), what is left out said in the run's invocation. Keyed
+ * properties (as are a work tree's uncommitted and staged locations). At most
+ * 25,000 results per run (most severe kept) and 20 runs (GitHub's limits),
+ * what is left out said in the run's invocation. Keyed
  * fingerprints only (fr_store_hmac); no plaintext secret, whatever show_secrets
  * says. Paths of the files run are relative to the current directory. */
 int fr_report_sarif(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfindings);
