@@ -10,7 +10,8 @@
 #   merge/s   occurrences per second merged into an existing org store: 4
 #             synthetic shards (tests/tools/synth_store.py) of OCC occurrences
 #             each into a store already holding 4 others
-#   scripts/bench-shard.sh [BUILD_DIR]      (env: CORPORA, REPOS, PAIRS, OCC, GIT_REPO)
+#   scripts/bench-shard.sh [BUILD_DIR]      (env: CORPORA, REPOS, PAIRS, OCC, GIT_REPO,
+#                                            PARTS: any of "mirror git merge", default all)
 # Corpora live under $CORPORA (default /tmp/corpora/shard), never in the repo.
 # CPU seconds are user + system of the process (GNU time); scans use one
 # thread each so CPU is not lost to waiting, with a warm rules cache.
@@ -18,7 +19,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 F=$(cd "${1:-$SRC/build}" && pwd)/ferret
 C=${CORPORA:-/tmp/corpora/shard}
-REPOS=${REPOS:-240} PAIRS=${PAIRS:-3} OCC=${OCC:-250000}
+REPOS=${REPOS:-240} PAIRS=${PAIRS:-3} OCC=${OCC:-250000} PARTS=${PARTS:-mirror git merge}
 GIT_REPO=${GIT_REPO:-/work/.mirror/git+git/repo}
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench-shard.XXXXXX")
 trap 'rm -rf "$W"' EXIT
@@ -58,7 +59,9 @@ balance() { # balance PREFIX: largest shard's bytes / mean
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "ferret sharding benchmark: $(nproc) cores, mirror set of $REPOS repositories ($(du -sh "$MIR" | cut -f1)), git/git $(git -C "$GIT" rev-list --all | wc -l) commits"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 ratios=()
+part mirror || PAIRS=0
 for p in $(seq "$PAIRS"); do
   rm -f "$W/one.db"*
   read -r one _ < <(cpu_of "$F" scan --quiet --threads 1 --db "$W/one.db" "$MIR")
@@ -67,10 +70,11 @@ for p in $(seq "$PAIRS"); do
   ratios+=("$r")
   printf 'mirror set pair %d: unsharded %.2f s cpu, 4 shards %.2f s cpu, ratio %.3f\n' "$p" "$one" "$four" "$r"
 done
-echo "balance, mirror set: $(balance "$W/m")"
-printf 'overhead, mirror set: 4 shards / unsharded cpu, median of %d pairs: %.3f\n' "$PAIRS" \
+part mirror && echo "balance, mirror set: $(balance "$W/m")"
+part mirror && printf 'overhead, mirror set: 4 shards / unsharded cpu, median of %d pairs: %.3f\n' "$PAIRS" \
   "$(printf '%s\n' "${ratios[@]}" | median)"
 
+if part git; then
 rm -f "$W/gone.db"*
 read -r gone gwall < <(cpu_of "$F" scan --quiet --threads 1 --db "$W/gone.db" "$GIT")
 read -r gfour gmax < <(scan_shards "$W/g" "$GIT")
@@ -86,7 +90,10 @@ printf 'merge, git/git: 4 shards in %.2f s = %.1f%% of the slowest shard scan (%
 "$F" report --db "$W/gorg.db" --format jsonl | python3 -c 'import json,sys; [print(json.dumps({k: v for k, v in json.loads(l).items() if k not in ("first_seen", "last_seen")}, sort_keys=True)) for l in sys.stdin]' >"$W/b.txt" || true
 echo "git/git: merged report equals unsharded: $(cmp -s "$W/a.txt" "$W/b.txt" && echo yes || echo NO) ($(wc -l <"$W/a.txt") findings)"
 
+fi
+
 # merge throughput into an existing org store
+part merge || exit 0
 mkdir -p "$W/empty"
 for s in 11 12 13 14 1 2 3 4; do
   "$F" scan --quiet --db "$W/syn-$s.db" "$W/empty" || true
