@@ -118,4 +118,20 @@ report u.db u.jsonl
 assert_eq "$(pyjsonl u.jsonl "sorted((o['source'], o.get('path', '')) for r in rows for o in r['occurrences'])")" \
   "[('git-unreachable', ''), ('index', 's.env')]" "staged on an unborn branch"
 
+# names nothing else scans: an untracked file and a link named with a token are
+# findings of their own, shown and stored redacted (the file not remembered
+# under its plain path)
+tokN=$($FAKE github 39)
+tokL=$($FAKE github 40)
+git init -q n && printf 'a\n' >n/a && git -C n add a && (cd n && gcommit alice "a")
+printf 'hello\n' >"n/key-$tokN.txt"
+ln -s a "n/link-$tokL"
+run_ferret scan --db n.db n
+assert_eq "$RC" 1 "token names exit 1"
+report n.db n.jsonl
+assert_eq "$(pyjsonl n.jsonl "sorted((o['source'], o['path'][:9], o['line']) for r in rows for o in r['occurrences'])")" \
+  "[('file-path', 'key-ghp_*', 1), ('file-path', 'link-ghp_', 1)]" "untracked file and link names"
+assert_eq "$(sqlite3 n.db "select count(*) from files")" 0 "a token-named file is not remembered"
+if grep -qa -e "$tokN" -e "$tokL" n.db n.db-wal 2>/dev/null; then fail "plaintext name in the DB"; else ok; fi
+
 finish
