@@ -413,7 +413,8 @@ static int copy_one(fr_store *s, const char *name, const char *origin, fr_merge_
         clock_t c0 = clock();
         if ((rc = exec_for(s, COPY_SQL[i], name))) return rc;
         if (getenv("FERRET_MERGE_TRACE"))
-            fprintf(stderr, "merge: step %zu: %.2fs cpu\n", i, (double)(clock() - c0) / CLOCKS_PER_SEC);
+            fprintf(stderr, "merge: step %zu: %.2fs cpu\n", i,
+                    (double)(clock() - c0) / CLOCKS_PER_SEC);
         if (i == 7) count_rows(db, "SELECT count(*) FROM main.findings", &stats->findings_new);
     }
     for (size_t i = 0; i < sizeof OPTIONAL_SQL / sizeof *OPTIONAL_SQL; i++) {
