@@ -303,11 +303,6 @@ static void *progress_main(void *arg)
     return NULL;
 }
 
-static int config_drops(void *ctx, const char *rule_id, const char *s, size_t n, const char *path)
-{
-    return fr_config_drops(ctx, rule_id, s, n, path);
-}
-
 /* --config FILE (paths relative to the first target directory), else the
  * first target directory's .ferret.yml; several targets with their own: the
  * first applies, the others are named in a warning. */
@@ -565,7 +560,7 @@ int fr_cmd_scan(int argc, char **argv)
                            .store_secrets = store_secrets,
                            .quiet = quiet,
                            .rules_hash = rs->hash,
-                           .drop_match = cfg ? config_drops : NULL,
+                           .drop_match = cfg ? fr_config_drop_match : NULL,
                            .drop_ctx = cfg};
     if (fr_pipeline_start(&p, &po, engine, store, run_id)) {
         error_redacted(path_sc, NULL);
@@ -662,7 +657,8 @@ int fr_cmd_scan(int argc, char **argv)
             incomplete = 1;
             continue;
         }
-        if (!range && !full && fr_store_repo_state(store, repo_keys[i], old_fp, old_rules) == FR_OK &&
+        if (!range && !full &&
+            fr_store_repo_state(store, repo_keys[i], old_fp, old_rules) == FR_OK &&
             !strcmp(fp, old_fp) && !strcmp(old_rules, rh)) {
             unchanged++;
             if (fr_store_touch_repo(store, repo_keys[i], run_id)) {
@@ -674,8 +670,7 @@ int fr_cmd_scan(int argc, char **argv)
         /* Changed: walk only what the last complete scan under these rules did
          * not (its findings stay counted for this run's exit code). */
         fr_git_state prev = {0};
-        if (!range && !full &&
-            fr_store_each_walked(store, repo_keys[i], rh, add_walked, &prev)) {
+        if (!range && !full && fr_store_each_walked(store, repo_keys[i], rh, add_walked, &prev)) {
             error_redacted(path_sc, NULL);
             incomplete = 1;
             fr_git_state_free(&prev);
