@@ -8,7 +8,8 @@
 #
 # With a base commit it scans the range BASE..HEAD (the commits the pull request
 # adds: 'ferret scan --range'); without one (or with git's all-zero id, a push
-# creating a branch) it scans everything PATH holds. A base or head commit the
+# creating a branch, or a base that cannot be fetched, a force push's old tip)
+# it scans everything PATH holds. A base or head commit the
 # checkout lacks (a shallow clone) is fetched from origin first, and a shallow
 # clone deepened until the range's commits are all there. It always writes
 # the findings as SARIF (for GitHub code scanning / the Azure DevOps Scans tab)
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --db) db=$2; shift 2 ;;
     --no-fail) fail=0; shift ;;
     --) shift; break ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "ferret-ci: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -49,9 +50,14 @@ ensure_commit() {
 
 zeros=0000000000000000000000000000000000000000
 args=(scan --db "$db" --quiet)
+if [ -n "$base" ] && [ "$base" != "$zeros" ] && ! ensure_commit "$base"; then
+  # (a force push's old tip, gone from the server): more is scanned, not less
+  echo "ferret-ci: warning: base $base cannot be fetched; scanning everything instead" >&2
+  base=""
+fi
 if [ -n "$base" ] && [ "$base" != "$zeros" ]; then
-  if ! ensure_commit "$base" || ! ensure_commit "$head"; then
-    echo "ferret-ci: error: $base or $head is not in the repository at $path" >&2
+  if ! ensure_commit "$head"; then
+    echo "ferret-ci: error: $head is not in the repository at $path" >&2
     exit 2
   fi
   b=$(git -C "$path" rev-parse "$base^{commit}") h=$(git -C "$path" rev-parse "$head^{commit}")

@@ -126,6 +126,15 @@ RC=$?
 set -e
 assert_eq "$RC" 1 "full scan exits 1"
 assert_eq "$(sarif_uris all.sarif)" "['new.env', 'old.env']" "full scan finds both"
+# a base nobody has (a force push's old tip): everything is scanned, not less
+set +e
+bash "$S/scripts/ci/ferret-ci.sh" --base 1111111111111111111111111111111111111111 --head "$HEAD_SHA" \
+  --path w --sarif gone.sarif 2>ci.err
+RC=$?
+set -e
+assert_eq "$RC" 1 "unfetchable base: full scan exits 1"
+assert_eq "$(sarif_uris gone.sarif)" "['new.env', 'old.env']" "unfetchable base: both found"
+assert_contains "$(cat ci.err)" "cannot be fetched; scanning everything" "unfetchable base: warned"
 
 # ---- the action's scan step, as GitHub runs it ----
 export FERRET
