@@ -705,6 +705,11 @@ int fr_config_drops(const fr_config *c, const char *rule_id, const char *s, size
     return drop;
 }
 
+int fr_config_drop_match(void *cfg, const char *rule_id, const char *s, size_t n, const char *path)
+{
+    return fr_config_drops(cfg, rule_id, s, n, path);
+}
+
 const char *fr_config_severity(const fr_config *c, const char *rule_id)
 {
     for (size_t i = 0; c && i < c->nrules; i++)

@@ -61,6 +61,9 @@ const char *fr_config_digest(const fr_config *c);
  * Safe from any thread. */
 int fr_config_drops(const fr_config *c, const char *rule_id, const char *s, size_t n,
                     const char *path);
+/* fr_config_drops with the signature of fr_pipeline_opts.drop_match (ctx: the
+ * fr_config): po.drop_match = fr_config_drop_match, po.drop_ctx = cfg. */
+int fr_config_drop_match(void *cfg, const char *rule_id, const char *s, size_t n, const char *path);
 /* Whether path is excluded (gitignore semantics, the last matching pattern wins). */
 int fr_config_excluded(const fr_config *c, const char *path);
 /* The severity set for rule_id, or NULL. */
