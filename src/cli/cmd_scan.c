@@ -592,12 +592,18 @@ int fr_cmd_scan(int argc, char **argv)
                          .owns_ctx = &shard};
         free(repos.root);
         repos.root = realpath(argv[i], NULL);
-        static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+        static const char *const suffixes[] = {"", "-wal", "-shm", "-journal", ".key"};
+        const char *key_file = key_path ? key_path : getenv("FERRET_KEY_FILE");
         wo.nskip = 0;
-        for (int k = 0; k < 4; k++) { /* never scan our own database */
+        for (int k = 0; k < 6; k++) { /* never scan our own database or its key */
             fr_buf f = {0};
             struct stat st;
-            fr_buf_printf(&f, "%s%s", db_path, suffixes[k]);
+            if (k < 5)
+                fr_buf_printf(&f, "%s%s", db_path, suffixes[k]);
+            else if (key_file && *key_file)
+                fr_buf_puts(&f, key_file);
+            else
+                break;
             if (stat(f.p, &st) == 0) {
                 fo.skip[fo.nskip].dev = (unsigned long long)st.st_dev;
                 fo.skip[fo.nskip++].ino = (unsigned long long)st.st_ino;

@@ -17,7 +17,7 @@ typedef struct {
     /* Files never scanned, by device and inode (ferret's own database files). */
     struct {
         unsigned long long dev, ino;
-    } skip[4];
+    } skip[6];
     int nskip;
     /* Incremental sweeps: returns 1 (and the content key) when the file was read
      * before with this size and mtime under the current rules; it is then not
@@ -141,7 +141,7 @@ typedef struct {
     /* Files never read, by device and inode (ferret's own database files). */
     struct {
         unsigned long long dev, ino;
-    } skip[4];
+    } skip[6];
     int nskip;
     /* As fr_fs_opts.unchanged, asked with the file's path on disk. */
     int (*unchanged)(void *ctx, const char *path, uint64_t size, int64_t mtime_ns, char *key,

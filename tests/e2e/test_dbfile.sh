@@ -75,6 +75,15 @@ assert_eq "$RC" 1 "report on an old store: upgraded, one finding"
 assert_eq "$(sqlite3 old.db "SELECT count(*) FROM migrations WHERE name = '0001-finding-ids'")" 1 "migration recorded"
 assert_eq "$(sqlite3 old.db "SELECT length(fid) FROM findings")" 12 "the old finding got an id"
 
+# the DB and its key inside the scanned tree are never read as content
+mkdir inside
+cp -r tree/. inside/
+run_ferret scan --db inside/own.db inside
+run_ferret scan --db inside/own.db inside
+assert_eq "$(ls inside/own.db.key | wc -l)" 1 "the key made inside the tree"
+assert_eq "$(sqlite3 inside/own.db "SELECT count(*) FROM files WHERE path LIKE '%own.db%'")" 0 "neither the DB nor its key read"
+assert_eq "$(sqlite3 inside/own.db "SELECT count(*) FROM files")" "$(find tree -type f | wc -l)" "every other file read"
+
 # a store written by a newer ferret is never written to
 cp zero.db newer.db
 sqlite3 newer.db "INSERT INTO migrations VALUES ('9999-from-the-future', 'x')"
