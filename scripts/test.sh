@@ -9,7 +9,7 @@ bash scripts/install-deps.sh
 jobs=$(nproc)
 
 echo "== format check (clang-format)"
-clang-format --dry-run -Werror src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
+git ls-files -co --exclude-standard -- 'src/*.[ch]' 'tests/*.[ch]' | xargs clang-format --dry-run -Werror
 
 echo "== release build (-Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFERRET_WERROR=ON >/dev/null
