@@ -284,10 +284,26 @@ static int is_zero_oid(const char *hex)
     return strspn(hex, "0") == strlen(hex);
 }
 
+/* A commit the other side has, and its time (the walk is given them newest
+ * first: libgit2 limits a walk from its inputs in the order given, and an
+ * input list out of date order makes it read far more of the history:
+ * 2,125 commits instead of 69 for a push on git/git's nine remote branches). */
+typedef struct {
+    git_oid id;
+    int64_t time;
+} have_commit;
+
+static int cmp_have(const void *a, const void *b)
+{
+    const have_commit *x = a, *y = b;
+    if (x->time != y->time) return x->time > y->time ? -1 : 1;
+    return git_oid_cmp(&x->id, &y->id);
+}
+
 /* What the receiving side has: the commits of every ref (the server), or of
  * the refs under have_prefix and the updates' old values (a client). */
 static void collect_have(push_walk *pw, const fr_push_update *u, size_t n,
-                         const fr_push_walk_opts *o, git_oid **out, size_t *nout)
+                         const fr_push_walk_opts *o, have_commit **out, size_t *nout)
 {
     git_reference_iterator *it = NULL;
     git_reference *ref;
@@ -302,7 +318,8 @@ static void collect_have(push_walk *pw, const fr_push_update *u, size_t n,
             git_object *peeled = NULL;
             if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0) {
                 *out = fr_xrealloc(*out, (*nout + 1) * sizeof **out);
-                git_oid_cpy(&(*out)[(*nout)++], git_object_id(peeled));
+                git_oid_cpy(&(*out)[*nout].id, git_object_id(peeled));
+                (*out)[(*nout)++].time = git_commit_time((git_commit *)peeled);
             }
             git_object_free(peeled);
             git_reference_free(ref);
@@ -321,7 +338,8 @@ static void collect_have(push_walk *pw, const fr_push_update *u, size_t n,
             continue;
         }
         *out = fr_xrealloc(*out, (*nout + 1) * sizeof **out);
-        git_oid_cpy(&(*out)[(*nout)++], git_object_id(peeled));
+        git_oid_cpy(&(*out)[*nout].id, git_object_id(peeled));
+        (*out)[(*nout)++].time = git_commit_time((git_commit *)peeled);
         git_object_free(peeled);
         git_object_free(obj);
     }
@@ -404,7 +422,7 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts 
     fr_keymap_init(&pw.seen_blobs, GIT_OID_RAWSZ);
     fr_keymap_init(&pw.seen_tags, GIT_OID_RAWSZ);
     git_revwalk *rw = NULL;
-    git_oid *have = NULL;
+    have_commit *have = NULL;
     size_t nhave = 0, nord = 0;
     tip_order *ord = fr_xcalloc(n ? n : 1, sizeof *ord);
     fr_buf path = {0};
@@ -420,6 +438,13 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts 
         goto done;
     }
     collect_have(&pw, u, n, o, &have, &nhave);
+    /* Many refs share a commit (HEAD and its branch, a tag and a branch):
+     * each is hidden once. */
+    qsort(have, nhave, sizeof *have, cmp_have);
+    size_t uniq = 0;
+    for (size_t h = 0; h < nhave; h++)
+        if (!uniq || !git_oid_equal(&have[uniq - 1].id, &have[h].id)) have[uniq++] = have[h];
+    nhave = uniq;
     /* Each ref is walked on its own, hiding what the other side has and the
      * tips walked before it: a commit belongs to the first ref that reaches
      * it, a ref whose tip other pushed tips reach taken first (a branch and a
@@ -463,12 +488,12 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts 
         }
         git_revwalk_reset(rw);
         git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+        size_t pushed = 0;
+        if (push_tip(&pw, up, obj, rw, &pushed)) rc = FR_ERR; /* the newest, as a rule */
         for (size_t h = 0; h < nhave; h++)
-            git_revwalk_hide(rw, &have[h]);
+            git_revwalk_hide(rw, &have[h].id);
         for (size_t j = 0; j < k; j++)
             if (ord[j].has_commit) git_revwalk_hide(rw, &ord[j].commit);
-        size_t pushed = 0;
-        if (push_tip(&pw, up, obj, rw, &pushed)) rc = FR_ERR;
         pw.ref = up->ref;
         pw.author = NULL;
         git_oid c;
