@@ -111,8 +111,8 @@ int fr_cmd_merge(int argc, char **argv)
     }
     if (!quiet)
         fprintf(stderr,
-                "ferret: merged %d store%s into %s in %.2fs: %llu run%s added, %llu findings "
-                "read (%llu new), %llu matches and %llu locations read\n",
+                "ferret: merged %d store%s into %s in %.2fs: %llu run%s added; the inputs hold "
+                "%llu findings (%llu new here), %llu matches, %llu locations\n",
                 argc - optind, argc - optind == 1 ? "" : "s", db_path, secs,
                 (unsigned long long)ms.runs, ms.runs == 1 ? "" : "s",
                 (unsigned long long)ms.findings, (unsigned long long)ms.findings_new,

@@ -214,14 +214,23 @@ static int check_sets(sqlite3 *org, input_info *in, size_t n, int allow, fr_buf 
 /* ------------------------------------------------------------- copy ---- */
 
 /* The copy of one attached input ("src") into main, inside the caller's
- * transaction. Later runs win a row's mutable state (status, mtime, size);
- * first/last seen are the minimum and maximum over all inputs. Rows go in in
- * the order of the index they land in, so its pages are filled in sequence. */
+ * transaction. Only rows of runs new to main are read: a row's run column
+ * (content.run_id, findings/locations/files/repos.last_run; matches go with
+ * their content) moves whenever a scan records it again, so the rows of a run
+ * main already holds, finished, were merged before — a shard store kept from
+ * night to night costs a merge what the night added. Later runs win a row's mutable state (status,
+ * mtime, size); first/last seen are the minimum and maximum over all inputs. Rows go in in the
+ * order of the index they land in, so its pages are filled in sequence. */
 static const char *const COPY_SQL[] = {
-    "CREATE TEMP TABLE IF NOT EXISTS mrun (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL);"
+    "CREATE TEMP TABLE IF NOT EXISTS mrun (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL,"
+    " new INTEGER NOT NULL);"
+    " CREATE TEMP TABLE IF NOT EXISTS mold (src INTEGER PRIMARY KEY);"
     " CREATE TEMP TABLE IF NOT EXISTS mcontent (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL);"
     " CREATE TEMP TABLE IF NOT EXISTS mfinding (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL);"
-    " DELETE FROM temp.mrun; DELETE FROM temp.mcontent; DELETE FROM temp.mfinding;",
+    " DELETE FROM temp.mrun; DELETE FROM temp.mcontent; DELETE FROM temp.mfinding;"
+    /* runs the organisation already holds, finished: their rows were merged */
+    " DELETE FROM temp.mold; INSERT INTO temp.mold SELECT r.id FROM src.runs r"
+    " JOIN main.runs m ON m.uid = r.uid WHERE m.status <> 'running';",
     /* runs: once each (by uid); a run merged while it was still running gets
      * its end */
     "INSERT INTO main.runs (started_at, finished_at, targets, rules_hash, status, items_scanned,"
@@ -238,7 +247,8 @@ static const char *const COPY_SQL[] = {
     " new_findings = r.new_findings, note = r.note"
     " FROM src.runs r WHERE r.uid = main.runs.uid AND main.runs.status = 'running'"
     " AND r.status <> 'running'",
-    "INSERT INTO temp.mrun SELECT r.id, m.id FROM src.runs r JOIN main.runs m ON m.uid = r.uid",
+    "INSERT INTO temp.mrun SELECT r.id, m.id, r.id NOT IN (SELECT src FROM temp.mold)"
+    " FROM src.runs r JOIN main.runs m ON m.uid = r.uid",
     "INSERT INTO main.rules (id, name, description, severity, confidence, attack, refs)"
     " SELECT id, name, description, severity, confidence, attack, refs FROM src.rules WHERE 1"
     " ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,"
@@ -246,18 +256,21 @@ static const char *const COPY_SQL[] = {
     " refs = excluded.refs",
     "INSERT INTO main.content (key, size, status, reason, rules_hash, run_id)"
     " SELECT c.key, c.size, c.status, c.reason, c.rules_hash, r.dst FROM src.content c"
-    " JOIN temp.mrun r ON r.src = c.run_id WHERE 1 ORDER BY c.key"
+    " JOIN temp.mrun r ON r.src = c.run_id AND r.new WHERE 1 ORDER BY c.key"
     " ON CONFLICT (key) DO UPDATE SET size = excluded.size, status = excluded.status,"
     " reason = excluded.reason, rules_hash = excluded.rules_hash, run_id = excluded.run_id"
     " WHERE excluded.run_id > content.run_id",
     "INSERT INTO temp.mcontent SELECT c.id, m.id FROM src.content c"
-    " JOIN main.content m ON m.key = c.key",
+    " JOIN main.content m ON m.key = c.key WHERE c.run_id IN (SELECT src FROM temp.mrun WHERE new)"
+    " OR c.id IN (SELECT l.content_id FROM src.locations l"
+    " JOIN temp.mrun r ON r.src = l.last_run AND r.new)",
     "INSERT INTO main.findings (rule_id, secret_sha256, preview, secret, validated, first_seen,"
     " last_seen, first_run, last_run, fid)"
     " SELECT f.rule_id, f.secret_sha256, f.preview, f.secret, f.validated, f.first_seen,"
     " f.last_seen, r1.dst, r2.dst, fr_fid(f.rule_id, f.secret_sha256) FROM src.findings f"
-    " JOIN temp.mrun r1 ON r1.src = f.first_run JOIN temp.mrun r2 ON r2.src = f.last_run WHERE 1"
-    " ORDER BY f.rule_id, f.secret_sha256 ON CONFLICT (rule_id, secret_sha256) DO UPDATE SET"
+    " JOIN temp.mrun r1 ON r1.src = f.first_run JOIN temp.mrun r2 ON r2.src = f.last_run"
+    " AND r2.new WHERE 1 ORDER BY f.rule_id, f.secret_sha256 ON CONFLICT (rule_id, secret_sha256) "
+    "DO UPDATE SET"
     " first_run = CASE WHEN excluded.first_seen < findings.first_seen THEN excluded.first_run"
     " ELSE findings.first_run END, first_seen = min(findings.first_seen, excluded.first_seen),"
     " last_run = CASE WHEN excluded.last_seen > findings.last_seen THEN excluded.last_run"
@@ -265,7 +278,8 @@ static const char *const COPY_SQL[] = {
     " secret = coalesce(findings.secret, excluded.secret),"
     " validated = max(findings.validated, excluded.validated)",
     "INSERT INTO temp.mfinding SELECT f.id, m.id FROM src.findings f"
-    " JOIN main.findings m ON m.rule_id = f.rule_id AND m.secret_sha256 = f.secret_sha256",
+    " JOIN main.findings m ON m.rule_id = f.rule_id AND m.secret_sha256 = f.secret_sha256"
+    " WHERE f.last_run IN (SELECT src FROM temp.mrun WHERE new)",
     "INSERT OR IGNORE INTO main.matches (content_id, finding_id, offset, line, col)"
     " SELECT c.dst, f.dst, m.offset, m.line, m.col FROM src.matches m"
     " JOIN temp.mcontent c ON c.src = m.content_id JOIN temp.mfinding f ON f.src = m.finding_id"
@@ -276,8 +290,9 @@ static const char *const COPY_SQL[] = {
     " SELECT c.dst, l.source_kind, l.repo, l.path, l.commit_id, l.author_name, l.author_email,"
     " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, r1.dst,"
     " r2.dst FROM src.locations l JOIN temp.mcontent c ON c.src = l.content_id"
-    " JOIN temp.mrun r1 ON r1.src = l.first_run JOIN temp.mrun r2 ON r2.src = l.last_run WHERE 1"
-    " ORDER BY c.dst ON CONFLICT (content_id, source_kind, repo, path) DO UPDATE SET"
+    " JOIN temp.mrun r1 ON r1.src = l.first_run JOIN temp.mrun r2 ON r2.src = l.last_run"
+    " AND r2.new WHERE 1 ORDER BY c.dst ON CONFLICT (content_id, source_kind, repo, path) DO "
+    "UPDATE SET"
     " first_run = min(locations.first_run, excluded.first_run),"
     " mtime = CASE WHEN excluded.last_run > locations.last_run"
     " THEN coalesce(excluded.mtime, locations.mtime) ELSE locations.mtime END,"
@@ -285,17 +300,20 @@ static const char *const COPY_SQL[] = {
     /* incremental state: what was read, as of the latest run that read it */
     "INSERT INTO main.files (path, size, mtime_ns, content_key, rules_hash, last_run)"
     " SELECT f.path, f.size, f.mtime_ns, f.content_key, f.rules_hash, r.dst FROM src.files f"
-    " JOIN temp.mrun r ON r.src = f.last_run WHERE 1"
+    " JOIN temp.mrun r ON r.src = f.last_run AND r.new WHERE 1"
     " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
     " content_key = excluded.content_key, rules_hash = excluded.rules_hash,"
     " last_run = excluded.last_run WHERE excluded.last_run > files.last_run",
     "INSERT INTO main.repos (path, fingerprint, rules_hash, last_run)"
     " SELECT g.path, g.fingerprint, g.rules_hash, r.dst FROM src.repos g"
-    " JOIN temp.mrun r ON r.src = g.last_run WHERE 1"
+    " JOIN temp.mrun r ON r.src = g.last_run AND r.new WHERE 1"
     " ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint,"
     " rules_hash = excluded.rules_hash, last_run = excluded.last_run"
     " WHERE excluded.last_run > repos.last_run",
 };
+
+static const char MAP_ALL_CONTENT[] = "INSERT INTO temp.mcontent SELECT c.id, m.id"
+                                      " FROM src.content c JOIN main.content m ON m.key = c.key";
 
 /* Tables other features add (by their migrations): copied when both stores
  * have them. Triage is keyed by finding id: an input's ids are mapped to the
@@ -411,7 +429,11 @@ static int copy_one(fr_store *s, const char *name, const char *origin, fr_merge_
             stats->findings_new -= before;
         }
         clock_t c0 = clock();
-        if ((rc = exec_for(s, COPY_SQL[i], name))) return rc;
+        /* every run new (a fresh shard): map all content, no filter to evaluate */
+        uint64_t nold = 0;
+        if (i == 6) count_rows(db, "SELECT count(*) FROM temp.mold", &nold);
+        const char *sql = i == 6 && nold == 0 ? MAP_ALL_CONTENT : COPY_SQL[i];
+        if ((rc = exec_for(s, sql, name))) return rc;
         if (getenv("FERRET_MERGE_TRACE"))
             fprintf(stderr, "merge: step %zu: %.2fs cpu\n", i,
                     (double)(clock() - c0) / CLOCKS_PER_SEC);

@@ -290,7 +290,9 @@ typedef struct {
  * refused), all inputs' latest runs used the same rules, and for each set of
  * shards an input belongs to every shard has a complete run (in an input or,
  * for a named set, in s). All inputs are merged in ONE transaction: an error
- * or an interrupt leaves s as it was. Merging an input again changes nothing.
+ * or an interrupt leaves s as it was. Merging an input again changes nothing:
+ * only rows of runs s does not hold yet (or holds as still running) are read,
+ * so a shard store kept from night to night costs what the night added.
  * FR_ERR with the problems (which shard is missing or incomplete) in fr_error. */
 int fr_store_merge(fr_store *s, const char *const *paths, size_t n, const fr_merge_opts *o,
                    fr_merge_stats *stats);
