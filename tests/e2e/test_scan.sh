@@ -84,17 +84,20 @@ run_ferret report --db f.db --format json
 printf '%s' "$OUT" > r.json
 assert_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' r.json)" 4 "JSON array holds every finding"
 run_ferret report --db f.db --format sarif --output r.sarif
-python3 - r.sarif "$h" <<'PY' && ok || fail "SARIF structure"
+python3 - r.sarif "$h" r.json <<'PY' && ok || fail "SARIF structure"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["version"] == "2.1.0" and "sarif-2.1.0" in d["$schema"]
-run = d["runs"][0]
-ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
-assert {"github.pat", "pem.private-key", "azure.sas-token"} <= ids
-res = [r for r in run["results"] if r["partialFingerprints"]["secretSha256/v1"] == sys.argv[2]]
+assert sys.argv[2] not in open(sys.argv[1]).read()  # keyed fingerprints, no bare SHA-256
+fid = [f["id"] for f in json.load(open(sys.argv[3])) if f["secret_sha256"] == sys.argv[2]][0]
+# each run lists the rules its results use, and only those
+ids = {r["id"] for run in d["runs"] for r in run["tool"]["driver"]["rules"]}
+assert ids == {"github.pat", "azure.sas-token"}, ids
+res = [r for run in d["runs"] for r in run["results"] if r["partialFingerprints"]["ferretFindingId/v1"] == fid]
 assert len(res) == 4, res  # .env, app.py twice, blob.bin after its NUL
 loc = res[0]["locations"][0]["physicalLocation"]
 assert loc["region"]["startLine"] >= 1 and loc["artifactLocation"]["uri"].startswith("tree/")
+assert loc["artifactLocation"]["uriBaseId"] == "SRCROOT"
 assert all(r["ruleId"] in ids and r["level"] == "error" for r in res)
 PY
 assert_not_contains "$(cat r.sarif)" "$tok" "no plaintext in SARIF"
