@@ -1,5 +1,5 @@
 /*
- * cmd_hook.c: 'ferret hook pre-receive'. Reads git's "<old> <new> <ref>" lines,
+ * cmd_hook.c: 'ferret hook pre-receive' (and the dispatch of 'ferret hook'). Reads git's "<old> <new> <ref>" lines,
  * scans only what the push adds (in-process: a push is small and the answer is
  * needed now), and gives the verdict: reject with one message per finding, or
  * accept silently. Policy comes from the receiving repository's git config
@@ -12,7 +12,13 @@
  *   ferret.onBudgetExceeded  reject (default) | allow
  *   ferret.allowBypass       true: 'git push -o ferret.skip' is honoured (always recorded)
  *   ferret.cacheDir          where compiled rule sets are cached
- * Anything unexpected rejects the push: a hook that fails open is a bypass.
+ *   ferret.onUnscannable     reject (default) | warn: content that cannot be opened
+ *                            (a damaged or encrypted archive, a member over a limit)
+ *   ferret.honorAllowComments true: 'ferret:allow' in pushed content suppresses
+ * Content goes through the scan's own per-item code (hook_scan.c, inline
+ * pipeline); pre-commit and pre-push are in cmd_hook_client.c.
+ * Anything unexpected rejects the push: a hook that fails open is a bypass;
+ * unreadable objects and scanner failures reject whatever the policy.
  */
 #include "cli/cli.h"
 #include "cli/hook.h"
