@@ -1,6 +1,6 @@
 /*
- * cmd_hook.c: 'ferret hook pre-receive' (and the dispatch of 'ferret hook'). Reads git's "<old> <new> <ref>" lines,
- * scans only what the push adds (in-process: a push is small and the answer is
+ * cmd_hook.c: 'ferret hook pre-receive' (and the dispatch of 'ferret hook'). Reads git's "<old>
+ * <new> <ref>" lines, scans only what the push adds (in-process: a push is small and the answer is
  * needed now), and gives the verdict: reject with one message per finding, or
  * accept silently. Policy comes from the receiving repository's git config
  * (system and global files included):
