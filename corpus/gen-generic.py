@@ -10,11 +10,17 @@ max_tokens), ARNs, paths, URLs without userinfo, placeholders in template
 syntaxes, sequences, calls and lookups, type names, identifiers and short
 values.
 
+Also password hashes (shadow, htpasswd, FTP user files: crypt $1$ $5$ $6$ $y$
+$2b$ $apr1$, {SHA}) and Azure DevOps variable groups holding a secret-named
+value in the clear, with their decoys (locked entries, passwd lines, hashes
+in prose, secret and referenced variables).
+
 Writes OUT/tree/... and OUT/expected.json (see gen-configs.py for the format).
 
   corpus/gen-generic.py OUT [--seed N] [--per-kind K]
 """
 import argparse
+import base64
 import os
 import random
 import sys
@@ -160,6 +166,68 @@ def cli_p(rng):
     return ["#!/bin/sh", f"sshpass -p '{s}' scp dump.sql deploy@10.0.0.5:/srv/"], s, "copy.sh", ["generic.cli-password-p"]
 
 
+# ---- password hashes and pipeline variables (hashes-pipelines.yml) -------------
+
+CRYPT = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def crypt_hash(rng):
+    kind = rng.randrange(5)
+    if kind == 0:
+        return "$6$" + F.rand(rng, CRYPT, 16) + "$" + F.rand(rng, CRYPT, 86)
+    if kind == 1:
+        return "$5$" + F.rand(rng, CRYPT, 16) + "$" + F.rand(rng, CRYPT, 43)
+    if kind == 2:
+        return "$y$j9T$" + F.rand(rng, CRYPT, 22) + "$" + F.rand(rng, CRYPT, 43)
+    if kind == 3:
+        return "$2b$" + rng.choice(["10", "12"]) + "$" + F.rand(rng, CRYPT, 53)
+    return "$1$" + F.rand(rng, CRYPT, 8) + "$" + F.rand(rng, CRYPT, 22)
+
+
+HASH_RULE = ["hash.crypt-password"]
+
+
+def shadow(rng):
+    h = crypt_hash(rng)
+    return ["root:*:19750:0:99999:7:::", "daemon:*:19750:0:99999:7:::", "nobody:!!:19750::::::",
+            f"{rng.choice(['deploy', 'admin', 'ops', 'backup'])}:{h}:19750:0:99999:7:::"], h, "shadow", HASH_RULE
+
+
+def htpasswd(rng):
+    form = rng.randrange(3)
+    if form == 0:
+        h = "$apr1$" + F.rand(rng, CRYPT, 8) + "$" + F.rand(rng, CRYPT, 22)
+    elif form == 1:
+        h = "$2y$05$" + F.rand(rng, CRYPT, 53)
+    else:
+        h = "{SHA}" + base64.b64encode(F.rbytes(rng, 20)).decode()
+    return [f"{rng.choice(['admin', 'ci', 'grafana', 'kibana'])}:{h}"], h, ".htpasswd", HASH_RULE
+
+
+def ftp_users(rng):
+    h = crypt_hash(rng)
+    return [f"ftpuser:{h}:2001:2001::/srv/ftp/ftpuser:/bin/false"], h, "ftpd.passwd", HASH_RULE
+
+
+def ado_variable_group(rng):
+    v = secret(rng)
+    n = rng.choice(["DbPassword", "Smtp.Password", "ApiToken", "StorageAccessKey", "Registry.Token"])
+    order = rng.randrange(2)
+    entry = (f"      \"{n}\": {{ \"isSecret\": false, \"value\": \"{v}\" }},"
+             if order else f"      \"{n}\": {{\n        \"value\": \"{v}\"\n      }},")
+    lines = ["[", "  {", "    \"name\": \"orders-prod\",", "    \"type\": \"Vsts\",", "    \"variables\": {",
+             "      \"BuildConfiguration\": { \"value\": \"Release\" },"] + entry.split("\n") + [
+             "      \"SigningKey\": { \"isSecret\": true, \"value\": null }", "    }", "  }", "]"]
+    return lines, v, "variable-groups.json", ["azure-devops.variable-literal"]
+
+
+EXTRA_KINDS = {  # kind: (family, generator)
+    "shadow": ("password-hashes", shadow), "htpasswd": ("password-hashes", htpasswd),
+    "ftp-users": ("password-hashes", ftp_users),
+    "ado-variable-group": ("pipeline-variables", ado_variable_group),
+}
+
+
 KINDS = {  # kind: generator (every kind is the "generic" family)
     "go-backtick": go_backtick, "go-var": go_var, "makefile": makefile, "php": php, "ruby": ruby,
     "yaml": yaml_file, "json": json_file, "env": env_file, "code": code, "xml": xml,
@@ -209,6 +277,13 @@ def decoys(rng):
     d["App.config"] = ["<appSettings>", "  <add key=\"ApiKey\" value=\"#{ApiKey}#\" />",
                        "  <add key=\"TokenEndpoint\" value=\"https://login.corp.internal/token\" />", "</appSettings>",
                        "<apiKey>${API_KEY}</apiKey>", "<secretName>prod-db-credentials</secretName>"]
+    d["passwd"] = ["root:x:0:0:root:/root:/bin/bash", "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin"]
+    d["shadow"] = ["root:*:19750:0:99999:7:::", "nobody:!!:19750::::::", "locked:!$6$:19750::::::", "empty::19750::::::"]
+    d["crypt.md"] = ["A SHA-512 crypt hash looks like `$6$salt$hash`; bcrypt like `$2y$10$...`.",
+                     "admin:$2y$10$short"]
+    d["variables.json"] = ["{", "  \"variables\": {", "    \"DbPassword\": { \"isSecret\": true, \"value\": null },",
+                           "    \"ApiToken\": { \"isSecret\": false, \"value\": \"$(KeyVaultApiToken)\" },",
+                           "    \"ClientSecret\": { \"value\": \"\" },", "    \"BuildConfiguration\": { \"value\": \"Release\" }", "  }", "}"]
     d["Setup.java"] = ["props.setProperty(\"mail.smtp.password\", smtpPassword);",
                        "headers.put(\"X-Csrf-Token\", \"" + tok + "\");", "map.put(\"token_type\", \"Bearer\");"]
     return d
@@ -223,18 +298,20 @@ def main():
     rng = random.Random(a.seed)
     tree = os.path.join(a.out, "tree")
     expected = []
-    for kind, gen in sorted(KINDS.items()):
+    kinds = {k: ("generic", g) for k, g in KINDS.items()}
+    kinds.update(EXTRA_KINDS)
+    for kind, (family, gen) in sorted(kinds.items()):
         for i in range(a.per_kind):
             lines, needle, fname, rls = gen(rng)
-            rel = os.path.join("generic", kind, str(i), fname)
+            rel = os.path.join(family, kind, str(i), fname)
             os.makedirs(os.path.dirname(os.path.join(tree, rel)), exist_ok=True)
             with open(os.path.join(tree, rel), "w") as f:
                 f.write("\n".join(lines) + "\n")
             at = next(n for n, l in enumerate(lines) if needle in l)
-            expected.append({"family": "generic", "kind": kind, "path": rel, "line": at + 1,
+            expected.append({"family": family, "kind": kind, "path": rel, "line": at + 1,
                              "rules": rules(lines[at], rls)})
     F.write_decoys_and_expected(tree, a.out, decoys(rng), expected)
-    print(f"{len(expected)} planted secrets in {len(KINDS)} kinds, {len(decoys(random.Random(0)))} decoy files",
+    print(f"{len(expected)} planted secrets in {len(kinds)} kinds, {len(decoys(random.Random(0)))} decoy files",
           file=sys.stderr)
 
 
