@@ -440,7 +440,7 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts 
     collect_have(&pw, u, n, o, &have, &nhave);
     /* Many refs share a commit (HEAD and its branch, a tag and a branch):
      * each is hidden once. */
-    qsort(have, nhave, sizeof *have, cmp_have);
+    if (nhave) qsort(have, nhave, sizeof *have, cmp_have); /* (have is NULL when empty) */
     size_t uniq = 0;
     for (size_t h = 0; h < nhave; h++)
         if (!uniq || !git_oid_equal(&have[uniq - 1].id, &have[h].id)) have[uniq++] = have[h];
