@@ -58,7 +58,13 @@ bench() {
   local times=()
   for _ in $(seq "$RUNS"); do
     # (a report exits 1 when it lists findings: not a failure here)
-    t=$( { /usr/bin/time -f '%e %U %S' "$@" > /dev/null 2> /dev/null; } 2>&1 | tail -1 || true)
+    local rc=0
+    /usr/bin/time -o "$DIR/time.txt" -f '%e %U %S' "$@" > /dev/null 2> "$DIR/err.txt" || rc=$?
+    if [ "$rc" -gt 1 ]; then
+      echo "$name: exit $rc: $(cat "$DIR/err.txt")" >&2
+      exit 2
+    fi
+    t=$(tail -1 "$DIR/time.txt")
     times+=("$t")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk -v n="$name" '{a[NR]=$1; c[NR]=$2+$3} END {
