@@ -136,11 +136,15 @@ static void submit_file(wt_scan *s, const char *rel, uint64_t *counter)
 
 static int scan_index(wt_scan *s, git_repository *repo, git_index *idx)
 {
-    git_object *head = NULL;
+    git_commit *head = NULL;
     git_tree *tree = NULL; /* an unborn branch: everything staged is new */
-    if (git_revparse_single(&head, repo, "HEAD^{tree}") == 0) {
-        tree = (git_tree *)head;
-    } else if (!git_repository_head_unborn(repo)) {
+    git_oid head_id;
+    /* Not git_revparse_single("HEAD^{tree}"): libgit2 1.5 leaks when the tree
+     * is missing (a damaged repository). */
+    int have = git_reference_name_to_id(&head_id, repo, "HEAD") == 0 &&
+               git_commit_lookup(&head, repo, &head_id) == 0 && git_commit_tree(&tree, head) == 0;
+    if (!have && !git_repository_head_unborn(repo)) {
+        git_commit_free(head);
         fr_error_set("%s: cannot read HEAD: %s", s->repo, gs_err());
         return FR_ERR;
     }
@@ -160,7 +164,8 @@ static int scan_index(wt_scan *s, git_repository *repo, git_index *idx)
             submit_staged(s, d);
     }
     git_diff_free(diff);
-    git_object_free(head);
+    git_tree_free(tree);
+    git_commit_free(head);
     return rc;
 }
 
