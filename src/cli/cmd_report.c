@@ -36,6 +36,8 @@ static void usage(FILE *out)
           "                     always or never\n"
           "  --new-only         only findings first seen in the latest run\n"
           "  --show-secrets     include plaintext secrets (only if scanned with --store-secrets)\n"
+          "  --no-secret-hashes JSON/JSONL without secret_sha256, for files that leave the\n"
+          "                     machine (the keyed id identifies each finding)\n"
           "  --skipped          list content that was skipped or could not be read, and why\n"
           "exit codes: 0 no findings, 1 findings, 2 error\n",
           out);
@@ -83,7 +85,8 @@ int fr_cmd_report(int argc, char **argv)
         O_ALL,
         O_COLOR,
         O_SUMMARY,
-        O_KEY
+        O_KEY,
+        O_NOHASH
     };
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"format", required_argument, NULL, 'f'},
@@ -106,6 +109,7 @@ int fr_cmd_report(int argc, char **argv)
                                          {"colour", required_argument, NULL, O_COLOR},
                                          {"summary", no_argument, NULL, O_SUMMARY},
                                          {"key", required_argument, NULL, O_KEY},
+                                         {"no-secret-hashes", no_argument, NULL, O_NOHASH},
                                          {0}};
     const char *db_path = "ferret.db", *output = NULL, *color = "auto", *key = NULL;
     fr_report_opts ro = {.format = FR_FMT_TEXT};
@@ -201,6 +205,9 @@ int fr_cmd_report(int argc, char **argv)
             break;
         case O_KEY:
             key = optarg;
+            break;
+        case O_NOHASH:
+            ro.no_secret_hashes = 1;
             break;
         default:
             usage(stderr);

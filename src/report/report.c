@@ -84,7 +84,8 @@ static json_t *occurrence_json(const fr_occurrence_row *o)
     return j;
 }
 
-static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n)
+static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n,
+                            int hashes_off)
 {
     json_t *j = json_object();
     json_object_set_new(j, "format_version", json_integer(FR_REPORT_FORMAT_VERSION));
@@ -94,7 +95,7 @@ static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *oc
     set_str(j, "severity", f->severity);
     set_str(j, "confidence", f->confidence);
     set_str(j, "attack", f->attack);
-    set_str(j, "secret_sha256", f->secret_sha256);
+    if (!hashes_off) set_str(j, "secret_sha256", f->secret_sha256);
     set_str(j, "preview", f->preview);
     set_str(j, "validated", VALIDATED[f->validated & 3]);
     if (f->secret) set_str(j, "secret", f->secret);
@@ -263,7 +264,7 @@ static void jsonl_occurrence(fr_buf *out, const fr_occurrence_row *o)
 }
 
 static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurrence_row *occ,
-                          size_t n)
+                          size_t n, int hashes_off)
 {
     int first = 0;
     fr_buf_printf(out, "{\"format_version\":%d", FR_REPORT_FORMAT_VERSION);
@@ -273,7 +274,7 @@ static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurre
     jfield(out, &first, "severity", f->severity);
     jfield(out, &first, "confidence", f->confidence);
     jfield(out, &first, "attack", f->attack);
-    jfield(out, &first, "secret_sha256", f->secret_sha256);
+    if (!hashes_off) jfield(out, &first, "secret_sha256", f->secret_sha256);
     jfield(out, &first, "preview", f->preview);
     jfield(out, &first, "validated", VALIDATED[f->validated & 3]);
     if (f->secret) jfield(out, &first, "secret", f->secret);
@@ -302,11 +303,12 @@ static int on_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
     rctx *c = ctx;
     if (c->o->format == FR_FMT_JSONL) {
         fr_buf_reset(&c->line);
-        jsonl_finding(&c->line, f, occ, n);
+        jsonl_finding(&c->line, f, occ, n, c->o->no_secret_hashes);
         fwrite(c->line.p, 1, c->line.len, c->out);
     } else {
         fputs(c->n ? ",\n" : "\n", c->out);
-        if (dump(finding_json(f, occ, n), c->out, JSON_INDENT(2))) return FR_ERR;
+        if (dump(finding_json(f, occ, n, c->o->no_secret_hashes), c->out, JSON_INDENT(2)))
+            return FR_ERR;
     }
     c->n++;
     return FR_OK;

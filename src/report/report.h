@@ -26,6 +26,7 @@ typedef struct {
     fr_report_filter filter;
     int all_locations; /* text: every location of a secret, not only the first few */
     int summary;       /* counts by severity, rule, repository and status instead */
+    int no_secret_hashes; /* JSON/JSONL without secret_sha256 (files that leave the machine) */
 } fr_report_opts;
 
 /* The store filter of a report: o->filter with o's new_since_run and

@@ -124,6 +124,9 @@ fi
 "$FERRET" report --db d.db --format json > all.json || true
 "$FERRET" report --db d.db --summary --format json > sum.json || true
 "$FERRET" triage --db d.db --export tri.json 2> /dev/null
+"$FERRET" report --db d.db --format jsonl --no-secret-hashes > nohash.jsonl || true
+assert_not_contains "$(cat nohash.jsonl)" "secret_sha256" "--no-secret-hashes: no bare hash of a secret"
+assert_eq "$(pyjsonl nohash.jsonl "sorted(r['id'] for r in rows)")" "$(pyjsonl all.jsonl "sorted(r['id'] for r in rows)")" "--no-secret-hashes: the same findings by id"
 printf 'version: 1\nexclude: [vendor/]\ndisable: [generic.*]\nseverity: {github.pat: low}\nallowlist: {values: [x], regexes: ["^t"], paths: [docs/]}\nrules:\n  aws.key: {allowlist: {paths: [a/]}, disable: true}\nbaseline:\n  - {id: 0123456789ab, reason: r, expires: "2030-01-01"}\n' > cfg.yml
 python3 - "$FERRET_SRC/schemas" <<'PY' && ok || fail "schema validation"
 import json, sys, yaml, jsonschema
@@ -135,6 +138,8 @@ lines = [json.loads(l) for l in open("all.jsonl") if l.strip()]
 assert len(lines) == 4, len(lines)
 for l in lines:
     v.validate(l)
+for l in open("nohash.jsonl"):
+    v.validate(json.loads(l))
 arr = json.load(open("all.json"))
 assert isinstance(arr, list) and len(arr) == 4
 for f in arr:
