@@ -143,7 +143,7 @@ def xml(rng):
     if rng.random() < 0.5:
         n = name(rng, "camel")
         return ["<config>", f"  <{n}>{s}</{n}>", "</config>"], s, "service.xml", ["generic.xml-secret"]
-    return ["<appSettings>", f"  <add key=\"{name(rng, 'Pascal')}\" value=\"{s}\" />", "</appSettings>"], s, "App.config", ["generic.xml-secret"]
+    return ["<appSettings>", f"  <add key=\"{name(rng, 'Pascal')}\" value=\"{s}\" />", "</appSettings>"], s, "App.config", ["generic.xml-key-value"]
 
 
 def set_property(rng):
