@@ -162,22 +162,47 @@ static int utf8_ok(const unsigned char *s)
     return 1;
 }
 
+/* Appends without a call per piece or a terminator per append (the line is
+ * written with its length): most of a JSONL report is these small appends. */
+static inline void put(fr_buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) fr_buf_reserve(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_int(fr_buf *b, long long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) tmp[n++] = '-';
+    char out[24];
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    put(b, out, (size_t)n);
+}
+
 static void jesc(fr_buf *out, const char *str)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)str;
-    fr_buf_append(out, "\"", 1);
+    put(out, "\"", 1);
     while (*s) {
         const unsigned char *run = s;
         while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
             s++;
-        if (s > run) fr_buf_append(out, run, (size_t)(s - run));
+        if (s > run) put(out, run, (size_t)(s - run));
         if (!*s) break;
         unsigned c = *s;
         char e[12];
         if (c == '"' || c == '\\') {
             e[0] = '\\', e[1] = (char)c;
-            fr_buf_append(out, e, 2);
+            put(out, e, 2);
             s++;
             continue;
         }
@@ -193,7 +218,7 @@ static void jesc(fr_buf *out, const char *str)
             ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
         if (cp < sizeof short_esc && short_esc[cp]) {
             e[0] = '\\', e[1] = short_esc[cp];
-            fr_buf_append(out, e, 2);
+            put(out, e, 2);
             continue;
         }
         unsigned units[2] = {cp, 0}, nu = 1;
@@ -203,10 +228,10 @@ static void jesc(fr_buf *out, const char *str)
             e[0] = '\\', e[1] = 'u';
             for (int k = 0; k < 4; k++)
                 e[2 + k] = hex[(units[u] >> (12 - 4 * k)) & 15];
-            fr_buf_append(out, e, 6);
+            put(out, e, 6);
         }
     }
-    fr_buf_append(out, "\"", 1);
+    put(out, "\"", 1);
 }
 
 /* A JSON string for untrusted text, as jstr: \xNN-escaped when not UTF-8. */
@@ -226,23 +251,26 @@ static void jtext(fr_buf *out, const char *s)
 static void jfield(fr_buf *out, int *first, const char *k, const char *v)
 {
     if (!v || !*v) return;
-    if (!*first) fr_buf_append(out, ",", 1);
+    if (!*first) put(out, ",", 1);
     *first = 0;
-    fr_buf_append(out, "\"", 1);
-    fr_buf_puts(out, k);
-    fr_buf_append(out, "\":", 2);
+    put(out, "\"", 1);
+    put(out, k, strlen(k));
+    put(out, "\":", 2);
     jtext(out, v);
 }
 
 static void jsonl_occurrence(fr_buf *out, const fr_occurrence_row *o)
 {
     int first = 1;
-    fr_buf_append(out, "{", 1);
+    put(out, "{", 1);
     jfield(out, &first, "source", o->kind);
     jfield(out, &first, "repo", o->repo);
     jfield(out, &first, "path", o->path);
-    fr_buf_printf(out, "%s\"line\":%lld,\"column\":%lld", first ? "" : ",", (long long)o->line,
-                  (long long)o->column);
+    if (!first) PUTS(out, ",");
+    PUTS(out, "\"line\":");
+    put_int(out, (long long)o->line);
+    PUTS(out, ",\"column\":");
+    put_int(out, (long long)o->column);
     first = 0;
     jfield(out, &first, "commit", o->commit);
     jfield(out, &first, "blob", blob_of(o->content_key));
@@ -254,20 +282,21 @@ static void jsonl_occurrence(fr_buf *out, const fr_occurrence_row *o)
     jfield(out, &first, "mtime", o->mtime);
     if (o->ci_run || o->ci_job || o->ci_step) {
         int f2 = 1;
-        fr_buf_puts(out, ",\"ci\":{");
+        PUTS(out, ",\"ci\":{");
         jfield(out, &f2, "run", o->ci_run);
         jfield(out, &f2, "job", o->ci_job);
         jfield(out, &f2, "step", o->ci_step);
-        fr_buf_append(out, "}", 1);
+        put(out, "}", 1);
     }
-    fr_buf_append(out, "}", 1);
+    put(out, "}", 1);
 }
 
 static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurrence_row *occ,
                           size_t n, int hashes_off)
 {
     int first = 0;
-    fr_buf_printf(out, "{\"format_version\":%d", FR_REPORT_FORMAT_VERSION);
+    PUTS(out, "{\"format_version\":");
+    put_int(out, FR_REPORT_FORMAT_VERSION);
     jfield(out, &first, "id", f->fid);
     jfield(out, &first, "rule", f->rule_id);
     jfield(out, &first, "rule_name", f->rule_name);
@@ -284,18 +313,18 @@ static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurre
     jfield(out, &first, "status", f->status);
     if (f->status_comment || f->status_who || f->status_at) {
         int f2 = 1;
-        fr_buf_puts(out, ",\"triage\":{");
+        PUTS(out, ",\"triage\":{");
         jfield(out, &f2, "comment", f->status_comment);
         jfield(out, &f2, "by", f->status_who);
         jfield(out, &f2, "at", f->status_at);
-        fr_buf_append(out, "}", 1);
+        put(out, "}", 1);
     }
-    fr_buf_puts(out, ",\"occurrences\":[");
+    PUTS(out, ",\"occurrences\":[");
     for (size_t i = 0; i < n; i++) {
-        if (i) fr_buf_append(out, ",", 1);
+        if (i) put(out, ",", 1);
         jsonl_occurrence(out, &occ[i]);
     }
-    fr_buf_puts(out, "]}\n");
+    PUTS(out, "]}\n");
 }
 
 static int on_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n, void *ctx)
@@ -304,6 +333,7 @@ static int on_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
     if (c->o->format == FR_FMT_JSONL) {
         fr_buf_reset(&c->line);
         jsonl_finding(&c->line, f, occ, n, c->o->no_secret_hashes);
+        c->line.p[c->line.len] = 0; /* put() leaves the terminator out; fr_buf keeps one */
         fwrite(c->line.p, 1, c->line.len, c->out);
     } else {
         fputs(c->n ? ",\n" : "\n", c->out);
