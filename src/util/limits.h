@@ -110,7 +110,7 @@
 /* Bytes of resolved delta bases one reading thread holds: a base is freed once
  * its last child was read, so this only bounds the chain held above the
  * current object and what spilled children left behind. */
-#define FR_PACK_CACHE_BUDGET ((size_t)48 << 20)
+#define FR_PACK_CACHE_BUDGET ((size_t)16 << 20)
 /* Slots of that cache (a power of two; direct-mapped by pack and entry). */
 #define FR_PACK_CACHE_SLOTS 4096
 /* Compressed bytes read from a pack per pread. */
