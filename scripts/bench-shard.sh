@@ -102,7 +102,9 @@ done
 "$F" merge --quiet --db "$W/sorg.db" "$W"/syn-1[1-4].db
 occ=0
 for s in 1 2 3 4; do occ=$((occ + $(sqlite3 "$W/syn-$s.db" "SELECT count(*) FROM occurrences"))); done
+load=$(cut -d' ' -f1 /proc/loadavg)
 /usr/bin/time -f "%e %U %S" -o "$W/mtime" "$F" merge --quiet --db "$W/sorg.db" "$W"/syn-[1-4].db
 read -r e u s < <(tail -1 "$W/mtime")
-printf 'merge into an existing org store: %d occurrences in %.2f s wall (%.2f s cpu): %.0f occurrences/s\n' \
-  "$occ" "$e" "$(echo "$u + $s" | bc -l)" "$(echo "$occ / $e" | bc -l)"
+cpu=$(echo "$u + $s" | bc -l)
+printf 'merge into an existing org store: %d occurrences in %.2f s wall (%.2f s cpu; load %s): %.0f occurrences/s wall, %.0f per cpu second\n' \
+  "$occ" "$e" "$cpu" "$load" "$(echo "$occ / $e" | bc -l)" "$(echo "$occ / $cpu" | bc -l)"
