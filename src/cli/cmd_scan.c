@@ -806,10 +806,9 @@ int fr_cmd_scan(int argc, char **argv)
                     "%llu commits, %llu trees, %llu blobs read, %llu already scanned, "
                     "%llu unreachable\n",
                     repos.n, repos.n == 1 ? "y" : "ies", unchanged, nincremental,
-                    (unsigned long long)gs.refs,
-                    (unsigned long long)gs.commits, (unsigned long long)gs.trees,
-                    (unsigned long long)gs.blobs, (unsigned long long)gs.blobs_known,
-                    (unsigned long long)gs.unreachable_blobs);
+                    (unsigned long long)gs.refs, (unsigned long long)gs.commits,
+                    (unsigned long long)gs.trees, (unsigned long long)gs.blobs,
+                    (unsigned long long)gs.blobs_known, (unsigned long long)gs.unreachable_blobs);
         if (shallow)
             fprintf(stderr,
                     "ferret: warning: %zu shallow clone%s: history scanned down to the shallow "

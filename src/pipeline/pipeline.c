@@ -162,7 +162,7 @@ static char *content_key_of(const char *data, size_t len)
  * place the item is known (a blob may sit at an excluded and at a reported
  * path), or, for content with no place yet, on the secret alone. */
 static int drop_everywhere(fr_pipeline *p, const fr_item *it, const char *rule, const char *sec,
-                          size_t len)
+                           size_t len)
 {
     if (!it->nlocs) return p->opts.drop_match(p->opts.drop_ctx, rule, sec, len, NULL);
     for (size_t i = 0; i < it->nlocs; i++)
@@ -494,7 +494,8 @@ static void *worker_main(void *arg_)
 /* Records one store item: in the store, or handed to the sink. */
 static int put(fr_pipeline *p, const fr_store_item *si)
 {
-    return p->opts.sink ? p->opts.sink(p->opts.sink_ctx, si) : fr_store_put(p->store, p->run_id, si);
+    return p->opts.sink ? p->opts.sink(p->opts.sink_ctx, si)
+                        : fr_store_put(p->store, p->run_id, si);
 }
 
 /* A segmented item is recorded as its segments that hold matches, each its own
@@ -570,13 +571,11 @@ static int write_result(fr_pipeline *p, result *r)
         .matches = r->m,
         .nmatches = r->nm,
         .file_path = !r->it->remember_file ? NULL
-                     : r->it->file_path     ? r->it->file_path
-                                            : r->it->locs[0].path,
+                     : r->it->file_path    ? r->it->file_path
+                                           : r->it->locs[0].path,
         .file_mtime_ns = r->it->mtime_ns,
     };
-    int rc = r->it->nsegs && r->it->status == FR_ST_SCANNED
-                 ? put_segments(p, r)
-                 : put(p, &si);
+    int rc = r->it->nsegs && r->it->status == FR_ST_SCANNED ? put_segments(p, r) : put(p, &si);
     if (rc == FR_ENOTFOUND && r->it->known) return 1;
     if (rc) {
         writer_fail(p);
@@ -599,8 +598,7 @@ static int write_result(fr_pipeline *p, result *r)
     p->stats.matches += r->nm;
     pthread_mutex_unlock(&p->mu);
     /* The first errors are printed; all are in 'ferret report --skipped'. */
-    if (r->it->status == FR_ST_ERROR && p->stats.failed <= FR_MAX_PRINTED_ERRORS &&
-        !p->opts.sink) {
+    if (r->it->status == FR_ST_ERROR && p->stats.failed <= FR_MAX_PRINTED_ERRORS && !p->opts.sink) {
         fr_buf msg = {0};
         const char *where = r->it->nlocs ? r->it->locs[0].path : r->content_key;
         fr_buf_put_safe(&msg, where, strlen(where));

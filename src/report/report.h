@@ -24,8 +24,8 @@ typedef struct {
     /* Which findings and in what order (every format uses it: take it with
      * fr_report_filter_of, which adds new_since_run and show_secrets). */
     fr_report_filter filter;
-    int all_locations; /* text: every location of a secret, not only the first few */
-    int summary;       /* counts by severity, rule, repository and status instead */
+    int all_locations;    /* text: every location of a secret, not only the first few */
+    int summary;          /* counts by severity, rule, repository and status instead */
     int no_secret_hashes; /* JSON/JSONL without secret_sha256 (files that leave the machine) */
 } fr_report_opts;
 

@@ -90,7 +90,7 @@ typedef struct {
     const fr_known_blobs *(*known_all)(void *ctx);
     int (*known_one)(void *ctx, const char *hex, int *has_matches);
     void *known_ctx;
-    int verify_hashes;           /* re-hash every object read (libgit2's strict mode) */
+    int verify_hashes; /* re-hash every object read (libgit2's strict mode) */
     /* Incremental: walk only commits that none of prev's tips reaches (their
      * trees against the trees of the walked parents they grow from, so only
      * (blob, path) pairs the new commits introduce are read), and enumerate
@@ -232,11 +232,11 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts 
 
 /* One file a commit of the index would add or change. data is borrowed. */
 typedef struct {
-    const char *path; /* its path in the index */
-    const char *blob; /* the staged blob's id */
-    int new_path;     /* added, renamed or copied: the path itself is new */
-    int content_known; /* an exact rename or copy: the blob was committed already */
-    int unreadable;    /* the staged blob cannot be read */
+    const char *path;          /* its path in the index */
+    const char *blob;          /* the staged blob's id */
+    int new_path;              /* added, renamed or copied: the path itself is new */
+    int content_known;         /* an exact rename or copy: the blob was committed already */
+    int unreadable;            /* the staged blob cannot be read */
     const unsigned char *data; /* NULL: known, unreadable, or over max_size */
     size_t len;
     uint64_t size;

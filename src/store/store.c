@@ -807,8 +807,8 @@ int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, 
 }
 
 int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
-                        const char *const *kinds, const char *const *names,
-                        const char *const *oids, size_t n)
+                        const char *const *kinds, const char *const *names, const char *const *oids,
+                        size_t n)
 {
     int rc = fr_store_flush(s);
     if (rc) return rc;

@@ -133,9 +133,9 @@ enum {
 /* The one query behind every report (text, JSON, JSONL, SARIF, HTML): every
  * field is optional (zero / NULL: no restriction). */
 typedef struct {
-    int64_t new_since_run; /* > 0: only findings first seen in this run or later */
-    int with_secrets;      /* fill fr_finding_row.secret when stored */
-    const char *rule;      /* glob on the rule id ("aws.*"); a list: comma-separated */
+    int64_t new_since_run;    /* > 0: only findings first seen in this run or later */
+    int with_secrets;         /* fill fr_finding_row.secret when stored */
+    const char *rule;         /* glob on the rule id ("aws.*"); a list: comma-separated */
     const char *min_severity; /* "low", "medium", "high" or "critical": at least this */
     const char *status;       /* comma-separated effective statuses (see fr_finding_row) */
     const char *repo;         /* glob on an occurrence's repository */
@@ -238,8 +238,8 @@ int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, 
 /* Replaces repo's rows with n new ones (kinds[i], names[i], oids[i]); commits
  * pending results first. */
 int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
-                        const char *const *kinds, const char *const *names,
-                        const char *const *oids, size_t n);
+                        const char *const *kinds, const char *const *names, const char *const *oids,
+                        size_t n);
 
 /* Whether content key was scanned under rules_hash: FR_OK with *has_matches
  * set, FR_ENOTFOUND when it was not (one question; fr_store_each_known for
@@ -273,9 +273,9 @@ typedef struct {
 } fr_merge_opts;
 
 typedef struct {
-    uint64_t runs;         /* runs added */
-    uint64_t findings;     /* finding rows read from the inputs */
-    uint64_t findings_new; /* findings the organisation store did not have */
+    uint64_t runs;               /* runs added */
+    uint64_t findings;           /* finding rows read from the inputs */
+    uint64_t findings_new;       /* findings the organisation store did not have */
     uint64_t matches, locations; /* rows read from the inputs */
 } fr_merge_stats;
 

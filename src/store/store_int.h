@@ -40,7 +40,7 @@ int fr_store_key_register(sqlite3 *db, fr_store_key *k);
  * with triage t and unexpired baseline entries b (see query.c). */
 #define FR_SQL_STATUS "coalesce(t.status, CASE WHEN b.fid IS NOT NULL THEN 'baselined' END, 'open')"
 #define FR_SQL_STATUS_JOINS                                                                        \
-    " LEFT JOIN triage t ON t.fid = f.fid LEFT JOIN baseline b ON b.fid = f.fid"                  \
+    " LEFT JOIN triage t ON t.fid = f.fid LEFT JOIN baseline b ON b.fid = f.fid"                   \
     " AND (b.expires IS NULL OR b.expires = '' OR b.expires >= date('now'))"
 
 /* For the store's other files (triage.c, query.c): the connection, and the

@@ -413,8 +413,7 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
      * can be new (since.c); a range at none. */
     odb_scan o = {&w, NULL, NULL, NULL, 0, 0};
     gs_since_dangling(&w);
-    if (!w.use_fresh && !w.stopped && !fr_interrupted &&
-        git_repository_odb(&o.odb, w.repo) == 0) {
+    if (!w.use_fresh && !w.stopped && !fr_interrupted && git_repository_odb(&o.odb, w.repo) == 0) {
         git_odb_foreach(o.odb, on_object, &o);
         uint32_t dangling = fr_strtab_intern(&w.strs, "(unreachable)", 13);
         for (size_t i = 0; i < o.nc && !fr_interrupted; i++)
