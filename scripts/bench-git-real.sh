@@ -86,7 +86,7 @@ for spec in "${REPOS[@]}"; do
   how="git clone --no-local"
   [ -e "$dst/.git/bench-local-clone" ] && how="local clone: the snapshot's own packs"
   printf '%s (%s, %s; %s packs): load %s -> %s, %d pairs\n' "$name" "$dst" "$how" \
-    "$(find "$dst" -path '*/objects/pack/*.pack' | wc -l)" "$load0" "$load1" "$RUNS"
+    "$(find -L "$dst" -path '*/objects/pack/*.pack' | wc -l)" "$load0" "$load1" "$RUNS"
   # shellcheck disable=SC2086
   printf '  git cat-file --batch-all-objects --batch --unordered: wall %s s (median), cpu %s s\n' \
     "$(median "${ref[@]}")" "$(median $cpur)"

@@ -43,7 +43,7 @@ static void global_init(void)
     git_libgit2_init();
     pthread_key_create(&tl_key, tl_free);
     /* Keep libgit2's caches modest: memory must follow the walk, not the packs. */
-    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(64 << 20));
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 << 20));
     /* Every worker maps the packs for itself (see gs_thread_repo): 32 MB windows
      * under a 128 MB total keep the mapped pages, which count in RSS once per
      * mapping, bounded (256 MB / whole-pack windows: RSS 419 MB on the 104 MB
