@@ -179,7 +179,7 @@ static void *feed_main(void *arg)
         it->load = load_ahead;
         it->done = ahead_done;
         it->normalize = fr_log_normalizer; /* by content: there is no path yet */
-        fr_buf la = {0};                  /* the id, then where the pack reader finds it */
+        fr_buf la = {0};                   /* the id, then where the pack reader finds it */
         fr_buf_puts(&la, hex);
         if (fe->pack != NONE) fr_buf_printf(&la, ":%u:%u", fe->pack, fe->k);
         it->load_arg = fr_buf_steal(&la);
