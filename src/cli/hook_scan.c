@@ -245,8 +245,10 @@ void hook_print_findings(const hook_scan *h, const char *label)
         if (*f->ref) fprintf(stderr, " (%s)", f->ref);
         if (*f->commit || *f->ref) fprintf(stderr, ",");
         int ref = !strcmp(f->kind, "git-ref"); /* a ref's name is shown as git shows it */
-        fprintf(stderr, " %s%s%s line %zu: %s (sha256 %.16s)%s\n", ref ? "<ref " : "", f->path,
-                ref ? ">" : "", f->line, f->preview, f->sha,
+        /* No hash of the secret: git relays this to the pusher and hosts log it,
+         * and a bare hash confirms a guessed weak password offline. */
+        fprintf(stderr, " %s%s%s line %zu: %s%s\n", ref ? "<ref " : "", f->path, ref ? ">" : "",
+                f->line, f->preview,
                 f->allow_marker ? " [its 'ferret:allow' is not honoured here]" : "");
     }
 }

@@ -84,7 +84,7 @@ static size_t compile_glob(const char *p, tok *t)
         } else if (*p == '?') {
             k->kind = T_ANY;
             p++;
-        } else if (*p == '[' && strchr(p + 2, ']')) {
+        } else if (*p == '[' && p[1] && strchr(p + 2, ']')) {
             const char *q = p + 1;
             k->kind = T_CLASS;
             if (*q == '!' || *q == '^') k->neg = 1, q++;

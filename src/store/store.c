@@ -243,6 +243,14 @@ static int check_or_create_schema(fr_store *s, int readonly)
                      s->path, unknown, unknown == 1 ? "" : "s");
         return FR_ECORRUPT;
     }
+    /* A new key only for a store that has no ids under an old one: a lost or
+     * mistyped key file must not silently give the same findings other ids. */
+    int64_t with_ids = 0;
+    if (kind != DB_NEW &&
+        query_int(s, "SELECT count(*) FROM findings WHERE fid IS NOT NULL", &with_ids, "") != FR_OK)
+        with_ids = 0; /* no fid column yet: a store from before the ids */
+    s->key.create = with_ids == 0;
+    if (with_ids > 0 && (rc = fr_store_key_load(&s->key))) return rc; /* say so before a scan */
     if (kind == DB_FERRET && pending == 0) return FR_OK;
     if ((rc = exec(s, "BEGIN IMMEDIATE", "creating the schema"))) return rc;
     rc = classify(s, &kind);
@@ -332,7 +340,7 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
         else
             fr_buf_printf(&b, "%s.key", path);
         s->key.path = fr_buf_steal(&b);
-        s->key.create = !readonly;
+        s->key.create = 0; /* decided by check_or_create_schema */
     }
     if (fr_store_key_register(s->db, &s->key)) {
         rc = sql_error(s, "opening");

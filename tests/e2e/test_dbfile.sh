@@ -84,6 +84,13 @@ assert_eq "$(ls inside/own.db.key | wc -l)" 1 "the key made inside the tree"
 assert_eq "$(sqlite3 inside/own.db "SELECT count(*) FROM files WHERE path LIKE '%own.db%'")" 0 "neither the DB nor its key read"
 assert_eq "$(sqlite3 inside/own.db "SELECT count(*) FROM files")" "$(find tree -type f | wc -l)" "every other file read"
 
+# a lost (or mistyped) key is never silently replaced for a store with ids
+cp same.db lost.db
+run_ferret scan --db lost.db tree
+assert_eq "$RC" 2 "a store with ids and no key: exit 2"
+assert_eq "$(grep -c "lost.db.key: the database's key file is missing" <<< "$ERR")" 1 "says so"
+assert_eq "$(ls lost.db.key 2>/dev/null | wc -l)" 0 "no new key made"
+
 # a store written by a newer ferret is never written to
 cp zero.db newer.db
 sqlite3 newer.db "INSERT INTO migrations VALUES ('9999-from-the-future', 'x')"

@@ -44,6 +44,8 @@ push origin zip
 assert_eq "$PRC" 1 "a zip holding a token is rejected"
 assert_eq "$(nsecrets)" 1 "one finding, in the member"
 assert_contains "$PO" "remote: ferret: SECRET github.pat: GitHub personal access / OAuth / app token in commit $(git rev-parse --short=12 HEAD) (refs/heads/zip), bundle.zip!conf/app.ini line 1: ${za:0:4}****" "the member, its commit and ref"
+zsha=$(sha256 "$za")
+assert_eq "$(grep -c "${zsha:0:12}" <<< "$PO")" 0 "no hash of the secret in what the pusher sees"
 assert_eq "$(tip zip)" none "not created"
 # ... the same scan finds it in the repository
 git -C "$T" clone -q --bare w zipcopy.git 2> /dev/null
@@ -184,6 +186,18 @@ out=$(printf '%s %s refs/heads/main\n' "$base" "$c" | GIT_DIR=. "$FERRET" hook p
 set -e
 assert_eq "$rc" 1 "a missing tree rejects the push"
 assert_contains "$out" "some pushed objects could not be read: tree ${mt:0:12} at sub" "and names the tree"
+# a commit libgit2 cannot parse (no author line; git itself accepts it) under a
+# well-formed tip: rejected, not clean (the walk's own errors reject too)
+st=$(printf 'k="%s"\n' "$($FAKE github 907)" | git hash-object -w --stdin)
+tree=$( (git ls-tree "$base"; printf '100644 blob %s\tnoauthor.txt\n' "$st") | git mktree)
+odd=$(printf 'tree %s\nparent %s\ncommitter X <x@example.com> 1700000000 +0000\n\nno author\n' "$tree" "$base" |
+  git hash-object -t commit -w --stdin --literally)
+c=$(GIT_AUTHOR_DATE=$(gdate 93) GIT_COMMITTER_DATE=$(gdate 93) git commit-tree "$tree" -p "$odd" -m "on top")
+set +e
+out=$(printf '%s %s refs/heads/main\n' "$base" "$c" | GIT_DIR=. "$FERRET" hook pre-receive 2>&1); rc=$?
+set -e
+assert_eq "$rc" 1 "a history the walk cannot parse rejects the push"
+assert_eq "$(grep -c "some pushed objects could not be read: commit ${odd:0:12}: failed to parse signature" <<< "$out")" 1 "naming the commit"
 
 # ---- a shared hooks directory never disables a repository's own hooks ----
 cd "$T"

@@ -40,6 +40,14 @@ static void test_patterns(void)
     CHECK(fr_config_path_match("\\*.txt", "*.txt"));
     CHECK(!fr_config_path_match("\\*.txt", "a.txt"));
     CHECK(!fr_config_path_match("a?b", "a/b")); /* '?' never matches '/' */
+    /* a pattern ending in '[' is a literal '[' (its compile read past the end
+     * of a buffer filled exactly: "**" "/" + 60 bytes + NUL) */
+    char open_class[61];
+    memset(open_class, 'a', 59);
+    open_class[59] = '[';
+    open_class[60] = 0;
+    CHECK(fr_config_path_match(open_class, open_class));
+    CHECK(!fr_config_path_match(open_class, "x"));
     /* archive members are matched as directories of the archive */
     CHECK(fr_config_path_match("*.zip/", "logs/a.zip/member.txt"));
     /* a hostile pattern stays linear: many stars against a long path */

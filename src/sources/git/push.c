@@ -261,7 +261,11 @@ static int push_tip(push_walk *pw, const fr_push_update *u, git_object *obj, git
     fr_buf_printf(&where, "<ref %s>", u->ref);
     switch (git_object_type(obj)) {
     case GIT_OBJECT_COMMIT:
-        git_revwalk_push(rw, id);
+        if (git_revwalk_push(rw, id)) {
+            fr_error_set("%s: pushed commit %s cannot be walked: %s", u->ref, u->new_oid, gs_err());
+            rc = FR_ERR;
+            break;
+        }
         (*pushed)++;
         break;
     case GIT_OBJECT_TREE: /* paths inside the tree, under the ref's name */
@@ -497,8 +501,16 @@ int fr_git_push_walk(const fr_push_update *u, size_t n, const fr_push_walk_opts 
         pw.ref = up->ref;
         pw.author = NULL;
         git_oid c;
-        while (rc == FR_OK && pushed && !pw.stop && git_revwalk_next(&c, rw) == 0)
+        int wr = 0;
+        while (rc == FR_OK && pushed && !pw.stop && (wr = git_revwalk_next(&c, rw)) == 0)
             push_commit(&pw, &c, &path);
+        /* A walk that stops on an error (a commit libgit2 cannot parse) has not
+         * seen what it hid behind it: the push is incomplete, never clean. */
+        if (rc == FR_OK && pushed && !pw.stop && wr != GIT_ITEROVER) {
+            fr_error_set("%s: the pushed history cannot be walked: %s", up->ref, gs_err());
+            if (stats) stats->incomplete = 1;
+            rc = FR_ERR;
+        }
     }
 done:
     fr_buf_release(&path);
