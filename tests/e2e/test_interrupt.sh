@@ -148,15 +148,19 @@ for target, expect in (("repo", 25), ("logs", 44)):
         for n in range(trials):
             db = f"t-{target}-{sig.name}-{n}.db"
             at = rng.uniform(0, took)
+            errf = open(f"{db}.err", "wb")
             p = subprocess.Popen([ferret, "scan", "--quiet", "--db", db, target],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 stdout=subprocess.DEVNULL, stderr=errf)
             time.sleep(at)
             p.send_signal(sig)
             rc1 = p.wait()
+            errf.close()
             tag = f"{target} {sig.name} at {at:.3f}s of {took:.2f}s (exit {rc1})"
             # stopped (2), finished before the signal (1), or killed: SIGKILL, or
             # another signal before ferret installed its handler (like SIGKILL)
             check(rc1 in (1, 2, -sig), f"{tag}: unexpected exit")
+            if rc1 not in (1, 2, -sig):
+                sys.stderr.write(open(f"{db}.err", errors="replace").read()[-6000:])
             if os.path.exists(db):
                 c = sqlite3.connect(db)
                 ic = c.execute("pragma integrity_check").fetchone()[0]

@@ -296,7 +296,19 @@ void gs_scan_ahead(walk *w)
     }
     free(v);
     if (reader) { /* read by the workers until every blob fed is loaded */
-        w->rc->packs = packs;
+        /* The pipeline owns the tables: an interrupted scan leaves items that
+         * borrow them queued after the walk has returned. */
+        fr_pack_src *owned = fr_pipeline_keep(w->p, (npacks ? npacks : 1) * sizeof *owned);
+        for (size_t i = 0; i < npacks; i++) {
+            owned[i] = packs[i];
+            size_t sz = (packs[i].n ? packs[i].n : 1) * sizeof *packs[i].blobs;
+            fr_pack_blob *b = fr_pipeline_keep(w->p, sz);
+            memcpy(b, packs[i].blobs, packs[i].n * sizeof *b);
+            free((void *)packs[i].blobs);
+            owned[i].blobs = b;
+        }
+        free(packs);
+        w->rc->packs = owned;
         w->rc->npacks = npacks;
     } else {
         close_packs(packs, npacks);
@@ -370,7 +382,8 @@ void gs_settle_ahead(walk *w)
         nanosleep(&ts, NULL);
     }
     if (!atomic_load(&rc->ahead_pending) && rc->packs) { /* no worker reads them any more */
-        close_packs(rc->packs, rc->npacks);
+        for (size_t i = 0; i < rc->npacks; i++)          /* the tables are the pipeline's */
+            if (rc->packs[i].fd >= 0) close(rc->packs[i].fd);
         rc->packs = NULL;
         rc->npacks = 0;
     }
