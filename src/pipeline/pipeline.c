@@ -518,15 +518,16 @@ static int put_segments(fr_pipeline *p, result *r)
         fr_location loc = sg->loc;
         fr_buf redacted = {0};
         if (!strcmp(loc.kind, "git-path") || !strcmp(loc.kind, "git-ref")) {
-            size_t from = 0, plen = strlen(loc.path);
+            /* A path is one line of its segment (line breaks written as spaces),
+             * so a column is a byte offset into it; fr_redact_spans merges spans
+             * that overlap, so no tail of a second match stays plain. */
+            fr_match *sp = fr_xcalloc(j - i, sizeof *sp);
             for (size_t k = i; k < j; k++) {
-                size_t at = r->m[k].column - 1, end = at + r->m[k].length;
-                if (at < from || end > plen) continue;
-                fr_buf_append(&redacted, loc.path + from, at - from);
-                fr_buf_puts(&redacted, r->m[k].preview);
-                from = end;
+                sp[k - i].sstart = r->m[k].column - 1;
+                sp[k - i].send = sp[k - i].sstart + r->m[k].length;
             }
-            fr_buf_append(&redacted, loc.path + from, plen - from);
+            fr_redact_spans(loc.path, sp, j - i, &redacted);
+            free(sp);
             loc.path = redacted.p;
         }
         fr_store_item si = {.content_key = sg->key,
