@@ -30,6 +30,7 @@ typedef struct {
     uint32_t data_at;  /* bytes from off to the entry's zlib stream */
     uint32_t base;     /* a delta's base: its index in *out (listed before it); else NONE */
     uint32_t children; /* listed deltas whose base this is */
+    uint8_t type;      /* 1 commit, 2 tree, 3 blob, 4 tag (a delta: its base's) */
 } fr_pack_blob;
 
 /* Called as the pass moves through the pack: no byte before offset upto
@@ -52,6 +53,13 @@ typedef void (*fr_pack_release_fn)(void *ctx, size_t upto);
 int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned char *pack,
                        size_t pack_len, fr_pack_blob **out, size_t *n, size_t *cap,
                        fr_pack_release_fn release, void *ctx, char *why, size_t why_len);
+/* The same for the objects whose type t has bit 1 << t set in types (blobs
+ * alone: 1 << 3); a delta's base is of its type, so it is listed before it.
+ * fr_pack_read reads any of them. */
+int fr_pack_list_objects(const unsigned char *idx, size_t idx_len, const unsigned char *pack,
+                         size_t pack_len, unsigned types, fr_pack_blob **out, size_t *n,
+                         size_t *cap, fr_pack_release_fn release, void *ctx, char *why,
+                         size_t why_len);
 
 /* ---- reading blobs (src/sources/git/packread.c) ----
  *
@@ -78,6 +86,10 @@ typedef struct {
 /* A reader's cache of resolved delta bases (one per thread; not shared). */
 typedef struct fr_pack_cache fr_pack_cache;
 fr_pack_cache *fr_pack_cache_new(size_t budget);
+/* The same with slots places (rounded up to a power of two; the default is
+ * FR_PACK_CACHE_SLOTS): objects held at once beyond it collide and are
+ * dropped, so a reader holding many small bases wants more. */
+fr_pack_cache *fr_pack_cache_new_slots(size_t budget, size_t slots);
 void fr_pack_cache_free(fr_pack_cache *c);
 /* A process-unique id for a new fr_pack_src. */
 uint64_t fr_pack_new_id(void);
@@ -87,5 +99,31 @@ uint64_t fr_pack_new_id(void);
  * when the pack's bytes are not what the listing says; FR_ERR on a read error. */
 int fr_pack_read(const fr_pack_src *src, size_t k, fr_pack_cache *c, uint64_t cap, fr_buf *out,
                  char *why, size_t why_len);
+
+/* ---- tree objects (packread.c) ----
+ *
+ * A tree's bytes as git writes them: entries "MODE NAME\0ID" (mode in octal,
+ * ID 20 raw bytes), sorted by name with directories compared as NAME/. The
+ * parser checks the syntax only (at most FR_TREE_MODE_DIGITS digits, a
+ * non-empty name of at most FR_TREE_NAME_MAX bytes, a whole id); order and
+ * duplicates are the caller's concern. */
+#define FR_TREE_MODE_DIGITS 7
+#define FR_TREE_NAME_MAX    65535
+enum { FR_TREE_BLOB = 3, FR_TREE_TREE = 2, FR_TREE_COMMIT = 1 }; /* as git's object types */
+
+typedef struct {
+    const char *name; /* name[nlen] is the NUL that ends it in the tree */
+    uint32_t nlen;
+    uint32_t mode;
+    const unsigned char *id; /* 20 bytes */
+    int type;                /* FR_TREE_*: 040000 a tree, 0160000 a commit, else a blob */
+} fr_tree_entry;
+
+/* Parses tree bytes p[0..n) into (*ents)[0..*nents) (*cap allocated; the
+ * entries point into p). FR_OK, or FR_ECORRUPT at the first malformed entry. */
+int fr_tree_parse(const unsigned char *p, size_t n, fr_tree_entry **ents, size_t *nents,
+                  size_t *cap);
+/* git's order of two entries of one tree (libgit2's git_tree_entry_cmp). */
+int fr_tree_entry_cmp(const fr_tree_entry *a, const fr_tree_entry *b);
 
 #endif

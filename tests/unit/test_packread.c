@@ -9,7 +9,11 @@
  * cap, a base listed after its delta) are refused with FR_ECORRUPT or
  * FR_ELIMIT, never read past their bytes.
  * With a repository path as argument, checks every pack of that repository
- * the same way (pack order, ample cache): `test_packread /path/to/repo`. */
+ * the same way (pack order, ample cache): `test_packread /path/to/repo`.
+ * Trees and commits (fr_pack_list_objects) read back as libgit2 reads them,
+ * and fr_tree_parse gives libgit2's entries (names, modes, ids, types) in
+ * libgit2's order (fr_tree_entry_cmp against git_tree_entry_cmp); malformed
+ * tree bytes are refused. */
 #include "check.h"
 #include "sources/packscan.h"
 #include "util/util.h"
@@ -94,6 +98,120 @@ static size_t check_pack(git_odb *odb, const char *idx_path, int reverse, size_t
     return n;
 }
 
+/* Every tree and commit of the pack of idx_path read with the pack reader
+ * (fr_pack_list_objects), in pack order then in reverse with a tiny cache;
+ * trees parsed (fr_tree_parse) and compared entry by entry with libgit2's
+ * parse of the same id, and their order with git_tree_entry_cmp's. Returns
+ * the number of trees. */
+static size_t check_trees(git_repository *repo, git_odb *odb, const char *idx_path)
+{
+    char pack_path[4096];
+    snprintf(pack_path, sizeof pack_path, "%.*s.pack", (int)(strlen(idx_path) - 4), idx_path);
+    size_t il = 0, pl = 0;
+    unsigned char *idx = slurp(idx_path, &il), *pack = slurp(pack_path, &pl);
+    CHECK(idx && pack);
+    fr_pack_blob *v = NULL;
+    size_t n = 0, cap = 0, trees = 0, bad = 0;
+    char why[256];
+    CHECK(fr_pack_list_objects(idx, il, pack, pl, 1u << 1 | 1u << 2, &v, &n, &cap, NULL, NULL, why,
+                               sizeof why) == FR_OK);
+    fr_pack_src s = {fr_pack_new_id(), pack, -1, pl, v, n};
+    fr_pack_cache *c = fr_pack_cache_new_slots(4096, 64);
+    fr_buf out = {0};
+    fr_tree_entry *e = NULL;
+    size_t ne = 0, ecap = 0;
+    for (size_t i = 0; i < 2 * n; i++) {
+        size_t k = i < n ? i : 2 * n - 1 - i;
+        CHECK(v[k].type == 1 || v[k].type == 2);
+        CHECK(fr_pack_read(&s, k, c, (uint64_t)1 << 30, &out, why, sizeof why) == FR_OK);
+        git_oid oid;
+        git_oid_fromraw(&oid, v[k].oid);
+        git_odb_object *o = NULL;
+        CHECK(git_odb_read(&o, odb, &oid) == 0);
+        CHECK((int)git_odb_object_type(o) == v[k].type);
+        CHECK(out.len == git_odb_object_size(o) && !memcmp(out.p, git_odb_object_data(o), out.len));
+        git_odb_object_free(o);
+        if (v[k].type != 2) continue;
+        CHECK(fr_tree_parse((const unsigned char *)out.p, out.len, &e, &ne, &ecap) == FR_OK);
+        git_tree *t = NULL;
+        CHECK(git_tree_lookup(&t, repo, &oid) == 0);
+        if (!t) continue;
+        trees += i < n;
+        if (ne != git_tree_entrycount(t)) bad++;
+        for (size_t j = 0; j < ne && j < git_tree_entrycount(t); j++) {
+            const git_tree_entry *g = git_tree_entry_byindex(t, j);
+            if (e[j].nlen != strlen(git_tree_entry_name(g)) ||
+                memcmp(e[j].name, git_tree_entry_name(g), e[j].nlen) || e[j].name[e[j].nlen] ||
+                e[j].mode != (uint32_t)git_tree_entry_filemode_raw(g) ||
+                memcmp(e[j].id, git_tree_entry_id(g)->id, 20) ||
+                e[j].type != (int)git_tree_entry_type(g))
+                bad++;
+            if (j) { /* the same order as libgit2's, both ways */
+                const git_tree_entry *h = git_tree_entry_byindex(t, j - 1);
+                int a = fr_tree_entry_cmp(&e[j - 1], &e[j]), b = git_tree_entry_cmp(h, g);
+                if ((a < 0) != (b < 0) || a >= 0 || fr_tree_entry_cmp(&e[j], &e[j - 1]) <= 0) bad++;
+            }
+        }
+        git_tree_free(t);
+    }
+    CHECK(bad == 0);
+    free(e);
+    fr_buf_release(&out);
+    fr_pack_cache_free(c);
+    free(v), free(idx), free(pack);
+    return trees;
+}
+
+/* Malformed tree bytes are refused at the first bad entry; a tree's order
+ * puts "t.x" before the directory "t" ('.' < '/') and the file "t" before it. */
+static void crafted_trees(void)
+{
+    fr_tree_entry *e = NULL;
+    size_t n = 0, cap = 0;
+    static const unsigned char id[20] = {1, 2, 3};
+    unsigned char buf[256];
+#define TREE(lit) (memcpy(buf, lit, sizeof(lit) - 1), sizeof(lit) - 1)
+    size_t len = TREE("100644 a.txt");
+    buf[len++] = 0;
+    memcpy(buf + len, id, 20);
+    len += 20;
+    size_t one = len;
+    CHECK(fr_tree_parse(buf, one, &e, &n, &cap) == FR_OK && n == 1 && e[0].nlen == 5 &&
+          e[0].mode == 0100644 && e[0].type == FR_TREE_BLOB && !memcmp(e[0].id, id, 20));
+    CHECK(fr_tree_parse(buf, 0, &e, &n, &cap) == FR_OK && n == 0);
+    for (size_t cut = 1; cut < one; cut++) /* every truncation */
+        CHECK(fr_tree_parse(buf, cut, &e, &n, &cap) == FR_ECORRUPT);
+    len = TREE("40000 ");
+    buf[len++] = 0; /* empty name */
+    memcpy(buf + len, id, 20);
+    CHECK(fr_tree_parse(buf, len + 20, &e, &n, &cap) == FR_ECORRUPT);
+    len = TREE("1006448 a"); /* a digit out of octal */
+    buf[len++] = 0;
+    memcpy(buf + len, id, 20);
+    CHECK(fr_tree_parse(buf, len + 20, &e, &n, &cap) == FR_ECORRUPT);
+    len = TREE("10064400 a"); /* too many digits */
+    buf[len++] = 0;
+    memcpy(buf + len, id, 20);
+    CHECK(fr_tree_parse(buf, len + 20, &e, &n, &cap) == FR_ECORRUPT);
+    len = TREE(" a"); /* no mode */
+    buf[len++] = 0;
+    memcpy(buf + len, id, 20);
+    CHECK(fr_tree_parse(buf, len + 20, &e, &n, &cap) == FR_ECORRUPT);
+    len = TREE("160000 m"); /* a submodule */
+    buf[len++] = 0;
+    memcpy(buf + len, id, 20);
+    CHECK(fr_tree_parse(buf, len + 20, &e, &n, &cap) == FR_OK && n == 1 &&
+          e[0].type == FR_TREE_COMMIT);
+#undef TREE
+    fr_tree_entry dir = {"t", 1, 040000, id, FR_TREE_TREE},
+                  file = {"t", 1, 0100644, id, FR_TREE_BLOB},
+                  dot = {"t.x", 3, 0100644, id, FR_TREE_BLOB};
+    CHECK(fr_tree_entry_cmp(&dot, &dir) < 0 && fr_tree_entry_cmp(&dir, &dot) > 0);
+    CHECK(fr_tree_entry_cmp(&file, &dot) < 0 && fr_tree_entry_cmp(&file, &dir) < 0);
+    CHECK(fr_tree_entry_cmp(&dir, &dir) == 0);
+    free(e);
+}
+
 /* Every pack of the repository at path, read in the orders and caches given. */
 static void check_repo(const char *path, int quick)
 {
@@ -105,7 +223,7 @@ static void check_repo(const char *path, int quick)
     snprintf(dir, sizeof dir, "%sobjects/pack", git_repository_path(repo));
     DIR *d = opendir(dir);
     CHECK(d != NULL);
-    size_t packs = 0, blobs = 0, depth = 0, ndelta = 0;
+    size_t packs = 0, blobs = 0, depth = 0, ndelta = 0, trees = 0;
     for (struct dirent *e; d && (e = readdir(d));) {
         size_t L = strlen(e->d_name);
         if (L < 5 || strcmp(e->d_name + L - 4, ".idx")) continue;
@@ -113,6 +231,7 @@ static void check_repo(const char *path, int quick)
         snprintf(ip, sizeof ip, "%s/%s", dir, e->d_name);
         size_t dd = 0, nd = 0;
         blobs += check_pack(odb, ip, 0, (size_t)48 << 20, 1, &dd, &nd);
+        trees += check_trees(repo, odb, ip);
         if (!quick) {
             check_pack(odb, ip, 1, (size_t)48 << 20, 0, &dd, &nd); /* children first */
             check_pack(odb, ip, 0, 0, 0, &dd, &nd);                /* nothing cached */
@@ -123,7 +242,9 @@ static void check_repo(const char *path, int quick)
         packs++;
     }
     if (d) closedir(d);
-    printf("%s: %zu packs, %zu blobs, longest delta chain %zu\n", path, packs, blobs, depth);
+    printf("%s: %zu packs, %zu blobs, %zu trees, longest delta chain %zu\n", path, packs, blobs,
+           trees, depth);
+    if (!quick) CHECK(trees >= 120); /* a tree per commit of the generated history */
     git_odb_free(odb);
     git_repository_free(repo);
 }
@@ -254,6 +375,7 @@ int main(int argc, char **argv)
 {
     git_libgit2_init();
     crafted();
+    crafted_trees();
     if (argc > 1) {
         check_repo(argv[1], 1);
         git_libgit2_shutdown();
@@ -276,7 +398,9 @@ int main(int argc, char **argv)
         "git add . && git commit -qm $i; done && "
         "git repack -q -adf --depth=250 --window=250 && "
         "echo more > d.txt && seq 1 999 > a.txt && git add . && git commit -qm more && "
-        "git repack -q -d && echo loose > e.txt && git add e.txt",
+        "git repack -q -d && mkdir -p s/t && echo x > s/t/f && echo y > s/t.x && echo z > s/t0 && "
+        "git add s && git commit -qm dirs && git repack -q -d && echo loose > e.txt && "
+        "git add e.txt",
         dir, dir);
     CHECK(system(cmd) == 0);
     char repo[4200];

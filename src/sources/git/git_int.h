@@ -46,7 +46,8 @@
  * blobs), refs.c (ref enumeration and peeling), walk.c (fr_git_scan, commits,
  * trees, unreachable objects), blobs.c (blob records from found to submitted,
  * and their loading), items.c (problem items, batched message and path
- * items), packs.c (the pack index reader), ahead.c (the scan ahead of the
+ * items), packs.c (the pack index reader), trees.c (the walk's trees through
+ * the pack reader), ahead.c (the scan ahead of the
  * walk), push.c (the pre-receive walk), fingerprint.c (refs and object files).
  */
 #ifndef FERRET_GIT_INT_H
@@ -65,6 +66,20 @@
 #define MAX_TREE_DEPTH 512
 #define NONE           UINT32_MAX
 #define GS_TREE_MEMO   256 /* directories whose last tree the walk keeps */
+#define GS_TREE_POOL   64  /* freed trees kept for their buffers (trees.c) */
+/* Resolved tree delta bases the walk holds (trees.c): walking parents first
+ * climbs each path's delta chains, whose bases stay until their last child. */
+#define GS_TREE_CACHE_BUDGET ((size_t)32 << 20)
+/* A tree larger than this is read through libgit2 (~1.6 million entries). */
+#define GS_TREE_MAX ((uint64_t)64 << 20)
+
+/* A tree read by the walk: its bytes and their parsed entries (trees.c). */
+typedef struct {
+    fr_buf raw;
+    fr_tree_entry *e;
+    size_t n, cap;
+} gs_tree;
+typedef struct gs_trees gs_trees;
 
 typedef struct {
     char *path;
@@ -215,8 +230,9 @@ typedef struct {
      * tree just read instead of probes in the large tables (walk.c). */
     struct {
         uint64_t path_hash;
-        git_tree *tree;
+        gs_tree *tree;
     } tree_memo[GS_TREE_MEMO];
+    gs_trees *trees; /* the packs' trees for the pack reader (full scans), or NULL */
 
     /* Incremental and range scans (since.c): only the commits in fresh are
      * walked; a commit outside it reached from one is a boundary whose tree is
@@ -268,6 +284,16 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref);
 /* Walks a tree once per (tree id, path), recording each new (blob, path). */
 void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commit, int depth);
 
+/* ---- trees.c ---- */
+
+/* Lists the trees of the repository's own packs (not rc->bad_packs). */
+gs_trees *gs_trees_open(walk *w);
+void gs_trees_close(gs_trees *t);
+/* Tree id read (listed packs first, else libgit2's object database) and
+ * parsed; NULL with why when it is missing, corrupt or malformed. */
+gs_tree *gs_tree_read(walk *w, const git_oid *id, char *why, size_t why_len);
+void gs_tree_free(walk *w, gs_tree *t);
+
 /* ---- refs.c ---- */
 
 /* Every ref, resolved, in rank order (HEAD's branch first, heads, tags,
@@ -303,6 +329,9 @@ int gs_load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why);
  * (fr_pack_list_blobs on the mapped files). */
 int gs_pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_t *cap, char *why,
                   size_t why_len);
+/* The same for the object types whose bit (1 << type) is set in types. */
+int gs_pack_list(const char *idx_path, unsigned types, fr_pack_blob **out, size_t *n, size_t *cap,
+                 char *why, size_t why_len);
 
 /* ---- since.c ---- */
 

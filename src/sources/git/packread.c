@@ -65,9 +65,16 @@ uint64_t fr_pack_new_id(void)
 
 fr_pack_cache *fr_pack_cache_new(size_t budget)
 {
+    return fr_pack_cache_new_slots(budget, FR_PACK_CACHE_SLOTS);
+}
+
+fr_pack_cache *fr_pack_cache_new_slots(size_t budget, size_t slots)
+{
     fr_pack_cache *c = fr_xcalloc(1, sizeof *c);
     c->budget = budget;
-    c->nslot = FR_PACK_CACHE_SLOTS;
+    c->nslot = 64;
+    while (c->nslot < slots && c->nslot < ((size_t)1 << 24))
+        c->nslot *= 2;
     c->slot = fr_xcalloc(c->nslot, sizeof *c->slot);
     c->ring = fr_xcalloc(2 * c->nslot, sizeof *c->ring);
     return c;
@@ -340,4 +347,52 @@ int fr_pack_read(const fr_pack_src *s, size_t k, fr_pack_cache *c, uint64_t cap,
     if (c->base.cap > FR_KEEP_BUFFER_MAX) fr_buf_release(&c->base);
     if (c->delta.cap > FR_KEEP_BUFFER_MAX) fr_buf_release(&c->delta);
     return rc;
+}
+
+/* ---- tree objects ---- */
+
+int fr_tree_parse(const unsigned char *p, size_t n, fr_tree_entry **ents, size_t *nents,
+                  size_t *cap)
+{
+    const unsigned char *end = p + n;
+    *nents = 0;
+    while (p < end) {
+        /* mode: octal digits up to a space (git writes 5 or 6) */
+        uint32_t mode = 0;
+        size_t digits = 0;
+        while (p < end && *p >= '0' && *p <= '7' && digits < FR_TREE_MODE_DIGITS) {
+            mode = mode << 3 | (uint32_t)(*p++ - '0');
+            digits++;
+        }
+        if (!digits || p == end || *p++ != ' ') return FR_ECORRUPT;
+        /* name: up to a NUL, not empty, then the 20-byte id */
+        const unsigned char *z = memchr(p, 0, (size_t)(end - p));
+        if (!z || z == p || (size_t)(end - z) < 1 + 20 || (size_t)(z - p) > FR_TREE_NAME_MAX)
+            return FR_ECORRUPT;
+        if (*nents == *cap) {
+            *cap = *cap ? *cap * 2 : 64;
+            *ents = fr_xrealloc(*ents, *cap * sizeof **ents);
+        }
+        fr_tree_entry *e = &(*ents)[(*nents)++];
+        e->name = (const char *)p;
+        e->nlen = (uint32_t)(z - p);
+        e->mode = mode;
+        e->id = z + 1;
+        e->type = (mode & 0170000) == 0040000   ? FR_TREE_TREE
+                  : (mode & 0170000) == 0160000 ? FR_TREE_COMMIT
+                                                : FR_TREE_BLOB;
+        p = z + 21;
+    }
+    return FR_OK;
+}
+
+int fr_tree_entry_cmp(const fr_tree_entry *a, const fr_tree_entry *b)
+{
+    size_t m = a->nlen < b->nlen ? a->nlen : b->nlen;
+    int c = memcmp(a->name, b->name, m);
+    if (c) return c;
+    /* git's order: a directory compares as if its name ended in '/' */
+    unsigned ca = m < a->nlen ? (unsigned char)a->name[m] : a->type == FR_TREE_TREE ? '/' : 0;
+    unsigned cb = m < b->nlen ? (unsigned char)b->name[m] : b->type == FR_TREE_TREE ? '/' : 0;
+    return (ca > cb) - (ca < cb);
 }

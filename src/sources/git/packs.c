@@ -289,6 +289,15 @@ int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned 
                        size_t pack_len, fr_pack_blob **out, size_t *n, size_t *cap,
                        fr_pack_release_fn release, void *ctx, char *why, size_t why_len)
 {
+    return fr_pack_list_objects(idx, idx_len, pack, pack_len, 1u << GIT_OBJECT_BLOB, out, n, cap,
+                                release, ctx, why, why_len);
+}
+
+int fr_pack_list_objects(const unsigned char *idx, size_t idx_len, const unsigned char *pack,
+                         size_t pack_len, unsigned types, fr_pack_blob **out, size_t *n,
+                         size_t *cap, fr_pack_release_fn release, void *ctx, char *why,
+                         size_t why_len)
+{
     pack_map m = {.idx = idx, .pack = pack, .idx_len = idx_len, .pack_len = pack_len};
     if (why_len) why[0] = 0;
     if (!idx || !pack) return pack_fail(FR_PACK_UNSAFE, why, why_len, "no index or pack");
@@ -328,12 +337,12 @@ int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned 
             released = e[k].off;
         }
     }
-    /* A blob delta's base is a blob listed before it (its type came from
-     * there): its position in *out is recorded, and the base counts its
+    /* A delta's base has its type and was listed before it (its type came
+     * from there): its position in *out is recorded, and the base counts its
      * children, so a reader knows how long to hold it. e[k].i is reused for
      * the position in *out. */
     for (uint32_t k = 0; k < m.n && !rc; k++) {
-        if (e[k].type != GIT_OBJECT_BLOB) continue;
+        if (e[k].type <= 0 || e[k].type > 4 || !(types & (1u << e[k].type))) continue;
         if (*n == *cap) {
             *cap = *cap ? *cap * 2 : 4096;
             *out = fr_xrealloc(*out, *cap * sizeof **out);
@@ -345,6 +354,7 @@ int fr_pack_list_blobs(const unsigned char *idx, size_t idx_len, const unsigned 
         b->size = e[k].size;
         b->data_at = e[k].data_at;
         b->base = NONE;
+        b->type = (uint8_t)e[k].type;
         memcpy(b->oid, m.names + (size_t)e[k].i * GIT_OID_RAWSZ, GIT_OID_RAWSZ);
         if (e[k].base != NONE) {
             b->base = e[e[k].base].i; /* the base was listed already */
@@ -394,6 +404,12 @@ static void release_pages(void *arg, size_t upto)
 int gs_pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_t *cap, char *why,
                   size_t why_len)
 {
+    return gs_pack_list(idx_path, 1u << GIT_OBJECT_BLOB, out, n, cap, why, why_len);
+}
+
+int gs_pack_list(const char *idx_path, unsigned types, fr_pack_blob **out, size_t *n, size_t *cap,
+                 char *why, size_t why_len)
+{
     size_t il = 0, pl = 0;
     char pack_path[PATH_MAX];
     size_t L = strlen(idx_path);
@@ -405,7 +421,8 @@ int gs_pack_blobs(const char *idx_path, fr_pack_blob **out, size_t *n, size_t *c
     pack_pages pp = {pack, pl, 0, (size_t)sysconf(_SC_PAGESIZE)};
     int rc = FR_OK;
     if (idx && pack)
-        rc = fr_pack_list_blobs(idx, il, pack, pl, out, n, cap, release_pages, &pp, why, why_len);
+        rc = fr_pack_list_objects(idx, il, pack, pl, types, out, n, cap, release_pages, &pp, why,
+                                  why_len);
     else if (!pack && idx)
         rc = pack_fail(FR_PACK_UNSAFE, why, why_len, "the pack file cannot be read");
     if (idx) munmap((void *)idx, il);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static uint32_t add_commit(walk *w, const git_commit *c)
 {
@@ -190,67 +191,65 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
         gs_note_problem(w, FR_ST_SKIPPED, path->p, "tree nested deeper than 512 levels");
         return;
     }
-    git_tree *t = NULL;
-    if (git_tree_lookup(&t, w->repo, tree_oid)) {
+    char why[512];
+    gs_tree *t = gs_tree_read(w, tree_oid, why, sizeof why);
+    if (!t) {
         if (w->marking) return; /* the scan that walked it recorded the problem */
-        char hex[GIT_OID_HEXSZ + 1], why[512];
+        char hex[GIT_OID_HEXSZ + 1], msg[700];
         git_oid_tostr(hex, sizeof hex, tree_oid);
-        snprintf(why, sizeof why, "missing or corrupt tree %s: %s", hex, gs_err());
+        snprintf(msg, sizeof msg, "missing or corrupt tree %s: %s", hex, why);
         gs_note_problem(w, w->partial_clone ? FR_ST_SKIPPED : FR_ST_ERROR,
-                        path->len ? path->p : "<root tree>", why);
+                        path->len ? path->p : "<root tree>", msg);
         return;
     }
     size_t base = path->len;
     uint64_t dir_hash = base ? fnv_more(ph, "/", 1) : ph;
-    size_t n = git_tree_entrycount(t);
+    size_t n = t->n;
     /* Every entry of the last tree walked at this path was recorded (pairs,
      * tree_paths): an entry it has too, same name and id, is skipped here
      * exactly as those tables would skip it. */
     size_t mi = (size_t)(ph ^ ph >> 29) % GS_TREE_MEMO;
-    git_tree *prev = w->tree_memo[mi].path_hash == ph ? w->tree_memo[mi].tree : NULL;
+    gs_tree *prev = w->tree_memo[mi].path_hash == ph ? w->tree_memo[mi].tree : NULL;
     if (prev) w->tree_memo[mi].tree = NULL; /* ours while subtrees use the memo */
-    size_t pj = 0, pn = prev ? git_tree_entrycount(prev) : 0;
+    size_t pj = 0, pn = prev ? prev->n : 0;
     for (size_t i = 0; i < n && !w->stopped; i++) {
-        const git_tree_entry *e = git_tree_entry_byindex(t, i);
-        git_object_t type = git_tree_entry_type(e);
-        if (type != GIT_OBJECT_BLOB && type != GIT_OBJECT_TREE) continue; /* submodules */
-        const char *name = git_tree_entry_name(e);
+        const fr_tree_entry *e = &t->e[i];
+        if (e->type == FR_TREE_COMMIT) continue; /* submodules */
         /* both trees in git's entry order: one merge pass over prev */
-        while (pj < pn && git_tree_entry_cmp(git_tree_entry_byindex(prev, pj), e) < 0)
+        while (pj < pn && fr_tree_entry_cmp(&prev->e[pj], e) < 0)
             pj++;
-        const git_tree_entry *pe = pj < pn ? git_tree_entry_byindex(prev, pj) : NULL;
-        if (pe && !git_tree_entry_cmp(pe, e) &&
-            git_oid_equal(git_tree_entry_id(pe), git_tree_entry_id(e)))
-            continue;
-        size_t nlen = strlen(name);
-        if (type == GIT_OBJECT_BLOB) {
+        const fr_tree_entry *pe = pj < pn ? &prev->e[pj] : NULL;
+        if (pe && !memcmp(pe->id, e->id, GIT_OID_RAWSZ) && !fr_tree_entry_cmp(pe, e)) continue;
+        const char *name = e->name;
+        size_t nlen = e->nlen;
+        const git_oid *eid = (const git_oid *)e->id;
+        if (e->type == FR_TREE_BLOB) {
             uint64_t eh = fnv_more(dir_hash, name, nlen);
-            memcpy(key, git_tree_entry_id(e)->id, GIT_OID_RAWSZ);
+            memcpy(key, e->id, GIT_OID_RAWSZ);
             memcpy(key + GIT_OID_RAWSZ, &eh, 8);
             fr_keymap_put(&w->pairs, key, 0, &added);
             if (!added) continue;
         }
         if (base) fr_buf_append(path, "/", 1);
         fr_buf_append(path, name, nlen);
-        if (type == GIT_OBJECT_TREE) {
-            gs_walk_tree(w, git_tree_entry_id(e), path, commit, depth + 1);
+        if (e->type == FR_TREE_TREE) {
+            gs_walk_tree(w, eid, path, commit, depth + 1);
         } else {
             size_t before = w->strs.n;
             uint32_t pid = fr_strtab_intern(&w->strs, path->p, path->len);
             /* marking: seen (the path too), not this walk's to record */
-            if (!w->marking)
-                gs_add_blob_location(w, gs_blob_index(w, git_tree_entry_id(e)), pid, commit);
+            if (!w->marking) gs_add_blob_location(w, gs_blob_index(w, eid), pid, commit);
             if (w->strs.n != before && !w->marking) add_path_name(w, pid, commit); /* new path */
         }
         path->len = base;
         path->p[base] = 0;
     }
-    git_tree_free(prev);
+    gs_tree_free(w, prev);
     if (w->stopped) {
-        git_tree_free(t);
+        gs_tree_free(w, t);
         return;
     }
-    git_tree_free(w->tree_memo[mi].tree);
+    gs_tree_free(w, w->tree_memo[mi].tree);
     w->tree_memo[mi].path_hash = ph;
     w->tree_memo[mi].tree = t;
 }
@@ -288,7 +287,8 @@ static int on_object(const git_oid *oid, void *payload)
 static void walk_release(walk *w)
 {
     for (size_t i = 0; i < GS_TREE_MEMO; i++)
-        git_tree_free(w->tree_memo[i].tree);
+        gs_tree_free(w, w->tree_memo[i].tree);
+    gs_trees_close(w->trees);
     fr_strtab_release(&w->strs);
     fr_keymap_release(&w->commits);
     fr_keymap_release(&w->tree_paths);
@@ -381,6 +381,9 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     if (!w.known && opts->known_all && !opts->range && mode != GS_SINCE_INCREMENTAL)
         w.known = opts->known_all(opts->known_ctx);
     if (!opts->range && mode != GS_SINCE_INCREMENTAL) gs_scan_ahead(&w);
+    /* A full walk reads every tree: through the pack reader (trees.c). A
+     * partial one reads few, not worth listing the packs for. */
+    if (!opts->range && mode == GS_SINCE_FULL) w.trees = gs_trees_open(&w);
     if (rc->nbad) { /* from now on, every read goes around the corrupt packs */
         fr_buf od = {0};
         git_odb *odb = NULL;
@@ -437,6 +440,12 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     free(tips);
     int stopped = w.stopped;
     walk_release(&w);
+    if (getenv("FERRET_GIT_TRACE")) { /* scripts/bench-git-limit.sh: the walk's own cost */
+        struct timespec ts;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        fprintf(stderr, "ferret git walk: %s walk_cpu=%.2f\n", path,
+                (double)ts.tv_sec + ts.tv_nsec / 1e9);
+    }
     if (fr_interrupted) return FR_EINTR;
     if (stopped) {
         fr_error_set("the scan stopped early (the store failed)");

@@ -1,0 +1,177 @@
+/*
+ * trees.c: the trees of the history walk, read with ferret's pack reader.
+ *
+ * libgit2 1.5 resolves each tree's delta chain again on most lookups (its
+ * delta-base cache is a compile-time 16 MB shared by everything it reads) and
+ * builds an entry object per tree; on git/git that was ~17 s of CPU for the
+ * walk alone, against ~1.7 s to inflate and parse every commit and tree of
+ * the pack in delta order (scripts/bench-git-limit.sh). So a full scan lists
+ * the trees of the repository's own packs once (gs_pack_list), and the walk
+ * reads each through fr_pack_read with a cache of its own: walking parents
+ * first reads a path's trees roughly up their delta chain, whose bases stay
+ * cached until their last child was read.
+ *
+ *   tree id ──listed──> fr_pack_read ──> fr_tree_parse ──> entries
+ *      │ not listed, or          │ corrupt           │ malformed
+ *      v                         v                   v
+ *   git_odb_read (loose, other packs, alternates) ──> parsed, or NULL + why
+ *
+ * Packs whose listing fails (corrupt, unsafe: rc->bad_packs) are not listed;
+ * their trees, like any other object, go through libgit2's object database.
+ */
+#include "sources/git/git_int.h"
+#include "util/limits.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct gs_trees {
+    fr_pack_src *packs;
+    size_t npacks;
+    size_t *starts; /* global index of each pack's first tree */
+    fr_keymap ids;  /* tree id -> global index */
+    fr_pack_cache *cache;
+    gs_tree *pool[GS_TREE_POOL]; /* freed trees, kept for their buffers */
+    size_t npool;
+};
+
+static void list_pack(gs_trees *t, const char *dir, const char *name)
+{
+    fr_buf ip = {0}, pp = {0};
+    fr_buf_printf(&ip, "%s/%s", dir, name);
+    fr_buf_printf(&pp, "%s/%.*s.pack", dir, (int)(strlen(name) - 4), name);
+    fr_pack_blob *v = NULL;
+    size_t n = 0, cap = 0;
+    char why[256];
+    int fd = -1;
+    struct stat st;
+    if (gs_pack_list(ip.p, 1u << GIT_OBJECT_TREE, &v, &n, &cap, why, sizeof why) == FR_OK && n &&
+        (fd = open(pp.p, O_RDONLY | O_CLOEXEC)) >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode)) {
+        size_t g = t->npacks ? t->starts[t->npacks - 1] + t->packs[t->npacks - 1].n : 0;
+        t->packs = fr_xrealloc(t->packs, (t->npacks + 1) * sizeof *t->packs);
+        t->starts = fr_xrealloc(t->starts, (t->npacks + 1) * sizeof *t->starts);
+        fr_pack_src *s = &t->packs[t->npacks];
+        t->starts[t->npacks++] = g;
+        *s = (fr_pack_src){fr_pack_new_id(), NULL, fd, (uint64_t)st.st_size, v, n};
+        /* an id in two packs is read from the first listed */
+        for (size_t k = 0; k < n; k++)
+            fr_keymap_put(&t->ids, v[k].oid, (uint32_t)(g + k), NULL);
+        v = NULL;
+        fd = -1;
+    }
+    if (fd >= 0) close(fd);
+    free(v);
+    fr_buf_release(&ip);
+    fr_buf_release(&pp);
+}
+
+gs_trees *gs_trees_open(walk *w)
+{
+    gs_trees *t = fr_xcalloc(1, sizeof *t);
+    fr_keymap_init(&t->ids, GIT_OID_RAWSZ);
+    t->cache = fr_pack_cache_new(GS_TREE_CACHE_BUDGET);
+    fr_buf dir = {0};
+    fr_buf_printf(&dir, "%sobjects/pack", git_repository_commondir(w->repo));
+    DIR *d = opendir(dir.p);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t L = strlen(de->d_name), k = 0;
+        if (L < 5 || strcmp(de->d_name + L - 4, ".idx")) continue;
+        while (k < w->rc->nbad && strcmp(w->rc->bad_packs[k], de->d_name))
+            k++;
+        if (k < w->rc->nbad) continue; /* corrupt: libgit2's database goes around it */
+        list_pack(t, dir.p, de->d_name);
+        if (t->npacks >= UINT32_MAX / 2) break;
+    }
+    if (d) closedir(d);
+    fr_buf_release(&dir);
+    return t;
+}
+
+void gs_trees_close(gs_trees *t)
+{
+    if (!t) return;
+    for (size_t i = 0; i < t->npacks; i++) {
+        close(t->packs[i].fd);
+        free((void *)t->packs[i].blobs);
+    }
+    free(t->packs);
+    free(t->starts);
+    fr_keymap_release(&t->ids);
+    fr_pack_cache_free(t->cache);
+    for (size_t i = 0; i < t->npool; i++) {
+        fr_buf_release(&t->pool[i]->raw);
+        free(t->pool[i]->e);
+        free(t->pool[i]);
+    }
+    free(t);
+}
+
+/* The bytes of tree id from the listed packs: FR_OK, FR_ENOTFOUND when it is
+ * not listed, else the reader's error. */
+static int read_listed(gs_trees *t, const git_oid *id, fr_buf *out, char *why, size_t why_len)
+{
+    const uint32_t *g = t ? fr_keymap_get(&t->ids, id->id) : NULL;
+    if (!g) return FR_ENOTFOUND;
+    size_t lo = 0, hi = t->npacks;
+    while (hi - lo > 1) { /* the pack holding global index *g */
+        size_t mid = (lo + hi) / 2;
+        if (t->starts[mid] <= *g)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return fr_pack_read(&t->packs[lo], *g - t->starts[lo], t->cache, GS_TREE_MAX, out, why,
+                        why_len);
+}
+
+gs_tree *gs_tree_read(walk *w, const git_oid *id, char *why, size_t why_len)
+{
+    gs_trees *t = w->trees;
+    gs_tree *tr = t && t->npool ? t->pool[--t->npool] : fr_xcalloc(1, sizeof *tr);
+    int rc = read_listed(t, id, &tr->raw, why, why_len);
+    if (rc) { /* not listed, or unreadable there: libgit2's object database */
+        git_odb_object *o = NULL;
+        rc = FR_ERR;
+        if (!w->odb || git_odb_read(&o, w->odb, id)) {
+            snprintf(why, why_len, "%s", gs_err());
+        } else if (git_odb_object_type(o) != GIT_OBJECT_TREE) {
+            snprintf(why, why_len, "the object is not a tree");
+        } else {
+            tr->raw.len = 0;
+            fr_buf_append(&tr->raw, git_odb_object_data(o), git_odb_object_size(o));
+            rc = FR_OK;
+        }
+        git_odb_object_free(o);
+    }
+    if (!rc &&
+        fr_tree_parse((const unsigned char *)tr->raw.p, tr->raw.len, &tr->e, &tr->n, &tr->cap)) {
+        snprintf(why, why_len, "malformed tree entry");
+        rc = FR_ECORRUPT;
+    }
+    if (rc) {
+        gs_tree_free(w, tr);
+        return NULL;
+    }
+    return tr;
+}
+
+void gs_tree_free(walk *w, gs_tree *tr)
+{
+    if (!tr) return;
+    gs_trees *t = w->trees;
+    if (t && t->npool < GS_TREE_POOL && tr->raw.cap <= FR_KEEP_BUFFER_MAX / 64) {
+        tr->raw.len = 0;
+        tr->n = 0;
+        t->pool[t->npool++] = tr;
+        return;
+    }
+    fr_buf_release(&tr->raw);
+    free(tr->e);
+    free(tr);
+}
