@@ -258,3 +258,20 @@ put("engine", "json.txt", '{"type": "service_account", "private_key_id": "%s", "
     % rand("0123456789abcdef", 40))
 put("engine", "binaryish", bytes(rng.randrange(256) for _ in range(512)))
 put("engine", "keywords-only.txt", "password secret token api_key auth bearer Authorization: Basic \n" * 8)
+
+# ---- tree: the walk's tree parser -------------------------------------------
+def tree_entry(mode, name, ident):
+    return mode.encode() + b" " + name + b"\0" + ident
+
+
+tid = bytes(range(20))
+tree = (tree_entry("100644", b"a.txt", tid) + tree_entry("100755", b"run", tid[::-1])
+        + tree_entry("160000", b"sub", tid) + tree_entry("100644", b"t.x", tid)
+        + tree_entry("40000", b"t", tid) + tree_entry("120000", b"z", tid))
+put("tree", "files-dir-submodule", tree)
+put("tree", "empty", b"")
+put("tree", "truncated-id", tree[:-5])
+put("tree", "no-space", b"100644a.txt\0" + tid)
+put("tree", "empty-name", b"100644 \0" + tid)
+put("tree", "long-mode", b"1006440000 a\0" + tid)
+put("tree", "nul-in-mode", b"10\x0044 a\0" + tid)
