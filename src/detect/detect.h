@@ -39,10 +39,36 @@ typedef struct {
 } fr_match;
 
 enum { FR_VALID_NONE = 0, FR_VALID_STRUCTURE = 1, FR_VALID_CHECKSUM = 2 };
+/* A validator's verdict that the match is not its rule's (another rule of the
+ * same text reports it): the match is dropped like a guarded one. */
+#define FR_VALID_REJECT (-2)
 /* Runs the named offline validator on a secret s[0..n) found in the match
  * m[0..mn): FR_VALID_*, or -1 for an unknown name. */
 int fr_validate(const char *validator, const unsigned char *s, size_t n, const unsigned char *m,
                 size_t mn);
+/*
+ * Credential containers by their raw bytes (containers.c): text views blank
+ * binary content, so callers check the content itself before its views.
+ * PKCS#12 (keystore.pkcs12, or keystore.pkcs12-passwordless when its MAC
+ * verifies with the empty password, or it has no MAC and nothing encrypted),
+ * Java keystores (keystore.jks, keystore.jceks) and KeePass databases
+ * (keystore.kdbx, also KDB 1.x), each recognised by its magic at offset 0 and
+ * walked for structure; stores holding no key (certificate bundles,
+ * truststores) are not containers of secrets. Anything else costs a compare of
+ * its first bytes. The secret is the whole content.
+ */
+typedef struct {
+    const char *rule_id; /* the rule reporting it (a static string) */
+    int validated;       /* FR_VALID_STRUCTURE, or _CHECKSUM: an empty password verified */
+    char what[128];      /* what was checked and found, for the preview */
+} fr_container;
+/* 1 when d[0..n) is a credential container (out filled), else 0. */
+int fr_container_sniff(const unsigned char *d, size_t n, fr_container *out);
+/* The validators of the same containers written as base64 in text ("keystore",
+ * "keystore-passwordless"): the decoded whole judged as fr_container_sniff
+ * would, a cut-short prefix by its header; FR_VALID_REJECT when the content is
+ * the other rule's (password-less or not) or no container. */
+int fr_container_base64(const unsigned char *s, size_t n, int passwordless);
 /* Marvin32 (Microsoft's checksum of identifiable keys): the 64-bit state and
  * the 32-bit checksum (its halves XORed). Exposed for unit tests. */
 uint64_t fr_marvin64(uint64_t seed, const unsigned char *d, size_t n);

@@ -108,7 +108,8 @@ static pcre2_code *compile_pcre(const fr_rule *r, int jit, fr_buf *err)
         fr_buf_printf(err,
                       "%s:%d: rule %s: unknown validator '%s' (known: age-bech32, "
                       "azdo-legacy-crc32, azure-cask, azure-identifiable, base62-crc32, "
-                      "docker-auth, entra-secret, gcp-service-account, jwt, pem-base64, pem-key, "
+                      "docker-auth, entra-secret, gcp-service-account, jwt, keystore, "
+                      "keystore-passwordless, pem-base64, pem-key, "
                       "pypi-macaroon, sentry-org-token)\n",
                       r->file, r->line, r->id, r->validate);
         pcre2_code_free(c);
@@ -634,12 +635,16 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         return;
     }
     if (s->nm == FR_MAX_MATCHES) return;
+    int v = r->validate ? fr_validate(r->validate, d + ss, se - ss, d + start, end - start)
+                        : FR_VALID_NONE;
+    if (v == FR_VALID_REJECT) { /* the validator says it is another rule's */
+        s->stats.guarded++;
+        return;
+    }
     if (s->nm == s->capm) {
         s->capm = s->capm ? s->capm * 2 : 16;
         s->m = fr_xrealloc(s->m, s->capm * sizeof *s->m);
     }
-    int v = r->validate ? fr_validate(r->validate, d + ss, se - ss, d + start, end - start)
-                        : FR_VALID_NONE;
     s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v, 0};
 }
 

@@ -708,6 +708,8 @@ int fr_validate(const char *validator, const unsigned char *s, size_t n, const u
     if (!strcmp(validator, "entra-secret")) return entra_secret(s, n);
     if (!strcmp(validator, "gcp-service-account")) return gcp_service_account(m, mn);
     if (!strcmp(validator, "jwt")) return jwt_structure(s, n);
+    if (!strcmp(validator, "keystore")) return fr_container_base64(s, n, 0);
+    if (!strcmp(validator, "keystore-passwordless")) return fr_container_base64(s, n, 1);
     if (!strcmp(validator, "pem-base64")) return pem_base64(s, n);
     if (!strcmp(validator, "pem-key")) return pem_key(s, n);
     if (!strcmp(validator, "pypi-macaroon")) return pypi_macaroon(s, n);

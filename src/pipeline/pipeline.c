@@ -170,6 +170,35 @@ static int drop_everywhere(fr_pipeline *p, const fr_item *it, const char *rule, 
     return 1;
 }
 
+/* A credential container (PKCS#12, keystore, KeePass; detect.h) is binary: its
+ * raw bytes are checked, not its text views, and the whole content is its
+ * secret, so one file is one finding wherever it is committed. Its match goes
+ * first (offset 0); the preview says what was checked, and no plaintext is
+ * stored for it even with --store-secrets. */
+static void add_container(fr_pipeline *p, result *r, const char *data, size_t len)
+{
+    fr_container ct;
+    if (r->withdrawn || !fr_container_sniff((const unsigned char *)data, len, &ct)) return;
+    const fr_ruleset *rs = fr_engine_rules(p->engine);
+    size_t i = 0;
+    while (i < rs->n && strcmp(rs->rules[i].id, ct.rule_id)) /* a rule set without it: off */
+        i++;
+    if (i == rs->n || (p->opts.drop_match && drop_everywhere(p, r->it, ct.rule_id, data, len)))
+        return;
+    r->m = fr_xrealloc(r->m, (r->nm + 1) * sizeof *r->m);
+    memmove(r->m + 1, r->m, r->nm++ * sizeof *r->m);
+    fr_store_match *o = &r->m[0];
+    memset(o, 0, sizeof *o);
+    o->rule_id = rs->rules[i].id;
+    fr_sha256_hex(data, len, o->secret_sha256);
+    fr_buf pv = {0};
+    fr_buf_printf(&pv, "[%s]", ct.what);
+    o->preview = fr_buf_steal(&pv);
+    o->length = len;
+    o->validated = ct.validated;
+    o->line = o->column = 1;
+}
+
 /* Scans text content into r's matches (redacted previews, fingerprints). */
 static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t len, result *r)
 {
@@ -196,6 +225,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     if (!nm) {
         fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
         fr_text_views_release(&tv);
+        add_container(p, r, data, len);
         return;
     }
     const fr_ruleset *rs = fr_engine_rules(p->engine);
@@ -225,6 +255,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     }
     fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
     fr_text_views_release(&tv);
+    add_container(p, r, data, len);
 }
 
 /* Archive members: each becomes a child result of the top-level result, found
