@@ -55,6 +55,13 @@ int fr_is_placeholder(const char *s, size_t n)
     if (memmem(s, n, "***", 3) || memmem(s, n, "...", 3) || memmem(s, n, "\xe2\x80\xa6", 3))
         return 1;
     if (contains_ci(s, n, "xxxx")) return 1;
+    /* The digests of nothing (MD5, SHA-1, SHA-256 of ""): what a document or a
+     * test writes for "some hash", never a key. */
+    static const char *const EMPTY_DIGESTS[] = {
+        "d41d8cd98f00b204e9800998ecf8427e", "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", NULL};
+    for (int i = 0; EMPTY_DIGESTS[i]; i++)
+        if (n == strlen(EMPTY_DIGESTS[i]) && !strncasecmp(s, EMPTY_DIGESTS[i], n)) return 1;
     /* A run of one character is never a credential. */
     size_t same = 1;
     for (size_t i = 1; i < n; i++)
@@ -147,6 +154,9 @@ static const char *const CONFIG_WORDS[] =
      "missing",      "nopassword", "anonymous", "postgres",     "mysql",       "redis",
      "rabbitmq",     "sa",         "demo",      "letmein",      "supersecret", "secretpassword",
      "abc",          "abcd",       "qwerty",    "tiger",        NULL};
+/* Test suites' stand-ins, the whole value maybe with digits after
+ * (test_value_96, test_pass). */
+static const char *const CONFIG_TEST_WORDS[] = {"testvalue", "testpass", NULL};
 
 static const char *const CONFIG_WORD_PREFIXES[] = {/* followed by a separator or capital */
                                                    "your",    "my",    "enter",  "insert",
@@ -235,6 +245,10 @@ static int config_value(const char *s, size_t n)
     if (n >= 3 && s[0] == '%' && s[n - 1] == '%' && word_chars(s + 1, n - 2, "_.:-")) return 1;
     if (n >= 2 && s[0] == '$' && word_chars(s + 1, n - 1, "_:.$")) return 1;
     if (n >= 3 && s[0] == '{' && s[n - 1] == '}' && word_chars(s + 1, n - 2, "_.:-")) return 1;
+    /* A status or a scrubber's mark in brackets: (set), [Filtered], [REDACTED]. */
+    if (n >= 3 && ((s[0] == '(' && s[n - 1] == ')') || (s[0] == '[' && s[n - 1] == ']')) &&
+        word_chars(s + 1, n - 2, " _-"))
+        return 1;
     if (n >= 5 && ((!strncmp(s, "__", 2) && !strncmp(s + n - 2, "__", 2)) ||
                    (!strncmp(s, "@@", 2) && !strncmp(s + n - 2, "@@", 2))))
         return 1;
@@ -256,6 +270,10 @@ static int config_value(const char *s, size_t n)
     }
     w[k] = 0, l[kl] = 0;
     if (k == 0) return 1; /* punctuation only */
+    for (int i = 0; CONFIG_TEST_WORDS[i]; i++) {
+        size_t wl = strlen(CONFIG_TEST_WORDS[i]);
+        if (!strncmp(w, CONFIG_TEST_WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) return 1;
+    }
     for (int i = 0; CONFIG_WORDS[i]; i++) {
         size_t wl = strlen(CONFIG_WORDS[i]);
         if (!strncmp(w, CONFIG_WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) return 1;
@@ -265,11 +283,12 @@ static int config_value(const char *s, size_t n)
     /* user@host, pass@localhost: a login written where the password goes */
     if (memchr(s, '@', n) && k > 4 && !strcmp(w + k - 4, "host")) return 1;
     if (strstr(w, "example") || strstr(w, "changeme") || strstr(w, "placeholder") ||
-        strstr(w, "yourpassword") || strstr(w, "redacted"))
+        strstr(w, "yourpassword") || strstr(w, "redacted") || strstr(w, "blabla"))
         return 1;
     /* A value naming the thing it stands for (MasterUserPassword:
      * "mynewpassword", "no-password-required") is an example or a label. */
-    if (strstr(w, "password") || strstr(w, "passwd") || strstr(w, "pswd") || strstr(w, "pasword"))
+    if (strstr(w, "password") || strstr(w, "passwd") || strstr(w, "pswd") || strstr(w, "pasword") ||
+        strstr(w, "secretkey"))
         return 1;
     /* UPPER_SNAKE constants: enum values and names, not passwords. */
     if (memchr(s, '_', n) && all_of(s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")) return 1;
@@ -341,7 +360,9 @@ static int name_words(const char *name, size_t n, int (*fn)(const char *w, size_
 
 static int word_not_secret(const char *w, size_t wl, void *ctx)
 {
-    (void)wl, (void)ctx;
+    (void)ctx;
+    /* csrftoken, xsrfToken: the form token, written as one word */
+    if (wl > 4 && (!strncmp(w, "csrf", 4) || !strncmp(w, "xsrf", 4))) return 1;
     for (int i = 0; NAME_NOT_SECRET[i]; i++)
         if (!strcmp(w, NAME_NOT_SECRET[i])) return 1;
     return 0;
@@ -507,7 +528,7 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
                   : (n > 2 && (!strncmp(s, "~/", 2) || !strncmp(s, "./", 2))) ? 2
                   : (n > 3 && !strncmp(s, "../", 3))                          ? 3
                                                                               : 0;
-    if (lead && n > lead && memchr(s + lead, '/', n - lead)) return 1;
+    if (lead && n > lead && (lead == 2 || memchr(s + lead, '/', n - lead))) return 1;
     if (contains_ci(s, n, "&lt;") || contains_ci(s, n, "&gt;") || contains_ci(s, n, "&quot;"))
         return 1;
     if (typed_runs(s, n) >= 3) return 1;
