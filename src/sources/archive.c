@@ -12,7 +12,100 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <pthread.h>
 #include <string.h>
+
+/*
+ * libarchive is loaded on the first archive, not linked: it brings libxml2,
+ * ICU, nettle and five compression libraries into every run of ferret, and
+ * relocating them was a fifth of a git hook's start-up (a hook, like most
+ * scans, rarely meets an archive). The pointers take the header's own types,
+ * so every call is checked as if linked; the macros below route the calls.
+ */
+#define LA_FUNCS(X)                                                                                \
+    X(archive_read_new)                                                                            \
+    X(archive_read_free)                                                                           \
+    X(archive_read_support_filter_gzip)                                                            \
+    X(archive_read_support_filter_bzip2)                                                           \
+    X(archive_read_support_filter_xz)                                                              \
+    X(archive_read_support_format_zip_streamable)                                                  \
+    X(archive_read_support_format_zip)                                                             \
+    X(archive_read_support_format_tar)                                                             \
+    X(archive_read_support_format_gnutar)                                                          \
+    X(archive_read_support_format_raw)                                                             \
+    X(archive_read_open_memory)                                                                    \
+    X(archive_read_next_header)                                                                    \
+    X(archive_read_data_block)                                                                     \
+    X(archive_error_string)                                                                        \
+    X(archive_errno)                                                                               \
+    X(archive_format)                                                                              \
+    X(archive_entry_pathname)                                                                      \
+    X(archive_entry_size)                                                                          \
+    X(archive_entry_size_is_set)                                                                   \
+    X(archive_entry_filetype)                                                                      \
+    X(archive_entry_is_encrypted)
+
+#define LA_MEMBER(f) __typeof__(&f) f;
+static struct {
+    LA_FUNCS(LA_MEMBER)
+} la;
+static pthread_once_t la_once = PTHREAD_ONCE_INIT;
+static int la_loaded;
+static char la_why[256];
+
+static void la_load(void)
+{
+    static const char *const names[] = {"libarchive.so.13", "libarchive.so", NULL};
+    void *h = NULL;
+    for (int i = 0; names[i] && !h; i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(la_why, sizeof la_why, "%s", dlerror());
+        return;
+    }
+    int ok = 1;
+#define LA_LOAD(f)                                                                                 \
+    if (ok && !(*(void **)&la.f = dlsym(h, #f))) {                                                 \
+        snprintf(la_why, sizeof la_why, "libarchive has no %s", #f);                               \
+        ok = 0;                                                                                    \
+    }
+    LA_FUNCS(LA_LOAD)
+#undef LA_LOAD
+    la_loaded = ok; /* the library stays loaded for the process */
+}
+
+/* Whether libarchive is loaded (on the first call); else fr_error says why. */
+static int la_ready(void)
+{
+    pthread_once(&la_once, la_load);
+    if (!la_loaded) fr_error_set("cannot load libarchive: %s", la_why);
+    return la_loaded;
+}
+
+/* Every call below goes through the loaded pointers. */
+#define archive_read_new                           (*la.archive_read_new)
+#define archive_read_free                          (*la.archive_read_free)
+#define archive_read_support_filter_gzip           (*la.archive_read_support_filter_gzip)
+#define archive_read_support_filter_bzip2          (*la.archive_read_support_filter_bzip2)
+#define archive_read_support_filter_xz             (*la.archive_read_support_filter_xz)
+#define archive_read_support_format_zip_streamable (*la.archive_read_support_format_zip_streamable)
+#define archive_read_support_format_zip            (*la.archive_read_support_format_zip)
+#define archive_read_support_format_tar            (*la.archive_read_support_format_tar)
+#define archive_read_support_format_gnutar         (*la.archive_read_support_format_gnutar)
+#define archive_read_support_format_raw            (*la.archive_read_support_format_raw)
+#define archive_read_open_memory                   (*la.archive_read_open_memory)
+#define archive_read_next_header                   (*la.archive_read_next_header)
+#define archive_read_data_block                    (*la.archive_read_data_block)
+#define archive_error_string                       (*la.archive_error_string)
+#define archive_errno                              (*la.archive_errno)
+#define archive_format                             (*la.archive_format)
+#define archive_entry_pathname                     (*la.archive_entry_pathname)
+#define archive_entry_size                         (*la.archive_entry_size)
+#define archive_entry_size_is_set                  (*la.archive_entry_size_is_set)
+#define archive_entry_filetype                     (*la.archive_entry_filetype)
+#define archive_entry_is_encrypted                 (*la.archive_entry_is_encrypted)
 
 int fr_archive_detect(const unsigned char *d, size_t n)
 {
@@ -50,6 +143,7 @@ static void raw_name(const char *name, fr_buf *out)
 int fr_archive_read(const unsigned char *data, size_t len, const char *name,
                     const fr_archive_limits *lim, fr_member_fn fn, void *ctx)
 {
+    if (!la_ready()) return FR_ERR;
     struct archive *a = archive_read_new();
     if (!a) {
         fr_error_set("cannot create an archive reader");
