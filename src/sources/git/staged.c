@@ -63,6 +63,22 @@ typedef struct {
     size_t n;
 } dir_ids;
 
+/* Appends a tree entry: "MODE NAME\0" and the raw id (mode in octal; a
+ * directory's is 40000). */
+static void tree_entry(fr_buf *t, uint32_t mode, const char *name, size_t nl, const git_oid *id)
+{
+    char m[12];
+    size_t k = sizeof m;
+    do
+        m[--k] = (char)('0' + (mode & 7));
+    while ((mode >>= 3) && k);
+    fr_buf_append(t, m + k, sizeof m - k);
+    fr_buf_append(t, " ", 1);
+    fr_buf_append(t, name, nl);
+    fr_buf_append(t, "", 1);
+    fr_buf_append(t, id->id, GIT_OID_RAWSZ);
+}
+
 /* Hashes, as git would write it, the tree of the index entries from *i on
  * whose paths start with p (a directory's path and slash, or "" for the
  * root), recording every directory's id in out. */
@@ -75,9 +91,7 @@ static void hash_dir(git_index *idx, size_t *i, size_t n, fr_buf *p, dir_ids *ou
         if (pl && strncmp(e->path, p->p, pl)) break; /* past this directory */
         const char *rest = e->path + pl, *slash = strchr(rest, '/');
         if (!slash) {
-            fr_buf_printf(&tree, "%o %s", (unsigned)e->mode, rest);
-            fr_buf_append(&tree, "", 1);
-            fr_buf_append(&tree, e->id.id, GIT_OID_RAWSZ);
+            tree_entry(&tree, e->mode, rest, strlen(rest), &e->id);
             (*i)++;
             continue;
         }
@@ -86,9 +100,7 @@ static void hash_dir(git_index *idx, size_t *i, size_t n, fr_buf *p, dir_ids *ou
         hash_dir(idx, i, n, p, out, &sub);
         p->len = pl;
         p->p[pl] = 0;
-        fr_buf_printf(&tree, "40000 %.*s", (int)(slash - rest), rest);
-        fr_buf_append(&tree, "", 1);
-        fr_buf_append(&tree, sub.id, GIT_OID_RAWSZ);
+        tree_entry(&tree, GIT_FILEMODE_TREE, rest, (size_t)(slash - rest), &sub);
     }
     git_odb_hash(id, tree.p ? tree.p : "", tree.len, GIT_OBJECT_TREE);
     fr_buf_release(&tree);
