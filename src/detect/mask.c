@@ -9,8 +9,12 @@
  */
 #include "detect/mask.h"
 
+#include "util/limits.h"
 #include "util/util.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
@@ -38,8 +42,8 @@ struct fr_mask_set {
     uint64_t base;
     entry *e;
     size_t n, cap;
-    uint32_t *table; /* entry index + 1; 0: empty */
-    size_t tsize;    /* power of two */
+    uint32_t *table;   /* entry index + 1; 0: empty */
+    size_t tsize;      /* power of two */
     length_info *lens; /* sorted by len */
     size_t nlens;
 };
@@ -201,8 +205,7 @@ int fr_mask_set_add(fr_mask_set *ms, const fr_mask_print *p, const char *rule_id
                     const char *secret_sha256, const char *preview)
 {
     unsigned char tag[32];
-    if (p->len < FR_MASK_MIN_LEN || p->rk >= RK_P || strlen(p->tag) != 64 ||
-        parse_tag(p->tag, tag))
+    if (p->len < FR_MASK_MIN_LEN || p->rk >= RK_P || strlen(p->tag) != 64 || parse_tag(p->tag, tag))
         return 0;
     pthread_rwlock_wrlock(&ms->lock);
     size_t mask = ms->tsize - 1;
@@ -272,67 +275,243 @@ static void push_region(fr_mask_region **r, size_t *n_r, size_t *cap, const fr_m
     (*r)[(*n_r)++] = *x;
 }
 
+/* Newlines in t[a, b): 16 bytes a step with SSE2 (a log's lines are short:
+ * one memchr per line would cost more than finding the regions). */
+static uint64_t count_newlines(const unsigned char *t, size_t a, size_t b)
+{
+    uint64_t k = 0;
+#ifdef __SSE2__
+    /* per byte lane, up to 255 steps at a time, then summed */
+    const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    while (a + 16 <= b) {
+        __m128i acc = zero;
+        for (int s = 0; s < 255 && a + 16 <= b; s++, a += 16)
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(t + a)), nl));
+        __m128i sum = _mm_sad_epu8(acc, zero);
+        k += (uint64_t)_mm_cvtsi128_si32(sum) + (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+    }
+#endif
+    for (; a < b; a++)
+        k += t[a] == '\n';
+    return k;
+}
+
 /* Line and column of t[off], counting on from a cursor (regions come in order). */
 typedef struct {
-    size_t pos, line_start;
+    size_t pos;
     uint64_t line;
 } line_cursor;
 
 static void line_at(const unsigned char *t, line_cursor *c, size_t off, uint64_t *line,
                     uint64_t *col)
 {
-    while (c->pos < off) {
-        const unsigned char *nl = memchr(t + c->pos, '\n', off - c->pos);
-        if (!nl) break;
-        c->line++;
-        c->pos = c->line_start = (size_t)(nl - t) + 1;
-    }
-    if (c->pos < off) c->pos = off;
+    c->line += count_newlines(t, c->pos, off);
+    c->pos = off;
+    size_t s = off;
+    while (s > 0 && t[s - 1] != '\n')
+        s--;
     *line = c->line;
-    *col = off - c->line_start + 1;
+    *col = off - s + 1;
 }
 
 /* One-byte lines: t[p] is a byte alone on its line when the bytes around it
  * are newlines (or the text's ends). */
 static int alone(const unsigned char *t, size_t n, size_t p)
 {
-    return p < n && t[p] != '\n' && (p == 0 || t[p - 1] == '\n') && (p + 1 == n || t[p + 1] == '\n');
+    return p < n && t[p] != '\n' && (p == 0 || t[p - 1] == '\n') &&
+           (p + 1 == n || t[p + 1] == '\n');
 }
 
-void fr_mask_regions(const unsigned char *t, size_t n, fr_mask_region **r, size_t *n_r,
-                     size_t *cap)
+/* The run of one-byte lines through s (alone): pushed when it is long enough.
+ * Returns the offset after its last byte. */
+static size_t split_at(const unsigned char *t, size_t n, size_t s, fr_mask_region **r, size_t *n_r,
+                       size_t *cap)
+{
+    size_t a = s, b = s;
+    while (a >= 2 && alone(t, n, a - 2))
+        a -= 2;
+    while (alone(t, n, b + 2))
+        b += 2;
+    if ((b - a) / 2 + 1 >= FR_MASK_MIN_LEN) {
+        size_t len = b + 1 - a < FR_MASK_REGION_MAX ? b + 1 - a : FR_MASK_REGION_MAX;
+        fr_mask_region x = {t + a, a, len, 0, 0, FR_MASK_K_SPLIT};
+        push_region(r, n_r, cap, &x);
+    }
+    return b + 1;
+}
+
+/* The region finder's state between bytes: the word run ending here (its
+ * length; whether it holds a byte other than a lowercase letter) and where
+ * the last run of one-byte lines ended. */
+typedef struct {
+    const unsigned char *t;
+    size_t n, run, split_end;
+    int mixed;
+    fr_mask_region **r;
+    size_t *n_r, *cap;
+} finder;
+
+/* A word run ends before t[e]: a region unless it is short prose. */
+static void word_ends(finder *f, size_t e, size_t len, int mixed)
+{
+    if (len < FR_MASK_MIN_LEN || (!mixed && len < FR_MASK_PROSE_LEN)) return;
+    fr_mask_region x = {
+        f->t + e - len, e - len, len < FR_MASK_REGION_MAX ? len : FR_MASK_REGION_MAX, 0, 0,
+        FR_MASK_K_WORD};
+    push_region(f->r, f->n_r, f->cap, &x);
+}
+
+/* Bytes t[from, to) one at a time: word runs that end inside and one-byte
+ * lines (found at the newline after one; the whole run of them from there). */
+static void regions_bytes(finder *f, size_t from, size_t to)
+{
+    const unsigned char *t = f->t;
+    for (size_t i = from; i < to; i++) {
+        if (WORD[t[i]]) {
+            f->run++;
+            f->mixed |= t[i] < 'a' || t[i] > 'z';
+            continue;
+        }
+        word_ends(f, i, f->run, f->mixed);
+        f->run = 0, f->mixed = 0;
+        if (t[i] == '\n' && i >= 1 && i - 1 >= f->split_end && alone(t, f->n, i - 1))
+            f->split_end = split_at(t, f->n, i - 1, f->r, f->n_r, f->cap);
+    }
+}
+
+/* Bytes t[s, e) of a stretch that holds no one-byte line: word runs that end
+ * inside are regions; the run reaching e stays open in f. */
+static void words_in(finder *f, size_t s, size_t e)
+{
+    const unsigned char *t = f->t;
+    for (size_t i = s; i < e; i++) {
+        if (WORD[t[i]]) {
+            f->run++;
+            f->mixed |= t[i] < 'a' || t[i] > 'z';
+            continue;
+        }
+        word_ends(f, i, f->run, f->mixed);
+        f->run = 0, f->mixed = 0;
+    }
+}
+
+#ifdef __SSE2__
+/* Three bit masks of 64 bytes: printable ASCII other than space (every word
+ * character is one), newlines, and the printable bytes other than lowercase
+ * letters. */
+static void masks64(const unsigned char *p, uint64_t *print, uint64_t *nl, uint64_t *other)
+{
+    const __m128i space = _mm_set1_epi8(' '), newline = _mm_set1_epi8('\n');
+    const __m128i to_a = _mm_set1_epi8((char)(0x80 - 'a')), a26 = _mm_set1_epi8((char)(-128 + 26));
+    uint64_t a = 0, b = 0, c = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        /* signed: bytes from 0x80 on are negative, not printable ASCII; DEL
+         * (0x7f) counts, and is no word character */
+        a |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(x, space)) << (16 * k);
+        b |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, newline)) << (16 * k);
+        c |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(x, to_a), a26))
+             << (16 * k);
+    }
+    *print = a, *nl = b, *other = a & ~c;
+}
+
+/* Whether some byte of v is zero. */
+static int has_zero_byte(uint64_t v)
+{
+    return ((v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull) != 0;
+}
+#endif
+
+/*
+ * With SSE2, 64 bytes a step: a word run lies inside a run of printable
+ * non-space bytes, so only those runs that may hold a region — at least
+ * FR_MASK_MIN_LEN bytes with a byte other than a lowercase letter, or at
+ * least FR_MASK_PROSE_LEN — are read byte by byte for their word runs (rare:
+ * prose's long words are lowercase); a few compares per 16 bytes find them,
+ * runs crossing a step's end carried.
+ * A step whose newline mask has an aligned byte alternating (0x55, 0xAA) may
+ * hold one-byte lines (a run of 8 of them covers 15 bytes, so an aligned
+ * 8-byte stretch of it alternates) and is read byte by byte, as are the last
+ * bytes (and everything without SSE2).
+ */
+void fr_mask_regions(const unsigned char *t, size_t n, fr_mask_region **r, size_t *n_r, size_t *cap)
 {
     pthread_once(&tables_once, tables_init);
-    line_cursor lc = {0, 0, 1};
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && !WORD[t[i]])
-            i++;
-        size_t s = i;
-        while (i < n && WORD[t[i]])
-            i++;
-        size_t len = i - s;
-        if (len >= FR_MASK_MIN_LEN) {
-            fr_mask_region x = {t + s, s, len, 0, 0, FR_MASK_K_WORD};
-            line_at(t, &lc, s, &x.line, &x.col);
-            push_region(r, n_r, cap, &x);
-        } else if (len == 1 && alone(t, n, s)) {
-            /* a run of one-byte lines through s: earlier ones are not word
-             * characters (a word character would have started it) */
-            size_t a = s, b = s;
-            while (a >= 2 && alone(t, n, a - 2))
-                a -= 2;
-            while (alone(t, n, b + 2))
-                b += 2;
-            size_t count = (b - a) / 2 + 1;
-            if (count >= FR_MASK_MIN_LEN) {
-                fr_mask_region x = {t + a, a, b + 1 - a, 0, 0, FR_MASK_K_SPLIT};
-                line_at(t, &lc, a, &x.line, &x.col);
-                push_region(r, n_r, cap, &x);
-            }
-            i = b + 1;
+    size_t first = *n_r, i = 0;
+    finder f = {t, n, 0, 0, 0, r, n_r, cap};
+#ifdef __SSE2__
+    size_t carry = 0; /* printable bytes before i not read yet (f.run is 0 then) */
+    int carry_other = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint64_t pr, nl, other;
+        masks64(t + i, &pr, &nl, &other);
+        if (nl && (has_zero_byte(nl ^ 0x5555555555555555ull) ||
+                   has_zero_byte(nl ^ 0xAAAAAAAAAAAAAAAAull))) {
+            words_in(&f, i - carry, i); /* the open run, for the bytes below */
+            regions_bytes(&f, i, i + 64);
+            carry = f.run, f.run = 0, f.mixed = 0; /* read again from its start */
+            carry_other = 1;
+            continue;
         }
+        if (pr == ~0ull) {
+            carry += 64, carry_other |= other != 0;
+            continue;
+        }
+        unsigned pre = (unsigned)__builtin_ctzll(~pr);
+        uint64_t pre_m = pre ? ~0ull >> (64 - pre) : 0;
+        if ((carry + pre >= FR_MASK_MIN_LEN) &
+            (carry_other | ((other & pre_m) != 0) | (carry + pre >= FR_MASK_PROSE_LEN))) {
+            /* the carried run ends in this step */
+            words_in(&f, i - carry, i + pre);
+            word_ends(&f, i + pre, f.run, f.mixed);
+            f.run = 0, f.mixed = 0;
+        }
+        unsigned suf = pr >> 63 ? (unsigned)__builtin_clzll(~pr) : 0;
+        uint64_t suf_m = suf ? ~(~0ull >> suf) : 0, inner = pr & ~pre_m & ~suf_m;
+        uint64_t y = inner & inner >> 1;
+        y &= y >> 2;
+        y &= y >> 4; /* bit k: bits k..k+7 of inner are all set */
+        /* Only runs with a byte other than a lowercase letter (some 8-byte
+         * window of the run holds it), or long enough not to be prose
+         * (FR_MASK_PROSE_LEN, 20: bits k..k+19 set), are read. */
+        uint64_t o = other | other >> 1;
+        o |= o >> 2;
+        o |= o >> 4; /* bit k: some bit of k..k+7 of other is set */
+        if (!((y & o) | (y & y >> 8 & y >> 12))) y = 0;
+        while (y) { /* runs inside the step */
+            unsigned s = (unsigned)__builtin_ctzll(y);
+            unsigned len = (unsigned)__builtin_ctzll(~(inner >> s)); /* a 0 bit follows: suf */
+            uint64_t m = (len >= 64 ? ~0ull : (1ull << len) - 1) << s;
+            if ((other & m) || len >= FR_MASK_PROSE_LEN) {
+                words_in(&f, i + s, i + s + len);
+                word_ends(&f, i + s + len, f.run, f.mixed);
+                f.run = 0, f.mixed = 0;
+            }
+            y &= s + len >= 64 ? 0 : ~0ull << (s + len);
+        }
+        carry = suf, carry_other = (other & suf_m) != 0;
     }
+    words_in(&f, i - carry, i);
+#endif
+    regions_bytes(&f, i, n);
+    word_ends(&f, n, f.run, f.mixed);
+    if (n && n - 1 >= f.split_end && alone(t, n, n - 1)) split_at(t, n, n - 1, r, n_r, cap);
+    /* in order of place (a run of one-byte lines is pushed when it is
+     * found, a word run when it ends), then lines */
+    size_t k = *n_r - first;
+    for (size_t a = first + 1; a < first + k; a++) {
+        fr_mask_region x = (*r)[a];
+        size_t b = a;
+        while (b > first && (*r)[b - 1].off > x.off) {
+            (*r)[b] = (*r)[b - 1];
+            b--;
+        }
+        (*r)[b] = x;
+    }
+    line_cursor lc = {0, 1};
+    for (size_t a = first; a < *n_r; a++)
+        line_at(t, &lc, (*r)[a].off, &(*r)[a].line, &(*r)[a].col);
 }
 
 /* ---- derivations and the search ---- */
@@ -405,8 +584,8 @@ static void report(search *S, const mapping *m, const entry *x, size_t w, size_t
         *S->cap = *S->cap ? 2 * *S->cap : 8;
         *S->hits = fr_xrealloc(*S->hits, *S->cap * sizeof **S->hits);
     }
-    (*S->hits)[(*S->n_hits)++] = (fr_mask_hit){x->rule_id, x->sha, x->preview, m->tx,
-                                               reg->off + a, b - a, line, col};
+    (*S->hits)[(*S->n_hits)++] =
+        (fr_mask_hit){x->rule_id, x->sha, x->preview, m->tx, reg->off + a, b - a, line, col};
 }
 
 /* Rolls every length over S->d[0..n) and confirms table hits by HMAC. */

@@ -32,6 +32,11 @@
 
 /* Shortest secret with a print (see above). */
 #define FR_MASK_MIN_LEN 8
+/* A run of lowercase letters only shorter than this is a word of the log's
+ * prose, not a region: the bulk of a log's long runs. Only a secret made of
+ * lowercase letters alone, under this length, printed reversed, is missed
+ * (its base64 or hex holds other characters; a percent-encoding holds %). */
+#define FR_MASK_PROSE_LEN 20 /* mask.c's 64-byte steps test 20-byte windows */
 
 /* Transforms, as named in the store and in reports. */
 enum { FR_TX_NONE = 0, FR_TX_BASE64, FR_TX_HEX, FR_TX_REVERSED, FR_TX_URL, FR_TX_SPLIT };
@@ -73,10 +78,13 @@ typedef struct {
     unsigned kinds;
 } fr_mask_region;
 
-/* Appends the regions of t[0..n) to *r (n_r used, *cap allocated): runs of
- * word characters (letters, digits, + / = - _ . ~ %) of at least
- * FR_MASK_MIN_LEN bytes, and runs of at least FR_MASK_MIN_LEN consecutive
- * one-byte lines. Linear in n; one table lookup per byte outside regions. */
+/* Appends the regions of t[0..n) to *r (n_r used, *cap allocated), in order
+ * of place: maximal runs of word characters (letters, digits, + / = - _ . ~
+ * %) of at least FR_MASK_MIN_LEN bytes (FR_MASK_PROSE_LEN when they are
+ * lowercase letters only), and maximal runs of at least
+ * FR_MASK_MIN_LEN consecutive one-byte lines; a region is cut to its first
+ * FR_MASK_REGION_MAX bytes (util/limits.h). Linear in n; with SSE2, 64
+ * bytes a step through bit masks, without a branch per byte. */
 void fr_mask_regions(const unsigned char *t, size_t n, fr_mask_region **r, size_t *n_r,
                      size_t *cap);
 

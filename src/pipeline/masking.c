@@ -30,7 +30,7 @@ struct fr_masking {
     pthread_mutex_t mu;
     fr_mask_pending **kept;
     size_t nkept, kcap, kept_bytes;
-    size_t unchecked;      /* logs not kept: the cap was reached ... */
+    size_t unchecked;       /* logs not kept: the cap was reached ... */
     uint64_t unchecked_gen; /* ... the oldest generation one was searched against */
 };
 
@@ -104,8 +104,8 @@ void fr_masking_learn(fr_masking *mk, fr_store_match *m, const char *s, size_t n
 static int plaintext_there(const fr_mask_hit *h, const fr_store_match *m, size_t nplain)
 {
     for (size_t i = 0; i < nplain; i++)
-        if (!m[i].transform && m[i].offset < h->off + h->len && h->off < m[i].offset + m[i].length &&
-            !strcmp(m[i].secret_sha256, h->secret_sha256))
+        if (!m[i].transform && m[i].offset < h->off + h->len &&
+            h->off < m[i].offset + m[i].length && !strcmp(m[i].secret_sha256, h->secret_sha256))
             return 1;
     return 0;
 }
@@ -129,18 +129,6 @@ static void append_hits(const fr_mask_hit *h, size_t nh, fr_store_match **m, siz
     }
 }
 
-/* Kept for the end-of-sweep pass: a run of lowercase letters only is a word
- * of the log's prose, the bulk of its long runs; a secret of nothing but
- * lowercase letters is still found in the sweep's own search, only not
- * again at the end (see masking.h). */
-static int worth_keeping(const fr_mask_region *r)
-{
-    if (r->kinds & FR_MASK_K_SPLIT) return 1;
-    for (size_t i = 0; i < r->len; i++)
-        if (r->src[i] < 'a' || r->src[i] > 'z') return 1;
-    return 0;
-}
-
 void fr_masking_search(fr_masking *mk, const unsigned char *t, size_t n, fr_store_match **m,
                        size_t *nm, fr_mask_pending **pd)
 {
@@ -153,7 +141,6 @@ void fr_masking_search(fr_masking *mk, const unsigned char *t, size_t n, fr_stor
     append_hits(h, nh, m, nm);
     free(h);
     for (size_t i = 0; i < nr; i++) {
-        if (!worth_keeping(&r[i])) continue;
         fr_mask_pending *p = *pd;
         if (!p) {
             p = *pd = fr_xcalloc(1, sizeof *p);
