@@ -3,8 +3,10 @@
  * arbitrary secrets. The first input byte selects the validator, the second
  * where the secret starts inside the match window (the rest of the input); the
  * secret runs to the window's end, so a read past either is a read past the
- * input. Each must return an FR_VALID_* value and never crash, leak or run
- * unbounded (a PEM validator once ran PBKDF2 with an input-chosen count).
+ * input. Each must return an FR_VALID_* value (or FR_VALID_REJECT) and never
+ * crash, leak or run unbounded (a PEM validator once ran PBKDF2 with an
+ * input-chosen count). The window also goes through fr_container_sniff, the
+ * raw-bytes check of PKCS#12, keystores and KeePass files.
  */
 #include "detect/detect.h"
 #include "fuzz.h"
@@ -30,6 +32,8 @@ static const char *const KNOWN[] = {
     "age-bech32",
     "pypi-macaroon",
     "sentry-org-token",
+    "keystore",
+    "keystore-passwordless",
 };
 #define NKNOWN    (sizeof KNOWN / sizeof KNOWN[0])
 #define MAX_NAMES 64
@@ -70,6 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t at = data[1] % (n + 1);
     const unsigned char *window = data + 2, *secret = window + at;
     int v = fr_validate(name, secret, n - at, window, n);
-    FUZZ_ASSERT(v == FR_VALID_NONE || v == FR_VALID_STRUCTURE || v == FR_VALID_CHECKSUM);
+    FUZZ_ASSERT(v == FR_VALID_NONE || v == FR_VALID_STRUCTURE || v == FR_VALID_CHECKSUM ||
+                v == FR_VALID_REJECT);
+    /* The raw-bytes check of credential containers on the same bytes. */
+    fr_container ct;
+    if (fr_container_sniff(window, n, &ct))
+        FUZZ_ASSERT(ct.rule_id &&
+                    (ct.validated == FR_VALID_STRUCTURE || ct.validated == FR_VALID_CHECKSUM));
     return 0;
 }

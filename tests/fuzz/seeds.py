@@ -6,6 +6,7 @@ saved from fuzzer runs (crash-*, found-*) are kept. No seed holds a real or
 format-valid secret: where a structure is needed its bytes are random or fixed
 filler (a validator must parse them, never accept them)."""
 import base64
+import hashlib
 import bz2
 import gzip
 import io
@@ -152,7 +153,8 @@ put("archive", "ustar-only", b"\0" * 257 + b"ustar\x0000" + b"\0" * 250)
 # ---- validators: byte 0 picks the validator, byte 1 where the secret starts --
 V = ["azdo-legacy-crc32", "azure-cask", "azure-identifiable", "base62-crc32", "docker-auth",
      "entra-secret", "gcp-service-account", "jwt", "pem-base64", "pem-key",
-     "age-bech32", "pypi-macaroon", "sentry-org-token"]  # appended: indices stay
+     "age-bech32", "pypi-macaroon", "sentry-org-token",
+     "keystore", "keystore-passwordless"]  # appended: indices stay
 
 
 def vseed(name, label, window, at=0):
@@ -178,6 +180,18 @@ vseed("jwt", "nodot", "eyJ" + "A" * 40)
 vseed("gcp-service-account", "doc", '"type": "service_account", "private_key_id": "%s", '
       '"private_key": "-----BEGIN PRIVATE KEY-----\\n%s\\n-----END PRIVATE KEY-----\\n"'
       % (rand("0123456789abcdef", 40), base64.b64encode(bytes(rng.randrange(256) for _ in range(120))).decode()))
+
+# Credential containers: base64 headers for the text validators, raw bytes for
+# fr_container_sniff (which sees every window): a JKS with one key entry and its
+# digest, a KDBX 4 header, a PFX header whose lengths run past the input.
+jks_body = (b"\xfe\xed\xfe\xed" + (2).to_bytes(4, "big") + (1).to_bytes(4, "big") + (1).to_bytes(4, "big")
+            + b"\x00\x01a" + bytes(8) + (16).to_bytes(4, "big") + bytes(range(16)) + (0).to_bytes(4, "big"))
+jks_raw = jks_body + hashlib.sha1(b"Mighty Aphrodite" + jks_body).digest()
+vseed("keystore", "jks-b64", base64.b64encode(jks_raw).decode())
+vseed("keystore", "jks-raw", jks_raw)
+vseed("keystore", "pfx-b64-cut", "MIIJzwIBAzCCCYUGCSqGSIb3DQEHAaCCCXYEgglyMIIJbjCCA/oGCSqGSIb3DQEHBqCCA+swggPnAgEAMIID4AYJKoZI")
+vseed("keystore-passwordless", "kdbx-raw", bytes.fromhex("03d9a29a67fb4bb500000400") + b"\x02\x10\x00\x00\x00" + bytes(16) + b"\x00\x04\x00\x00\x00\r\n\r\n")
+vseed("keystore-passwordless", "pfx-raw-cut", bytes.fromhex("308209cf020103308209850609 2a864886f70d010701a0820976".replace(" ", "")))
 
 
 def der(tag, body):
