@@ -245,6 +245,11 @@ static int config_value(const char *s, size_t n)
     if (n >= 3 && s[0] == '%' && s[n - 1] == '%' && word_chars(s + 1, n - 2, "_.:-")) return 1;
     if (n >= 2 && s[0] == '$' && word_chars(s + 1, n - 1, "_:.$")) return 1;
     if (n >= 3 && s[0] == '{' && s[n - 1] == '}' && word_chars(s + 1, n - 2, "_.:-")) return 1;
+    /* A version or a version range (a package named *-passwd: "^1.0.0"). */
+    size_t v0 = n && strchr("^~=<>v", s[0]) ? 1 : 0;
+    if (n > v0 + 2 && isdigit((unsigned char)s[v0]) && memchr(s + v0, '.', n - v0) &&
+        all_of(s + v0, n - v0, "0123456789.x*-"))
+        return 1;
     /* A status or a scrubber's mark in brackets: (set), [Filtered], [REDACTED]. */
     if (n >= 3 && ((s[0] == '(' && s[n - 1] == ')') || (s[0] == '[' && s[n - 1] == ']')) &&
         word_chars(s + 1, n - 2, " _-"))
@@ -336,6 +341,9 @@ static const char *const NAME_NOT_SECRET[] = {
     "expiry",  "expiration",   "policy",   "prefix",       "suffix",      "regex",
     "pattern", "format",       "display",  "hint",         "from",        "change",
     NULL};
+/* More of them: SDP's a=ice-pwd (a session's ICE password, printed in every
+ * offer), AWS creationToken (an idempotency name). */
+static const char *const NAME_NOT_SECRET_MORE[] = {"ice", "creation", NULL};
 
 /* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
  * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
@@ -365,6 +373,8 @@ static int word_not_secret(const char *w, size_t wl, void *ctx)
     if (wl > 4 && (!strncmp(w, "csrf", 4) || !strncmp(w, "xsrf", 4))) return 1;
     for (int i = 0; NAME_NOT_SECRET[i]; i++)
         if (!strcmp(w, NAME_NOT_SECRET[i])) return 1;
+    for (int i = 0; NAME_NOT_SECRET_MORE[i]; i++)
+        if (!strcmp(w, NAME_NOT_SECRET_MORE[i])) return 1;
     return 0;
 }
 
@@ -417,7 +427,12 @@ static int word_segment(const char *s, size_t n)
     int upper = n > 1 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]);
     if (n && isupper((unsigned char)s[0])) i = 1;
     for (; i < n && isalpha((unsigned char)s[i]); i++)
-        if (upper ? !isupper((unsigned char)s[i]) : !islower((unsigned char)s[i])) return 0;
+        if (upper ? !isupper((unsigned char)s[i]) : !islower((unsigned char)s[i])) {
+            /* camelCase: a capital starts the next word (newVolume, dbHost) */
+            if (upper || !isupper((unsigned char)s[i]) || i + 1 >= n ||
+                !islower((unsigned char)s[i + 1]))
+                return 0;
+        }
     if (i == 0) return 0;
     for (; i < n && isdigit((unsigned char)s[i]); i++)
         digits++;
