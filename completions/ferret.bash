@@ -41,10 +41,11 @@ _ferret() {
       --path) return ;;
       --since) return ;;
       --until) return ;;
+      --kind) COMPREPLY=($(compgen -W 'secret indicator' -- "$cur")); return ;;
       --sort) COMPREPLY=($(compgen -W 'severity rule' -- "$cur")); return ;;
       --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")); return ;;
     esac
-    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--db --key --format --output --summary --rule --severity --status --repo --path --since --until --validated --sort --all-locations --color --new-only --show-secrets --no-secret-hashes --skipped --help' -- "$cur")); return; fi
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '--db --key --format --output --summary --rule --severity --status --repo --path --since --until --validated --kind --sort --all-locations --color --new-only --show-secrets --secret-hashes --no-secret-hashes --skipped --help' -- "$cur")); return; fi
     ;;
   triage)
     case "$prev" in

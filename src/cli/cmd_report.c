@@ -20,7 +20,7 @@ static void usage(FILE *out)
           "  --key FILE         the store's secret key (default FILE.key beside the DB)\n"
           "  --format FMT       text (default), json, jsonl, sarif or html\n"
           "  --output FILE      write the report to FILE instead of stdout\n"
-          "  --summary          counts by severity, rule, repository and status\n"
+          "  --summary          counts by severity, rule, repository, status and kind\n"
           "  --rule GLOB        only these rules (comma-separated globs: 'aws.*,github.pat')\n"
           "  --severity LEVEL   at least this severity: low, medium, high, critical\n"
           "  --status LIST      only these statuses (comma-separated: open, accepted,\n"
@@ -30,14 +30,18 @@ static void usage(FILE *out)
           "  --since DATE       introduced on or after DATE (YYYY[-MM[-DD]])\n"
           "  --until DATE       introduced on or before DATE\n"
           "  --validated        only findings whose structure or checksum was validated\n"
+          "  --kind KIND        only secrets (leaked credentials) or only indicators\n"
+          "                     (threat indicators in CI logs and pipeline definitions)\n"
           "  --sort ORDER       severity (default: critical first, then newest) or rule\n"
           "  --all-locations    text: every location of a secret (default: the first 5)\n"
           "  --color WHEN       auto (default: on a terminal, unless NO_COLOR is set),\n"
           "                     always or never\n"
           "  --new-only         only findings first seen in the latest run\n"
           "  --show-secrets     include plaintext secrets (only if scanned with --store-secrets)\n"
-          "  --no-secret-hashes JSON/JSONL without secret_sha256, for files that leave the\n"
-          "                     machine (the keyed id identifies each finding)\n"
+          "  --secret-hashes    JSON/JSONL with secret_sha256, the bare SHA-256 of each secret\n"
+          "                     (local use only: it confirms a guessed weak secret; by\n"
+          "                     default only the keyed id identifies a finding)\n"
+          "  --no-secret-hashes the default; accepted for compatibility\n"
           "  --skipped          list content that was skipped or could not be read, and why\n"
           "exit codes: 0 no findings, 1 findings, 2 error\n",
           out);
@@ -86,7 +90,9 @@ int fr_cmd_report(int argc, char **argv)
         O_COLOR,
         O_SUMMARY,
         O_KEY,
-        O_NOHASH
+        O_NOHASH,
+        O_HASH,
+        O_KIND
     };
     static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                          {"format", required_argument, NULL, 'f'},
@@ -110,6 +116,8 @@ int fr_cmd_report(int argc, char **argv)
                                          {"summary", no_argument, NULL, O_SUMMARY},
                                          {"key", required_argument, NULL, O_KEY},
                                          {"no-secret-hashes", no_argument, NULL, O_NOHASH},
+                                         {"secret-hashes", no_argument, NULL, O_HASH},
+                                         {"kind", required_argument, NULL, O_KIND},
                                          {0}};
     const char *db_path = "ferret.db", *output = NULL, *color = "auto", *key = NULL;
     fr_report_opts ro = {.format = FR_FMT_TEXT};
@@ -135,6 +143,13 @@ int fr_cmd_report(int argc, char **argv)
             break;
         case 's':
             ro.show_secrets = 1;
+            break;
+        case O_KIND:
+            if (strcmp(optarg, "secret") && strcmp(optarg, "indicator")) {
+                fr_cli_error("--kind must be secret or indicator, not '%s'", optarg);
+                return FR_EXIT_ERROR;
+            }
+            ro.filter.kind = optarg;
             break;
         case 'k':
             skipped = 1;
@@ -206,8 +221,11 @@ int fr_cmd_report(int argc, char **argv)
         case O_KEY:
             key = optarg;
             break;
-        case O_NOHASH:
-            ro.no_secret_hashes = 1;
+        case O_NOHASH: /* the default now; kept for scripts that pass it */
+            ro.secret_hashes = 0;
+            break;
+        case O_HASH:
+            ro.secret_hashes = 1;
             break;
         default:
             usage(stderr);

@@ -344,8 +344,9 @@ static int record_rules(fr_store *st, const fr_ruleset *rs, const fr_config *cfg
         for (size_t j = 0; j < r->nreferences; j++)
             fr_buf_printf(&refs, "%s%s", j ? "\n" : "", r->references[j]);
         const char *sev = fr_config_severity(cfg, r->id); /* the team's override */
-        fr_rule_meta m = {r->id,         r->name,   r->description, sev ? sev : r->severity,
-                          r->confidence, r->attack, refs.p};
+        fr_rule_meta m = {
+            r->id,     r->name, r->description,        sev ? sev : r->severity, r->confidence,
+            r->attack, refs.p,  fr_kind_name(r->kind), r->attack_version};
         int rc = fr_store_put_rule(st, &m);
         fr_buf_release(&refs);
         if (rc) return rc;
@@ -481,13 +482,14 @@ int fr_cmd_scan(int argc, char **argv)
     fr_scanner *path_sc = NULL;
     fr_config *cfg = NULL;
     int exit_code = FR_EXIT_ERROR;
-    if (fr_rules_load(&rs, rules_dir)) {
+    fr_buf cache = {0};
+    fr_cli_cache_dir(&cache);
+    if (fr_rules_load_cached(&rs, rules_dir, cache.len && !no_cache ? cache.p : NULL)) {
+        fr_buf_release(&cache);
         fprintf(stderr, "%s\n", fr_error());
         fr_cli_error("cannot load the rules; nothing was scanned");
         goto done;
     }
-    fr_buf cache = {0};
-    fr_cli_cache_dir(&cache);
     fr_engine_opts eo = {.cache_dir = cache.len && !no_cache ? cache.p : NULL};
     int erc = fr_engine_new(&engine, rs, &eo);
     fr_buf_release(&cache);
@@ -764,14 +766,15 @@ int fr_cmd_scan(int argc, char **argv)
     free(repos.paths);
     free(repos.by_blob);
     fr_known_blobs_free(known.all);
-    uint64_t in_targets = 0, open_in_targets = 0, reopened = 0;
+    uint64_t in_targets = 0, open_in_targets = 0, reopened = 0, ind_targets = 0, ind_open = 0;
     const fr_baseline_entry *bl = NULL;
     size_t nbl = fr_config_baseline(cfg, &bl);
     /* Triage: the config's baseline as it is now; revoked secrets in new commits reopen. */
     if ((cfg && fr_store_set_baseline(store, fr_config_path(cfg), bl, nbl)) ||
         fr_store_triage_reopen(store, run_id, &reopened) ||
         fr_store_findings_in_run(store, run_id, &in_targets) ||
-        fr_store_open_findings_in_run(store, run_id, &open_in_targets)) {
+        fr_store_open_findings_in_run(store, run_id, &open_in_targets) ||
+        fr_store_indicators_in_run(store, run_id, &ind_targets, &ind_open)) {
         error_redacted(path_sc, NULL);
         incomplete = 1;
     }
@@ -824,13 +827,24 @@ int fr_cmd_scan(int argc, char **argv)
         if (files_unchanged)
             fprintf(stderr, "ferret: %llu file%s unchanged since the last sweep (not read again)\n",
                     (unsigned long long)files_unchanged, files_unchanged == 1 ? "" : "s");
-        fprintf(stderr, "ferret: the scanned targets hold %llu finding%s\n",
+        /* Secrets and threat indicators are counted apart: an indicator is a
+         * trace of an attack, not a leaked credential. */
+        uint64_t sec_targets = in_targets - ind_targets;
+        fprintf(stderr, "ferret: the scanned targets hold %llu finding%s",
                 (unsigned long long)in_targets, in_targets == 1 ? "" : "s");
+        if (ind_targets)
+            fprintf(stderr, " (%llu secret%s, %llu threat indicator%s)",
+                    (unsigned long long)sec_targets, sec_targets == 1 ? "" : "s",
+                    (unsigned long long)ind_targets, ind_targets == 1 ? "" : "s");
+        fputc('\n', stderr);
         if (open_in_targets != in_targets)
             fprintf(stderr,
-                    "ferret: %llu of them open (the others accepted, false positives, revoked or "
-                    "baselined)\n",
-                    (unsigned long long)open_in_targets);
+                    "ferret: %llu of them open (%llu secret%s, %llu indicator%s; the others "
+                    "accepted, false positives, revoked or baselined)\n",
+                    (unsigned long long)open_in_targets,
+                    (unsigned long long)(open_in_targets - ind_open),
+                    open_in_targets - ind_open == 1 ? "" : "s", (unsigned long long)ind_open,
+                    ind_open == 1 ? "" : "s");
         if (reopened)
             fprintf(stderr, "ferret: %llu revoked finding%s seen in new commits: reopened\n",
                     (unsigned long long)reopened, reopened == 1 ? "" : "s");

@@ -50,6 +50,10 @@ static int sink(void *ctx, const fr_store_item *si)
     const fr_location *l = si->nlocs ? &si->locs[0] : NULL;
     for (size_t i = 0; i < si->nmatches; i++) {
         const fr_store_match *m = &si->matches[i];
+        /* Gates stop secrets; threat indicators in a pushed pipeline definition
+         * (curl | sh in a workflow is common and often meant) are for sweeps
+         * and reports, not a reason to refuse a push. */
+        if (m->kind == FR_KIND_INDICATOR) continue;
         h->f = fr_xrealloc(h->f, (h->nf + 1) * sizeof *h->f);
         h->f[h->nf++] = (hook_finding){
             .rule = dup0(m->rule_id),
@@ -86,16 +90,15 @@ static void prefix_error(const char *what)
 int hook_scan_start(hook_scan *h, const hook_opts *o)
 {
     memset(h, 0, sizeof *h);
-    if (fr_rules_load(&h->rs, o->rules_dir)) {
+    fr_buf cdir = {0};
+    if (!o->cache_dir) fr_cli_cache_dir(&cdir);
+    const char *cache = o->cache_dir ? o->cache_dir : cdir.len ? cdir.p : NULL;
+    if (fr_rules_load_cached(&h->rs, o->rules_dir, cache)) {
+        fr_buf_release(&cdir);
         prefix_error("cannot load the rules");
         return FR_ERR;
     }
-    fr_buf cdir = {0};
-    if (!o->cache_dir) fr_cli_cache_dir(&cdir);
-    fr_engine_opts eo = {.cache_dir = o->cache_dir ? o->cache_dir
-                                      : cdir.len   ? cdir.p
-                                                   : NULL,
-                         .ignore_allow_comments = o->ignore_allow};
+    fr_engine_opts eo = {.cache_dir = cache, .ignore_allow_comments = o->ignore_allow};
     int rc = fr_engine_new(&h->eng, h->rs, &eo);
     fr_buf_release(&cdir);
     if (rc || fr_scanner_new(&h->sc, h->eng)) {

@@ -107,6 +107,8 @@ double fr_thread_cpu_seconds(void);
 
 int fr_scanner_new(fr_scanner **out, const fr_engine *e);
 void fr_scanner_free(fr_scanner *s);
+/* The engine a scanner scans with. */
+const fr_engine *fr_scanner_engine(const fr_scanner *s);
 
 /* Largest buffer fr_scan accepts (Hyperscan takes a 32-bit length). */
 #define FR_SCAN_MAX ((size_t)1 << 31)

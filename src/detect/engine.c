@@ -35,12 +35,15 @@ struct fr_engine {
      * on every run; NULL when there is none). */
     hs_database_t *db, *db_rest;
     hs_scratch_t *proto_scratch;
+    /* A rule's confirm pattern: compiled at load when the databases are
+     * compiled (so that a bad pattern is reported), else (loaded from the
+     * cache, which only holds what compiled whole) when first needed. */
     pcre2_code **codes;
     /* PCRE2 JIT code is made on a rule's first candidate, not at load: most
      * rules never have one in a small push, and JIT-compiling all of them was
      * ~15% of a pre-receive hook's CPU. jit_done[i] is set (release) once rule
      * i's code is final; until then confirms take jit_lock, so no thread
-     * matches a code that another is JIT-compiling. */
+     * matches a code that another is compiling. */
     atomic_uchar *jit_done;
     pthread_mutex_t jit_lock;
     int every_position;
@@ -130,17 +133,31 @@ static pcre2_code *compile_pcre(const fr_rule *r, int jit, fr_buf *err)
     return c;
 }
 
-/* Makes rule i's code final (JIT-compiled, or interpreted where the JIT
- * fails: the interpreter gives the same matches) before its first match. */
-static void jit_ready(fr_engine *e, size_t i)
+/* Rule i's code, compiled now if the engine came from the cache (not
+ * JIT-compiled). Only while the engine is built, on one thread. */
+static pcre2_code *code_of(fr_engine *e, size_t i)
 {
-    if (atomic_load_explicit(&e->jit_done[i], memory_order_acquire)) return;
+    if (!e->codes[i]) {
+        fr_buf err = {0};
+        e->codes[i] = compile_pcre(&e->rs->rules[i], 0, &err);
+        fr_buf_release(&err);
+    }
+    return e->codes[i];
+}
+
+/* Makes rule i's code final (compiled, and JIT-compiled or interpreted where
+ * the JIT fails: the interpreter gives the same matches) before its first
+ * match. NULL when the pattern no longer compiles (out of memory). */
+static pcre2_code *code_ready(fr_engine *e, size_t i)
+{
+    if (atomic_load_explicit(&e->jit_done[i], memory_order_acquire)) return e->codes[i];
     pthread_mutex_lock(&e->jit_lock);
     if (!atomic_load_explicit(&e->jit_done[i], memory_order_relaxed)) {
-        jit_compile(&e->rs->rules[i], e->codes[i], NULL);
+        if (code_of(e, i)) jit_compile(&e->rs->rules[i], e->codes[i], NULL);
         atomic_store_explicit(&e->jit_done[i], 1, memory_order_release);
     }
     pthread_mutex_unlock(&e->jit_lock);
+    return e->codes[i];
 }
 
 /* Compiles the rules in one Hyperscan database. A rule Hyperscan cannot run
@@ -154,7 +171,8 @@ static int compile_hs(const fr_ruleset *rs, const size_t *idx, size_t n, hs_data
     unsigned *ids = fr_xcalloc(n, sizeof *ids);
     int rc = FR_OK;
     for (size_t i = 0; i < n; i++) {
-        exprs[i] = rs->rules[idx[i]].pattern;
+        exprs[i] =
+            rs->rules[idx[i]].prefilter ? rs->rules[idx[i]].prefilter : rs->rules[idx[i]].pattern;
         flags[i] = HS_FLAG_MULTILINE;
         ids[i] = (unsigned)idx[i];
         /* Find the patterns Hyperscan cannot run exactly up front, one by one:
@@ -271,28 +289,37 @@ static int cache_dir_ok(const char *dir)
 
 /*
  * A cached database is bound to everything it was compiled from: the file opens
- * with this identity (format, ferret and Hyperscan versions, the CPU it was
- * compiled for, the rule-set hash, the number of rules and of patterns in the
- * database), then the size and SHA-256 of the serialized database that follows.
- * None of that proves what the database holds (whoever writes the file writes
- * the header too, and the SHA-256 only catches damage), so a loaded database is
- * also run over the rules' examples (db_fits_examples): it must report each
- * cached rule on every example that rule's own pattern matches, and no other id.
+ * with this identity (format, ferret, Hyperscan and PCRE2 versions, the CPU it
+ * was compiled for, the rule-set hash, the number of rules), then the size and
+ * SHA-256 of the payload that follows: the rules the database holds (their
+ * count, indexes, and for each the index of its witness, the first example its
+ * pattern matches) and the serialized database. None of that proves what the
+ * database holds (whoever writes the file writes the header too, and the
+ * SHA-256 only catches damage), so a database is run over its rules' examples
+ * (db_fits_examples) before it is stored: it must report each of them on
+ * every example that rule's own pattern matches, and no other id; and when it
+ * is loaded: it must report each rule on its witness, and no other id there.
  * Only rules one of whose examples their pattern matches can be checked this
  * way; the others are never cached but compiled on every run into a second,
  * small database.
+ *
+ * Loading from the cache compiles no confirm pattern: they are compiled on
+ * their rule's first candidate. The file is only written after every pattern
+ * compiled, so a rule set with a bad pattern never loads from it.
  */
 
-static void cache_identity(fr_buf *b, const fr_ruleset *rs, size_t npatterns)
+static void cache_identity(fr_buf *b, const fr_ruleset *rs)
 {
     hs_platform_info_t plat;
     memset(&plat, 0, sizeof plat);
     hs_populate_platform(&plat);
+    char pcre[64] = "";
+    pcre2_config(PCRE2_CONFIG_VERSION, pcre);
     fr_buf_printf(b,
-                  "ferret-hs-cache 3\nferret %s\nhyperscan %s\nmode block\nplatform %u %llx\n"
-                  "rules %s\nnrules %zu\npatterns %zu\n",
-                  FERRET_VERSION, hs_version(), plat.tune, (unsigned long long)plat.cpu_features,
-                  rs->hash, rs->n, npatterns);
+                  "ferret-hs-cache 5\nferret %s\nhyperscan %s\npcre2 %s\nmode block\n"
+                  "platform %u %llx\nrules %s\nnrules %zu\n",
+                  FERRET_VERSION, hs_version(), pcre, plat.tune,
+                  (unsigned long long)plat.cpu_features, rs->hash, rs->n);
 }
 
 static void cache_path(fr_buf *b, const char *dir, const char *identity, size_t n)
@@ -329,29 +356,79 @@ static int example_matches(const pcre2_code *code, const char *text, pcre2_match
     return pcre2_match(code, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL) >= 0;
 }
 
+/* The examples of the rules a database should hold, in one text (a scan
+ * per example cost more than the check: Hyperscan's per-scan start-up of a
+ * large database), each example on lines of its own. */
 typedef struct {
-    unsigned want;
     const unsigned char *in_db; /* in_db[id]: the database should hold rule id */
     size_t n;
-    int hit, stray;
+    const size_t *start; /* start[k]: offset of example k; start[k + 1] - 2: its end */
+    const size_t *rule;  /* rule[k]: the rule example k belongs to */
+    unsigned char *hit;  /* hit[k]: the database reported rule[k] ending in example k */
+    size_t nex;
+    int stray;
 } verify_ctx;
 
 static int on_verify_hit(unsigned id, unsigned long long from, unsigned long long to,
                          unsigned flags, void *ctx)
 {
-    (void)from, (void)to, (void)flags;
+    (void)from, (void)flags;
     verify_ctx *v = ctx;
-    v->hit |= id == v->want;
-    v->stray |= id >= v->n || !v->in_db[id];
+    if (id >= v->n || !v->in_db[id]) {
+        v->stray = 1;
+        return 0;
+    }
+    /* the example whose bytes the match ends in (to is one past its end) */
+    size_t lo = 0, hi = v->nex;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->start[mid + 1] < to)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < v->nex && to > v->start[lo] && to + 2 <= v->start[lo + 1] && v->rule[lo] == id)
+        v->hit[lo] = 1;
     return 0;
+}
+
+typedef struct {
+    unsigned want;
+    int hit;
+} single_ctx;
+
+static int on_single_hit(unsigned id, unsigned long long from, unsigned long long to,
+                         unsigned flags, void *ctx)
+{
+    (void)from, (void)to, (void)flags;
+    single_ctx *c = ctx;
+    c->hit |= id == c->want;
+    return 0;
+}
+
+/* Whether db reports rule `rule` on text scanned alone. */
+static int reported_alone(const hs_database_t *db, hs_scratch_t *scratch, size_t rule,
+                          const char *text)
+{
+    single_ctx c = {(unsigned)rule, 0};
+    return hs_scan(db, text, (unsigned)strlen(text), 0, scratch, on_single_hit, &c) ==
+               HS_SUCCESS &&
+           c.hit;
 }
 
 /* Whether db behaves as the database of rules idx[0..n) on their examples. A
  * database compiled from these patterns reports a rule wherever its pattern
- * matches (prefilter mode reports more, never less); one compiled from other
- * patterns misses a rule or reports ids of rules it should not hold. */
-static int db_fits_examples(const fr_engine *e, const hs_database_t *db, const size_t *idx,
-                            size_t n, pcre2_match_data *md)
+ * matches (prefilter mode reports more, never less), so on at least one of
+ * its examples; one compiled from other patterns misses a rule or reports ids
+ * of rules it should not hold. With witness (a cached database), each rule is
+ * run on one example, witness[i] of rule idx[i], which its pattern matched
+ * when the database was compiled and checked on all of them: it must be
+ * reported there (scanning every example was 2 ms of a hook's start-up).
+ * The examples are scanned as one text, each on lines of its own; one not
+ * reported there is scanned alone before it counts as missed (a pattern
+ * anchored at the text's start or end, \A or \z, sees it only alone). */
+static int db_fits_examples(fr_engine *e, const hs_database_t *db, const size_t *idx, size_t n,
+                            const size_t *witness, pcre2_match_data *md)
 {
     const fr_ruleset *rs = e->rs;
     hs_scratch_t *scratch = NULL;
@@ -359,30 +436,66 @@ static int db_fits_examples(const fr_engine *e, const hs_database_t *db, const s
     int ok = hs_database_info(db, &info) == HS_SUCCESS && info &&
              strstr(info, "Mode: BLOCK") != NULL && hs_alloc_scratch(db, &scratch) == HS_SUCCESS;
     free(info);
-    verify_ctx v = {.in_db = fr_xcalloc(rs->n ? rs->n : 1, 1), .n = rs->n};
+    size_t nex = 0;
     for (size_t i = 0; i < n; i++)
+        nex += witness ? 1 : rs->rules[idx[i]].nexamples;
+    size_t *start = fr_xcalloc(nex + 1, sizeof *start), *rule = fr_xcalloc(nex + 1, sizeof *rule);
+    verify_ctx v = {.in_db = fr_xcalloc(rs->n ? rs->n : 1, 1),
+                    .n = rs->n,
+                    .start = start,
+                    .rule = rule,
+                    .hit = fr_xcalloc(nex + 1, 1),
+                    .nex = nex};
+    fr_buf text = {0};
+    for (size_t i = 0, k = 0; i < n; i++) {
         ((unsigned char *)v.in_db)[idx[i]] = 1;
-    for (size_t i = 0; ok && i < n; i++) {
         const fr_rule *r = &rs->rules[idx[i]];
-        for (size_t k = 0; ok && k < r->nexamples; k++) {
-            const char *t = r->examples[k].text;
-            v.want = (unsigned)idx[i];
-            v.hit = v.stray = 0;
-            ok = hs_scan(db, t, (unsigned)strlen(t), 0, scratch, on_verify_hit, &v) == HS_SUCCESS &&
-                 !v.stray && (v.hit || !example_matches(e->codes[idx[i]], t, md));
+        for (size_t j = witness ? witness[i] : 0; j < (witness ? witness[i] + 1 : r->nexamples);
+             j++, k++) {
+            fr_buf_puts(&text, "\n\n");
+            start[k] = text.len;
+            rule[k] = idx[i];
+            fr_buf_puts(&text, r->examples[j].text);
         }
     }
-    free((void *)v.in_db);
+    fr_buf_puts(&text, "\n\n");
+    start[nex] = text.len;
+    ok = ok && text.len <= FR_SCAN_MAX &&
+         hs_scan(db, text.p, (unsigned)text.len, 0, scratch, on_verify_hit, &v) == HS_SUCCESS &&
+         !v.stray;
+    for (size_t i = 0, k = 0; ok && i < n; i++) {
+        const fr_rule *r = &rs->rules[idx[i]];
+        int any = 0;
+        if (witness) { /* its pattern matched it when it was cached */
+            ok = v.hit[k] || reported_alone(db, scratch, idx[i], r->examples[witness[i]].text);
+            k++;
+            continue;
+        }
+        for (size_t j = 0; ok && j < r->nexamples; j++, k++) {
+            if (!v.hit[k]) v.hit[k] = reported_alone(db, scratch, idx[i], r->examples[j].text);
+            /* not reported: its pattern must not match it either */
+            if (!v.hit[k]) {
+                const pcre2_code *c = code_of(e, idx[i]);
+                ok = c && !example_matches(c, r->examples[j].text, md);
+            }
+            any |= v.hit[k];
+        }
+        ok = ok && any;
+    }
+    fr_buf_release(&text);
+    free((void *)v.in_db), free(v.hit), free(start), free(rule);
     hs_free_scratch(scratch);
     return ok;
 }
 
-static hs_database_t *cache_load(const char *dir, const fr_engine *e, const size_t *idx,
-                                 size_t nidx, pcre2_match_data *md)
+/* The cached database for e's rules, and the rules it holds (*idx[0..*nidx),
+ * increasing), or NULL. */
+static hs_database_t *cache_load(const char *dir, fr_engine *e, size_t **idx, size_t *nidx,
+                                 pcre2_match_data *md)
 {
     if (!dir || !cache_dir_ok(dir)) return NULL;
     fr_buf id = {0}, path = {0}, data = {0};
-    cache_identity(&id, e->rs, nidx);
+    cache_identity(&id, e->rs);
     cache_path(&path, dir, id.p, id.len);
     hs_database_t *db = NULL;
     int fd = open(path.p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -398,56 +511,83 @@ static hs_database_t *cache_load(const char *dir, const fr_engine *e, const size
         data.p[data.len] = 0;
     }
     if (fd >= 0) close(fd);
-    size_t dbsize = 0, tl = 0;
+    size_t size = 0, tl = 0, n = 0, *held = NULL, *wit = NULL;
     char hex[65], have[65];
     if (data.len > id.len && !memcmp(data.p, id.p, id.len) &&
-        (tl = cache_trailer(data.p + id.len, &dbsize, hex)) && dbsize > 0 &&
-        dbsize == data.len - id.len - tl) {
-        const char *bytes = data.p + id.len + tl;
-        fr_sha256_hex(bytes, dbsize, have);
-        if (!strcmp(have, hex) && hs_deserialize_database(bytes, dbsize, &db) == HS_SUCCESS &&
-            !db_fits_examples(e, db, idx, nidx, md)) {
+        (tl = cache_trailer(data.p + id.len, &size, hex)) && size > sizeof(uint32_t) &&
+        size == data.len - id.len - tl) {
+        const unsigned char *p = (const unsigned char *)data.p + id.len + tl;
+        fr_sha256_hex(p, size, have);
+        uint32_t cnt = 0;
+        memcpy(&cnt, p, sizeof cnt);
+        int ok = !strcmp(have, hex) && cnt > 0 && cnt <= e->rs->n &&
+                 (size_t)cnt * 2 * sizeof(uint32_t) < size - sizeof cnt;
+        held = fr_xcalloc(cnt ? cnt : 1, sizeof *held);
+        wit = fr_xcalloc(cnt ? cnt : 1, sizeof *wit);
+        for (n = 0; ok && n < cnt; n++) {
+            uint32_t x, w;
+            memcpy(&x, p + sizeof cnt + n * sizeof x, sizeof x);
+            memcpy(&w, p + sizeof cnt + (cnt + n) * sizeof w, sizeof w);
+            held[n] = x, wit[n] = w;
+            ok = x < e->rs->n && (n == 0 || x > held[n - 1]) && w < e->rs->rules[x].nexamples;
+        }
+        size_t off = sizeof cnt + (size_t)cnt * 2 * sizeof(uint32_t);
+        if (ok && hs_deserialize_database((const char *)p + off, size - off, &db) == HS_SUCCESS &&
+            !db_fits_examples(e, db, held, n, wit, md)) {
             hs_free_database(db);
             db = NULL;
         }
     }
+    if (db) {
+        *idx = held, *nidx = n;
+    } else {
+        free(held);
+    }
+    free(wit);
     fr_buf_release(&id);
     fr_buf_release(&path);
     fr_buf_release(&data);
     return db;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+static int write_all(int fd, const void *p, size_t n)
 {
     while (n) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) return 0;
-        p += w, n -= (size_t)w;
+        p = (const char *)p + w, n -= (size_t)w;
     }
     return 1;
 }
 
 /* Best effort: a cache that cannot be written only costs the next compile. The
  * file appears whole or not at all (a temporary file renamed over it). */
-static void cache_store(const char *dir, const fr_ruleset *rs, size_t npatterns,
-                        const hs_database_t *db)
+static void cache_store(const char *dir, const fr_ruleset *rs, const size_t *idx,
+                        const size_t *witness, size_t nidx, const hs_database_t *db)
 {
     if (!dir || !cache_dir_ok(dir)) return;
     char *bytes = NULL;
     size_t len = 0;
     if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return;
-    fr_buf head = {0}, path = {0}, tmp = {0};
+    fr_buf head = {0}, path = {0}, tmp = {0}, payload = {0};
     char hex[65];
-    cache_identity(&head, rs, npatterns);
+    uint32_t cnt = (uint32_t)nidx;
+    fr_buf_append(&payload, &cnt, sizeof cnt);
+    for (size_t i = 0; i < 2 * nidx; i++) {
+        uint32_t x = (uint32_t)(i < nidx ? idx[i] : witness[i - nidx]);
+        fr_buf_append(&payload, &x, sizeof x);
+    }
+    fr_buf_append(&payload, bytes, len);
+    cache_identity(&head, rs);
     cache_path(&path, dir, head.p, head.len);
-    fr_sha256_hex(bytes, len, hex);
-    fr_buf_printf(&head, "size %zu\nsha256 %s\n", len, hex);
+    fr_sha256_hex(payload.p, payload.len, hex);
+    fr_buf_printf(&head, "size %zu\nsha256 %s\n", payload.len, hex);
     fr_buf_printf(&tmp, "%s.%ld.tmp", path.p, (long)getpid());
     int fd = open(tmp.p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd >= 0) {
-        int ok =
-            fchmod(fd, 0600) == 0 && write_all(fd, head.p, head.len) && write_all(fd, bytes, len);
+        int ok = fchmod(fd, 0600) == 0 && write_all(fd, head.p, head.len) &&
+                 write_all(fd, payload.p, payload.len);
         ok = close(fd) == 0 && ok;
         if (!ok || rename(tmp.p, path.p) != 0) unlink(tmp.p);
     }
@@ -455,44 +595,63 @@ static void cache_store(const char *dir, const fr_ruleset *rs, size_t npatterns,
     fr_buf_release(&head);
     fr_buf_release(&path);
     fr_buf_release(&tmp);
+    fr_buf_release(&payload);
 }
 
 /* Compiles the rules into e->db (the rules an example checks: loaded from the
- * cache when it holds a database that fits them) and e->db_rest (the others). */
+ * cache when it holds a database that fits them) and e->db_rest (the others).
+ * Without a usable cache every confirm pattern is compiled first, so that a
+ * bad one is reported. */
 static int build_dbs(fr_engine *e, const char *cache, fr_buf *err)
 {
     const fr_ruleset *rs = e->rs;
-    size_t *chk = fr_xcalloc(rs->n + 1, sizeof *chk), *rest = fr_xcalloc(rs->n + 1, sizeof *rest);
+    size_t *chk = NULL, *wit = NULL, *rest = fr_xcalloc(rs->n + 1, sizeof *rest);
     size_t nc = 0, nr = 0;
     pcre2_match_data *md = pcre2_match_data_create(16, NULL);
     if (!md) {
-        free(chk), free(rest);
+        free(rest);
         fr_buf_puts(err, "PCRE2: out of memory");
         return FR_ERR;
     }
-    for (size_t i = 0; i < rs->n; i++) {
-        int checked = 0;
-        for (size_t k = 0; !checked && k < rs->rules[i].nexamples; k++)
-            checked = example_matches(e->codes[i], rs->rules[i].examples[k].text, md);
-        if (checked)
-            chk[nc++] = i;
-        else
-            rest[nr++] = i;
-    }
     int rc = FR_OK;
-    /* (an empty rule set still gets a database: Hyperscan says why it has none) */
-    if (nc || !nr) {
-        e->db = nc ? cache_load(cache, e, chk, nc, md) : NULL;
-        if (!e->db) {
+    e->db = cache_load(cache, e, &chk, &nc, md);
+    if (e->db) {
+        for (size_t i = 0, k = 0; i < rs->n; i++) {
+            if (k < nc && chk[k] == i)
+                k++;
+            else
+                rest[nr++] = i;
+        }
+    } else {
+        for (size_t i = 0; i < rs->n; i++)
+            if (!e->codes[i] && !(e->codes[i] = compile_pcre(&rs->rules[i], 0, err)))
+                rc = FR_ECORRUPT;
+        free(chk);
+        chk = fr_xcalloc(rs->n + 1, sizeof *chk);
+        wit = fr_xcalloc(rs->n + 1, sizeof *wit);
+        for (size_t i = 0; rc == FR_OK && i < rs->n; i++) {
+            size_t k = 0;
+            while (k < rs->rules[i].nexamples &&
+                   !example_matches(e->codes[i], rs->rules[i].examples[k].text, md))
+                k++;
+            if (k < rs->rules[i].nexamples) {
+                wit[nc] = k; /* the first example its pattern matches */
+                chk[nc++] = i;
+            } else {
+                rest[nr++] = i;
+            }
+        }
+        /* (an empty rule set still gets a database: Hyperscan says why it has none) */
+        if (rc == FR_OK && (nc || !nr)) {
             if (compile_hs(rs, chk, nc, &e->db, err))
                 rc = FR_ECORRUPT;
-            else if (cache && db_fits_examples(e, e->db, chk, nc, md))
-                cache_store(cache, rs, nc, e->db);
+            else if (cache && nc && db_fits_examples(e, e->db, chk, nc, NULL, md))
+                cache_store(cache, rs, chk, wit, nc, e->db);
         }
     }
     if (rc == FR_OK && nr && compile_hs(rs, rest, nr, &e->db_rest, err)) rc = FR_ECORRUPT;
     pcre2_match_data_free(md);
-    free(chk), free(rest);
+    free(chk), free(wit), free(rest);
     return rc;
 }
 
@@ -507,12 +666,10 @@ int fr_engine_new(fr_engine **out, const fr_ruleset *rs, const fr_engine_opts *o
     e->codes = fr_xcalloc(rs->n, sizeof *e->codes);
     e->jit_done = fr_xcalloc(rs->n ? rs->n : 1, sizeof *e->jit_done);
     pthread_mutex_init(&e->jit_lock, NULL);
-    for (size_t i = 0; i < rs->n; i++) {
+    for (size_t i = 0; i < rs->n; i++)
         atomic_init(&e->jit_done[i], 0);
-        if (!(e->codes[i] = compile_pcre(&rs->rules[i], 0, &err))) rc = FR_ECORRUPT;
-    }
     const char *cache = opts && !e->every_position ? opts->cache_dir : NULL;
-    if (rc == FR_OK) rc = build_dbs(e, cache, &err);
+    rc = build_dbs(e, cache, &err);
     /* one scratch serves both databases */
     if (rc == FR_OK &&
         ((e->db && hs_alloc_scratch(e->db, &e->proto_scratch) != HS_SUCCESS) ||
@@ -584,6 +741,11 @@ void fr_scanner_free(fr_scanner *s)
     free(s);
 }
 
+const fr_engine *fr_scanner_engine(const fr_scanner *s)
+{
+    return s->e;
+}
+
 const fr_scan_stats *fr_scanner_stats(const fr_scanner *s)
 {
     return &s->stats;
@@ -611,16 +773,54 @@ static int allowed_inline(const unsigned char *d, size_t len, size_t start, size
     return memmem(d + a, b - a, "ferret:allow", 12) != NULL;
 }
 
+/* Whether d[start] lies inside a Markdown fenced code block (``` or ~~~ at a
+ * line's start, after spaces): an odd number of fences in the
+ * FR_FENCE_LOOKBACK bytes before it. A README printed in a log shows commands
+ * as documentation, not as what the job ran. */
+#define FR_FENCE_LOOKBACK 16384
+static int in_code_fence(const unsigned char *d, size_t start)
+{
+    size_t lo = start > FR_FENCE_LOOKBACK ? start - FR_FENCE_LOOKBACK : 0;
+    size_t i = start;
+    while (i > lo && d[i - 1] != '\n') /* the match's own line is not a fence */
+        i--;
+    int fences = 0;
+    while (i > lo) {
+        size_t e = i - 1; /* the '\n' ending the previous line */
+        size_t b = e;
+        while (b > lo && d[b - 1] != '\n')
+            b--;
+        if (b == lo && lo > 0) break; /* a cut line: not known to be a fence */
+        size_t k = b;
+        while (k < e && (d[k] == ' ' || d[k] == '\t'))
+            k++;
+        if (e - k >= 3 && (!memcmp(d + k, "```", 3) || !memcmp(d + k, "~~~", 3))) fences++;
+        i = b;
+    }
+    return fences & 1;
+}
+
 static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_t ss, size_t se)
 {
     const fr_rule *r = &s->e->rs->rules[rule];
     const unsigned char *d = s->data;
-    if (se <= ss || fr_is_placeholder((const char *)d + ss, se - ss) ||
-        fr_is_decoy(d, ss, se, r->guards) ||
-        ((r->guards & FR_GUARD_GENERIC) && fr_generic_decoy(d, start, ss, se)) ||
-        (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
-        (r->nkeywords &&
-         !has_keyword(r, d, start > FR_KEYWORD_CONTEXT ? start - FR_KEYWORD_CONTEXT : 0, end))) {
+    /* An indicator's text is a command or a URL, not a token: the guards that
+     * judge a secret's bytes do not apply; documentation in a code block does. */
+    if (r->kind == FR_KIND_INDICATOR) {
+        if (se <= ss || in_code_fence(d, start) ||
+            (r->nkeywords &&
+             !has_keyword(r, d, start > FR_KEYWORD_CONTEXT ? start - FR_KEYWORD_CONTEXT : 0,
+                          end))) {
+            s->stats.guarded++;
+            return;
+        }
+    } else if (se <= ss || fr_is_placeholder((const char *)d + ss, se - ss) ||
+               fr_is_decoy(d, ss, se, r->guards) ||
+               ((r->guards & FR_GUARD_GENERIC) && fr_generic_decoy(d, start, ss, se)) ||
+               (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
+               (r->nkeywords &&
+                !has_keyword(r, d, start > FR_KEYWORD_CONTEXT ? start - FR_KEYWORD_CONTEXT : 0,
+                             end))) {
         s->stats.guarded++;
         return;
     }
@@ -660,10 +860,15 @@ static void confirm(fr_scanner *s, uint32_t rule, size_t e)
     if (ws < st->next_start) ws = st->next_start;
     size_t subj_end = e + W + FR_CONFIRM_LOOKAHEAD < s->len ? e + W + FR_CONFIRM_LOOKAHEAD : s->len;
     pcre2_set_offset_limit(s->mctx, e);
-    jit_ready((fr_engine *)s->e, rule); /* the engine is shared read-only but for this */
+    /* the engine is shared read-only but for this */
+    const pcre2_code *code = code_ready((fr_engine *)s->e, rule);
+    if (!code) {
+        s->failed = 1;
+        return;
+    }
     while (ws <= e) {
         s->stats.confirms++;
-        int rc = pcre2_match(s->e->codes[rule], s->data, subj_end, ws, 0, s->md, s->mctx);
+        int rc = pcre2_match(code, s->data, subj_end, ws, 0, s->md, s->mctx);
         if (rc < 0) {
             if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
                 rc == PCRE2_ERROR_JIT_STACKLIMIT)
@@ -722,6 +927,12 @@ static int confidence_rank(const char *c)
  * match carrying more context, then the rule listed first. */
 static int outranks(const fr_ruleset *rs, const fr_match *a, const fr_match *b)
 {
+    /* A rule for some origins or paths only (ci.variable-literal: pipeline
+     * definitions; rails.master-key: config/master.key) never hides one that applies everywhere: the pipeline drops it where its
+     * origin does not hold, and the secret would go with it. */
+    int ra = rs->rules[a->rule].applies_to != FR_APPLIES_ALL || rs->rules[a->rule].npaths;
+    int rb = rs->rules[b->rule].applies_to != FR_APPLIES_ALL || rs->rules[b->rule].npaths;
+    if (ra != rb) return rb;
     if (a->validated != b->validated) return a->validated > b->validated;
     int ca = confidence_rank(rs->rules[a->rule].confidence);
     int cb = confidence_rank(rs->rules[b->rule].confidence);
@@ -745,6 +956,8 @@ static void resolve_overlaps(fr_scanner *s)
         for (size_t k = kept, look = 0; k-- > 0 && look < 64; look++) {
             fr_match *o = &s->m[k];
             if (o->send <= m.sstart || o->rule == m.rule) continue;
+            /* a secret inside an indicator's command line is both */
+            if (rs->rules[o->rule].kind != rs->rules[m.rule].kind) continue;
             if (outranks(rs, &m, o)) {
                 memmove(o, o + 1, (kept - k - 1) * sizeof *o); /* m replaces o */
                 kept--;
@@ -765,6 +978,7 @@ int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match
     s->data = data;
     s->len = len;
     s->nm = 0;
+    s->failed = 0;
     memset(&s->stats, 0, sizeof s->stats);
     memset(s->st, 0, e->rs->n * sizeof *s->st);
     if (len > FR_SCAN_MAX) {
@@ -786,6 +1000,10 @@ int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match
             fr_error_set("Hyperscan scan failed (error %d)", (int)hr);
             return FR_ERR;
         }
+    }
+    if (s->failed) { /* a confirm pattern could not be compiled: no verdict */
+        fr_error_set("PCRE2: a rule's pattern cannot be compiled (out of memory)");
+        return FR_ERR;
     }
     if (s->nm > 1) {
         qsort(s->m, s->nm, sizeof *s->m, cmp_match);

@@ -50,7 +50,19 @@ static size_t redact(fr_scanner *sc, const char *path, fr_buf *out, const fr_mat
 {
     *nm = 0;
     if (fr_scan(sc, (const unsigned char *)path, strlen(path), m, nm) != FR_OK) *nm = 0;
-    return fr_redact_spans(path, *m, *nm, out);
+    /* Threat indicators are for logs and pipeline definitions, not names: only
+     * the secrets among the scanner's (read-only) matches are redacted. */
+    const fr_ruleset *rs = fr_engine_rules(fr_scanner_engine(sc));
+    size_t ns = 0;
+    for (size_t i = 0; i < *nm; i++)
+        ns += rs->rules[(*m)[i].rule].kind != FR_KIND_INDICATOR;
+    if (ns == *nm) return fr_redact_spans(path, *m, *nm, out);
+    fr_match *sec = fr_xcalloc(ns ? ns : 1, sizeof *sec);
+    for (size_t i = 0, k = 0; i < *nm; i++)
+        if (rs->rules[(*m)[i].rule].kind != FR_KIND_INDICATOR) sec[k++] = (*m)[i];
+    size_t n = fr_redact_spans(path, sec, ns, out);
+    free(sec);
+    return n;
 }
 
 size_t fr_redact_path(fr_scanner *sc, const char *path, fr_buf *out)
@@ -78,12 +90,13 @@ typedef struct {
 
 /* Copies the matches starting at own_from or later (the scanner's are
  * overwritten by its next scan). */
-static fr_path_match *keep_matches(const fr_match *m, size_t nm, size_t own_from, size_t *n)
+static fr_path_match *keep_matches(const fr_ruleset *rs, const fr_match *m, size_t nm,
+                                   size_t own_from, size_t *n)
 {
     fr_path_match *k = fr_xcalloc(nm ? nm : 1, sizeof *k);
     *n = 0;
     for (size_t i = 0; i < nm; i++)
-        if (m[i].sstart >= own_from)
+        if (m[i].sstart >= own_from && rs->rules[m[i].rule].kind != FR_KIND_INDICATOR)
             k[(*n)++] = (fr_path_match){m[i].rule, m[i].sstart, m[i].send, m[i].validated};
     return k;
 }
@@ -159,7 +172,7 @@ void fr_paths_check(fr_scanner *sc, const fr_engine *e, int store_secrets, fr_it
         l->path = fr_xstrdup(red.p);
         fr_path_match *own = NULL; /* the matches, kept past the scans below */
         size_t nown = 0;
-        if (own_from != SIZE_MAX) own = keep_matches(m, nm, own_from, &nown);
+        if (own_from != SIZE_MAX) own = keep_matches(fr_engine_rules(e), m, nm, own_from, &nown);
         /* What a layout tells (CI run, job, step) comes from the same names. */
         redact_field(sc, (char **)&l->ci_run, &tmp);
         redact_field(sc, (char **)&l->ci_job, &tmp);

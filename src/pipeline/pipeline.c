@@ -7,6 +7,7 @@
  * drops the result of any item it was still processing when the flag was set.
  */
 #include "pipeline/pipeline.h"
+#include "pipeline/masking.h"
 #include "util/limits.h"
 
 #include <pthread.h>
@@ -24,7 +25,8 @@ struct result {
     char *content_key;
     result **subs; /* archive members, each its own content */
     size_t nsubs;
-    int withdrawn; /* the loader gave FR_WITHDRAW: nothing to record */
+    int withdrawn;              /* the loader gave FR_WITHDRAW: nothing to record */
+    fr_mask_pending *mask_pend; /* a log's regions for the end-of-sweep pass */
 };
 
 typedef struct {
@@ -50,6 +52,7 @@ struct fr_pipeline {
     void **kept; /* fr_pipeline_keep allocations */
     size_t nkept;
     _Atomic int stopped;
+    fr_masking *mask; /* masking-bypass search of logs (NULL: off) */
     /* inline mode (opts.inline_scan): the submitting thread's scanner and
      * buffer, and results waiting for their content to be recorded */
     fr_scanner *isc;
@@ -138,6 +141,7 @@ static void result_free(result *r)
     }
     free(r->m);
     free(r->content_key);
+    fr_masking_pending_free(r->mask_pend);
     fr_item_free(r->it);
     free(r);
 }
@@ -168,6 +172,62 @@ static int drop_everywhere(fr_pipeline *p, const fr_item *it, const char *rule, 
     for (size_t i = 0; i < it->nlocs; i++)
         if (!p->opts.drop_match(p->opts.drop_ctx, rule, sec, len, it->locs[i].path)) return 0;
     return 1;
+}
+
+/* Which origins (FR_APPLIES_*) an item's content has: a log (by its content,
+ * or a place whose layout names a CI run or job), a pipeline definition (by
+ * a place's path), else other content. 0: no place known yet and not a log. */
+static unsigned origin_of(const fr_item *it, int is_log)
+{
+    unsigned o = is_log ? FR_APPLIES_LOGS : 0;
+    for (size_t i = 0; i < it->nlocs; i++) {
+        const fr_location *l = &it->locs[i];
+        if (l->ci_run || l->ci_job)
+            o |= FR_APPLIES_LOGS;
+        else if (fr_is_pipeline_definition(l->path))
+            o |= FR_APPLIES_PIPELINE_DEFS;
+        else if (!is_log)
+            o |= FR_APPLIES_OTHER;
+    }
+    return o;
+}
+
+/* Whether a rule with paths applies at one of the item's places. */
+static int path_applies(const fr_item *it, const fr_rule *rule)
+{
+    for (size_t i = 0; i < it->nlocs; i++)
+        if (fr_rule_path_matches(rule, it->locs[i].path)) return 1;
+    return 0;
+}
+
+/* An indicator's text: the matched span of view v (m[i]), made one line of
+ * printable ASCII (any other byte a '?', so offsets hold), with the secrets of
+ * other matches overlapping it redacted (fr_redact_spans merges them). At most
+ * FR_INDICATOR_TEXT_MAX bytes. */
+#define FR_INDICATOR_TEXT_MAX 400
+static void indicator_text(const fr_match *m, size_t nm, size_t i, const unsigned char *v,
+                           fr_buf *out)
+{
+    size_t a = m[i].sstart, b = m[i].send;
+    char *raw = fr_xmalloc(b - a + 1);
+    for (size_t k = a; k < b; k++)
+        raw[k - a] = v[k] >= 0x20 && v[k] < 0x7f ? (char)v[k] : '?';
+    raw[b - a] = 0;
+    fr_match *sp = fr_xcalloc(nm, sizeof *sp);
+    size_t ns = 0;
+    for (size_t k = 0; k < nm; k++) {
+        if (k == i || m[k].view != m[i].view || m[k].send <= a || m[k].sstart >= b) continue;
+        sp[ns].sstart = m[k].sstart > a ? m[k].sstart - a : 0;
+        sp[ns].send = (m[k].send < b ? m[k].send : b) - a;
+        ns++;
+    }
+    fr_redact_spans(raw, sp, ns, out);
+    if (out->len > FR_INDICATOR_TEXT_MAX) {
+        out->len = FR_INDICATOR_TEXT_MAX;
+        out->p[out->len] = 0;
+    }
+    free(sp);
+    free(raw);
 }
 
 /* A credential container (PKCS#12, keystore, KeePass; detect.h) is binary: its
@@ -209,11 +269,13 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     fr_text_views tv = {0};
     fr_text_views_of(&tv, (const unsigned char *)data, len);
     fr_buf norm[2] = {{0}};
+    int is_log = 0;
     for (size_t k = 0; k < tv.n; k++) {
         if (it->normalize &&
             it->normalize(it->nlocs ? it->locs[0].path : "", tv.p[k], tv.len[k], &norm[k]) == 1) {
             tv.p[k] = (const unsigned char *)(norm[k].p ? norm[k].p : "");
             tv.len[k] = norm[k].len;
+            is_log = 1;
         }
     }
     const fr_match *m;
@@ -222,27 +284,53 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         set_status(it, FR_ST_ERROR, fr_error());
         nm = 0;
     }
-    if (!nm) {
+    if (!nm && !(p->mask && is_log)) {
         fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
         fr_text_views_release(&tv);
         add_container(p, r, data, len);
         return;
     }
     const fr_ruleset *rs = fr_engine_rules(p->engine);
-    r->m = fr_xcalloc(nm, sizeof *r->m);
+    unsigned origin = rs->nindicators ? origin_of(it, is_log) : FR_APPLIES_ALL;
+    if (!origin) { /* no place yet and not a log: is it a pipeline definition? */
+        for (size_t i = 0; i < nm; i++)
+            if (rs->rules[m[i].rule].applies_to & FR_APPLIES_PIPELINE_DEFS) {
+                r->withdrawn = 1; /* the source submits it again with its places */
+                break;
+            }
+        origin = FR_APPLIES_OTHER;
+    }
+    /* A rule for some paths only (rails.master-key): content with no place yet
+     * waits for its places like a pipeline definition's. */
+    for (size_t i = 0; !it->nlocs && !r->withdrawn && i < nm; i++)
+        if (rs->rules[m[i].rule].npaths) r->withdrawn = 1;
+    if (r->withdrawn) nm = 0;
+    r->m = fr_xcalloc(nm ? nm : 1, sizeof *r->m);
     r->nm = 0;
     for (size_t i = 0; i < nm; i++) {
+        const fr_rule *rule = &rs->rules[m[i].rule];
+        if (!(rule->applies_to & origin)) continue;
+        if (rule->npaths && !path_applies(it, rule)) continue;
         const char *sec = (const char *)tv.p[m[i].view] + m[i].sstart;
         size_t slen = m[i].send - m[i].sstart;
-        if (p->opts.drop_match && drop_everywhere(p, it, rs->rules[m[i].rule].id, sec, slen))
-            continue;
+        if (p->opts.drop_match && drop_everywhere(p, it, rule->id, sec, slen)) continue;
         fr_store_match *o = &r->m[r->nm++];
         fr_buf pv = {0};
-        o->rule_id = rs->rules[m[i].rule].id;
-        fr_sha256_hex(sec, slen, o->secret_sha256);
-        fr_redact(sec, slen, &pv);
-        o->preview = fr_buf_steal(&pv);
-        if (p->opts.store_secrets) {
+        o->rule_id = rule->id;
+        o->kind = rule->kind;
+        if (rule->kind == FR_KIND_INDICATOR) {
+            /* The finding is the matched text with every secret in it redacted:
+             * its identity, preview and stored "secret" never hold one. */
+            indicator_text(m, nm, i, tv.p[m[i].view], &pv);
+            fr_sha256_hex(pv.p, pv.len, o->secret_sha256);
+            if (p->opts.store_secrets) o->secret = fr_xstrdup(pv.p);
+            o->preview = fr_buf_steal(&pv);
+        } else {
+            fr_sha256_hex(sec, slen, o->secret_sha256);
+            fr_redact(sec, slen, &pv);
+            o->preview = fr_buf_steal(&pv);
+        }
+        if (p->opts.store_secrets && rule->kind != FR_KIND_INDICATOR) {
             fr_buf sb = {0};
             fr_buf_put_safe(&sb, sec, slen);
             o->secret = fr_buf_steal(&sb);
@@ -252,7 +340,13 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         o->validated = m[i].validated;
         o->line = m[i].line;
         o->column = m[i].column;
+        if (p->mask && rule->kind != FR_KIND_INDICATOR) fr_masking_learn(p->mask, o, sec, slen);
     }
+    /* Masking bypass: a log is searched for known secrets printed transformed
+     * (pipeline/masking.h), after this item's own secrets were learnt. */
+    for (size_t k = 0; p->mask && !r->withdrawn && k < tv.n; k++)
+        if (norm[k].p && tv.p[k] == (const unsigned char *)norm[k].p)
+            fr_masking_search(p->mask, tv.p[k], tv.len[k], &r->m, &r->nm, &r->mask_pend);
     fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
     fr_text_views_release(&tv);
     add_container(p, r, data, len);
@@ -437,6 +531,17 @@ static void withhold_paths(result *r)
     set_status(it, FR_ST_ERROR, "cannot create a scanner: its paths are not recorded");
 }
 
+/* Logs' regions go to the end-of-sweep pass with their final keys and places
+ * (paths redacted). */
+static void keep_masking(fr_pipeline *p, result *r)
+{
+    for (size_t i = 0; i < r->nsubs; i++)
+        keep_masking(p, r->subs[i]);
+    if (!r->mask_pend) return;
+    fr_masking_keep(p->mask, r->mask_pend, r->content_key, r->it->locs, r->it->nlocs);
+    r->mask_pend = NULL;
+}
+
 /* Loads, scans and checks one item (a worker's, or inline the submitter's):
  * the result to record, or NULL when there is nothing to record (withdrawn,
  * interrupted, a name with no secret). */
@@ -484,6 +589,7 @@ static result *process_item(fr_pipeline *p, fr_scanner *sc, int have_scanner, fr
                       it->locs[0].repo ? it->locs[0].repo : "", it->locs[0].path);
         r->content_key = fr_buf_steal(&k);
     }
+    if (p->mask) keep_masking(p, r);
     return r;
 }
 
@@ -692,6 +798,11 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
     p->engine = engine;
     p->store = store;
     p->run_id = run_id;
+    /* Masking bypass needs the store's prints and key: not for hooks (inline,
+     * or a sink), whose verdict is about the pushed content alone. */
+    if (!p->opts.inline_scan && !p->opts.sink && store && fr_masking_start(&p->mask, store) &&
+        !p->opts.quiet)
+        fprintf(stderr, "ferret: warning: no masking-bypass search: %s\n", fr_error());
     if (p->opts.inline_scan) { /* no threads: submit does the work */
         p->isc_ok = fr_scanner_new(&p->isc, engine) == FR_OK;
         pthread_mutex_init(&p->mu, NULL);
@@ -716,7 +827,8 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
         fr_error_set("cannot start the writer thread");
         for (int i = 0; i < p->opts.threads; i++)
             fr_queue_free(p->work[i]);
-        fr_queue_free(p->results), free(p->work), free(p->wargs), free(p->workers), free(p);
+        fr_queue_free(p->results), free(p->work), free(p->wargs), free(p->workers);
+        fr_masking_free(p->mask), free(p);
         return FR_ERR;
     }
     /* Workers steal across all nqueues queues, fixed above; nworkers is only
@@ -734,11 +846,26 @@ int fr_pipeline_start(fr_pipeline **out, const fr_pipeline_opts *opts, const fr_
         pthread_join(p->writer, NULL);
         for (int i = 0; i < p->opts.threads; i++)
             fr_queue_free(p->work[i]);
-        fr_queue_free(p->results), free(p->work), free(p->wargs), free(p->workers), free(p);
+        fr_queue_free(p->results), free(p->work), free(p->wargs), free(p->workers);
+        fr_masking_free(p->mask), free(p);
         return FR_ERR;
     }
     *out = p;
     return FR_OK;
+}
+
+/* A log's masking-bypass hits from the end-of-sweep pass: recorded by the
+ * writer as matches of content it recorded before (FIFO: the log's own
+ * result was queued earlier). */
+static void emit_masking(void *ctx, fr_item *it, char *key, fr_store_match *m, size_t nm)
+{
+    fr_pipeline *p = ctx;
+    result *r = fr_xcalloc(1, sizeof *r);
+    *r = (result){.it = it, .m = m, .nm = nm, .content_key = key};
+    pthread_mutex_lock(&p->mu);
+    p->stats.matches += nm;
+    pthread_mutex_unlock(&p->mu);
+    if (fr_queue_push(p->results, r)) result_free(r);
 }
 
 /* Inline mode: the item's whole processing and recording, on the caller. */
@@ -834,8 +961,18 @@ int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
         fr_queue_close(p->work[i]);
     for (int i = 0; i < p->nworkers; i++)
         pthread_join(p->workers[i], NULL);
+    if (p->mask && !p->stopped && !fr_interrupted) { /* before the writer stops */
+        size_t unchecked = 0;
+        fr_masking_finish(p->mask, emit_masking, p, &unchecked);
+        if (unchecked && !p->opts.quiet)
+            fprintf(stderr,
+                    "ferret: warning: %zu logs were not searched again for secrets found after"
+                    " them in this sweep (more candidate text than %zu MB)\n",
+                    unchecked, FR_MASK_KEEP_MAX >> 20);
+    }
     fr_queue_close(p->results);
     pthread_join(p->writer, NULL);
+    fr_masking_free(p->mask);
     *stats = p->stats;
     int rc = p->stats.store_failed ? FR_ERR : FR_OK;
     if (rc) fr_error_set("%s", p->stats.store_error);

@@ -225,6 +225,8 @@ static int32_t rule_index(hctx *h, const fr_finding_row *f)
         char *fam = fr_xstrndup(f->rule_id, dot ? (size_t)(dot - f->rule_id) : strlen(f->rule_id));
         jesc(b, fam);
         free(fam);
+        fr_buf_append(b, ",", 1);
+        jesc(b, f->kind ? f->kind : "secret"); /* a finding's kind is its rule's */
         fr_buf_append(b, "]", 1);
     }
     return ix;
@@ -236,6 +238,18 @@ static int status_of(const fr_finding_row *f)
     for (int i = 0; i < (int)(sizeof STATUSES / sizeof *STATUSES); i++)
         if (f->status && !strcmp(f->status, STATUSES[i])) return i;
     return 0;
+}
+
+/* The kind column's text: the source, and how a masking bypass printed the
+ * secret ("file, printed base64"). */
+static int32_t kind_of(hctx *h, const fr_occurrence_row *o)
+{
+    if (!o->transform) return intern(&h->strs, o->kind);
+    fr_buf b = {0};
+    fr_buf_printf(&b, "%s, printed %s", o->kind, o->transform);
+    int32_t v = intern(&h->strs, b.p);
+    fr_buf_release(&b);
+    return v;
 }
 
 static int on_finding(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n, void *ctx)
@@ -265,7 +279,7 @@ static int on_finding(const fr_finding_row *f, const fr_occurrence_row *occ, siz
     sep(h, C_COMMIT);
     put_commit(&h->col[C_COMMIT], o ? o->commit : NULL);
     put_int(h, C_AUTHOR, o ? intern(&h->strs, who(o)) : -1);
-    put_int(h, C_KIND, o ? intern(&h->strs, o->kind) : -1);
+    put_int(h, C_KIND, o ? kind_of(h, o) : -1);
     /* counts over every occurrence, not only those passed */
     put_int(h, C_NOCC, (long long)(f->nocc_total > n ? f->nocc_total : n));
     put_int(h, C_NCOMMIT, (long long)f->ncommits);
@@ -292,7 +306,7 @@ static int on_finding(const fr_finding_row *f, const fr_occurrence_row *occ, siz
             fr_buf_append(m, ",", 1);
             put_commit(m, x->commit);
             fr_buf_append(m, ",", 1);
-            put_num(m, intern(&h->strs, x->kind));
+            put_num(m, kind_of(h, x));
             fr_buf_append(m, "]", 1);
             k++;
         }

@@ -81,6 +81,7 @@ static json_t *occurrence_json(const fr_occurrence_row *o)
         set_str(ci, "step", o->ci_step);
         json_object_set_new(j, "ci", ci);
     }
+    set_str(j, "transform", o->transform);
     return j;
 }
 
@@ -95,6 +96,8 @@ static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *oc
     set_str(j, "severity", f->severity);
     set_str(j, "confidence", f->confidence);
     set_str(j, "attack", f->attack);
+    set_str(j, "kind", f->kind ? f->kind : "secret");
+    if (f->attack_version) set_str(j, "attack_version", f->attack_version);
     if (!hashes_off) set_str(j, "secret_sha256", f->secret_sha256);
     set_str(j, "preview", f->preview);
     set_str(j, "validated", VALIDATED[f->validated & 3]);
@@ -122,6 +125,7 @@ typedef struct {
     const fr_report_opts *o;
     size_t n;
     fr_buf line; /* JSONL: one finding's line, written at once */
+    size_t nind; /* text: threat indicators written (their own section, after secrets) */
 } rctx;
 
 static int dump(json_t *j, FILE *out, size_t flags)
@@ -237,6 +241,19 @@ static void jesc(fr_buf *out, const char *str)
 /* A JSON string for untrusted text, as jstr: \xNN-escaped when not UTF-8. */
 static void jtext(fr_buf *out, const char *s)
 {
+    /* the common case, printable ASCII with nothing to escape: one scan */
+    const unsigned char *e = (const unsigned char *)s;
+    while (*e >= 0x20 && *e < 0x80 && *e != '"' && *e != '\\')
+        e++;
+    if (!*e) {
+        size_t n = (size_t)(e - (const unsigned char *)s);
+        if (out->len + n + 3 > out->cap) fr_buf_reserve(out, n + 2);
+        out->p[out->len] = '"';
+        memcpy(out->p + out->len + 1, s, n);
+        out->p[out->len + 1 + n] = '"';
+        out->len += n + 2;
+        return;
+    }
     if (utf8_ok((const unsigned char *)s)) {
         jesc(out, s);
         return;
@@ -248,13 +265,13 @@ static void jtext(fr_buf *out, const char *s)
 }
 
 /* ,"key":"value" when value is set and not empty (set_str); first: no comma */
-static void jfield(fr_buf *out, int *first, const char *k, const char *v)
+static inline void jfield(fr_buf *out, int *first, const char *k, const char *v)
 {
     if (!v || !*v) return;
     if (!*first) put(out, ",", 1);
     *first = 0;
     put(out, "\"", 1);
-    put(out, k, strlen(k));
+    put(out, k, strlen(k)); /* a literal: the compiler knows its length */
     put(out, "\":", 2);
     jtext(out, v);
 }
@@ -288,6 +305,7 @@ static void jsonl_occurrence(fr_buf *out, const fr_occurrence_row *o)
         jfield(out, &f2, "step", o->ci_step);
         put(out, "}", 1);
     }
+    jfield(out, &first, "transform", o->transform);
     put(out, "}", 1);
 }
 
@@ -303,6 +321,8 @@ static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurre
     jfield(out, &first, "severity", f->severity);
     jfield(out, &first, "confidence", f->confidence);
     jfield(out, &first, "attack", f->attack);
+    jfield(out, &first, "kind", f->kind ? f->kind : "secret");
+    if (f->attack_version) jfield(out, &first, "attack_version", f->attack_version);
     if (!hashes_off) jfield(out, &first, "secret_sha256", f->secret_sha256);
     jfield(out, &first, "preview", f->preview);
     jfield(out, &first, "validated", VALIDATED[f->validated & 3]);
@@ -332,12 +352,12 @@ static int on_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
     rctx *c = ctx;
     if (c->o->format == FR_FMT_JSONL) {
         fr_buf_reset(&c->line);
-        jsonl_finding(&c->line, f, occ, n, c->o->no_secret_hashes);
+        jsonl_finding(&c->line, f, occ, n, !c->o->secret_hashes);
         c->line.p[c->line.len] = 0; /* put() leaves the terminator out; fr_buf keeps one */
         fwrite(c->line.p, 1, c->line.len, c->out);
     } else {
         fputs(c->n ? ",\n" : "\n", c->out);
-        if (dump(finding_json(f, occ, n, c->o->no_secret_hashes), c->out, JSON_INDENT(2)))
+        if (dump(finding_json(f, occ, n, !c->o->secret_hashes), c->out, JSON_INDENT(2)))
             return FR_ERR;
     }
     c->n++;
@@ -389,6 +409,7 @@ static void put_location(FILE *out, const fr_occurrence_row *o)
         if (o->ci_job) fputs(" job ", out), put_safe(out, o->ci_job);
         if (o->ci_step) fputs(" step ", out), put_safe(out, o->ci_step);
     }
+    if (o->transform) fprintf(out, "  printed %s (masking bypass)", o->transform);
     fputc('\n', out);
 }
 
@@ -412,6 +433,10 @@ static int on_text(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
     FILE *out = c->out;
     int col = c->o->color;
     const char *st = f->status ? f->status : "open";
+    int ind = f->kind && !strcmp(f->kind, "indicator");
+    if (ind && !c->nind++)
+        fprintf(out, "%s== threat indicators (not leaked credentials) ==%s\n\n",
+                col ? "\033[1m" : "", col ? "\033[0m" : "");
     fprintf(out, "%s[%s]%s %s%s%s  %s  id %s  %s%s%s\n", col ? sev_color(f->severity) : "",
             f->severity, col ? "\033[0m" : "", col ? "\033[1m" : "", f->rule_id,
             col ? "\033[0m" : "", f->rule_name, f->fid ? f->fid : "-", col ? status_color(st) : "",
@@ -424,10 +449,17 @@ static int on_text(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
             fputs(f->status_who ? ": " : "", out), put_safe(out, f->status_comment);
         fputc('\n', out);
     }
-    fprintf(out, "    secret  ");
-    put_safe(out, f->secret ? f->secret : f->preview);
-    fprintf(out, "  %s  validated: %s  first seen %s\n", f->attack, VALIDATED[f->validated & 3],
-            f->first_seen);
+    if (ind) { /* the matched text (secrets in it redacted), the ATT&CK mapping */
+        fputs("    matched ", out);
+        put_safe(out, f->preview);
+        fprintf(out, "\n    attack  %s (ATT&CK v%s)  first seen %s\n", f->attack,
+                f->attack_version ? f->attack_version : "?", f->first_seen);
+    } else {
+        fprintf(out, "    secret  ");
+        put_safe(out, f->secret ? f->secret : f->preview);
+        fprintf(out, "  %s  validated: %s  first seen %s\n", f->attack, VALIDATED[f->validated & 3],
+                f->first_seen);
+    }
     if (f->nocc_total > 1) {
         fprintf(out,
                 "    spread  introduced %s; %zu location%s, %zu commit%s, %zu path%s, %zu "
@@ -472,9 +504,10 @@ static int on_count(const char *group, const char *key, int64_t n, void *ctx)
     } groups[] = {{"severity", "by severity", "by_severity"},
                   {"rule", "by rule", "by_rule"},
                   {"repo", "by repository", "by_repository"},
-                  {"status", "by status", "by_status"}};
+                  {"status", "by status", "by_status"},
+                  {"kind", "by kind", "by_kind"}};
     size_t g = 0;
-    while (g < 3 && strcmp(groups[g].group, group))
+    while (g < 4 && strcmp(groups[g].group, group))
         g++;
     int fresh = !c->group || strcmp(c->group, group);
     c->group = groups[g].group;
@@ -552,7 +585,7 @@ static int write_summary(fr_store *s, FILE *out, const fr_report_opts *o,
 
 int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfindings)
 {
-    rctx c = {out, o, 0, {0}};
+    rctx c = {out, o, 0, {0}, 0};
     fr_report_filter flt = fr_report_filter_of(o);
     int rc = FR_OK;
     if (o->summary) return write_summary(s, out, o, &flt, nfindings);
@@ -560,8 +593,21 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
     case FR_FMT_TEXT:
         if (!o->all_locations) flt.max_occurrences = FR_TEXT_LOCATIONS;
         flt.no_content_key = 1; /* the text shows no blob ids */
-        rc = fr_store_each_finding(s, &flt, on_text, &c);
-        if (rc == FR_OK) fprintf(out, "%zu finding%s\n", c.n, c.n == 1 ? "" : "s");
+        /* Secrets first, then threat indicators in their own section. */
+        if (flt.kind) {
+            rc = fr_store_each_finding(s, &flt, on_text, &c);
+        } else {
+            flt.kind = "secret";
+            rc = fr_store_each_finding(s, &flt, on_text, &c);
+            flt.kind = "indicator";
+            if (rc == FR_OK) rc = fr_store_each_finding(s, &flt, on_text, &c);
+        }
+        if (rc == FR_OK && c.nind && c.nind < c.n)
+            fprintf(out, "%zu finding%s (%zu secret%s, %zu threat indicator%s)\n", c.n,
+                    c.n == 1 ? "" : "s", c.n - c.nind, c.n - c.nind == 1 ? "" : "s", c.nind,
+                    c.nind == 1 ? "" : "s");
+        else if (rc == FR_OK)
+            fprintf(out, "%zu finding%s\n", c.n, c.n == 1 ? "" : "s");
         break;
     case FR_FMT_JSONL:
         rc = fr_store_each_finding(s, &flt, on_json, &c);

@@ -412,6 +412,7 @@ static json_t *occ_props(const fr_occurrence_row *o)
     set_str(j, "commit", o->commit);
     set_str(j, "date", o->author_date);
     set_str(j, "ref", o->ref);
+    set_str(j, "transform", o->transform);
     return j;
 }
 
@@ -436,6 +437,10 @@ static json_t *base_result(const fr_finding_row *f, const char *text)
 {
     json_t *r = json_object();
     set_str(r, "ruleId", f->rule_id);
+    /* A threat indicator is a problem to act on like a secret: kind "fail"
+     * (the only kind SARIF allows beside a level other than "none"), said
+     * explicitly; the rule's tags and the result's properties tell it apart. */
+    if (f->kind && !strcmp(f->kind, "indicator")) set_str(r, "kind", "fail");
     set_str(r, "level", fr_severity_level(f->severity));
     json_object_set_new(r, "message", text_msg(text));
     return r;
@@ -448,6 +453,7 @@ static void finding_props(json_t *r, const fr_finding_row *f, size_t nhist, json
     set_str(p, "preview", f->preview);
     set_str(p, "severity", f->severity);
     set_str(p, "validated", VALIDATED[f->validated & 3]);
+    set_str(p, "kind", f->kind ? f->kind : "secret");
     set_str(p, "firstSeen", f->first_seen);
     json_object_set_new(p, "historyLocations", json_integer((json_int_t)nhist));
     if (other && json_array_size(other)) json_object_set(p, "otherLocations", other);
@@ -558,6 +564,7 @@ static int finding_in_run(sctx *c, srun *r, const fr_finding_row *f, const fr_oc
                           name_only ? " in the file's name"
                           : arch    ? " in an archive member"
                                     : "");
+            if (o->transform) fr_buf_printf(&m, "; printed %s (masking bypass)", o->transform);
             if (nhist)
                 fr_buf_printf(&m, "; also in %zu place%s in history", nhist, nhist == 1 ? "" : "s");
             json_t *res = base_result(f, m.p);
@@ -571,6 +578,9 @@ static int finding_in_run(sctx *c, srun *r, const fr_finding_row *f, const fr_oc
                 json_object_update(json_object_get(res, "properties"), mprops);
                 json_decref(mprops);
             }
+            if (o->transform)
+                json_object_set_new(json_object_get(res, "properties"), "transform",
+                                    jstr(o->transform));
             free(arch);
             push_result(r, rank, res);
         }
@@ -634,21 +644,38 @@ static int rule_to_sarif(const fr_rule_meta *m, void *vctx)
     /* help: what the alert means and what to do, shown on every alert. */
     fr_buf t = {0}, md = {0};
     const char *desc = m->description && *m->description ? m->description : m->name;
-    fr_buf_printf(
-        &t,
-        "%s\n\nA secret in source code or history is exposed to everyone who can read the "
-        "repository and its clones. Revoke or rotate it at its issuer first (deleting the "
-        "line does not remove it from history), then remove it from the code and load it "
-        "from a secret store or the environment. If it is not a secret, mark the finding: "
-        "ferret triage ID --status false-positive.",
-        desc);
-    fr_buf_printf(
-        &md,
-        "%s\n\n**Revoke or rotate** the secret at its issuer first: deleting the line does "
-        "not remove it from history or clones. Then remove it from the code and load it "
-        "from a secret store or the environment.\n\nNot a secret? `ferret triage ID "
-        "--status false-positive`.",
-        desc);
+    int ind = m->kind && !strcmp(m->kind, "indicator");
+    if (ind) {
+        fr_buf_printf(&t,
+                      "%s\n\nA threat indicator: a trace of an attack (MITRE ATT&CK %s, as mapped "
+                      "under ATT&CK v%s) in a CI log or pipeline definition, not a leaked "
+                      "credential. Find who added it and when, and what the job could reach "
+                      "(its secrets, its cloud role); rotate what it exposed. If it is expected, "
+                      "mark the finding: ferret triage ID --status accepted.",
+                      desc, m->attack, m->attack_version ? m->attack_version : "?");
+        fr_buf_printf(&md,
+                      "%s\n\nA **threat indicator** (MITRE ATT&CK %s, ATT&CK v%s), not a leaked "
+                      "credential: find who added it and when, and what the job could reach "
+                      "(its secrets, its cloud role); rotate what it exposed.\n\nExpected? "
+                      "`ferret triage ID --status accepted`.",
+                      desc, m->attack, m->attack_version ? m->attack_version : "?");
+    } else {
+        fr_buf_printf(
+            &t,
+            "%s\n\nA secret in source code or history is exposed to everyone who can read the "
+            "repository and its clones. Revoke or rotate it at its issuer first (deleting the "
+            "line does not remove it from history), then remove it from the code and load it "
+            "from a secret store or the environment. If it is not a secret, mark the finding: "
+            "ferret triage ID --status false-positive.",
+            desc);
+        fr_buf_printf(
+            &md,
+            "%s\n\n**Revoke or rotate** the secret at its issuer first: deleting the line does "
+            "not remove it from history or clones. Then remove it from the code and load it "
+            "from a secret store or the environment.\n\nNot a secret? `ferret triage ID "
+            "--status false-positive`.",
+            desc);
+    }
     if (m->refs && *m->refs) {
         fr_buf_puts(&t, "\n\nReferences:");
         fr_buf_puts(&md, "\n\nReferences:\n");
@@ -673,14 +700,16 @@ static int rule_to_sarif(const fr_rule_meta *m, void *vctx)
     fr_buf_release(&md);
     json_object_set_new(r, "defaultConfiguration",
                         json_pack("{s:s}", "level", fr_severity_level(m->severity)));
-    json_t *tags = json_pack("[s,s]", "security", "secret");
+    json_t *tags = json_pack("[s,s]", "security", ind ? "indicator" : "secret");
     if (m->attack && *m->attack) json_array_append_new(tags, jstr(m->attack));
-    json_object_set_new(r, "properties",
-                        json_pack("{s:o,s:s,s:s}", "tags", tags, "precision",
-                                  !strcmp(m->confidence, "high")     ? "high"
-                                  : !strcmp(m->confidence, "medium") ? "medium"
-                                                                     : "low",
-                                  "security-severity", fr_severity_score(m->severity)));
+    json_t *props = json_pack("{s:o,s:s,s:s,s:s}", "tags", tags, "precision",
+                              !strcmp(m->confidence, "high")     ? "high"
+                              : !strcmp(m->confidence, "medium") ? "medium"
+                                                                 : "low",
+                              "security-severity", fr_severity_score(m->severity), "kind",
+                              ind ? "indicator" : "secret");
+    if (m->attack_version) set_str(props, "attackVersion", m->attack_version);
+    json_object_set_new(r, "properties", props);
     json_object_set_new(ctx, m->id, r);
     return FR_OK;
 }

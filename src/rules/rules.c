@@ -16,11 +16,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -111,8 +113,12 @@ static int one_of(const char *v, const char *const *allowed)
 
 static void rule_release(fr_rule *r)
 {
-    free(r->id), free(r->name), free(r->description), free(r->pattern);
+    free(r->id), free(r->name), free(r->description), free(r->pattern), free(r->prefilter);
     free(r->severity), free(r->confidence), free(r->attack), free(r->file), free(r->validate);
+    free(r->attack_version);
+    for (size_t i = 0; i < r->npaths; i++)
+        free(r->paths[i]);
+    free(r->paths);
     for (size_t i = 0; i < r->nkeywords; i++)
         free(r->keywords[i]);
     for (size_t i = 0; i < r->nignore; i++)
@@ -141,7 +147,7 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
 {
     static const char *const severities[] = {"critical", "high", "medium", "low", "info", NULL};
     static const char *const confidences[] = {"high", "medium", "low", NULL};
-    int rc = FR_OK;
+    int rc = FR_OK, seen_applies = 0;
     r->line = (int)m->start_mark.line + 1;
     r->file = fr_xstrdup(c->file);
     r->max_length = FR_RULE_DEFAULT_MAX_LENGTH;
@@ -167,13 +173,52 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
             rc = get_scalar(c, v, key, &r->description);
         else if (!strcmp(key, "pattern"))
             rc = get_scalar(c, v, key, &r->pattern);
+        else if (!strcmp(key, "prefilter"))
+            rc = get_scalar(c, v, key, &r->prefilter);
         else if (!strcmp(key, "severity"))
             rc = get_scalar(c, v, key, &r->severity);
         else if (!strcmp(key, "confidence"))
             rc = get_scalar(c, v, key, &r->confidence);
         else if (!strcmp(key, "attack"))
             rc = get_scalar(c, v, key, &r->attack);
-        else if (!strcmp(key, "validate"))
+        else if (!strcmp(key, "attack_version"))
+            rc = get_scalar(c, v, key, &r->attack_version);
+        else if (!strcmp(key, "paths"))
+            rc = get_list(c, v, key, &r->paths, &r->npaths, NULL);
+        else if (!strcmp(key, "kind")) {
+            char *k2 = NULL;
+            if ((rc = get_scalar(c, v, key, &k2))) return rc;
+            if (!strcmp(k2, "secret"))
+                r->kind = FR_KIND_SECRET;
+            else if (!strcmp(k2, "indicator"))
+                r->kind = FR_KIND_INDICATOR;
+            else
+                rc = fail(c, v, "kind must be secret or indicator, not '%s'", k2);
+            free(k2);
+        } else if (!strcmp(key, "applies_to")) {
+            char **g = NULL;
+            size_t ng = 0;
+            rc = get_list(c, v, key, &g, &ng, NULL);
+            r->applies_to = 0;
+            for (size_t i = 0; i < ng && !rc; i++) {
+                if (!strcmp(g[i], "logs"))
+                    r->applies_to |= FR_APPLIES_LOGS;
+                else if (!strcmp(g[i], "pipeline-definitions"))
+                    r->applies_to |= FR_APPLIES_PIPELINE_DEFS;
+                else if (!strcmp(g[i], "everywhere"))
+                    r->applies_to |= FR_APPLIES_ALL;
+                else
+                    rc = fail(c, v,
+                              "unknown applies_to '%s' (known: logs, pipeline-definitions, "
+                              "everywhere)",
+                              g[i]);
+            }
+            for (size_t i = 0; i < ng; i++)
+                free(g[i]);
+            free(g);
+            if (!rc && !r->applies_to) rc = fail(c, v, "applies_to must name at least one origin");
+            seen_applies = 1;
+        } else if (!strcmp(key, "validate"))
             rc = get_scalar(c, v, key, &r->validate);
         else if (!strcmp(key, "ignore_values"))
             rc = get_list(c, v, key, &r->ignore, &r->nignore, NULL);
@@ -239,6 +284,7 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
         return fail(c, m, "rule id '%s' may hold only a-z, 0-9, '.', '-' and '_'", r->id);
     if (!r->name) return fail(c, m, "rule '%s' has no 'name'", r->id);
     if (!r->pattern || !*r->pattern) return fail(c, m, "rule '%s' has no 'pattern'", r->id);
+    if (r->prefilter && !*r->prefilter) return fail(c, m, "rule '%s': empty 'prefilter'", r->id);
     if (!r->severity) return fail(c, m, "rule '%s' has no 'severity'", r->id);
     if (!one_of(r->severity, severities))
         return fail(c, m, "rule '%s': severity must be critical, high, medium, low or info", r->id);
@@ -248,6 +294,35 @@ static int parse_rule(const pctx *c, yaml_node_t *m, fr_rule *r)
     if (!r->attack || strncmp(r->attack, "T", 1))
         return fail(c, m, "rule '%s' needs 'attack', a MITRE ATT&CK technique id like T1552.001",
                     r->id);
+    if (r->kind == FR_KIND_INDICATOR) {
+        if (!seen_applies)
+            return fail(c, m,
+                        "indicator rule '%s' needs 'applies_to' (logs, pipeline-definitions, "
+                        "everywhere)",
+                        r->id);
+        if (!r->attack_version || !*r->attack_version)
+            return fail(c, m,
+                        "indicator rule '%s' needs 'attack_version', the ATT&CK version its "
+                        "technique was mapped under",
+                        r->id);
+        if (r->min_entropy > 0 || r->validate || r->nignore)
+            return fail(c, m,
+                        "indicator rule '%s': min_entropy, validate and ignore_values are for "
+                        "secrets",
+                        r->id);
+    } else if (!seen_applies) {
+        r->applies_to = FR_APPLIES_ALL;
+    }
+    if (r->attack_version) {
+        const char *q = r->attack_version;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (*q == '.' && q[1] >= '0' && q[1] <= '9')
+            for (q++; *q >= '0' && *q <= '9';)
+                q++;
+        if (q == r->attack_version || *q)
+            return fail(c, m, "rule '%s': attack_version must be an ATT&CK version like 18", r->id);
+    }
     if (r->nexamples == 0) return fail(c, m, "rule '%s' has no 'examples'", r->id);
     if (r->nnegatives == 0) return fail(c, m, "rule '%s' has no 'negative_examples'", r->id);
     return FR_OK;
@@ -386,6 +461,7 @@ static int parse_file(fr_ruleset *rs, fr_strtab *ids, const char *name, const ch
             goto done;
         }
         rs->rules = fr_xrealloc(rs->rules, (rs->n + 1) * sizeof *rs->rules);
+        if (r.kind == FR_KIND_INDICATOR) rs->nindicators++;
         rs->rules[rs->n++] = r;
     }
 done:
@@ -414,6 +490,17 @@ int fr_rules_load_buffers(fr_ruleset **out, const char *const *names, const char
         fr_error_set("no rules loaded");
         return FR_ERR;
     }
+    fr_rules_hash(datas, lens, nfiles, rs->hash);
+    *out = rs;
+    return FR_OK;
+}
+
+/* When this parser was built: a rule set cached by another build of it (a
+ * development build keeps the version number) is parsed afresh. */
+const char fr_rules_parser_build[] = __DATE__ " " __TIME__;
+
+void fr_rules_hash(const char *const *datas, const size_t *lens, size_t nfiles, char out[65])
+{
     /* The engine version is part of the hash: a change in how rules are applied
      * must invalidate "already scanned" as surely as a change in the rules. */
     fr_sha256_ctx h;
@@ -425,9 +512,7 @@ int fr_rules_load_buffers(fr_ruleset **out, const char *const *names, const char
     }
     unsigned char d[32];
     fr_sha256_final(&h, d);
-    fr_hex(rs->hash, d, 32);
-    *out = rs;
-    return FR_OK;
+    fr_hex(out, d, 32);
 }
 
 /* Reads a rule file that must be a regular file of at most FR_RULE_FILE_MAX bytes.
@@ -498,6 +583,11 @@ static int is_rule_file(const char *n)
 
 int fr_rules_load(fr_ruleset **out, const char *dir)
 {
+    return fr_rules_load_cached(out, dir, NULL);
+}
+
+int fr_rules_load_cached(fr_ruleset **out, const char *dir, const char *cache_dir)
+{
     size_t nb = 0, cap = 0, n = 0;
     while (fr_embedded_rules[nb].name)
         nb++;
@@ -562,7 +652,7 @@ int fr_rules_load(fr_ruleset **out, const char *dir)
         free(files);
         if (rc) goto done;
     }
-    rc = fr_rules_load_buffers(out, names, datas, lens, n);
+    rc = fr_rules_cache_load(out, names, datas, lens, n, cache_dir);
 done:
     for (size_t i = 0; i < nowned; i++)
         free(owned[i]);
@@ -580,6 +670,49 @@ void fr_ruleset_free(fr_ruleset *rs)
     free(rs);
 }
 
+const char *fr_kind_name(int kind)
+{
+    return kind == FR_KIND_INDICATOR ? "indicator" : "secret";
+}
+
+static int ends_with_ci(const char *s, size_t n, const char *sfx)
+{
+    size_t m = strlen(sfx);
+    return n >= m && !strncasecmp(s + n - m, sfx, m);
+}
+
+/* The name's last component, and the directory before it, decide: paths are
+ * repository-relative in git, absolute on disk, "container!member" in
+ * archives, so only the tail is looked at. */
+int fr_is_pipeline_definition(const char *path)
+{
+    if (!path) return 0;
+    const char *bang = strrchr(path, '!');
+    if (bang) path = bang + 1;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t bn = strlen(base);
+    size_t dn = (size_t)(base - path); /* directory part with its '/' */
+    int yml = ends_with_ci(base, bn, ".yml") || ends_with_ci(base, bn, ".yaml");
+    /* the directory ends with dir/ (and starts the path or follows a '/') */
+#define IN_DIR(d)                                                                                  \
+    (dn >= sizeof(d) && !strncmp(path + dn - sizeof(d), d "/", sizeof(d)) &&                       \
+     (dn == sizeof(d) || path[dn - sizeof(d) - 1] == '/'))
+    if (yml && IN_DIR(".github/workflows")) return 1;
+    if (yml && !strncasecmp(base, "azure-pipelines", 15)) return 1;
+    if (yml && (strstr(path, "/.azure-pipelines/") || !strncmp(path, ".azure-pipelines/", 17)))
+        return 1;
+    if (!strcmp(base, ".gitlab-ci.yml") || !strcmp(base, ".gitlab-ci.yaml") ||
+        ends_with_ci(base, bn, ".gitlab-ci.yml") || ends_with_ci(base, bn, ".gitlab-ci.yaml"))
+        return 1;
+    if (!strncmp(base, "Jenkinsfile", 11)) return 1;
+    if (!strcmp(base, "bitbucket-pipelines.yml") || !strcmp(base, ".travis.yml")) return 1;
+    if (yml && IN_DIR(".circleci") && !strncmp(base, "config.", 7)) return 1;
+    if (yml && (IN_DIR(".buildkite") || !strncmp(base, "buildkite.", 10))) return 1;
+#undef IN_DIR
+    return 0;
+}
+
 const char *fr_severity_level(const char *s)
 {
     if (!strcmp(s, "critical") || !strcmp(s, "high")) return "error";
@@ -594,4 +727,16 @@ const char *fr_severity_score(const char *s)
     if (!strcmp(s, "medium")) return "5.5";
     if (!strcmp(s, "low")) return "3.0";
     return "1.0";
+}
+
+int fr_rule_path_matches(const fr_rule *r, const char *path)
+{
+    if (!r->npaths) return 1;
+    if (!path) return 0;
+    const char *bang = strrchr(path, '!');
+    if (bang) path = bang + 1;
+    for (const char *t = path; t; t = strchr(t, '/') ? strchr(t, '/') + 1 : NULL)
+        for (size_t i = 0; i < r->npaths; i++)
+            if (!fnmatch(r->paths[i], t, FNM_PATHNAME)) return 1;
+    return 0;
 }

@@ -249,11 +249,13 @@ static const char *const COPY_SQL[] = {
     " AND r.status <> 'running'",
     "INSERT INTO temp.mrun SELECT r.id, m.id, r.id NOT IN (SELECT src FROM temp.mold)"
     " FROM src.runs r JOIN main.runs m ON m.uid = r.uid",
-    "INSERT INTO main.rules (id, name, description, severity, confidence, attack, refs)"
-    " SELECT id, name, description, severity, confidence, attack, refs FROM src.rules WHERE 1"
+    "INSERT INTO main.rules (id, name, description, severity, confidence, attack, refs, kind,"
+    " attack_version)"
+    " SELECT id, name, description, severity, confidence, attack, refs, kind, attack_version"
+    " FROM src.rules WHERE 1"
     " ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,"
     " severity = excluded.severity, confidence = excluded.confidence, attack = excluded.attack,"
-    " refs = excluded.refs",
+    " refs = excluded.refs, kind = excluded.kind, attack_version = excluded.attack_version",
     "INSERT INTO main.content (key, size, status, reason, rules_hash, run_id)"
     " SELECT c.key, c.size, c.status, c.reason, c.rules_hash, r.dst FROM src.content c"
     " JOIN temp.mrun r ON r.src = c.run_id AND r.new WHERE 1 ORDER BY c.key"
@@ -265,9 +267,9 @@ static const char *const COPY_SQL[] = {
     " OR c.id IN (SELECT l.content_id FROM src.locations l"
     " JOIN temp.mrun r ON r.src = l.last_run AND r.new)",
     "INSERT INTO main.findings (rule_id, secret_sha256, preview, secret, validated, first_seen,"
-    " last_seen, first_run, last_run, fid)"
+    " last_seen, first_run, last_run, fid, kind)"
     " SELECT f.rule_id, f.secret_sha256, f.preview, f.secret, f.validated, f.first_seen,"
-    " f.last_seen, r1.dst, r2.dst, fr_fid(f.rule_id, f.secret_sha256) FROM src.findings f"
+    " f.last_seen, r1.dst, r2.dst, fr_fid(f.rule_id, f.secret_sha256), f.kind FROM src.findings f"
     " JOIN temp.mrun r1 ON r1.src = f.first_run JOIN temp.mrun r2 ON r2.src = f.last_run"
     " AND r2.new WHERE 1 ORDER BY f.rule_id, f.secret_sha256 ON CONFLICT (rule_id, secret_sha256) "
     "DO UPDATE SET"
@@ -280,8 +282,8 @@ static const char *const COPY_SQL[] = {
     "INSERT INTO temp.mfinding SELECT f.id, m.id FROM src.findings f"
     " JOIN main.findings m ON m.rule_id = f.rule_id AND m.secret_sha256 = f.secret_sha256"
     " WHERE f.last_run IN (SELECT src FROM temp.mrun WHERE new)",
-    "INSERT OR IGNORE INTO main.matches (content_id, finding_id, offset, line, col)"
-    " SELECT c.dst, f.dst, m.offset, m.line, m.col FROM src.matches m"
+    "INSERT OR IGNORE INTO main.matches (content_id, finding_id, offset, line, col, transform)"
+    " SELECT c.dst, f.dst, m.offset, m.line, m.col, m.transform FROM src.matches m"
     " JOIN temp.mcontent c ON c.src = m.content_id JOIN temp.mfinding f ON f.src = m.finding_id"
     " ORDER BY c.dst, f.dst, m.offset",
     "INSERT INTO main.locations (content_id, source_kind, repo, path, commit_id, author_name,"
@@ -346,6 +348,12 @@ static const struct {
      " LEFT JOIN temp.mfid m ON m.src = t.fid WHERE NOT EXISTS (SELECT 1 FROM main.triage_log x"
      " WHERE x.fid = coalesce(m.dst, t.fid) AND x.at = t.at AND x.status = t.status"
      " AND x.who = t.who AND x.comment IS t.comment) ORDER BY t.id"},
+    /* Masking-bypass prints are keyed by the input's key: under another key
+     * they never match (dead rows, no false hits); under the same key they let
+     * the organisation store's sweeps find the shards' secrets. */
+    {"mask_prints", "INSERT OR IGNORE INTO main.mask_prints (finding_id, length, rk, tag)"
+                    " SELECT f.dst, p.length, p.rk, p.tag FROM src.mask_prints p"
+                    " JOIN temp.mfinding f ON f.src = p.finding_id"},
     {"baseline", "INSERT OR IGNORE INTO main.baseline (fid, reason, expires, source)"
                  " SELECT coalesce(m.dst, b.fid), b.reason, b.expires, b.source FROM src.baseline b"
                  " LEFT JOIN temp.mfid m ON m.src = b.fid"},
@@ -474,7 +482,7 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
         }
     }
     /* One transaction writes every input: a page cache large enough to keep
-     * the indexes being filled, instead of spilling them to the WAL over and
+     * the indexes being filled, instead of spilling them to disk over and
      * over: 2 GiB at most, allocated as used (about 450 bytes a merged
      * occurrence; 256 MiB spilled from 500,000 on). ORG's existing pages are
      * read through a map (during the merge only) instead of a copy each. */
@@ -483,6 +491,25 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
     /* Every row copied references rows the copy itself maps (runs, content,
      * findings): checking each reference again would double the work. */
     sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+    /* The merge's transaction keeps a rollback journal instead of the WAL:
+     * the commit writes the new pages once, into ORG itself, and journals
+     * only the existing pages it changes (the WAL wrote every changed page,
+     * then the checkpoint copied it again). Atomic as before: until the
+     * commit ORG's file holds only what it held (pages spilled from the
+     * cache are journalled), and after a crash the next connection rolls a
+     * hot journal back. Switching needs ORG to be open nowhere else (SQLite
+     * refuses otherwise: the merge then keeps the WAL); WAL mode is restored
+     * afterwards, so readers never wait for more than the commit. */
+    int rollback_journal = 0;
+    if (rc == FR_OK) {
+        char *mode = query_text(db, "PRAGMA main.journal_mode = TRUNCATE");
+        rollback_journal = mode && !strcmp(mode, "truncate");
+        free(mode);
+        /* FULL: the journal is on disk before ORG's pages are overwritten */
+        if (rollback_journal) sqlite3_exec(db, "PRAGMA main.synchronous = FULL", NULL, NULL, NULL);
+        if (getenv("FERRET_MERGE_TRACE"))
+            fprintf(stderr, "merge: journal: %s\n", rollback_journal ? "rollback" : "wal");
+    }
     if (rc == FR_OK && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         rc = fr_store_sql_error(s, "starting the merge");
     if (rc == FR_OK) {
@@ -505,6 +532,11 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
             fr_error_set("%s", why);
             free(why);
         }
+    }
+    if (rollback_journal) {
+        char *mode = query_text(db, "PRAGMA main.journal_mode = WAL");
+        free(mode);
+        sqlite3_exec(db, "PRAGMA main.synchronous = NORMAL", NULL, NULL, NULL);
     }
     sqlite3_exec(db, "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 0", NULL, NULL, NULL);
     for (size_t i = 0; i < attached; i++) {

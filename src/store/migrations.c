@@ -50,6 +50,27 @@ const fr_migration fr_migrations[] = {
      * location row: sorting 100,000 findings by it stays cheap. */
     {"0004-report-intro-index",
      "CREATE INDEX IF NOT EXISTS locations_by_content_date ON locations (content_id, author_date)"},
+    /* Threat indicators (issue 17): a finding is a leaked secret or a trace of
+     * an attack (its rule's kind, recorded with the finding so reports and
+     * merges need no rule files); a rule records the ATT&CK version its
+     * technique was mapped under. */
+    {"0005-finding-kind", "ALTER TABLE findings ADD COLUMN kind TEXT NOT NULL DEFAULT 'secret';"
+                          " ALTER TABLE rules ADD COLUMN kind TEXT NOT NULL DEFAULT 'secret';"
+                          " ALTER TABLE rules ADD COLUMN attack_version TEXT;"},
+    /* Masking bypass (issue 17): a match may be the secret printed transformed
+     * (its name in matches.transform; NULL: as it is), and each secret finding
+     * has a print — length, keyed rolling hash, keyed HMAC tag, never the
+     * secret or a bare hash — so later logs are searched for it. */
+    {"0006-masking-bypass",
+     "ALTER TABLE matches ADD COLUMN transform TEXT;"
+     " CREATE TABLE IF NOT EXISTS mask_prints (finding_id INTEGER PRIMARY KEY"
+     " REFERENCES findings (id), length INTEGER NOT NULL, rk INTEGER NOT NULL,"
+     " tag TEXT NOT NULL);"},
+    /* Merges (issue 16): locations_by_content (content_id) repeats the leading
+     * column of both the UNIQUE (content_id, source_kind, repo, path) index
+     * and locations_by_content_date, which serve every lookup by content; it
+     * cost each location row written (scan or merge) a fourth B-tree. */
+    {"0007-drop-locations-by-content", "DROP INDEX IF EXISTS locations_by_content"},
 };
 
 const size_t fr_nmigrations = sizeof fr_migrations / sizeof fr_migrations[0];

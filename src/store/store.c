@@ -37,6 +37,7 @@ enum {
     Q_FILE_UPSERT,
     Q_SEEN_FINDING,
     Q_SEEN_CONTENT,
+    Q_PRINT_INSERT,
     Q_COUNT
 };
 
@@ -49,14 +50,16 @@ static const char *const QUERIES[Q_COUNT] = {
         " RETURNING id",
     [Q_FINDING_UPSERT] =
         "INSERT INTO findings (rule_id, secret_sha256, preview, secret, first_seen, last_seen,"
-        " first_run, last_run, validated, fid)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6, ?7, fr_fid(?1, ?2))"
+        " first_run, last_run, validated, fid, kind)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6, ?7, fr_fid(?1, ?2), ?8)"
         " ON CONFLICT (rule_id, secret_sha256) DO UPDATE SET last_seen = excluded.last_seen,"
         " last_run = excluded.last_run, secret = coalesce(excluded.secret, findings.secret),"
         " validated = max(findings.validated, excluded.validated)"
         " RETURNING id",
-    [Q_MATCH_INSERT] = "INSERT OR IGNORE INTO matches (content_id, finding_id, offset, line, col)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_MATCH_INSERT] = "INSERT OR IGNORE INTO matches (content_id, finding_id, offset, line, col,"
+                       " transform) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_PRINT_INSERT] = "INSERT OR IGNORE INTO mask_prints (finding_id, length, rk, tag)"
+                       " VALUES (?1, ?2, ?3, ?4)",
     [Q_LOCATION_UPSERT] =
         "INSERT INTO locations (content_id, source_kind, repo, path, commit_id, author_name,"
         " author_email, author_date, committer_date, ref, mtime, ci_run, ci_job, ci_step,"
@@ -284,7 +287,7 @@ static int open_immutable(fr_store *s, const char *path)
     sqlite3_close(s->db);
     s->db = NULL;
     int rc = sqlite3_open_v2(uri.p, &s->db,
-                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL);
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
     fr_buf_release(&uri);
     if (rc != SQLITE_OK) return sql_error(s, "opening");
     sqlite3_extended_result_codes(s->db, 1);
@@ -326,7 +329,10 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
     s->path = fr_xstrdup(path);
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     int rc;
-    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+    /* A read-only store serves one thread (reports, exports): no mutex around
+     * every column read (a tenth of a large report's CPU). */
+    flags |= readonly ? SQLITE_OPEN_NOMUTEX : SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         rc = sql_error(s, "opening");
         goto fail;
     }
@@ -491,11 +497,13 @@ int fr_store_put_rule(fr_store *s, const fr_rule_meta *r)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO rules (id, name, description, severity, confidence,"
-                           " attack, refs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                           " attack, refs, kind, attack_version)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
                            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
                            " description = excluded.description, severity = excluded.severity,"
                            " confidence = excluded.confidence, attack = excluded.attack,"
-                           " refs = excluded.refs",
+                           " refs = excluded.refs, kind = excluded.kind,"
+                           " attack_version = excluded.attack_version",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_error(s, "recording rules");
     bind_text(st, 1, r->id);
@@ -505,6 +513,8 @@ int fr_store_put_rule(fr_store *s, const fr_rule_meta *r)
     bind_text(st, 5, r->confidence);
     bind_text(st, 6, r->attack);
     bind_text(st, 7, r->refs ? r->refs : "");
+    bind_text(st, 8, r->kind ? r->kind : "secret");
+    bind_text(st, 9, r->attack_version);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? FR_OK : sql_error(s, "recording rules");
@@ -551,7 +561,9 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         sqlite3_clear_bindings(st);
         if (step != SQLITE_ROW && step != SQLITE_DONE) return sql_error(s, "finding content");
         if (step == SQLITE_DONE) return FR_ENOTFOUND; /* not recorded (yet) */
-        if (!has_matches) return FR_OK;
+        /* Matches on known content: masking-bypass hits found at the end of
+         * a sweep, in a log recorded earlier in it (pipeline/masking.h). */
+        if (!has_matches && !it->nmatches) return FR_OK;
         st = s->q[Q_SEEN_CONTENT];
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int64(st, 2, content_id);
@@ -586,6 +598,7 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         bind_text(st, 5, now);
         sqlite3_bind_int64(st, 6, run_id);
         sqlite3_bind_int(st, 7, m->validated);
+        bind_text(st, 8, m->kind == 1 ? "indicator" : "secret");
         if (sqlite3_step(st) != SQLITE_ROW) {
             rc = sql_error(s, "recording a finding");
             sqlite3_reset(st);
@@ -601,7 +614,16 @@ int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
         sqlite3_bind_int64(st, 3, (int64_t)m->offset);
         sqlite3_bind_int64(st, 4, (int64_t)m->line);
         sqlite3_bind_int64(st, 5, (int64_t)m->column);
+        bind_text(st, 6, m->transform);
         if ((rc = step_done(s, st, "recording a match"))) return rc;
+        if (m->print_len) {
+            st = s->q[Q_PRINT_INSERT];
+            sqlite3_bind_int64(st, 1, finding_id);
+            sqlite3_bind_int64(st, 2, (int64_t)m->print_len);
+            sqlite3_bind_int64(st, 3, (int64_t)m->print_rk);
+            bind_text(st, 4, m->print_tag);
+            if ((rc = step_done(s, st, "recording a print"))) return rc;
+        }
         st = s->q[Q_SEEN_FINDING];
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int64(st, 2, finding_id);
@@ -652,14 +674,15 @@ int fr_store_each_rule(fr_store *s, fr_rule_cb cb, void *ctx)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, name, description, severity, confidence, attack, refs"
-                           " FROM rules ORDER BY id",
+                           "SELECT id, name, description, severity, confidence, attack, refs,"
+                           " kind, attack_version FROM rules ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_error(s, "reading rules");
     int rc = FR_OK;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        fr_rule_meta r = {col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3),
-                          col_text(st, 4), col_text(st, 5), col_text(st, 6)};
+        fr_rule_meta r = {col_text(st, 0), col_text(st, 1), col_text(st, 2),
+                          col_text(st, 3), col_text(st, 4), col_text(st, 5),
+                          col_text(st, 6), col_text(st, 7), col_text(st, 8)};
         if ((rc = cb(&r, ctx))) break;
     }
     sqlite3_finalize(st);

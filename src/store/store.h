@@ -14,7 +14,7 @@ typedef struct fr_store fr_store;
 
 typedef struct {
     int busy_timeout_ms; /* how long to wait for another writer's lock */
-    int readonly;        /* open an existing store for reports */
+    int readonly;        /* open an existing store for reports (one thread only) */
     /* The store's secret key file (finding ids, keyed fingerprints). NULL: the
      * environment's FERRET_KEY_FILE, else PATH.key beside the DB; created 0600
      * on first need by a writer. Stores that share a key give the same finding
@@ -49,6 +49,8 @@ int fr_store_run_end(fr_store *s, int64_t run_id, int complete, const fr_run_cou
 /* Records a rule's metadata so reports need no rule files. */
 typedef struct {
     const char *id, *name, *description, *severity, *confidence, *attack, *refs;
+    const char *kind;           /* "secret" (NULL) or "indicator" */
+    const char *attack_version; /* ATT&CK version of the mapping (NULL: not given) */
 } fr_rule_meta;
 int fr_store_put_rule(fr_store *s, const fr_rule_meta *r);
 
@@ -71,6 +73,16 @@ typedef struct {
     uint64_t offset, line, column;
     uint64_t length; /* of the secret, in bytes */
     int validated;   /* 0 none, 1 structure, 2 checksum */
+    int kind;        /* FR_KIND_SECRET (0) or FR_KIND_INDICATOR (1): the rule's */
+    /* Masking bypass: how this occurrence printed the secret ("base64", "hex",
+     * "reversed", "url", "split-lines"; NULL: as it is). offset/line/column
+     * are then those of the encoded text, length its length. */
+    const char *transform;
+    /* The secret's masking-bypass print (print_len 0: none): recorded with
+     * the finding in mask_prints, keyed (never the secret or a bare hash). */
+    uint32_t print_len;
+    uint64_t print_rk;
+    char print_tag[65];
 } fr_store_match;
 
 typedef struct {
@@ -84,7 +96,8 @@ typedef struct {
     const char *file_path; /* a file read from disk: remembered for incremental sweeps */
     int64_t file_mtime_ns;
     int known; /* add locations only (if the content has matches); FR_ENOTFOUND when
-                  the content is not recorded */
+                  the content is not recorded. With matches: they are added too (a
+                  log's masking-bypass hits found at the end of a sweep) */
     const fr_store_match *matches;
     size_t nmatches;
 } fr_store_item;
@@ -115,12 +128,15 @@ typedef struct {
      * when max_occurrences passed fewer. */
     const char *introduced;
     size_t nocc_total, ncommits, npaths, nrepos;
+    const char *kind;           /* "secret" or "indicator" (a threat indicator) */
+    const char *attack_version; /* ATT&CK version of the rule's mapping (NULL: none) */
 } fr_finding_row;
 
 typedef struct {
     const char *kind, *repo, *path, *commit, *content_key;
     const char *author_name, *author_email, *author_date, *committer_date, *ref, *mtime;
     const char *ci_run, *ci_job, *ci_step;
+    const char *transform; /* masking bypass: how the secret was printed (NULL: as it is) */
     int64_t line, column;
 } fr_occurrence_row;
 
@@ -144,6 +160,7 @@ typedef struct {
      * "2025-06", "2025-06-30"; until includes the whole of its day). */
     const char *since, *until;
     int validated;          /* 1: only findings whose structure or checksum was validated */
+    const char *kind;       /* "secret" or "indicator": only findings of that kind */
     int sort;               /* FR_SORT_* */
     size_t max_occurrences; /* > 0: pass at most this many occurrences (the earliest) */
     int no_content_key;     /* fr_occurrence_row.content_key not needed (left NULL): faster */
@@ -151,14 +168,19 @@ typedef struct {
 
 /* A filter's occurrence-level parts (repo, path) also choose which occurrences
  * a finding comes with; a finding with none left is not passed. Severity is the
- * rule's as recorded by the last scan (config overrides included). */
+ * rule's as recorded by the last scan (config overrides included). The
+ * selected findings' occurrences are read table by table and held in memory
+ * until the last callback (about 200 bytes each: 1,000,000 occurrences take
+ * some 250 MB); a large scan of the locations uses a second connection and
+ * thread. Strings passed to cb live until cb returns. */
 typedef int (*fr_finding_cb)(const fr_finding_row *f, const fr_occurrence_row *occ, size_t nocc,
                              void *ctx);
 int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx);
 
 /* Counts of the findings a filter selects, grouped: cb gets (group, key, n) for
- * group "severity", "rule", "repo" (findings with an occurrence there) and
- * "status", each group's keys in descending count. total: the findings. */
+ * group "severity", "rule", "repo" (findings with an occurrence there),
+ * "status" and "kind" (secret, indicator), each group's keys in descending
+ * count. total: the findings. */
 typedef int (*fr_summary_cb)(const char *group, const char *key, int64_t n, void *ctx);
 int fr_store_summary(fr_store *s, const fr_report_filter *flt, int64_t *total, fr_summary_cb cb,
                      void *ctx);
@@ -196,6 +218,8 @@ int fr_store_set_baseline(fr_store *s, const char *source, const fr_baseline_ent
  * is open (accepted, false-positive, revoked and baselined ones do not fail a
  * scan). */
 int fr_store_open_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n);
+/* Of those findings, the indicators (kind 'indicator'): all, and open ones. */
+int fr_store_indicators_in_run(fr_store *s, int64_t run_id, uint64_t *all, uint64_t *open);
 
 typedef int (*fr_rule_cb)(const fr_rule_meta *r, void *ctx);
 int fr_store_each_rule(fr_store *s, fr_rule_cb cb, void *ctx);
@@ -215,6 +239,16 @@ int fr_store_each_skipped(fr_store *s, fr_skipped_cb cb, void *ctx);
 /* HMAC-SHA256 under the store's key, 64 hex digits: the fingerprint to put in
  * anything that leaves the machine instead of a bare hash of a secret. */
 int fr_store_hmac(fr_store *s, const void *data, size_t len, char out[65]);
+
+/* ---- masking bypass (prints.c) ---- */
+/* A 32-byte key derived from the store's key for masking-bypass prints. */
+int fr_store_mask_key(fr_store *s, unsigned char out[32]);
+/* Every finding's print (table mask_prints), with its rule, secret hash and
+ * preview. Findings recorded before the table existed, or never matched since
+ * as plaintext by a writer that made prints, have none. */
+typedef int (*fr_print_cb)(void *ctx, const char *rule_id, const char *secret_sha256,
+                           const char *preview, int64_t len, int64_t rk, const char *tag);
+int fr_store_each_print(fr_store *s, fr_print_cb cb, void *ctx);
 
 /* ---- incremental scans (any thread; the connection is serialized) ---- */
 /* The state saved after the last complete scan of repo (FR_ENOTFOUND if none). */
@@ -290,7 +324,12 @@ typedef struct {
  * refused), all inputs' latest runs used the same rules, and for each set of
  * shards an input belongs to every shard has a complete run (in an input or,
  * for a named set, in s). All inputs are merged in ONE transaction: an error
- * or an interrupt leaves s as it was. Merging an input again changes nothing:
+ * or an interrupt leaves s as it was. The transaction writes through a
+ * rollback journal (s is in WAL mode again afterwards; a killed merge's hot
+ * journal is rolled back by the next connection), or keeps the WAL when s is
+ * open in another connection at the start; a reader opening s during the
+ * merge blocks its commit (the busy timeout, then the merge fails and writes
+ * nothing) and waits for it. Merging an input again changes nothing:
  * only rows of runs s does not hold yet (or holds as still running) are read,
  * so a shard store kept from night to night costs what the night added.
  * FR_ERR with the problems (which shard is missing or incomplete) in fr_error. */

@@ -237,6 +237,24 @@ int fr_store_set_baseline(fr_store *s, const char *source, const fr_baseline_ent
     return rc;
 }
 
+int fr_store_indicators_in_run(fr_store *s, int64_t run_id, uint64_t *all, uint64_t *open)
+{
+    sqlite3_stmt *st;
+    int rc =
+        prepare(s, &st,
+                "SELECT count(*), coalesce(sum(" FR_SQL_STATUS " = 'open'), 0) FROM temp.seen x"
+                " JOIN findings f ON f.id = x.finding_id" FR_SQL_STATUS_JOINS
+                " WHERE x.run_id = ?1 AND f.kind = 'indicator'",
+                "counting indicators");
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, run_id);
+    int step = sqlite3_step(st);
+    *all = step == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    *open = step == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW ? FR_OK : fr_store_sql_error(s, "counting indicators");
+}
+
 int fr_store_open_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n)
 {
     sqlite3_stmt *st;

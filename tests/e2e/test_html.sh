@@ -14,7 +14,8 @@ cd "$T"
 CHECK="python3 $FERRET_SRC/tests/tools/html_check.py"
 
 # Two repositories and a directory: findings of three families and three
-# severities, introduced in three different months, one of them triaged.
+# severities, introduced in three different months, one of them triaged, and a
+# threat indicator in a workflow (the kind filter and mark).
 GIT_TICK=0
 mk() { # mk REPO FILE CONTENT DAYS: commits FILE in REPO, authored DAYS days in
   [ -d "$1" ] || git init -q "$1"
@@ -36,12 +37,17 @@ GIT_TICK=$((80 * 1440))
 printf '%s\n' "$pem1" > 'beta/dir</script>.pem'
 (cd beta && git add . && gcommit '</script><script>document.title="pwned"</script>' "add a key")
 mkdir -p files && printf 'storage = %s\n' "$sas2" > files/app.env
+# a threat indicator: a workflow step that switches shell history off
+mkdir -p alpha/.github/workflows
+printf 'on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: unset HISTFILE; make\n' > alpha/.github/workflows/ci.yml
+GIT_TICK=$((20 * 1440))
+(cd alpha && git add .github && gcommit dev20 "add ci")
 run_ferret scan --db h.db alpha beta files
 assert_eq "$RC" 1 "scan: findings"
 run_ferret report --db h.db --format jsonl
 printf '%s\n' "$OUT" > h.jsonl
 n=$(grep -c '' h.jsonl)
-assert_eq "$n" 6 "six findings"
+assert_eq "$n" 7 "seven findings (one a threat indicator)"
 fid=$(pyjsonl h.jsonl "[r['id'] for r in rows if r['rule'].startswith('azure')][0]")
 run_ferret triage --db h.db "$fid" --status revoked --comment "rotated"
 assert_eq "$RC" 0 "triage: one finding revoked ($ERR)"
@@ -66,7 +72,7 @@ assert_eq "$(grep -c -F '</script><script>' h.html)" 0 "the hostile author name 
 $CHECK small h.html h.jsonl "$T" > check.txt 2>&1 || true
 [ -n "${KEEP:-}" ] && cp h.html h.jsonl check.txt "$KEEP"/
 assert_eq "$(grep -c '^FAIL' check.txt)" 0 "browser checks ($(grep -v '^ok' check.txt | head -20 | tr '\n' '|'))"
-assert_eq "$(grep -c '^ok' check.txt)" 76 "browser checks run ($(grep -c '' check.txt) lines)"
+assert_eq "$(grep -c '^ok' check.txt)" 81 "browser checks run ($(grep -c '' check.txt) lines)"
 
 # 50,000 findings (60,000 occurrences): the page stays responsive.
 mkdir empty

@@ -26,7 +26,7 @@ assert_eq "$RC" 1 "four findings"
 
 # names of findings, in report order: g1 g2 g3 by secret, s1 by its rule
 names() {
-  "$FERRET" report --db d.db --format jsonl "$@" > n.jsonl || true
+  "$FERRET" report --db d.db --format jsonl --secret-hashes "$@" > n.jsonl || true
   python3 - n.jsonl "$(sha256 "$g1")" "$(sha256 "$g2")" "$(sha256 "$g3")" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -96,7 +96,10 @@ by repository
 
 by status
          3  open
-         1  accepted"
+         1  accepted
+
+by kind
+         4  secret"
 assert_eq "$OUT" "$expected" "the text summary"
 run_ferret report --db d.db --summary --format json --severity critical
 printf '%s\n' "$OUT" > sum.json
@@ -125,8 +128,17 @@ fi
 "$FERRET" report --db d.db --summary --format json > sum.json || true
 "$FERRET" triage --db d.db --export tri.json 2> /dev/null
 "$FERRET" report --db d.db --format jsonl --no-secret-hashes > nohash.jsonl || true
-assert_not_contains "$(cat nohash.jsonl)" "secret_sha256" "--no-secret-hashes: no bare hash of a secret"
-assert_eq "$(pyjsonl nohash.jsonl "sorted(r['id'] for r in rows)")" "$(pyjsonl all.jsonl "sorted(r['id'] for r in rows)")" "--no-secret-hashes: the same findings by id"
+"$FERRET" report --db d.db --format jsonl --secret-hashes > hash.jsonl || true
+"$FERRET" report --db d.db --format json --secret-hashes > hash.json || true
+# a bare hash of a secret only when asked for (it confirms a guessed weak secret)
+assert_eq "$(grep -c secret_sha256 all.jsonl all.json || true)" "all.jsonl:0
+all.json:0" "by default: no bare hash of a secret in JSON or JSONL"
+assert_eq "$(cmp nohash.jsonl all.jsonl && echo same)" same "--no-secret-hashes: the default, accepted"
+assert_eq "$(pyjsonl hash.jsonl "sorted(r['secret_sha256'] for r in rows if r['rule'] != 'azure.sas-token')")" \
+  "$(printf '%s\n' "$(sha256 "$g1")" "$(sha256 "$g2")" "$(sha256 "$g3")" | sort | python3 -c 'import sys; print(sorted(l.strip() for l in sys.stdin))')" \
+  "--secret-hashes: each finding's bare hash"
+assert_eq "$(pyjsonl hash.jsonl "[r['id'] for r in rows]")" "$(pyjsonl all.jsonl "[r['id'] for r in rows]")" "--secret-hashes: the same findings, same order"
+assert_eq "$(python3 -c 'import json,sys; print(sum(1 for f in json.load(open(sys.argv[1])) if len(f["secret_sha256"]) == 64))' hash.json)" 4 "--format json --secret-hashes: every finding's hash"
 printf 'version: 1\nexclude: [vendor/]\ndisable: [generic.*]\nseverity: {github.pat: low}\nallowlist: {values: [x], regexes: ["^t"], paths: [docs/]}\nrules:\n  aws.key: {allowlist: {paths: [a/]}, disable: true}\nbaseline:\n  - {id: 0123456789ab, reason: r, expires: "2030-01-01"}\n' > cfg.yml
 python3 - "$FERRET_SRC/schemas" <<'PY' && ok || fail "schema validation"
 import json, sys, yaml, jsonschema
@@ -138,7 +150,7 @@ lines = [json.loads(l) for l in open("all.jsonl") if l.strip()]
 assert len(lines) == 4, len(lines)
 for l in lines:
     v.validate(l)
-for l in open("nohash.jsonl"):
+for l in open("hash.jsonl"):
     v.validate(json.loads(l))
 arr = json.load(open("all.json"))
 assert isinstance(arr, list) and len(arr) == 4

@@ -199,6 +199,22 @@ def small(html, jsonl, out):
         eq(count(b), sum(month(r) == key for r in rows), "clicking the time bar " + key)
         clear(b)
 
+        # kinds: secrets and threat indicators, filtered apart and marked
+        for kind in ("indicator", "secret"):
+            select(b, "#f-kind", kind)
+            eq(count(b), sum(r["kind"] == kind for r in rows), "filter by kind " + kind)
+            eq(b.js("return document.querySelectorAll('#rows .row.indicator .kind').length"),
+               count(b) if kind == "indicator" else 0, "rows marked as indicators (%s)" % kind)
+        select(b, "#f-kind", "indicator")
+        b.click("#rows .row")
+        settle(b)
+        fid = b.js("return document.querySelector('#rows .row').dataset.id")
+        r = next(r for r in rows if r["id"] == fid)
+        dl = b.js("var o = {}; document.querySelectorAll('#detail dt').forEach(function (e) { o[e.textContent] = e.nextSibling.textContent; }); return o;")
+        eq([dl.get("Kind"), dl.get("Matched"), dl.get("Secret")], ["threat indicator", r["preview"], None],
+           "detail of an indicator: its kind and matched text")
+        clear(b)
+
         # sorting
         dates = sorted(r["introduced"][:10] for r in rows)
         b.click('.thead [data-k="date"]')

@@ -273,9 +273,233 @@ static void test_special_files(void)
     rmdir(dir);
 }
 
+static int str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static int strs_eq(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb) return 0;
+    for (size_t i = 0; i < na; i++)
+        if (!str_eq(a[i], b[i])) return 0;
+    return 1;
+}
+
+static int examples_eq(const fr_rule_example *a, size_t na, const fr_rule_example *b, size_t nb)
+{
+    if (na != nb) return 0;
+    for (size_t i = 0; i < na; i++)
+        if (!str_eq(a[i].text, b[i].text) || a[i].line != b[i].line) return 0;
+    return 1;
+}
+
+/* Every field of every rule (the cache's serializer must miss none). */
+static int rulesets_eq(const fr_ruleset *a, const fr_ruleset *b)
+{
+    if (!a || !b || a->n != b->n || a->nindicators != b->nindicators || strcmp(a->hash, b->hash))
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const fr_rule *x = &a->rules[i], *y = &b->rules[i];
+        if (!str_eq(x->id, y->id) || !str_eq(x->name, y->name) ||
+            !str_eq(x->description, y->description) || !str_eq(x->pattern, y->pattern) ||
+            !str_eq(x->prefilter, y->prefilter) || !str_eq(x->severity, y->severity) ||
+            !str_eq(x->confidence, y->confidence) || !str_eq(x->attack, y->attack) ||
+            x->kind != y->kind || !str_eq(x->attack_version, y->attack_version) ||
+            x->applies_to != y->applies_to ||
+            !strs_eq(x->keywords, x->nkeywords, y->keywords, y->nkeywords) ||
+            !strs_eq(x->references, x->nreferences, y->references, y->nreferences) ||
+            !examples_eq(x->examples, x->nexamples, y->examples, y->nexamples) ||
+            !examples_eq(x->negatives, x->nnegatives, y->negatives, y->nnegatives) ||
+            x->min_entropy != y->min_entropy || x->max_length != y->max_length ||
+            !str_eq(x->validate, y->validate) ||
+            !strs_eq(x->ignore, x->nignore, y->ignore, y->nignore) || x->guards != y->guards ||
+            !str_eq(x->file, y->file) || x->line != y->line)
+            return 0;
+    }
+    return 1;
+}
+
+static int sh(const char *fmt, const char *dir)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, fmt, dir, dir, dir, dir);
+    return system(cmd);
+}
+
+/* The parsed rule set cached beside the engine's database: a second load reads
+ * the cache and gives the parse, field for field; a damaged file, another rule
+ * set's file under this one's name, a file others may write or a directory
+ * others may write are not used; other file names are another cache. */
+static void test_cache(void)
+{
+    fr_ruleset *parsed = NULL, *first = NULL, *cached = NULL;
+    CHECK(fr_rules_load(&parsed, NULL) == FR_OK);
+    char dir[] = "/tmp/ferret-rcache-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(fr_rules_load_cached(&first, NULL, dir) == FR_OK);
+    CHECK(sh("test $(ls %s | wc -l) = 1 && test $(stat -c %%a %s/rules-*.bin) = 600", dir) == 0);
+    CHECK(sh("cp -p %s/rules-*.bin %s/own", dir) == 0);
+    CHECK(fr_rules_load_cached(&cached, NULL, dir) == FR_OK);
+    CHECK(rulesets_eq(parsed, first) && rulesets_eq(parsed, cached));
+    fr_ruleset_free(first), fr_ruleset_free(cached);
+    /* one byte of the payload changed: the checksum; parsed again, rewritten */
+    CHECK(sh("f=$(ls %s/rules-*.bin) && python3 -c \"import sys; p=sys.argv[1]; "
+             "d=bytearray(open(p,'rb').read()); d[-9]^=1; open(p,'wb').write(d)\" $f && "
+             "! cmp -s %s/own $f",
+             dir) == 0);
+    cached = NULL;
+    CHECK(fr_rules_load_cached(&cached, NULL, dir) == FR_OK && rulesets_eq(parsed, cached));
+    fr_ruleset_free(cached);
+    CHECK(sh("cmp -s %s/own %s/rules-*.bin", dir) == 0);
+    /* another rule set's cache (header and checksum right for it) copied over
+     * this one's: its identity differs, it is not used */
+    const char *names[] = {"t.yml"}, *datas[] = {"rules:\n" GOOD_RULE};
+    size_t lens[] = {strlen(datas[0])};
+    fr_ruleset *small = NULL;
+    char other[] = "/tmp/ferret-rcache-o-XXXXXX";
+    CHECK(mkdtemp(other) != NULL);
+    CHECK(fr_rules_cache_load(&small, names, datas, lens, 1, other) == FR_OK);
+    CHECK(small && small->n == 1);
+    fr_ruleset_free(small);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s/rules-*.bin %s/rules-*.bin", other, dir);
+    CHECK(system(cmd) == 0);
+    cached = NULL;
+    CHECK(fr_rules_load_cached(&cached, NULL, dir) == FR_OK && rulesets_eq(parsed, cached));
+    fr_ruleset_free(cached);
+    CHECK(sh("cmp -s %s/own %s/rules-*.bin", dir) == 0);
+    /* the same bytes under another file name: another cache (rules record
+     * their file) */
+    const char *names2[] = {"u.yml"};
+    small = NULL;
+    CHECK(fr_rules_cache_load(&small, names2, datas, lens, 1, other) == FR_OK);
+    CHECK(small && small->n == 1 && !strcmp(small->rules[0].file, "u.yml"));
+    fr_ruleset_free(small);
+    CHECK(sh("test $(ls %s | wc -l) = 2", other) == 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", other);
+    CHECK(system(cmd) == 0);
+    /* a file others may read or write is ignored (and replaced) */
+    CHECK(sh("chmod 644 %s/rules-*.bin", dir) == 0);
+    cached = NULL;
+    CHECK(fr_rules_load_cached(&cached, NULL, dir) == FR_OK && rulesets_eq(parsed, cached));
+    fr_ruleset_free(cached);
+    CHECK(sh("test $(stat -c %%a %s/rules-*.bin) = 600", dir) == 0);
+    /* a directory others can write: not used, nothing written */
+    CHECK(sh("rm -f %s/*; chmod 777 %s", dir) == 0);
+    cached = NULL;
+    CHECK(fr_rules_load_cached(&cached, NULL, dir) == FR_OK && rulesets_eq(parsed, cached));
+    fr_ruleset_free(cached);
+    CHECK(sh("test $(ls %s | wc -l) = 0", dir) == 0);
+    CHECK(sh("rm -rf %s", dir) == 0);
+    fr_ruleset_free(parsed);
+}
+
+#define INDICATOR_RULE                                                                             \
+    "  - id: t.ind\n"                                                                              \
+    "    name: Test indicator\n"                                                                   \
+    "    kind: indicator\n"                                                                        \
+    "    applies_to: [logs, pipeline-definitions]\n"                                               \
+    "    pattern: '(evil-cmd --go)'\n"                                                             \
+    "    prefilter: 'evil-cmd'\n"                                                                  \
+    "    severity: high\n"                                                                         \
+    "    confidence: high\n"                                                                       \
+    "    attack: T1059.004\n"                                                                      \
+    "    attack_version: \"18\"\n"                                                                 \
+    "    examples: ['evil-cmd --go']\n"                                                            \
+    "    negative_examples: ['evil-cmd --stop']\n"
+
+/* kind, applies_to, attack_version and prefilter: indicators must say where
+ * they apply and under which ATT&CK version; secrets apply everywhere. */
+static void test_indicators(void)
+{
+    fr_ruleset *rs = NULL;
+    CHECK(load1("rules:\n" GOOD_RULE INDICATOR_RULE, &rs) == FR_OK);
+    if (rs) {
+        CHECK(rs->n == 2 && rs->nindicators == 1);
+        CHECK(rs->rules[0].kind == FR_KIND_SECRET && rs->rules[0].applies_to == FR_APPLIES_ALL);
+        CHECK(rs->rules[0].prefilter == NULL && rs->rules[0].attack_version == NULL);
+        const fr_rule *r = &rs->rules[1];
+        CHECK(r->kind == FR_KIND_INDICATOR);
+        CHECK(r->applies_to == (FR_APPLIES_LOGS | FR_APPLIES_PIPELINE_DEFS));
+        CHECK(r->attack_version && !strcmp(r->attack_version, "18"));
+        CHECK(r->prefilter && !strcmp(r->prefilter, "evil-cmd"));
+        CHECK(!strcmp(fr_kind_name(r->kind), "indicator") && !strcmp(fr_kind_name(0), "secret"));
+    }
+    fr_ruleset_free(rs);
+    char buf[2048];
+#define WITHOUT(line, needle)                                                                      \
+    do {                                                                                           \
+        const char *body = INDICATOR_RULE;                                                         \
+        const char *at = strstr(body, line);                                                       \
+        snprintf(buf, sizeof buf, "rules:\n%.*s%s", (int)(at - body), body, at + strlen(line));    \
+        expect_error(buf, needle);                                                                 \
+    } while (0)
+    WITHOUT("    applies_to: [logs, pipeline-definitions]\n", "needs 'applies_to'");
+    WITHOUT("    attack_version: \"18\"\n", "needs 'attack_version'");
+#undef WITHOUT
+    expect_error("rules:\n" INDICATOR_RULE "    min_entropy: 3\n", "are for secrets");
+    snprintf(buf, sizeof buf, "rules:\n%s", INDICATOR_RULE);
+    char *k = strstr(buf, "kind: indicator");
+    memcpy(k, "kind: indicatr ", 15);
+    expect_error(buf, "kind must be secret or indicator");
+    snprintf(buf, sizeof buf, "rules:\n%s", INDICATOR_RULE);
+    k = strstr(buf, "[logs, pipeline-definitions]");
+    memcpy(k, "[logs, pipelines-definition]", 28);
+    expect_error(buf, "unknown applies_to 'pipelines-definition'");
+    snprintf(buf, sizeof buf, "rules:\n%s", INDICATOR_RULE);
+    k = strstr(buf, "\"18\"");
+    memcpy(k, "\"v8\"", 4);
+    expect_error(buf, "attack_version must be an ATT&CK version");
+
+    /* what a pipeline definition is, by path */
+    static const char *const yes[] = {".github/workflows/ci.yml",
+                                      "repo/.github/workflows/release.yaml",
+                                      "azure-pipelines.yml",
+                                      "ci/azure-pipelines-release.yml",
+                                      ".azure-pipelines/build.yml",
+                                      ".gitlab-ci.yml",
+                                      "ci/deploy.gitlab-ci.yml",
+                                      "Jenkinsfile",
+                                      "jobs/Jenkinsfile.release",
+                                      "bitbucket-pipelines.yml",
+                                      ".circleci/config.yml",
+                                      ".travis.yml",
+                                      ".buildkite/pipeline.yml",
+                                      "/srv/mirror/x/.github/workflows/a.yml",
+                                      "logs.zip!.github/workflows/ci.yml"};
+    static const char *const no[] = {"src/tool.py",
+                                     ".github/workflows/README.md",
+                                     ".github/dependabot.yml",
+                                     "docs/github/workflows/ci.yml",
+                                     "my.github/workflows/x.yml",
+                                     ".circleci/other.yml",
+                                     "gitlab-ci.yml.bak",
+                                     "jenkinsfile.md",
+                                     "scripts/.gitlab-ci.yml.orig",
+                                     "",
+                                     ".github/workflows/ci.yml!notes.txt"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        if (!fr_is_pipeline_definition(yes[i])) {
+            fprintf(stderr, "  not a pipeline definition: %s\n", yes[i]);
+            check_fail++;
+        } else {
+            check_pass++;
+        }
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (fr_is_pipeline_definition(no[i])) {
+            fprintf(stderr, "  taken for a pipeline definition: %s\n", no[i]);
+            check_fail++;
+        } else {
+            check_pass++;
+        }
+    CHECK(!fr_is_pipeline_definition(NULL));
+}
+
 int main(void)
 {
     test_good();
+    test_indicators();
     alarm(60); /* a regression to a blocking open fails here instead of hanging */
     test_errors();
     test_numbers();
@@ -283,5 +507,6 @@ int main(void)
     test_mutations();
     test_builtin_and_override();
     test_special_files();
+    test_cache();
     return check_done("test_rules");
 }

@@ -83,7 +83,7 @@ static void test_roundtrip(void)
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     int64_t run = 0;
     CHECK(fr_store_run_begin(s, "target", "h", &run) == FR_OK && run == 1);
-    fr_rule_meta rm = {"t.tok", "Token", NULL, "high", "high", "T1552.001", ""};
+    fr_rule_meta rm = {"t.tok", "Token", NULL, "high", "high", "T1552.001", "", NULL, NULL};
     CHECK(fr_store_put_rule(s, &rm) == FR_OK);
     /* the same secret in two files, one file recorded twice */
     put(s, run, "sha256:aa", "a.txt", "tok_SECRETVALUE12345678", NULL);

@@ -358,7 +358,16 @@ static int load_ahead(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
 static void ahead_done(const fr_item *it, int withdrawn, size_t nmatches)
 {
     repo_ctx *rc = it->load_ctx;
-    if (!withdrawn && (nmatches || it->status != FR_ST_SCANNED)) {
+    if (withdrawn && !fr_interrupted) {
+        /* The pipeline withdraws content with no place whose matches depend on
+         * one (an indicator rule for pipeline definitions): the walk submits it
+         * with its paths. (The loader's own withdrawals are already noted.) */
+        git_oid oid;
+        git_oid_fromstr(&oid, it->load_arg);
+        pthread_mutex_lock(&rc->mu);
+        if (!rc->closed) fr_keymap_put(&rc->withdrawn, oid.id, 0, NULL);
+        pthread_mutex_unlock(&rc->mu);
+    } else if (!withdrawn && (nmatches || it->status != FR_ST_SCANNED)) {
         git_oid oid;
         git_oid_fromstr(&oid, it->load_arg);
         pthread_mutex_lock(&rc->mu);
