@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # Report speed on a large store (issue 15 targets: 100,000 findings and
-# 1,000,000 occurrences; text and JSONL <= 2 s, --summary <= 0.5 s).
+# 1,000,000 occurrences; text and JSONL <= 2 s, --summary <= 0.5 s, HTML <= 5 s
+# and <= 25 MB).
 #
-#   scripts/bench-report.sh [FERRET [DIR [RUNS]]]
+#   scripts/bench-report.sh [FERRET [DIR [RUNS]]]       (REF=OTHER_FERRET to compare)
 #
 # Makes DIR/report.db once (a ferret store created by 'ferret scan' of an empty
 # directory, then filled with SQL: 100,000 findings over the built-in rules, each
 # in 2 blobs, each blob at 5 paths of one of 50 repositories: 200,000 matches,
-# 1,000,000 locations, so 10 occurrences per finding), then times each report
-# RUNS times (default 5) and prints min / median / max wall seconds. As a
-# yardstick, the same occurrences read by the sqlite3 shell (no formatting) are
-# timed in turn with the text report.
+# 1,000,000 locations, so 10 occurrences per finding); it is made again when it
+# is missing, has another size or cannot be read by FERRET. Then times each
+# report RUNS times (default 5; output to /dev/null, HTML to a file) and prints
+# the median wall and median CPU (user + sys) seconds, wall min and max, and the
+# load average before and after. With REF set, REF's run of each report
+# alternates with FERRET's and the median of the per-pair CPU ratios is printed.
+# As a yardstick, the occurrences read by the sqlite3 shell (no formatting).
 set -euo pipefail
 FERRET=${1:-build/ferret}
 DIR=${2:-/tmp/ferret-bench-report}
 RUNS=${3:-5}
+REF=${REF:-}
 FINDINGS=100000
 mkdir -p "$DIR/empty"
 db=$DIR/report.db
-if [ ! -s "$db" ] || [ "$(sqlite3 "$db" 'SELECT count(*) FROM findings')" != "$FINDINGS" ]; then
+usable() {
+  [ -s "$db" ] && [ "$(sqlite3 "$db" 'SELECT count(*) FROM findings' 2> /dev/null)" = "$FINDINGS" ] || return 1
+  local rc=0
+  "$FERRET" report --db "$db" --summary > /dev/null 2>&1 || rc=$?
+  [ "$rc" -le 1 ]
+}
+if ! usable; then
   rm -f "$db" "$db-wal" "$db-shm" "$db.key"
   "$FERRET" scan -q --db "$db" "$DIR/empty" || true
   echo "generating $db ..." >&2
@@ -51,33 +62,55 @@ SQL
 fi
 echo "$(sqlite3 "$db" 'SELECT count(*) FROM findings') findings, $(sqlite3 "$db" 'SELECT count(*) FROM occurrences') occurrences" >&2
 
-# median of RUNS wall times of a command (its output to /dev/null)
-bench() {
-  local name=$1 t
+# one BINARY ARGS...: appends "wall cpu" of one report run to $DIR/t.<BINARY's slot>
+one() {
+  local slot=$1 rc=0
   shift
-  local times=()
-  for _ in $(seq "$RUNS"); do
-    # (a report exits 1 when it lists findings: not a failure here)
-    local rc=0
-    /usr/bin/time -o "$DIR/time.txt" -f '%e %U %S' "$@" > /dev/null 2> "$DIR/err.txt" || rc=$?
-    if [ "$rc" -gt 1 ]; then
-      echo "$name: exit $rc: $(cat "$DIR/err.txt")" >&2
-      exit 2
-    fi
-    t=$(tail -1 "$DIR/time.txt")
-    times+=("$t")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk -v n="$name" '{a[NR]=$1; c[NR]=$2+$3} END {
-    printf "%-32s wall min %.2f median %.2f max %.2f s; cpu (median run) %.2f s\n", n, a[1], a[int((NR+1)/2)], a[NR], c[int((NR+1)/2)]}'
+  /usr/bin/time -o "$DIR/time.txt" -f '%e %U %S' "$@" > /dev/null 2> "$DIR/err.txt" || rc=$?
+  if [ "$rc" -gt 1 ]; then # (a report exits 1 when it lists findings: not a failure here)
+    echo "$*: exit $rc: $(cat "$DIR/err.txt")" >&2
+    exit 2
+  fi
+  tail -1 "$DIR/time.txt" | awk '{printf "%s %.2f\n", $1, $2 + $3}' >> "$DIR/t.$slot"
 }
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# bench NAME ARGS...: RUNS runs of FERRET report ARGS (alternating with REF's)
+bench() {
+  local name=$1
+  shift
+  : > "$DIR/t.new"
+  : > "$DIR/t.ref"
+  for _ in $(seq "$RUNS"); do
+    if [ "$1" = sqlite3 ]; then # the yardstick: no ferret
+      one new "$@"
+      continue
+    fi
+    if [ -n "$REF" ]; then one ref "$REF" "$@"; fi
+    one new "$FERRET" "$@"
+  done
+  local w c lo hi
+  w=$(cut -d' ' -f1 "$DIR/t.new" | median)
+  c=$(cut -d' ' -f2 "$DIR/t.new" | median)
+  lo=$(cut -d' ' -f1 "$DIR/t.new" | sort -n | head -1)
+  hi=$(cut -d' ' -f1 "$DIR/t.new" | sort -n | tail -1)
+  printf '%-34s wall median %.2f s (min %.2f max %.2f), cpu median %.2f s' "$name" "$w" "$lo" "$hi" "$c"
+  if [ -n "$REF" ]; then
+    printf '; ref cpu median %.2f s, ratio (median of pairs) %.2f' "$(cut -d' ' -f2 "$DIR/t.ref" | median)" \
+      "$(paste -d' ' "$DIR/t.new" "$DIR/t.ref" | awk '{print ($4 > 0) ? $2 / $4 : 0}' | median)"
+  fi
+  echo
+}
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$FERRET" report --db "$db" > "$DIR/report.txt" || true
 "$FERRET" report --db "$db" --format jsonl > "$DIR/report.jsonl" || true
 echo "text $(wc -c < "$DIR/report.txt") bytes, jsonl $(wc -c < "$DIR/report.jsonl") bytes" >&2
-bench "report (text)" "$FERRET" report --db "$db"
-bench "report --format jsonl" "$FERRET" report --db "$db" --format jsonl
-bench "report --format json" "$FERRET" report --db "$db" --format json
-bench "report --summary" "$FERRET" report --db "$db" --summary
-bench "report --summary --format json" "$FERRET" report --db "$db" --summary --format json
-bench "report --severity critical" "$FERRET" report --db "$db" --severity critical
-bench "report --path 'src/dir0/*'" "$FERRET" report --db "$db" --path 'src/dir0/*' --format jsonl
-bench "sqlite3 occurrences (floor)" sqlite3 "$db" "SELECT * FROM occurrences ORDER BY finding_id"
+bench "report (text)" report --db "$db"
+bench "report --format jsonl" report --db "$db" --format jsonl
+bench "report --summary" report --db "$db" --summary
+bench "report --format html" report --db "$db" --format html --output "$DIR/report.html"
+echo "html $(wc -c < "$DIR/report.html") bytes"
+bench "report --summary --format json" report --db "$db" --summary --format json
+bench "report --severity critical" report --db "$db" --severity critical
+bench "report --path 'src/dir0/*' (jsonl)" report --db "$db" --path 'src/dir0/*' --format jsonl
+REF='' bench "sqlite3 occurrences (floor)" sqlite3 "$db" "SELECT * FROM occurrences ORDER BY finding_id"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -24,9 +24,12 @@ typedef struct {
     /* Which findings and in what order (every format uses it: take it with
      * fr_report_filter_of, which adds new_since_run and show_secrets). */
     fr_report_filter filter;
-    int all_locations;    /* text: every location of a secret, not only the first few */
-    int summary;          /* counts by severity, rule, repository and status instead */
-    int no_secret_hashes; /* JSON/JSONL without secret_sha256 (files that leave the machine) */
+    int all_locations; /* text: every location of a secret, not only the first few */
+    int summary;       /* counts by severity, rule, repository and status instead */
+    /* JSON/JSONL with secret_sha256, the bare SHA-256 of each secret: for local
+     * use only (a bare hash of a weak secret confirms a guess), so off unless
+     * asked for; the keyed id identifies a finding anywhere. */
+    int secret_hashes;
 } fr_report_opts;
 
 /* The store filter of a report: o->filter with o's new_since_run and

@@ -19,7 +19,7 @@ printf 'a\nTOKEN=%s\n' "$t3" > tree/plain.log && gzip tree/plain.log
 
 run_ferret scan --db a.db tree
 assert_eq "$RC" 1 "archives with secrets exit 1"
-run_ferret report --db a.db --format jsonl
+run_ferret report --db a.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > a.jsonl
 paths() { occ a.jsonl "$(sha256 "$1")" | awk '{print $2, $3}' | sort | tr '\n' ';'; }
 assert_eq "$(paths "$t1")" "tree/bundle.tar!job/step.log 2;tree/outer.zip!inner.tar.gz!job/step.log 2;" "nested member path and line"
@@ -30,7 +30,7 @@ assert_eq "$(paths "$t3")" "tree/plain.log.gz!plain.log 2;" "a gzip file is one 
 # --- committed into git history: the member carries the commit's provenance
 git init -q repo && cp tree/outer.zip repo/ && cd repo && git add . && gcommit alice "add bundle" && c=$(git rev-parse HEAD) && cd ..
 run_ferret scan --db g.db repo
-run_ferret report --db g.db --format jsonl
+run_ferret report --db g.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > g.jsonl
 assert_eq "$(occ g.jsonl "$(sha256 "$t2")" | awk '{print $1, $2, $3, $4, $5}')" "git outer.zip!top.txt 3 $c alice@example.com" "archive member in git history"
 
@@ -71,7 +71,7 @@ assert_contains "$skipped" "bad/d4.zip!d3.zip!d2.zip!d1.zip => archive nested de
 assert_contains "$skipped" "bad/encrypted.zip!locked.txt => encrypted archive member" "encrypted member skipped"
 assert_eq "$(sqlite3 b.db "select count(*) from findings")" 2 "members before the damage, the fine file and the hostile-name members are scanned"
 assert_contains "$(sqlite3 b.db "select group_concat(path) from locations")" "bad/truncated.zip!inner.tar.gz!job/step.log" "the member before the damage was read"
-run_ferret report --db b.db --format jsonl
+run_ferret report --db b.db --format jsonl --secret-hashes
 assert_contains "$OUT" 'bad/names.tar!../../escape.txt' "relative member name shown as is"
 assert_contains "$OUT" 'bad/names.tar!ctl\u001B[31m.txt' "control characters escaped in JSON"
 assert_not_contains "$OUT" $'\x1b' "no raw escape in the report"
@@ -123,7 +123,7 @@ nb/nested.tar.xz!b01.zip!c02.tgz => archive read in part, the rest was skipped: 
 nb/nested.tar.xz!b01.zip!c02.tgz!leaf.txt => $cause: first $left bytes scanned
 nb/nested.tar.xz!b01.zip!c03.tgz => $cause
 nb/nested.tar.xz!b02.zip => $cause" "exact skip records: each level says the budget cut it"
-run_ferret report --db nb.db --format jsonl
+run_ferret report --db nb.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > nb.jsonl
 assert_eq "$(pyjsonl nb.jsonl "[len(r['occurrences']) for r in rows if r['secret_sha256'] == '$(sha256 "$t5")']")" "[67]" \
   "the secret in 64 + 2 whole members and the part read of the third"

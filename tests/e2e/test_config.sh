@@ -20,7 +20,7 @@ printf 'A=%s\nB=%s\nC=%s\n' "$val" "$rx" "$rulev" > tree/test/fixture.env
 printf 'url: %s\n' "$sas" > tree/src/storage.yml
 printf 'A=%s\nB=%s\n' "$old" "$gone" > tree/src/legacy.env
 
-found() { "$FERRET" report --db "$1" --format jsonl --sort rule > r.jsonl || true; python3 - r.jsonl "$2" <<'PY'
+found() { "$FERRET" report --db "$1" --format jsonl --secret-hashes --sort rule > r.jsonl || true; python3 - r.jsonl "$2" <<'PY'
 import json, sys, hashlib
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 names = dict(x.split("=", 1) for x in sys.argv[2].split())
@@ -33,7 +33,7 @@ ALL="keep=$keep vend=$vend vkeep=$vkeep docs=$docs val=$val rx=$rx rulev=$rulev 
 # without a config: everything
 run_ferret scan --db plain.db tree
 assert_eq "$(found plain.db "$ALL")" "azure.sas-token docs gone keep old rulev rx val vend vkeep" "no config: ten findings"
-run_ferret report --db plain.db --format jsonl
+run_ferret report --db plain.db --format jsonl --secret-hashes
 oldid=$(pyjsonl <(printf '%s\n' "$OUT") "[r['id'] for r in rows if r['secret_sha256'] == '$(sha256 "$old")'][0]")
 goneid=$(pyjsonl <(printf '%s\n' "$OUT") "[r['id'] for r in rows if r['secret_sha256'] == '$(sha256 "$gone")'][0]")
 
@@ -62,7 +62,7 @@ run_ferret scan --db c.db --key plain.db.key tree
 assert_eq "$RC" 1 "config: open findings remain"
 scanerr=$ERR
 assert_eq "$(found c.db "$ALL")" "gone keep old vkeep" "excluded, allowlisted and disabled findings are not recorded"
-run_ferret report --db c.db --format jsonl --sort rule
+run_ferret report --db c.db --format jsonl --secret-hashes --sort rule
 printf '%s\n' "$OUT" > c.jsonl
 assert_eq "$(pyjsonl c.jsonl "sorted(set(r['severity'] for r in rows))")" "['low']" "severity override recorded"
 assert_eq "$(pyjsonl c.jsonl "[(r['status'], r.get('triage', {}).get('comment')) for r in rows if r['id'] == '$oldid']")" \
@@ -71,15 +71,21 @@ assert_eq "$(pyjsonl c.jsonl "[r['status'] for r in rows if r['id'] == '$goneid'
 assert_eq "$(count_of "$scanerr" "of them open")" 3 "the baselined finding is not open"
 assert_eq "$(sqlite3 c.db "SELECT count(*) FROM baseline")" 2 "the baseline is in the store"
 
-# the baseline survives a rule-set change and a merge
+# the baseline survives a re-scan, a rule-set change and a merge
+run_ferret scan --db c.db --key plain.db.key --full tree
+assert_eq "$RC" 1 "full re-scan: open findings remain"
+run_ferret report --db c.db --format jsonl --secret-hashes
+assert_eq "$(pyjsonl <(printf '%s\n' "$OUT") "sorted((r['id'] == '$oldid', r['status']) for r in rows)")" \
+  "[(False, 'open'), (False, 'open'), (False, 'open'), (True, 'baselined')]" "baselined after a full re-scan, the rest open"
 mkdir rules
 sed 's/^\(  *description: \).*/\1changed for the test/' "$FERRET_SRC/patterns/github.yml" > rules/github.yml
 run_ferret scan --db c.db --key plain.db.key --rules rules tree
-run_ferret report --db c.db --format jsonl
+assert_eq "$(sqlite3 c.db "SELECT count(DISTINCT rules_hash) FROM runs")" 2 "the scan ran under another rule set"
+run_ferret report --db c.db --format jsonl --secret-hashes
 assert_eq "$(pyjsonl <(printf '%s\n' "$OUT") "[r['status'] for r in rows if r['id'] == '$oldid']")" "['baselined']" "baselined after a rule-set change"
 run_ferret merge --db m.db --key plain.db.key c.db
 assert_eq "$RC" 0 "merge"
-run_ferret report --db m.db --key plain.db.key --format jsonl
+run_ferret report --db m.db --key plain.db.key --format jsonl --secret-hashes
 assert_eq "$(pyjsonl <(printf '%s\n' "$OUT") "[r['status'] for r in rows if r['id'] == '$oldid']")" "['baselined']" "baselined after a merge"
 
 # the baseline without other changes: removing an entry from the file removes it from the store

@@ -8,7 +8,7 @@ cd "$T"
 python3 "$FERRET_SRC/corpus/generate.py" corp 2> /dev/null
 run_ferret scan --db c.db corp/tree
 assert_eq "$RC" 1 "corpus scan finds secrets"
-run_ferret report --db c.db --format jsonl
+run_ferret report --db c.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r.jsonl
 python3 - r.jsonl corp/expected.json <<'PY' && ok || fail "found set differs from the planted set"
 import json, sys

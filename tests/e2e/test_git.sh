@@ -76,7 +76,7 @@ cd ..
 run_ferret scan --db g.db repo
 assert_eq "$RC" 1 "git scan with findings exits 1"
 scan_err=$ERR
-run_ferret report --db g.db --format jsonl
+run_ferret report --db g.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r.jsonl
 R="$T/repo"
 h() { sha256 "$1"; }
@@ -110,7 +110,7 @@ assert_eq "$(sqlite3 g.db "select status from runs")" complete "run complete"
 # strict hash verification and an uncached rule compile give the same findings
 run_ferret scan --db v.db --verify-hashes --no-cache repo
 assert_eq "$RC" 1 "--verify-hashes --no-cache scan"
-run_ferret report --db v.db --format jsonl
+run_ferret report --db v.db --format jsonl --secret-hashes
 assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "sorted(r['secret_sha256'] for r in rows)")" "$(pyjsonl r.jsonl "sorted(r['secret_sha256'] for r in rows)")" "same findings with --verify-hashes"
 
 # a live progress line on a TTY only, never with --quiet or when stderr is a file
@@ -151,7 +151,7 @@ run_ferret scan --db m.db mirrors
 assert_eq "$RC" 2 "a broken repository makes the run incomplete"
 assert_contains "$ERR" "mirrors/broken: not a git repository" "broken repository named"
 assert_eq "$(count_of "$ERR" "repositories")" 4 "all repositories discovered"
-run_ferret report --db m.db --format jsonl
+run_ferret report --db m.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > m.jsonl
 assert_eq "$(occ m.jsonl "$(h "$s_env")" | awk '{print $1, $2, $4, $8}' | sort)" "$(printf '%s\n' \
   "file mirrors/notes.txt - -" \
@@ -163,7 +163,7 @@ assert_eq "$(occ m.jsonl "$(h "$s_branch")" | awk '{print $7}' | sort -u)" "refs
 git -C repo worktree add -q "$T/wt" 2> /dev/null
 run_ferret scan --db wt.db wt
 assert_eq "$RC" 1 "a linked worktree is scanned"
-run_ferret report --db wt.db --format jsonl
+run_ferret report --db wt.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > wt.jsonl
 assert_eq "$(occ wt.jsonl "$(h "$s_env")" | awk '{print $2, $4}')" ".env $c_env" "history read through the common object directory"
 
@@ -178,7 +178,7 @@ run_ferret scan --db pk.db --max-file-size 2K packed
 assert_eq "$RC" 1 "packed repository scanned"
 assert_eq "$(sqlite3 pk.db "select group_concat(l.path || ': ' || c.reason) from content c join locations l on l.content_id = c.id where c.status != 'scanned'")" \
   "blob.bin: larger than --max-file-size (2048 bytes)" "a packed blob skipped ahead of the walk keeps its path"
-run_ferret report --db pk.db --format jsonl
+run_ferret report --db pk.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > pk.jsonl
 assert_eq "$(occ pk.jsonl "$(h "$s_env")" | awk '{print $2}')" "d/a.zip!t.env" "archive member found with its path"
 finish

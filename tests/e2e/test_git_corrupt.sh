@@ -110,7 +110,7 @@ git add . && gcommit alice "odd path"
 cd ..
 run_ferret scan --db odd.db oddtext
 assert_eq "$RC" 1 "NULs and newlines: findings"
-run_ferret report --db odd.db --format jsonl
+run_ferret report --db odd.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > odd.jsonl
 assert_eq "$(pyjsonl odd.jsonl "len(rows)")" 3 "three findings"
 # where FILE SECRET KEYS...: the listed fields of each occurrence of one secret

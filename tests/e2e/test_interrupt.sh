@@ -118,7 +118,7 @@ def scan(db, target):
 
 def state(db):
     """Findings and occurrences, volatile fields (run times) aside."""
-    out = subprocess.run([ferret, "report", "--db", db, "--format", "jsonl"],
+    out = subprocess.run([ferret, "report", "--db", db, "--format", "jsonl", "--secret-hashes"],
                          capture_output=True, text=True).stdout
     found, where = set(), set()
     for r in (json.loads(l) for l in out.splitlines() if l.strip()):

@@ -29,7 +29,7 @@ printf '[2026-03-04T05:06:07.000Z] + export TOKEN=%s\n' "$g7" > logs/jobs/deploy
 
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 1 "first sweep: new findings, exit 1"
-run_ferret report --db s.db --format jsonl
+run_ferret report --db s.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r1.jsonl
 where() { pyjsonl r1.jsonl "'; '.join(o['path'] + ' ' + str(o['line']) for r in rows if r['secret_sha256'] == '$(sha256 "$1")' for o in r['occurrences'])"; }
 assert_eq "$(where "$g1")" "logs/logs_4242.zip!build/2_Run tests.txt 3" "GitHub Actions zip member, token split by ANSI codes"
@@ -54,7 +54,7 @@ g11=$($FAKE github 511)
 printf '[2026-03-04T05:06:07.000Z] + export TOKEN=%s\n' "$g11" > jb2/jobs/builds/builds/7/log
 run_ferret scan --db jb2.db jb2
 assert_eq "$RC" 1 "job named builds: its finding, exit 1"
-run_ferret report --db jb2.db --format jsonl
+run_ferret report --db jb2.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > jb2.jsonl
 assert_eq "$(pyjsonl jb2.jsonl "[(r['secret_sha256'] == '$(sha256 "$g11")', o.get('ci')) for r in rows for o in r['occurrences']]")" \
   "[(True, {'run': '7', 'job': 'builds'})]" "job named builds: one finding, run 7 of job builds"
@@ -64,7 +64,7 @@ run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 0 "second sweep: nothing new, exit 0"
 assert_eq "$(count_of "$ERR" "files unchanged since the last sweep")" 6 "unchanged files not read again"
 assert_eq "$(sqlite3 s.db "select items_scanned || ' ' || new_findings from runs order by id desc limit 1")" "0 0" "nothing scanned, nothing new"
-run_ferret report --db s.db --format jsonl
+run_ferret report --db s.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r2.jsonl
 assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" "$(pyjsonl r1.jsonl "sum(len(r['occurrences']) for r in rows)")" "no duplicate occurrences"
 run_ferret scan --db s.db logs
@@ -84,7 +84,7 @@ printf '[2026-03-05T11:00:00.000Z] token=%s\n' "$g6" >> logs/jenkins-console.log
 run_ferret scan --db s.db --exit-on-new logs
 assert_eq "$RC" 1 "appended log: a new finding"
 assert_eq "$(sqlite3 s.db "select new_findings from runs order by id desc limit 1")" 1 "exactly one new finding"
-run_ferret report --db s.db --new-only --format jsonl
+run_ferret report --db s.db --new-only --format jsonl --secret-hashes
 assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "[r['secret_sha256'] for r in rows]")" "['$(sha256 "$g6")']" "--new-only lists it"
 assert_eq "$(occ <(printf '%s\n' "$OUT") "$(sha256 "$g6")" | awk '{print $2, $3}')" "logs/jenkins-console.log 3" "at the appended line"
 # a log that changes while it is read: no crash, a consistent DB, and the next

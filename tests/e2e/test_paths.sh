@@ -63,7 +63,7 @@ echo > release
 wait "$holder"
 assert_not_contains "$ERR" "$tok" "scan output"
 
-run_ferret report --db f.db --format jsonl
+run_ferret report --db f.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r.jsonl
 assert_eq "$(pyjsonl r.jsonl "len(rows)")" 6 "six findings: three path names, three contents"
 pv() { pyjsonl r.jsonl "[r['preview'] for r in rows if r['secret_sha256']=='$(sha256 "$1")'][0]"; }
@@ -93,7 +93,7 @@ no_plaintext f.db "DB after the scan"
 # remembered) and finds the same: nothing new, nothing duplicated
 run_ferret scan --db f.db tree repo
 assert_eq "$RC" 1 "rescan exits 1"
-run_ferret report --db f.db --format jsonl
+run_ferret report --db f.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r2.jsonl
 assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" 8 "rescan: the same eight occurrences"
 no_plaintext f.db "DB after the rescan"
@@ -144,7 +144,7 @@ run_ferret scan --db n.db d links
 assert_eq "$RC" 1 "names: exit 1"
 printf '%s\n' "$ERR" > n.err
 no_plaintext n.err "names: scan output"
-run_ferret report --db n.db --format jsonl
+run_ferret report --db n.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > n.jsonl
 red() { python3 -c "import sys; t=sys.argv[1]; print(t[:4] + '****' + t[-2:])" "$1"; } # a 40-char token redacted
 pR=$(red "$tokR")

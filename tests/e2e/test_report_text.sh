@@ -14,7 +14,7 @@ git init -q r
 blob=$(printf 'TOKEN=%s\n' "$tok" | git -C r hash-object -w --stdin)
 run_ferret scan --db d.db r
 assert_eq "$RC" 1 "the unreachable blob's token is found"
-run_ferret report --db d.db --format jsonl
+run_ferret report --db d.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r.jsonl
 assert_eq "$(occ r.jsonl "$(sha256 "$tok")")" "git-unreachable - 1 - - - - $T/r" "one location: the unreachable blob, no path"
 run_ferret report --db d.db
@@ -41,7 +41,7 @@ with zipfile.ZipFile("z/logs_77.zip", "w") as z:
 PY
 run_ferret scan --db z.db z
 assert_eq "$RC" 1 "the zipped tokens are found"
-run_ferret report --db z.db --format jsonl
+run_ferret report --db z.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > z.jsonl
 assert_eq "$(pyjsonl z.jsonl "[(o['path'], o.get('ci')) for r in rows if r['secret_sha256'] == '$(sha256 "$tz")' for o in r['occurrences']]")" \
   "[('z/bundle 1.zip!notes.txt', None)]" "no CI metadata for a text file in any zip"

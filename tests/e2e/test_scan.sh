@@ -28,7 +28,7 @@ assert_eq "$RC" 1 "scan with findings exits 1"
 assert_contains "$ERR" "complete run 1" "summary line"
 [ "$(stat -c %a f.db)" = 600 ] && ok || fail "DB mode is $(stat -c %a f.db), want 600"
 
-run_ferret report --db f.db --format jsonl
+run_ferret report --db f.db --format jsonl --secret-hashes
 assert_eq "$RC" 1 "report with findings exits 1"
 printf '%s\n' "$OUT" > r.jsonl
 h=$(sha256 "$tok")
@@ -48,24 +48,24 @@ assert_eq "$(sqlite3 f.db "select count(*) from content where status != 'scanned
 
 # the same scan with one thread gives the same findings
 run_ferret scan --db f1.db --threads 1 tree
-run_ferret report --db f1.db --format jsonl
+run_ferret report --db f1.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r1.jsonl
 assert_eq "$(pyjsonl r1.jsonl "sorted((r['rule'],r['secret_sha256'],len(r['occurrences'])) for r in rows)")" \
   "$(pyjsonl r.jsonl "sorted((r['rule'],r['secret_sha256'],len(r['occurrences'])) for r in rows)")" "threads do not change results"
 
 # re-scanning is idempotent: no duplicate occurrences
 run_ferret scan --db f.db tree
-run_ferret report --db f.db --format jsonl
+run_ferret report --db f.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > r2.jsonl
 assert_eq "$(pyjsonl r2.jsonl "sum(len(r['occurrences']) for r in rows)")" "$(pyjsonl r.jsonl "sum(len(r['occurrences']) for r in rows)")" "re-scan adds no occurrences"
-run_ferret report --db f.db --new-only --format jsonl
+run_ferret report --db f.db --new-only --format jsonl --secret-hashes
 assert_eq "$RC" 0 "nothing new in the second run"
 
 # offline validation: the generator's CRC32 is independent of ferret's
 good=$($FAKE github 31); bad="${good:0:39}$( [ "${good:39:1}" = A ] && echo B || echo A)"
 mkdir -p val && printf 'A=%s\nB=%s\n' "$good" "$bad" > val/t.env
 run_ferret scan --db val.db val
-run_ferret report --db val.db --format jsonl
+run_ferret report --db val.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > val.jsonl
 assert_eq "$(pyjsonl val.jsonl "[r['validated'] for r in rows if r['secret_sha256']=='$(sha256 "$good")']")" "['checksum']" "a token with a valid CRC32 is validated"
 assert_eq "$(pyjsonl val.jsonl "[r['validated'] for r in rows if r['secret_sha256']=='$(sha256 "$bad")']")" "['none']" "a corrupted checksum is not"
@@ -76,11 +76,11 @@ e = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
 print(e(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + e(json.dumps({"sub": "ci"}).encode() + b" " * 8) + "." + e(os.urandom(32)))')
 printf 'Authorization: Bearer %s\n' "$jwt" > val/jwt.txt
 run_ferret scan --db val2.db val/jwt.txt
-run_ferret report --db val2.db --format jsonl
+run_ferret report --db val2.db --format jsonl --secret-hashes
 assert_eq "$(printf '%s\n' "$OUT" | pyjsonl /dev/stdin "[(r['rule'], r['validated']) for r in rows]")" "[('jwt.token', 'structure')]" "a JWT's header is validated as structure"
 
 # JSON array and SARIF are valid and complete
-run_ferret report --db f.db --format json
+run_ferret report --db f.db --format json --secret-hashes
 printf '%s' "$OUT" > r.json
 assert_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' r.json)" 4 "JSON array holds every finding"
 run_ferret report --db f.db --format sarif --output r.sarif
@@ -104,9 +104,9 @@ assert_not_contains "$(cat r.sarif)" "$tok" "no plaintext in SARIF"
 
 # plaintext only on explicit request
 run_ferret scan --db s.db --store-secrets tree/a
-run_ferret report --db s.db --format jsonl
+run_ferret report --db s.db --format jsonl --secret-hashes
 assert_not_contains "$OUT" "$tok" "stored secret not shown without --show-secrets"
-run_ferret report --db s.db --format jsonl --show-secrets
+run_ferret report --db s.db --format jsonl --secret-hashes --show-secrets
 assert_contains "$OUT" "\"secret\":\"$tok\"" "--show-secrets shows it"
 run_ferret report --db s.db
 assert_contains "$OUT" "ghp_****" "text report shows the redacted preview"
@@ -129,7 +129,7 @@ open("u16/wide.txt", "wb").write(("line one\nTOKEN=" + u3 + "\n").encode("utf-16
 PY
 run_ferret scan --db u.db u16
 assert_eq "$RC" 1 "UTF-16-looking files: findings"
-run_ferret report --db u.db --format jsonl
+run_ferret report --db u.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > u.jsonl
 assert_eq "$(pyjsonl u.jsonl "sorted((o['path'], o['line']) for r in rows for o in r['occurrences'] if r['secret_sha256'] in ('$(sha256 "$u1")', '$(sha256 "$u2")', '$(sha256 "$u3")'))")" \
   "[('u16/after.txt', 129), ('u16/bom.txt', 1), ('u16/wide.txt', 2)]" "each token found once, at its line"

@@ -20,7 +20,7 @@ run_ferret scan --db d.db r
 assert_eq "$RC" 1 "three open findings: exit 1"
 
 # id of a secret, and its status, from the JSONL report
-rep() { "$FERRET" report --db "${2:-d.db}" --format jsonl > rep.jsonl || true; }
+rep() { "$FERRET" report --db "${2:-d.db}" --format jsonl --secret-hashes > rep.jsonl || true; }
 # (a SAS token's secret is its signature: that finding is picked by its rule)
 sel() { if [ "$1" = "$t3" ]; then echo "r['rule'] == 'azure.sas-token'"; else echo "r['secret_sha256'] == '$(sha256 "$1")'"; fi; }
 id_of() { pyjsonl rep.jsonl "[r['id'] for r in rows if $(sel "$1")][0]"; }
@@ -84,6 +84,7 @@ mkdir rules
 sed 's/^\(  *description: \).*/\1changed for the test/' "$FERRET_SRC/patterns/github.yml" > rules/github.yml
 run_ferret scan --db d.db --rules rules r
 assert_eq "$RC" 0 "new rule set: nothing open"
+assert_eq "$(sqlite3 d.db "SELECT count(DISTINCT rules_hash) FROM runs")" 2 "the scan ran under another rule set"
 rep
 assert_eq "$(pyjsonl rep.jsonl "sorted((r['id'], r['status']) for r in rows)")" \
   "$(python3 -c "print(sorted([('$i1', 'accepted'), ('$i2', 'revoked'), ('$i3', 'accepted')]))")" \
@@ -121,10 +122,22 @@ if "$FERRET" merge --help > /dev/null 2>&1; then
   else
     fail "merge into a new DB: exit $RC: $ERR"
   fi
+  # a shard scanned afresh (nothing triaged there: all open) merged into the
+  # organisation store: the organisation's statuses stay
+  run_ferret scan --db s.db --key d.db.key --rules rules r
+  assert_eq "$RC" 1 "a fresh shard store: its three findings open"
+  run_ferret merge --db m.db --key d.db.key s.db
+  assert_eq "$RC" 0 "merge the shard into the organisation store ($ERR)"
+  rep x m.db
+  assert_eq "$(pyjsonl rep.jsonl "sorted((r['id'], r['status']) for r in rows)")" \
+    "$(python3 -c "print(sorted([('$i1', 'accepted'), ('$i2', 'revoked'), ('$i3', 'accepted')]))")" \
+    "statuses survive a merge of a store that never triaged them"
+  assert_eq "$(sqlite3 m.db "SELECT count(*) FROM findings") $(sqlite3 m.db "SELECT count(*) FROM triage")" "3 3" \
+    "the same three findings, three statuses"
 fi
 
 # --status filters the report by the effective status
-run_ferret report --db d.db --status accepted --format jsonl
+run_ferret report --db d.db --status accepted --format jsonl --secret-hashes
 assert_eq "$(printf '%s\n' "$OUT" | grep -c '"status":"accepted"')" 2 "--status accepted: two"
 run_ferret report --db d.db --status open
 assert_eq "$RC" 0 "--status open: none, exit 0"

@@ -41,7 +41,7 @@ R=$(realpath r)
 occs() {
   pyjsonl "$1" "sorted((o['source'], o.get('path', ''), o['line'], o.get('repo') == '$R') for r in rows if r['secret_sha256'] == '$(sha256 "$2")' for o in r['occurrences'])"
 }
-report() { "$FERRET" report --db "$1" --format jsonl >"$2" || true; }
+report() { "$FERRET" report --db "$1" --format jsonl --secret-hashes >"$2" || true; }
 
 run_ferret scan --db w.db r
 assert_eq "$RC" 1 "work-tree scan with findings exits 1"
