@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Merge throughput into an EXISTING organisation store (issue 16 target:
+# >= 100,000 occurrences per second): 4 synthetic shard stores of OCC
+# occurrences each (tests/tools/synth_store.py: OCC/10 findings, git blobs with
+# commits and authors) merged into a store already holding 4 others, RUNS
+# times, each into a fresh copy of that store. Prints every run and the
+# medians: occurrences per wall second and per CPU second (user + system of
+# the merge process), the load average, the stores' sizes.
+#   scripts/bench-merge.sh [BUILD_DIR]     (env: OCC=250000 RUNS=5
+#                                           CORPORA=/tmp/corpora/merge-bench)
+# The stores are made once per OCC and schema (kept under $CORPORA, never in
+# the repository) by the ferret under test, so its schema steps apply.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+F=$(cd "${1:-$SRC/build}" && pwd)/ferret
+OCC=${OCC:-250000} RUNS=${RUNS:-5}
+C=${CORPORA:-/tmp/corpora/merge-bench}
+W=$(mktemp -d "${TMPDIR:-/tmp}/bench-merge.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$C/empty"
+export FERRET_KEY_FILE="$C/org.key" FERRET_CACHE_DIR="$C/cache"
+
+# The schema steps this ferret writes: stores of another schema are remade.
+"$F" scan --quiet --db "$W/probe.db" "$C/empty" || [ $? -le 1 ]
+stamp="$OCC $(sqlite3 "$W/probe.db" "SELECT group_concat(name, ',') FROM (SELECT name FROM migrations ORDER BY name)")"
+if [ "$(cat "$C/stamp" 2>/dev/null)" != "$stamp" ]; then
+  echo "making the stores ($OCC occurrences each) in $C ..." >&2
+  rm -f "$C"/*.db "$C"/*.db-* "$C"/*.db.key "$C/stamp"
+  for s in 11 12 13 14 1 2 3 4; do
+    "$F" scan --quiet --db "$C/syn-$s.db" "$C/empty" || [ $? -le 1 ]
+    python3 "$SRC/tests/tools/synth_store.py" "$C/syn-$s.db" $((OCC / 10)) "$OCC" --seed "$s"
+  done
+  "$F" merge --quiet --db "$C/base.db" "$C"/syn-1[1-4].db
+  echo "$stamp" >"$C/stamp"
+fi
+
+occ=0
+for s in 1 2 3 4; do occ=$((occ + $(sqlite3 "$C/syn-$s.db" "SELECT count(*) FROM occurrences"))); done
+base_occ=$(sqlite3 "$C/base.db" "SELECT count(*) FROM occurrences")
+mb() { du -m "$@" | awk '{ s += $1 } END { print s }'; }
+echo "ferret merge benchmark: $(nproc) cores; org store $(mb "$C/base.db") MB holding $base_occ occurrences;" \
+  "4 inputs, $(mb "$C"/syn-[1-4].db) MB, $occ occurrences"
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+: >"$W/wall" && : >"$W/cpu"
+for r in $(seq "$RUNS"); do
+  rm -f "$W"/org.db*
+  cp "$C/base.db" "$W/org.db"
+  sync "$W/org.db"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  /usr/bin/time -f "%e %U %S %M" -o "$W/time" "$F" merge --quiet --db "$W/org.db" "$C"/syn-[1-4].db
+  read -r e u s m < <(tail -1 "$W/time")
+  cpu=$(echo "$u + $s" | bc -l)
+  echo "$occ / $e" | bc -l >>"$W/wall"
+  echo "$occ / $cpu" | bc -l >>"$W/cpu"
+  printf 'run %d: %.2f s wall, %.2f s cpu (%.2f user + %.2f sys), %d MB peak RSS, load %s before: %.0f occurrences/s wall, %.0f per cpu second; org store now %d MB\n' \
+    "$r" "$e" "$cpu" "$u" "$s" $((m / 1024)) "$load" "$(tail -1 "$W/wall")" "$(tail -1 "$W/cpu")" \
+    "$(mb "$W/org.db")"
+done
+printf 'median of %d runs: %.0f occurrences/s wall, %.0f per cpu second (load now: %s)\n' "$RUNS" \
+  "$(median <"$W/wall")" "$(median <"$W/cpu")" "$(cut -d' ' -f1-3 /proc/loadavg)"
