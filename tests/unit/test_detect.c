@@ -582,6 +582,61 @@ static void test_cache_swap(void)
     fr_buf_release(&b);
 }
 
+/* A rule anchored at the text's start and end (\A, \z) checks the database
+ * like any other: the examples, scanned together, are scanned alone before
+ * one counts as missed. Its cache is stored once and then loaded, not
+ * rewritten (same inode), and the loaded engine finds what the first did. */
+static void test_cache_anchored(void)
+{
+    const char *y = "rules:\n"
+                    "  - id: t.anchored\n"
+                    "    name: anchored\n"
+                    "    pattern: '\\A[ \\t]*(anc_[a-z0-9]{12})[ \\t]*\\n?\\z'\n"
+                    "    severity: high\n"
+                    "    confidence: high\n"
+                    "    attack: T1552.001\n"
+                    "    examples: ['anc_abc123def456', \"  anc_abc123def457\\n\"]\n"
+                    "    negative_examples: ['x anc_abc123def456']\n"
+                    "  - id: t.plain\n"
+                    "    name: plain\n"
+                    "    pattern: '\\b(pln_[a-z0-9]{12})\\b'\n"
+                    "    severity: high\n"
+                    "    confidence: high\n"
+                    "    attack: T1552.001\n"
+                    "    examples: [pln_abc123def456]\n"
+                    "    negative_examples: [y]\n";
+    const char *names[] = {"anchored.yml"};
+    size_t lens[] = {strlen(y)};
+    fr_ruleset *rs = NULL;
+    CHECK(fr_rules_load_buffers(&rs, names, &y, lens, 1) == FR_OK);
+    if (!rs) return;
+    char dir[] = "/tmp/ferret-cache-anc-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char cmd[512];
+    fr_engine *e = cached_engine(rs, dir);
+    fr_engine_free(e);
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) = 1 && stat -c %%i %s/hs-*.db > %s.ino", dir,
+             dir, dir);
+    CHECK(system(cmd) == 0);
+    e = cached_engine(rs, dir);
+    snprintf(cmd, sizeof cmd, "test \"$(stat -c %%i %s/hs-*.db)\" = \"$(cat %s.ino)\"", dir, dir);
+    CHECK(system(cmd) == 0);
+    fr_scanner *s = NULL;
+    CHECK(e && fr_scanner_new(&s, e) == FR_OK);
+    const char *t = "anc_abc123def456\n";
+    const fr_match *m;
+    size_t n = 0;
+    if (s) CHECK(fr_scan(s, (const unsigned char *)t, strlen(t), &m, &n) == FR_OK && n == 1);
+    t = "x anc_abc123def456 pln_abc123def456";
+    if (s) CHECK(fr_scan(s, (const unsigned char *)t, strlen(t), &m, &n) == FR_OK && n == 1);
+    if (s && n == 1) CHECK(m[0].rule == 1);
+    fr_scanner_free(s);
+    fr_engine_free(e);
+    fr_ruleset_free(rs);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s.ino", dir, dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     const char *names[] = {"unit.yml"};
@@ -604,6 +659,7 @@ int main(void)
     test_views();
     test_cache();
     test_cache_swap();
+    test_cache_anchored();
     fr_scanner_free(SF), fr_scanner_free(SS);
     fr_engine_free(FAST), fr_engine_free(SLOW);
     fr_ruleset_free(RS);
