@@ -32,6 +32,18 @@
  * remembered file, no members - so the next run reads it again; done then
  * gets withdrawn = 1 too (the source must not count on it). Items still queued
  * at an interrupt or after a store failure are dropped without any callback.
+ *
+ * Masking bypass (pipeline/masking.h). With a store (not inline, no sink),
+ * the pipeline loads the store's masking-bypass prints at start, every worker
+ * adds the print of each secret it finds, and every text a normalizer took as
+ * a CI log is searched for known secrets printed transformed (base64, hex,
+ * reversed, URL-encoded, one character per line): hits are matches of the
+ * existing findings with fr_store_match.transform set. Order: a log searched
+ * before a secret it prints was found elsewhere in the sweep keeps its
+ * candidate regions (capped); fr_pipeline_finish, once the workers are done
+ * and before the writer stops, searches them again for the secrets learnt
+ * after them and records the hits as known content with matches. Not after
+ * an interrupt or a store failure. FERRET_NO_MASK_BYPASS=1 turns it off.
  */
 #ifndef FERRET_PIPELINE_H
 #define FERRET_PIPELINE_H

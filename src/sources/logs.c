@@ -21,7 +21,8 @@ static int is_d(unsigned char c)
 }
 
 /* Length of an ISO-8601 timestamp at s ("2026-01-02T03:04:05[.123…][Z|+01:00]")
- * followed by one space, or 0. A leading '[' ... ']' around it is accepted. */
+ * followed by one space, or 0. A leading '[' ... ']' around it is accepted; a
+ * GitLab runner's stream marker after it ("00O ", "01E+ ") is part of it. */
 static size_t timestamp_len(const unsigned char *s, size_t n)
 {
     size_t i = 0, open = 0;
@@ -51,8 +52,16 @@ static size_t timestamp_len(const unsigned char *s, size_t n)
         if (i >= n || s[i] != ']') return 0;
         i++;
     }
-    if (i < n && s[i] == ' ') return i + 1;
-    return 0;
+    if (i >= n || s[i] != ' ') return 0;
+    i++;
+    /* GitLab runners with timestamps (FF_TIMESTAMPS): the stream (two hex
+     * digits), O or E (stdout, stderr), '+' on a continued line, a space */
+    if (!open && i + 3 < n && isxdigit(s[i]) && isxdigit(s[i + 1]) &&
+        (s[i + 2] == 'O' || s[i + 2] == 'E')) {
+        size_t k = i + 3 + (s[i + 3] == '+');
+        if (k < n && s[k] == ' ') return k + 1;
+    }
+    return i;
 }
 
 /* Length of a runner marker at the start of a line, or 0. */

@@ -1,6 +1,7 @@
 /*
  * logs: CI log normalisation, so that log decoration cannot hide a secret. ANSI
- * escape sequences, per-line timestamp prefixes, runner control markers
+ * escape sequences, per-line timestamp prefixes (with a GitLab runner's stream
+ * marker, "2026-01-02T03:04:05.123456Z 00O "), runner control markers
  * (GitHub Actions ##[group] / ::add-mask::, Azure Pipelines ##vso[...], GitLab
  * section markers) and carriage returns are removed; the text they wrap is kept.
  * Only bytes inside lines are removed, never a newline, so line numbers in the

@@ -98,6 +98,13 @@
 #define FR_LOG_COMMAND_MAX 512
 /* Bytes at the start of content that fr_log_detect looks at. */
 #define FR_LOG_DETECT_HEAD 65536
+/* Masking bypass: bytes of logs' candidate regions kept per sweep for the
+ * end-of-sweep search against secrets found after a log was searched. */
+#define FR_MASK_KEEP_MAX ((size_t)64 << 20)
+/* Masking bypass: bytes of one candidate region searched (a longer run — a
+ * whole file dumped as base64 — is searched in its first this many bytes:
+ * each length the prints have is rolled over it). */
+#define FR_MASK_REGION_MAX ((size_t)1 << 20)
 
 /* ---- the pre-receive hook (src/cli/cmd_hook.c) ---- */
 

@@ -249,6 +249,11 @@ int main(void)
             "2026-01-02T03:04:05.1234567Z TOKEN=ghp_abc\x1b[0mdef\r\n",
             "Run env\nTOKEN=ghp_abcdef\n");
     norm_is("::add-mask::s3cr3t-value\n::group::Build\n", "s3cr3t-value\nBuild\n");
+    /* GitLab with timestamps: the stream marker after the timestamp goes too,
+     * not text that only looks like one */
+    norm_is("2026-01-02T03:04:05.123456Z 00O $ make\n2026-01-02T03:04:05.2Z 01E+ warn\n"
+            "00O kept\n2026-01-02T03:04:05Z 0xO kept\n",
+            "$ make\nwarn\n00O kept\n0xO kept\n");
     /* Azure Pipelines: ##vso commands keep their value, ##[section] markers go */
     norm_is(
         "##[section]Starting: Build\n##vso[task.setvariable variable=pat;issecret=true]abc123\n",
