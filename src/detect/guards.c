@@ -461,6 +461,57 @@ static int phrase_value(const char *s, size_t n)
     return segs >= 2 && words >= 1;
 }
 
+/* A value spelled from its own name (ALICLOUD_SECRET_KEY='AlicloudSecret123',
+ * api_key: apikey1): every run of letters in it is made of the name's words
+ * and a few stand-in words; digits and signs may sit between. A stand-in. */
+typedef struct {
+    char words[8][32];
+    size_t n;
+} word_set;
+
+static int collect_word(const char *w, size_t wl, void *ctx)
+{
+    word_set *ws = ctx;
+    if (wl < 32 && ws->n < 8 && !isdigit((unsigned char)w[0]))
+        memcpy(ws->words[ws->n++], w, wl + 1);
+    return 0;
+}
+
+static int made_of(const char *r, size_t n, const word_set *ws, int depth)
+{
+    static const char *const EXTRA[] = {"secret", "key", "token", "pass", "password", "access",
+                                        "api",    "my",  "your",  "test", NULL};
+    if (!n) return 1;
+    if (depth > 6) return 0;
+    for (size_t i = 0; i < ws->n + 10; i++) {
+        const char *w = i < ws->n ? ws->words[i] : EXTRA[i - ws->n];
+        if (!w) break;
+        size_t wl = strlen(w);
+        if (wl >= 2 && wl <= n && !strncmp(r, w, wl) && made_of(r + wl, n - wl, ws, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
+static int value_from_name(const unsigned char *name, size_t nn, const char *s, size_t n)
+{
+    word_set ws = {0};
+    name_words((const char *)name, nn, collect_word, &ws);
+    char run[64];
+    size_t rl = 0, runs = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && isalpha((unsigned char)s[i])) {
+            if (rl == sizeof run) return 0;
+            run[rl++] = (char)tolower((unsigned char)s[i]);
+            continue;
+        }
+        if (rl && !made_of(run, rl, &ws, 0)) return 0;
+        runs += rl > 0;
+        rl = 0;
+    }
+    return runs > 0;
+}
+
 /* A JWT one of whose parts is a word (eyJ....payload.signature): a stand-in. */
 static int jwt_stand_in(const char *s, size_t n)
 {
@@ -537,8 +588,9 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
                                             "example.net",  "EXAMPLE",     NULL};
     for (int i = 0; DOC_MARKS[i]; i++)
         if (memmem(d + lo, se - lo, DOC_MARKS[i], strlen(DOC_MARKS[i]))) return 1;
-    /* The value: not an identifier, phrase or path, not a file name. */
-    if (phrase_value(s, n)) return 1;
+    /* The value: not an identifier, phrase or path, not a file name, not
+     * spelled from its own name. */
+    if (phrase_value(s, n) || value_from_name(d + ns, ne - ns, s, n)) return 1;
     size_t lead = s[0] == '/'                                                 ? 1
                   : (n > 2 && (!strncmp(s, "~/", 2) || !strncmp(s, "./", 2))) ? 2
                   : (n > 3 && !strncmp(s, "../", 3))                          ? 3
