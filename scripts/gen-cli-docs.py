@@ -155,6 +155,9 @@ def zsh(cli):
 
 
 def main():
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        sys.stdout.write(__doc__) if sys.argv[1] in ("-h", "--help") else sys.exit(__doc__)
+        return
     dest = sys.argv[1] if len(sys.argv) > 1 else SRC
     with open(os.path.join(SRC, "docs", "cli.yml")) as f:
         cli = yaml.safe_load(f)
