@@ -2,13 +2,16 @@
 # Detect-engine throughput on typical source text, in memory, against ripgrep
 # searching the same bytes for the same patterns in the same run.
 #   scripts/bench-engine.sh [SIZE_MB]      (default 256)
+# BUILD_DIR names the build directory (default build). Each ferret line gives
+# wall MB/s and MB per CPU second (the figure that holds on a loaded machine).
 # Source text: the Python standard library, C headers and Perl modules that a
 # Debian machine ships, concatenated, with a few planted fake secrets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-256}
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target bench_engine ferret >/dev/null
+build=${BUILD_DIR:-build}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target bench_engine ferret >/dev/null
 work=$(mktemp -d /tmp/ferret-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 corpus="$work/source.txt"
@@ -45,15 +48,17 @@ with open(out, "wb") as o:
 PY
 bytes=$(stat -c %s "$corpus")
 echo "corpus: $((bytes / 1000000)) MB of source text"
-./build/bench_engine --print-patterns > "$work/patterns.txt"
+"./$build/bench_engine" --print-patterns > "$work/patterns.txt"
 sed 's/^/(?-u)/' "$work/patterns.txt" > "$work/patterns-bytes.txt"
 cat "$corpus" > /dev/null
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 ms() { echo $(( ($2 - $1) / 1000000 )); }
-f1=$(./build/bench_engine --threads 1 --repeat 4 "$corpus"); echo "ferret engine: $f1"
-f2=$(./build/bench_engine --threads 2 --repeat 4 "$corpus"); echo "ferret engine: $f2"
+f1=$("./$build/bench_engine" --threads 1 --repeat 4 "$corpus"); echo "ferret engine: $f1"
+f2=$("./$build/bench_engine" --threads 2 --repeat 4 "$corpus"); echo "ferret engine: $f2"
 m1=$(sed 's/.*MB\/s=\([0-9]*\).*/\1/' <<<"$f1")
 m2=$(sed 's/.*MB\/s=\([0-9]*\).*/\1/' <<<"$f2")
 echo "scaling 1 -> 2 threads: $(python3 -c "print(f'{$m2/$m1:.2f}x')")"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if command -v rg >/dev/null; then
   # ripgrep, same bytes, same patterns, multi-line (-U, as ferret matches across
   # lines). Byte-oriented ((?-u), as ferret is) with its default engine; when a
