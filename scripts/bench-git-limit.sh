@@ -72,9 +72,10 @@ if grep -q 'walk_cpu=' "$W/trace"; then
 else
   fw=$wk
 fi
-f2w=$(median $(cut -d' ' -f1 "$W/f2"))
-f2c=$(median $(awk '{ print $2 + $3 }' "$W/f2"))
-echo "  ferret scan --threads 2: wall $f2w s, cpu $f2c s, peak RSS $(awk '{ if ($4 > m) m = $4 } END { printf "%.0f", m / 1024 }' "$W/f2") MB"
+grep -v '^Command' "$W/f2" > "$W/f2t" # /usr/bin/time notes exit 1 (findings)
+f2w=$(median $(cut -d' ' -f1 "$W/f2t"))
+f2c=$(median $(awk '{ print $2 + $3 }' "$W/f2t"))
+echo "  ferret scan --threads 2: wall $f2w s, cpu $f2c s, peak RSS $(awk '{ if ($4 > m) m = $4 } END { printf "%.0f", m / 1024 }' "$W/f2t") MB"
 python3 - "$ref_wall" "$r1" "$sc" "$rt" "$wk" "$fw" "$f2c" << 'EOF'
 import sys
 ref, read, scan, trees, wk, fw, f2c = map(float, sys.argv[1:])

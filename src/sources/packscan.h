@@ -126,4 +126,28 @@ int fr_tree_parse(const unsigned char *p, size_t n, fr_tree_entry **ents, size_t
 /* git's order of two entries of one tree (libgit2's git_tree_entry_cmp). */
 int fr_tree_entry_cmp(const fr_tree_entry *a, const fr_tree_entry *b);
 
+/* ---- commit objects (packread.c) ----
+ *
+ * What the history walk takes from a commit, parsed only when the commit has
+ * git's usual form: "tree ID", "parent ID" lines, then "author" and
+ * "committer" lines of the form "NAME <EMAIL> SECONDS +ZZZZ" (one '<' and
+ * one '>'), other headers up to an empty line, the message. Anything else is
+ * FR_ECORRUPT, and the caller asks libgit2 (whose lenient parser decides). The
+ * fields are then those libgit2 gives: name and email trimmed of white space,
+ * the message every byte after the empty line (NULs included). */
+typedef struct {
+    unsigned char tree[20];
+    const char *parents; /* the first "parent" line; fr_commit_parent reads them */
+    size_t nparents;
+    const char *author_name, *author_email; /* not NUL-terminated */
+    size_t author_name_len, author_email_len;
+    int64_t author_time, committer_time;
+    const char *message;
+    size_t message_len;
+} fr_commit;
+
+int fr_commit_parse(const unsigned char *p, size_t n, fr_commit *c);
+/* The id of parent i (< c->nparents) of a parsed commit. */
+void fr_commit_parent(const fr_commit *c, size_t i, unsigned char id[20]);
+
 #endif

@@ -1,14 +1,17 @@
 /*
- * fuzz_tree: the walk's tree parser (fr_tree_parse, fr_tree_entry_cmp,
- * src/sources/packscan.h) over any bytes, as a tree read from a pack would
- * give them.
+ * fuzz_tree: the walk's tree and commit parsers (fr_tree_parse,
+ * fr_tree_entry_cmp, fr_commit_parse; src/sources/packscan.h) over any bytes,
+ * as an object read from a pack would give them.
  * Invariants: FR_OK or FR_ECORRUPT; on FR_OK the entries cover the input
  * exactly, in order (each entry's mode digits, a space, its name, a NUL, its
  * 20-byte id, then the next entry), names are non-empty and free of NULs,
  * types follow the mode, and the order is antisymmetric (a < b exactly when
- * b > a; an entry equals itself). Nothing is read outside the input (ASan).
+ * b > a; an entry equals itself); a parsed commit's fields all lie inside
+ * the input, its message runs to the end. Nothing is read outside the input
+ * (ASan).
  * Seeds (corpus/tree/): trees as git writes them (files, a directory, a
- * submodule, "t.x" before the directory "t"), and truncated or malformed ones.
+ * submodule, "t.x" before the directory "t"), and truncated or malformed ones;
+ * commits (a merge with a signature, no message, odd signatures).
  */
 #include "fuzz.h"
 #include "sources/packscan.h"
@@ -45,5 +48,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(at == data + size);
     }
     free(e);
+    /* the same bytes as a commit: every field inside the input */
+    fr_commit c;
+    rc = fr_commit_parse(data, size, &c);
+    FUZZ_ASSERT(rc == FR_OK || rc == FR_ECORRUPT);
+    if (rc == FR_OK) {
+        const char *lo = (const char *)data, *hi = lo + size;
+        FUZZ_ASSERT(c.parents >= lo && c.parents + 48 * c.nparents <= hi);
+        FUZZ_ASSERT(c.author_name >= lo && c.author_name + c.author_name_len <= hi);
+        FUZZ_ASSERT(c.author_email >= lo && c.author_email + c.author_email_len <= hi);
+        FUZZ_ASSERT(c.message >= lo && c.message + c.message_len == hi);
+        FUZZ_ASSERT(c.author_time >= 0 && c.committer_time >= 0);
+        unsigned char id[20];
+        for (size_t i = 0; i < c.nparents; i++)
+            fr_commit_parent(&c, i, id);
+    }
     return 0;
 }

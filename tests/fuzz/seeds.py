@@ -289,3 +289,10 @@ put("tree", "no-space", b"100644a.txt\0" + tid)
 put("tree", "empty-name", b"100644 \0" + tid)
 put("tree", "long-mode", b"1006440000 a\0" + tid)
 put("tree", "nul-in-mode", b"10\x0044 a\0" + tid)
+hexid = "0123456789abcdef" * 2 + "01234567"
+put("tree", "commit-merge-signed", "tree %s\nparent %s\nparent %s\nauthor A U Thor <a@x> 1700000000 +0100\n"
+    "committer C <c@x> 1700000001 -0000\ngpgsig -----BEGIN-----\n line\n -----END-----\n\nsubject\n\nbody\n"
+    % (hexid, hexid, hexid))
+put("tree", "commit-no-message", "tree %s\nauthor A <a> 1 +0000\ncommitter A <a> 2 +0000\n" % hexid)
+put("tree", "commit-two-lt", "tree %s\nauthor A <a> <b> 1 +0000\ncommitter A <a> 2 +0000\n\nm" % hexid)
+put("tree", "commit-no-zone", "tree %s\nauthor A <a> 1\ncommitter A <a> 2 +0000\n\nm" % hexid)

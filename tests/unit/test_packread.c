@@ -13,7 +13,8 @@
  * Trees and commits (fr_pack_list_objects) read back as libgit2 reads them,
  * and fr_tree_parse gives libgit2's entries (names, modes, ids, types) in
  * libgit2's order (fr_tree_entry_cmp against git_tree_entry_cmp); malformed
- * tree bytes are refused. */
+ * tree bytes are refused; commits parse (fr_commit_parse) to libgit2's
+ * tree, parents, author, times and message, and odd forms are refused. */
 #include "check.h"
 #include "sources/packscan.h"
 #include "util/util.h"
@@ -131,7 +132,32 @@ static size_t check_trees(git_repository *repo, git_odb *odb, const char *idx_pa
         CHECK((int)git_odb_object_type(o) == v[k].type);
         CHECK(out.len == git_odb_object_size(o) && !memcmp(out.p, git_odb_object_data(o), out.len));
         git_odb_object_free(o);
-        if (v[k].type != 2) continue;
+        if (v[k].type == 1) { /* a commit: what the walk takes, as libgit2 gives it */
+            fr_commit pc;
+            git_commit *gc = NULL;
+            CHECK(fr_commit_parse((const unsigned char *)out.p, out.len, &pc) == FR_OK);
+            CHECK(git_commit_lookup(&gc, repo, &oid) == 0);
+            if (!gc) continue;
+            const git_signature *a = git_commit_author(gc);
+            const char *msg = git_commit_message_raw(gc);
+            if (memcmp(pc.tree, git_commit_tree_id(gc)->id, 20) ||
+                pc.nparents != git_commit_parentcount(gc) ||
+                pc.author_name_len != strlen(a->name) ||
+                memcmp(pc.author_name, a->name, pc.author_name_len) ||
+                pc.author_email_len != strlen(a->email) ||
+                memcmp(pc.author_email, a->email, pc.author_email_len) ||
+                pc.author_time != (int64_t)a->when.time ||
+                pc.committer_time != (int64_t)git_commit_committer(gc)->when.time ||
+                pc.message_len != strlen(msg) || memcmp(pc.message, msg, pc.message_len))
+                bad++;
+            for (size_t j = 0; j < pc.nparents && j < git_commit_parentcount(gc); j++) {
+                unsigned char id[20];
+                fr_commit_parent(&pc, j, id);
+                if (memcmp(id, git_commit_parent_id(gc, (unsigned)j)->id, 20)) bad++;
+            }
+            git_commit_free(gc);
+            continue;
+        }
         CHECK(fr_tree_parse((const unsigned char *)out.p, out.len, &e, &ne, &ecap) == FR_OK);
         git_tree *t = NULL;
         CHECK(git_tree_lookup(&t, repo, &oid) == 0);
@@ -210,6 +236,49 @@ static void crafted_trees(void)
     CHECK(fr_tree_entry_cmp(&file, &dot) < 0 && fr_tree_entry_cmp(&file, &dir) < 0);
     CHECK(fr_tree_entry_cmp(&dir, &dir) == 0);
     free(e);
+}
+
+/* Commits in git's usual form parse to what libgit2 gives; any other form is
+ * refused (the walk then asks libgit2). */
+static void crafted_commits(void)
+{
+    static const char hex[] = "0123456789abcdef0123456789abcdef01234567";
+    char buf[1024];
+    fr_commit c;
+    int n = snprintf(buf, sizeof buf,
+                     "tree %s\nparent %s\nparent %s\nauthor  A U Thor  < a@x > 1700000000 "
+                     "+0100\ncommitter C <c@x> 1700000001 -0000\ngpgsig -----BEGIN-----\n "
+                     "line\n -----END-----\n\nsubject\n\nbody\n",
+                     hex, hex, hex);
+    CHECK(fr_commit_parse((const unsigned char *)buf, (size_t)n, &c) == FR_OK);
+    CHECK(c.nparents == 2 && c.tree[0] == 0x01 && c.tree[19] == 0x67);
+    CHECK(c.author_name_len == 8 && !memcmp(c.author_name, "A U Thor", 8));
+    CHECK(c.author_email_len == 3 && !memcmp(c.author_email, "a@x", 3));
+    CHECK(c.author_time == 1700000000 && c.committer_time == 1700000001);
+    CHECK(c.message_len == 14 && !memcmp(c.message, "subject\n\nbody\n", 14));
+    unsigned char id[20];
+    fr_commit_parent(&c, 1, id);
+    CHECK(id[0] == 0x01 && id[19] == 0x67);
+    /* no message at all */
+    n = snprintf(buf, sizeof buf, "tree %s\nauthor A <a> 1 +0000\ncommitter A <a> 2 +0000\n", hex);
+    CHECK(fr_commit_parse((const unsigned char *)buf, (size_t)n, &c) == FR_OK &&
+          c.message_len == 0);
+    static const char *odd[] = {
+        "author A <a> 1 +0000\ncommitter A <a> 2 +0000\n\nm",              /* no tree */
+        "tree %s\ncommitter A <a> 2 +0000\n\nm",                           /* no author */
+        "tree %s\nauthor A <a> 1 +0000\n\nm",                              /* no committer */
+        "tree %s\nauthor A <a> <b> 1 +0000\ncommitter A <a> 2 +0000\n\nm", /* two '<' */
+        "tree %s\nauthor A <a> x +0000\ncommitter A <a> 2 +0000\n\nm",     /* no time */
+        "tree %s\nauthor A <a> 1\ncommitter A <a> 2 +0000\n\nm",           /* no zone */
+        "tree %s\nauthor A <a>\ncommitter A <a> 2 +0000\n\nm",             /* nothing after */
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        n = snprintf(buf, sizeof buf, odd[i], hex);
+        CHECK(fr_commit_parse((const unsigned char *)buf, (size_t)n, &c) == FR_ECORRUPT);
+    }
+    n = snprintf(buf, sizeof buf, "tree %s\nauthor A", hex);
+    for (int cut = 0; cut < n; cut++) /* every truncation of a partial commit */
+        CHECK(fr_commit_parse((const unsigned char *)buf, (size_t)cut, &c) == FR_ECORRUPT);
 }
 
 /* Every pack of the repository at path, read in the orders and caches given. */
@@ -376,6 +445,7 @@ int main(int argc, char **argv)
     git_libgit2_init();
     crafted();
     crafted_trees();
+    crafted_commits();
     if (argc > 1) {
         check_repo(argv[1], 1);
         git_libgit2_shutdown();

@@ -396,3 +396,114 @@ int fr_tree_entry_cmp(const fr_tree_entry *a, const fr_tree_entry *b)
     unsigned cb = m < b->nlen ? (unsigned char)b->name[m] : b->type == FR_TREE_TREE ? '/' : 0;
     return (ca > cb) - (ca < cb);
 }
+
+/* ---- commit objects ---- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* "NAME" ' ' 40 hex '\n' at p: the id into id (may be NULL), else -1. */
+static int id_line(const unsigned char *p, const unsigned char *end, const char *name,
+                   unsigned char *id)
+{
+    size_t L = strlen(name);
+    if ((size_t)(end - p) < L + 1 + 40 + 1 || memcmp(p, name, L) || p[L] != ' ' ||
+        p[L + 41] != '\n')
+        return -1;
+    for (size_t i = 0; i < 20; i++) {
+        int hi = hexval(p[L + 1 + 2 * i]), lo = hexval(p[L + 2 + 2 * i]);
+        if (hi < 0 || lo < 0) return -1;
+        if (id) id[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static void trimmed(const unsigned char *a, const unsigned char *b, const char **s, size_t *n)
+{
+    while (a < b && is_space(*a))
+        a++;
+    while (b > a && is_space(b[-1]))
+        b--;
+    *s = (const char *)a;
+    *n = (size_t)(b - a);
+}
+
+/* "HEADER NAME <EMAIL> TIME +ZZZZ\n" at *p, nothing else: fills the fields
+ * and moves *p past the line. */
+static int sig_line(const unsigned char **p, const unsigned char *end, const char *header,
+                    const char **name, size_t *nlen, const char **email, size_t *elen, int64_t *t)
+{
+    size_t L = strlen(header);
+    const unsigned char *s = *p;
+    const unsigned char *nl = memchr(s, '\n', (size_t)(end - s));
+    if (!nl || (size_t)(nl - s) <= L || memcmp(s, header, L) || s[L] != ' ' ||
+        memchr(s, 0, (size_t)(nl - s))) /* libgit2 would cut a name or email at a NUL */
+        return -1;
+    const unsigned char *a = s + L + 1, *lt = memchr(a, '<', (size_t)(nl - a));
+    const unsigned char *gt = lt ? memchr(lt, '>', (size_t)(nl - lt)) : NULL;
+    if (!lt || !gt || memchr(lt + 1, '<', (size_t)(nl - lt - 1)) ||
+        memchr(gt + 1, '>', (size_t)(nl - gt - 1)) || memchr(a, '>', (size_t)(lt - a)))
+        return -1;
+    /* "> " digits " " sign four digits */
+    const unsigned char *q = gt + 1;
+    if (q == nl || *q++ != ' ') return -1;
+    int64_t v = 0;
+    size_t digits = 0;
+    while (q < nl && *q >= '0' && *q <= '9' && digits < 18) {
+        v = v * 10 + (*q++ - '0');
+        digits++;
+    }
+    if (!digits || nl - q != 6 || q[0] != ' ' || (q[1] != '+' && q[1] != '-')) return -1;
+    for (int i = 2; i < 6; i++)
+        if (q[i] < '0' || q[i] > '9') return -1;
+    trimmed(a, lt, name, nlen);
+    trimmed(lt + 1, gt, email, elen);
+    *t = v;
+    *p = nl + 1;
+    return 0;
+}
+
+int fr_commit_parse(const unsigned char *p, size_t n, fr_commit *c)
+{
+    const unsigned char *end = p + n, *s = p;
+    memset(c, 0, sizeof *c);
+    if (id_line(s, end, "tree", c->tree)) return FR_ECORRUPT;
+    s += 46;
+    c->parents = (const char *)s;
+    while (!id_line(s, end, "parent", NULL)) {
+        c->nparents++;
+        s += 48;
+    }
+    const char *cn, *ce;
+    size_t cnl, cel;
+    if (sig_line(&s, end, "author", &c->author_name, &c->author_name_len, &c->author_email,
+                 &c->author_email_len, &c->author_time) ||
+        sig_line(&s, end, "committer", &cn, &cnl, &ce, &cel, &c->committer_time))
+        return FR_ECORRUPT;
+    /* other headers (encoding, gpgsig and its continuation lines) up to the
+     * first empty line; the message is every byte after it */
+    const unsigned char *m = s < end && *s == '\n' ? s : NULL;
+    if (!m && s < end) {
+        const unsigned char *e2 = memmem(s, (size_t)(end - s), "\n\n", 2);
+        m = e2 ? e2 + 1 : NULL;
+    }
+    c->message = (const char *)(m ? m + 1 : end);
+    c->message_len = m ? (size_t)(end - m - 1) : 0;
+    return FR_OK;
+}
+
+void fr_commit_parent(const fr_commit *c, size_t i, unsigned char id[20])
+{
+    id_line((const unsigned char *)c->parents + 48 * i,
+            (const unsigned char *)c->parents + 48 * i + 48, "parent", id);
+}

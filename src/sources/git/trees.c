@@ -37,6 +37,7 @@ struct gs_trees {
     fr_keymap ids;  /* tree id -> global index */
     fr_pack_cache *cache;
     gs_tree *pool[GS_TREE_POOL]; /* freed trees, kept for their buffers */
+    fr_buf craw;                 /* the last commit read */
     size_t npool;
 };
 
@@ -50,8 +51,10 @@ static void list_pack(gs_trees *t, const char *dir, const char *name)
     char why[256];
     int fd = -1;
     struct stat st;
-    if (gs_pack_list(ip.p, 1u << GIT_OBJECT_TREE, &v, &n, &cap, why, sizeof why) == FR_OK && n &&
-        (fd = open(pp.p, O_RDONLY | O_CLOEXEC)) >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode)) {
+    if (gs_pack_list(ip.p, 1u << GIT_OBJECT_TREE | 1u << GIT_OBJECT_COMMIT, &v, &n, &cap, why,
+                     sizeof why) == FR_OK &&
+        n && (fd = open(pp.p, O_RDONLY | O_CLOEXEC)) >= 0 && !fstat(fd, &st) &&
+        S_ISREG(st.st_mode)) {
         size_t g = t->npacks ? t->starts[t->npacks - 1] + t->packs[t->npacks - 1].n : 0;
         t->packs = fr_xrealloc(t->packs, (t->npacks + 1) * sizeof *t->packs);
         t->starts = fr_xrealloc(t->starts, (t->npacks + 1) * sizeof *t->starts);
@@ -74,7 +77,7 @@ gs_trees *gs_trees_open(walk *w)
 {
     gs_trees *t = fr_xcalloc(1, sizeof *t);
     fr_keymap_init(&t->ids, GIT_OID_RAWSZ);
-    t->cache = fr_pack_cache_new(GS_TREE_CACHE_BUDGET);
+    t->cache = fr_pack_cache_new_slots(GS_TREE_CACHE_BUDGET, GS_TREE_CACHE_SLOTS);
     fr_buf dir = {0};
     fr_buf_printf(&dir, "%sobjects/pack", git_repository_commondir(w->repo));
     DIR *d = opendir(dir.p);
@@ -104,6 +107,7 @@ void gs_trees_close(gs_trees *t)
     free(t->starts);
     fr_keymap_release(&t->ids);
     fr_pack_cache_free(t->cache);
+    fr_buf_release(&t->craw);
     for (size_t i = 0; i < t->npool; i++) {
         fr_buf_release(&t->pool[i]->raw);
         free(t->pool[i]->e);
@@ -112,9 +116,10 @@ void gs_trees_close(gs_trees *t)
     free(t);
 }
 
-/* The bytes of tree id from the listed packs: FR_OK, FR_ENOTFOUND when it is
- * not listed, else the reader's error. */
-static int read_listed(gs_trees *t, const git_oid *id, fr_buf *out, char *why, size_t why_len)
+/* The bytes of object id of the type from the listed packs: FR_OK,
+ * FR_ENOTFOUND when it is not listed as that type, else the reader's error. */
+static int read_listed(gs_trees *t, const git_oid *id, int type, fr_buf *out, char *why,
+                       size_t why_len)
 {
     const uint32_t *g = t ? fr_keymap_get(&t->ids, id->id) : NULL;
     if (!g) return FR_ENOTFOUND;
@@ -126,15 +131,24 @@ static int read_listed(gs_trees *t, const git_oid *id, fr_buf *out, char *why, s
         else
             hi = mid;
     }
-    return fr_pack_read(&t->packs[lo], *g - t->starts[lo], t->cache, GS_TREE_MAX, out, why,
-                        why_len);
+    size_t k = *g - t->starts[lo];
+    if (t->packs[lo].blobs[k].type != type) return FR_ENOTFOUND;
+    return fr_pack_read(&t->packs[lo], k, t->cache, GS_TREE_MAX, out, why, why_len);
+}
+
+int gs_commit_read(walk *w, const git_oid *id, fr_commit *c)
+{
+    gs_trees *t = w->trees;
+    char why[256];
+    if (!t || read_listed(t, id, GIT_OBJECT_COMMIT, &t->craw, why, sizeof why)) return FR_ERR;
+    return fr_commit_parse((const unsigned char *)t->craw.p, t->craw.len, c);
 }
 
 gs_tree *gs_tree_read(walk *w, const git_oid *id, char *why, size_t why_len)
 {
     gs_trees *t = w->trees;
     gs_tree *tr = t && t->npool ? t->pool[--t->npool] : fr_xcalloc(1, sizeof *tr);
-    int rc = read_listed(t, id, &tr->raw, why, why_len);
+    int rc = read_listed(t, id, GIT_OBJECT_TREE, &tr->raw, why, why_len);
     if (rc) { /* not listed, or unreadable there: libgit2's object database */
         git_odb_object *o = NULL;
         rc = FR_ERR;

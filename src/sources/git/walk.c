@@ -60,6 +60,37 @@ static uint32_t add_commit(walk *w, const git_commit *c)
     return (uint32_t)w->nc++;
 }
 
+/* add_commit for a commit parsed from its bytes (trees.c): the same record. */
+static uint32_t add_parsed_commit(walk *w, const git_oid *id, const fr_commit *pc)
+{
+    if (w->nc == w->capc) {
+        w->capc = w->capc ? w->capc * 2 : 1024;
+        w->cv = fr_xrealloc(w->cv, w->capc * sizeof *w->cv);
+    }
+    commit_rec *r = &w->cv[w->nc];
+    memset(r, 0, sizeof *r);
+    git_oid_cpy(&r->oid, id);
+    memcpy(r->tree.id, pc->tree, GIT_OID_RAWSZ);
+    r->ref = NONE;
+    r->author_name = fr_strtab_intern(&w->strs, pc->author_name, pc->author_name_len);
+    r->author_email = fr_strtab_intern(&w->strs, pc->author_email, pc->author_email_len);
+    r->author_time = pc->author_time;
+    r->committer_time = pc->committer_time;
+    r->msg_at = w->messages_kept.len;
+    fr_buf_append(&w->messages_kept, pc->message, pc->message_len);
+    r->msg_len = pc->message_len;
+    r->nparents = (uint32_t)pc->nparents;
+    r->parents_at = (uint32_t)w->npo;
+    for (unsigned i = 0; i < r->nparents; i++) {
+        if (w->npo == w->cappo) {
+            w->cappo = w->cappo ? w->cappo * 2 : 1024;
+            w->parent_oids = fr_xrealloc(w->parent_oids, w->cappo * sizeof *w->parent_oids);
+        }
+        fr_commit_parent(pc, i, w->parent_oids[w->npo++].id);
+    }
+    return (uint32_t)w->nc++;
+}
+
 typedef struct {
     git_oid oid;
     uint32_t idx;
@@ -106,7 +137,9 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
                 continue;
             }
             git_commit *c = NULL;
-            if (git_commit_lookup(&c, w->repo, &f->oid)) {
+            fr_commit pc;
+            int parsed = gs_commit_read(w, &f->oid, &pc) == FR_OK;
+            if (!parsed && git_commit_lookup(&c, w->repo, &f->oid)) {
                 char hex[GIT_OID_HEXSZ + 1], why[512];
                 git_oid_tostr(hex, sizeof hex, &f->oid);
                 if (w->shallow) {
@@ -120,7 +153,7 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
             }
             /* The ref whose walk reaches a commit first is the highest-priority
              * ref it is reachable from (tips are walked in priority order). */
-            f->idx = *slot = add_commit(w, c);
+            f->idx = *slot = parsed ? add_parsed_commit(w, &f->oid, &pc) : add_commit(w, c);
             w->cv[f->idx].ref = ref;
             git_commit_free(c);
             f->next_parent = 0;
@@ -381,9 +414,13 @@ int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_gi
     if (!w.known && opts->known_all && !opts->range && mode != GS_SINCE_INCREMENTAL)
         w.known = opts->known_all(opts->known_ctx);
     if (!opts->range && mode != GS_SINCE_INCREMENTAL) gs_scan_ahead(&w);
-    /* A full walk reads every tree: through the pack reader (trees.c). A
-     * partial one reads few, not worth listing the packs for. */
-    if (!opts->range && mode == GS_SINCE_FULL) w.trees = gs_trees_open(&w);
+    /* A full walk reads every commit and tree: through the pack reader
+     * (trees.c). A partial one reads few, not worth listing the packs for;
+     * hashes to verify are libgit2's to check. */
+    const char *reader = getenv("FERRET_PACK_READER"); /* "0": libgit2 reads everything */
+    if (!opts->range && mode == GS_SINCE_FULL && !opts->verify_hashes &&
+        !(reader && !strcmp(reader, "0")))
+        w.trees = gs_trees_open(&w);
     if (rc->nbad) { /* from now on, every read goes around the corrupt packs */
         fr_buf od = {0};
         git_odb *odb = NULL;
