@@ -121,7 +121,7 @@ assert_eq "$(nsecrets)" 3 "three findings"
 assert_contains "$PO" "in commit ${c2:0:12} (refs/heads/two), two.txt line 1" "two's commit on two"
 assert_contains "$PO" "in commit ${c1:0:12} (refs/heads/one), one.txt line 1" "one's commit on one, though three reaches it too"
 assert_contains "$PO" "in commit ${c3:0:12} (refs/heads/three), three.txt line 1" "three's own commit on three"
-run_ferret report --db "$T/push.db" --format jsonl
+run_ferret report --db "$T/push.db" --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > "$T/push.jsonl"
 assert_eq "$(occ "$T/push.jsonl" "$(sha256 "$s_one")" | awk '{print $1, $2, $4, $7}')" "git-push one.txt $c1 refs/heads/one" "recorded with its commit and ref"
 
