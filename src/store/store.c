@@ -296,6 +296,8 @@ static int open_immutable(fr_store *s, const char *path)
 
 static int cannot_open_readonly(fr_store *s)
 {
+    /* never around a hot journal: the file holds half a transaction */
+    if (sqlite3_extended_errcode(s->db) == SQLITE_READONLY_ROLLBACK) return 0;
     int prim = sqlite3_extended_errcode(s->db) & 0xff;
     return prim == SQLITE_CANTOPEN || prim == SQLITE_READONLY;
 }
@@ -354,6 +356,24 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
     }
     /* Validate before changing anything: a foreign or corrupt file stays as it is. */
     rc = check_or_create_schema(s, readonly);
+    if (rc && readonly && sqlite3_extended_errcode(s->db) == SQLITE_READONLY_ROLLBACK) {
+        /* A hot journal: a merge (it writes through a rollback journal) was
+         * killed after writing some of its pages. Reading the file as it is
+         * would read half a transaction: a read-write open rolls it back,
+         * then the store is read as asked. */
+        fr_store_close(s);
+        fr_store_opts w = opts ? *opts : (fr_store_opts){0};
+        w.readonly = 0;
+        fr_store *rw = NULL;
+        if ((rc = fr_store_open(&rw, path, &w))) {
+            fr_error_set("%s (an interrupted merge's journal must be rolled back, which needs"
+                         " write access)",
+                         fr_error());
+            return rc;
+        }
+        fr_store_close(rw);
+        return fr_store_open(out, path, opts);
+    }
     if (rc && readonly && cannot_open_readonly(s)) {
         if ((rc = open_immutable(s, path))) goto fail;
         rc = check_or_create_schema(s, readonly);

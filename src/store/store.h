@@ -29,7 +29,8 @@ typedef struct {
  * Creating the schema is one transaction under the write lock, so concurrent
  * first runs are safe. A lock held past the busy timeout gives FR_EBUSY.
  * readonly: nothing is written (except that a store from an older ferret is
- * first upgraded once, which needs write access); a WAL store in a read-only
+ * first upgraded once, and a hot journal a killed merge left is first rolled
+ * back, both of which need write access); a WAL store in a read-only
  * directory (no -shm can be made) is read as immutable. A writer applies the
  * schema's named migrations (src/store/migrations.c) under the write lock; a
  * store written by a newer ferret is never written to (FR_ECORRUPT). *out is the caller's to

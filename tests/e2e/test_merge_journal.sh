@@ -5,7 +5,8 @@
 # once and in WAL mode again at its next write; the same merge run again
 # then gives the store a merge of both inputs into a new store gives. With
 # another connection holding the store open, the merge keeps the WAL and
-# still commits. Stores carry no locations_by_content index (migration
+# still commits. A hot journal left in the file is rolled back before a
+# read-only report reads it. Stores carry no locations_by_content index (migration
 # 0007): lookups of a blob's locations use the UNIQUE index or
 # locations_by_content_date.
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +90,33 @@ assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM runs")" $(($(echo "$C2" |
   "the merge with a reader added its run"
 assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM locations WHERE path LIKE '%.moved'")" 20000 \
   "the merge with a reader added the input's locations"
+
+# ---- a hot journal (a merge larger than its cache spills pages into the
+# file before its commit; killed then): a read-only report rolls it back
+# through a read-write open first, never reading half a transaction. The
+# transaction is made with sqlite3 (a small cache forces the spill).
+norm "$T/org.db" >"$T/r5.txt" || true
+mkfifo "$T/feed"
+sqlite3 "$T/org.db" <"$T/feed" >/dev/null 2>&1 &
+SP=$!
+exec 7>"$T/feed"
+printf '%s\n' "PRAGMA journal_mode = TRUNCATE;" "PRAGMA synchronous = FULL;" "PRAGMA cache_size = 20;" \
+  "BEGIN IMMEDIATE;" "UPDATE locations SET path = path || '.half';" "UPDATE content SET size = size + 1;" >&7
+for _ in $(seq 3000); do
+  [ "$(stat -c %s "$T/org.db-journal" 2>/dev/null || echo 0)" -gt 1000000 ] && break
+  sleep 0.01
+done
+sleep 1
+kill -KILL "$SP"
+wait "$SP" 2>/dev/null || true
+exec 7>&-
+assert_eq "$(od -An -tu1 -j18 -N2 "$T/org.db" | tr -s ' ')" " 1 1" "the killed transaction wrote pages into the file"
+norm "$T/org.db" >"$T/r6.txt" || true
+cmp -s "$T/r5.txt" "$T/r6.txt" && ok || fail "the report after a killed, spilled transaction differs from the one before it"
+assert_eq "$(ls "$T" | grep -c '^org\.db-journal$' || true)" 0 "the hot journal was rolled back"
+assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM locations WHERE path LIKE '%.half'")" 0 \
+  "no row of the killed transaction"
+assert_eq "$(sqlite3 "$T/org.db" "PRAGMA integrity_check")" ok "integrity after the rolled-back journal"
 
 # ---- migration 0007: no locations_by_content; lookups by blob use an index
 assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM sqlite_master WHERE name = 'locations_by_content'")" 0 \
