@@ -113,7 +113,13 @@ static int inspect(const char *path, input_info *in)
     sqlite3_busy_timeout(db, 5000);
     char *appid = query_text(db, "PRAGMA application_id");
     char *version = query_text(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-    if (!appid || atoll(appid) != FERRET_APP_ID || !version || strcmp(version, "1") != 0) {
+    if (!appid && sqlite3_extended_errcode(db) == SQLITE_READONLY_ROLLBACK) {
+        /* an organisation store whose merge was killed, given as an input */
+        fr_error_set("%s: holds an interrupted merge's journal: open it once with ferret"
+                     " (ferret report rolls it back)",
+                     path);
+        rc = FR_ERR;
+    } else if (!appid || atoll(appid) != FERRET_APP_ID || !version || strcmp(version, "1") != 0) {
         fr_error_set("%s: not a ferret database (or one of another schema version)", path);
         rc = FR_ECORRUPT;
     } else {

@@ -95,28 +95,37 @@ assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM locations WHERE path LIKE
 # file before its commit; killed then): a read-only report rolls it back
 # through a read-write open first, never reading half a transaction. The
 # transaction is made with sqlite3 (a small cache forces the spill).
+spill_and_kill() { # spill_and_kill DB: a killed transaction that left pages in DB
+  rm -f "$T/feed" && mkfifo "$T/feed"
+  sqlite3 "$1" <"$T/feed" >/dev/null 2>&1 &
+  local sp=$!
+  exec 7>"$T/feed"
+  printf '%s\n' "PRAGMA journal_mode = TRUNCATE;" "PRAGMA synchronous = FULL;" "PRAGMA cache_size = 20;" \
+    "BEGIN IMMEDIATE;" "UPDATE locations SET path = path || '.half';" "UPDATE content SET size = size + 1;" >&7
+  for _ in $(seq 3000); do
+    [ "$(stat -c %s "$1-journal" 2>/dev/null || echo 0)" -gt 1000000 ] && break
+    sleep 0.01
+  done
+  sleep 1
+  kill -KILL "$sp"
+  wait "$sp" 2>/dev/null || true
+  exec 7>&-
+  assert_eq "$(od -An -tu1 -j18 -N2 "$1" | tr -s ' ')" " 1 1" "the killed transaction wrote pages into $(basename "$1")"
+}
 norm "$T/org.db" >"$T/r5.txt" || true
-mkfifo "$T/feed"
-sqlite3 "$T/org.db" <"$T/feed" >/dev/null 2>&1 &
-SP=$!
-exec 7>"$T/feed"
-printf '%s\n' "PRAGMA journal_mode = TRUNCATE;" "PRAGMA synchronous = FULL;" "PRAGMA cache_size = 20;" \
-  "BEGIN IMMEDIATE;" "UPDATE locations SET path = path || '.half';" "UPDATE content SET size = size + 1;" >&7
-for _ in $(seq 3000); do
-  [ "$(stat -c %s "$T/org.db-journal" 2>/dev/null || echo 0)" -gt 1000000 ] && break
-  sleep 0.01
-done
-sleep 1
-kill -KILL "$SP"
-wait "$SP" 2>/dev/null || true
-exec 7>&-
-assert_eq "$(od -An -tu1 -j18 -N2 "$T/org.db" | tr -s ' ')" " 1 1" "the killed transaction wrote pages into the file"
+spill_and_kill "$T/org.db"
 norm "$T/org.db" >"$T/r6.txt" || true
 cmp -s "$T/r5.txt" "$T/r6.txt" && ok || fail "the report after a killed, spilled transaction differs from the one before it"
 assert_eq "$(ls "$T" | grep -c '^org\.db-journal$' || true)" 0 "the hot journal was rolled back"
 assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM locations WHERE path LIKE '%.half'")" 0 \
   "no row of the killed transaction"
 assert_eq "$(sqlite3 "$T/org.db" "PRAGMA integrity_check")" ok "integrity after the rolled-back journal"
+# such a store given to a merge as an input: refused, saying why
+cp "$T/s1.db" "$T/s5.db"
+spill_and_kill "$T/s5.db"
+run_ferret merge --db "$T/other.db" "$T/s5.db"
+assert_eq "$RC" 2 "a merge of an input with a hot journal"
+assert_contains "$ERR" "holds an interrupted merge's journal" "the merge says why"
 
 # ---- migration 0007: no locations_by_content; lookups by blob use an index
 assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM sqlite_master WHERE name = 'locations_by_content'")" 0 \
