@@ -22,7 +22,7 @@ cd ..
 
 # the summary's counts of the last scan: "COMMITS TREES BLOBS"
 counts() { echo "$(count_of "$ERR" "commits") $(count_of "$ERR" "trees") $(count_of "$ERR" "blobs read")"; }
-report() { run_ferret report --db g.db --format jsonl && printf '%s\n' "$OUT" > "$1"; }
+report() { run_ferret report --db g.db --format jsonl --secret-hashes && printf '%s\n' "$OUT" > "$1"; }
 where() { occ "$1" "$(sha256 "$2")" | awk '{print $1, $2, $3, $4, $5, $7}' | sort; }
 
 run_ferret scan --db g.db repo
@@ -111,7 +111,7 @@ cd repo && git checkout -q -b pr main && printf 'P=%s\n' "$s8" > p.txt && git ad
 run_ferret scan --db rg.db --range main..pr repo
 assert_eq "$RC" 1 "range: exit 1"
 assert_eq "$(counts)" "2 3 2" "range: two commits, their new trees, two blobs"
-run_ferret report --db rg.db --format jsonl
+run_ferret report --db rg.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > rg.jsonl
 assert_eq "$(pyjsonl rg.jsonl "len(rows)")" 2 "range: only its two findings"
 assert_eq "$(where rg.jsonl "$s9")" "git conf/q.yml 1 $p2 fay@example.com pr" "range: provenance"
