@@ -411,8 +411,7 @@ static int reported_alone(const hs_database_t *db, hs_scratch_t *scratch, size_t
                           const char *text)
 {
     single_ctx c = {(unsigned)rule, 0};
-    return hs_scan(db, text, (unsigned)strlen(text), 0, scratch, on_single_hit, &c) ==
-               HS_SUCCESS &&
+    return hs_scan(db, text, (unsigned)strlen(text), 0, scratch, on_single_hit, &c) == HS_SUCCESS &&
            c.hit;
 }
 
@@ -928,8 +927,8 @@ static int confidence_rank(const char *c)
 static int outranks(const fr_ruleset *rs, const fr_match *a, const fr_match *b)
 {
     /* A rule for some origins or paths only (ci.variable-literal: pipeline
-     * definitions; rails.master-key: config/master.key) never hides one that applies everywhere: the pipeline drops it where its
-     * origin does not hold, and the secret would go with it. */
+     * definitions; rails.master-key: config/master.key) never hides one that applies everywhere:
+     * the pipeline drops it where its origin does not hold, and the secret would go with it. */
     int ra = rs->rules[a->rule].applies_to != FR_APPLIES_ALL || rs->rules[a->rule].npaths;
     int rb = rs->rules[b->rule].applies_to != FR_APPLIES_ALL || rs->rules[b->rule].npaths;
     if (ra != rb) return rb;
