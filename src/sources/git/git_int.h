@@ -62,11 +62,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define MSG_BATCH      (1u << 20) /* bytes of messages or paths per segmented item */
-#define MAX_TREE_DEPTH 512
-#define NONE           UINT32_MAX
-#define GS_TREE_MEMO   256 /* directories whose last tree the walk keeps */
-#define GS_TREE_POOL   64  /* freed trees kept for their buffers (trees.c) */
+#define MSG_BATCH          (1u << 20) /* bytes of messages or paths per segmented item */
+#define MAX_TREE_DEPTH     512
+#define NONE               UINT32_MAX
+#define GS_TREE_MEMO       256                /* directories whose last tree the walk keeps */
+#define GS_TREE_POOL       64                 /* freed trees kept for their buffers (trees.c) */
+#define GS_TREE_POOL_BYTES ((size_t)64 << 10) /* of at most this size each */
 /* Resolved tree delta bases the walk holds (trees.c): walking parents first
  * climbs each path's delta chains, whose bases stay until their last child.
  * On git/git the walk's CPU is the same from 16 MB to 128 MB (bench_gitlimit

@@ -179,7 +179,10 @@ void gs_tree_free(walk *w, gs_tree *tr)
 {
     if (!tr) return;
     gs_trees *t = w->trees;
-    if (t && t->npool < GS_TREE_POOL && tr->raw.cap <= FR_KEEP_BUFFER_MAX / 64) {
+    /* only small trees are kept for reuse: the pool must not hold the
+     * largest directories' buffers for the rest of the walk */
+    if (t && t->npool < GS_TREE_POOL && tr->raw.cap <= GS_TREE_POOL_BYTES &&
+        tr->cap * sizeof *tr->e <= GS_TREE_POOL_BYTES) {
         tr->raw.len = 0;
         tr->n = 0;
         t->pool[t->npool++] = tr;
