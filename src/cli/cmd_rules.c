@@ -137,13 +137,15 @@ static int check(const fr_ruleset *rs)
  * RULE_SCAN_FLOOR_S of CPU for the text (slower than ~70 MB/s for one rule
  * alone on this keyword-dense text; the generic rules, the costliest by
  * design, take ~8 ms in a Release build, the median rule 0.1 ms); to compile,
- * RULE_COMPILE_FLOOR_S. The whole rule set must compile (uncached) within
- * RULESET_COMPILE_MAX_S of CPU. CPU time, not wall time: the figures hold on
- * a loaded machine. FERRET_RULE_COSTS=1 prints every rule's figures.
+ * RULE_COMPILE_FLOOR_S (the generic rules compile in 50-90 ms alone, 25x a
+ * median that is itself only ~3 ms, so a lower floor fails them on noise; a
+ * fifth of the whole set's budget for one rule is an outlier). The whole rule set must compile
+ * (uncached) within RULESET_COMPILE_MAX_S of CPU. CPU time, not wall time: the figures hold on a
+ * loaded machine. FERRET_RULE_COSTS=1 prints every rule's figures.
  */
 #define RULE_COST_FACTOR      25.0
 #define RULE_SCAN_FLOOR_S     0.015
-#define RULE_COMPILE_FLOOR_S  0.05
+#define RULE_COMPILE_FLOOR_S  0.2
 #define RULESET_COMPILE_MAX_S 1.0
 #define COST_TEXT_SIZE        (COSTS_ENFORCED ? 1u << 20 : 1u << 16)
 /* A Debug or sanitizer build reports the figures but fails no rule on them:

@@ -16,7 +16,7 @@ printf 'GITHUB_TOKEN=%s\n' "$tok" > tree/.env
 run_ferret scan --db m.db does-not-exist tree
 assert_eq "$RC" 2 "missing path exits 2"
 assert_contains "$ERR" "does-not-exist: No such file or directory" "missing path named"
-run_ferret report --db m.db --format jsonl
+run_ferret report --db m.db --format jsonl --secret-hashes
 assert_contains "$OUT" "$(sha256 "$tok")" "the other target was still scanned"
 assert_eq "$(sqlite3 m.db "select status from runs")" incomplete "run marked incomplete"
 

@@ -39,7 +39,7 @@ assert_eq "$(sqlite3 g.db "select l.path || ' => ' || c.status || ': ' || c.reas
 cut.log.gz => skipped: corrupt or truncated archive: truncated gzip input
 cut.log.gz!cut.log => skipped: corrupt or truncated archive member: truncated gzip input: first $(sqlite3 g.db "select size from content where status = 'skipped' and size > 0 and key like 'partial:%'") bytes scanned
 encrypted.zip!locked.txt => skipped: encrypted archive member" "each skip recorded with its reason"
-run_ferret report --db g.db --format jsonl
+run_ferret report --db g.db --format jsonl --secret-hashes
 printf '%s\n' "$OUT" > g.jsonl
 assert_eq "$(pyjsonl g.jsonl "len(rows)")" 3 "three findings: the file, the truncated stream's start, the corrupt archive's raw bytes"
 assert_eq "$(occ g.jsonl "$(sha256 "$t1")" | awk '{print $1, $2, $3, $4, $5}')" "git app.env 1 $c1 alice@example.com" "finding elsewhere"
