@@ -225,7 +225,7 @@ def main():
     ap.add_argument("--merge", default="dbe54273",
                     help="merge commit whose second parent ends the pull request (range)")
     ap.add_argument("--perf-stat", action="store_true",
-                    help="CPU as perf stat's task-clock of each run")
+                    help="CPU as perf stat's task-clock of each run (the wall time then includes perf's own start-up, 10-20 ms: quote wall times from a run without it)")
     ap.add_argument("--ref", help="a reference binary, run alternately with --ferret's")
     a = ap.parse_args()
     global FERRET, PERF_STAT, REF
