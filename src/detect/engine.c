@@ -277,16 +277,6 @@ int fr_engine_rule_costs(const fr_ruleset *rs, const unsigned char *text, size_t
     return FR_OK;
 }
 
-/* A cache directory is trusted only when it is ours and nobody else can write it:
- * a planted database would be deserialized into the scanner. */
-static int cache_dir_ok(const char *dir)
-{
-    struct stat st;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return 0;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-           !(st.st_mode & 022);
-}
-
 /*
  * A cached database is bound to everything it was compiled from: the file opens
  * with this identity (format, ferret, Hyperscan and PCRE2 versions, the CPU it
@@ -492,7 +482,7 @@ static int db_fits_examples(fr_engine *e, const hs_database_t *db, const size_t 
 static hs_database_t *cache_load(const char *dir, fr_engine *e, size_t **idx, size_t *nidx,
                                  pcre2_match_data *md)
 {
-    if (!dir || !cache_dir_ok(dir)) return NULL;
+    if (!dir || !fr_private_dir_ok(dir)) return NULL;
     fr_buf id = {0}, path = {0}, data = {0};
     cache_identity(&id, e->rs);
     cache_path(&path, dir, id.p, id.len);
@@ -565,7 +555,7 @@ static int write_all(int fd, const void *p, size_t n)
 static void cache_store(const char *dir, const fr_ruleset *rs, const size_t *idx,
                         const size_t *witness, size_t nidx, const hs_database_t *db)
 {
-    if (!dir || !cache_dir_ok(dir)) return;
+    if (!dir || !fr_private_dir_ok(dir)) return;
     char *bytes = NULL;
     size_t len = 0;
     if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return;

@@ -361,19 +361,28 @@ static void word_ends(finder *f, size_t e, size_t len, int mixed)
     push_region(f->r, f->n_r, f->cap, &x);
 }
 
+/* One byte of a word run: 1 when t[i] extends the open run; else the run ends
+ * (a region if long enough) and 0. */
+static int word_step(finder *f, size_t i)
+{
+    unsigned char c = f->t[i];
+    if (WORD[c]) {
+        f->run++;
+        f->mixed |= c < 'a' || c > 'z';
+        return 1;
+    }
+    word_ends(f, i, f->run, f->mixed);
+    f->run = 0, f->mixed = 0;
+    return 0;
+}
+
 /* Bytes t[from, to) one at a time: word runs that end inside and one-byte
  * lines (found at the newline after one; the whole run of them from there). */
 static void regions_bytes(finder *f, size_t from, size_t to)
 {
     const unsigned char *t = f->t;
     for (size_t i = from; i < to; i++) {
-        if (WORD[t[i]]) {
-            f->run++;
-            f->mixed |= t[i] < 'a' || t[i] > 'z';
-            continue;
-        }
-        word_ends(f, i, f->run, f->mixed);
-        f->run = 0, f->mixed = 0;
+        if (word_step(f, i)) continue;
         if (t[i] == '\n' && i >= 1 && i - 1 >= f->split_end && alone(t, f->n, i - 1))
             f->split_end = split_at(t, f->n, i - 1, f->r, f->n_r, f->cap);
     }
@@ -383,16 +392,8 @@ static void regions_bytes(finder *f, size_t from, size_t to)
  * inside are regions; the run reaching e stays open in f. */
 static void words_in(finder *f, size_t s, size_t e)
 {
-    const unsigned char *t = f->t;
-    for (size_t i = s; i < e; i++) {
-        if (WORD[t[i]]) {
-            f->run++;
-            f->mixed |= t[i] < 'a' || t[i] > 'z';
-            continue;
-        }
-        word_ends(f, i, f->run, f->mixed);
-        f->run = 0, f->mixed = 0;
-    }
+    for (size_t i = s; i < e; i++)
+        word_step(f, i);
 }
 
 #ifdef __SSE2__

@@ -196,16 +196,6 @@ static fr_ruleset *decode(const unsigned char *p, size_t len)
 
 /* --- the file --- */
 
-/* Same rule as the engine's cache: a directory that is ours and nobody else
- * can write, since what is read from it is trusted as our own parse. */
-static int cache_dir_ok(const char *dir)
-{
-    struct stat st;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return 0;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-           !(st.st_mode & 022);
-}
-
 static void identity(fr_buf *b, const char *hash, const char *const *names, const size_t *lens,
                      size_t n)
 {
@@ -315,7 +305,7 @@ static void store(const char *path, const fr_buf *id, const fr_ruleset *rs)
 int fr_rules_cache_load(fr_ruleset **out, const char *const *names, const char *const *datas,
                         const size_t *lens, size_t nfiles, const char *cache_dir)
 {
-    if (!cache_dir || !*cache_dir || !cache_dir_ok(cache_dir))
+    if (!cache_dir || !*cache_dir || !fr_private_dir_ok(cache_dir))
         return fr_rules_load_buffers(out, names, datas, lens, nfiles);
     char hash[65];
     fr_rules_hash(datas, lens, nfiles, hash);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 atomic_int fr_interrupted = 0;
@@ -113,6 +114,14 @@ double fr_shannon_entropy(const unsigned char *s, size_t n)
         h -= p * log2(p);
     }
     return h;
+}
+
+int fr_private_dir_ok(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return 0;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           !(st.st_mode & 022);
 }
 
 int fr_ncpus(void)

@@ -105,6 +105,11 @@ void fr_redact(const char *secret, size_t n, fr_buf *out);
 /* Shannon entropy of s[0..n) in bits per byte. */
 double fr_shannon_entropy(const unsigned char *s, size_t n);
 
+/* A cache directory (made 0700 if missing) whose files are trusted as our own
+ * output: 1 only when it is a directory owned by us that nobody else can write,
+ * since what is read from it is deserialized (a planted file would be run). */
+int fr_private_dir_ok(const char *dir);
+
 /* Number of online CPUs, at least 1. */
 int fr_ncpus(void);
 
