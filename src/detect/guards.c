@@ -119,16 +119,27 @@ static const char *const WORD_PREFIXES[] = {"your", "my",    "example",  "sample
  * or a stand-in far more often than a weak password, and entropy cannot tell
  * them apart: these lists can. */
 static const char *const CONFIG_PREFIXES[] = {/* secret stores, encrypted values */
-                                              "vault:",         "arn:aws:secretsmanager:",
-                                              "arn:",           "secretsmanager:",
-                                              "ssm:/",          "op://",
-                                              "akv://",         "keyvault:",
-                                              "azurekeyvault:", "@microsoft.keyvault",
-                                              "sm://",          "gsm://",
-                                              "ref+",           "enc[",
-                                              "enc(",           "env:",
-                                              "file:",          "%(",
-                                              "!vault",         NULL};
+                                              "vault:",
+                                              "arn:aws:secretsmanager:",
+                                              "arn:",
+                                              "secretsmanager:",
+                                              "ssm:/",
+                                              "op://",
+                                              "akv://",
+                                              "keyvault:",
+                                              "azurekeyvault:",
+                                              "@microsoft.keyvault",
+                                              "sm://",
+                                              "gsm://",
+                                              "ref+",
+                                              "enc[",
+                                              "enc(",
+                                              "env:",
+                                              "file:",
+                                              "%(",
+                                              "!vault",
+                                              "{cipher}",
+                                              NULL};
 
 static const char *const CONFIG_LOOKUPS[] = {/* env lookups and template markers */
                                              "os.environ",  "getenv(",
@@ -181,6 +192,18 @@ static char unleet(char c)
 }
 
 static int config_value(const char *s, size_t n);
+
+/* s[0..n) has a capital letter and a digit or sign standing for a letter
+ * (P@ssw0rd, Passw0rd!, P@55word): leetspeak typed to pass a password policy. */
+static int policy_leet(const char *s, size_t n)
+{
+    int upper = 0, leet = 0;
+    for (size_t i = 0; i < n; i++) {
+        upper |= isupper((unsigned char)s[i]) != 0;
+        leet |= s[i] && strchr("4@0$5", s[i]) != NULL;
+    }
+    return upper && leet;
+}
 
 /* A value that is base64 of printable text (Basic credentials, npmrc _auth and
  * _password) is judged by what it decodes to: the password after the first
@@ -250,6 +273,8 @@ static int config_value(const char *s, size_t n)
     if (n > v0 + 2 && isdigit((unsigned char)s[v0]) && memchr(s + v0, '.', n - v0) &&
         all_of(s + v0, n - v0, "0123456789.x*-"))
         return 1;
+    /* <YourStrong@Passw0rd>, <db password>: a template's slot, whatever it holds. */
+    if (n >= 3 && s[0] == '<' && s[n - 1] == '>') return 1;
     /* A status or a scrubber's mark in brackets: (set), [Filtered], [REDACTED]. */
     if (n >= 3 && ((s[0] == '(' && s[n - 1] == ')') || (s[0] == '[' && s[n - 1] == ']')) &&
         word_chars(s + 1, n - 2, " _-"))
@@ -282,9 +307,13 @@ static int config_value(const char *s, size_t n)
     for (int i = 0; CONFIG_WORDS[i]; i++) {
         size_t wl = strlen(CONFIG_WORDS[i]);
         if (!strncmp(w, CONFIG_WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) return 1;
-        if (kl == wl && !strcmp(l, CONFIG_WORDS[i]) && wl > 3) return 1; /* secr3t, p4ss */
+        if (kl == wl && !strcmp(l, CONFIG_WORDS[i]) && wl > 3 && !policy_leet(s, n))
+            return 1; /* secr3t, p4ss */
     }
-    if (strstr(l, "password") || strstr(l, "passwd")) return 1; /* p4ssw0rd, P@55w0rd */
+    /* p4ssw0rd, secr3t: a stand-in spelled in leetspeak. Written the way a
+     * complexity policy demands (a capital, a digit or sign for a letter:
+     * P@ssw0rd, Passw0rd!), it is one of the commonest real passwords. */
+    if ((strstr(l, "password") || strstr(l, "passwd")) && !policy_leet(s, n)) return 1;
     /* user@host, pass@localhost: a login written where the password goes */
     if (memchr(s, '@', n) && k > 4 && !strcmp(w + k - 4, "host")) return 1;
     if (strstr(w, "example") || strstr(w, "changeme") || strstr(w, "placeholder") ||

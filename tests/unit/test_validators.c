@@ -352,6 +352,10 @@ static void test_decoys(void)
     /* read decoded (%-escapes, base64 user:password) and as leetspeak */
     CHECK(decoy("p4ssw0rd", FR_GUARD_CONFIG));
     CHECK(decoy("secr3t", FR_GUARD_CONFIG));
+    /* leetspeak typed for a password policy is a real (weak) password */
+    CHECK(!decoy("P@ssw0rd", FR_GUARD_CONFIG));
+    CHECK(!decoy("Passw0rd!", FR_GUARD_CONFIG));
+    CHECK(decoy("Password1!", FR_GUARD_CONFIG));
     CHECK(decoy("user%40host", FR_GUARD_CONFIG));
     CHECK(decoy("%4d^%70", FR_GUARD_CONFIG));
     CHECK(decoy("dXNlckBob3N0OnBhc3NAaG9zdA==", FR_GUARD_CONFIG)); /* user@host:pass@host */
