@@ -152,7 +152,6 @@ typedef struct {
     uint32_t ref;                  /* strtab id of a ref it is reachable from, or NONE */
     uint32_t author_name, author_email;
     int64_t author_time, committer_time;
-    size_t msg_at, msg_len; /* the message, in walk.messages_kept */
 } commit_rec;
 
 typedef struct {
@@ -218,9 +217,8 @@ typedef struct {
     size_t nl, capl;
     fr_keymap pairs; /* (blob id, path hash) seen */
 
-    fr_buf messages_kept; /* commit messages, by length, kept from the walk */
-    git_odb *odb;         /* the walk's, for messages read by length */
-    fr_buf msgs;          /* pending segmented item of messages */
+    git_odb *odb; /* the walk's, for messages read by length */
+    fr_buf msgs;  /* pending segmented item of messages */
     fr_item *msg_item;
     size_t msg_lines;
     fr_buf pathbuf; /* pending segmented item of path names */

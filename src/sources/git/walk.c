@@ -18,7 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-static uint32_t add_commit(walk *w, const git_commit *c)
+/* Records commit c; its message goes to msg_out (reset first). */
+static uint32_t add_commit(walk *w, const git_commit *c, fr_buf *msg_out)
 {
     if (w->nc == w->capc) {
         w->capc = w->capc ? w->capc * 2 : 1024;
@@ -39,14 +40,12 @@ static uint32_t add_commit(walk *w, const git_commit *c)
     const char *msg = git_commit_message_raw(c), *hdr = git_commit_raw_header(c);
     size_t mlen = msg ? strlen(msg) : 0, size = 0;
     git_object_t type;
-    r->msg_at = w->messages_kept.len;
-    if (w->odb && git_odb_read_header(&size, &type, w->odb, git_commit_id(c)) == 0 &&
-        size != (hdr ? strlen(hdr) : 0) + 1 + mlen &&
-        gs_raw_message(w->odb, git_commit_id(c), &w->messages_kept) == 0) {
-        r->msg_len = w->messages_kept.len - r->msg_at;
-    } else {
-        fr_buf_append(&w->messages_kept, msg ? msg : "", mlen);
-        r->msg_len = mlen;
+    fr_buf_reset(msg_out);
+    if (!(w->odb && git_odb_read_header(&size, &type, w->odb, git_commit_id(c)) == 0 &&
+          size != (hdr ? strlen(hdr) : 0) + 1 + mlen &&
+          gs_raw_message(w->odb, git_commit_id(c), msg_out) == 0)) {
+        fr_buf_reset(msg_out);
+        fr_buf_append(msg_out, msg ? msg : "", mlen);
     }
     r->nparents = git_commit_parentcount(c);
     r->parents_at = (uint32_t)w->npo;
@@ -76,9 +75,6 @@ static uint32_t add_parsed_commit(walk *w, const git_oid *id, const fr_commit *p
     r->author_email = fr_strtab_intern(&w->strs, pc->author_email, pc->author_email_len);
     r->author_time = pc->author_time;
     r->committer_time = pc->committer_time;
-    r->msg_at = w->messages_kept.len;
-    fr_buf_append(&w->messages_kept, pc->message, pc->message_len);
-    r->msg_len = pc->message_len;
     r->nparents = (uint32_t)pc->nparents;
     r->parents_at = (uint32_t)w->npo;
     for (unsigned i = 0; i < r->nparents; i++) {
@@ -98,6 +94,17 @@ typedef struct {
 } frame;
 
 static void process_commit(walk *w, uint32_t c);
+
+/* Hands the message of commit c (recorded, its ref set) to the batch of messages. */
+static void add_commit_message(walk *w, uint32_t c, const char *text, size_t n)
+{
+    if (w->stopped || fr_interrupted) return;
+    char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
+    fr_location loc = {.path = "<commit message>"};
+    gs_commit_location(w, c, &loc, hex, ad, cd);
+    snprintf(key, sizeof key, "gitmsg:%s", hex);
+    gs_add_message(w, key, text, n, &loc);
+}
 
 /* The end of a shallow clone's history: recorded as skipped with the commit
  * it stops before (the clone holds no more), not as an incomplete scan. */
@@ -126,6 +133,7 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
     if (w->use_fresh && !fr_keymap_get(&w->fresh, tip->id)) return;
     frame *st = fr_xmalloc(64 * sizeof *st);
     size_t n = 0, cap = 64;
+    fr_buf msg = {0}; /* a message read through libgit2 */
     st[n++] = (frame){*tip, NONE, NONE};
     while (n && !fr_interrupted) {
         frame *f = &st[n - 1];
@@ -153,8 +161,15 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
             }
             /* The ref whose walk reaches a commit first is the highest-priority
              * ref it is reachable from (tips are walked in priority order). */
-            f->idx = *slot = parsed ? add_parsed_commit(w, &f->oid, &pc) : add_commit(w, c);
+            f->idx = *slot = parsed ? add_parsed_commit(w, &f->oid, &pc) : add_commit(w, c, &msg);
             w->cv[f->idx].ref = ref;
+            /* The message is handed over now, not when the commit is processed:
+             * a walk from a tip holds most of the history pending at once, and
+             * keeping every message until then held them all (42 MB on git/git). */
+            if (parsed)
+                add_commit_message(w, f->idx, pc.message, pc.message_len);
+            else
+                add_commit_message(w, f->idx, msg.p ? msg.p : "", msg.len);
             git_commit_free(c);
             f->next_parent = 0;
         }
@@ -183,6 +198,7 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
         atomic_fetch_add(&fr_pipeline_progress(w->p)->commits, 1);
         n--;
     }
+    fr_buf_release(&msg);
     free(st);
 }
 
@@ -332,7 +348,6 @@ static void walk_release(walk *w)
     fr_keymap_release(&w->fresh);
     free(w->cv), free(w->parent_oids), free(w->bv), free(w->lv);
     fr_buf_release(&w->msgs);
-    fr_buf_release(&w->messages_kept);
     git_odb_free(w->odb);
     fr_buf_release(&w->pathbuf);
     fr_item_free(w->msg_item);
@@ -340,7 +355,7 @@ static void walk_release(walk *w)
     git_repository_free(w->repo);
 }
 
-/* Walks the tree and keeps the message of commit c (its parents are done). */
+/* Walks the tree of commit c (its parents are done). */
 static void process_commit(walk *w, uint32_t c)
 {
     if (w->stopped || fr_interrupted) return;
@@ -348,11 +363,6 @@ static void process_commit(walk *w, uint32_t c)
     fr_buf_puts(&path, "");
     gs_walk_tree(w, &w->cv[c].tree, &path, c, 0);
     fr_buf_release(&path);
-    char hex[GIT_OID_HEXSZ + 1], ad[32], cd[32], key[80];
-    fr_location loc = {.path = "<commit message>"};
-    gs_commit_location(w, c, &loc, hex, ad, cd);
-    snprintf(key, sizeof key, "gitmsg:%s", hex);
-    gs_add_message(w, key, w->messages_kept.p + w->cv[c].msg_at, w->cv[c].msg_len, &loc);
 }
 
 int fr_git_scan(const char *path, const fr_git_opts *opts, fr_pipeline *p, fr_git_stats *stats)
