@@ -28,8 +28,14 @@ WEAK_WORDS = ["Winter", "Summer", "Autumn", "Spring", "Dragon", "Monkey", "Sunsh
               "Falcon", "Hunter", "Rocket", "Orange", "Purple", "Buster", "Harley"]
 
 
+POLICY_LEET = ["P@ssw0rd", "Passw0rd", "P@55w0rd", "Welc0me", "Adm1n@", "S3cur1ty", "M0nkey"]
+
+
 def weak(rng):
-    """A weak password of the kind people really use: a word, digits, maybe a symbol."""
+    """A weak password of the kind people really use: a word, digits, maybe a symbol,
+    or leetspeak typed to pass a complexity policy (P@ssw0rd1)."""
+    if rng.random() < 0.15:
+        return rng.choice(POLICY_LEET) + rng.choice(["", "1", "!", "2024", "123"])
     w = rng.choice(WEAK_WORDS)
     w = w.lower() if rng.random() < 0.3 else w
     return w + str(rng.choice([1, 2, 7, 12, 99, 123, 2023, 2024, 2025])) + rng.choice(["", "!", "#", "$", "?"])
@@ -61,6 +67,16 @@ def b64(s):
     return base64.b64encode(s.encode()).decode()
 
 
+def crlf(lines):
+    """The file written with Windows line ends (each line then ends in CR)."""
+    return [l + "\r" for l in lines]
+
+
+def spaced(rng):
+    """A quoted password with spaces, as people write passphrases in .env and dotfiles."""
+    return " ".join(F.rand(rng, "abcdefghijkmnpqrstuvwxyz", 4) for _ in range(3)) + " " + str(rng.randint(1, 99))
+
+
 # Every generator returns (lines, needle, filename, rules): needle is the text of
 # the secret as the file holds it (its first line is the expected line). A file
 # holding more than one credential returns a list of (needle, rules) instead.
@@ -81,8 +97,8 @@ def ado_net(rng):
         return ["<?xml version=\"1.0\" encoding=\"utf-8\"?>", "<configuration>", "  <connectionStrings>",
                 f"    <add name=\"ShopDb\" connectionString=\"{cs}\" providerName=\"System.Data.SqlClient\" />",
                 "  </connectionStrings>", "</configuration>"], p, "web.config", r
-    if form == 2:
-        p = p.replace("}", "}}")
+    if form == 2:  # braces quote a value holding ';' (an alphanumeric {Word} is a template)
+        p = (p if not all(c.isalnum() or c == "%" for c in p) else p[:4] + ";" + p[4:]).replace("}", "}}")
         return ["[ODBC Data Sources]", "Reports=ODBC Driver 18 for SQL Server", "",
                 f"; used by the nightly export", f"CONN=DSN=Reports;UID={u};PWD={{{p}}};"], p, "odbc-export.ini", r
     if form == 3:
@@ -95,10 +111,10 @@ def ado_net(rng):
 
 
 def jdbc(rng):
-    p = pw_plain(rng) if rng.random() < 0.5 else weak(rng).replace("#", "!").replace("?", "!").replace("$", "!")
+    p = pw_plain(rng) if rng.random() < 0.5 else weak(rng).replace("#", "!").replace("?", "!").replace("$", "!").replace("@", "!")
     u, h = user(rng), host(rng)
     r = ["conn.jdbc-password"]
-    form = rng.randrange(4)
+    form = rng.randrange(6)
     if form == 0:
         return ["spring.application.name=orders", f"spring.datasource.url=jdbc:mysql://{h}:3306/orders?user={u}&password={p}&useSSL=true",
                 "spring.jpa.hibernate.ddl-auto=validate"], p, "application.properties", r
@@ -108,14 +124,18 @@ def jdbc(rng):
     if form == 2:
         return ["<Resource name=\"jdbc/billing\" auth=\"Container\" type=\"javax.sql.DataSource\"",
                 f"          url=\"jdbc:oracle:thin:{u}/{p}@//{h}:1521/BILL\"/>"], p, "context.xml", r
-    return [f"DB_URL=jdbc:postgresql://{h}:5432/app?user={u}&password={p}&ssl=true"], p, "db.env", r
+    if form == 3:
+        return [f"DB_URL=jdbc:postgresql://{h}:5432/app?user={u}&password={p}&ssl=true"], p, "db.env", r
+    if form == 4:
+        return ["jdbc.driver=com.ibm.db2.jcc.DB2Driver", f"jdbc.url=jdbc:db2://{h}:50000/SAMPLE:user={u};password={p};"], p, "db2.properties", r
+    return [f"jdbc.url=jdbc:mysql://{u}:{p}@{h}:3306/shop?useSSL=false"], p, "jdbc.properties", r + ["url.userinfo-password", "database.url-password"]
 
 
 def url_userinfo(rng):
     p = pw(rng)
     u = user(rng)
     r = ["url.userinfo-password", "database.url-password"]
-    form = rng.randrange(6)
+    form = rng.randrange(9)
     enc = urllib.parse.quote(p, safe="!$&'*+,;=")
     if form == 0:  # a password with '@' and ':' as people paste it
         p2 = F.rand(rng, F.ALNUM, 6) + rng.choice(["@", ":"]) + F.rand(rng, F.ALNUM, 6) + "1"
@@ -130,6 +150,12 @@ def url_userinfo(rng):
         return [f"amqp://{u}:{enc}@rabbitmq.internal:5672/orders"], enc, "broker.url", r
     if form == 4:
         return [f"ftp://{u}:{enc}@files.internal:21/nightly/"], enc, "mirror.txt", r
+    if form == 6:  # an e-mail address as the login, its '@' not escaped
+        return [f"MAIL_URL = \"smtp://{u}@corp.internal:{enc}@smtp.corp.internal:587\""], enc, "mail.py", r
+    if form == 7:
+        return ["import os", f"SQLALCHEMY_DATABASE_URI = \"postgresql+psycopg2://{u}:{enc}@db.internal:5432/shop\""], enc, "config.py", r
+    if form == 8:
+        return [f"http_proxy=http://{u}:{enc}@proxy.corp.internal:3128", "no_proxy=localhost,127.0.0.1"], enc, "proxy.env", r
     return ["spec:", "  containers:", "    - name: worker", "      env:", "        - name: REDIS_URL",
             f"          value: redis://:{enc}@cache.internal:6379/0"], enc, "worker.yaml", r
 
@@ -160,6 +186,7 @@ def basic_auth(rng):
 
 def bearer(rng):
     tok = F.rand(rng, F.ALNUM, rng.randint(28, 40))
+    tok = tok if any(c.isdigit() for c in tok) else tok[:-1] + "7"  # a drawn token without a digit reads as words
     r = ["http.bearer-token"]
     if rng.random() < 0.5:
         return ["#!/bin/sh", f"curl -H 'Authorization: Bearer {tok}' https://api.internal/v1/jobs"], tok, "jobs.sh", r
@@ -182,8 +209,12 @@ def cli_password(rng):
 def netrc(rng):
     p = pw(rng)
     r = ["netrc.password"]
-    form = rng.randrange(4)
+    form = rng.randrange(5)
     name = rng.choice([".netrc", "_netrc"])
+    if form == 4:
+        p2 = pw(rng)
+        return crlf([f"machine git.corp.internal login {user(rng)} password {p} machine ftp.corp.internal login ftp password {p2}"]), \
+            [(p, r), (p2, r)], name, None
     if form == 0:
         return [f"machine api.heroku.com login ops@corp.internal password {p}",
                 f"machine git.heroku.com login ops@corp.internal password {p}"], [(p, r), (p, r)], name, None
@@ -241,6 +272,10 @@ def gem(rng):
 
 def maven(rng):
     p = pw(rng).replace("<", "!").replace("&", "!")
+    if rng.random() < 0.4:
+        return ["<settings>", "  <proxies>", "    <proxy>", "      <id>corp</id>", "      <active>true</active>",
+                "      <host>proxy.corp.internal</host>", f"      <username>{user(rng)}</username>",
+                f"      <password>{p}</password>", "    </proxy>", "  </proxies>", "</settings>"], p, "settings.xml", ["maven.settings-password"]
     return ["<settings>", "  <servers>", "    <server>", "      <id>nexus-releases</id>", f"      <username>{user(rng)}</username>",
             f"      <password>{p}</password>", "    </server>", "  </servers>", "</settings>"], p, "settings.xml", ["maven.settings-password"]
 
@@ -260,6 +295,10 @@ def nuget(rng):
 
 def dockercfg(rng):
     a = b64(f"{user(rng)}:{pw_plain(rng)}")
+    if rng.random() < 0.5:
+        reg = rng.choice(["quay.io", "registry.corp.internal:5000", "harbor.corp.internal"])
+        return ["{", f"  \"{reg}\": {{", f"    \"auth\": \"{a}\",", "    \"email\": \"\"", "  }", "}"], a, ".dockercfg", \
+            ["dockercfg.auth", "docker.config-auth"]
     return ["{", "  \"https://index.docker.io/v1/\": {", f"    \"auth\": \"{a}\",", "    \"email\": \"ci@corp.internal\"",
             "  }", "}"], a, ".dockercfg", ["dockercfg.auth", "docker.config-auth"]
 
@@ -278,7 +317,16 @@ def filezilla(rng):
 
 
 def sftp_json(rng):
-    p = pw(rng)
+    p = pw(rng).replace("\\", "!").replace("\"", "!")
+    form = rng.randrange(3)
+    if form == 1:
+        return ["{", "    \"protocol\": \"ftp\",", "    \"host\": \"ftp.corp.internal\",", "    \"port\": 21,",
+                f"    \"user\": \"{user(rng)}\",", f"    \"pass\": \"{p}\",", "    \"promptForPass\": false,",
+                "    \"remote\": \"/htdocs\"", "}"], p, ".ftpconfig", ["config.password-assignment"]
+    if form == 2:
+        return ["{", "    // sftp, ftp or ftps", "    \"type\": \"sftp\",", "    \"upload_on_save\": true,",
+                "    \"host\": \"web01.corp.internal\",", f"    \"user\": \"{user(rng)}\",", f"    \"password\": \"{p}\",",
+                "    \"remote_path\": \"/var/www/html/\",", "}"], p, "sftp-config.json", ["config.password-assignment"]
     return ["{", "  \"name\": \"web01\",", "  \"host\": \"web01.corp.internal\",", "  \"protocol\": \"sftp\",",
             "  \"port\": 22,", f"  \"username\": \"{user(rng)}\",", f"  \"password\": \"{p}\",",
             "  \"remotePath\": \"/var/www/app\",", "  \"uploadOnSave\": true", "}"], p, "sftp.json", ["config.password-assignment"]
@@ -303,6 +351,10 @@ def msmtp(rng):
     if rng.random() < 0.5:
         return ["defaults", "auth on", "tls on", "", "account work", "host smtp.corp.internal", "port 587",
                 f"from ops@corp.internal", "user ops@corp.internal", f"password {p}", "", "account default : work"], p, ".msmtprc", ["mail.client-password"]
+    if rng.random() < 0.5:
+        q = spaced(rng) if rng.random() < 0.5 else p.replace("\"", "!")
+        return ["hostname = smtp.corp.internal:587", f"username = \"{user(rng)}@corp.internal\"", f"password = \"{q}\"",
+                "starttls = required"], q, ".esmtprc", ["mail.client-password"]
     return [f"poll imap.corp.internal protocol imap", f"  user \"{user(rng)}\" there with password \"{p}\" is \"ops\" here"], p, ".fetchmailrc", ["mail.client-password"]
 
 
@@ -342,6 +394,10 @@ def laravel_env(rng):
         k = "base64:" + base64.b64encode(F.rbytes(rng, 32)).decode()
         return ["APP_NAME=Shop", "APP_ENV=production", f"APP_KEY={k}", "APP_DEBUG=false"], k, ".env", ["laravel.app-key"]
     p = pw(rng)
+    if rng.random() < 0.4:
+        p = spaced(rng) if rng.random() < 0.5 else p.replace("\"", "!").replace("$", "!").replace("\\", "!")
+        return ["DB_CONNECTION=mysql", "DB_HOST=127.0.0.1", "DB_USERNAME=shop", f"DB_PASSWORD=\"{p}\"",
+                "REDIS_PASSWORD=null"], p, ".env", ["config.password-assignment"]
     return ["DB_CONNECTION=mysql", "DB_HOST=127.0.0.1", "DB_PORT=3306", "DB_DATABASE=shop", "DB_USERNAME=shop",
             f"DB_PASSWORD={p}"], p, ".env", ["config.password-assignment"]
 
@@ -394,7 +450,21 @@ def node_config(rng):
 
 def tfvars(rng):
     p = pw(rng).replace("\\", "!").replace("\"", "!").replace("$", "!")
-    if rng.random() < 0.5:
+    form = rng.randrange(4)
+    if form == 2:
+        name = rng.choice(["db_password", "admin_password", "api_key", "client_secret"])
+        return [f"variable \"{name}\" {{", "  description = \"set by the pipeline\"", "  type        = string",
+                f"  default     = \"{p}\"", "}"], p, "variables.tf", ["terraform.variable-default"]
+    if form == 3:
+        p = strong(rng, rng.choice([16, 20, 24])).replace("\\", "!").replace("\"", "!")
+        return ["{", "  \"version\": 4,", "  \"resources\": [", "    {", "      \"mode\": \"managed\",",
+                "      \"type\": \"random_password\",", "      \"name\": \"db\",",
+                "      \"provider\": \"provider[\\\"registry.terraform.io/hashicorp/random\\\"]\",", "      \"instances\": [",
+                "        {", "          \"schema_version\": 3,", "          \"attributes\": {", "            \"id\": \"none\",",
+                "            \"length\": 24,", f"            \"result\": \"{p}\",", "            \"special\": true",
+                "          },", "          \"sensitive_attributes\": []", "        }", "      ]", "    }", "  ]", "}"], p, "terraform.tfstate", \
+            ["terraform.state-random-password"]
+    if form == 0:
         return ["location    = \"westeurope\"", f"db_admin_password = \"{p}\"", "sku = \"GP_Gen5_2\""], p, "prod.tfvars", ["config.password-assignment"]
     return ["{", "  \"resources\": [", "    {", "      \"type\": \"azurerm_mssql_server\",", "      \"instances\": [",
             "        {", "          \"attributes\": {", "            \"administrator_login\": \"sqladmin\",",
@@ -409,12 +479,52 @@ def helm(rng):
 
 def ansible(rng):
     p = pw(rng).replace("#", "!")
+    if rng.random() < 0.4:
+        p = p.replace("\"", "!").replace("'", "!").replace("{", "!").replace("$", "!")
+        key = rng.choice(["ansible_ssh_pass", "ansible_password", "ansible_become_pass"])
+        return ["[web]", f"web01 ansible_host=10.0.1.11 ansible_user=deploy {key}={p} ansible_port=22",
+                "web02 ansible_host=10.0.1.12"], p, "hosts", ["config.password-assignment"]
     key = rng.choice(["ansible_become_pass", "ansible_password", "mysql_root_password"])
     return ["---", "ansible_user: deploy", f"{key}: {p}"], p, "all.yml", ["config.password-assignment"]
 
 
+def xml_password(rng):
+    p = pw(rng).replace("<", "!").replace("&", "!").replace("\"", "!")
+    u = user(rng)
+    r = ["config.xml-password"]
+    form = rng.randrange(5)
+    if form == 0:
+        return ["<hibernate-configuration>", "  <session-factory>",
+                "    <property name=\"connection.url\">jdbc:postgresql://db.internal:5432/shop</property>",
+                f"    <property name=\"connection.username\">{u}</property>",
+                f"    <property name=\"connection.password\">{p}</property>", "  </session-factory>", "</hibernate-configuration>"], \
+            p, "hibernate.cfg.xml", r
+    if form == 1:
+        return ["<beans>", "  <bean id=\"dataSource\" class=\"org.apache.commons.dbcp2.BasicDataSource\">",
+                f"    <property name=\"username\" value=\"{u}\"/>", f"    <property name=\"password\" value=\"{p}\"/>",
+                "  </bean>", "</beans>"], p, "applicationContext.xml", r
+    if form == 2:
+        return ["<persistence-unit name=\"shop\">", "  <properties>",
+                f"    <property name=\"javax.persistence.jdbc.user\" value=\"{u}\" />",
+                f"    <property name=\"javax.persistence.jdbc.password\" value=\"{p}\" />", "  </properties>",
+                "</persistence-unit>"], p, "persistence.xml", r
+    if form == 3:
+        return crlf(["<configuration>", "  <system.net>", "    <mailSettings>", "      <smtp from=\"noreply@corp.internal\">",
+                     f"        <network host=\"smtp.corp.internal\" port=\"587\" userName=\"{u}\" password=\"{p}\" enableSsl=\"true\" />",
+                     "      </smtp>", "    </mailSettings>", "  </system.net>", "</configuration>"]), p, "Web.config", r
+    return ["<data-sources>", "  <data-source id=\"mysql-1\" provider=\"mysql\" name=\"shop\" save-password=\"true\">",
+            f"    <connection host=\"mysql.corp.internal\" port=\"3306\" database=\"shop\" user=\"{u}\" password=\"{p}\" type=\"prod\"/>",
+            "  </data-source>", "</data-sources>"], p, "data-sources.xml", r
+
+
 def jenkins(rng):
     s = "AQAAABAAAAA" + F.rand(rng, F.B64, 44) + "="
+    if rng.random() < 0.4:
+        return ["<project>", "  <properties>", "    <hudson.model.ParametersDefinitionProperty>", "      <parameterDefinitions>",
+                "        <hudson.model.PasswordParameterDefinition>", "          <name>DEPLOY_PASSWORD</name>",
+                f"          <defaultValue>{{{s}}}</defaultValue>", "        </hudson.model.PasswordParameterDefinition>",
+                "      </parameterDefinitions>", "    </hudson.model.ParametersDefinitionProperty>", "  </properties>", "</project>"], \
+            s, "config.xml", ["jenkins.credentials-secret"]
     return ["<?xml version='1.1' encoding='UTF-8'?>", "<com.cloudbees.plugins.credentials.SystemCredentialsProvider plugin=\"credentials@1337\">",
             "  <domainCredentialsMap class=\"hudson.util.CopyOnWriteMap$Hash\">",
             "    <com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl>",
@@ -425,11 +535,18 @@ def jenkins(rng):
 
 def shell_profile(rng):
     p = pw(rng).replace("$", "!").replace("\"", "!")
+    if rng.random() < 0.3:
+        q = spaced(rng)
+        return ["# ~/.bash_profile", f"export SMTP_PASS='{q}'"], q, ".bash_profile", ["config.password-assignment"]
     return ["# ~/.bashrc", "alias ll='ls -l'", f"export DB_PASSWORD=\"{p}\"", "export PATH=$HOME/bin:$PATH"], p, ".bashrc", ["config.password-assignment"]
 
 
 def compose(rng):
     p = pw(rng).replace("#", "!").replace("$", "!")
+    if rng.random() < 0.3:
+        p = p.replace("\"", "!")
+        return ["services:", "  db:", "    image: mysql:8", "    environment:", f"      - \"MYSQL_PASSWORD={p}\"",
+                "      - \"MYSQL_DATABASE=app\""], p, "docker-compose.yml", ["config.password-assignment"]
     if rng.random() < 0.5:
         return ["services:", "  db:", "    image: postgres:16", "    environment:", f"      - POSTGRES_PASSWORD={p}",
                 "      - POSTGRES_DB=app"], p, "docker-compose.yml", ["config.password-assignment"]
@@ -439,6 +556,10 @@ def compose(rng):
 
 def k8s_env(rng):
     p = pw(rng).replace("#", "!")
+    if rng.random() < 0.4:
+        p = p.replace(",", "!").replace("}", "!").replace("\"", "!")
+        return ["spec:", "  containers:", "  - name: mysql", "    env:", f"    - {{name: MYSQL_PASSWORD, value: \"{p}\"}}",
+                "    - {name: MYSQL_DATABASE, value: app}"], p, "statefulset.yaml", ["kubernetes.env-password"]
     return ["apiVersion: apps/v1", "kind: Deployment", "spec:", "  template:", "    spec:", "      containers:",
             "        - name: api", "          env:", "            - name: DB_PASSWORD", f"              value: \"{p}\""], p, "deployment.yaml", ["kubernetes.env-password"]
 
@@ -482,6 +603,7 @@ KINDS = {  # kind: (family, generator)
     "helm-values": ("frameworks", helm),
     "ansible-vars": ("frameworks", ansible),
     "jenkins-credentials": ("frameworks", jenkins),
+    "xml-password": ("frameworks", xml_password),
     "shell-profile": ("frameworks", shell_profile),
     "docker-compose": ("frameworks", compose),
     "k8s-env": ("frameworks", k8s_env),
@@ -553,6 +675,29 @@ def decoys(rng):
     d["docker-compose.yml"] = ["services:", "  db:", "    environment:", "      - POSTGRES_PASSWORD=${POSTGRES_PASSWORD}",
                                "      - MYSQL_PASSWORD", "      MYSQL_ROOT_PASSWORD_FILE: /run/secrets/db_root_password"]
     d[".env.example"] = ["DB_PASSWORD=", "APP_KEY=", "APP_SECRET=%env(APP_SECRET)%", "SMTP_PASSWORD=changeme", "REDIS_PASSWORD=null"]
+    d["hibernate.cfg.xml"] = ["<property name=\"connection.password\">${db.password}</property>",
+                              "<property name=\"connection.password\"></property>",
+                              "<property name=\"passwordEncoder\" ref=\"encoder\"/>"]
+    d["Web.Release.config"] = ["<network host=\"smtp\" userName=\"x\" password=\"__SMTP_PASSWORD__\" />",
+                               "<connection host=\"db\" user=\"root\" password=\"\" type=\"dev\"/>",
+                               "<add name=\"Db\" connectionString=\"Server=.;Database=App;User Id=sa;Password=<YourStrong@Passw0rd>;\" />"]
+    d["variables.tf"] = ["variable \"db_password\" {", "  type      = string", "  sensitive = true", "}",
+                         "variable \"db_password_length\" {", "  default = \"24\"", "}",
+                         "variable \"api_key\" {", "  default = \"\"", "}"]
+    d["empty.tfstate"] = ["{\"resources\": [{\"type\": \"random_password\", \"instances\": [{\"attributes\": {\"result\": \"\"}}]},",
+                          " {\"type\": \"random_id\", \"instances\": []}]}"]
+    d["inventory"] = ["[db]", "db01 ansible_host=10.0.2.5 ansible_password=\"{{ vault_db01_pw }}\" ansible_port=22",
+                      "db02 ansible_ssh_pass=$DB02_PASS"]
+    d["bootstrap.yml"] = ["spring:", "  cloud:", "    config:", "      password: '{cipher}AQBk8vLm2Rx9pWz4KkUdfMI7zcpVMw0q'",
+                          "  datasource:", "    password: ENC(G6N718UuyPE5bHyWKyuLQSm02auQPUtm)"]
+    d[".ftpconfig"] = ["{", "  \"user\": \"ftp\",", "  \"pass\": \"${FTP_PASS}\",", "  \"bypass\": \"on\"", "}"]
+    d[".esmtprc"] = ["username = \"ops@corp.internal\"", "password = \"${SMTP_PASSWORD}\""]
+    d["statefulset.yaml"] = ["    - {name: MYSQL_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: pw}}}",
+                             "    - {name: MYSQL_PASSWORD, value: \"$(MYSQL_PASSWORD)\"}"]
+    d["spaced.env"] = ["DB_PASSWORD=\"change me later\"", "DB_PASSWORD=\"Enter the password\"", "SMTP_PASSWORD='your password 1'",
+                       "ADMIN_PASSWORD=\"$(cat /run/secrets/admin pw)\""]
+    d["leet.properties"] = ["db.password=p4ssw0rd", "smtp.password=secr3t", "redis.password=Password1"]
+    d[".dockercfg"] = ["{\"quay.io\": {\"auth\": \"${QUAY_AUTH}\", \"email\": \"\"}}"]
     d["types.ts"] = ["interface Login {", "  password: string;", "}", "const FIELD = { password: \"password\" };"]
     return d
 
@@ -573,10 +718,12 @@ def main():
             os.makedirs(os.path.dirname(os.path.join(tree, rel)), exist_ok=True)
             with open(os.path.join(tree, rel), "w") as f:
                 f.write("\n".join(lines) + "\n")
-            start = 0  # needles in file order; a repeated needle is the next line holding it
+            # needles in file order; a repeated needle is the next line holding it,
+            # another needle may share the line (two netrc machines on one line)
+            start, prev = 0, None
             for nd, rl in (needle if isinstance(needle, list) else [(needle, rules)]):
-                at = next(n for n, l in enumerate(lines) if n >= start and nd in l)
-                start = at + 1
+                at = next(n for n, l in enumerate(lines) if (n > start if nd == prev else n >= start) and nd in l)
+                start, prev = at, nd
                 expected.append({"family": family, "kind": kind, "path": rel, "line": at + 1, "rules": rl})
     F.write_decoys_and_expected(tree, a.out, decoys(rng), expected)
     print(f"{len(expected)} planted secrets in {len(KINDS)} kinds, {len(decoys(random.Random(0)))} decoy files",
