@@ -248,6 +248,179 @@ static void test_archive_limits(void)
     fr_buf_release(&tar);
 }
 
+/* ---- zip and gzip read by libdeflate: exactly what libarchive delivers ---- */
+
+/* An archive in memory in libarchive's zip or raw (+gzip) format. */
+static void make_archive(fr_buf *out, int zip, const char *const *names, const char *const *datas,
+                         const size_t *lens, size_t n)
+{
+    struct archive *a = archive_write_new();
+    if (zip) {
+        archive_write_set_format_zip(a);
+    } else {
+        archive_write_set_format_raw(a);
+        archive_write_add_filter_gzip(a);
+    }
+    size_t cap = 4 << 20, used = 0;
+    fr_buf_reset(out);
+    fr_buf_reserve(out, cap);
+    archive_write_open_memory(a, out->p, cap, &used);
+    for (size_t i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, names[i]);
+        int dir = names[i][strlen(names[i]) - 1] == '/';
+        archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)lens[i]);
+        archive_write_header(a, e);
+        if (lens[i]) archive_write_data(a, datas[i], lens[i]);
+        archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    out->len = used;
+}
+
+/* When set, the first delivery leaves this much of the budget, as an archive
+ * nested in that member would. */
+static fr_expand_budget *drain_budget;
+static uint64_t drain_to;
+
+/* Every delivery written down: name, length or -1, reason, and the bytes. */
+static int record(void *ctx, const char *name, const unsigned char *data, size_t len,
+                  const char *skip_reason)
+{
+    fr_buf *log = ctx;
+    if (drain_budget && !log->len) drain_budget->bytes = drain_to;
+    fr_buf_printf(log, "%s|%lld|%s|", name, data ? (long long)len : -1LL,
+                  skip_reason ? skip_reason : "");
+    if (data) fr_buf_append(log, data, len);
+    fr_buf_puts(log, "\n");
+    return 0;
+}
+
+/* Reads data with libdeflate allowed and not: both deliveries and codes must
+ * be the same; returns how many archives the fast path read. */
+static uint64_t read_both(const fr_buf *data, const char *name, const fr_archive_limits *lim,
+                          fr_buf *fast, int *rc)
+{
+    fr_buf slow = {0};
+    fr_buf_reset(fast);
+    fr_expand_budget b0 = lim->budget ? *lim->budget : (fr_expand_budget){0};
+    uint64_t before = fr_archive_fast_reads();
+    *rc = fr_archive_read((unsigned char *)data->p, data->len, name, lim, record, fast);
+    uint64_t fast_n = fr_archive_fast_reads() - before;
+    fr_expand_budget b1 = lim->budget ? *lim->budget : (fr_expand_budget){0};
+    if (lim->budget) *lim->budget = b0;
+    setenv("FERRET_NO_LIBDEFLATE", "1", 1);
+    int rc2 = fr_archive_read((unsigned char *)data->p, data->len, name, lim, record, &slow);
+    unsetenv("FERRET_NO_LIBDEFLATE");
+    CHECK(fr_archive_fast_reads() - before == fast_n); /* the variable turns it off */
+    CHECK(rc2 == *rc);
+    CHECK(fast->len == slow.len && !memcmp(fast->p, slow.p, slow.len));
+    if (lim->budget) CHECK(lim->budget->bytes == b1.bytes && lim->budget->members == b1.members);
+    fr_buf_release(&slow);
+    return fast_n;
+}
+
+static void test_archive_fast(void)
+{
+    int avail = fr_archive_fast_available();
+    if (!avail) printf("test_pipeline: libdeflate not found: only libarchive's path is tested\n");
+    /* log-like text, 300 KB, and smaller members */
+    size_t tlen = 300000;
+    char *text = malloc(tlen);
+    unsigned seed = 7;
+    for (size_t i = 0; i < tlen; i++) {
+        seed = seed * 1103515245u + 12345u;
+        text[i] = (seed >> 16) % 23 == 0 ? '\n' : (char)('a' + (seed >> 16) % 26);
+    }
+    const char *names[] = {"logs/", "logs/1_build.txt", "logs/empty.txt", "logs/2_test.txt"};
+    const char *datas[] = {"", text, "", "ok: 3 passed\n"};
+    size_t lens[] = {0, tlen, 0, 13};
+    fr_buf zip = {0}, gz = {0}, got = {0}, want = {0};
+    fr_archive_limits lim = {1 << 20, 1 << 30, 200, 100, NULL};
+    int rc;
+
+    make_archive(&zip, 1, names, datas, lens, 4);
+    CHECK(read_both(&zip, "r.zip", &lim, &got, &rc) == (uint64_t)avail && rc == FR_OK);
+    record(&want, "logs/1_build.txt", (const unsigned char *)text, tlen, NULL);
+    record(&want, "logs/empty.txt", (const unsigned char *)"", 0, NULL);
+    record(&want, "logs/2_test.txt", (const unsigned char *)"ok: 3 passed\n", 13, NULL);
+    CHECK_STR(got.p, want.p);
+    /* the budget is drawn on as libarchive's loop draws on it */
+    fr_expand_budget b = {1 << 20, 10};
+    lim.budget = &b;
+    CHECK(read_both(&zip, "r.zip", &lim, &got, &rc) == (uint64_t)avail && rc == FR_OK);
+    CHECK(b.bytes == (1 << 20) - tlen - 13 && b.members == 7);
+    /* a member's nested archives spend the budget: the next members find it
+     * short, and the one it cannot hold is cut where libarchive cuts it */
+    b = (fr_expand_budget){1 << 20, 10};
+    drain_budget = &b, drain_to = 5;
+    CHECK(read_both(&zip, "r.zip", &lim, &got, &rc) == (uint64_t)avail && rc == FR_ELIMIT);
+    CHECK(strstr(got.p, "logs/empty.txt|0||\nlogs/2_test.txt|5|expansion budget of the top-level "
+                        "item exhausted (bytes decompressed across all nesting levels): first 5 "
+                        "bytes scanned|ok: 3\n") != NULL);
+    CHECK(b.bytes == 0 && b.members == 7);
+    b = (fr_expand_budget){1 << 20, 10};
+    drain_to = 0;
+    CHECK(read_both(&zip, "r.zip", &lim, &got, &rc) == (uint64_t)avail && rc == FR_ELIMIT);
+    CHECK(strstr(got.p, "\nlogs/empty.txt|-1|expansion budget of the top-level item exhausted "
+                        "(bytes decompressed across all nesting levels)|\n") != NULL);
+    drain_budget = NULL;
+    /* a budget that the archive would exhaust exactly: libarchive's path */
+    b = (fr_expand_budget){tlen + 13, 10};
+    CHECK(read_both(&zip, "r.zip", &lim, &got, &rc) == 0 && rc == FR_OK);
+    lim.budget = NULL;
+    /* a damaged member (its CRC fails): libarchive's path, same delivery */
+    fr_buf bad = {0};
+    fr_buf_append(&bad, zip.p, zip.len);
+    bad.p[bad.len / 3] ^= 0x55;
+    CHECK(read_both(&bad, "r.zip", &lim, &got, &rc) == 0);
+    /* a member over the member limit: libarchive's path and its reason */
+    fr_archive_limits small = {100000, 1 << 30, 200, 100, NULL};
+    CHECK(read_both(&zip, "r.zip", &small, &got, &rc) == 0 && rc == FR_OK);
+    CHECK(strstr(got.p, "logs/1_build.txt|-1|archive member larger than --max-file-size|\n") !=
+          NULL);
+
+    /* gzip: one member named after the file; two members concatenated */
+    make_archive(&gz, 0, names + 1, datas + 1, lens + 1, 1);
+    CHECK(read_both(&gz, "job.log.gz", &lim, &got, &rc) == (uint64_t)avail && rc == FR_OK);
+    fr_buf_reset(&want);
+    record(&want, "job.log", (const unsigned char *)text, tlen, NULL);
+    CHECK_STR(got.p, want.p);
+    fr_buf two = {0};
+    fr_buf_append(&two, gz.p, gz.len);
+    fr_buf_append(&two, gz.p, gz.len);
+    CHECK(read_both(&two, "job.log.gz", &lim, &got, &rc) == (uint64_t)avail && rc == FR_OK);
+    CHECK(got.len == strlen("job.log|600000||\n") + 2 * tlen &&
+          !memcmp(got.p, "job.log|600000||", 16));
+    /* bytes after the last member, a truncated stream, a tar inside: libarchive's */
+    fr_buf_append(&two, "junk", 4);
+    CHECK(read_both(&two, "job.log.gz", &lim, &got, &rc) == 0);
+    fr_buf_reset(&two);
+    fr_buf_append(&two, gz.p, gz.len - 9);
+    CHECK(read_both(&two, "job.log.gz", &lim, &got, &rc) == 0);
+    CHECK(strstr(got.p, "job.log|") == got.p && strstr(got.p, "|corrupt or truncated") != NULL);
+    fr_buf tgz = {0};
+    make_tar(&tgz, 1, names + 1, datas + 1, lens + 1, 1);
+    CHECK(read_both(&tgz, "t.tgz", &lim, &got, &rc) == 0 && rc == FR_OK);
+    CHECK(!memcmp(got.p, "logs/1_build.txt|300000||", 25));
+    /* the ratio limit within reach: libarchive's path cuts and says so */
+    size_t zlen = 4u << 20;
+    char *zeros = malloc(zlen); /* not zeros: a tar's end to libarchive */
+    memset(zeros, 'z', zlen);
+    const char *zd[] = {zeros};
+    make_archive(&two, 0, names + 1, zd, &zlen, 1);
+    fr_archive_limits rl = {16u << 20, 1 << 30, 200, 100, NULL};
+    CHECK(read_both(&two, "z.gz", &rl, &got, &rc) == 0 && rc == FR_ELIMIT);
+    CHECK(strstr(got.p, "|decompression bomb: expands more than 200 times: first ") != NULL);
+    free(zeros);
+    free(text);
+    fr_buf_release(&zip), fr_buf_release(&gz), fr_buf_release(&got), fr_buf_release(&want);
+    fr_buf_release(&bad), fr_buf_release(&two), fr_buf_release(&tgz);
+}
+
 /* ---- the pipeline on interrupt: an item cut short is never recorded ---- */
 
 static const char *RULES = "rules:\n"
@@ -483,6 +656,7 @@ int main(void)
     test_text_view();
     test_text_view_random();
     test_archive_limits();
+    test_archive_fast();
     test_interrupted_item();
     return check_done("test_pipeline");
 }
