@@ -14,6 +14,9 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static int is_d(unsigned char c)
 {
@@ -27,14 +30,16 @@ static size_t timestamp_len(const unsigned char *s, size_t n)
 {
     size_t i = 0, open = 0;
     if (n && s[0] == '[') open = i = 1;
-    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-    for (size_t k = 0; shape[k]; k++, i++) {
-        if (i >= n) return 0;
-        if (shape[k] == 'd' ? !is_d(s[i])
-                            : (shape[k] == 'T' ? (s[i] != 'T' && s[i] != ' ')
-                                               : s[i] != (unsigned char)shape[k]))
-            return 0;
-    }
+    /* "dddd-dd-ddTdd:dd:dd" (or a space for the T), checked position by
+     * position: most lines fail at their first byte */
+    if (n < i + 19 || !is_d(s[i])) return 0;
+    const unsigned char *t = s + i;
+    if (!is_d(t[1]) || !is_d(t[2]) || !is_d(t[3]) || t[4] != '-' || !is_d(t[5]) || !is_d(t[6]) ||
+        t[7] != '-' || !is_d(t[8]) || !is_d(t[9]) || (t[10] != 'T' && t[10] != ' ') ||
+        !is_d(t[11]) || !is_d(t[12]) || t[13] != ':' || !is_d(t[14]) || !is_d(t[15]) ||
+        t[16] != ':' || !is_d(t[17]) || !is_d(t[18]))
+        return 0;
+    i += 19;
     if (i < n && (s[i] == '.' || s[i] == ',')) {
         i++;
         while (i < n && is_d(s[i]))
@@ -67,6 +72,7 @@ static size_t timestamp_len(const unsigned char *s, size_t n)
 /* Length of a runner marker at the start of a line, or 0. */
 static size_t marker_len(const unsigned char *s, size_t n)
 {
+    if (!n || (s[0] != '#' && s[0] != ':')) return 0;
     if (n >= 3 && s[0] == '#' && s[1] == '#' && (s[2] == '[')) { /* ##[group] ##[error] ... */
         const unsigned char *e = memchr(s, ']', n < FR_LOG_MARKER_MAX ? n : FR_LOG_MARKER_MAX);
         return e ? (size_t)(e - s) + 1 : 0;
@@ -174,10 +180,42 @@ static size_t escape_len(line_ctx *l, size_t k)
     return 2;
 }
 
+/* Bytes that may start something removed inside a line: ESC, CR, and the 's'
+ * of a GitLab section marker. */
+static int special(const unsigned char *d, size_t k, size_t end)
+{
+    return d[k] == 0x1b || d[k] == '\r' || (d[k] == 's' && k + 1 < end && d[k + 1] == 'e');
+}
+
+/* The first k in [k, end) where special() holds, else end. Sixteen bytes at a
+ * time where SSE2 is there: text between escapes is most of a log. */
+static size_t next_special(const unsigned char *d, size_t k, size_t end)
+{
+#ifdef __SSE2__
+    const __m128i esc = _mm_set1_epi8(0x1b), cr = _mm_set1_epi8('\r');
+    const __m128i ss = _mm_set1_epi8('s'), ee = _mm_set1_epi8('e');
+    while (k + 17 <= end) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(d + k));
+        __m128i b = _mm_loadu_si128((const __m128i *)(d + k + 1));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, esc), _mm_cmpeq_epi8(a, cr)),
+                                   _mm_and_si128(_mm_cmpeq_epi8(a, ss), _mm_cmpeq_epi8(b, ee)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask) return k + (size_t)__builtin_ctz(mask);
+        k += 16;
+    }
+#endif
+    while (k < end && !special(d, k, end))
+        k++;
+    return k;
+}
+
 void fr_log_normalize(const unsigned char *d, size_t n, fr_buf *out)
 {
     fr_buf_reset(out);
     fr_buf_reserve(out, n);
+    /* The text only loses bytes (each '\n' is kept for itself), so n bytes of
+     * room hold it all: runs are copied without further checks. */
+    char *o = out->p;
     size_t i = 0;
     while (i < n) {
         const unsigned char *nl = memchr(d + i, '\n', n - i);
@@ -194,24 +232,29 @@ void fr_log_normalize(const unsigned char *d, size_t n, fr_buf *out)
             if ((l = marker_len(d + p, end - p))) p += l, again = 1;
         }
         size_t run = p;
-        for (size_t k = p; k < end;) {
-            if (d[k] == 0x1b || d[k] == '\r' || (d[k] == 's' && (l = section_len(&lc, k)))) {
-                fr_buf_append(out, d + run, k - run);
-                if (d[k] == 0x1b)
-                    k += escape_len(&lc, k);
-                else if (d[k] == '\r')
-                    k++;
-                else
-                    k += l;
-                run = k;
-            } else {
+        for (size_t k = next_special(d, p, end); k < end; k = next_special(d, k, end)) {
+            if (d[k] == 's' && !(l = section_len(&lc, k))) {
                 k++;
+                continue;
             }
+            memcpy(o, d + run, k - run);
+            o += k - run;
+            if (d[k] == 0x1b)
+                k += escape_len(&lc, k);
+            else if (d[k] == '\r')
+                k++;
+            else
+                k += l;
+            run = k;
         }
-        fr_buf_append(out, d + run, end - run);
-        if (nl) fr_buf_append(out, "\n", 1);
+        /* the run and its line break in one copy */
+        size_t tail = end - run + (nl != NULL);
+        memcpy(o, d + run, tail);
+        o += tail;
         i = end + 1;
     }
+    out->len = (size_t)(o - out->p);
+    out->p[out->len] = 0;
 }
 
 int fr_log_detect(const char *path, const unsigned char *d, size_t n)

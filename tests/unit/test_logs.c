@@ -239,9 +239,38 @@ static void test_describe(void)
     CHECK_STR(describe(longs[2], NULL), "-|-|-");
 }
 
+/* Decoration at every offset of a line: the normaliser looks for it sixteen
+ * bytes at a time, so each lands on both sides of a block's edges; 's' and
+ * "se" that start no section marker stay. */
+static void test_block_edges(void)
+{
+    fr_buf in = {0}, want = {0}, out = {0};
+    int ok = 0, total = 0;
+    for (size_t pad = 0; pad < 40; pad++) {
+        for (int kind = 0; kind < 4; kind++) {
+            static const char *const deco[] = {"\x1b[0K", "\r", "section_end:17:x\r\x1b[0K",
+                                               "\x1b]8;;u\x07"};
+            fr_buf_reset(&in), fr_buf_reset(&want);
+            for (size_t k = 0; k < pad; k++) {
+                fr_buf_append(&in, k % 5 == 4 ? "s" : k % 7 == 6 ? "e" : "a", 1);
+                fr_buf_append(&want, in.p + k, 1);
+            }
+            fr_buf_puts(&in, deco[kind]);
+            fr_buf_puts(&in, "se sec section_x tail\n");
+            fr_buf_puts(&want, "se sec section_x tail\n");
+            fr_log_normalize((const unsigned char *)in.p, in.len, &out);
+            ok += out.len == want.len && !memcmp(out.p, want.p, want.len);
+            total++;
+        }
+    }
+    CHECK(ok == total);
+    fr_buf_release(&in), fr_buf_release(&want), fr_buf_release(&out);
+}
+
 int main(void)
 {
     test_hostile_lines();
+    test_block_edges();
     test_random_invariants();
     test_describe();
     /* GitHub Actions: timestamps, group markers, CRLF, colour codes inside a value */
