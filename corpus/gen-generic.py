@@ -194,7 +194,11 @@ def shadow(rng):
 
 
 def htpasswd(rng):
-    form = rng.randrange(3)
+    form = rng.randrange(4)
+    if form == 3:  # an LDAP entry's salted SHA-1 (LDIF)
+        h = "{SSHA}" + base64.b64encode(F.rbytes(rng, 20 + rng.choice([4, 8]))).decode()
+        return ["dn: uid=ops,ou=people,dc=corp,dc=internal", "objectClass: inetOrgPerson", "uid: ops",
+                f"userPassword: {h}"], h, "users.ldif", HASH_RULE
     if form == 0:
         h = "$apr1$" + F.rand(rng, CRYPT, 8) + "$" + F.rand(rng, CRYPT, 22)
     elif form == 1:
@@ -211,7 +215,7 @@ def ftp_users(rng):
 
 def ado_variable_group(rng):
     v = secret(rng)
-    n = rng.choice(["DbPassword", "Smtp.Password", "ApiToken", "StorageAccessKey", "Registry.Token"])
+    n = rng.choice(["DbPassword", "Smtp.Password", "ApiToken", "StorageAccessKey", "Registry.Token", "StorageAccountKey"])
     order = rng.randrange(2)
     entry = (f"      \"{n}\": {{ \"isSecret\": false, \"value\": \"{v}\" }},"
              if order else f"      \"{n}\": {{\n        \"value\": \"{v}\"\n      }},")
