@@ -10,9 +10,11 @@
 #include "report/report.h"
 #include "util/util.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 extern const char fr_html_template[];
 
@@ -316,6 +318,99 @@ static int on_finding(const fr_finding_row *f, const fr_occurrence_row *occ, siz
     return FR_OK;
 }
 
+/* ------------------------------------------------- the data, compressed --- */
+
+/* Data above this size is embedded deflated (zlib) and in base64, inflated by
+ * the page with the browser's DecompressionStream: a third of the size or less
+ * on a large store (paths, dates and ids repeat in their text). Smaller data
+ * is plain JSON, readable in the file. FERRET_HTML_DEFLATE=1 / 0 forces either
+ * (tests). */
+#define DEFLATE_ABOVE (1u << 20)
+/* Data above this is cut in two, each half deflated by its own thread (the
+ * page joins the inflated text before parsing it). */
+#define DEFLATE_SPLIT (4u << 20)
+
+typedef struct {
+    const unsigned char *p;
+    size_t len;
+    fr_buf b64; /* out: the deflated bytes in base64 */
+    int rc;
+} zpart;
+
+static void base64(fr_buf *out, const unsigned char *p, size_t n)
+{
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    fr_buf_reserve(out, (n + 2) / 3 * 4 + 1);
+    char *o = out->p + out->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = A[v >> 18], *o++ = A[v >> 12 & 63], *o++ = A[v >> 6 & 63], *o++ = A[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = A[v >> 18], *o++ = A[v >> 12 & 63];
+        *o++ = i + 1 < n ? A[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    out->len = (size_t)(o - out->p);
+    out->p[out->len] = 0;
+}
+
+static void *zpart_run(void *arg)
+{
+    zpart *z = arg;
+    uLongf cap = compressBound((uLong)z->len);
+    unsigned char *buf = malloc(cap);
+    z->rc = buf ? compress2(buf, &cap, z->p, (uLong)z->len, 1) : Z_MEM_ERROR;
+    if (z->rc == Z_OK) base64(&z->b64, buf, cap);
+    free(buf);
+    return NULL;
+}
+
+/* Writes the data element: plain JSON, or deflated parts in base64 separated
+ * by spaces. */
+static int write_data(FILE *out, const fr_buf *d)
+{
+    const char *env = getenv("FERRET_HTML_DEFLATE");
+    int deflated = env && *env ? *env == '1' : d->len > DEFLATE_ABOVE;
+    if (!deflated) {
+        fputs("<script type=\"application/json\" id=\"ferret-data\">", out);
+        fwrite(d->p, 1, d->len, out);
+        fputs("</script>\n", out);
+        return FR_OK;
+    }
+    zpart z[2] = {{(const unsigned char *)d->p, d->len, {0}, Z_OK},
+                  {(const unsigned char *)d->p + d->len, 0, {0}, Z_OK}};
+    pthread_t t;
+    int nz = 1, threaded = 0;
+    if (d->len > DEFLATE_SPLIT && fr_ncpus() > 1) {
+        z[0].len = d->len / 2;
+        z[1].p = z[0].p + z[0].len, z[1].len = d->len - z[0].len;
+        nz = 2;
+        threaded = !pthread_create(&t, NULL, zpart_run, &z[1]);
+        if (!threaded) zpart_run(&z[1]);
+    }
+    zpart_run(&z[0]);
+    if (threaded) pthread_join(t, NULL);
+    int rc = FR_OK;
+    for (int i = 0; i < nz; i++)
+        if (z[i].rc != Z_OK) rc = FR_ERR;
+    if (rc == FR_OK) {
+        fputs("<script type=\"application/x-ferret-deflate\" id=\"ferret-data\">", out);
+        for (int i = 0; i < nz; i++) {
+            if (i) fputc(' ', out);
+            fwrite(z[i].b64.p, 1, z[i].b64.len, out);
+        }
+        fputs("</script>\n", out);
+    } else {
+        fr_error_set("cannot compress the report's data (zlib)");
+    }
+    for (int i = 0; i < nz; i++)
+        fr_buf_release(&z[i].b64);
+    return rc;
+}
+
 int fr_report_html(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfindings)
 {
     hctx h;
@@ -332,10 +427,10 @@ int fr_report_html(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfin
         const char *at = strstr(fr_html_template, mark);
         size_t head = at ? (size_t)(at - fr_html_template) : strlen(fr_html_template);
         fwrite(fr_html_template, 1, head, out);
-        fputs("<script type=\"application/json\" id=\"ferret-data\">{\"v\":1,\"generated\":", out);
+        fr_buf b = {0};
+        fr_buf_puts(&b, "{\"v\":1,\"generated\":");
         char now[32];
         fr_now_iso(now);
-        fr_buf b = {0};
         jesc(&b, now);
         fr_buf_puts(&b, ",\"lastRun\":");
         fr_run_row run;
@@ -354,19 +449,26 @@ int fr_report_html(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfin
             jesc(&b, STATUSES[i]);
         }
         fr_buf_printf(&b, "],\"n\":%zu,\"rules\":[", h.n);
-        fwrite(b.p, 1, b.len, out);
-        fr_buf_release(&b);
-        if (h.rules_json.len) fwrite(h.rules_json.p, 1, h.rules_json.len, out);
-        fputs("],\"s\":[", out);
-        if (h.strs.json.len) fwrite(h.strs.json.p, 1, h.strs.json.len, out);
-        fputs("]", out);
+        size_t total = b.len + h.rules_json.len + h.strs.json.len + 64;
+        for (int c = 0; c < NCOLS; c++)
+            total += h.col[c].len + 16;
+        fr_buf_reserve(&b, total);
+        if (h.rules_json.len) fr_buf_append(&b, h.rules_json.p, h.rules_json.len);
+        fr_buf_release(&h.rules_json);
+        fr_buf_puts(&b, "],\"s\":[");
+        if (h.strs.json.len) fr_buf_append(&b, h.strs.json.p, h.strs.json.len);
+        fr_buf_release(&h.strs.json);
+        fr_buf_puts(&b, "]");
         for (int c = 0; c < NCOLS; c++) {
-            fprintf(out, ",\"%s\":[", COLS[c]);
-            if (h.col[c].len) fwrite(h.col[c].p, 1, h.col[c].len, out);
-            fputs("]", out);
+            fr_buf_printf(&b, ",\"%s\":[", COLS[c]);
+            if (h.col[c].len) fr_buf_append(&b, h.col[c].p, h.col[c].len);
+            fr_buf_release(&h.col[c]);
+            fr_buf_puts(&b, "]");
         }
-        fputs("}</script>\n", out);
-        if (at) fputs(at + strlen(mark), out);
+        fr_buf_puts(&b, "}");
+        rc = write_data(out, &b);
+        fr_buf_release(&b);
+        if (at && rc == FR_OK) fputs(at + strlen(mark), out);
     }
     for (int c = 0; c < NCOLS; c++)
         fr_buf_release(&h.col[c]);

@@ -42,18 +42,22 @@ static size_t nitems(const char *list)
 
 /* Appends the FROM and WHERE of the filter's findings. Named parameters:
  * :new, :r0.., :sev, :status, :kind. The occurrence-level parts (repo, path) and
- * the introduction date are applied in C (see load below). */
-static void where_clause(fr_buf *q, const fr_report_filter *flt)
+ * the introduction date are applied in C (see load below). rules: join the
+ * rules (r); triage: join the triage and baseline tables (t, b: without them
+ * every status is 'open'). */
+static void where_clause(fr_buf *q, const fr_report_filter *flt, int rules, int triage)
 {
-    fr_buf_puts(q, " FROM findings f LEFT JOIN rules r ON r.id = f.rule_id" FR_SQL_STATUS_JOINS
-                   " WHERE f.first_run >= :new");
+    fr_buf_printf(q, " FROM findings f%s%s WHERE f.first_run >= :new",
+                  rules || flt->min_severity ? " LEFT JOIN rules r ON r.id = f.rule_id" : "",
+                  triage ? FR_SQL_STATUS_JOINS : "");
     size_t nr = nitems(flt->rule);
     for (size_t i = 0; i < nr; i++)
         fr_buf_printf(q, "%s f.rule_id GLOB :r%zu", i ? " OR" : " AND (", i);
     if (nr) fr_buf_puts(q, ")");
     if (flt->min_severity) fr_buf_puts(q, " AND " SEV_RANK " >= :sev");
     if (flt->status)
-        fr_buf_puts(q, " AND instr(',' || :status || ',', ',' || " FR_SQL_STATUS " || ',') > 0");
+        fr_buf_printf(q, " AND instr(',' || :status || ',', ',' || %s || ',') > 0",
+                      triage ? FR_SQL_STATUS : "'open'");
     if (flt->validated) fr_buf_puts(q, " AND f.validated > 0");
     if (flt->kind) fr_buf_puts(q, " AND f.kind = :kind");
 }
@@ -296,13 +300,24 @@ static int64_t count_of(load *L, const char *sql)
     return n;
 }
 
-/* The findings the filter's finding-level parts select. cols: the select list
- * (column 0 the id; full: the columns of fr_finding_row, then the rank). */
-static int load_findings(load *L, const char *cols, int full)
+/* Whether any finding has a triage status or a baseline entry (without, the
+ * findings are read without joining those tables: every status is 'open'). */
+static int any_triage(load *L)
 {
+    return count_of(L, "SELECT EXISTS (SELECT 1 FROM triage) OR EXISTS (SELECT 1 FROM baseline)") !=
+           0;
+}
+
+/* The findings the filter's finding-level parts select. cols: the select list
+ * (column 0 the id; full: the columns of fr_finding_row, then the rank);
+ * plain: the same without the triage and baseline tables (t, b), read when
+ * they are empty (NULL: always cols); rules: cols reads the rules table (r). */
+static int load_findings(load *L, const char *cols, const char *plain, int full, int rules)
+{
+    int triage = !plain || any_triage(L);
     fr_buf q = {0};
-    fr_buf_printf(&q, "SELECT %s", cols);
-    where_clause(&q, L->flt);
+    fr_buf_printf(&q, "SELECT %s", triage ? cols : plain);
+    where_clause(&q, L->flt, rules, triage);
     sqlite3_stmt *st = NULL;
     int rc = prepare(L, q.p, &st);
     fr_buf_release(&q);
@@ -646,9 +661,10 @@ static int keep_finding(load *L, fin *f)
 }
 
 /* Loads everything; *order gets the kept findings (indexes into L->f). */
-static int load_all(load *L, const char *cols, int full, uint32_t **order, size_t *n)
+static int load_all(load *L, const char *cols, const char *plain, int full, uint32_t **order,
+                    size_t *n)
 {
-    int rc = load_findings(L, cols, full);
+    int rc = load_findings(L, cols, plain, full, 1);
     int occ = L->nf && (full || L->flt->repo || L->flt->path || L->need_intro);
     if (rc == FR_OK && occ) rc = load_matches(L);
     if (rc == FR_OK && occ) rc = load_locations(L);
@@ -673,6 +689,12 @@ static const char *const FINDING_COLS =
     " CASE WHEN t.status IS NOT NULL THEN t.comment ELSE b.reason END,"
     " CASE WHEN t.status IS NOT NULL THEN t.who END,"
     " CASE WHEN t.status IS NOT NULL THEN t.at END, f.kind, r.attack_version, " SEV_RANK;
+static const char *const FINDING_COLS_PLAIN =
+    "f.id, f.rule_id, coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'),"
+    " coalesce(r.confidence, 'medium'), coalesce(r.attack, ''), r.description,"
+    " coalesce(r.refs, ''), f.secret_sha256, f.preview, f.secret, f.first_seen, f.last_seen,"
+    " f.first_run, f.last_run, f.validated, f.fid, 'open', NULL, NULL, NULL, f.kind,"
+    " r.attack_version, " SEV_RANK;
 
 static const char *const LOC_COLS = "source_kind, repo, path, commit_id, author_name, author_email,"
                                     " author_date, committer_date, ref, mtime, ci_run, ci_job,"
@@ -815,7 +837,7 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt_in, fr_findin
               .loc_cols = LOC_COLS};
     uint32_t *order = NULL;
     size_t n = 0;
-    int rc = load_all(&L, FINDING_COLS, 1, &order, &n);
+    int rc = load_all(&L, FINDING_COLS, FINDING_COLS_PLAIN, 1, &order, &n);
     if (rc == FR_OK) {
         for (size_t i = 0; i < n; i++) {
             fin *f = &L.f[order[i]];
@@ -883,12 +905,310 @@ static int emit_group(const char *group, const char **keys, size_t n, int by_ran
     return rc;
 }
 
+/* ---- the summary's repositories, from the indexes ----
+ * Which repositories each selected finding was seen in, from two covering
+ * indexes read in content order (a fraction of the tables' pages): the
+ * locations' (content, repository) and the matches' (content, finding). The
+ * locations are read in ranges of content ids by two threads (the second
+ * starts at once, the first when it has read the findings and matches), each
+ * range's distinct (content, repository) pairs kept in order; repositories are
+ * interned, so a finding's repositories are (finding, repository) number pairs,
+ * sorted and counted once. */
+
+typedef struct {
+    char **keys;     /* by id */
+    uint32_t *slots; /* open addressing: id + 1, 0 empty */
+    size_t n, cap, nslots;
+} rtab;
+
+static uint64_t fnv1a(const char *s, size_t len)
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return h;
+}
+
+static uint32_t rtab_id(rtab *t, const char *s, size_t len)
+{
+    if (t->n * 2 >= t->nslots) {
+        size_t ns = t->nslots ? t->nslots * 2 : 64;
+        uint32_t *sl = fr_xcalloc(ns, sizeof *sl);
+        for (size_t i = 0; i < t->n; i++) {
+            size_t k = (size_t)fnv1a(t->keys[i], strlen(t->keys[i])) & (ns - 1);
+            while (sl[k])
+                k = (k + 1) & (ns - 1);
+            sl[k] = (uint32_t)i + 1;
+        }
+        free(t->slots);
+        t->slots = sl, t->nslots = ns;
+    }
+    size_t k = (size_t)fnv1a(s, len) & (t->nslots - 1);
+    for (; t->slots[k]; k = (k + 1) & (t->nslots - 1)) {
+        const char *v = t->keys[t->slots[k] - 1];
+        if (!strncmp(v, s, len) && !v[len]) return t->slots[k] - 1;
+    }
+    GROW(t->keys, t->n, t->cap);
+    t->keys[t->n] = fr_xstrndup(s, len);
+    t->slots[k] = (uint32_t)t->n + 1;
+    return (uint32_t)t->n++;
+}
+
+static void rtab_free(rtab *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->keys[i]);
+    free(t->keys), free(t->slots);
+}
+
+#define RCHUNKS 16 /* content id ranges the two threads take in turn */
+
+typedef struct {
+    uint64_t *v; /* content id << 32 | repository number (of the thread that read it) */
+    size_t n, cap;
+    int by; /* the thread that read it */
+} rchunk;
+
+typedef struct rscan rscan;
+typedef struct {
+    rscan *R;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    rtab repos;
+    int rc, failed; /* failed: the chunk it could not read (-1: none) */
+    char err[256];
+} rworker;
+
+struct rscan {
+    const fr_report_filter *flt;
+    int64_t lo, step; /* chunk i: content ids (lo + i * step, lo + (i + 1) * step] */
+    rchunk chunk[RCHUNKS];
+    atomic_int next;
+    rworker w[2];
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Reads chunk i on W's connection. */
+static void read_chunk(rworker *W, int i)
+{
+    rscan *R = W->R;
+    const fr_report_filter *flt = R->flt;
+    if (!W->st) {
+        fr_buf q = {0};
+        fr_buf_printf(&q,
+                      "SELECT content_id, repo FROM locations WHERE content_id > :lo AND"
+                      " content_id <= :hi%s%s",
+                      flt->repo ? " AND repo GLOB :repo" : "",
+                      flt->path ? " AND path GLOB :path" : "");
+        W->rc = sqlite3_prepare_v2(W->db, q.p, -1, &W->st, NULL);
+        fr_buf_release(&q);
+        if (W->rc == SQLITE_OK) bind_filter(W->st, flt);
+    }
+    rchunk *c = &R->chunk[i];
+    c->by = (int)(W - R->w), c->n = 0;
+    int step = SQLITE_DONE, sorted = 1;
+    if (W->rc == SQLITE_OK) {
+        sqlite3_stmt *st = W->st;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":lo"), R->lo + i * R->step);
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":hi"),
+                           i == RCHUNKS - 1 ? INT64_MAX : R->lo + (i + 1) * R->step);
+        int64_t last_cid = -1;
+        uint32_t last = 0;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            int64_t cid = sqlite3_column_int64(st, 0);
+            const char *r = (const char *)sqlite3_column_text(st, 1);
+            if (!r) r = "";
+            size_t len = strlen(r);
+            uint32_t id = last; /* (most rows: the previous row's repository) */
+            if (!W->repos.n || strncmp(W->repos.keys[id], r, len) || W->repos.keys[id][len])
+                id = rtab_id(&W->repos, r, len);
+            /* (the index holds a content's rows together, by kind and repository) */
+            if ((cid == last_cid && id == last) || cid < 0 || cid > UINT32_MAX) continue;
+            sorted &= cid >= last_cid;
+            last_cid = cid, last = id;
+            GROW(c->v, c->n, c->cap);
+            c->v[c->n++] = (uint64_t)cid << 32 | id;
+        }
+        W->rc = step == SQLITE_DONE ? SQLITE_OK : step;
+    }
+    if (W->rc != SQLITE_OK) {
+        snprintf(W->err, sizeof W->err, "%s", sqlite3_errmsg(W->db));
+        W->failed = i;
+    }
+    if (!sorted && c->n) qsort(c->v, c->n, sizeof *c->v, cmp_u64);
+}
+
+/* Reads chunks until none is left (or one fails). */
+static void *rscan_run(void *arg)
+{
+    rworker *W = arg;
+    int i;
+    while (W->rc == SQLITE_OK && (i = atomic_fetch_add(&W->R->next, 1)) < RCHUNKS)
+        read_chunk(W, i);
+    return NULL;
+}
+
+/* The summary without introduction dates: findings, then repositories from the
+ * indexes (see above). */
+static int summary_fast(fr_store *s, const fr_report_filter *flt, int64_t *total, fr_summary_cb cb,
+                        void *ctx)
+{
+    /* record: id, rule, severity (or NULL: from the rules), status, kind */
+    load L = {.s = s, .flt = flt, .nfcol = 5, .nlcol = 1};
+    sqlite3_stmt *st = NULL;
+    rscan *R = fr_xcalloc(1, sizeof *R);
+    R->flt = flt;
+    int64_t maxc = count_of(&L, "SELECT max(id) FROM content");
+    R->lo = count_of(&L, "SELECT min(id) - 1 FROM content");
+    R->step = (maxc - R->lo) / RCHUNKS + 1;
+    for (int i = 0; i < 2; i++)
+        R->w[i] = (rworker){.R = R, .db = fr_store_db(s), .failed = -1};
+    pthread_t t;
+    int threaded = (maxc - R->lo) >= 20000 && (R->w[1].db = second_connection(&L)) &&
+                   !pthread_create(&t, NULL, rscan_run, &R->w[1]);
+    /* severities from the rules table, not joined per finding (unless filtered by) */
+    int join = flt->min_severity != NULL;
+    int rc =
+        join ? load_findings(
+                   &L, "f.id, f.rule_id, coalesce(r.severity, 'medium'), " FR_SQL_STATUS ", f.kind",
+                   "f.id, f.rule_id, coalesce(r.severity, 'medium'), 'open', f.kind", 0, 1)
+             : load_findings(&L, "f.id, f.rule_id, NULL, " FR_SQL_STATUS ", f.kind",
+                             "f.id, f.rule_id, NULL, 'open', f.kind", 0, 0);
+    rtab rules = {0};
+    const char **sevs = NULL; /* by rule number */
+    if (rc == FR_OK && !join &&
+        (rc = prepare(&L, "SELECT id, severity FROM rules", &st)) == FR_OK) {
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            const char *sev = (const char *)sqlite3_column_text(st, 1);
+            uint32_t k = rtab_id(&rules, id ? id : "", id ? strlen(id) : 0);
+            sevs = fr_xrealloc(sevs, rules.n * sizeof *sevs);
+            if (k == rules.n - 1) sevs[k] = fr_xstrdup(sev ? sev : "medium");
+        }
+        if (step != SQLITE_DONE) rc = fr_store_sql_error(L.s, "reading rules");
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    size_t nsevs = rules.n;
+    /* the selected findings' matches, by content */
+    uint64_t *mv = NULL; /* content id << 32 | finding index */
+    size_t nm = 0, capm = 0;
+    if (rc == FR_OK &&
+        (rc = prepare(&L, "SELECT content_id, finding_id FROM matches", &st)) == FR_OK) {
+        int step, sorted = 1;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            int32_t fi = map_get(L.fmap, L.nfmap, sqlite3_column_int64(st, 1));
+            int64_t cid = sqlite3_column_int64(st, 0);
+            if (fi < 0 || cid < 0 || cid > UINT32_MAX) continue;
+            GROW(mv, nm, capm);
+            mv[nm] = (uint64_t)cid << 32 | (uint32_t)fi;
+            sorted &= !nm || mv[nm] > mv[nm - 1];
+            nm++;
+        }
+        if (step != SQLITE_DONE) rc = fr_store_sql_error(L.s, "reading findings");
+        sqlite3_finalize(st);
+        if (!sorted && nm) qsort(mv, nm, sizeof *mv, cmp_u64);
+    }
+    if (rc != FR_OK || !nm) atomic_store(&R->next, RCHUNKS); /* nothing to look for */
+    rscan_run(&R->w[0]);
+    if (threaded) pthread_join(t, NULL);
+    sqlite3_finalize(R->w[1].st);
+    sqlite3_close(R->w[1].db == fr_store_db(s) ? NULL : R->w[1].db);
+    if (R->w[1].rc != SQLITE_OK && R->w[0].rc == SQLITE_OK) {
+        /* (a connection that cannot read it: the chunk on ours) */
+        R->w[1].rc = SQLITE_OK;
+        read_chunk(&R->w[0], R->w[1].failed);
+    }
+    sqlite3_finalize(R->w[0].st);
+    for (int i = 0; i < 2 && rc == FR_OK; i++)
+        if (R->w[i].rc != SQLITE_OK) {
+            fr_error_set("reading findings: %s", R->w[i].err);
+            rc = FR_ERR;
+        }
+    /* one numbering of the repositories; (finding, repository) pairs by a
+     * merge of the two lists in content order */
+    rtab names = {0};
+    uint32_t *to[2] = {NULL, NULL};
+    for (int w = 0; w < 2; w++) {
+        to[w] = fr_xmalloc((R->w[w].repos.n ? R->w[w].repos.n : 1) * sizeof *to[w]);
+        for (size_t i = 0; i < R->w[w].repos.n; i++)
+            to[w][i] = rtab_id(&names, R->w[w].repos.keys[i], strlen(R->w[w].repos.keys[i]));
+    }
+    uint64_t *pairs = NULL;
+    size_t np = 0, capp = 0, m = 0;
+    for (int c = 0; c < RCHUNKS && rc == FR_OK; c++) {
+        const rchunk *k = &R->chunk[c];
+        for (size_t i = 0; i < k->n; i++) {
+            uint64_t cid = k->v[i] >> 32;
+            while (m < nm && mv[m] >> 32 < cid)
+                m++;
+            for (size_t j = m; j < nm && mv[j] >> 32 == cid; j++) {
+                GROW(pairs, np, capp);
+                pairs[np++] = (mv[j] & UINT32_MAX) << 32 | to[k->by][k->v[i] & UINT32_MAX];
+            }
+        }
+    }
+    if (np) qsort(pairs, np, sizeof *pairs, cmp_u64);
+    unsigned char *kept = fr_xcalloc(L.nf ? L.nf : 1, 1);
+    const char **repos = fr_xmalloc((np ? np : 1) * sizeof *repos);
+    size_t nrepos = 0;
+    for (size_t i = 0; i < np; i++)
+        if (!i || pairs[i] != pairs[i - 1]) {
+            kept[pairs[i] >> 32] = 1;
+            repos[nrepos++] = names.keys[pairs[i] & UINT32_MAX];
+        }
+    /* without a repo or path filter, a finding with no location counts too */
+    size_t n = 0;
+    const char **keys = fr_xmalloc((L.nf ? L.nf : 1) * sizeof *keys);
+    uint32_t *order = fr_xmalloc((L.nf ? L.nf : 1) * sizeof *order);
+    for (size_t i = 0; i < L.nf; i++)
+        if (kept[i] || (!flt->repo && !flt->path)) order[n++] = (uint32_t)i;
+    *total = (int64_t)n;
+    static const char *const groups[] = {"severity", "rule", "repo", "status", "kind"};
+    static const int col[] = {2, 1, -1, 3, 4};
+    for (int g = 0; g < 5 && rc == FR_OK; g++) {
+        if (col[g] < 0) {
+            rc = emit_group(groups[g], repos, nrepos, 0, cb, ctx);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const char *r[5];
+            rec_get(&L.fpool, L.f[order[i]].rec, 5, r);
+            keys[i] = r[col[g]] ? r[col[g]] : "";
+            if (g == 0 && !join) { /* the rule's, medium when it is not recorded */
+                uint32_t k = rtab_id(&rules, r[1] ? r[1] : "", r[1] ? strlen(r[1]) : 0);
+                keys[i] = k < nsevs ? sevs[k] : "medium";
+            }
+        }
+        rc = emit_group(groups[g], keys, n, g == 0, cb, ctx);
+    }
+    for (int i = 0; i < RCHUNKS; i++)
+        free(R->chunk[i].v);
+    for (int w = 0; w < 2; w++)
+        rtab_free(&R->w[w].repos), free(to[w]);
+    free(R), free(mv), free(pairs), free(keys), free(order), free(kept), free(repos);
+    for (size_t i = 0; i < nsevs; i++)
+        free((char *)sevs[i]);
+    free(sevs);
+    rtab_free(&names), rtab_free(&rules);
+    load_free(&L);
+    return rc;
+}
+
 int fr_store_summary(fr_store *s, const fr_report_filter *flt_in, int64_t *total, fr_summary_cb cb,
                      void *ctx)
 {
     static const fr_report_filter none = {0};
     const fr_report_filter *flt = flt_in ? flt_in : &none;
     map_for_reading(s);
+    if (!flt->since && !flt->until) return summary_fast(s, flt, total, cb, ctx);
     /* record: id, rule, severity, status, kind, first_seen; locations: repo */
     load L = {.s = s,
               .flt = flt,
@@ -899,10 +1219,11 @@ int fr_store_summary(fr_store *s, const fr_report_filter *flt_in, int64_t *total
               .loc_cols = "repo"};
     uint32_t *order = NULL;
     size_t n = 0;
-    int rc = load_all(&L,
-                      "f.id, f.rule_id, coalesce(r.severity, 'medium'), " FR_SQL_STATUS
-                      ", f.kind, f.first_seen",
-                      0, &order, &n);
+    int rc = load_all(
+        &L,
+        "f.id, f.rule_id, coalesce(r.severity, 'medium'), " FR_SQL_STATUS ", f.kind, f.first_seen",
+        "f.id, f.rule_id, coalesce(r.severity, 'medium'), 'open', f.kind, f.first_seen", 0, &order,
+        &n);
     *total = (int64_t)n;
     /* the repositories need every kept finding's locations */
     if (rc == FR_OK && n && !L.m) {

@@ -74,12 +74,47 @@ $CHECK small h.html h.jsonl "$T" > check.txt 2>&1 || true
 assert_eq "$(grep -c '^FAIL' check.txt)" 0 "browser checks ($(grep -v '^ok' check.txt | head -20 | tr '\n' '|'))"
 assert_eq "$(grep -c '^ok' check.txt)" 81 "browser checks run ($(grep -c '' check.txt) lines)"
 
+# The data deflated (as a large report's is: zlib in base64, inflated by the
+# page with DecompressionStream): the same data, still redacted, and the same
+# page in the browser.
+DATA="python3 $FERRET_SRC/tests/tools/html_data.py"
+assert_eq "$($DATA h.html --kind)" json "a small report's data is plain JSON"
+FERRET_HTML_DEFLATE=1 run_ferret report --db h.db --format html --output hz.html
+assert_eq "$RC" 1 "deflated html report: findings, exit 1"
+assert_eq "$($DATA hz.html --kind)" deflate "FERRET_HTML_DEFLATE=1: the data deflated"
+$DATA h.html > h.data.json
+$DATA hz.html > hz.data.json
+assert_eq "$(python3 -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+a.pop("generated"); b.pop("generated")
+print(a == b, b["n"])' h.data.json hz.data.json)" "True 7" "the deflated data is the plain data"
+for s in "${secrets[@]}" "$sas1" "$sas2"; do
+  assert_eq "$(grep -c -F -e "$s" -e "$(sha256 "$s")" hz.data.json)" 0 "no secret and no hash of one in the inflated data"
+done
+assert_eq "$(grep -c -F '</script>' hz.data.json)" 0 "the inflated data is escaped for a script element too"
+$CHECK small hz.html h.jsonl "$T" > checkz.txt 2>&1 || true
+[ -n "${KEEP:-}" ] && cp hz.html checkz.txt "$KEEP"/
+assert_eq "$(grep -c '^FAIL' checkz.txt)" 0 "browser checks, deflated data ($(grep -v '^ok' checkz.txt | head -20 | tr '\n' '|'))"
+assert_eq "$(grep -c '^ok' checkz.txt)" 81 "browser checks run, deflated data ($(grep -c '' checkz.txt) lines)"
+# the page says so when its data cannot be read (base64 that is not, a deflate
+# stream cut short), without an uncaught error
+sed -E 's/(id="ferret-data">)[A-Za-z0-9]/\1@/' hz.html > hbad1.html
+sed -E 's/(id="ferret-data">[A-Za-z0-9+\/]{8})[A-Za-z0-9+\/]*/\1/' hz.html > hbad2.html
+for p in hbad1 hbad2; do
+  $CHECK broken $p.html - "$T" > $p.txt 2>&1 || true
+  assert_eq "$(grep -c '^FAIL' $p.txt)" 0 "$p: unreadable data ($(grep -v '^ok' $p.txt | head -5 | tr '\n' '|'))"
+  assert_eq "$(grep -c '^ok' $p.txt)" 4 "$p: checks run"
+done
+
 # 50,000 findings (60,000 occurrences): the page stays responsive.
 mkdir empty
 run_ferret scan --db big.db empty
 python3 "$FERRET_SRC/tests/tools/synth_store.py" big.db 50000 60000 --repos 12
 run_ferret report --db big.db --format html --output big.html
 assert_eq "$RC" 1 "html report of 50,000 findings"
+assert_eq "$($DATA big.html --kind)" deflate "50,000 findings: the data deflated"
+assert_eq "$($DATA big.html | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["n"], len(d["fid"]), len(set(d["fid"])))')" \
+  "50000 50000 50000" "the inflated data holds 50,000 findings"
 $CHECK scale big.html big.db "$T" > scale.txt 2>&1 || true
 [ -n "${KEEP:-}" ] && cp big.html scale.txt "$KEEP"/
 grep '^info' scale.txt || true

@@ -107,6 +107,30 @@ assert_eq "$(python3 -c "import json; d = json.load(open('sum.json')); print(d['
   "3 {'critical': 3} {'open': 3} {'$T/r': 2, '$T/r2': 1}" "JSON summary with a filter"
 run_ferret report --db d.db --summary --status open --format jsonl
 assert_eq "$(printf '%s\n' "$OUT" | grep -c '')" 1 "JSONL summary: one line"
+# Repositories per finding: g1 and g3 again in a third repository (same blobs,
+# and g1 in a new file too). The summary reads them from the indexes, or from
+# every location when it has a date bound: both agree, filter by filter.
+git init -q r3
+printf 'A=%s\n' "$g1" > r3/a.env && printf 'C=%s\n' "$g3" > r3/z.env && printf 'AA=%s\n' "$g1" > r3/b.env
+commit_on r3 2025-10-01T10:00:00Z five
+run_ferret scan --db d2.db r r2 r3
+run_ferret report --db d2.db --summary --format json
+assert_eq "$(printf '%s' "$OUT" | python3 -c "import json, sys; d = json.load(sys.stdin); print(d['findings'], sorted(d['by_repository'].items()))")" \
+  "4 [('$T/r', 3), ('$T/r2', 1), ('$T/r3', 2)]" "summary: a finding counts once per repository it is in"
+set -f # (the globs are ferret's)
+for f in "" "--repo *r3" "--path d1/*" "--path *.env" "--severity critical" "--status open" "--rule github.*" \
+  "--repo *r2 --severity high" "--kind indicator"; do
+  # shellcheck disable=SC2086
+  fast=$("$FERRET" report --db d2.db --summary --format json $f || true)
+  # shellcheck disable=SC2086
+  slow=$("$FERRET" report --db d2.db --summary --format json $f --since 1970 || true)
+  assert_eq "$fast" "$slow" "summary ${f:-(no filter)}: the indexes and the locations agree"
+done
+set +f
+assert_eq "$("$FERRET" report --db d2.db --summary --format json --repo '*r3' | python3 -c "import json, sys; d = json.load(sys.stdin); print(d['findings'], d['by_repository'])")" \
+  "2 {'$T/r3': 2}" "summary --repo: the findings seen there"
+assert_eq "$("$FERRET" report --db d2.db --summary --format json --path 'd1/*' | python3 -c "import json, sys; d = json.load(sys.stdin); print(d['findings'], d['by_repository'], d['by_rule'])")" \
+  "1 {'$T/r': 1} {'github.pat': 1}" "summary --path: only findings with a location there, counted there"
 
 # --color: always (even with NO_COLOR), never; auto is off when not on a terminal
 run_ferret report --db d.db --color always

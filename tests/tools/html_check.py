@@ -6,6 +6,7 @@ pixels), and that the console stays free of errors.
 
     html_check.py small REPORT.html REPORT.jsonl OUTDIR
     html_check.py scale REPORT.html STORE.db OUTDIR
+    html_check.py broken REPORT.html - OUTDIR     (deflated data that cannot be read)
 
 Prints one line per check ("ok ..." or "FAIL ...") and exits 1 if any failed.
 """
@@ -289,6 +290,20 @@ def scale(html, db, out):
     return FAILED
 
 
+def broken(html, _data, _out):
+    """A page whose deflated data cannot be read: a message, no crash."""
+    with Browser() as b:
+        b.open(html)
+        b.wait("return !!document.body.dataset.ready", timeout=60)
+        eq(b.js("return document.body.dataset.ready"), "error", "the page says it could not read its data")
+        msg = b.js("var e = document.getElementById('data-error'); return e ? e.textContent : ''")
+        check(msg.startswith("This browser cannot read the report's data"), "the message is shown (%r)" % msg[:80])
+        eq(nrows(b), 0, "no rows drawn")
+        bad = [m for lvl, m in b.console() if lvl == "SEVERE" and "Uncaught" in m]
+        eq(bad, [], "no uncaught exception")
+    return FAILED
+
+
 if __name__ == "__main__":
     mode, html, data, out = sys.argv[1:5]
-    sys.exit(1 if (small if mode == "small" else scale)(html, data, out) else 0)
+    sys.exit(1 if {"small": small, "scale": scale, "broken": broken}[mode](html, data, out) else 0)
