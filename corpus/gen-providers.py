@@ -4,7 +4,9 @@ hashicorp.yml, atlassian.yml, ai.yml, messaging.yml, observability.yml,
 cloud-providers.yml, saas.yml, registries.yml, secret-managers.yml, cicd.yml and
 the gaps closed in the older families): format-valid fake credentials, made
 from a seed (checksums and embedded structures included), in realistic files
-(.env, YAML, JSON, shell, Python, Go, properties, CI logs), and decoys that must
+(.env, YAML, JSON, shell, Python, Go, properties, CI logs, TypeScript, XML
+elements and key / value attributes, Kubernetes env entries, Dockerfile ENV,
+PHP arrays, make ?=, Java setProperty, Terraform variable defaults), and decoys that must
 produce no finding: documentation placeholders (hf_xxxxxxxx…, sk-proj-EXAMPLE…,
 AIzaSyYourApiKeyHere…, keyboard sequences in the token's format), the same
 prefixes at the wrong length or in the wrong alphabet, template references,
@@ -369,6 +371,14 @@ KINDS = {
     "travis": ("cicd", "travis.api-token", ["TRAVIS_API_TOKEN", "TRAVIS_TOKEN"], lambda g: r(g, URLSAFE, 22)),
     "infisical": ("secret-managers", "infisical.token", ["INFISICAL_TOKEN", "INFISICAL_CLIENT_SECRET"],
                   lambda g: g.choice(["st." + uuid(g) + "." + r(g, HEX, 32) + "." + r(g, HEX, 32), r(g, HEX, 64)])),
+    "replicate": ("ai", "replicate.api-token", ["REPLICATE_API_TOKEN"], lambda g: "r8_" + r(g, ALNUM, 37)),
+    "openrouter": ("ai", "openrouter.api-key", ["OPENROUTER_API_KEY"], lambda g: "sk-or-v1-" + r(g, HEX, 64)),
+    "perplexity": ("ai", "perplexity.api-key", ["PERPLEXITY_API_KEY", "PPLX_API_KEY"], lambda g: "pplx-" + r(g, ALNUM, 48)),
+    "langsmith": ("ai", "langsmith.api-key", ["LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"],
+                  lambda g: g.choice(["lsv2_pt_", "lsv2_sk_"]) + r(g, HEX, 32) + "_" + r(g, HEX, 10)),
+    "xai": ("ai", "xai.api-key", ["XAI_API_KEY"], lambda g: "xai-" + r(g, ALNUM, 80)),
+    "tailscale": ("cloud", "tailscale.key", ["TS_AUTHKEY", "TAILSCALE_API_KEY", "TS_OAUTH_CLIENT_SECRET"],
+                  lambda g: "tskey-" + g.choice(["auth", "api", "client"]) + "-k" + r(g, ALNUM, 10) + "CNTRL-" + r(g, ALNUM, 32)),
     # Keys that are bare UUIDs: found only under their provider's names (uuid-keys.yml).
     "heroku-legacy": ("cloud", "heroku.api-key-legacy", ["HEROKU_API_KEY", "heroku_api_key", "HEROKU_AUTH_TOKEN"], uuid),
     "snyk": ("cicd", "snyk.api-token", ["SNYK_TOKEN", "snyk_api_token"], uuid),
@@ -423,7 +433,54 @@ def c_log(n, v):
             "2026-05-01T09:00:02Z done"], 1, ".log"
 
 
-CONTAINERS = [c_env, c_yaml, c_json, c_shell, c_python, c_go, c_properties, c_log]
+def camel(n):
+    w = n.lower().split("_")
+    return w[0] + "".join(x.title() for x in w[1:])
+
+
+# Layouts seen in the wild beyond NAME = value (each rule's name-and-separator
+# part reads them): TypeScript typed constants, XML elements and .NET key /
+# value attributes, a Kubernetes env entry, Dockerfile ENV without '=', PHP
+# arrays, make ?=, Java setProperty and a Terraform variable's default.
+def c_ts(n, v):
+    return [f"export const {camel(n)}: string = \"{v}\";"], 0, ".ts"
+
+
+def c_xml(n, v):
+    return ["<settings>", f"  <{camel(n)}>{v}</{camel(n)}>", "</settings>"], 1, ".xml"
+
+
+def c_xml_attr(n, v):
+    return ["<appSettings>", f"  <add key=\"{n}\" value=\"{v}\" />", "</appSettings>"], 1, ".config"
+
+
+def c_k8s(n, v):
+    return ["      containers:", "        - name: app", "          env:", f"            - name: {n.upper()}",
+            f"              value: \"{v}\""], 4, ".yaml"
+
+
+def c_dockerfile(n, v):
+    return ["FROM alpine:3.20", f"ENV {n.upper()} {v}", "CMD [\"/app\"]"], 1, ".dockerfile"
+
+
+def c_php(n, v):
+    return ["<?php", "return [", f"    '{n.lower()}' => '{v}',", "];"], 2, ".php"
+
+
+def c_make(n, v):
+    return [f"{n.upper()} ?= {v}", "release:", "\t./release.sh"], 0, ".mk"
+
+
+def c_setprop(n, v):
+    return [f"System.setProperty(\"{n}\", \"{v}\");"], 0, ".java"
+
+
+def c_tf(n, v):
+    return [f"variable \"{n.lower()}\" {{", "  type      = string", "  sensitive = true", f"  default   = \"{v}\"", "}"], 3, ".tf", "terraform.variable-default"
+
+
+CONTAINERS = [c_env, c_yaml, c_json, c_shell, c_python, c_go, c_properties, c_log,
+              c_ts, c_xml, c_xml_attr, c_k8s, c_dockerfile, c_php, c_make, c_setprop, c_tf]
 
 
 # ---- decoys: every line must produce no finding ----------------------------------
@@ -479,6 +536,16 @@ def decoys(rng):
             "An Anthropic key has this shape: sk-ant-api03-YourKeyHere" + r(rng, URLSAFE, 82) + "AA",
             "DOPPLER_TOKEN=dp.st.dev.DUMMY" + r(rng, ALNUM, 38),
             "PULUMI_ACCESS_TOKEN=pul-fake" + r(rng, HEX, 36)],
+        "layouts.txt": [  # the wild layouts holding references, lookups and stand-ins
+            "<twilioAuthToken>${TWILIO_AUTH_TOKEN}</twilioAuthToken>", "<add key=\"DD_API_KEY\" value=\"#{DatadogApiKey}#\" />",
+            "ENV DD_API_KEY ${DD_API_KEY}", "export const oktaApiToken: string = process.env.OKTA_API_TOKEN!;",
+            "            - name: SNYK_TOKEN", "              valueFrom:", "                secretKeyRef: {name: snyk, key: token}",
+            "variable \"pagerduty_token\" {", "  type      = string", "  sensitive = true", "}",
+            "System.setProperty(\"TWILIO_AUTH_TOKEN\", twilioToken);", "CLOUDFLARE_API_TOKEN ?= $(shell cat .cf-token)",
+            "    'heroku_api_key' => env('HEROKU_API_KEY'),", "REPLICATE_API_TOKEN=r8_xxxxxxxxxxxx",
+            "OPENROUTER_API_KEY=sk-or-v1-...", "LANGSMITH_API_KEY=lsv2_pt_...", "XAI_API_KEY=xai-your-key-here",
+            "let api_key = \"tskey-api-XXXXXX\".to_string();", "PERPLEXITY_API_KEY=pplx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "<datadogApiKey>" + r(rng, HEX, 8) + "</datadogApiKey>"],
         "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
                                   "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
     }
@@ -504,11 +571,11 @@ def main():
         d = os.path.join(tree, family, kind)
         os.makedirs(d, exist_ok=True)
         for i in range(a.per_kind):
-            lines, at, ext = make(rng)
+            lines, at, ext, *also = make(rng)  # also: a structure rule that may report it instead
             rel = os.path.join(family, kind, f"{kind}-{i}{ext}")
             with open(os.path.join(tree, rel), "w") as f:
                 f.write("\n".join(lines) + "\n")
-            expected.append({"family": family, "kind": kind, "path": rel, "line": at + 1, "rules": [rule]})
+            expected.append({"family": family, "kind": kind, "path": rel, "line": at + 1, "rules": [rule] + also})
     F.write_decoys_and_expected(tree, a.out, decoys(rng), expected)
     print(f"{len(expected)} planted secrets in {len(kinds)} kinds", file=sys.stderr)
 
