@@ -30,11 +30,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* An object id's place in the listings: its global index and bytes 2..5 of
+ * the id, grouped by the id's first two bytes (ids.fan). 8 bytes an object
+ * instead of a hash table's 25 at its 0.7 load (26 MB for terraform's
+ * 371,795 commits and trees, 3 MB this way); a bucket holds a few entries on
+ * one cache line, in global index order (an id in two packs: the first). */
+typedef struct {
+    uint32_t tag, g;
+} listed_ent;
+
 struct gs_trees {
     fr_pack_src *packs;
     size_t npacks;
     size_t *starts; /* global index of each pack's first tree */
-    fr_keymap ids;  /* tree id -> global index */
+    struct {
+        uint32_t *fan; /* 65,537 bucket starts in ent */
+        listed_ent *ent;
+    } ids;
     fr_pack_cache *cache;
     gs_tree *pool[GS_TREE_POOL]; /* freed trees, kept for their buffers */
     fr_buf craw;                 /* the last commit read */
@@ -61,9 +73,6 @@ static void list_pack(gs_trees *t, const char *dir, const char *name)
         fr_pack_src *s = &t->packs[t->npacks];
         t->starts[t->npacks++] = g;
         *s = (fr_pack_src){fr_pack_new_id(), NULL, fd, (uint64_t)st.st_size, v, n};
-        /* an id in two packs is read from the first listed */
-        for (size_t k = 0; k < n; k++)
-            fr_keymap_put(&t->ids, v[k].oid, (uint32_t)(g + k), NULL);
         v = NULL;
         fd = -1;
     }
@@ -73,10 +82,64 @@ static void list_pack(gs_trees *t, const char *dir, const char *name)
     fr_buf_release(&pp);
 }
 
+static uint32_t id_bucket(const unsigned char *oid)
+{
+    return (uint32_t)oid[0] << 8 | oid[1];
+}
+
+static uint32_t id_tag(const unsigned char *oid)
+{
+    return (uint32_t)oid[2] << 24 | (uint32_t)oid[3] << 16 | (uint32_t)oid[4] << 8 | oid[5];
+}
+
+/* The id index of every listed object (a counting sort by bucket: stable). */
+static void index_ids(gs_trees *t)
+{
+    size_t total = t->npacks ? t->starts[t->npacks - 1] + t->packs[t->npacks - 1].n : 0;
+    t->ids.fan = fr_xcalloc(65537, sizeof *t->ids.fan);
+    t->ids.ent = fr_xmalloc((total ? total : 1) * sizeof *t->ids.ent);
+    for (size_t i = 0; i < t->npacks; i++)
+        for (size_t k = 0; k < t->packs[i].n; k++)
+            t->ids.fan[id_bucket(t->packs[i].blobs[k].oid) + 1]++;
+    for (size_t b = 0; b < 65536; b++)
+        t->ids.fan[b + 1] += t->ids.fan[b];
+    uint32_t *fill = fr_xmalloc(65536 * sizeof *fill);
+    memcpy(fill, t->ids.fan, 65536 * sizeof *fill);
+    for (size_t i = 0; i < t->npacks; i++)
+        for (size_t k = 0; k < t->packs[i].n; k++) {
+            const unsigned char *oid = t->packs[i].blobs[k].oid;
+            t->ids.ent[fill[id_bucket(oid)]++] =
+                (listed_ent){id_tag(oid), (uint32_t)(t->starts[i] + k)};
+        }
+    free(fill);
+}
+
+/* The pack and position of a listed id; 0 when it is not listed. */
+static int listed_find(const gs_trees *t, const git_oid *id, size_t *pack, size_t *k)
+{
+    if (!t->ids.fan) return 0;
+    uint32_t b = id_bucket(id->id), tag = id_tag(id->id);
+    for (uint32_t j = t->ids.fan[b]; j < t->ids.fan[b + 1]; j++) {
+        if (t->ids.ent[j].tag != tag) continue;
+        size_t g = t->ids.ent[j].g, lo = 0, hi = t->npacks;
+        while (hi - lo > 1) { /* the pack holding global index g */
+            size_t mid = (lo + hi) / 2;
+            if (t->starts[mid] <= g)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        if (memcmp(t->packs[lo].blobs[g - t->starts[lo]].oid, id->id, GIT_OID_RAWSZ)) continue;
+        *pack = lo;
+        *k = g - t->starts[lo];
+        return 1;
+    }
+    return 0;
+}
+
 gs_trees *gs_trees_open(walk *w)
 {
     gs_trees *t = fr_xcalloc(1, sizeof *t);
-    fr_keymap_init(&t->ids, GIT_OID_RAWSZ);
     t->cache = fr_pack_cache_new_slots(GS_TREE_CACHE_BUDGET, GS_TREE_CACHE_SLOTS);
     fr_buf dir = {0};
     fr_buf_printf(&dir, "%sobjects/pack", git_repository_commondir(w->repo));
@@ -93,6 +156,8 @@ gs_trees *gs_trees_open(walk *w)
     }
     if (d) closedir(d);
     fr_buf_release(&dir);
+    if (t->npacks && t->starts[t->npacks - 1] + t->packs[t->npacks - 1].n <= UINT32_MAX)
+        index_ids(t);
     return t;
 }
 
@@ -105,7 +170,8 @@ void gs_trees_close(gs_trees *t)
     }
     free(t->packs);
     free(t->starts);
-    fr_keymap_release(&t->ids);
+    free(t->ids.fan);
+    free(t->ids.ent);
     fr_pack_cache_free(t->cache);
     fr_buf_release(&t->craw);
     for (size_t i = 0; i < t->npool; i++) {
@@ -121,17 +187,8 @@ void gs_trees_close(gs_trees *t)
 static int read_listed(gs_trees *t, const git_oid *id, int type, fr_buf *out, char *why,
                        size_t why_len)
 {
-    const uint32_t *g = t ? fr_keymap_get(&t->ids, id->id) : NULL;
-    if (!g) return FR_ENOTFOUND;
-    size_t lo = 0, hi = t->npacks;
-    while (hi - lo > 1) { /* the pack holding global index *g */
-        size_t mid = (lo + hi) / 2;
-        if (t->starts[mid] <= *g)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    size_t k = *g - t->starts[lo];
+    size_t lo, k;
+    if (!t || !listed_find(t, id, &lo, &k)) return FR_ENOTFOUND;
     if (t->packs[lo].blobs[k].type != type) return FR_ENOTFOUND;
     return fr_pack_read(&t->packs[lo], k, t->cache, GS_TREE_MAX, out, why, why_len);
 }
