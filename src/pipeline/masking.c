@@ -140,38 +140,70 @@ void fr_masking_search(fr_masking *mk, const unsigned char *t, size_t n, fr_stor
     uint64_t gen = fr_mask_match(mk->set, r, nr, 0, &h, &nh, &hcap);
     append_hits(h, nh, m, nm);
     free(h);
+    if (!nr) {
+        free(r);
+        return;
+    }
+    fr_mask_pending *p = *pd;
+    if (!p) {
+        p = *pd = fr_xcalloc(1, sizeof *p);
+        p->gen = gen;
+    }
+    if (gen < p->gen) p->gen = gen;
+    /* Each array grows once per search: a large log has hundreds of
+     * thousands of regions (48 + 8 bytes each besides their bytes). The
+     * first search's region array becomes the pending one instead of being
+     * copied (a second array as large as the first, at the same time). */
+    size_t add = 0;
+    for (size_t i = 0; i < nr; i++)
+        add += r[i].len;
+    if (p->nbytes + add > p->bcap) {
+        p->bcap = p->nbytes + add > p->bcap + p->bcap / 2 ? p->nbytes + add : p->bcap + p->bcap / 2;
+        p->bytes = fr_xrealloc(p->bytes, p->bcap);
+    }
+    if (!p->r) {
+        p->r = r;
+        p->rcap = rcap;
+        r = NULL;
+    } else if (p->nr + nr > p->rcap) {
+        p->rcap = p->nr + nr > p->rcap + p->rcap / 2 ? p->nr + nr : p->rcap + p->rcap / 2;
+        p->r = fr_xrealloc(p->r, p->rcap * sizeof *p->r);
+    }
+    p->boff = fr_xrealloc(p->boff, p->rcap * sizeof *p->boff);
+    const fr_mask_region *src = r ? r : p->r;
     for (size_t i = 0; i < nr; i++) {
-        fr_mask_pending *p = *pd;
-        if (!p) {
-            p = *pd = fr_xcalloc(1, sizeof *p);
-            p->gen = gen;
-        }
-        if (gen < p->gen) p->gen = gen;
-        if (p->nbytes + r[i].len > p->bcap) {
-            p->bcap = (p->nbytes + r[i].len) * 2;
-            p->bytes = fr_xrealloc(p->bytes, p->bcap);
-        }
-        if (p->nr == p->rcap) {
-            p->rcap = p->rcap ? 2 * p->rcap : 16;
-            p->r = fr_xrealloc(p->r, p->rcap * sizeof *p->r);
-            p->boff = fr_xrealloc(p->boff, p->rcap * sizeof *p->boff);
-        }
-        memcpy(p->bytes + p->nbytes, r[i].src, r[i].len);
-        p->r[p->nr] = r[i];
+        memcpy(p->bytes + p->nbytes, src[i].src, src[i].len);
+        p->r[p->nr] = src[i];
         p->boff[p->nr++] = p->nbytes;
-        p->nbytes += r[i].len;
+        p->nbytes += src[i].len;
     }
     free(r);
+}
+
+/* What a pending log holds in memory, arrays shrunk to their use first. */
+static size_t pending_shrink(fr_mask_pending *pd)
+{
+    if (pd->nr && pd->rcap > pd->nr) {
+        pd->r = fr_xrealloc(pd->r, pd->nr * sizeof *pd->r);
+        pd->boff = fr_xrealloc(pd->boff, pd->nr * sizeof *pd->boff);
+        pd->rcap = pd->nr;
+    }
+    if (pd->nbytes && pd->bcap > pd->nbytes) {
+        pd->bytes = fr_xrealloc(pd->bytes, pd->nbytes);
+        pd->bcap = pd->nbytes;
+    }
+    return pd->nbytes + pd->nr * (sizeof *pd->r + sizeof *pd->boff);
 }
 
 void fr_masking_keep(fr_masking *mk, fr_mask_pending *pd, const char *content_key,
                      const fr_location *locs, size_t nlocs)
 {
     if (!pd) return;
+    size_t cost = pending_shrink(pd); /* the regions count, not only their bytes */
     pthread_mutex_lock(&mk->mu);
-    int room = mk->kept_bytes + pd->nbytes <= FR_MASK_KEEP_MAX;
+    int room = mk->kept_bytes + cost <= FR_MASK_KEEP_MAX;
     if (room) {
-        mk->kept_bytes += pd->nbytes;
+        mk->kept_bytes += cost;
         if (mk->nkept == mk->kcap) {
             mk->kcap = mk->kcap ? 2 * mk->kcap : 64;
             mk->kept = fr_xrealloc(mk->kept, mk->kcap * sizeof *mk->kept);
