@@ -107,6 +107,10 @@ def ado_net(rng):
         q = p + ";x" if rng.random() < 0.5 else p
         return ["using Microsoft.Data.SqlClient;", "", "static class Db", "{",
                 f"    const string Conn = \"Password='{q}';User ID={u};Server={h};Database=hr\";", "}"], q, "Db.cs", r
+    if rng.random() < 0.3:  # StackExchange.Redis: endpoint, then comma-separated options
+        q = p.replace(",", "!").replace(";", "!").replace("\"", "!").replace("\\", "!")
+        return ["{", "  \"ConnectionStrings\": {", f"    \"Redis\": \"cache.corp.internal:6379,password={q},ssl=False,abortConnect=False\"",
+                "  }", "}"], q, "appsettings.Staging.json", ["conn.redis-config-password"]
     return [f"Provider=Microsoft.ACE.OLEDB.12.0;Data Source=C:\\data\\shop.accdb;Jet OLEDB:Database Password={p};"], p, "shop.udl", r
 
 
@@ -444,6 +448,10 @@ def appsettings(rng):
 
 def node_config(rng):
     p = pw(rng).replace("\\", "!").replace("\"", "!")
+    if rng.random() < 0.3:  # an inline JSON object, the password not ending the line (Robo 3T)
+        return ["{", "  \"connections\": [", "    {", "      \"serverHost\": \"mongo.corp.internal\",",
+                f"      \"credentials\": [{{\"databaseName\": \"admin\", \"userName\": \"{user(rng)}\", \"userPassword\": \"{p}\", \"enabled\": true}}]",
+                "    }", "  ]", "}"], p, "robo3t.json", ["config.password-assignment"]
     return ["{", "  \"db\": {", "    \"host\": \"db.internal\",", "    \"user\": \"api\",", f"    \"password\": \"{p}\",",
             "    \"pool\": 10", "  }", "}"], p, "production.json", ["config.password-assignment"]
 
@@ -538,6 +546,9 @@ def shell_profile(rng):
     if rng.random() < 0.3:
         q = spaced(rng)
         return ["# ~/.bash_profile", f"export SMTP_PASS='{q}'"], q, ".bash_profile", ["config.password-assignment"]
+    if rng.random() < 0.2:
+        q = p.replace("'", "!")
+        return ["# ~/.profile", f"PGPASSWORD='{q}'; export PGPASSWORD"], q, ".profile", ["config.password-assignment"]
     return ["# ~/.bashrc", "alias ll='ls -l'", f"export DB_PASSWORD=\"{p}\"", "export PATH=$HOME/bin:$PATH"], p, ".bashrc", ["config.password-assignment"]
 
 
@@ -697,6 +708,11 @@ def decoys(rng):
     d["spaced.env"] = ["DB_PASSWORD=\"change me later\"", "DB_PASSWORD=\"Enter the password\"", "SMTP_PASSWORD='your password 1'",
                        "ADMIN_PASSWORD=\"$(cat /run/secrets/admin pw)\""]
     d["leet.properties"] = ["db.password=p4ssw0rd", "smtp.password=secr3t", "redis.password=Password1"]
+    d["robo3t.json"] = ["{\"credentials\": [{\"userName\": \"root\", \"userPassword\": \"${MONGO_PASSWORD}\", \"enabled\": true}]}",
+                        "{\"bypass\": \"on1\", \"x\": 1}"]
+    d["redis.json"] = ["{\"Redis\": \"cache.corp.internal:6379,password=${REDIS_PASSWORD},ssl=False\",",
+                       " \"Local\": \"localhost:6379,abortConnect=false\", \"Empty\": \"cache:6379,password=,ssl=True\"}"]
+    d[".profile"] = ["PGPASSWORD=$(cat ~/.pg); export PGPASSWORD", "PGPASSWORD='changeme'; export PGPASSWORD"]
     d[".dockercfg"] = ["{\"quay.io\": {\"auth\": \"${QUAY_AUTH}\", \"email\": \"\"}}"]
     d["types.ts"] = ["interface Login {", "  password: string;", "}", "const FIELD = { password: \"password\" };"]
     return d

@@ -145,9 +145,8 @@ static const char *const CONFIG_LOOKUPS[] = {/* env lookups and template markers
                                              "os.environ",  "getenv(",
                                              "process.env", "environment.getenvironmentvariable",
                                              "env[",        "env(",
-                                             "#{",          "keyvault(",
-                                             "lookup(",     "://",
-                                             NULL};
+                                             "keyvault(",   "lookup(",
+                                             "://",         NULL};
 
 static const char *const CONFIG_WORDS[] =
     {/* the whole value, maybe with digits after */
@@ -290,6 +289,12 @@ static int config_value(const char *s, size_t n)
             return 1;
     for (int i = 0; CONFIG_LOOKUPS[i]; i++)
         if (contains_ci(s, n, CONFIG_LOOKUPS[i])) return 1;
+    /* #{Token}, #{ENV['X']} (Octopus, Azure DevOps replace-tokens, Ruby): the
+     * marker and a closing brace after it; a WordPress salt may hold '#{' by
+     * chance. */
+    for (const char *h = s; (h = memchr(h, '#', (size_t)(s + n - h))) != NULL; h++)
+        if ((size_t)(h - s) + 2 < n && h[1] == '{' && memchr(h + 2, '}', (size_t)(s + n - h - 2)))
+            return 1;
     /* w: letters and digits lowercased; l: the same read as leetspeak. */
     char w[256], l[256];
     size_t k = 0, kl = 0;

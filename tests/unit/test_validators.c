@@ -356,6 +356,10 @@ static void test_decoys(void)
     CHECK(!decoy("P@ssw0rd", FR_GUARD_CONFIG));
     CHECK(!decoy("Passw0rd!", FR_GUARD_CONFIG));
     CHECK(decoy("Password1!", FR_GUARD_CONFIG));
+    CHECK(decoy("#{DbPassword}#", FR_GUARD_CONFIG));
+    CHECK(decoy("#{ENV['DB_PASSWORD']}", FR_GUARD_CONFIG));
+    CHECK(!decoy("NQuA8fT@8,N;~:OMcY#{JB6hu5xoX=-Dlc_UOK.zgy=1",
+                 FR_GUARD_CONFIG)); /* a WordPress salt */
     CHECK(decoy("user%40host", FR_GUARD_CONFIG));
     CHECK(decoy("%4d^%70", FR_GUARD_CONFIG));
     CHECK(decoy("dXNlckBob3N0OnBhc3NAaG9zdA==", FR_GUARD_CONFIG)); /* user@host:pass@host */
