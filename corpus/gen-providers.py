@@ -379,6 +379,10 @@ KINDS = {
     "xai": ("ai", "xai.api-key", ["XAI_API_KEY"], lambda g: "xai-" + r(g, ALNUM, 80)),
     "tailscale": ("cloud", "tailscale.key", ["TS_AUTHKEY", "TAILSCALE_API_KEY", "TS_OAUTH_CLIENT_SECRET"],
                   lambda g: "tskey-" + g.choice(["auth", "api", "client"]) + "-k" + r(g, ALNUM, 10) + "CNTRL-" + r(g, ALNUM, 32)),
+    "linear": ("saas", "linear.api-key", ["LINEAR_API_KEY"], lambda g: "lin_api_" + r(g, ALNUM, 40)),
+    "telegram": ("saas", "telegram.bot-token", ["TELEGRAM_BOT_TOKEN", "TG_BOT_TOKEN"],
+                 lambda g: r(g, DIGITS, 10) + ":AA" + r(g, URLSAFE, 33)),
+    "supabase": ("cloud", "supabase.access-token", ["SUPABASE_ACCESS_TOKEN"], lambda g: "sbp_" + r(g, HEX, 40)),
     # Keys that are bare UUIDs: found only under their provider's names (uuid-keys.yml).
     "heroku-legacy": ("cloud", "heroku.api-key-legacy", ["HEROKU_API_KEY", "heroku_api_key", "HEROKU_AUTH_TOKEN"], uuid),
     "snyk": ("cicd", "snyk.api-token", ["SNYK_TOKEN", "snyk_api_token"], uuid),
@@ -456,7 +460,7 @@ def c_xml_attr(n, v):
 
 def c_k8s(n, v):
     return ["      containers:", "        - name: app", "          env:", f"            - name: {n.upper()}",
-            f"              value: \"{v}\""], 4, ".yaml"
+            f"              value: \"{v}\""], 4, ".yaml", "kubernetes.env-password"
 
 
 def c_dockerfile(n, v):
@@ -545,7 +549,8 @@ def decoys(rng):
             "    'heroku_api_key' => env('HEROKU_API_KEY'),", "REPLICATE_API_TOKEN=r8_xxxxxxxxxxxx",
             "OPENROUTER_API_KEY=sk-or-v1-...", "LANGSMITH_API_KEY=lsv2_pt_...", "XAI_API_KEY=xai-your-key-here",
             "let api_key = \"tskey-api-XXXXXX\".to_string();", "PERPLEXITY_API_KEY=pplx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            "<datadogApiKey>" + r(rng, HEX, 8) + "</datadogApiKey>"],
+            "<datadogApiKey>" + r(rng, HEX, 8) + "</datadogApiKey>", "LINEAR_API_KEY=lin_api_...",
+            "TELEGRAM_BOT_TOKEN=123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "SUPABASE_ACCESS_TOKEN=sbp_<token>"],
         "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
                                   "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
     }
