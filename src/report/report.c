@@ -347,14 +347,25 @@ static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurre
     PUTS(out, "]}\n");
 }
 
+/* JSONL: lines made by on_json on two threads (fr_store_each_finding2), each
+ * batch written by jsonl_batch in report order. */
+static int jsonl_batch(void *ctx)
+{
+    rctx *c = ctx;
+    if (c->line.len && fwrite(c->line.p, 1, c->line.len, c->out) != c->line.len) {
+        fr_error_set("cannot write the report");
+        return FR_ERR;
+    }
+    c->line.len = 0;
+    return FR_OK;
+}
+
 static int on_json(const fr_finding_row *f, const fr_occurrence_row *occ, size_t n, void *ctx)
 {
     rctx *c = ctx;
     if (c->o->format == FR_FMT_JSONL) {
-        fr_buf_reset(&c->line);
         jsonl_finding(&c->line, f, occ, n, !c->o->secret_hashes);
         c->line.p[c->line.len] = 0; /* put() leaves the terminator out; fr_buf keeps one */
-        fwrite(c->line.p, 1, c->line.len, c->out);
     } else {
         fputs(c->n ? ",\n" : "\n", c->out);
         if (dump(finding_json(f, occ, n, !c->o->secret_hashes), c->out, JSON_INDENT(2)))
@@ -609,10 +620,17 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
         else if (rc == FR_OK)
             fprintf(out, "%zu finding%s\n", c.n, c.n == 1 ? "" : "s");
         break;
-    case FR_FMT_JSONL:
-        rc = fr_store_each_finding(s, &flt, on_json, &c);
+    case FR_FMT_JSONL: {
+        rctx c2 = {out, o, 0, {0}, 0};
+        void *const cs[2] = {&c, &c2};
+        flt.no_spread = 1;
+        rc = fr_store_each_finding2(s, &flt, on_json, cs, jsonl_batch);
+        c.n += c2.n;
+        fr_buf_release(&c2.line);
         break;
+    }
     case FR_FMT_JSON:
+        flt.no_spread = 1;
         fputc('[', out);
         rc = fr_store_each_finding(s, &flt, on_json, &c);
         fputs(c.n ? "\n]\n" : "]\n", out);

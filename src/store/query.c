@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SEV_RANK                                                                                   \
     "CASE coalesce(r.severity, 'medium') WHEN 'critical' THEN 4 WHEN 'high' THEN 3"                \
@@ -132,6 +133,37 @@ static void map_for_reading(fr_store *s)
                  NULL, NULL, NULL);
 }
 
+/* FERRET_REPORT_TRACE=1: each step of a report's reading on stderr, its wall
+ * time and the CPU time of each thread (the figures a quiet machine's wall
+ * time is the sum of: on a busy one, wall times measure the load). */
+static int tracing(void)
+{
+    static int on = -1;
+    if (on < 0) on = getenv("FERRET_REPORT_TRACE") && *getenv("FERRET_REPORT_TRACE") == '1';
+    return on;
+}
+
+static double thread_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Prints a step: wall since *wall0, this thread's CPU since *cpu0 (then
+ * restarts both), and another thread's CPU (other >= 0). */
+static void trace(const char *what, double *wall0, double *cpu0, double other)
+{
+    if (!tracing()) return;
+    double w = fr_monotonic(), c = thread_cpu();
+    if (other >= 0)
+        fprintf(stderr, "report: %-10s wall %.3f s, cpu %.3f + %.3f s (two threads)\n", what,
+                w - *wall0, c - *cpu0, other);
+    else
+        fprintf(stderr, "report: %-10s wall %.3f s, cpu %.3f s\n", what, w - *wall0, c - *cpu0);
+    *wall0 = fr_monotonic(), *cpu0 = thread_cpu();
+}
+
 /* Occurrence order within a finding: repository, path, commit, line, column. */
 static int cmp_place(const void *a, const void *b)
 {
@@ -142,6 +174,61 @@ static int cmp_place(const void *a, const void *b)
     if ((c = strcmp(x->commit ? x->commit : "", y->commit ? y->commit : ""))) return c;
     if (x->line != y->line) return x->line < y->line ? -1 : 1;
     return x->column < y->column ? -1 : x->column > y->column;
+}
+
+#define GROW(p, n, cap)                                                                            \
+    do {                                                                                           \
+        if ((n) == (cap)) {                                                                        \
+            (cap) = (cap) ? (cap)*2 : 1024;                                                        \
+            (p) = fr_xrealloc((p), (cap) * sizeof *(p));                                           \
+        }                                                                                          \
+    } while (0)
+
+/* Interned strings (repositories, rule ids): a number per distinct string. */
+typedef struct {
+    char **keys;     /* by id */
+    uint32_t *slots; /* open addressing: id + 1, 0 empty */
+    size_t n, cap, nslots;
+} rtab;
+
+static uint64_t fnv1a(const char *s, size_t len)
+{
+    uint64_t h = 14695981039346656037u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return h;
+}
+
+static uint32_t rtab_id(rtab *t, const char *s, size_t len)
+{
+    if (t->n * 2 >= t->nslots) {
+        size_t ns = t->nslots ? t->nslots * 2 : 64;
+        uint32_t *sl = fr_xcalloc(ns, sizeof *sl);
+        for (size_t i = 0; i < t->n; i++) {
+            size_t k = (size_t)fnv1a(t->keys[i], strlen(t->keys[i])) & (ns - 1);
+            while (sl[k])
+                k = (k + 1) & (ns - 1);
+            sl[k] = (uint32_t)i + 1;
+        }
+        free(t->slots);
+        t->slots = sl, t->nslots = ns;
+    }
+    size_t k = (size_t)fnv1a(s, len) & (t->nslots - 1);
+    for (; t->slots[k]; k = (k + 1) & (t->nslots - 1)) {
+        const char *v = t->keys[t->slots[k] - 1];
+        if (!strncmp(v, s, len) && !v[len]) return t->slots[k] - 1;
+    }
+    GROW(t->keys, t->n, t->cap);
+    t->keys[t->n] = fr_xstrndup(s, len);
+    t->slots[k] = (uint32_t)t->n + 1;
+    return (uint32_t)t->n++;
+}
+
+static void rtab_free(rtab *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->keys[i]);
+    free(t->keys), free(t->slots);
 }
 
 /* ---- the rows of a report, loaded table by table ---- */
@@ -202,6 +289,7 @@ typedef struct {
     size_t rec; /* text columns 0..nfcol-1 in fpool */
     int64_t first_run, last_run;
     int validated, sevrank;
+    int32_t rule_ix;        /* in L->rmeta (-1: not recorded) */
     uint32_t m0, nm;        /* its matches: m[m0 .. m0 + nm) */
     const char *intro;      /* sort key and date filter: earliest author date, else first_seen */
     const char *rule, *tie; /* sort keys: rule id; finding id or secret hash */
@@ -216,22 +304,32 @@ typedef struct {
 typedef struct {
     int64_t id;
     uint32_t head, tail; /* its stored locations (chained through lrow.next) */
-    size_t key, mindate; /* in cpool (NONE: not read / none) */
+    size_t key;          /* in kpool (NONE: not read) */
+    size_t mindate;      /* in cpool (NONE: none) */
 } cont;
 
 typedef struct {
-    size_t rec; /* in lpool */
+    size_t rec; /* in lpool, or with LPOOL2 in lpool2 */
     uint32_t next;
 } lrow;
+
+/* A rule's columns as a finding shows them (read once, not per finding). */
+typedef struct {
+    char *name, *severity, *confidence, *attack, *description, *refs, *attack_version;
+} rmeta;
 
 typedef struct {
     fr_store *s;
     const fr_report_filter *flt;
+    rtab rules; /* rule ids, numbering rmeta (full loads; ids of findings whose rule is not recorded
+                   after nrmeta) */
+    rmeta *rmeta;
+    size_t nrmeta;
     int nfcol, nlcol;     /* text columns of a finding / location record */
     int first_seen_col;   /* of the finding record */
     int need_intro, keys; /* introduction dates; content keys */
     const char *loc_cols; /* the location columns recorded */
-    fr_buf fpool, mpool, cpool, lpool;
+    fr_buf fpool, mpool, cpool, lpool, lpool2, kpool; /* lpool2: the second thread's */
     fin *f;
     size_t nf, capf;
     int32_t *fmap; /* finding id -> index in f (-1: not selected) */
@@ -248,20 +346,21 @@ typedef struct {
 
 static void load_free(load *L)
 {
+    for (size_t i = 0; i < L->nrmeta; i++) {
+        rmeta *m = &L->rmeta[i];
+        free(m->name), free(m->severity), free(m->confidence), free(m->attack);
+        free(m->description), free(m->refs), free(m->attack_version);
+    }
+    free(L->rmeta);
+    rtab_free(&L->rules);
     fr_buf_release(&L->fpool);
     fr_buf_release(&L->mpool);
     fr_buf_release(&L->cpool);
     fr_buf_release(&L->lpool);
+    fr_buf_release(&L->lpool2);
+    fr_buf_release(&L->kpool);
     free(L->f), free(L->fmap), free(L->m), free(L->cmap), free(L->c), free(L->l);
 }
-
-#define GROW(p, n, cap)                                                                            \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? (cap)*2 : 1024;                                                        \
-            (p) = fr_xrealloc((p), (cap) * sizeof *(p));                                           \
-        }                                                                                          \
-    } while (0)
 
 /* Index of id in a map grown on demand (-1 for new slots); NULL when id is not
  * a row id a map can hold. */
@@ -308,6 +407,37 @@ static int any_triage(load *L)
            0;
 }
 
+/* The rules' columns a finding shows, numbered in L->rules. */
+static int load_rules(load *L)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(L,
+                     "SELECT id, name, severity, confidence, attack, description, refs,"
+                     " attack_version FROM rules",
+                     &st);
+    if (rc) return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v[8];
+        for (int i = 0; i < 8; i++)
+            v[i] = (const char *)sqlite3_column_text(st, i);
+        if (!v[0]) continue;
+        uint32_t k = rtab_id(&L->rules, v[0], strlen(v[0]));
+        if (k < L->nrmeta) continue;
+        L->rmeta = fr_xrealloc(L->rmeta, L->rules.n * sizeof *L->rmeta);
+        /* (as the SQL of old: coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'), ...) */
+        L->rmeta[k] =
+            (rmeta){fr_xstrdup(v[1] ? v[1] : v[0]),     fr_xstrdup(v[2] ? v[2] : "medium"),
+                    fr_xstrdup(v[3] ? v[3] : "medium"), fr_xstrdup(v[4] ? v[4] : ""),
+                    v[5] ? fr_xstrdup(v[5]) : NULL,     fr_xstrdup(v[6] ? v[6] : ""),
+                    v[7] ? fr_xstrdup(v[7]) : NULL};
+        L->nrmeta = L->rules.n;
+    }
+    if (step != SQLITE_DONE) rc = fr_store_sql_error(L->s, "reading rules");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* The findings the filter's finding-level parts select. cols: the select list
  * (column 0 the id; full: the columns of fr_finding_row, then the rank);
  * plain: the same without the triage and baseline tables (t, b), read when
@@ -323,7 +453,13 @@ static int load_findings(load *L, const char *cols, const char *plain, int full,
     fr_buf_release(&q);
     if (rc) return rc;
     bind_filter(st, L->flt);
+    if (full && (rc = load_rules(L))) {
+        sqlite3_finalize(st);
+        return rc;
+    }
     int step;
+    const char *last_rule = NULL; /* (findings of a rule often come together) */
+    int32_t last_ix = -1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         int32_t *slot = map_slot(&L->fmap, &L->nfmap, id);
@@ -335,7 +471,15 @@ static int load_findings(load *L, const char *cols, const char *plain, int full,
             f->first_run = sqlite3_column_int64(st, 13);
             f->last_run = sqlite3_column_int64(st, 14);
             f->validated = sqlite3_column_int(st, 15);
-            f->sevrank = sqlite3_column_int(st, L->nfcol);
+            const char *r[2];
+            rec_get(&L->fpool, f->rec, 2, r);
+            if (!last_rule || !r[1] || strcmp(r[1], last_rule)) {
+                uint32_t k = r[1] ? rtab_id(&L->rules, r[1], strlen(r[1])) : UINT32_MAX;
+                last_ix = k < L->nrmeta ? (int32_t)k : -1;
+                last_rule = r[1] ? L->rules.keys[k] : NULL;
+            }
+            f->rule_ix = last_ix;
+            f->sevrank = sev_rank(last_ix >= 0 ? L->rmeta[last_ix].severity : "medium");
         }
         *slot = (int32_t)L->nf++;
     }
@@ -418,7 +562,12 @@ typedef struct {
     size_t *mindate;       /* per content, in dpool */
     int rc;
     char err[256];
+    double cpu; /* its thread's CPU time */
+    int keys;   /* then the matched content's keys (into kpool) */
+    fr_buf kpool;
 } part;
+
+static int read_keys(load *L, sqlite3 *db, int sparse, fr_buf *kpool);
 
 /* One location row: (content_id, author_date, passes the filter, recorded
  * columns...). */
@@ -448,6 +597,7 @@ static void add_location(part *P, sqlite3_stmt *st, int32_t ci)
 static void *scan_part(void *arg)
 {
     part *P = arg;
+    double cpu0 = thread_cpu();
     load *L = P->L;
     const fr_report_filter *flt = L->flt;
     int sparse = P->lo > P->hi;
@@ -481,9 +631,37 @@ static void *scan_part(void *arg)
         }
         P->rc = step == SQLITE_DONE ? SQLITE_OK : step;
     }
-    if (P->rc != SQLITE_OK) snprintf(P->err, sizeof P->err, "%s", sqlite3_errmsg(P->db));
     sqlite3_finalize(st);
+    if (P->rc == SQLITE_OK && P->keys) P->rc = read_keys(L, P->db, 0, &P->kpool);
+    if (P->rc != SQLITE_OK) snprintf(P->err, sizeof P->err, "%s", sqlite3_errmsg(P->db));
+    P->cpu += thread_cpu() - cpu0;
     return NULL;
+}
+
+/* The matched content's keys, on connection db (an SQLite code). */
+static int read_keys(load *L, sqlite3 *db, int sparse, fr_buf *kpool)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        db, sparse ? "SELECT id, key FROM content WHERE id = ?" : "SELECT id, key FROM content", -1,
+        &st, NULL);
+    if (rc != SQLITE_OK) return rc;
+    int step = SQLITE_DONE;
+    if (sparse) {
+        for (size_t i = 0; i < L->nc && step == SQLITE_DONE; i++) {
+            sqlite3_bind_int64(st, 1, L->c[i].id);
+            while ((step = sqlite3_step(st)) == SQLITE_ROW)
+                L->c[i].key = str_put(kpool, st, 1);
+            sqlite3_reset(st);
+        }
+    } else {
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            int32_t ci = map_get(L->cmap, L->ncmap, sqlite3_column_int64(st, 0));
+            if (ci >= 0) L->c[ci].key = str_put(kpool, st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    return step == SQLITE_DONE ? SQLITE_OK : step;
 }
 
 static void part_init(part *P, load *L, sqlite3 *db, int64_t lo, int64_t hi)
@@ -500,27 +678,43 @@ static void part_init(part *P, load *L, sqlite3 *db, int64_t lo, int64_t hi)
 
 static void part_free(part *P)
 {
+    fr_buf_release(&P->kpool);
     fr_buf_release(&P->lpool);
     fr_buf_release(&P->dpool);
     free(P->l), free(P->head), free(P->tail), free(P->mindate);
 }
 
-/* Appends a part's rows to the load: chains after the earlier parts' rows. */
+#define LPOOL2 ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
+/* A location record's columns (in lpool or lpool2). */
+static void lrec_get(const load *L, size_t rec, int n, const char **out)
+{
+    if (rec & LPOOL2)
+        rec_get(&L->lpool2, rec & ~LPOOL2, n, out);
+    else
+        rec_get(&L->lpool, rec, n, out);
+}
+
+/* Appends a part's rows to the load: chains after the earlier parts' rows.
+ * Its records stay where they are: the first part's pool becomes lpool, the
+ * second's lpool2 (not copied). */
 static void part_join(load *L, part *P)
 {
-    size_t poff = L->lpool.len;
     uint32_t ioff = (uint32_t)L->nl;
     if (!L->nl && !L->lpool.p && !L->l) { /* the first part: taken as it is */
         L->lpool = P->lpool, P->lpool = (fr_buf){0};
         L->l = P->l, L->nl = P->nl, L->capl = P->capl, P->l = NULL;
     } else {
-        if (P->lpool.len) fr_buf_append(&L->lpool, P->lpool.p, P->lpool.len);
-        for (size_t i = 0; i < P->nl; i++) {
-            GROW(L->l, L->nl, L->capl);
-            L->l[L->nl++] =
-                (lrow){P->l[i].rec + poff, P->l[i].next == NONE32 ? NONE32 : P->l[i].next + ioff};
+        L->lpool2 = P->lpool, P->lpool = (fr_buf){0};
+        if (L->nl + P->nl > L->capl) {
+            L->capl = L->nl + P->nl;
+            L->l = fr_xrealloc(L->l, L->capl * sizeof *L->l);
         }
+        for (size_t i = 0; i < P->nl; i++)
+            L->l[L->nl++] =
+                (lrow){P->l[i].rec | LPOOL2, P->l[i].next == NONE32 ? NONE32 : P->l[i].next + ioff};
     }
+    if (P->kpool.p) L->kpool = P->kpool, P->kpool = (fr_buf){0};
     for (size_t i = 0; i < L->nc; i++) {
         cont *c = &L->c[i];
         if (P->head[i] != NONE32) {
@@ -561,6 +755,7 @@ static sqlite3 *second_connection(load *L)
  * of a large report's time is this scan. */
 static int load_locations(load *L)
 {
+    double w0 = fr_monotonic(), c0 = thread_cpu();
     int sparse = L->nc * 8 < (size_t)count_of(L, "SELECT max(id) FROM content");
     int64_t lo = count_of(L, "SELECT min(rowid) - 1 FROM locations"),
             hi = count_of(L, "SELECT max(rowid) FROM locations");
@@ -572,10 +767,12 @@ static int load_locations(load *L)
         scan_part(&P[0]);
     } else {
         pthread_t t;
-        int64_t mid = lo + (hi - lo) / 2;
+        /* (a little more on this thread when the other reads the keys too) */
+        int64_t mid = lo + (hi - lo) / 2 + (L->keys ? (hi - lo) / 32 : 0);
         if (hi - lo >= 200000 && (db2 = second_connection(L))) {
             part_init(&P[0], L, fr_store_db(L->s), lo, mid);
             part_init(&P[1], L, db2, mid, hi);
+            P[1].keys = L->keys; /* (while this thread joins the first part) */
             np = 2;
             if (pthread_create(&t, NULL, scan_part, &P[1])) {
                 scan_part(&P[1]);
@@ -587,6 +784,7 @@ static int load_locations(load *L)
             if (P[1].rc != SQLITE_OK) { /* (a connection that cannot read it: on ours) */
                 part_free(&P[1]);
                 part_init(&P[1], L, fr_store_db(L->s), mid, hi);
+                P[1].keys = L->keys;
                 scan_part(&P[1]);
             }
         } else {
@@ -594,6 +792,7 @@ static int load_locations(load *L)
             scan_part(&P[0]);
         }
     }
+    trace("locations", &w0, &c0, np == 2 ? P[1].cpu : -1);
     int rc = FR_OK;
     for (int i = 0; i < np; i++) {
         if (P[i].rc != SQLITE_OK && rc == FR_OK) {
@@ -603,30 +802,11 @@ static int load_locations(load *L)
         part_join(L, &P[i]);
     }
     sqlite3_close(db2);
-    sqlite3_stmt *st = NULL;
-    int step;
-    if (rc || !L->keys) return rc;
-    st = NULL;
-    if ((rc = prepare(
-             L, sparse ? "SELECT id, key FROM content WHERE id = ?" : "SELECT id, key FROM content",
-             &st)))
-        return rc;
-    step = SQLITE_DONE;
-    if (sparse) {
-        for (size_t i = 0; i < L->nc && step == SQLITE_DONE; i++) {
-            sqlite3_bind_int64(st, 1, L->c[i].id);
-            while ((step = sqlite3_step(st)) == SQLITE_ROW)
-                L->c[i].key = str_put(&L->cpool, st, 1);
-            sqlite3_reset(st);
-        }
-    } else {
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            int32_t ci = map_get(L->cmap, L->ncmap, sqlite3_column_int64(st, 0));
-            if (ci >= 0) L->c[ci].key = str_put(&L->cpool, st, 1);
-        }
-    }
-    if (step != SQLITE_DONE) rc = fr_store_sql_error(L->s, "reading findings");
-    sqlite3_finalize(st);
+    trace("join", &w0, &c0, -1);
+    if (rc || !L->keys || (np == 2 && P[1].keys)) return rc; /* (keys read by the second part) */
+    if ((rc = read_keys(L, fr_store_db(L->s), sparse, &L->kpool)) != SQLITE_OK)
+        rc = fr_store_sql_error(L->s, "reading findings");
+    trace("keys", &w0, &c0, -1);
     return rc;
 }
 
@@ -661,18 +841,23 @@ static int keep_finding(load *L, fin *f)
 }
 
 /* Loads everything; *order gets the kept findings (indexes into L->f). */
-static int load_all(load *L, const char *cols, const char *plain, int full, uint32_t **order,
-                    size_t *n)
+static int load_all(load *L, const char *cols, const char *plain, int full, int rules,
+                    uint32_t **order, size_t *n)
 {
-    int rc = load_findings(L, cols, plain, full, 1);
+    double w0 = fr_monotonic(), c0 = thread_cpu();
+    int rc = load_findings(L, cols, plain, full, rules);
+    trace("findings", &w0, &c0, -1);
     int occ = L->nf && (full || L->flt->repo || L->flt->path || L->need_intro);
     if (rc == FR_OK && occ) rc = load_matches(L);
+    trace("matches", &w0, &c0, -1);
     if (rc == FR_OK && occ) rc = load_locations(L);
     *order = NULL, *n = 0;
     if (rc) return rc;
+    w0 = fr_monotonic(), c0 = thread_cpu();
     *order = fr_xmalloc((L->nf ? L->nf : 1) * sizeof **order);
     for (size_t i = 0; i < L->nf; i++)
         if (!occ || keep_finding(L, &L->f[i])) (*order)[(*n)++] = (uint32_t)i;
+    trace("select", &w0, &c0, -1);
     return FR_OK;
 }
 
@@ -681,20 +866,17 @@ static int load_all(load *L, const char *cols, const char *plain, int full, uint
 #define NFCOL 23 /* text columns of a finding record (the select list's 0..22) */
 #define NLCOL 13 /* text columns of a location record */
 
+/* (the rule's columns, 2..7 and 22, come from L->rmeta: NULL here) */
 static const char *const FINDING_COLS =
-    "f.id, f.rule_id, coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'),"
-    " coalesce(r.confidence, 'medium'), coalesce(r.attack, ''), r.description,"
-    " coalesce(r.refs, ''), f.secret_sha256, f.preview, f.secret, f.first_seen, f.last_seen,"
-    " f.first_run, f.last_run, f.validated, f.fid, " FR_SQL_STATUS ","
+    "f.id, f.rule_id, NULL, NULL, NULL, NULL, NULL, NULL, f.secret_sha256, f.preview, f.secret,"
+    " f.first_seen, f.last_seen, f.first_run, f.last_run, f.validated, f.fid, " FR_SQL_STATUS ","
     " CASE WHEN t.status IS NOT NULL THEN t.comment ELSE b.reason END,"
     " CASE WHEN t.status IS NOT NULL THEN t.who END,"
-    " CASE WHEN t.status IS NOT NULL THEN t.at END, f.kind, r.attack_version, " SEV_RANK;
+    " CASE WHEN t.status IS NOT NULL THEN t.at END, f.kind, NULL";
 static const char *const FINDING_COLS_PLAIN =
-    "f.id, f.rule_id, coalesce(r.name, f.rule_id), coalesce(r.severity, 'medium'),"
-    " coalesce(r.confidence, 'medium'), coalesce(r.attack, ''), r.description,"
-    " coalesce(r.refs, ''), f.secret_sha256, f.preview, f.secret, f.first_seen, f.last_seen,"
-    " f.first_run, f.last_run, f.validated, f.fid, 'open', NULL, NULL, NULL, f.kind,"
-    " r.attack_version, " SEV_RANK;
+    "f.id, f.rule_id, NULL, NULL, NULL, NULL, NULL, NULL, f.secret_sha256, f.preview, f.secret,"
+    " f.first_seen, f.last_seen, f.first_run, f.last_run, f.validated, f.fid, 'open', NULL, NULL,"
+    " NULL, f.kind, NULL";
 
 static const char *const LOC_COLS = "source_kind, repo, path, commit_id, author_name, author_email,"
                                     " author_date, committer_date, ref, mtime, ci_run, ci_job,"
@@ -735,16 +917,18 @@ static int finish_finding(acc *a, const fr_report_filter *flt, fr_finding_cb cb,
             intro = occ[k].author_date;
     f->introduced = intro ? intro : f->first_seen;
     f->nocc_total = n;
-    for (size_t k = 0; k < n; k++)
-        a->keys[k] = occ[k].commit;
-    f->ncommits = ndistinct(a->keys, n);
-    for (size_t k = 0; k < n; k++)
-        a->keys[k] = occ[k].repo;
-    f->nrepos = ndistinct(a->keys, n);
+    f->ncommits = f->nrepos = f->npaths = 0;
+    if (!flt->no_spread) {
+        for (size_t k = 0; k < n; k++)
+            a->keys[k] = occ[k].commit;
+        f->ncommits = ndistinct(a->keys, n);
+        for (size_t k = 0; k < n; k++)
+            a->keys[k] = occ[k].repo;
+        f->nrepos = ndistinct(a->keys, n);
+    }
     /* paths are distinct per repository: sorted by place, compare neighbours */
     qsort(occ, n, sizeof *occ, cmp_place);
-    f->npaths = 0;
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n && !flt->no_spread; k++)
         if (k == 0 ||
             strcmp(occ[k].repo ? occ[k].repo : "", occ[k - 1].repo ? occ[k - 1].repo : "") ||
             strcmp(occ[k].path ? occ[k].path : "", occ[k - 1].path ? occ[k - 1].path : ""))
@@ -761,15 +945,17 @@ static int emit_finding(load *L, const fin *fi, acc *a, fr_finding_cb cb, void *
 {
     const char *r[NFCOL];
     rec_get(&L->fpool, fi->rec, NFCOL, r);
+    static const rmeta unknown = {NULL, "medium", "medium", "", NULL, "", NULL};
+    const rmeta *rm = fi->rule_ix >= 0 ? &L->rmeta[fi->rule_ix] : &unknown;
     a->f = (fr_finding_row){
         .id = fi->id,
         .rule_id = r[1],
-        .rule_name = r[2],
-        .severity = r[3],
-        .confidence = r[4],
-        .attack = r[5],
-        .description = r[6],
-        .refs = r[7],
+        .rule_name = rm->name ? rm->name : r[1],
+        .severity = rm->severity,
+        .confidence = rm->confidence,
+        .attack = rm->attack,
+        .description = rm->description,
+        .refs = rm->refs,
         .secret_sha256 = r[8],
         .preview = r[9],
         .secret = L->flt->with_secrets ? r[10] : NULL,
@@ -784,7 +970,7 @@ static int emit_finding(load *L, const fin *fi, acc *a, fr_finding_cb cb, void *
         .status_who = r[19],
         .status_at = r[20],
         .kind = r[21],
-        .attack_version = r[22],
+        .attack_version = rm->attack_version,
     };
     a->n = 0;
     for (uint32_t j = 0; j < fi->nm; j++) {
@@ -797,13 +983,13 @@ static int emit_finding(load *L, const fin *fi, acc *a, fr_finding_cb cb, void *
                 a->keys = fr_xrealloc(a->keys, a->cap * sizeof *a->keys);
             }
             const char *v[NLCOL];
-            rec_get(&L->lpool, L->l[li].rec, NLCOL, v);
+            lrec_get(L, L->l[li].rec, NLCOL, v);
             a->occ[a->n++] = (fr_occurrence_row){
                 .kind = v[0],
                 .repo = v[1],
                 .path = v[2],
                 .commit = v[3],
-                .content_key = c->key == NONE ? NULL : L->cpool.p + c->key,
+                .content_key = c->key == NONE ? NULL : L->kpool.p + c->key,
                 .author_name = v[4],
                 .author_email = v[5],
                 .author_date = v[6],
@@ -822,7 +1008,35 @@ static int emit_finding(load *L, const fin *fi, acc *a, fr_finding_cb cb, void *
     return finish_finding(a, L->flt, cb, ctx);
 }
 
-int fr_store_each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_cb cb, void *ctx)
+/* Findings of one thread, order[from .. to), each handed to cb with ctx. */
+typedef struct {
+    load *L;
+    const uint32_t *order;
+    size_t from, to;
+    acc a;
+    fr_finding_cb cb;
+    void *ctx;
+    int rc;
+    double cpu; /* its thread's CPU time */
+} erange;
+
+static void *emit_range(void *arg)
+{
+    erange *E = arg;
+    double c0 = thread_cpu();
+    E->rc = FR_OK;
+    for (size_t i = E->from; i < E->to && E->rc == FR_OK; i++)
+        E->rc = emit_finding(E->L, &E->L->f[E->order[i]], &E->a, E->cb, E->ctx);
+    E->cpu += thread_cpu() - c0;
+    return NULL;
+}
+
+/* Batches of findings two threads complete (spread, order) and pass on: with
+ * two CPUs, half the time of writing a large report. */
+#define EMIT_BATCH 2048
+
+static int each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_cb cb,
+                        void *const ctx[2], fr_batch_cb done)
 {
     static const fr_report_filter none = {0};
     const fr_report_filter *flt = flt_in ? flt_in : &none;
@@ -837,7 +1051,8 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt_in, fr_findin
               .loc_cols = LOC_COLS};
     uint32_t *order = NULL;
     size_t n = 0;
-    int rc = load_all(&L, FINDING_COLS, FINDING_COLS_PLAIN, 1, &order, &n);
+    int rc = load_all(&L, FINDING_COLS, FINDING_COLS_PLAIN, 1, 0, &order, &n);
+    double w0 = fr_monotonic(), c0 = thread_cpu(), wd = 0, cd = 0;
     if (rc == FR_OK) {
         for (size_t i = 0; i < n; i++) {
             fin *f = &L.f[order[i]];
@@ -849,14 +1064,56 @@ int fr_store_each_finding(fr_store *s, const fr_report_filter *flt_in, fr_findin
         g_sort = &L;
         qsort(order, n, sizeof *order, cmp_finding);
         g_sort = NULL;
-        acc a = {0};
-        for (size_t i = 0; i < n && rc == FR_OK; i++)
-            rc = emit_finding(&L, &L.f[order[i]], &a, cb, ctx);
-        free(a.occ), free(a.keys);
+        trace("sort", &w0, &c0, -1);
+        erange E[2] = {{.L = &L, .order = order, .cb = cb, .ctx = ctx[0]},
+                       {.L = &L, .order = order, .cb = cb, .ctx = done ? ctx[1] : ctx[0]}};
+        if (!done || n <= EMIT_BATCH || fr_ncpus() < 2) {
+            E[0].to = n;
+            emit_range(&E[0]);
+            rc = E[0].rc;
+            if (done && rc == FR_OK) rc = done(ctx[0]);
+        } else {
+            /* batch 2k on this thread, 2k + 1 on another, then both passed on in order */
+            for (size_t at = 0; at < n && rc == FR_OK; at += 2 * EMIT_BATCH) {
+                E[0].from = at, E[0].to = at + EMIT_BATCH < n ? at + EMIT_BATCH : n;
+                E[1].from = E[0].to, E[1].to = E[0].to + EMIT_BATCH < n ? E[0].to + EMIT_BATCH : n;
+                pthread_t t;
+                int threaded = E[1].from < E[1].to && !pthread_create(&t, NULL, emit_range, &E[1]);
+                emit_range(&E[0]);
+                if (threaded)
+                    pthread_join(t, NULL);
+                else
+                    emit_range(&E[1]);
+                rc = E[0].rc ? E[0].rc : E[1].rc;
+                double w1 = fr_monotonic(), c1 = thread_cpu();
+                if (rc == FR_OK) rc = done(ctx[0]);
+                if (rc == FR_OK) rc = done(ctx[1]);
+                wd += fr_monotonic() - w1, cd += thread_cpu() - c1;
+            }
+        }
+        if (tracing()) {
+            w0 += wd, c0 += cd;
+            trace("emit", &w0, &c0, done ? E[1].cpu : -1);
+            fprintf(stderr, "report: %-10s wall %.3f s, cpu %.3f s\n", "write", wd, cd);
+        }
+        for (int i = 0; i < 2; i++)
+            free(E[i].a.occ), free(E[i].a.keys);
     }
     free(order);
     load_free(&L);
     return rc;
+}
+
+int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx)
+{
+    void *const c[2] = {ctx, ctx};
+    return each_finding(s, flt, cb, c, NULL);
+}
+
+int fr_store_each_finding2(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb,
+                           void *const ctx[2], fr_batch_cb done)
+{
+    return each_finding(s, flt, cb, ctx, done);
 }
 
 /* ---- summary ---- */
@@ -914,52 +1171,6 @@ static int emit_group(const char *group, const char **keys, size_t n, int by_ran
  * range's distinct (content, repository) pairs kept in order; repositories are
  * interned, so a finding's repositories are (finding, repository) number pairs,
  * sorted and counted once. */
-
-typedef struct {
-    char **keys;     /* by id */
-    uint32_t *slots; /* open addressing: id + 1, 0 empty */
-    size_t n, cap, nslots;
-} rtab;
-
-static uint64_t fnv1a(const char *s, size_t len)
-{
-    uint64_t h = 14695981039346656037u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-    return h;
-}
-
-static uint32_t rtab_id(rtab *t, const char *s, size_t len)
-{
-    if (t->n * 2 >= t->nslots) {
-        size_t ns = t->nslots ? t->nslots * 2 : 64;
-        uint32_t *sl = fr_xcalloc(ns, sizeof *sl);
-        for (size_t i = 0; i < t->n; i++) {
-            size_t k = (size_t)fnv1a(t->keys[i], strlen(t->keys[i])) & (ns - 1);
-            while (sl[k])
-                k = (k + 1) & (ns - 1);
-            sl[k] = (uint32_t)i + 1;
-        }
-        free(t->slots);
-        t->slots = sl, t->nslots = ns;
-    }
-    size_t k = (size_t)fnv1a(s, len) & (t->nslots - 1);
-    for (; t->slots[k]; k = (k + 1) & (t->nslots - 1)) {
-        const char *v = t->keys[t->slots[k] - 1];
-        if (!strncmp(v, s, len) && !v[len]) return t->slots[k] - 1;
-    }
-    GROW(t->keys, t->n, t->cap);
-    t->keys[t->n] = fr_xstrndup(s, len);
-    t->slots[k] = (uint32_t)t->n + 1;
-    return (uint32_t)t->n++;
-}
-
-static void rtab_free(rtab *t)
-{
-    for (size_t i = 0; i < t->n; i++)
-        free(t->keys[i]);
-    free(t->keys), free(t->slots);
-}
 
 #define RCHUNKS 16 /* content id ranges the two threads take in turn */
 
@@ -1222,8 +1433,8 @@ int fr_store_summary(fr_store *s, const fr_report_filter *flt_in, int64_t *total
     int rc = load_all(
         &L,
         "f.id, f.rule_id, coalesce(r.severity, 'medium'), " FR_SQL_STATUS ", f.kind, f.first_seen",
-        "f.id, f.rule_id, coalesce(r.severity, 'medium'), 'open', f.kind, f.first_seen", 0, &order,
-        &n);
+        "f.id, f.rule_id, coalesce(r.severity, 'medium'), 'open', f.kind, f.first_seen", 0, 1,
+        &order, &n);
     *total = (int64_t)n;
     /* the repositories need every kept finding's locations */
     if (rc == FR_OK && n && !L.m) {
@@ -1245,7 +1456,7 @@ int fr_store_summary(fr_store *s, const fr_report_filter *flt_in, int64_t *total
                     for (uint32_t li = L.c[L.m[f->m0 + j].content].head; li != NONE32;
                          li = L.l[li].next) {
                         GROW(mine, k, cap);
-                        rec_get(&L.lpool, L.l[li].rec, 1, &mine[k]);
+                        lrec_get(&L, L.l[li].rec, 1, &mine[k]);
                         if (!mine[k]) mine[k] = "";
                         k++;
                     }

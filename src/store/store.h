@@ -165,6 +165,7 @@ typedef struct {
     int sort;               /* FR_SORT_* */
     size_t max_occurrences; /* > 0: pass at most this many occurrences (the earliest) */
     int no_content_key;     /* fr_occurrence_row.content_key not needed (left NULL): faster */
+    int no_spread;          /* fr_finding_row's ncommits, npaths, nrepos not needed (left 0) */
 } fr_report_filter;
 
 /* A filter's occurrence-level parts (repo, path) also choose which occurrences
@@ -177,6 +178,15 @@ typedef struct {
 typedef int (*fr_finding_cb)(const fr_finding_row *f, const fr_occurrence_row *occ, size_t nocc,
                              void *ctx);
 int fr_store_each_finding(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb, void *ctx);
+/* The same on two threads: batches of findings in report order, every other
+ * batch passed to cb(..., ctx[1]) on a second thread while the first thread
+ * passes the one before it to cb(..., ctx[0]); after each pair of batches,
+ * done(ctx[0]) then done(ctx[1]) on the caller's thread (cb keeps what it
+ * makes until done writes it). cb must be safe to run on both threads with
+ * their own ctx. */
+typedef int (*fr_batch_cb)(void *ctx);
+int fr_store_each_finding2(fr_store *s, const fr_report_filter *flt, fr_finding_cb cb,
+                           void *const ctx[2], fr_batch_cb done);
 
 /* Counts of the findings a filter selects, grouped: cb gets (group, key, n) for
  * group "severity", "rule", "repo" (findings with an occurrence there),
