@@ -7,7 +7,12 @@
 # medians: occurrences per wall second and per CPU second (user + system of
 # the merge process), the load average, the stores' sizes.
 #   scripts/bench-merge.sh [BUILD_DIR]     (env: OCC=250000 RUNS=5
-#                                           CORPORA=/tmp/corpora/merge-bench)
+#                                           CORPORA=/tmp/corpora/merge-bench
+#                                           VS=OTHER_FERRET_BINARY)
+# VS: each run also merges with that ferret (another build, the same schema
+# steps), alternated with the one under test, and prints the median ratio of
+# their CPU seconds (VS / under test): on a loaded machine the ratio holds
+# where the absolute figures do not.
 # The stores are made once per OCC and schema (kept under $CORPORA, never in
 # the repository) by the ferret under test, so its schema steps apply.
 set -euo pipefail
@@ -44,15 +49,26 @@ mb() { du -m "$@" | awk '{ s += $1 } END { print s }'; }
 echo "ferret merge benchmark: $(nproc) cores; org store $(mb "$C/base.db") MB holding $base_rows;" \
   "4 inputs, $(mb "$C"/syn-[1-4].db) MB, $occ occurrences"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-: >"$W/wall" && : >"$W/cpu"
-for r in $(seq "$RUNS"); do
+: >"$W/wall" && : >"$W/cpu" && : >"$W/ratio"
+# one merge into a fresh copy of the org store: "wall user sys maxrss_kb"
+merge_once() {
   rm -f "$W"/org.db*
   cp "$C/base.db" "$W/org.db"
   sync "$W/org.db"
+  /usr/bin/time -f "%e %U %S %M" -o "$W/time" "$1" merge --quiet --db "$W/org.db" "$C"/syn-[1-4].db
+  tail -1 "$W/time"
+}
+for r in $(seq "$RUNS"); do
+  if [ -n "${VS:-}" ]; then
+    read -r ve vu vs vm < <(merge_once "$VS")
+    vcpu=$(echo "$vu + $vs" | bc -l)
+    printf 'run %d, VS: %.2f s wall, %.2f s cpu, %d MB peak RSS: %.0f per cpu second\n' "$r" "$ve" \
+      "$vcpu" $((vm / 1024)) "$(echo "$occ / $vcpu" | bc -l)"
+  fi
   load=$(cut -d' ' -f1 /proc/loadavg)
-  /usr/bin/time -f "%e %U %S %M" -o "$W/time" "$F" merge --quiet --db "$W/org.db" "$C"/syn-[1-4].db
-  read -r e u s m < <(tail -1 "$W/time")
+  read -r e u s m < <(merge_once "$F")
   cpu=$(echo "$u + $s" | bc -l)
+  [ -n "${VS:-}" ] && echo "$vcpu / $cpu" | bc -l >>"$W/ratio"
   echo "$occ / $e" | bc -l >>"$W/wall"
   echo "$occ / $cpu" | bc -l >>"$W/cpu"
   printf 'run %d: %.2f s wall, %.2f s cpu (%.2f user + %.2f sys), %d MB peak RSS, load %s before: %.0f occurrences/s wall, %.0f per cpu second; org store now %d MB\n' \
@@ -61,3 +77,7 @@ for r in $(seq "$RUNS"); do
 done
 printf 'median of %d runs: %.0f occurrences/s wall, %.0f per cpu second (load now: %s)\n' "$RUNS" \
   "$(median <"$W/wall")" "$(median <"$W/cpu")" "$(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${VS:-}" ]; then
+  printf 'median CPU ratio VS / under test over %d alternated pairs: %.3f\n' "$RUNS" \
+    "$(median <"$W/ratio")"
+fi

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,19 +110,82 @@ int fr_store_key_hmac(fr_store_key *k, const void *data, size_t len, char out[65
     return FR_OK;
 }
 
+static pthread_mutex_t pads_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The digest states after K ^ ipad and K ^ opad (RFC 2104; the key is
+ * shorter than SHA-256's 64-byte block, so it is padded with zeros). */
+static int make_pads(fr_store_key *k)
+{
+    if (__atomic_load_n(&k->pads_ready, __ATOMIC_ACQUIRE)) return 1;
+    pthread_mutex_lock(&pads_lock);
+    int ok = k->pads_ready;
+    for (int i = 0; i < 2 && !ok; i++) {
+        unsigned char pad[64];
+        memset(pad, i ? 0x5c : 0x36, sizeof pad);
+        for (size_t j = 0; j < sizeof k->bytes; j++)
+            pad[j] ^= k->bytes[j];
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) || !EVP_DigestUpdate(c, pad, 64)) {
+            EVP_MD_CTX_free(c);
+            break;
+        }
+        k->pads[i] = c;
+        if (i == 1) {
+            ok = 1;
+            __atomic_store_n(&k->pads_ready, 1, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&pads_lock);
+    return ok;
+}
+
+/* HMAC-SHA256 of msg from the key's pads: the same bytes as HMAC(). */
+static int pads_hmac(fr_store_key *k, const void *msg, size_t len, unsigned char mac[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned char inner[32];
+    unsigned int n = 0, m = 0;
+    int ok = c && EVP_MD_CTX_copy_ex(c, k->pads[0]) && EVP_DigestUpdate(c, msg, len) &&
+             EVP_DigestFinal_ex(c, inner, &n) && n == 32 && EVP_MD_CTX_copy_ex(c, k->pads[1]) &&
+             EVP_DigestUpdate(c, inner, 32) && EVP_DigestFinal_ex(c, mac, &m) && m == 32;
+    EVP_MD_CTX_free(c);
+    return ok;
+}
+
+void fr_store_key_release(fr_store_key *k)
+{
+    for (int i = 0; i < 2; i++) {
+        EVP_MD_CTX_free(k->pads[i]);
+        k->pads[i] = NULL;
+    }
+    k->pads_ready = 0;
+}
+
 int fr_store_key_fid(fr_store_key *k, const char *rule_id, const char *secret_sha256, char out[13])
 {
     int rc = fr_store_key_load(k);
     if (rc) return rc;
     /* "fid\0" rule "\0" sha: unambiguous, and apart from other uses of the key. */
+    char small[256];
+    size_t nr = strlen(rule_id) + 1, ns = strlen(secret_sha256);
     fr_buf msg = {0};
-    fr_buf_append(&msg, "fid", 4);
-    fr_buf_append(&msg, rule_id, strlen(rule_id) + 1);
-    fr_buf_puts(&msg, secret_sha256);
+    const char *p = small;
+    size_t len = 4 + nr + ns;
+    if (len <= sizeof small) {
+        memcpy(small, "fid", 4);
+        memcpy(small + 4, rule_id, nr);
+        memcpy(small + 4 + nr, secret_sha256, ns);
+    } else {
+        fr_buf_append(&msg, "fid", 4);
+        fr_buf_append(&msg, rule_id, nr);
+        fr_buf_puts(&msg, secret_sha256);
+        p = msg.p;
+    }
     unsigned char mac[32];
     unsigned int maclen = 0;
-    int ok = HMAC(EVP_sha256(), k->bytes, sizeof k->bytes, (const unsigned char *)msg.p, msg.len,
-                  mac, &maclen) != NULL;
+    int ok = make_pads(k) ? pads_hmac(k, p, len, mac)
+                          : HMAC(EVP_sha256(), k->bytes, sizeof k->bytes, (const unsigned char *)p,
+                                 len, mac, &maclen) != NULL;
     fr_buf_release(&msg);
     if (!ok) {
         fr_error_set("HMAC-SHA256 failed");

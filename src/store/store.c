@@ -451,6 +451,7 @@ void fr_store_close(fr_store *s)
     sqlite3_finalize(s->last_run);
     sqlite3_close(s->db);
     free(s->path);
+    fr_store_key_release(&s->key);
     free(s->key.path);
     free(s);
 }
