@@ -4,17 +4,6 @@
  * archive past max_total or max_ratio, no top-level item past its budget (all
  * nesting levels together), nothing touches the filesystem, and an interrupted
  * read never looks complete (FR_EINTR).
- *
- * A zip or gzip file of the usual shapes (deflated or stored zip members,
- * every one a plain file with a printable name, no zip64, no encryption; one or
- * more gzip members around text) whose members fit FR_ARCHIVE_FAST_MAX and
- * every limit with room to spare is read by libdeflate instead (fast_zip,
- * fast_gzip: about three times zlib's speed): every member is decompressed and
- * its CRC checked before the first is delivered, so a fast read either
- * delivers exactly what libarchive would, in the same order, or gives up
- * having delivered nothing and libarchive reads the file (anything odd,
- * damaged or near a limit takes that path, with its cut and its messages).
- * FERRET_NO_LIBDEFLATE=1 turns the fast path off.
  */
 #include "sources/archive.h"
 
@@ -25,9 +14,7 @@
 #include <archive_entry.h>
 #include <dlfcn.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 
 /*
@@ -153,354 +140,9 @@ static void raw_name(const char *name, fr_buf *out)
     fr_buf_puts(out, ".data");
 }
 
-/*
- * libdeflate, loaded like libarchive (no header needed: its five calls are
- * declared here as the library's 1.x API has them). Absent, every archive
- * goes through libarchive.
- */
-struct ld_decompressor;
-enum { LD_SUCCESS = 0, LD_INSUFFICIENT_SPACE = 3 };
-typedef int (*ld_decompress_ex_fn)(struct ld_decompressor *, const void *in, size_t in_nbytes,
-                                   void *out, size_t out_nbytes_avail, size_t *actual_in,
-                                   size_t *actual_out);
-static struct {
-    struct ld_decompressor *(*alloc)(void);
-    void (*free)(struct ld_decompressor *);
-    ld_decompress_ex_fn deflate_ex, gzip_ex;
-    uint32_t (*crc32)(uint32_t crc, const void *buf, size_t len);
-} ld;
-static pthread_once_t ld_once = PTHREAD_ONCE_INIT;
-static int ld_loaded;
-
-static void ld_load(void)
-{
-    void *h = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!h) return;
-    *(void **)&ld.alloc = dlsym(h, "libdeflate_alloc_decompressor");
-    *(void **)&ld.free = dlsym(h, "libdeflate_free_decompressor");
-    *(void **)&ld.deflate_ex = dlsym(h, "libdeflate_deflate_decompress_ex");
-    *(void **)&ld.gzip_ex = dlsym(h, "libdeflate_gzip_decompress_ex");
-    *(void **)&ld.crc32 = dlsym(h, "libdeflate_crc32");
-    ld_loaded = ld.alloc && ld.free && ld.deflate_ex && ld.gzip_ex && ld.crc32;
-}
-
-static _Atomic uint64_t fast_reads;
-
-/* The budget's limits, as both paths say them. */
-static const char BUDGET_MEMBERS[] = "member budget of the top-level item exhausted (members "
-                                     "counted across all nesting levels)";
-static const char BUDGET_BYTES[] = "expansion budget of the top-level item exhausted (bytes "
-                                   "decompressed across all nesting levels)";
-
-int fr_archive_fast_available(void)
-{
-    pthread_once(&ld_once, ld_load);
-    return ld_loaded;
-}
-
-uint64_t fr_archive_fast_reads(void)
-{
-    return fast_reads;
-}
-
-static int fast_ready(void)
-{
-    const char *off = getenv("FERRET_NO_LIBDEFLATE");
-    if (off && *off && strcmp(off, "0")) return 0;
-    return fr_archive_fast_available();
-}
-
-static uint32_t rd16(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return rd16(p) | rd16(p + 2) << 16;
-}
-
-/* The most one archive of len bytes may decompress to on the fast path: below
- * every limit (the total, the ratio, the budget's bytes), so that reaching one
- * is always libarchive's path. */
-static uint64_t fast_cap(size_t len, const fr_archive_limits *lim)
-{
-    uint64_t cap = FR_ARCHIVE_FAST_MAX;
-    if (lim->max_total < cap) cap = lim->max_total;
-    if (lim->budget) { /* an exhausted budget stops the next member, even an empty one */
-        uint64_t b = lim->budget->bytes ? lim->budget->bytes - 1 : 0;
-        if (b < cap) cap = b;
-    }
-    /* total / len > max_ratio is a bomb once total > FR_ARCHIVE_RATIO_MIN_BYTES */
-    uint64_t n = len ? len : 1;
-    uint64_t by_ratio =
-        lim->max_ratio < UINT64_MAX / 2 / n ? (lim->max_ratio + 1) * n - 1 : UINT64_MAX;
-    if (by_ratio < FR_ARCHIVE_RATIO_MIN_BYTES) by_ratio = FR_ARCHIVE_RATIO_MIN_BYTES;
-    return by_ratio < cap ? by_ratio : cap;
-}
-
-/* Whether n members may be delivered without touching a member limit. */
-static int fast_members_ok(uint64_t n, const fr_archive_limits *lim)
-{
-    return n <= lim->max_members && (!lim->budget || n <= lim->budget->members);
-}
-
-typedef struct {
-    const unsigned char *name; /* in the central directory */
-    size_t nlen;
-    uint64_t off, data, csize, usize;
-    uint32_t crc;
-    unsigned method;
-    int file; /* a plain file (else a directory or a link: not delivered) */
-} zent;
-
-static int zent_by_offset(const void *a, const void *b)
-{
-    const zent *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Delivers members [0, n) decompressed into buf (each NUL-terminated), as the
- * libarchive loop would: an interrupt stops the reading (FR_EINTR), the member
- * callback may stop it, and the budget is drawn on member by member — archives
- * nested in a member delivered before draw on it too, so a later member may
- * find it spent (skipped, or cut with what the budget allowed: FR_ELIMIT). */
-static int fast_deliver(const char *const *names, const uint64_t *offs, const uint64_t *lens,
-                        size_t n, char *buf, const fr_archive_limits *lim, fr_member_fn fn,
-                        void *ctx)
-{
-    fr_expand_budget *b = lim->budget;
-    for (size_t i = 0; i < n; i++) {
-        if (fr_interrupted) return FR_EINTR;
-        uint64_t len = lens[i];
-        if (b && (!b->members || !b->bytes)) {
-            const char *why = !b->members ? BUDGET_MEMBERS : BUDGET_BYTES;
-            fn(ctx, names[i], NULL, 0, why);
-            fr_error_set("%s", why);
-            return FR_ELIMIT;
-        }
-        if (b && len > b->bytes) { /* what the budget allows is scanned, and said cut */
-            len = b->bytes;
-            b->members--;
-            b->bytes = 0;
-            buf[offs[i] + len] = 0;
-            fr_buf cut = {0};
-            fr_buf_printf(&cut, "%s: first %zu bytes scanned", BUDGET_BYTES, (size_t)len);
-            fn(ctx, names[i], (const unsigned char *)buf + offs[i], (size_t)len, cut.p);
-            fr_buf_release(&cut);
-            fr_error_set("%s", BUDGET_BYTES);
-            return FR_ELIMIT;
-        }
-        if (b) {
-            b->members--;
-            b->bytes -= len;
-        }
-        if (fn(ctx, names[i], (const unsigned char *)buf + offs[i], (size_t)len, NULL)) break;
-    }
-    return fr_interrupted ? FR_EINTR : FR_OK;
-}
-
-/*
- * A zip of the usual shape read whole by libdeflate. Returns 1 when it read it
- * (*rc: FR_OK or FR_EINTR), 0 when it delivered nothing and libarchive is to
- * read it: no end record where it belongs, zip64, several disks, data before
- * the archive, an encrypted or not deflated/stored member, a member that is not
- * a plain file or directory, a name that is not printable ASCII or not the same
- * in both headers, members whose bytes overlap, sizes or a CRC that do not
- * hold, a limit within reach.
- */
-static int fast_zip(const unsigned char *d, size_t len, const fr_archive_limits *lim,
-                    fr_member_fn fn, void *ctx, int *rc)
-{
-    if (len < 22 || memcmp(d, "PK\x03\x04", 4)) return 0;
-    size_t eocd = len - 22, stop = len - 22 > 65535 ? len - 22 - 65535 : 0;
-    while (memcmp(d + eocd, "PK\x05\x06", 4) || rd16(d + eocd + 20) != len - eocd - 22) {
-        if (eocd == stop) return 0;
-        eocd--;
-    }
-    const unsigned char *e = d + eocd;
-    uint32_t n = rd16(e + 10), cd_size = rd32(e + 12), cd_off = rd32(e + 16);
-    if (rd16(e + 4) || rd16(e + 6) || rd16(e + 8) != n || n == 0 || n == 0xffff ||
-        cd_off == 0xffffffffu || (uint64_t)cd_off + cd_size != eocd ||
-        (eocd >= 20 && !memcmp(d + eocd - 20, "PK\x06\x07", 4)))
-        return 0;
-    zent *z = fr_xcalloc(n, sizeof *z);
-    char *buf = NULL;
-    char **names = NULL;
-    uint64_t *offs = NULL, *lens = NULL;
-    int ok = 0;
-    size_t p = cd_off, nfiles = 0;
-    uint64_t total = 0, cap = fast_cap(len, lim);
-    for (uint32_t i = 0; i < n; i++) {
-        const unsigned char *c = d + p;
-        if (eocd - p < 46 || memcmp(c, "PK\x01\x02", 4)) goto done;
-        zent *ze = &z[i];
-        unsigned host = c[5], flags = rd16(c + 8);
-        ze->method = rd16(c + 10);
-        ze->crc = rd32(c + 16);
-        ze->csize = rd32(c + 20);
-        ze->usize = rd32(c + 24);
-        ze->nlen = rd16(c + 28);
-        size_t xlen = rd16(c + 30), clen = rd16(c + 32);
-        uint32_t ext = rd32(c + 38);
-        ze->off = rd32(c + 42);
-        ze->name = c + 46;
-        if (eocd - p - 46 < ze->nlen + xlen + clen) goto done;
-        p += 46 + ze->nlen + xlen + clen;
-        /* encrypted (0x1, 0x40) or masked headers (0x2000); zip64; disk start */
-        if ((flags & 0x2041) || (ze->method != 0 && ze->method != 8) || rd16(c + 34) ||
-            ze->csize == 0xffffffffu || ze->usize == 0xffffffffu || ze->off == 0xffffffffu ||
-            ze->nlen == 0 || (ze->method == 0 && ze->csize != ze->usize))
-            goto done;
-        for (size_t k = 0; k < ze->nlen; k++) /* libarchive rewrites '\\' in some */
-            if (ze->name[k] < 0x20 || ze->name[k] > 0x7e || ze->name[k] == '\\') goto done;
-        /* Mac resource forks are folded into their files by libarchive */
-        if (ze->nlen >= 9 && !memcmp(ze->name, "__MACOSX/", 9)) goto done;
-        /* libarchive's types: a trailing '/' is a directory; on Unix the mode's
-         * type, none (or a FIFO) being a plain file; else the DOS attribute */
-        int slash = ze->name[ze->nlen - 1] == '/';
-        unsigned type = (ext >> 16) & 0170000;
-        if (host == 3)
-            ze->file = !slash && (type == 0 || type == 0100000 || type == 0010000) ? 1
-                       : slash || type == 0040000 || type == 0120000               ? 0
-                                                                                   : -1;
-        else if (host == 0)
-            ze->file = !slash && !(ext & 0x10);
-        else
-            goto done;
-        if (ze->file < 0 || (!ze->file && (ze->csize > 4096 || ze->usize > 4096))) goto done;
-        if (ze->file) {
-            nfiles++;
-            total += ze->usize;
-            if (ze->usize > lim->max_member || total > cap) goto done;
-        }
-    }
-    if (p != eocd || !fast_members_ok(nfiles, lim)) goto done;
-    qsort(z, n, sizeof *z, zent_by_offset);
-    for (uint32_t i = 0; i < n; i++) {
-        zent *ze = &z[i];
-        uint64_t end = i + 1 < n ? z[i + 1].off : cd_off;
-        const unsigned char *l = d + ze->off;
-        if (ze->off > end || end - ze->off < 30 || memcmp(l, "PK\x03\x04", 4) ||
-            (rd16(l + 6) & 1) || rd16(l + 8) != ze->method || rd16(l + 26) != ze->nlen ||
-            end - ze->off - 30 < (uint64_t)ze->nlen + rd16(l + 28) ||
-            memcmp(l + 30, ze->name, ze->nlen) ||
-            /* libarchive warns of a local header that disagrees, and goes on */
-            (rd32(l + 14) && rd32(l + 14) != ze->crc) ||
-            (rd32(l + 18) && rd32(l + 18) != ze->csize) ||
-            (rd32(l + 22) && rd32(l + 22) != ze->usize))
-            goto done;
-        ze->data = ze->off + 30 + ze->nlen + rd16(l + 28);
-        if (end - ze->data < ze->csize) goto done;
-    }
-    /* every plain file decompressed and checked before any is delivered */
-    buf = fr_xmalloc((size_t)total + nfiles);
-    names = fr_xcalloc(nfiles ? nfiles : 1, sizeof *names);
-    offs = fr_xcalloc(nfiles ? nfiles : 1, sizeof *offs);
-    lens = fr_xcalloc(nfiles ? nfiles : 1, sizeof *lens);
-    struct ld_decompressor *dc = ld.alloc();
-    if (!dc) goto done;
-    uint64_t at = 0;
-    size_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        zent *ze = &z[i];
-        if (!ze->file) continue;
-        if (fr_interrupted) break;
-        size_t got_in = 0, got_out = 0;
-        if (ze->method == 0)
-            memcpy(buf + at, d + ze->data, (size_t)ze->usize);
-        else if (ld.deflate_ex(dc, d + ze->data, (size_t)ze->csize, buf + at, (size_t)ze->usize,
-                               &got_in, &got_out) != LD_SUCCESS ||
-                 got_out != ze->usize)
-            break;
-        if (ld.crc32(0, buf + at, (size_t)ze->usize) != ze->crc) break;
-        buf[at + ze->usize] = 0;
-        names[k] = fr_xmalloc(ze->nlen + 1);
-        memcpy(names[k], ze->name, ze->nlen);
-        names[k][ze->nlen] = 0;
-        offs[k] = at;
-        lens[k++] = ze->usize;
-        at += ze->usize + 1;
-    }
-    ld.free(dc);
-    if (fr_interrupted) {
-        *rc = FR_EINTR;
-        ok = 1;
-    } else if (k == nfiles) {
-        *rc = fast_deliver((const char *const *)names, offs, lens, k, buf, lim, fn, ctx);
-        ok = 1;
-    }
-    for (size_t i = 0; i < k; i++)
-        free(names[i]);
-done:
-    free(names);
-    free(offs);
-    free(lens);
-    free(buf);
-    free(z);
-    return ok;
-}
-
-/*
- * A gzip file (one or more members) around text, read whole by libdeflate:
- * its one member named as libarchive's raw reader names it. Returns as
- * fast_zip; gives up (0) on damage, bytes after the last member, an empty
- * stream, a limit within reach, or content that libarchive would open further
- * (an archive or another compressed stream, or a NUL in its first 512 bytes:
- * it could be a tar).
- */
-static int fast_gzip(const unsigned char *d, size_t len, const char *name,
-                     const fr_archive_limits *lim, fr_member_fn fn, void *ctx, int *rc)
-{
-    if (len < 18 || d[0] != 0x1f || d[1] != 0x8b || d[2] != 8 || !fast_members_ok(1, lim)) return 0;
-    uint64_t cap = fast_cap(len, lim);
-    if (lim->max_member < cap) cap = lim->max_member;
-    uint64_t size = rd32(d + len - 4); /* the last member's size, mod 2^32 */
-    if (size < 4096) size = 4096;
-    if (size > cap) size = cap;
-    char *buf = fr_xmalloc((size_t)size + 1);
-    struct ld_decompressor *dc = ld.alloc();
-    size_t in = 0, out = 0;
-    int ok = 0;
-    while (dc && in < len) {
-        size_t got_in = 0, got_out = 0;
-        if (len - in < 18 || d[in] != 0x1f || d[in + 1] != 0x8b) break;
-        int r = ld.gzip_ex(dc, d + in, len - in, buf + out, (size_t)size - out, &got_in, &got_out);
-        if (r == LD_INSUFFICIENT_SPACE && size < cap) {
-            size = size > cap / 2 ? cap : size * 2;
-            buf = fr_xrealloc(buf, (size_t)size + 1);
-            continue;
-        }
-        if (r != LD_SUCCESS) break;
-        in += got_in;
-        out += got_out;
-    }
-    if (dc) ld.free(dc);
-    if (in == len && out > 0 && !fr_archive_detect((unsigned char *)buf, out) &&
-        !memchr(buf, 0, out < 512 ? out : 512) && !(out >= 2 && !memcmp(buf, "PK", 2))) {
-        buf[out] = 0;
-        fr_buf mname = {0};
-        raw_name(name, &mname);
-        const char *names[1] = {mname.p};
-        uint64_t offs[1] = {0}, lens[1] = {out};
-        *rc = fast_deliver(names, offs, lens, 1, buf, lim, fn, ctx);
-        fr_buf_release(&mname);
-        ok = 1;
-    }
-    free(buf);
-    return ok;
-}
-
 int fr_archive_read(const unsigned char *data, size_t len, const char *name,
                     const fr_archive_limits *lim, fr_member_fn fn, void *ctx)
 {
-    int frc = FR_OK;
-    if (fast_ready() && (fast_zip(data, len, lim, fn, ctx, &frc) ||
-                         fast_gzip(data, len, name, lim, fn, ctx, &frc))) {
-        fast_reads++;
-        if (frc == FR_EINTR) fr_error_set("interrupted");
-        return frc;
-    }
     if (!la_ready()) return FR_ERR;
     struct archive *a = archive_read_new();
     if (!a) {
@@ -560,9 +202,11 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
             fr_buf_printf(&limit, "archive has more than %llu members",
                           (unsigned long long)lim->max_members);
         else if (budget && !budget->members)
-            fr_buf_puts(&limit, BUDGET_MEMBERS);
+            fr_buf_puts(&limit, "member budget of the top-level item exhausted (members counted "
+                                "across all nesting levels)");
         else if (budget && !budget->bytes)
-            fr_buf_puts(&limit, BUDGET_BYTES);
+            fr_buf_puts(&limit, "expansion budget of the top-level item exhausted (bytes "
+                                "decompressed across all nesting levels)");
         if (limit.len) {
             fn(ctx, mname.p, NULL, 0, limit.p);
             rc = FR_ELIMIT;
@@ -617,7 +261,8 @@ int fr_archive_read(const unsigned char *data, size_t len, const char *name,
             total += got;
             if (budget) budget->bytes -= got;
             if (budget && got < n)
-                fr_buf_puts(&limit, BUDGET_BYTES);
+                fr_buf_puts(&limit, "expansion budget of the top-level item exhausted (bytes "
+                                    "decompressed across all nesting levels)");
             else if (total > lim->max_total) {
                 member.len -= (size_t)(total - lim->max_total); /* nothing past the cap */
                 total = lim->max_total;

@@ -38,12 +38,6 @@ int fr_archive_detect(const unsigned char *data, size_t len);
 int fr_archive_read(const unsigned char *data, size_t len, const char *name,
                     const fr_archive_limits *lim, fr_member_fn fn, void *ctx);
 
-/* Whether libdeflate could be loaded (zip and gzip files of the usual shapes
- * are then read by it: archive.c), and how many archives it has read in this
- * process (for tests). */
-int fr_archive_fast_available(void);
-uint64_t fr_archive_fast_reads(void);
-
 /* fr_expand_fn for pipeline items: detect, then read with ferret's limits
  * (src/util/limits.h: a member up to max_member, FR_ARCHIVE_MAX_TOTAL bytes and
  * FR_ARCHIVE_MAX_MEMBERS members per archive, ratio FR_ARCHIVE_MAX_RATIO) and

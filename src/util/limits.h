@@ -49,11 +49,6 @@
 #define FR_ARCHIVE_READ_CHUNK 65536
 /* A member buffer grown past this by one huge member is released after it. */
 #define FR_ARCHIVE_KEEP_BUFFER_MAX ((size_t)64 << 20)
-/* A zip or gzip file whose members together decompress to at most this many
- * bytes is read whole by libdeflate (sources/archive.c: every member
- * decompressed and checked before the first is delivered); a larger one is
- * read member by member through libarchive. */
-#define FR_ARCHIVE_FAST_MAX ((uint64_t)64 << 20)
 
 /* ---- text views (src/detect/guards.c, fr_text_views_of) ---- */
 
