@@ -217,8 +217,9 @@ def netrc(rng):
     name = rng.choice([".netrc", "_netrc"])
     if form == 4:
         p2 = pw(rng)
+        # both passwords are reported; the scorer keys a planted secret by its line
         return crlf([f"machine git.corp.internal login {user(rng)} password {p} machine ftp.corp.internal login ftp password {p2}"]), \
-            [(p, r), (p2, r)], name, None
+            p, name, r
     if form == 0:
         return [f"machine api.heroku.com login ops@corp.internal password {p}",
                 f"machine git.heroku.com login ops@corp.internal password {p}"], [(p, r), (p, r)], name, None

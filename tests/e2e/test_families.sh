@@ -49,7 +49,7 @@ run_ferret scan --db cfg.db cfg1/tree cfg2/tree cfg3/tree cfg4/tree cfg5/tree
 assert_eq "$RC" 1 "the config corpora hold findings"
 run_ferret report --db cfg.db --format jsonl
 printf '%s\n' "$OUT" > cfg.jsonl
-for seed_total in 1:266 2:264 3:262 4:263 5:261; do
+for seed_total in 1:265 2:263 3:261 4:261 5:259; do
   seed=${seed_total%%:*} total=${seed_total##*:}
   python3 -c 'import json, sys
 for l in open(sys.argv[1]):
@@ -66,9 +66,10 @@ for l in open(sys.argv[1]):
   assert_eq "$(grep '^decoy hits:' cfg$seed.txt)" "decoy hits: 0" "seed $seed: no config decoy reported"
 done
 cat cfg1.txt
-# Basic-auth headers, .npmrc _auth and legacy .dockercfg decode to user:password.
+# Basic-auth headers, .npmrc _auth and legacy .dockercfg decode to user:password
+# (read over the five seeds: a seed may draw none of a form).
 for rule in http.basic-auth npmrc.auth dockercfg.auth; do
-  assert_eq "$(pyjsonl cfg1.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$rule'})")" "['structure']" "$rule findings are structure-validated"
+  assert_eq "$(pyjsonl cfg.jsonl "sorted({r['validated'] for r in rows if r['rule'] == '$rule'})")" "['structure']" "$rule findings are structure-validated"
 done
 # Generic rules (corpus/gen-generic.py): values under secret-sounding names in
 # every assignment syntax (Go, make, PHP, Ruby, YAML, JSON, XML, setProperty,
