@@ -408,6 +408,9 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
         /* What each run saw lives in this connection only (see fr_store_findings_in_run). */
         if ((rc = exec(s,
                        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                       /* a writer's batches dirty index pages all over the
+                        * content key index: kept in memory across commits */
+                       " PRAGMA cache_size = -8192;"
                        " PRAGMA temp_store = MEMORY; CREATE TEMP TABLE seen (run_id INTEGER,"
                        " finding_id INTEGER, PRIMARY KEY (run_id, finding_id)) WITHOUT ROWID",
                        "setting pragmas")))

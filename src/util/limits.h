@@ -19,8 +19,11 @@
 /* Results waiting for the single writer (no content bytes, only matches). */
 #define FR_RESULT_QUEUE_DEPTH 1024
 #define FR_RESULT_QUEUE_WAKE  256
-/* The writer commits after this many results or this many milliseconds. */
-#define FR_WRITER_BATCH    512
+/* The writer commits after this many results or this many milliseconds. A
+ * commit writes every page the batch dirtied to the WAL: on git/git's full
+ * scan (165,291 content rows under a random-keyed index) 512 a batch cost the
+ * writer 6.3 s of CPU, 4,096 with an 8 MB page cache 4.3 s. */
+#define FR_WRITER_BATCH    4096
 #define FR_WRITER_FLUSH_MS 250
 /* Errors printed on stderr; the rest are in 'ferret report --skipped'. */
 #define FR_MAX_PRINTED_ERRORS 20

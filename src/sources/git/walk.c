@@ -264,10 +264,18 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
     for (size_t i = 0; i < n && !w->stopped; i++) {
         const fr_tree_entry *e = &t->e[i];
         if (e->type == FR_TREE_COMMIT) continue; /* submodules */
-        /* both trees in git's entry order: one merge pass over prev */
+        /* both trees in git's entry order: one merge pass over prev. Most
+         * entries are the memo's next one unchanged: same id, name and kind
+         * is the same entry, without ordering them. */
+        const fr_tree_entry *pe = pj < pn ? &prev->e[pj] : NULL;
+        if (pe && pe->nlen == e->nlen && pe->type == e->type &&
+            !memcmp(pe->id, e->id, GIT_OID_RAWSZ) && !memcmp(pe->name, e->name, e->nlen)) {
+            pj++;
+            continue;
+        }
         while (pj < pn && fr_tree_entry_cmp(&prev->e[pj], e) < 0)
             pj++;
-        const fr_tree_entry *pe = pj < pn ? &prev->e[pj] : NULL;
+        pe = pj < pn ? &prev->e[pj] : NULL;
         if (pe && !memcmp(pe->id, e->id, GIT_OID_RAWSZ) && !fr_tree_entry_cmp(pe, e)) continue;
         const char *name = e->name;
         size_t nlen = e->nlen;
