@@ -113,4 +113,15 @@ bench "report --summary --format json" report --db "$db" --summary --format json
 bench "report --severity critical" report --db "$db" --severity critical
 bench "report --path 'src/dir0/*' (jsonl)" report --db "$db" --path 'src/dir0/*' --format jsonl
 REF='' bench "sqlite3 occurrences (floor)" sqlite3 "$db" "SELECT * FROM occurrences ORDER BY finding_id"
+# The critical path of one run of each (FERRET_REPORT_TRACE=1: each step's CPU
+# per thread): the sum over the steps of the busiest thread's CPU, what the
+# wall time comes to on an idle machine with two CPUs (on a loaded one, wall
+# times measure the load).
+for args in "" "--format jsonl" "--format html --output $DIR/report.html"; do
+  # shellcheck disable=SC2086
+  FERRET_REPORT_TRACE=1 "$FERRET" report --db "$db" $args 2> "$DIR/trace.txt" > /dev/null || true
+  awk -v what="report ${args%% --output*}" '/^report: / {
+      c = $7 + 0; if ($8 == "+" && $9 + 0 > c) c = $9 + 0; sum += c; steps = steps " " $2 "=" c }
+    END { printf "%-34s critical path %.2f s of CPU (%s )\n", what, sum, steps }' "$DIR/trace.txt"
+done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

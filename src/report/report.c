@@ -624,6 +624,7 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
         rctx c2 = {out, o, 0, {0}, 0};
         void *const cs[2] = {&c, &c2};
         flt.no_spread = 1;
+        flt.no_secret_hash = !o->secret_hashes;
         rc = fr_store_each_finding2(s, &flt, on_json, cs, jsonl_batch);
         c.n += c2.n;
         fr_buf_release(&c2.line);
@@ -631,6 +632,7 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
     }
     case FR_FMT_JSON:
         flt.no_spread = 1;
+        flt.no_secret_hash = !o->secret_hashes;
         fputc('[', out);
         rc = fr_store_each_finding(s, &flt, on_json, &c);
         fputs(c.n ? "\n]\n" : "]\n", out);

@@ -238,13 +238,14 @@ static void rtab_free(rtab *t)
 
 /* A row's text columns as one record in a pool: a NULL mask, then the other
  * values, each NUL-terminated (text is cut at an embedded NUL, as C reads it). */
-static size_t rec_put(fr_buf *pool, sqlite3_stmt *st, int c0, int n)
+static size_t rec_put(fr_buf *pool, sqlite3_stmt *st, int c0, int n, uint32_t skip)
 {
     size_t at = pool->len;
     uint32_t mask = 0;
     fr_buf_append(pool, &mask, sizeof mask);
     for (int i = 0; i < n; i++) {
-        const char *v = (const char *)sqlite3_column_text(st, c0 + i);
+        /* (skip: columns recorded as NULL, read otherwise: not made text) */
+        const char *v = skip >> i & 1 ? NULL : (const char *)sqlite3_column_text(st, c0 + i);
         if (!v) {
             mask |= 1u << i;
             continue;
@@ -329,6 +330,7 @@ typedef struct {
     int first_seen_col;   /* of the finding record */
     int need_intro, keys; /* introduction dates; content keys */
     const char *loc_cols; /* the location columns recorded */
+    int date_col;         /* the author date's column in the location query (1: its own) */
     fr_buf fpool, mpool, cpool, lpool, lpool2, kpool; /* lpool2: the second thread's */
     fin *f;
     size_t nf, capf;
@@ -458,6 +460,8 @@ static int load_findings(load *L, const char *cols, const char *plain, int full,
         return rc;
     }
     int step;
+    /* the secret's hash: when asked for, or to sort by (rule order) */
+    uint32_t nohash = L->flt->no_secret_hash && L->flt->sort == FR_SORT_SEVERITY ? 1u << 8 : 0;
     const char *last_rule = NULL; /* (findings of a rule often come together) */
     int32_t last_ix = -1;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -466,7 +470,10 @@ static int load_findings(load *L, const char *cols, const char *plain, int full,
         if (!slot) continue;
         GROW(L->f, L->nf, L->capf);
         fin *f = &L->f[L->nf];
-        *f = (fin){.id = id, .rec = rec_put(&L->fpool, st, 0, L->nfcol)};
+        /* (the id and, in full loads, the runs and validation are numbers) */
+        *f = (fin){.id = id,
+                   .rec = rec_put(&L->fpool, st, 0, L->nfcol,
+                                  full ? 1u | 1u << 13 | 1u << 14 | 1u << 15 | nohash : 1u)};
         if (full) {
             f->first_run = sqlite3_column_int64(st, 13);
             f->last_run = sqlite3_column_int64(st, 14);
@@ -562,8 +569,10 @@ typedef struct {
     size_t *mindate;       /* per content, in dpool */
     int rc;
     char err[256];
-    double cpu; /* its thread's CPU time */
-    int keys;   /* then the matched content's keys (into kpool) */
+    double cpu;       /* its thread's CPU time */
+    atomic_int *keys; /* then the matched content's keys (into kpool), if this part
+                         is the first to take them; keys_read: it read them */
+    int keys_read;
     fr_buf kpool;
 } part;
 
@@ -575,18 +584,18 @@ static void add_location(part *P, sqlite3_stmt *st, int32_t ci)
 {
     const load *L = P->L;
     if (L->need_intro) {
-        const char *d = (const char *)sqlite3_column_text(st, 1);
+        const char *d = (const char *)sqlite3_column_text(st, L->date_col);
         if (d && (P->mindate[ci] == NONE || strcmp(d, P->dpool.p + P->mindate[ci]) < 0))
-            P->mindate[ci] = str_put(&P->dpool, st, 1);
+            P->mindate[ci] = str_put(&P->dpool, st, L->date_col);
     }
-    if (!sqlite3_column_int(st, 2)) return;
+    if ((L->flt->repo || L->flt->path) && !sqlite3_column_int(st, 2)) return;
     if (L->nlcol == 1 && P->tail[ci] != NONE32) { /* the summary: each repository once */
         const char *v = (const char *)sqlite3_column_text(st, 3), *prev;
         rec_get(&P->lpool, P->l[P->tail[ci]].rec, 1, &prev);
         if (v && prev && !strcmp(v, prev)) return;
     }
     GROW(P->l, P->nl, P->capl);
-    P->l[P->nl] = (lrow){rec_put(&P->lpool, st, 3, L->nlcol), NONE32};
+    P->l[P->nl] = (lrow){rec_put(&P->lpool, st, 3, L->nlcol, 0), NONE32};
     if (P->tail[ci] == NONE32)
         P->head[ci] = (uint32_t)P->nl;
     else
@@ -604,7 +613,8 @@ static void *scan_part(void *arg)
     fr_buf q = {0};
     /* (without the date, the summary's columns are all in an index) */
     fr_buf_printf(&q, "SELECT content_id, %s, 1%s%s, %s FROM locations l%s",
-                  L->need_intro ? "author_date" : "NULL", flt->repo ? " AND l.repo GLOB :repo" : "",
+                  L->need_intro && L->date_col == 1 ? "author_date" : "NULL",
+                  flt->repo ? " AND l.repo GLOB :repo" : "",
                   flt->path ? " AND l.path GLOB :path" : "", L->loc_cols,
                   sparse ? " WHERE content_id = :cid" : " WHERE l.rowid > :lo AND l.rowid <= :hi");
     sqlite3_stmt *st = NULL;
@@ -632,7 +642,9 @@ static void *scan_part(void *arg)
         P->rc = step == SQLITE_DONE ? SQLITE_OK : step;
     }
     sqlite3_finalize(st);
-    if (P->rc == SQLITE_OK && P->keys) P->rc = read_keys(L, P->db, 0, &P->kpool);
+    if (P->rc == SQLITE_OK && P->keys && !atomic_exchange(P->keys, 1) &&
+        (P->rc = read_keys(L, P->db, 0, &P->kpool)) == SQLITE_OK)
+        P->keys_read = 1;
     if (P->rc != SQLITE_OK) snprintf(P->err, sizeof P->err, "%s", sqlite3_errmsg(P->db));
     P->cpu += thread_cpu() - cpu0;
     return NULL;
@@ -762,17 +774,18 @@ static int load_locations(load *L)
     part P[2];
     int np = 1;
     sqlite3 *db2 = NULL;
+    atomic_int keys_claim = 0;
     if (sparse) {
         part_init(&P[0], L, fr_store_db(L->s), 1, 0);
         scan_part(&P[0]);
     } else {
         pthread_t t;
-        /* (a little more on this thread when the other reads the keys too) */
-        int64_t mid = lo + (hi - lo) / 2 + (L->keys ? (hi - lo) / 32 : 0);
+        int64_t mid = lo + (hi - lo) / 2;
         if (hi - lo >= 200000 && (db2 = second_connection(L))) {
             part_init(&P[0], L, fr_store_db(L->s), lo, mid);
             part_init(&P[1], L, db2, mid, hi);
-            P[1].keys = L->keys; /* (while this thread joins the first part) */
+            /* the keys: read by the part that finishes first */
+            if (L->keys) P[0].keys = P[1].keys = &keys_claim;
             np = 2;
             if (pthread_create(&t, NULL, scan_part, &P[1])) {
                 scan_part(&P[1]);
@@ -784,7 +797,6 @@ static int load_locations(load *L)
             if (P[1].rc != SQLITE_OK) { /* (a connection that cannot read it: on ours) */
                 part_free(&P[1]);
                 part_init(&P[1], L, fr_store_db(L->s), mid, hi);
-                P[1].keys = L->keys;
                 scan_part(&P[1]);
             }
         } else {
@@ -793,7 +805,7 @@ static int load_locations(load *L)
         }
     }
     trace("locations", &w0, &c0, np == 2 ? P[1].cpu : -1);
-    int rc = FR_OK;
+    int rc = FR_OK, keys_read = P[0].keys_read || (np == 2 && P[1].keys_read);
     for (int i = 0; i < np; i++) {
         if (P[i].rc != SQLITE_OK && rc == FR_OK) {
             fr_error_set("reading findings: %s", P[i].err);
@@ -803,7 +815,7 @@ static int load_locations(load *L)
     }
     sqlite3_close(db2);
     trace("join", &w0, &c0, -1);
-    if (rc || !L->keys || (np == 2 && P[1].keys)) return rc; /* (keys read by the second part) */
+    if (rc || !L->keys || keys_read) return rc;
     if ((rc = read_keys(L, fr_store_db(L->s), sparse, &L->kpool)) != SQLITE_OK)
         rc = fr_store_sql_error(L->s, "reading findings");
     trace("keys", &w0, &c0, -1);
@@ -1048,7 +1060,8 @@ static int each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_
               .first_seen_col = 11,
               .need_intro = flt->sort == FR_SORT_SEVERITY || flt->since || flt->until,
               .keys = !flt->no_content_key,
-              .loc_cols = LOC_COLS};
+              .loc_cols = LOC_COLS,
+              .date_col = 3 + 6}; /* (LOC_COLS's author_date) */
     uint32_t *order = NULL;
     size_t n = 0;
     int rc = load_all(&L, FINDING_COLS, FINDING_COLS_PLAIN, 1, 0, &order, &n);
@@ -1427,7 +1440,8 @@ int fr_store_summary(fr_store *s, const fr_report_filter *flt_in, int64_t *total
               .nlcol = 1,
               .first_seen_col = 5,
               .need_intro = flt->since || flt->until,
-              .loc_cols = "repo"};
+              .loc_cols = "repo",
+              .date_col = 1};
     uint32_t *order = NULL;
     size_t n = 0;
     int rc = load_all(

@@ -166,6 +166,7 @@ typedef struct {
     size_t max_occurrences; /* > 0: pass at most this many occurrences (the earliest) */
     int no_content_key;     /* fr_occurrence_row.content_key not needed (left NULL): faster */
     int no_spread;          /* fr_finding_row's ncommits, npaths, nrepos not needed (left 0) */
+    int no_secret_hash;     /* fr_finding_row.secret_sha256 not needed (NULL unless sorted by) */
 } fr_report_filter;
 
 /* A filter's occurrence-level parts (repo, path) also choose which occurrences
