@@ -7,7 +7,9 @@
 # threat-indicator rules switched off (each indicators-*.yml overridden by an
 # empty file through --rules); then its second, incremental sweep.
 #   scripts/bench-logs.sh [MB] [PAIRS]      (default 1024 MB, 5 rounds)
-# FERRET=path/to/ferret uses that binary (else build/ is built). Prints each
+# FERRET=path/to/ferret uses that binary (else build/ is built); LOGS=DIR
+# reuses a corpus gen-logs.py wrote there before (generated if DIR is absent).
+# Prints each
 # round's wall and CPU (user+sys) seconds, then the median of the per-round
 # ratios sweep / decompression (wall and CPU), and the load average before and
 # after. The rounds rotate their order, so a drift of the machine's speed is
@@ -23,13 +25,14 @@ if [ -z "${FERRET:-}" ]; then
 fi
 work=$(mktemp -d /tmp/ferret-logbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-python3 corpus/gen-logs.py "$work/logs" --mb "$mb"
+logs=${LOGS:-$work/logs}
+[ -d "$logs" ] || python3 corpus/gen-logs.py "$logs" --mb "$mb"
 export FERRET_CACHE_DIR="$work/cache"
 mkdir "$work/noind"
 for f in patterns/indicators-*.yml; do printf 'rules: []\n' > "$work/noind/$(basename "$f")"; done
-cat "$work"/logs/* > /dev/null   # page cache warm for every side
+cat "$logs"/* > /dev/null   # page cache warm for every side
 cat > "$work/decompress.sh" <<EOF
-for f in "$work"/logs/*; do
+for f in "$logs"/*; do
   case "\$f" in
     *.zip) bsdtar -xOf "\$f" ;;
     *.gz) zcat "\$f" ;;
@@ -49,8 +52,8 @@ timed() { # timed NAME CMD...: appends "NAME wall cpu" to $work/times
   tail -n 1 "$work/t1" | awk '{ printf "%s %.2f %.2f\n", $1, $2, $3 + $4 }' >> "$work/times"
 }
 run_ref() { timed ref bash "$work/decompress.sh"; }
-run_ind() { rm -f "$work/s.db"*; timed ind "$FERRET" scan --quiet --db "$work/s.db" "$work/logs"; }
-run_noind() { rm -f "$work/n.db"*; timed noind "$FERRET" scan --quiet --rules "$work/noind" --db "$work/n.db" "$work/logs"; }
+run_ind() { rm -f "$work/s.db"*; timed ind "$FERRET" scan --quiet --db "$work/s.db" "$logs"; }
+run_noind() { rm -f "$work/n.db"*; timed noind "$FERRET" scan --quiet --rules "$work/noind" --db "$work/n.db" "$logs"; }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$work/times"
 for ((i = 0; i < pairs; i++)); do
@@ -60,7 +63,7 @@ for ((i = 0; i < pairs; i++)); do
     2) run_noind; run_ref; run_ind ;;
   esac
 done
-s=$(date +%s.%N); "$FERRET" scan --quiet --db "$work/s.db" "$work/logs" || true; e=$(date +%s.%N)
+s=$(date +%s.%N); "$FERRET" scan --quiet --db "$work/s.db" "$logs" || true; e=$(date +%s.%N)
 second=$(echo "$e - $s" | bc)
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$work/times" "$pairs" "$second" "$(nproc)" <<'PY'
