@@ -398,6 +398,34 @@ static void put_safe(FILE *out, const char *s)
     fr_buf_release(&b);
 }
 
+/* A stored secret or preview: the store keeps them in fr_buf_put_safe's form
+ * already (a backslash doubled, control and non-UTF-8 bytes as \xNN), as the
+ * JSON, JSONL, SARIF and HTML reports print them; escaping it again printed
+ * each backslash of a secret as four. Only bytes the store could not have
+ * written (a store from elsewhere) are escaped. */
+static void put_stored(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (p && *p >= 0x20 && *p < 0x7F)
+        p++;
+    if (p && !*p) {
+        fputs(s, out);
+        return;
+    }
+    fr_buf b = {0};
+    for (const char *q = s; q && *q;) {
+        const char *e = q;
+        while (*e && *e != '\\')
+            e++;
+        fr_buf_put_safe(&b, q, (size_t)(e - q));
+        if (!*e) break;
+        fr_buf_append(&b, "\\", 1);
+        q = e + 1;
+    }
+    fputs(b.p ? b.p : "", out);
+    fr_buf_release(&b);
+}
+
 static void put_location(FILE *out, const fr_occurrence_row *o)
 {
     if (o->repo && *o->repo) {
@@ -462,12 +490,12 @@ static int on_text(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
     }
     if (ind) { /* the matched text (secrets in it redacted), the ATT&CK mapping */
         fputs("    matched ", out);
-        put_safe(out, f->preview);
+        put_stored(out, f->preview);
         fprintf(out, "\n    attack  %s (ATT&CK v%s)  first seen %s\n", f->attack,
                 f->attack_version ? f->attack_version : "?", f->first_seen);
     } else {
         fprintf(out, "    secret  ");
-        put_safe(out, f->secret ? f->secret : f->preview);
+        put_stored(out, f->secret ? f->secret : f->preview);
         fprintf(out, "  %s  validated: %s  first seen %s\n", f->attack, VALIDATED[f->validated & 3],
                 f->first_seen);
     }

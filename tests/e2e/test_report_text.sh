@@ -47,4 +47,24 @@ assert_eq "$(pyjsonl z.jsonl "[(o['path'], o.get('ci')) for r in rows if r['secr
   "[('z/bundle 1.zip!notes.txt', None)]" "no CI metadata for a text file in any zip"
 assert_eq "$(pyjsonl z.jsonl "[o.get('ci') for r in rows if r['secret_sha256'] == '$(sha256 "$tl")' for o in r['occurrences']]")" \
   "[{'run': '77', 'job': 'build', 'step': 'Run tests'}]" "a log download's run, job and step"
+# A secret holding a backslash: the store keeps secrets and previews escaped
+# once (a backslash doubled, as JSON and JSONL print them); the text report
+# printed them escaped a second time (one backslash of the secret as four).
+pw=$(python3 -c 'import secrets,string; a=string.ascii_letters; r=lambda k: "".join(secrets.choice(a) for _ in range(k)); print("R" + "\\" + ":Z" + r(18) + "7q")')
+mkdir b
+printf 'web1 ansible_password=%s\n' "$pw" > b/hosts.ini
+run_ferret scan --db b.db --store-secrets b
+assert_eq "$RC" 1 "the password with a backslash is found"
+esc=${pw//\\/\\\\}
+run_ferret report --db b.db --show-secrets
+assert_eq "$(printf '%s\n' "$OUT" | grep -c '^    secret  ')" 1 "one secret line"
+assert_eq "$(printf '%s\n' "$OUT" | sed -n 's/^    secret  \([^ ]*\)  .*/\1/p')" "$esc" \
+  "the text report shows the secret's backslash escaped once (two characters), not twice"
+run_ferret report --db b.db --format jsonl --show-secrets
+printf '%s\n' "$OUT" > b.jsonl
+assert_eq "$(pyjsonl b.jsonl "[r['secret'] for r in rows]")" "$(python3 -c 'import sys; print([sys.argv[1]])' "$esc")" \
+  "JSONL's secret is the same stored form"
+run_ferret report --db b.db
+assert_eq "$(printf '%s\n' "$OUT" | sed -n 's/^    secret  \([^ ]*\)  .*/\1/p')" 'R\\:Z****7q' \
+  "the preview's backslash escaped once"
 finish
