@@ -1,10 +1,14 @@
 /*
  * bench_engine: throughput of the detect engine on in-memory buffers.
- *   bench_engine [--rules DIR] [--threads N] [--repeat K] FILE
+ *   bench_engine [--rules DIR] [--threads N] [--repeat K] [--origin O] FILE
  *   bench_engine --print-patterns [--rules DIR]
  * Loads FILE into memory, splits it into 1 MiB chunks (like files of a tree),
  * scans every chunk K times on N threads (each with its own scanner) and prints
- * MB/s. --print-patterns prints the rule patterns, one per line, for ripgrep.
+ * MB/s. --origin says what the chunks are, as the pipeline says it to the
+ * engine (fr_scan_for): "other" (files that are neither CI logs nor pipeline
+ * definitions: source text), "logs", "pipeline" or "all" (every rule: content
+ * whose origin is not known yet; the default). --print-patterns prints the rule patterns, one per
+ * line, for ripgrep.
  */
 #include "detect/detect.h"
 #include "rules/rules.h"
@@ -23,6 +27,7 @@ static const fr_engine *E;
 static const unsigned char *DATA;
 static size_t LEN, NCHUNKS;
 static int REPEAT;
+static unsigned ORIGIN = FR_APPLIES_ALL;
 static atomic_size_t NEXT;
 static atomic_size_t MATCHES;
 
@@ -46,7 +51,7 @@ static void *run(void *arg)
         size_t n = LEN - off < CHUNK ? LEN - off : CHUNK;
         const fr_match *m;
         size_t nm;
-        fr_scan(s, DATA + off, n, &m, &nm);
+        fr_scan_for(s, ORIGIN, DATA + off, n, &m, &nm);
         found += nm;
     }
     atomic_fetch_add(&MATCHES, found);
@@ -66,7 +71,18 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             REPEAT = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--print-patterns"))
+        else if (!strcmp(argv[i], "--origin") && i + 1 < argc) {
+            const char *o = argv[++i];
+            ORIGIN = !strcmp(o, "other")      ? FR_APPLIES_OTHER
+                     : !strcmp(o, "logs")     ? FR_APPLIES_LOGS
+                     : !strcmp(o, "pipeline") ? FR_APPLIES_PIPELINE_DEFS
+                     : !strcmp(o, "all")      ? FR_APPLIES_ALL
+                                              : 0;
+            if (!ORIGIN) {
+                fprintf(stderr, "--origin: other, logs, pipeline or all\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--print-patterns"))
             print = 1;
         else
             file = argv[i];
@@ -83,7 +99,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!file) {
-        fprintf(stderr, "usage: bench_engine [--rules DIR] [--threads N] [--repeat K] FILE\n");
+        fprintf(stderr, "usage: bench_engine [--rules DIR] [--threads N] [--repeat K] "
+                        "[--origin other|logs|pipeline|all] FILE\n");
         return 2;
     }
     FILE *f = fopen(file, "rb");
@@ -116,9 +133,9 @@ int main(int argc, char **argv)
     double mb = (double)LEN * REPEAT / 1e6;
     /* MB/s is wall time (all threads); per-CPU-s is what one busy thread scans
      * in a second of CPU, the figure that holds on a loaded machine. */
-    printf("threads=%d bytes=%zu repeat=%d seconds=%.3f MB/s=%.0f cpu=%.3f MB/cpu-s=%.0f "
-           "matches=%zu\n",
-           threads, LEN, REPEAT, secs, mb / secs, cpu, mb / cpu,
+    printf("threads=%d origin=%u bytes=%zu repeat=%d seconds=%.3f MB/s=%.0f cpu=%.3f "
+           "MB/cpu-s=%.0f matches=%zu\n",
+           threads, ORIGIN, LEN, REPEAT, secs, mb / secs, cpu, mb / cpu,
            (size_t)atomic_load(&MATCHES) / (size_t)REPEAT);
     free(t);
     fr_engine_free(e);

@@ -117,6 +117,15 @@ const fr_engine *fr_scanner_engine(const fr_scanner *s);
  * call on this scanner. Returns FR_OK or FR_ERR. */
 int fr_scan(fr_scanner *s, const unsigned char *data, size_t len, const fr_match **matches,
             size_t *nmatches);
+/* fr_scan for content of known origins (FR_APPLIES_* bits, rules/rules.h):
+ * only the candidates of rules whose applies_to holds one of them are
+ * confirmed (a source file's "key:" lines cost no pipeline-variable confirm).
+ * Every match of a rule that runs is the same as fr_scan's: a rule that does
+ * not apply to an origin never hides one that does (resolve_overlaps).
+ * FR_APPLIES_ALL runs every rule (fr_scan); content whose origin is not known
+ * yet must be scanned with it. */
+int fr_scan_for(fr_scanner *s, unsigned origins, const unsigned char *data, size_t len,
+                const fr_match **matches, size_t *nmatches);
 /* Counters of the last fr_scan call. */
 const fr_scan_stats *fr_scanner_stats(const fr_scanner *s);
 
@@ -163,5 +172,8 @@ void fr_text_views_release(fr_text_views *tv);
  * fr_scanner_stats adds up the views. With one view this is fr_scan. */
 int fr_scan_views(fr_scanner *s, const unsigned char *const *v, const size_t *len, size_t n,
                   const fr_match **matches, size_t *nmatches);
+/* fr_scan_views with the rules of origins only (fr_scan_for). */
+int fr_scan_views_for(fr_scanner *s, unsigned origins, const unsigned char *const *v,
+                      const size_t *len, size_t n, const fr_match **matches, size_t *nmatches);
 
 #endif

@@ -269,6 +269,28 @@ static void add_container(fr_pipeline *p, result *r, const char *data, size_t le
     o->line = o->column = 1;
 }
 
+/* Each scanning thread's buffers for normalised views (a CI log without its
+ * runner's decoration): kept between items so that the log's bytes are written
+ * into pages already mapped; one grown past FR_KEEP_NORM_MAX is not kept.
+ * Released when the thread leaves (norm_release). scan_text is not reentered
+ * while it uses them. */
+static _Thread_local fr_buf tl_norm[2];
+
+static void norm_done(fr_buf *norm)
+{
+    for (int k = 0; k < 2; k++) {
+        if (norm[k].cap > FR_KEEP_NORM_MAX)
+            fr_buf_release(&norm[k]);
+        else
+            fr_buf_reset(&norm[k]);
+    }
+}
+
+static void norm_release(void)
+{
+    fr_buf_release(&tl_norm[0]), fr_buf_release(&tl_norm[1]);
+}
+
 /* Scans text content into r's matches (redacted previews, fingerprints). */
 static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t len, result *r)
 {
@@ -278,7 +300,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
      * plain text); a match's positions are those of its view. */
     fr_text_views tv = {0};
     fr_text_views_of(&tv, (const unsigned char *)data, len);
-    fr_buf norm[2] = {{0}};
+    fr_buf *norm = tl_norm; /* the worker's, reused: a log's bytes land in warm pages */
     int is_log = 0;
     for (size_t k = 0; k < tv.n; k++) {
         if (it->normalize &&
@@ -288,20 +310,26 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
             is_log = 1;
         }
     }
+    const fr_ruleset *rs = fr_engine_rules(p->engine);
+    /* Content whose origin is known has only the candidates of the rules of
+     * that origin confirmed (the others' matches would be dropped below);
+     * content with no place yet every rule's, as whether it waits for its
+     * places depends on them. */
+    unsigned scan_origin = rs->nindicators ? origin_of(it, is_log) : FR_APPLIES_ALL;
     const fr_match *m;
     size_t nm;
-    if (fr_scan_views(sc, tv.p, tv.len, tv.n, &m, &nm)) {
+    if (fr_scan_views_for(sc, scan_origin ? scan_origin : FR_APPLIES_ALL, tv.p, tv.len, tv.n, &m,
+                          &nm)) {
         set_status(it, FR_ST_ERROR, fr_error());
         nm = 0;
     }
     if (!nm && !(p->mask && is_log)) {
-        fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
+        norm_done(norm);
         fr_text_views_release(&tv);
         add_container(p, r, data, len);
         return;
     }
-    const fr_ruleset *rs = fr_engine_rules(p->engine);
-    unsigned origin = rs->nindicators ? origin_of(it, is_log) : FR_APPLIES_ALL;
+    unsigned origin = scan_origin;
     if (!origin) { /* no place yet and not a log: is it a pipeline definition? */
         for (size_t i = 0; i < nm; i++)
             if (rs->rules[m[i].rule].applies_to & FR_APPLIES_PIPELINE_DEFS) {
@@ -357,7 +385,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     for (size_t k = 0; p->mask && !r->withdrawn && k < tv.n; k++)
         if (norm[k].p && tv.p[k] == (const unsigned char *)norm[k].p)
             fr_masking_search(p->mask, tv.p[k], tv.len[k], &r->m, &r->nm, &r->mask_pend);
-    fr_buf_release(&norm[0]), fr_buf_release(&norm[1]);
+    norm_done(norm);
     fr_text_views_release(&tv);
     add_container(p, r, data, len);
 }
@@ -635,6 +663,7 @@ static void *worker_main(void *arg_)
         if (data.cap > FR_KEEP_BUFFER_MAX) fr_buf_release(&data);
     }
     fr_buf_release(&data);
+    norm_release();
     fr_scanner_free(sc);
     return NULL;
 }
