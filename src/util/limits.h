@@ -30,6 +30,8 @@
 /* A worker's load buffer grown past this by one huge item is released after it,
  * so memory stays flat. */
 #define FR_KEEP_BUFFER_MAX ((size_t)64 << 20)
+/* Likewise a scanning thread's normalised-log buffers (two views each). */
+#define FR_KEEP_NORM_MAX ((size_t)16 << 20)
 
 /* ---- archives (src/sources/archive.c, nesting in src/pipeline) ---- */
 
