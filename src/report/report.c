@@ -126,6 +126,10 @@ typedef struct {
     size_t n;
     fr_buf line; /* JSONL: one finding's line, written at once */
     size_t nind; /* text: threat indicators written (their own section, after secrets) */
+    /* text on two threads: out is a memory stream (mp, ml), written to real */
+    FILE *real;
+    char *mp;
+    size_t ml;
 } rctx;
 
 static int dump(json_t *j, FILE *out, size_t flags)
@@ -519,6 +523,43 @@ static int on_text(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
     return FR_OK;
 }
 
+/* Text on two threads (fr_store_each_finding2): a batch printed into a memory
+ * stream, then written in report order. */
+static int text_batch(void *ctx)
+{
+    rctx *c = ctx;
+    if (c->out) fclose(c->out);
+    c->out = NULL;
+    int rc = FR_OK;
+    if (c->ml && fwrite(c->mp, 1, c->ml, c->real) != c->ml) rc = FR_ERR;
+    free(c->mp);
+    c->mp = NULL, c->ml = 0;
+    if (rc == FR_OK && !(c->out = open_memstream(&c->mp, &c->ml))) rc = FR_ERR;
+    if (rc) fr_error_set("cannot write the report");
+    return rc;
+}
+
+/* The secrets of a text report, on two threads. */
+static int text_secrets(fr_store *s, const fr_report_filter *flt, rctx *c)
+{
+    rctx t[2] = {{NULL, c->o, 0, {0}, 0, c->out, NULL, 0},
+                 {NULL, c->o, 0, {0}, 0, c->out, NULL, 0}};
+    int rc = FR_OK;
+    for (int i = 0; i < 2 && rc == FR_OK; i++)
+        if (!(t[i].out = open_memstream(&t[i].mp, &t[i].ml))) rc = FR_ERR;
+    void *const cs[2] = {&t[0], &t[1]};
+    if (rc == FR_OK)
+        rc = fr_store_each_finding2(s, flt, on_text, cs, text_batch);
+    else
+        fr_error_set("out of memory");
+    for (int i = 0; i < 2; i++) {
+        if (t[i].out) fclose(t[i].out);
+        free(t[i].mp);
+        c->n += t[i].n, c->nind += t[i].nind;
+    }
+    return rc;
+}
+
 fr_report_filter fr_report_filter_of(const fr_report_opts *o)
 {
     fr_report_filter f = o->filter;
@@ -624,7 +665,7 @@ static int write_summary(fr_store *s, FILE *out, const fr_report_opts *o,
 
 int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfindings)
 {
-    rctx c = {out, o, 0, {0}, 0};
+    rctx c = {out, o, 0, {0}, 0, NULL, NULL, 0};
     fr_report_filter flt = fr_report_filter_of(o);
     int rc = FR_OK;
     if (o->summary) return write_summary(s, out, o, &flt, nfindings);
@@ -633,11 +674,13 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
         if (!o->all_locations) flt.max_occurrences = FR_TEXT_LOCATIONS;
         flt.no_content_key = 1; /* the text shows no blob ids */
         /* Secrets first, then threat indicators in their own section. */
-        if (flt.kind) {
+        if (flt.kind && strcmp(flt.kind, "secret")) {
             rc = fr_store_each_finding(s, &flt, on_text, &c);
+        } else if (flt.kind) {
+            rc = text_secrets(s, &flt, &c);
         } else {
             flt.kind = "secret";
-            rc = fr_store_each_finding(s, &flt, on_text, &c);
+            rc = text_secrets(s, &flt, &c);
             flt.kind = "indicator";
             if (rc == FR_OK) rc = fr_store_each_finding(s, &flt, on_text, &c);
         }
@@ -649,7 +692,7 @@ int fr_report_write(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
             fprintf(out, "%zu finding%s\n", c.n, c.n == 1 ? "" : "s");
         break;
     case FR_FMT_JSONL: {
-        rctx c2 = {out, o, 0, {0}, 0};
+        rctx c2 = {out, o, 0, {0}, 0, NULL, NULL, 0};
         void *const cs[2] = {&c, &c2};
         flt.no_spread = 1;
         flt.no_secret_hash = !o->secret_hashes;

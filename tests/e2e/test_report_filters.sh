@@ -194,4 +194,22 @@ run_ferret scan --db cfg.db --config cfg.yml r2
 assert_eq "$RC" 1 "the schema-valid sample config loads: one finding"
 run_ferret report --db cfg.db --format jsonl
 assert_eq "$(pyjsonl <(printf '%s\n' "$OUT") "[r['severity'] for r in rows]")" "['low']" "with its severity override"
+
+# Over 2,048 findings, JSONL and text are made on two threads in batches: the
+# same findings, in the same order and with the same content as the JSON
+# report (made on one thread), and the text lists them in that order too.
+mkdir -p empty && run_ferret scan --db many.db empty
+python3 "$FERRET_SRC/tests/tools/synth_store.py" many.db 6000 9000 --repos 7
+"$FERRET" report --db many.db --format json > many.json || true
+"$FERRET" report --db many.db --format jsonl > many.jsonl || true
+"$FERRET" report --db many.db > many.txt || true
+assert_eq "$(python3 - many.json many.jsonl many.txt <<'PY'
+import json, re, sys
+a = json.load(open(sys.argv[1]))
+b = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+ids = re.findall(r"  id (\S+)  ", open(sys.argv[3]).read())
+print(len(a), a == b, ids == [r["id"] for r in a], sum(len(r["occurrences"]) for r in b))
+PY
+)" "6000 True True 9000" "6,000 findings: JSONL and text (two threads) as JSON (one)"
+assert_eq "$(tail -1 many.txt)" "6000 findings" "the text report's count"
 finish
