@@ -53,11 +53,6 @@ struct fr_pack_cache {
     uint64_t seq;
     unsigned char *z; /* compressed bytes read from a pack */
     size_t zcap;
-    /* One inflater for every entry, reset between them: inflateInit and
-     * inflateEnd per object allocated and freed zlib's state and 32 KB window
-     * each time (a malloc of ~40 KB per tree or blob read). */
-    z_stream zs;
-    int zs_ok;
     fr_buf base, delta; /* a chain's intermediates when not cached */
 };
 
@@ -101,7 +96,6 @@ void fr_pack_cache_free(fr_pack_cache *c)
     free(c->slot);
     free(c->ring);
     free(c->z);
-    if (c->zs_ok) inflateEnd(&c->zs);
     fr_buf_release(&c->base);
     fr_buf_release(&c->delta);
     free(c);
@@ -169,22 +163,17 @@ static int inflate_entry(const fr_pack_src *s, const fr_pack_blob *b, uint64_t s
     if (b->end > s->len || at > b->end) return fail(FR_ECORRUPT, why, why_len, "bad bounds", b);
     out->len = 0;
     fr_buf_reserve(out, (size_t)size + 1);
-    if (!c->zs_ok) {
-        memset(&c->zs, 0, sizeof c->zs);
-        if (inflateInit(&c->zs) != Z_OK) return fail(FR_ERR, why, why_len, "zlib init failed", b);
-        c->zs_ok = 1;
-    } else if (inflateReset(&c->zs) != Z_OK) {
-        return fail(FR_ERR, why, why_len, "zlib reset failed", b);
-    }
-    z_stream *z = &c->zs;
-    z->next_out = (unsigned char *)out->p;
-    z->avail_out = (uInt)size + 1; /* one byte more: a longer stream is caught */
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK) return fail(FR_ERR, why, why_len, "zlib init failed", b);
+    z.next_out = (unsigned char *)out->p;
+    z.avail_out = (uInt)size + 1; /* one byte more: a longer stream is caught */
     int zr = Z_OK;
     while (zr == Z_OK && at < b->end) {
         size_t chunk = b->end - at;
         if (s->mem) {
             if (chunk > UINT32_MAX / 2) chunk = UINT32_MAX / 2;
-            z->next_in = (unsigned char *)(s->mem + at);
+            z.next_in = (unsigned char *)(s->mem + at);
         } else {
             if (chunk > FR_PACK_READ_CHUNK) chunk = FR_PACK_READ_CHUNK;
             if (c->zcap < chunk) {
@@ -193,16 +182,20 @@ static int inflate_entry(const fr_pack_src *s, const fr_pack_blob *b, uint64_t s
                 c->z = fr_xmalloc(c->zcap);
             }
             ssize_t r = pread(s->fd, c->z, chunk, (off_t)at);
-            if (r <= 0) return fail(FR_ERR, why, why_len, "cannot read the pack", b);
+            if (r <= 0) {
+                inflateEnd(&z);
+                return fail(FR_ERR, why, why_len, "cannot read the pack", b);
+            }
             chunk = (size_t)r;
-            z->next_in = c->z;
+            z.next_in = c->z;
         }
-        z->avail_in = (uInt)chunk;
-        zr = inflate(z, Z_NO_FLUSH);
-        at += chunk - z->avail_in;
-        if (zr == Z_BUF_ERROR && z->avail_out) zr = Z_OK; /* wants more input */
+        z.avail_in = (uInt)chunk;
+        zr = inflate(&z, Z_NO_FLUSH);
+        at += chunk - z.avail_in;
+        if (zr == Z_BUF_ERROR && z.avail_out) zr = Z_OK; /* wants more input */
     }
-    size_t got = z->total_out;
+    size_t got = z.total_out;
+    inflateEnd(&z);
     if (zr != Z_STREAM_END || got != size)
         return fail(FR_ECORRUPT, why, why_len, "stream does not inflate to its size", b);
     out->len = got;
