@@ -20,10 +20,15 @@ static _Thread_local char err_msg[1024];
 
 void fr_error_set(const char *fmt, ...)
 {
+    /* Formatted apart first: callers add context to the current message
+     * (fr_error_set("%s (step %s)", fr_error(), name)), and vsnprintf into the
+     * buffer it reads from is undefined (glibc printed an empty message). */
+    char tmp[sizeof err_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(err_msg, tmp, sizeof err_msg);
 }
 
 const char *fr_error(void)

@@ -108,6 +108,18 @@ static void test_buf_empty(void)
     fr_buf_release(&b);
 }
 
+/* Context added to the current message keeps the message (the buffer is
+ * read and written by one call). */
+static void test_error_context(void)
+{
+    fr_error_set("no such table: findings");
+    fr_error_set("%s (step %s)", fr_error(), "0007");
+    CHECK_STR(fr_error(), "no such table: findings (step 0007)");
+    fr_error_set("%s (the database needs a schema upgrade)", fr_error());
+    CHECK_STR(fr_error(),
+              "no such table: findings (step 0007) (the database needs a schema upgrade)");
+}
+
 static void test_redact(void)
 {
     const char *s = "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d";
@@ -191,6 +203,7 @@ int main(void)
     test_sha256();
     test_safe_display();
     test_buf_empty();
+    test_error_context();
     test_redact();
     test_entropy_and_size();
     test_queue();
