@@ -1047,6 +1047,13 @@ static void *emit_range(void *arg)
  * two CPUs, half the time of writing a large report. */
 #define EMIT_BATCH 2048
 
+/* FERRET_REPORT_THREADS=1: batches made on one thread, as with one CPU (tests). */
+static int one_thread(void)
+{
+    const char *e = getenv("FERRET_REPORT_THREADS");
+    return e && !strcmp(e, "1");
+}
+
 static int each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_cb cb,
                         void *const ctx[2], fr_batch_cb done)
 {
@@ -1080,11 +1087,20 @@ static int each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_
         trace("sort", &w0, &c0, -1);
         erange E[2] = {{.L = &L, .order = order, .cb = cb, .ctx = ctx[0]},
                        {.L = &L, .order = order, .cb = cb, .ctx = done ? ctx[1] : ctx[0]}};
-        if (!done || n <= EMIT_BATCH || fr_ncpus() < 2) {
+        if (!done) {
             E[0].to = n;
             emit_range(&E[0]);
             rc = E[0].rc;
-            if (done && rc == FR_OK) rc = done(ctx[0]);
+        } else if (n <= EMIT_BATCH || fr_ncpus() < 2 || one_thread()) {
+            /* one thread: each batch passed on when made (done), or the whole
+             * report would wait in ctx[0]'s memory */
+            for (size_t at = 0; at < n && rc == FR_OK; at += EMIT_BATCH) {
+                E[0].from = at, E[0].to = at + EMIT_BATCH < n ? at + EMIT_BATCH : n;
+                emit_range(&E[0]);
+                rc = E[0].rc;
+                if (rc == FR_OK) rc = done(ctx[0]);
+            }
+            if (!n && rc == FR_OK) rc = done(ctx[0]);
         } else {
             /* batch 2k on this thread, 2k + 1 on another, then both passed on in order */
             for (size_t at = 0; at < n && rc == FR_OK; at += 2 * EMIT_BATCH) {

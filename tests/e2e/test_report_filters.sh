@@ -212,4 +212,10 @@ print(len(a), a == b, ids == [r["id"] for r in a], sum(len(r["occurrences"]) for
 PY
 )" "6000 True True 9000" "6,000 findings: JSONL and text (two threads) as JSON (one)"
 assert_eq "$(tail -1 many.txt)" "6000 findings" "the text report's count"
+# One CPU (FERRET_REPORT_THREADS=1): the same batches made on one thread, each
+# written when made (not the whole report held in memory first): same bytes.
+FERRET_REPORT_THREADS=1 "$FERRET" report --db many.db --format jsonl > one.jsonl || true
+FERRET_REPORT_THREADS=1 "$FERRET" report --db many.db > one.txt || true
+assert_eq "$(cmp -s one.jsonl many.jsonl && cmp -s one.txt many.txt && echo same)" "same" \
+  "6,000 findings on one thread: JSONL and text as on two"
 finish
