@@ -432,11 +432,54 @@ static void count_for(sqlite3 *db, const char *sql, const char *name, uint64_t *
     free(q);
 }
 
+/* The merge writes with CHECKs off (merge_batch): an input's rows are checked
+ * against them here instead, a query per table (the lists are schema.sql's
+ * and 0002-triage's), so that a damaged or hand-edited input is refused as
+ * before rather than copied. */
+static const char CHECK_SQL[] =
+    "SELECT EXISTS (SELECT 1 FROM src.content WHERE status IS NULL OR status NOT IN"
+    " ('scanned', 'skipped', 'error')) OR EXISTS (SELECT 1 FROM src.runs WHERE status IS NULL"
+    " OR status NOT IN ('running', 'complete', 'incomplete'))";
+static const char CHECK_TRIAGE_SQL[] =
+    "SELECT EXISTS (SELECT 1 FROM src.triage WHERE status IS NULL OR status NOT IN"
+    " ('open', 'accepted', 'false-positive', 'revoked'))";
+
+static int check_input(fr_store *s, const char *name, const char *origin)
+{
+    sqlite3 *db = fr_store_db(s);
+    uint64_t bad = 0;
+    for (int i = 0; i < 2; i++) {
+        if (i && !has_table(db, name, "triage")) break;
+        char *q = for_input(i ? CHECK_TRIAGE_SQL : CHECK_SQL, name);
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+        free(q);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            bad += (uint64_t)sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_OK) {
+            rc = fr_store_sql_error(s, "checking an input");
+            fr_error_set("%s (%s)", fr_error(), origin);
+            return rc;
+        }
+    }
+    if (bad) {
+        fr_error_set("%s: a row breaks the store's CHECK constraints (a status outside its"
+                     " list): not merged",
+                     origin);
+        return FR_ERR;
+    }
+    return FR_OK;
+}
+
 /* Copies the input attached as name (a file at origin) into main. */
 static int copy_one(fr_store *s, const char *name, const char *origin, fr_merge_stats *stats)
 {
     sqlite3 *db = fr_store_db(s);
-    int rc;
+    int rc = check_input(s, name, origin);
+    if (rc) return rc;
     count_for(db, "SELECT count(*) FROM src.matches", name, &stats->matches);
     count_for(db, "SELECT count(*) FROM src.locations", name, &stats->locations);
     count_for(db, "SELECT count(*) FROM src.findings", name, &stats->findings);

@@ -54,4 +54,21 @@ assert_eq "$RC" 0 "merging all three again"
 assert_eq "$(sqlite3 "$T/org.db" "SELECT group_concat(status || run_id) FROM content;
   SELECT count(*) FROM matches; SELECT count(*) FROM findings")" "$before" "merging again changes nothing"
 assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM runs")" 3 "still three runs"
+
+# The merge writes with CHECKs off: an input whose rows break them (edited by
+# hand, damaged) is refused, exit 2, and the store is left as it was.
+cp "$T/c.db" "$T/bad.db" && cp "$T/c.db" "$T/bad2.db"
+sqlite3 "$T/bad.db" "PRAGMA ignore_check_constraints = ON; UPDATE content SET status = 'bogus'"
+sqlite3 "$T/bad2.db" "PRAGMA ignore_check_constraints = ON;
+  INSERT INTO triage (fid, status, who, at) VALUES ('x', 'bogus', 'me', '2025-01-01')"
+for bad in bad bad2; do
+  run_ferret merge --quiet --db "$T/org.db" "$T/$bad.db"
+  assert_eq "$RC" 2 "$bad: an input breaking a CHECK is not merged"
+  assert_contains "$ERR" "CHECK constraints" "$bad: the error says why"
+  assert_eq "$(sqlite3 "$T/org.db" "SELECT group_concat(status || run_id) FROM content;
+    SELECT count(*) FROM matches; SELECT count(*) FROM findings")" "$before" "$bad: the store unchanged"
+  assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM triage WHERE status = 'bogus';
+    PRAGMA integrity_check")" "0
+ok" "$bad: no bad row in the store"
+done
 finish
