@@ -907,8 +907,10 @@ int fr_report_sarif(fr_store *s, FILE *out, const fr_report_opts *o, size_t *nfi
         json_t *doc =
             json_pack("{s:s,s:s,s:o}", "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
                       "version", "2.1.0", "runs", runs);
-        if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER))
+        if (json_dumpf(doc, out, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER)) {
+            fr_error_set("cannot write the report"); /* (was exit 2 with "unknown error") */
             rc = FR_ERR;
+        }
         fputc('\n', out);
         json_decref(doc);
     }

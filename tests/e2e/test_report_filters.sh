@@ -218,4 +218,18 @@ FERRET_REPORT_THREADS=1 "$FERRET" report --db many.db --format jsonl > one.jsonl
 FERRET_REPORT_THREADS=1 "$FERRET" report --db many.db > one.txt || true
 assert_eq "$(cmp -s one.jsonl many.jsonl && cmp -s one.txt many.txt && echo same)" "same" \
   "6,000 findings on one thread: JSONL and text as on two"
+# A report that cannot be written (a full device) is an error, exit 2, said
+# so, in every format (on one thread and on two).
+if [ -w /dev/full ]; then
+  for fmt in text json jsonl sarif html; do
+    for th in 1 2; do
+      set +e
+      FERRET_REPORT_THREADS=$th "$FERRET" report --db many.db --format $fmt > /dev/full 2> full.err
+      rc=$?
+      set -e
+      assert_eq "$rc $(cat full.err)" "2 ferret: error: cannot write the report" \
+        "$fmt ($th thread(s)) to a full device"
+    done
+  done
+fi
 finish
