@@ -991,6 +991,7 @@ int fr_pipeline_finish(fr_pipeline *p, fr_pipeline_stats *stats)
         if (p->store && fr_store_flush(p->store)) writer_fail(p);
         fr_scanner_free(p->isc);
         fr_buf_release(&p->idata);
+        norm_release(); /* the caller scanned: its thread's log buffers */
         *stats = p->stats;
         int rc = p->stats.store_failed ? FR_ERR : FR_OK;
         if (rc) fr_error_set("%s", p->stats.store_error);
