@@ -383,6 +383,18 @@ KINDS = {
     "telegram": ("saas", "telegram.bot-token", ["TELEGRAM_BOT_TOKEN", "TG_BOT_TOKEN"],
                  lambda g: r(g, DIGITS, 10) + ":AA" + r(g, URLSAFE, 33)),
     "supabase": ("cloud", "supabase.access-token", ["SUPABASE_ACCESS_TOKEN"], lambda g: "sbp_" + r(g, HEX, 40)),
+    # providers-more.yml
+    "google-oauth-access": ("google", "google.oauth-access-token", ["GOOGLE_OAUTH_ACCESS_TOKEN", "gcp_access_token"],
+                            lambda g: "ya29." + g.choice(["a0", "c.", "A0"]) + r(g, URLSAFE, g.randint(100, 160))),
+    "notion": ("saas", "notion.integration-token", ["NOTION_TOKEN", "NOTION_API_KEY"], lambda g: "ntn_" + r(g, ALNUM, 46)),
+    "brevo": ("saas", "brevo.api-key", ["BREVO_API_KEY", "SENDINBLUE_API_KEY"],
+              lambda g: "xkeysib-" + r(g, HEX, 64) + "-" + r(g, ALNUM, 16)),
+    "square": ("saas", "square.access-token", ["SQUARE_ACCESS_TOKEN", "square_token"],
+               lambda g: g.choice(["sq0atp-" + r(g, URLSAFE, 22), "EAAA" + r(g, URLSAFE, 60)])),
+    "planetscale": ("cloud", "planetscale.token", ["PLANETSCALE_SERVICE_TOKEN", "DATABASE_PASSWORD"],
+                    lambda g: g.choice(["pscale_tkn_", "pscale_pw_"]) + r(g, ALNUM, 43)),
+    "discord-webhook": ("messaging", "discord.webhook-url", ["DISCORD_WEBHOOK_URL", "discord_webhook"],
+                        lambda g: "https://discord.com/api/webhooks/" + r(g, DIGITS, 18) + "/" + r(g, URLSAFE, 68)),
     # Keys that are bare UUIDs: found only under their provider's names (uuid-keys.yml).
     "heroku-legacy": ("cloud", "heroku.api-key-legacy", ["HEROKU_API_KEY", "heroku_api_key", "HEROKU_AUTH_TOKEN"], uuid),
     "snyk": ("cicd", "snyk.api-token", ["SNYK_TOKEN", "snyk_api_token"], uuid),
@@ -550,7 +562,13 @@ def decoys(rng):
             "OPENROUTER_API_KEY=sk-or-v1-...", "LANGSMITH_API_KEY=lsv2_pt_...", "XAI_API_KEY=xai-your-key-here",
             "let api_key = \"tskey-api-XXXXXX\".to_string();", "PERPLEXITY_API_KEY=pplx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
             "<datadogApiKey>" + r(rng, HEX, 8) + "</datadogApiKey>", "LINEAR_API_KEY=lin_api_...",
-            "TELEGRAM_BOT_TOKEN=123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "SUPABASE_ACCESS_TOKEN=sbp_<token>"],
+            "TELEGRAM_BOT_TOKEN=123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "SUPABASE_ACCESS_TOKEN=sbp_<token>",
+            # providers-more.yml: stand-ins, short forms, ids that are not secrets, base64 that holds EAAA
+            "GOOGLE_OAUTH_ACCESS_TOKEN=ya29.xxxxx", "NOTION_TOKEN=ntn_your_integration_token",
+            "BREVO_API_KEY=xkeysib-YOUR_API_KEY", "SQUARE_APPLICATION_ID=sq0idp-" + r(rng, URLSAFE, 22),
+            "cert: MIIB" + r(rng, ALNUM, 20) + "EAAA" + r(rng, ALNUM, 60),
+            "PLANETSCALE_SERVICE_TOKEN=pscale_tkn_<token>",
+            "DISCORD_WEBHOOK_URL=https://discord.com/api/webhooks/{webhook.id}/{webhook.token}"],
         "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
                                   "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
     }
