@@ -797,7 +797,17 @@ static void *writer_main(void *arg)
     double last = fr_monotonic();
     for (;;) {
         int timed_out = 0;
-        result *r = fr_queue_pop_timed(p->results, FR_WRITER_FLUSH_MS, &timed_out);
+        result *r = fr_queue_trypop(p->results);
+        if (!r) {
+            /* Caught up with the scanners: a batch worth committing is not kept
+             * open (with the store's write lock) while waiting for more. */
+            if (pending >= FR_WRITER_IDLE_BATCH) {
+                if (p->store && fr_store_flush(p->store)) writer_fail(p);
+                pending = 0;
+                last = fr_monotonic();
+            }
+            r = fr_queue_pop_timed(p->results, FR_WRITER_FLUSH_MS, &timed_out);
+        }
         if (!r && !timed_out) break; /* closed and drained */
         if (r && !p->stopped && write_result(p, r)) {
             deferred = fr_xrealloc(deferred, (ndeferred + 1) * sizeof *deferred);

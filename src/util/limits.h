@@ -25,6 +25,9 @@
  * writer 6.3 s of CPU, 4,096 with an 8 MB page cache 4.3 s. */
 #define FR_WRITER_BATCH    4096
 #define FR_WRITER_FLUSH_MS 250
+/* ... or this many when the writer has caught up with the scanners: a long
+ * batch is for a writer that is behind, not a lock held while it waits. */
+#define FR_WRITER_IDLE_BATCH 512
 /* Errors printed on stderr; the rest are in 'ferret report --skipped'. */
 #define FR_MAX_PRINTED_ERRORS 20
 /* A worker's load buffer grown past this by one huge item is released after it,
