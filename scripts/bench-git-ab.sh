@@ -9,7 +9,9 @@
 # A and B name the binaries (default build/ferret for both); A_ARGS / B_ARGS
 # add options (e.g. B_ARGS="--rules /tmp/rules36": the rule files of another
 # tree). Example, the 36-rule tree before issues 12/13 against HEAD:
-#   git worktree add /tmp/base36 c8f3731^ && (build it in /tmp/base36/build)
+#   git worktree add /tmp/base36 c8f3731^ && (build it in /tmp/base36/build;
+#   that commit's src/pipeline/pipeline.{c,h} each hold a block twice, a
+#   mid-session state: delete the second copy to build it)
 #   A=/tmp/base36/build/ferret B=build/ferret scripts/bench-git-ab.sh \
 #     /tmp/corpora/openai-python 7 2
 set -euo pipefail
