@@ -1029,7 +1029,8 @@ typedef struct {
     fr_finding_cb cb;
     void *ctx;
     int rc;
-    double cpu; /* its thread's CPU time */
+    double cpu;    /* its thread's CPU time */
+    char msg[256]; /* fr_error() of a failure, carried off its thread */
 } erange;
 
 static void *emit_range(void *arg)
@@ -1039,6 +1040,7 @@ static void *emit_range(void *arg)
     E->rc = FR_OK;
     for (size_t i = E->from; i < E->to && E->rc == FR_OK; i++)
         E->rc = emit_finding(E->L, &E->L->f[E->order[i]], &E->a, E->cb, E->ctx);
+    if (E->rc != FR_OK) snprintf(E->msg, sizeof E->msg, "%s", fr_error());
     E->cpu += thread_cpu() - c0;
     return NULL;
 }
@@ -1114,6 +1116,7 @@ static int each_finding(fr_store *s, const fr_report_filter *flt_in, fr_finding_
                 else
                     emit_range(&E[1]);
                 rc = E[0].rc ? E[0].rc : E[1].rc;
+                if (!E[0].rc && E[1].rc) fr_error_set("%s", E[1].msg); /* thread-local */
                 double w1 = fr_monotonic(), c1 = thread_cpu();
                 if (rc == FR_OK) rc = done(ctx[0]);
                 if (rc == FR_OK) rc = done(ctx[1]);
