@@ -543,7 +543,11 @@ int fr_cmd_scan(int argc, char **argv)
     }
     fr_buf_release(&target);
     int64_t run_id = 0;
-    int rc = fr_store_run_begin(store, targets.p, rs->hash, &run_id);
+    /* the run, its rules and its shard in one transaction: a scan killed
+     * here leaves all of them or none (a shard the merge calls incomplete,
+     * never a run of no shard) */
+    int rc = fr_store_batch_begin(store);
+    if (rc == FR_OK) rc = fr_store_run_begin(store, targets.p, rs->hash, &run_id);
     fr_buf_release(&targets);
     if (rc == FR_OK) rc = record_rules(store, rs, cfg);
     fr_buf set_name = {0};
@@ -551,6 +555,7 @@ int fr_cmd_scan(int argc, char **argv)
         rc = fr_store_run_shard(store, run_id, shard.index, shard.count,
                                 shard_set_name(shard_set, &set_name));
     fr_buf_release(&set_name);
+    if (rc == FR_OK) rc = fr_store_flush(store);
     if (rc) {
         error_redacted(path_sc, NULL);
         goto done;

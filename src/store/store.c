@@ -564,14 +564,19 @@ static int step_done(fr_store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? FR_OK : sql_error(s, what);
 }
 
+int fr_store_batch_begin(fr_store *s)
+{
+    if (s->in_txn) return FR_OK;
+    int rc = exec(s, "BEGIN IMMEDIATE", "starting a batch");
+    if (rc == FR_OK) s->in_txn = 1;
+    return rc;
+}
+
 int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
 {
     static const char *const status_names[] = {"scanned", "skipped", "error"};
     int rc;
-    if (!s->in_txn) {
-        if ((rc = exec(s, "BEGIN IMMEDIATE", "starting a batch"))) return rc;
-        s->in_txn = 1;
-    }
+    if ((rc = fr_store_batch_begin(s))) return rc;
     int64_t content_id;
     sqlite3_stmt *st;
     if (it->known) { /* recorded before: find it, and whether locations matter (it has

@@ -110,6 +110,11 @@ typedef struct {
 int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it);
 /* Commits the current batch, if any. */
 int fr_store_flush(fr_store *s);
+/* Begins a batch transaction now (if none is open), so that what follows, up
+ * to fr_store_flush, is committed at once: a scan records its run, its rules
+ * and its shard together, and a scan killed early leaves either none of them
+ * or all (a shard store the merge can call incomplete, never unsharded). */
+int fr_store_batch_begin(fr_store *s);
 
 /* ---- reading ---- */
 typedef struct {

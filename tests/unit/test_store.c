@@ -332,12 +332,42 @@ static void test_locked(void)
     sqlite3_close(holder);
 }
 
+/* A scan's run, rules and shard in one transaction (fr_store_batch_begin):
+ * another connection sees none of them until fr_store_flush, then all. */
+static void test_run_atomic(void)
+{
+    int runs = count("SELECT count(*) FROM runs");
+    int rules = count("SELECT count(*) FROM rules");
+    CHECK(runs >= 1 && rules >= 1);
+    fr_store *s = NULL;
+    CHECK(fr_store_open(&s, path, NULL) == FR_OK);
+    if (!s) return;
+    int64_t run = 0;
+    CHECK(fr_store_batch_begin(s) == FR_OK);
+    CHECK(fr_store_batch_begin(s) == FR_OK); /* already open: nothing more */
+    CHECK(fr_store_run_begin(s, "t", "h", &run) == FR_OK && run == runs + 1);
+    fr_rule_meta rm = {"t.atomic", "Atomic", NULL, "low", "low", "T1552.001", "", NULL, NULL};
+    CHECK(fr_store_put_rule(s, &rm) == FR_OK);
+    CHECK(fr_store_run_shard(s, run, 2, 4, "set-a") == FR_OK);
+    CHECK(count("SELECT count(*) FROM runs") == runs);
+    CHECK(count("SELECT count(*) FROM rules") == rules);
+    CHECK(fr_store_flush(s) == FR_OK);
+    CHECK(count("SELECT count(*) FROM runs") == runs + 1);
+    CHECK(count("SELECT count(*) FROM rules") == rules + 1);
+    CHECK(count("SELECT count(*) FROM runs WHERE status = 'running' AND shard_index = 2"
+                " AND shard_count = 4 AND shard_set = 'set-a'") == 1);
+    fr_run_counts c = {0};
+    CHECK(fr_store_run_end(s, run, 1, &c, NULL) == FR_OK);
+    fr_store_close(s);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
     snprintf(path, sizeof path, "%s/ferret.db", dir);
     umask(022);
     test_roundtrip();
+    test_run_atomic();
     test_refuses_foreign_files();
     test_empty_foreign_db();
     test_concurrent_create();
