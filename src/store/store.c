@@ -85,6 +85,7 @@ struct fr_store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     sqlite3_stmt *last_run; /* kept so fr_run_row strings stay valid */
+    sqlite3_stmt *put_rule; /* prepared on the first fr_store_put_rule */
     int in_txn;
     int needs_upgrade; /* read-only open of a store with migrations to apply */
     char *path;
@@ -452,6 +453,7 @@ void fr_store_close(fr_store *s)
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_finalize(s->last_run);
+    sqlite3_finalize(s->put_rule);
     sqlite3_close(s->db);
     free(s->path);
     fr_store_key_release(&s->key);
@@ -516,10 +518,15 @@ int fr_store_run_end(fr_store *s, int64_t run_id, int complete, const fr_run_cou
     return r == SQLITE_DONE ? FR_OK : sql_error(s, "finishing the run");
 }
 
+static int step_done(fr_store *s, sqlite3_stmt *st, const char *what);
+
+/* Every scan records every rule: one statement prepared once, and a row
+ * rewritten only when the rule's metadata changed (158 prepares and upserts
+ * were a fifth of an incremental re-scan's CPU time). */
 int fr_store_put_rule(fr_store *s, const fr_rule_meta *r)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
+    if (!s->put_rule &&
+        sqlite3_prepare_v2(s->db,
                            "INSERT INTO rules (id, name, description, severity, confidence,"
                            " attack, refs, kind, attack_version)"
                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -527,9 +534,17 @@ int fr_store_put_rule(fr_store *s, const fr_rule_meta *r)
                            " description = excluded.description, severity = excluded.severity,"
                            " confidence = excluded.confidence, attack = excluded.attack,"
                            " refs = excluded.refs, kind = excluded.kind,"
-                           " attack_version = excluded.attack_version",
-                           -1, &st, NULL) != SQLITE_OK)
+                           " attack_version = excluded.attack_version"
+                           " WHERE name IS NOT excluded.name"
+                           " OR description IS NOT excluded.description"
+                           " OR severity IS NOT excluded.severity"
+                           " OR confidence IS NOT excluded.confidence"
+                           " OR attack IS NOT excluded.attack OR refs IS NOT excluded.refs"
+                           " OR kind IS NOT excluded.kind"
+                           " OR attack_version IS NOT excluded.attack_version",
+                           -1, &s->put_rule, NULL) != SQLITE_OK)
         return sql_error(s, "recording rules");
+    sqlite3_stmt *st = s->put_rule;
     bind_text(st, 1, r->id);
     bind_text(st, 2, r->name);
     bind_text(st, 3, r->description);
@@ -539,9 +554,7 @@ int fr_store_put_rule(fr_store *s, const fr_rule_meta *r)
     bind_text(st, 7, r->refs ? r->refs : "");
     bind_text(st, 8, r->kind ? r->kind : "secret");
     bind_text(st, 9, r->attack_version);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? FR_OK : sql_error(s, "recording rules");
+    return step_done(s, st, "recording rules");
 }
 
 int fr_store_flush(fr_store *s)
