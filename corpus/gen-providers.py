@@ -231,6 +231,52 @@ def signalr_cs(rng):
     return f"Endpoint=https://{host};AccessKey={b64key(rng)};Version=1.0;"
 
 
+# ---- providers-2026.yml ---------------------------------------------------------
+
+def discord_bot(rng):
+    """base64url of the bot's numeric id (a snowflake), a timestamp, an HMAC."""
+    uid = str(rng.randrange(10**16, 10**19))
+    return b64url(uid.encode()) + "." + r(rng, URLSAFE, 6) + "." + r(rng, URLSAFE, rng.choice([27, 38]))
+
+
+def mapbox_token(rng):
+    payload = {"u": r(rng, "abcdefghijklmnopqrstuvwxyz", rng.randint(5, 12)), "a": r(rng, LOWER_DIGITS, 25)}
+    return rng.choice(["sk", "tk"]) + "." + b64url(json.dumps(payload, separators=(",", ":")).encode()) + "." + r(rng, URLSAFE, 22)
+
+
+def fly_token(rng):
+    def mac():
+        return "fm2_" + base64.b64encode(F.rbytes(rng, rng.randint(120, 300))).decode()
+    k = rng.randrange(3)
+    if k == 0:
+        return "FlyV1 " + mac()
+    if k == 1:
+        return mac() + "," + mac()
+    return "fo1_" + r(rng, URLSAFE, 43)
+
+
+def supabase_secret(rng):
+    if rng.random() < 0.3:
+        return "sb_secret_" + r(rng, URLSAFE, 31)
+    head = b64url(b'{"alg":"HS256","typ":"JWT"}')
+    if rng.random() < 0.5:
+        body = {"iss": "supabase", "ref": r(rng, "abcdefghijklmnopqrstuvwxyz", 20), "role": "service_role",
+                "iat": 1700000000 + rng.randrange(10**7), "exp": 2015000000 + rng.randrange(10**7)}
+    else:
+        body = {"role": "service_role", "iat": 1625000000 + rng.randrange(10**7), "exp": 1940000000 + rng.randrange(10**7)}
+    return head + "." + b64url(json.dumps(body, separators=(",", ":")).encode()) + "." + r(rng, URLSAFE, 43)
+
+
+def asana_pat(rng):
+    if rng.random() < 0.5:
+        return f"1/{r(rng, DIGITS, 16)}:{r(rng, HEX, 32)}"
+    return f"2/{r(rng, DIGITS, 16)}/{r(rng, DIGITS, 16)}:{r(rng, HEX, 32)}"
+
+
+def coinbase_secret(rng):
+    return rng.choice([r(rng, ALNUM, 32), base64.b64encode(F.rbytes(rng, 64)).decode()])
+
+
 # kind: (family, rule, names to assign it to, generator)
 KINDS = {
     "google-api-key": ("google", "google.api-key", ["GOOGLE_API_KEY", "MAPS_API_KEY", "firebase_api_key"],
@@ -395,6 +441,54 @@ KINDS = {
                     lambda g: g.choice(["pscale_tkn_", "pscale_pw_"]) + r(g, ALNUM, 43)),
     "discord-webhook": ("messaging", "discord.webhook-url", ["DISCORD_WEBHOOK_URL", "discord_webhook"],
                         lambda g: "https://discord.com/api/webhooks/" + r(g, DIGITS, 18) + "/" + r(g, URLSAFE, 68)),
+    # providers-2026.yml (KINDS_2026)
+    "discord-bot": ("messaging", "discord.bot-token", ["DISCORD_BOT_TOKEN", "DISCORD_TOKEN", "discord_token"], discord_bot),
+    "twitch": ("messaging", "twitch.token", ["TWITCH_CLIENT_SECRET", "TWITCH_OAUTH_TOKEN"], lambda g: r(g, LOWER_DIGITS, 30)),
+    "pinecone": ("ai", "pinecone.api-key", ["PINECONE_API_KEY"], lambda g: "pcsk_" + r(g, ALNUM, 6) + "_" + r(g, ALNUM, 64)),
+    "pinecone-legacy": ("ai", "pinecone.api-key", ["PINECONE_API_KEY", "pinecone_key"], uuid),
+    "cohere": ("ai", "cohere.api-key", ["COHERE_API_KEY", "cohere_key"], lambda g: r(g, ALNUM, 40)),
+    "mistral": ("ai", "mistral.api-key", ["MISTRAL_API_KEY"], lambda g: r(g, ALNUM, 32)),
+    "deepseek": ("ai", "deepseek.api-key", ["DEEPSEEK_API_KEY"], lambda g: "sk-" + r(g, HEX, 32)),
+    "elevenlabs": ("ai", "elevenlabs.api-key", ["ELEVENLABS_API_KEY", "ELEVEN_API_KEY"], lambda g: "sk_" + r(g, HEX, 48)),
+    "elevenlabs-legacy": ("ai", "elevenlabs.api-key", ["ELEVENLABS_API_KEY"], lambda g: r(g, HEX, 32)),
+    "mapbox": ("cloud", "mapbox.secret-token", ["MAPBOX_SECRET_TOKEN", "MAPBOX_DOWNLOADS_TOKEN"], mapbox_token),
+    "figma": ("saas", "figma.token", ["FIGMA_TOKEN", "FIGMA_ACCESS_TOKEN"], lambda g: "figd_" + r(g, URLSAFE, 40)),
+    "flyio": ("cloud", "flyio.token", ["FLY_API_TOKEN", "FLY_ACCESS_TOKEN"], fly_token),
+    "vercel": ("cloud", "vercel.token", ["VERCEL_TOKEN"], lambda g: g.choice(["vcp_", "vci_", "vca_"]) + r(g, ALNUM, 56)),
+    "vercel-legacy": ("cloud", "vercel.token", ["VERCEL_TOKEN", "vercel_api_token"], lambda g: r(g, ALNUM, 24)),
+    "netlify": ("cloud", "netlify.token", ["NETLIFY_AUTH_TOKEN"], lambda g: "nfp_" + r(g, ALNUM, 40)),
+    "netlify-legacy": ("cloud", "netlify.token", ["NETLIFY_AUTH_TOKEN", "netlify_token"], lambda g: r(g, URLSAFE, 43)),
+    "render": ("cloud", "render.api-key", ["RENDER_API_KEY"], lambda g: "rnd_" + r(g, ALNUM, 32)),
+    "railway": ("cloud", "railway.token", ["RAILWAY_TOKEN", "RAILWAY_API_TOKEN"], uuid),
+    "supabase-secret": ("cloud", "supabase.secret-key", ["SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_SECRET_KEY"], supabase_secret),
+    "firebase-fcm": ("cloud", "firebase.fcm-server-key", ["FCM_SERVER_KEY", "FIREBASE_SERVER_KEY"],
+                     lambda g: "AAAA" + r(g, URLSAFE, 7) + ":APA91b" + r(g, URLSAFE, 134)),
+    "auth0": ("identity", "auth0.client-secret", ["AUTH0_CLIENT_SECRET"], lambda g: r(g, URLSAFE, 64)),
+    "clerk": ("identity", "clerk.secret-key", ["CLERK_SECRET_KEY"], lambda g: g.choice(["sk_live_", "sk_test_"]) + r(g, ALNUM, 42)),
+    "keycloak": ("identity", "keycloak.client-secret", ["KEYCLOAK_CLIENT_SECRET"], lambda g: r(g, ALNUM, 32)),
+    "algolia": ("saas", "algolia.admin-key", ["ALGOLIA_ADMIN_KEY", "ALGOLIA_API_KEY", "ALGOLIA_WRITE_API_KEY"], lambda g: r(g, HEX, 32)),
+    "asana": ("saas", "asana.token", ["ASANA_ACCESS_TOKEN", "ASANA_PAT"], asana_pat),
+    "airtable": ("saas", "airtable.token", ["AIRTABLE_API_KEY", "AIRTABLE_TOKEN"], lambda g: "pat" + r(g, ALNUM, 14) + "." + r(g, HEX, 64)),
+    "dropbox": ("saas", "dropbox.token", ["DROPBOX_ACCESS_TOKEN"], lambda g: "sl." + g.choice(["u.", "B", "C"]) + r(g, URLSAFE, g.randint(135, 400))),
+    "dropbox-long": ("saas", "dropbox.token", ["DROPBOX_REFRESH_TOKEN", "dropbox_token"], lambda g: r(g, URLSAFE, 64)),
+    "box": ("saas", "box.token", ["BOX_CLIENT_SECRET", "BOX_DEVELOPER_TOKEN"], lambda g: r(g, ALNUM, 32)),
+    "zoom": ("saas", "zoom.secret", ["ZOOM_CLIENT_SECRET", "ZOOM_API_SECRET"], lambda g: r(g, ALNUM, 32)),
+    "launchdarkly": ("saas", "launchdarkly.key", ["LAUNCHDARKLY_SDK_KEY", "LD_SDK_KEY"], lambda g: g.choice(["sdk-", "mob-"]) + uuid(g)),
+    "launchdarkly-api": ("saas", "launchdarkly.key", ["LAUNCHDARKLY_ACCESS_TOKEN"], lambda g: "api-" + uuid(g)),
+    "segment": ("saas", "segment.token", ["SEGMENT_WRITE_KEY"], lambda g: r(g, ALNUM, 32)),
+    "segment-api": ("saas", "segment.token", ["SEGMENT_API_TOKEN"], lambda g: "sgp_" + r(g, ALNUM, 64)),
+    "mixpanel": ("saas", "mixpanel.secret", ["MIXPANEL_API_SECRET", "MIXPANEL_SERVICE_ACCOUNT_SECRET"], lambda g: r(g, ALNUM, 32)),
+    "amplitude": ("saas", "amplitude.secret-key", ["AMPLITUDE_SECRET_KEY"], lambda g: r(g, HEX, 32)),
+    "contentful": ("saas", "contentful.token", ["CONTENTFUL_MANAGEMENT_TOKEN"], lambda g: "CFPAT-" + r(g, URLSAFE, 43)),
+    "contentful-preview": ("saas", "contentful.token", ["CONTENTFUL_PREVIEW_ACCESS_TOKEN", "CONTENTFUL_MANAGEMENT_TOKEN"], lambda g: r(g, URLSAFE, 43)),
+    "sanity": ("saas", "sanity.token", ["SANITY_API_TOKEN", "SANITY_WRITE_TOKEN"], lambda g: "sk" + r(g, ALNUM, 180)),
+    "braintree": ("payments", "braintree.access-token", ["BRAINTREE_ACCESS_TOKEN", "PAYPAL_ACCESS_TOKEN"],
+                  lambda g: "access_token$" + g.choice(["production", "sandbox"]) + "$" + r(g, LOWER_DIGITS, 16) + "$" + r(g, HEX, 32)),
+    "paypal": ("payments", "paypal.client-secret", ["PAYPAL_CLIENT_SECRET"], lambda g: "E" + r(g, URLSAFE, 79)),
+    "razorpay": ("payments", "razorpay.key-secret", ["RAZORPAY_KEY_SECRET"], lambda g: r(g, ALNUM, 24)),
+    "plaid": ("payments", "plaid.credential", ["PLAID_SECRET"], lambda g: r(g, HEX, 30)),
+    "plaid-access": ("payments", "plaid.credential", ["PLAID_ACCESS_TOKEN"], lambda g: "access-" + g.choice(["production", "development", "sandbox"]) + "-" + uuid(g)),
+    "coinbase": ("payments", "coinbase.api-secret", ["COINBASE_API_SECRET"], coinbase_secret),
     # Keys that are bare UUIDs: found only under their provider's names (uuid-keys.yml).
     "heroku-legacy": ("cloud", "heroku.api-key-legacy", ["HEROKU_API_KEY", "heroku_api_key", "HEROKU_AUTH_TOKEN"], uuid),
     "snyk": ("cicd", "snyk.api-token", ["SNYK_TOKEN", "snyk_api_token"], uuid),
@@ -402,6 +496,8 @@ KINDS = {
     "npm-legacy": ("registries", "npm.token-legacy", ["NPM_TOKEN", "npm_auth_token"], uuid),
     "atlas-private-key": ("cloud", "mongodb-atlas.private-key", ["MONGODB_ATLAS_PRIVATE_KEY", "atlas_private_key"], uuid),
 }
+
+KINDS_2026 = set(list(KINDS)[list(KINDS).index("discord-bot"):list(KINDS).index("coinbase") + 1])
 
 # Kinds whose file is not NAME = value.
 SPECIAL = {
@@ -499,6 +595,24 @@ CONTAINERS = [c_env, c_yaml, c_json, c_shell, c_python, c_go, c_properties, c_lo
               c_ts, c_xml, c_xml_attr, c_k8s, c_dockerfile, c_php, c_make, c_setprop, c_tf]
 
 
+def decoys_2026():
+    """providers-2026.yml's decoys (stand-ins, ids that are not secrets, base64
+    holding a prefix), from their own generator: the older decoys keep their
+    values for each seed."""
+    rng = random.Random("decoys-2026")
+    return [
+        "DISCORD_BOT_TOKEN=your-bot-token-here", "client.run(os.environ['DISCORD_TOKEN'])",
+        "FIGMA_TOKEN=figd_<your-token>", "RENDER_API_KEY=rnd_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "AIRTABLE_API_KEY=patXXXXXXXXXXXXXX." + "X" * 64, "AIRTABLE_BASE_ID=app" + r(rng, ALNUM, 14),
+        "FLY_API_TOKEN=fo1_your_token_here", "SUPABASE_SERVICE_ROLE_KEY=<service-role-key>",
+        "SUPABASE_PUBLISHABLE_KEY=sb_publishable_" + r(rng, URLSAFE, 31), "PINECONE_API_KEY=\"{{YOUR_API_KEY}}\"",
+        "ALGOLIA_APP_ID=" + r(rng, UPPER_DIGITS, 10), "LAUNCHDARKLY_SDK_KEY=sdk-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+        "RAILWAY_PROJECT_ID=" + uuid(rng), "PLAID_ENV=sandbox", "BRAINTREE_ACCESS_TOKEN=access_token$sandbox$<merchant>$<token>",
+        "CONTENTFUL_SPACE_ID=" + r(rng, LOWER_DIGITS, 12), "MAPBOX_SECRET_TOKEN=sk.<secret-token>",
+        "blob: " + r(rng, ALNUM, 30) + "eyJpc3MiOiJzdXBhYmFzZSIsInJlZiI6I" + r(rng, ALNUM, 60),
+        "cert: MIIB" + r(rng, ALNUM, 24) + "AAAA" + r(rng, ALNUM, 7) + "APA91b" + r(rng, ALNUM, 100)]
+
+
 # ---- decoys: every line must produce no finding ----------------------------------
 
 def decoys(rng):
@@ -568,7 +682,8 @@ def decoys(rng):
             "BREVO_API_KEY=xkeysib-YOUR_API_KEY", "SQUARE_APPLICATION_ID=sq0idp-" + r(rng, URLSAFE, 22),
             "cert: MIIB" + r(rng, ALNUM, 20) + "EAAA" + r(rng, ALNUM, 60),
             "PLANETSCALE_SERVICE_TOKEN=pscale_tkn_<token>",
-            "DISCORD_WEBHOOK_URL=https://discord.com/api/webhooks/{webhook.id}/{webhook.token}"],
+            "DISCORD_WEBHOOK_URL=https://discord.com/api/webhooks/{webhook.id}/{webhook.token}"] + decoys_2026(),
+
         "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
                                   "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
     }
@@ -593,8 +708,11 @@ def main():
     for kind, (family, rule, make) in sorted(kinds.items()):
         d = os.path.join(tree, family, kind)
         os.makedirs(d, exist_ok=True)
+        # Kinds added with providers-2026.yml draw from their own generator, so the
+        # older kinds' and the decoys' values stay what they were for each seed.
+        g = random.Random(f"{a.seed}/{kind}") if kind in KINDS_2026 else rng
         for i in range(a.per_kind):
-            lines, at, ext, *also = make(rng)  # also: a structure rule that may report it instead
+            lines, at, ext, *also = make(g)  # also: a structure rule that may report it instead
             rel = os.path.join(family, kind, f"{kind}-{i}{ext}")
             with open(os.path.join(tree, rel), "w") as f:
                 f.write("\n".join(lines) + "\n")

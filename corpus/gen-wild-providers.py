@@ -79,6 +79,12 @@ PREFIXED_NO = {  # kinds whose value has no distinctive prefix -> named contexts
  "azure-search-legacy", "azure-event-grid", "azure-ai-legacy", "pagerduty", "heroku-legacy", "snyk",
  "opsgenie", "npm-legacy", "atlas-private-key", "jenkins", "mailgun", "mailchimp", "okta", "jfrog-reference",
  "infisical", "vault-legacy", "telegram", "azure-redis", "azure-iot", "azure-batch", "azure-search",
+ # providers-2026.yml: tokens without a prefix of their own (deepseek's sk-, ElevenLabs' sk_
+ # and Clerk's sk_live_ are read by their provider's word)
+ "discord-bot", "twitch", "pinecone-legacy", "cohere", "mistral", "deepseek", "elevenlabs", "elevenlabs-legacy",
+ "vercel-legacy", "netlify-legacy", "railway", "auth0", "clerk", "keycloak", "algolia", "asana", "dropbox-long",
+ "box", "zoom", "launchdarkly-api", "segment", "mixpanel", "amplitude", "contentful-preview", "sanity", "paypal",
+ "razorpay", "plaid", "coinbase",
 }
 
 def extra_kinds():
@@ -105,14 +111,18 @@ def main():
     exp = []
     for kind, (rule, names, gen) in sorted(kinds.items()):
         d = os.path.join(out, "pos", kind); os.makedirs(d, exist_ok=True)
+        # providers-2026.yml's kinds draw from their own generator (the older kinds keep their values)
+        g = random.Random(f"{seed}/{kind}") if kind in gp.KINDS_2026 else rng
         for cname, c in NAMED.items():
-            v = gen(rng); n = rng.choice(names)
+            v = gen(g); n = g.choice(names)
             p = os.path.join(d, f"n-{cname}.txt")
             also = ["kubernetes.env-password"] if cname == "k8s" else []  # the structure's rule may report it
             open(p, "w").write(c(n, v)); exp.append({"path": p, "kind": kind, "ctx": cname, "rule": [rule] + also, "value": v})
         if kind in PREFIXED_NO: continue
         for cname, c in UNNAMED.items():
-            v = gen(rng)
+            v = gen(g)
+            if kind == "square" and v.startswith("EAAA"):  # EAAA is Square's only next to its name
+                v = "sq0atp-" + v[4:26]
             p = os.path.join(d, f"u-{cname}.txt")
             also = ["http.bearer-token"] if cname == "curl_bearer" else []
             open(p, "w").write(c(v)); exp.append({"path": p, "kind": kind, "ctx": cname, "rule": [rule] + also, "value": v})

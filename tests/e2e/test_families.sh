@@ -101,7 +101,7 @@ for l in open(sys.argv[1]):
   assert_eq "$(grep '^decoy hits:' gen$seed.txt)" "decoy hits: 0" "seed $seed: no generic decoy reported"
 done
 cat gen1.txt
-# Provider families (corpus/gen-providers.py): 106 kinds of prefixed and
+# Provider families (corpus/gen-providers.py): 151 kinds of prefixed and
 # context-named tokens in 17 layouts (NAME = value, YAML, JSON, shell, code in
 # five languages, XML, a Kubernetes env entry, Dockerfile ENV, make,
 # Terraform), keys in source strings and WireGuard / age identities,
@@ -126,8 +126,8 @@ for l in open(sys.argv[1]):
   else
     fail "provider families, seed $seed: targets missed: $(cat prov$seed.txt)"
   fi
-  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 636 "seed $seed: 636 provider secrets planted"
-  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 636 "seed $seed: every provider secret found by its rule"
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 906 "seed $seed: 906 provider secrets planted"
+  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 906 "seed $seed: every provider secret found by its rule"
   assert_eq "$(grep '^decoy hits:' prov$seed.txt)" "decoy hits: 0" "seed $seed: no provider decoy reported"
 done
 cat prov1.txt
@@ -148,6 +148,8 @@ assert_eq "$(pyjsonl prov.jsonl "sum(r['validated'] == 'checksum' for r in rows 
 assert_eq "$(pyjsonl prov.jsonl "sum(r['validated'] == 'none' for r in rows if r['rule'] == 'age.secret-key')")" 30 "30 corrupted age keys reported unverified"
 # Keys in source strings (\n / \r\n escapes, one string per line) still parse.
 assert_eq "$(pyjsonl prov.jsonl "sorted({r['validated'] for r in rows if r['rule'] == 'pem.private-key'})")" "['structure']" "keys in source strings are structure-validated"
+# Supabase: service_role JWTs parse (structure), sb_secret_ keys carry nothing to check.
+assert_eq "$(pv supabase.secret-key)" "['none', 'structure']" "Supabase service_role JWTs are structure-validated"
 # Stripe test-mode keys are reported, at low severity.
 assert_eq "$(pyjsonl prov.jsonl "sorted({r['severity'] for r in rows if r['rule'] == 'stripe.test-key'})")" "['low']" "Stripe test keys are low severity"
 # The same corpus, the same seed: the same findings (generation is deterministic).
