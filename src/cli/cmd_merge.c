@@ -8,6 +8,7 @@
 #include "util/util.h"
 
 #include <getopt.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,13 @@ int fr_cmd_merge(int argc, char **argv)
     const char *db_path = NULL, *key = NULL;
     int busy_ms = 5000, quiet = 0, c;
     fr_merge_opts mo = {0};
+    /* SQLite's allocation statistics (a global mutex taken around every
+     * allocation and free: a merge makes millions) are read by no one. Only
+     * possible before SQLite's first use in the process, as here; otherwise
+     * SQLITE_MISUSE, and the merge runs as before. Callgrind, one input of
+     * 50,000 occurrences into a store of 200,000: 2.857 -> 2.821 G
+     * instructions (-1.3%), plus the atomic operations that avoids. */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:b:qh", opts, NULL)) != -1) {
         switch (c) {
