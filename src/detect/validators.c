@@ -524,6 +524,11 @@ static int pem_parse(const char *pem, size_t n)
     der d = {bin, bin + (m > 0 ? m : 0)};
     if (m <= 0)
         ok = 0;
+    else if (!encrypted_headers && !LABEL_IS("OPENSSH PRIVATE KEY") && m >= 2 && bin[0] != 0x30)
+        /* Every DER key (PKCS#1, SEC1, DSA, PKCS#8) is a SEQUENCE, so even a cut-short one begins
+         * with 0x30 ("MI", "MH", ... in base64): a body that does not is a documentation
+         * example's filler (seen: a certificate's subject under an RSA key label), not a key. */
+        ok = -1;
     else if (LABEL_IS("OPENSSH PRIVATE KEY"))
         ok = openssh_body(bin, (size_t)m) == FR_VALID_STRUCTURE;
     else if (encrypted_headers)
@@ -543,7 +548,7 @@ static int pem_parse(const char *pem, size_t n)
         ok = der_pkcs8(d) || der_pkcs8_encrypted(d);
 #undef LABEL_IS
     free(bin);
-    return ok ? FR_VALID_STRUCTURE : FR_VALID_NONE;
+    return ok < 0 ? FR_VALID_REJECT : ok ? FR_VALID_STRUCTURE : FR_VALID_NONE;
 }
 
 static int pem_key(const unsigned char *s, size_t n)
