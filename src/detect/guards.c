@@ -54,7 +54,18 @@ int fr_is_placeholder(const char *s, size_t n)
     /* Masked values as CI systems print them, and elided ones. */
     if (memmem(s, n, "***", 3) || memmem(s, n, "...", 3) || memmem(s, n, "\xe2\x80\xa6", 3))
         return 1;
-    if (contains_ci(s, n, "xxxx")) return 1;
+    /* xxxx / XXXX typed in one case; a drawn token mixing cases may hold
+     * "Xxxx" by chance */
+    if (memmem(s, n, "xxxx", 4) || memmem(s, n, "XXXX", 4)) return 1;
+    /* {password}, {self.db_password}: a format string's field (f-strings,
+     * str.format, C# interpolation), letters only: an ODBC braced value holds
+     * a password's digits and signs. */
+    if (n >= 4 && s[0] == '{' && s[n - 1] == '}' && isalpha((unsigned char)s[1])) {
+        size_t i = 1;
+        while (i < n - 1 && (isalpha((unsigned char)s[i]) || s[i] == '_' || s[i] == '.'))
+            i++;
+        if (i == n - 1) return 1;
+    }
     /* The digests of nothing (MD5, SHA-1, SHA-256 of ""): what a document or a
      * test writes for "some hash", never a key. */
     static const char *const EMPTY_DIGESTS[] = {
@@ -118,6 +129,8 @@ static const char *const WORD_PREFIXES[] = {"your", "my",    "example",  "sample
  * key, a connection string, a dotfile), the value is a template, a reference
  * or a stand-in far more often than a weak password, and entropy cannot tell
  * them apart: these lists can. */
+/* IIS configuration encryption ([enc:Provider:...:enc]) and WebLogic's
+ * {AES} / {AES256} / {3DES} values are encrypted, not the password. */
 static const char *const CONFIG_PREFIXES[] = {/* secret stores, encrypted values */
                                               "vault:",
                                               "arn:aws:secretsmanager:",
@@ -139,6 +152,10 @@ static const char *const CONFIG_PREFIXES[] = {/* secret stores, encrypted values
                                               "%(",
                                               "!vault",
                                               "{cipher}",
+                                              "[enc:",
+                                              "{aes}",
+                                              "{aes256}",
+                                              "{3des}",
                                               NULL};
 
 static const char *const CONFIG_LOOKUPS[] = {/* env lookups and template markers */
@@ -164,15 +181,17 @@ static const char *const CONFIG_WORDS[] =
      "missing",      "nopassword", "anonymous", "postgres",     "mysql",       "redis",
      "rabbitmq",     "sa",         "demo",      "letmein",      "supersecret", "secretpassword",
      "abc",          "abcd",       "qwerty",    "tiger",        NULL};
-/* Test suites' stand-ins, the whole value maybe with digits after
- * (test_value_96, test_pass). */
-static const char *const CONFIG_TEST_WORDS[] = {"testvalue", "testpass", NULL};
+/* Test suites' stand-ins and filler, the whole value maybe with digits after
+ * (test_value_96, test_pass, dead-beef). */
+static const char *const CONFIG_TEST_WORDS[] = {"testvalue", "testpass", "deadbeef", "cafebabe",
+                                                NULL};
 
 static const char *const CONFIG_WORD_PREFIXES[] = {/* followed by a separator or capital */
                                                    "your",    "my",    "enter",  "insert",
                                                    "replace", "put",   "change", "example",
                                                    "sample",  "dummy", "fake",   "placeholder",
-                                                   "some",    "the",   "set",    NULL};
+                                                   "some",    "the",   "set",    "random",
+                                                   NULL};
 
 /* s[0..n) is made only of characters in set, plus letters and digits. */
 static int word_chars(const char *s, size_t n, const char *set)
@@ -261,6 +280,14 @@ static int config_placeholder(const char *s, size_t n)
     return config_base64(s, n) || config_value(s, n);
 }
 
+/* Whether s[0..n) holds a digit. */
+static int memchr_digit(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isdigit((unsigned char)s[i])) return 1;
+    return 0;
+}
+
 static int config_value(const char *s, size_t n)
 {
     /* Whole-value templates: %VAR%, $VAR, {VAR}, __TOKEN__, @@PASS@@. */
@@ -272,6 +299,43 @@ static int config_value(const char *s, size_t n)
     if (n > v0 + 2 && isdigit((unsigned char)s[v0]) && memchr(s + v0, '.', n - v0) &&
         all_of(s + v0, n - v0, "0123456789.x*-"))
         return 1;
+    /* An absolute path (a dumped environment's "PWD": "/home/zuul"): a
+     * directory, not a password. */
+    if (n >= 2 && s[0] == '/' && isalpha((unsigned char)s[1]) && word_chars(s, n, "/._-") &&
+        (memchr(s + 1, '/', n - 1) ||
+         all_of(s + 1, n - 1, "abcdefghijklmnopqrstuvwxyz0123456789_.-")))
+        return 1;
+    /* Integer constants (SMART_LCYL_PASS = 0x4f, SIOCGLIFTOKEN = -0x3f879678). */
+    size_t x0 = n && s[0] == '-' ? 1 : 0;
+    if (n > x0 + 2 && s[x0] == '0' && (s[x0 + 1] == 'x' || s[x0 + 1] == 'X') &&
+        all_of(s + x0 + 2, n - x0 - 2, "0123456789abcdefABCDEF"))
+        return 1;
+    /* One printf verb (%s, %[3]s, %-8v, %q): a format's slot. */
+    if (n >= 2 && s[0] == '%') {
+        size_t i = 1;
+        if (i < n && s[i] == '[') {
+            while (i < n && s[i] != ']')
+                i++;
+            i++;
+        }
+        while (i < n && strchr("-+ #0123456789.*", s[i]))
+            i++;
+        if (i + 1 == n && isalpha((unsigned char)s[i])) return 1;
+    }
+    /* field names joined by ':' (username:password:uid:gid:gecos:home:shell,
+     * a description of /etc/passwd's fields) */
+    {
+        size_t colons = 0;
+        for (size_t i = 0; i < n; i++)
+            colons += s[i] == ':';
+        if (colons >= 2 && word_chars(s, n, "_:") && !memchr_digit(s, n)) return 1;
+    }
+    /* Other scripts' letters (CJK and the like: three-byte UTF-8): a
+     * localised message (request_password=PDF...), not a password. */
+    for (size_t i = 0; i + 2 < n; i++)
+        if ((unsigned char)s[i] >= 0xe0 && (unsigned char)s[i] <= 0xef &&
+            ((unsigned char)s[i + 1] & 0xc0) == 0x80 && ((unsigned char)s[i + 2] & 0xc0) == 0x80)
+            return 1;
     /* <YourStrong@Passw0rd>, <db password>: a template's slot, whatever it holds. */
     if (n >= 3 && s[0] == '<' && s[n - 1] == '>') return 1;
     /* A status or a scrubber's mark in brackets: (set), [Filtered], [REDACTED]. */
@@ -329,6 +393,23 @@ static int config_value(const char *s, size_t n)
     if (strstr(w, "password") || strstr(w, "passwd") || strstr(w, "pswd") || strstr(w, "pasword") ||
         strstr(w, "secretkey"))
         return 1;
+    /* proxypass, repopwd, somepass (Maven's and the docs' templates),
+     * personal-access-token, MACHINE-PASS: a stand-in made of words naming
+     * what goes there. */
+    if (word_chars(s, n, "-_") && k == strlen(w) && !strpbrk(w, "0123456789") &&
+        (((!strcmp(w + (k > 4 ? k - 4 : 0), "pass") || !strcmp(w + (k > 3 ? k - 3 : 0), "pwd")) &&
+          (!strncmp(w, "proxy", 5) || !strncmp(w, "repo", 4) || !strncmp(w, "some", 4) ||
+           !strncmp(w, "user", 4))) ||
+         (memchr(s, '-', n) &&
+          (strstr(w, "token") || strstr(w, "secret") || strstr(w, "pass") || strstr(w, "key")))))
+        return 1;
+    /* 0000-0000-0000: one character, the dashes aside */
+    {
+        size_t same = 0;
+        for (size_t i = 0; i < k; i++)
+            same += w[i] == w[0];
+        if (k >= 4 && same == k) return 1;
+    }
     /* UPPER_SNAKE constants: enum values and names, not passwords. */
     if (memchr(s, '_', n) && all_of(s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")) return 1;
     /* Alphabet and digit sequences (abcdef, 123456, AB1C2defGH...) are typed, not drawn. */
@@ -341,8 +422,16 @@ static int config_value(const char *s, size_t n)
     for (int i = 0; CONFIG_WORD_PREFIXES[i]; i++) {
         size_t pl = strlen(CONFIG_WORD_PREFIXES[i]);
         if (n > pl && !strncasecmp(s, CONFIG_WORD_PREFIXES[i], pl) &&
-            (strchr("-_. ", s[pl]) || isupper((unsigned char)s[pl])))
+            (strchr("-_. ", s[pl]) || isupper((unsigned char)s[pl]))) {
+            /* "My" starts real passwords too (MyApp-Ans1): a stand-in names
+             * what it stands for (MySecret1, my-api-key, MyDbPass). */
+            if (pl == 2 && !strncasecmp(s, "my", 2) && !strstr(w, "pass") && !strstr(w, "secret") &&
+                !strstr(w, "sekret") && !strstr(w, "word") && !strstr(w, "key") &&
+                !strstr(w, "token") && !strstr(w, "pwd") && !strstr(w, "cred") &&
+                !strstr(w, "value"))
+                continue;
             return 1;
+        }
     }
     return 0;
 }
@@ -351,8 +440,8 @@ static int config_value(const char *s, size_t n)
 
 /* The last word of a secret's name: the name must end in one of these. */
 static const char *const SECRET_TAILS[] = {
-    "password", "passwd", "passwort", "passphrase", "pass",        "pwd", "secret",
-    "token",    "apikey", "key",      "credential", "credentials", NULL};
+    "password", "passwd", "passwort", "passphrase", "pass",        "pwd",    "secret",
+    "token",    "apikey", "key",      "credential", "credentials", "cookie", NULL};
 
 /* Words that, anywhere in a secret-sounding name, say it holds no secret: a
  * token of a grammar or a tokenizer (pad_token, max_tokens), a page cursor
@@ -625,6 +714,17 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
     /* The value: not an identifier, phrase or path, not a file name, not
      * spelled from its own name. */
     if (phrase_value(s, n) || value_from_name(d + ns, ne - ns, s, n)) return 1;
+    /* A mock holding its own name (MockAccessKey = `AccessKey`), a type alias
+     * (PrivateKey = ed25519.PrivateKey). */
+    if (n >= 6 && ne - ns >= n) {
+        const char *name = (const char *)d + ns;
+        size_t nn = ne - ns;
+        for (size_t i = 0; i + n <= nn; i++)
+            if (!strncasecmp(name + i, s, n)) return 1;
+    }
+    if (n > ne - ns + 1 && s[n - (ne - ns) - 1] == '.' &&
+        !memcmp(s + n - (ne - ns), d + ns, ne - ns))
+        return 1;
     size_t lead = s[0] == '/'                                                 ? 1
                   : (n > 2 && (!strncmp(s, "~/", 2) || !strncmp(s, "./", 2))) ? 2
                   : (n > 3 && !strncmp(s, "../", 3))                          ? 3
@@ -634,8 +734,15 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
         return 1;
     if (typed_runs(s, n) >= 3) return 1;
     if (jwt_stand_in(s, n)) return 1;
-    for (int i = 0; KEYBOARD_RUNS[i]; i++)
-        if (contains_ci(s, n, KEYBOARD_RUNS[i])) return 1;
+    /* typed in one case (asdf, QWER); a drawn token mixing cases holds
+     * "SdFG" by chance (1 in ~5,000 of 40 characters) */
+    for (int i = 0; KEYBOARD_RUNS[i]; i++) {
+        char up[8];
+        size_t kl = strlen(KEYBOARD_RUNS[i]);
+        for (size_t k = 0; k <= kl; k++)
+            up[k] = (char)toupper((unsigned char)KEYBOARD_RUNS[i][k]);
+        if (memmem(s, n, KEYBOARD_RUNS[i], kl) || memmem(s, n, up, kl)) return 1;
+    }
     if (s[0] == '=') return 1; /* no base64 and no password starts with padding */
     /* Base64 of a phrase or a stand-in (a-git-token, ACCESS_KEY) is one too. */
     char dec[192];
@@ -736,10 +843,11 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
                 return 1;
         /* Only letters (and separators): a phrase, not a credential, unless
          * the letters are drawn (random_case: AHQFfnmJBxmjFArKVvqf). */
-        size_t letters = 0;
-        for (size_t i = 0; i < n; i++)
+        size_t letters = 0, m = n;
+        if (m > 1 && (s[m - 1] == ',' || s[m - 1] == '.')) m--; /* prose: "respectively," */
+        for (size_t i = 0; i < m; i++)
             letters += isalpha((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
-        if (letters == n && !random_case(s, n)) return 1;
+        if (letters == m && !random_case(s, m)) return 1;
     }
     return 0;
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Wild configuration layouts (issue 12, corpus/gen-wild-configs.py): 100 files
+# of credentials as organisations' repositories hold them (Kubernetes Secrets
+# and ConfigMaps, CI definitions, Dockerfiles, Terraform / Packer / Vagrant,
+# PowerShell, source code in seven languages, notebooks, env / INI / TOML / HCL /
+# properties, systemd / cron / supervisord, LDAP, Redis, SQL init scripts, CIFS,
+# Wi-Fi, rclone, Grafana / Prometheus, logstash / fluentd, Airflow, dbt, Kafka,
+# Tomcat / WildFly / WebLogic / IIS) and 37 decoy files in the same layouts
+# (templates, references, env lookups, encrypted values, stand-ins). Each
+# planted secret must be reported at its line; no decoy may be. Two layouts
+# are known misses (a Grafana provider's auth = "user:pass", postfix's
+# sasl_passwd map): the counts are exact.
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+for seed in 1 2; do
+  python3 "$FERRET_SRC/corpus/gen-wild-configs.py" wild$seed "$seed" > /dev/null
+  run_ferret scan --db w$seed.db --store-secrets wild$seed/pos wild$seed/decoy
+  assert_eq "$RC" 1 "seed $seed: the wild corpus holds findings"
+  run_ferret report --db w$seed.db --format jsonl --show-secrets --all-locations
+  printf '%s\n' "$OUT" > w$seed.jsonl
+  python3 "$FERRET_SRC/corpus/gen-wild-configs.py" --score w$seed.jsonl wild$seed > s$seed.txt
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' wild$seed/expected.json)" 101 "seed $seed: 101 secrets planted"
+  assert_eq "$(sed -n 1p s$seed.txt)" "found 99/101" "seed $seed: planted secrets found at their lines ($(grep MISS s$seed.txt | tr '\n' ' '))"
+  assert_eq "$(grep '^MISS' s$seed.txt | cut -d: -f1 | tr '\n' ' ')" "MISS pos/terraform/grafana.tf MISS pos/etc/postfix/sasl_passwd " "seed $seed: the known misses only"
+  assert_eq "$(sed -n 2p s$seed.txt)" "decoy hits 0" "seed $seed: no decoy reported ($(grep DECOY s$seed.txt | tr '\n' ' '))"
+done
+# The secrets are not printed without --show-secrets.
+run_ferret report --db w1.db --format jsonl
+assert_not_contains "$OUT" "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["secret"])' wild1/expected.json)" "secrets masked by default"
+finish
