@@ -171,6 +171,59 @@ static int file_unchanged(void *ctx, const char *path, uint64_t size, int64_t mt
            FR_OK;
 }
 
+/* Work trees' stat cache (fr_worktree_opts.stat_load/save): rows read from the
+ * store as a repository's work tree is looked at; rows of files hashed kept
+ * here and saved once the run's results are recorded. */
+typedef struct {
+    char *path;
+    int64_t v[6];
+    char oid[41]; /* a blob id in hex */
+} wt_saved;
+typedef struct {
+    fr_store *store;
+    wt_saved *v;
+    size_t n, cap;
+} wt_cache;
+
+static int wt_stat_load(void *ctx, const char *prefix,
+                        void (*add)(void *actx, const char *path, const int64_t v[6],
+                                    const char *oid),
+                        void *actx)
+{
+    wt_cache *c = ctx;
+    return fr_store_each_wt_stat(c->store, prefix, add, actx);
+}
+
+static void wt_stat_save(void *ctx, const char *path, const int64_t v[6], const char *oid)
+{
+    wt_cache *c = ctx;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->v = fr_xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    wt_saved *w = &c->v[c->n++];
+    w->path = fr_xstrdup(path);
+    memcpy(w->v, v, sizeof w->v);
+    snprintf(w->oid, sizeof w->oid, "%s", oid);
+}
+
+/* Saves the rows (save) in one transaction, and frees them. A failure costs
+ * only a slower next sweep. */
+static int wt_stat_flush(wt_cache *c, int save)
+{
+    int rc = c->n && save ? fr_store_batch_begin(c->store) : FR_OK;
+    for (size_t i = 0; i < c->n; i++) {
+        if (rc == FR_OK && save)
+            rc = fr_store_put_wt_stat(c->store, c->v[i].path, c->v[i].v, c->v[i].oid);
+        free(c->v[i].path);
+    }
+    if (c->n && save && fr_store_flush(c->store) && rc == FR_OK) rc = FR_ERR;
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
+    return rc;
+}
+
 /* Blobs scanned before under the current rules, for git: the whole set loaded
  * once (on the first walk that wants it), or one blob at a time. */
 typedef struct {
@@ -595,10 +648,14 @@ int fr_cmd_scan(int argc, char **argv)
     uint64_t files_unchanged = 0;
     /* Work trees: what is not committed (worktree.c), ferret's database aside. */
     file_check wfc = {store, rs->hash};
+    wt_cache wtc = {.store = store};
     fr_worktree_opts wo = {.max_size = max_size,
                            .include_ignored = include_ignored,
                            .unchanged = full ? NULL : file_unchanged,
-                           .unchanged_ctx = &wfc};
+                           .unchanged_ctx = &wfc,
+                           .stat_load = full ? NULL : wt_stat_load,
+                           .stat_save = wt_stat_save,
+                           .stat_ctx = &wtc};
     fr_worktree_stats wts = {0};
     progress_ctx pc = {fr_pipeline_progress(p), fr_monotonic(), 0};
     pthread_t progress_thread;
@@ -679,6 +736,7 @@ int fr_cmd_scan(int argc, char **argv)
             wts.staged += one.staged, wts.modified += one.modified;
             wts.untracked += one.untracked, wts.ignored += one.ignored;
             wts.read += one.read, wts.unchanged += one.unchanged, wts.skipped += one.skipped;
+            wts.tracked += one.tracked, wts.hashed += one.hashed;
         }
         /* A range scan reads a slice of history: no state is checked or saved. */
         if (!range && fr_git_fingerprint(repos.paths[i], fp)) {
@@ -761,6 +819,7 @@ int fr_cmd_scan(int argc, char **argv)
         incomplete = 1;
     }
     if (ps.failed) incomplete = 1;
+    if (wt_stat_flush(&wtc, !prc)) error_redacted(path_sc, NULL);
     /* A repository's state is saved only when everything of it was recorded. */
     for (size_t i = 0; i < repos.n; i++) {
         const char *rh = shard.count && repos.by_blob[i] ? shard_rules : rs->hash;
@@ -833,15 +892,24 @@ int fr_cmd_scan(int argc, char **argv)
                     (unsigned long long)gs.refs, (unsigned long long)gs.commits,
                     (unsigned long long)gs.trees, (unsigned long long)gs.blobs,
                     (unsigned long long)gs.blobs_known, (unsigned long long)gs.unreachable_blobs);
+        uint64_t absent = fr_git_absent_blobs();
+        if (absent)
+            fprintf(stderr,
+                    "ferret: git: not present in this partial clone: %llu blob%s (skipped: the "
+                    "promisor remote holds %s; not an error%s)\n",
+                    (unsigned long long)absent, absent == 1 ? "" : "s", absent == 1 ? "it" : "them",
+                    strict ? ", but --strict makes this exit 2" : "");
         if (shallow)
             fprintf(stderr,
                     "ferret: warning: %zu shallow clone%s: history scanned down to the shallow "
                     "boundary (each boundary commit recorded as skipped)\n",
                     shallow, shallow == 1 ? "" : "s");
-        if (wts.staged + wts.modified + wts.untracked + wts.ignored)
+        if (wts.tracked + wts.staged + wts.modified + wts.untracked + wts.ignored)
             fprintf(stderr,
-                    "ferret: work tree: %llu staged, %llu modified, %llu untracked, %llu ignored; "
+                    "ferret: work tree: %llu tracked (%llu hashed: stat changed), %llu staged, "
+                    "%llu modified, %llu untracked, %llu ignored; "
                     "%llu files read, %llu unchanged since the last sweep\n",
+                    (unsigned long long)wts.tracked, (unsigned long long)wts.hashed,
                     (unsigned long long)wts.staged, (unsigned long long)wts.modified,
                     (unsigned long long)wts.untracked, (unsigned long long)wts.ignored,
                     (unsigned long long)wts.read, (unsigned long long)wts.unchanged);

@@ -119,6 +119,13 @@ typedef struct {
     int incremental; /* only what opts->prev did not cover was walked */
 } fr_git_stats;
 
+/* A partial clone (extensions.partialclone, a promisor remote, or .promisor
+ * packs) lacks the objects its filter left to the promisor remote: such a
+ * blob is recorded as skipped with this reason, not as an error, and counted
+ * here (every repository of the process; read once the pipeline finished). */
+#define FR_GIT_ABSENT_REASON "not present in this partial clone (its promisor remote holds it)"
+uint64_t fr_git_absent_blobs(void);
+
 /* A fingerprint of a repository's refs and object files: unchanged fingerprint
  * (under unchanged rules) means nothing new to scan. */
 int fr_git_fingerprint(const char *path, char out[65]);
@@ -147,13 +154,33 @@ typedef struct {
     int (*unchanged)(void *ctx, const char *path, uint64_t size, int64_t mtime_ns, char *key,
                      size_t keysz);
     void *unchanged_ctx;
+    /* A stat cache of tracked files, as git's index is one (kept by the
+     * caller, by path on disk): a file whose lstat matches the index entry's
+     * or the cache's (size, mtime, ctime, inode, mode; its mtime older than
+     * the look by FR_WT_RACY_NS) has the content id recorded there and is not
+     * read; any other is hashed once and given to stat_save. stat_load calls
+     * add for each row whose path starts with prefix (the work tree, ending in
+     * '/'), in path order. v: size, mtime_ns, ctime_ns, ino, mode, checked_ns
+     * (when the file was looked at). NULL: none (libgit2 re-hashes every
+     * file whose stat differs from the index's, each time). */
+    int (*stat_load)(void *ctx, const char *prefix,
+                     void (*add)(void *actx, const char *path, const int64_t v[6], const char *oid),
+                     void *actx);
+    void (*stat_save)(void *ctx, const char *path, const int64_t v[6], const char *oid);
+    void *stat_ctx;
 } fr_worktree_opts;
+/* A file changed within this long before it was hashed may change again in
+ * the same timestamp tick: its cache row is not trusted (git's racy entries;
+ * 2 s covers file systems with coarse timestamps). */
+#define FR_WT_RACY_NS ((int64_t)2000000000)
 
 typedef struct {
     uint64_t staged;                       /* index blobs differing from HEAD */
     uint64_t modified, untracked, ignored; /* work-tree files by status */
     uint64_t read, unchanged, skipped;     /* of those: read, unchanged since the
                                               last sweep, over the size cap or special */
+    uint64_t tracked, hashed;              /* index entries looked at; files read to hash them
+                                              (their stat matched neither the index nor the cache) */
 } fr_worktree_stats;
 
 /*

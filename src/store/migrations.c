@@ -71,6 +71,15 @@ const fr_migration fr_migrations[] = {
      * and locations_by_content_date, which serve every lookup by content; it
      * cost each location row written (scan or merge) a fourth B-tree. */
     {"0007-drop-locations-by-content", "DROP INDEX IF EXISTS locations_by_content"},
+    /* Work-tree re-scans (issue 11): a tracked file's stat data and the blob
+     * id its content hashed to, so a file whose stat matches neither the
+     * index's nor this row is the only one read (libgit2 never writes the
+     * index back; a checkout copied or touched would be re-hashed whole on
+     * every sweep). A cache of the scanning machine's files: not merged. */
+    {"0008-worktree-stat",
+     "CREATE TABLE IF NOT EXISTS worktree_stat (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+     " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
+     " mode INTEGER NOT NULL, checked_ns INTEGER NOT NULL, oid TEXT NOT NULL) WITHOUT ROWID;"},
 };
 
 const size_t fr_nmigrations = sizeof fr_migrations / sizeof fr_migrations[0];

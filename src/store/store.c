@@ -970,3 +970,40 @@ int fr_store_file_unchanged(fr_store *s, const char *path, uint64_t size, int64_
     if (rc == SQLITE_ROW) return FR_OK;
     return rc == SQLITE_DONE ? FR_ENOTFOUND : sql_error(s, "reading files");
 }
+
+int fr_store_each_wt_stat(fr_store *s, const char *prefix, fr_wt_stat_cb cb, void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT path, size, mtime_ns, ctime_ns, ino, mode, checked_ns, oid"
+                           " FROM worktree_stat WHERE path >= ?1 AND path < ?1 || x'ff'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "reading the work-tree stat cache");
+    bind_text(st, 1, prefix);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t v[6];
+        for (int i = 0; i < 6; i++)
+            v[i] = sqlite3_column_int64(st, i + 1);
+        cb(ctx, col_text(st, 0), v, col_text(st, 7));
+    }
+    sqlite3_finalize(st);
+    return step == SQLITE_DONE ? FR_OK : sql_error(s, "reading the work-tree stat cache");
+}
+
+int fr_store_put_wt_stat(fr_store *s, const char *path, const int64_t v[6], const char *oid)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO worktree_stat (path, size, mtime_ns, ctime_ns,"
+                           " ino, mode, checked_ns, oid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_error(s, "saving the work-tree stat cache");
+    bind_text(st, 1, path);
+    for (int i = 0; i < 6; i++)
+        sqlite3_bind_int64(st, i + 2, v[i]);
+    bind_text(st, 8, oid);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? FR_OK : sql_error(s, "saving the work-tree stat cache");
+}

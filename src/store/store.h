@@ -310,6 +310,14 @@ int fr_store_findings_in_run(fr_store *s, int64_t run_id, uint64_t *n);
 int fr_store_file_unchanged(fr_store *s, const char *path, uint64_t size, int64_t mtime_ns,
                             const char *rules_hash, char *out, size_t outsz);
 
+/* Work trees' stat cache (worktree_stat; sources.h, fr_worktree_opts): per
+ * file on disk its size, mtime_ns, ctime_ns, inode, mode, when it was looked
+ * at (v[0..5]) and the git blob id its content hashed to. each: the rows
+ * whose path starts with prefix; put: one row added or replaced. */
+typedef void (*fr_wt_stat_cb)(void *ctx, const char *path, const int64_t v[6], const char *oid);
+int fr_store_each_wt_stat(fr_store *s, const char *prefix, fr_wt_stat_cb cb, void *ctx);
+int fr_store_put_wt_stat(fr_store *s, const char *path, const int64_t v[6], const char *oid);
+
 /* ---- sharded scans and merging (merge.c) ---- */
 
 /* Records that run_id scanned shard index of count, one of the set named set

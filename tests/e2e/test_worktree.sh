@@ -106,7 +106,8 @@ run_ferret scan --db b.db bare.git
 assert_not_contains "$ERR" "work tree:" "bare repository: no work-tree line"
 git clone -q r clean
 run_ferret scan --db c.db clean
-assert_not_contains "$ERR" "work tree:" "clean checkout: nothing uncommitted"
+assert_eq "$(count_of "$ERR" "modified, 0 untracked")" 0 "clean checkout: nothing uncommitted"
+assert_eq "$(count_of "$ERR" "files read")" 0 "clean checkout: no work-tree file read"
 assert_eq "$(sqlite3 c.db "select count(*) from files")" 0 "clean checkout: no file read from disk"
 
 # an unborn branch: everything staged is new

@@ -81,6 +81,14 @@ void gs_add_unreachable(walk *w, fr_item *it)
     w->stats->unreachable_blobs++;
 }
 
+/* Blobs a partial clone does not have, met by this process's loaders. */
+static atomic_size_t absent_blobs;
+
+uint64_t fr_git_absent_blobs(void)
+{
+    return atomic_load(&absent_blobs);
+}
+
 int gs_load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
 {
     const repo_ctx *rc = it->load_ctx;
@@ -91,9 +99,13 @@ int gs_load_blob(const fr_item *it, fr_buf *out, uint64_t cap, fr_buf *why)
     size_t len;
     git_object_t type;
     int err = git_odb_read_header(&len, &type, t->odb, &oid);
-    if (err == GIT_ENOTFOUND && rc->partial_clone) { /* unread content: the run is incomplete */
-        fr_buf_puts(why, "blob not present locally (partial clone)");
-        return FR_ENOTFOUND;
+    if (err == GIT_ENOTFOUND && rc->partial_clone) {
+        /* Held back by the promisor remote, by the clone's own filter: not
+         * damage. Skipped (the exit code stays; --strict makes it 2) and
+         * counted, so the walk's state is kept and re-scans stay incremental. */
+        fr_buf_puts(why, FR_GIT_ABSENT_REASON);
+        atomic_fetch_add(&absent_blobs, 1);
+        return FR_SKIP;
     }
     if (err) {
         fr_buf_printf(why, "missing or corrupt blob: %s", gs_err());

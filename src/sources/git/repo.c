@@ -291,5 +291,17 @@ int gs_is_partial_clone(git_repository *repo)
         }
         git_config_free(cfg);
     }
+    /* A .promisor pack: what it leaves out was filtered (a clone of a partial
+     * clone does not carry its configuration; git's own test of a promisor
+     * object is an object a promisor pack holds or refers to). */
+    fr_buf d = {0};
+    fr_buf_printf(&d, "%sobjects/pack", git_repository_commondir(repo));
+    DIR *dir = yes ? NULL : opendir(d.p);
+    for (struct dirent *e; dir && !yes && (e = readdir(dir));) {
+        size_t n = strlen(e->d_name);
+        if (n > 9 && !strcmp(e->d_name + n - 9, ".promisor")) yes = 1;
+    }
+    if (dir) closedir(dir);
+    fr_buf_release(&d);
     return yes;
 }

@@ -16,9 +16,22 @@
  *     read by the next sweep.
  *
  * Files that match the index are never read: their content is a blob that
- * history (or the index) already gave. Submodules and nested repositories are
- * left alone; a symbolic link is a name only (its target is not followed). A
- * bare repository has no work tree: nothing is done.
+ * history (or the index) already gave. Whether a tracked file matches is told
+ * by its lstat, as git does: equal to the index entry's (and not racy), or to
+ * the row ferret's stat cache keeps for the path (opts->stat_load: the content
+ * id it hashed to when last read); only a file matching neither is read, to
+ * hash it, and its row saved (with --full no row is trusted). libgit2's status then runs on an
+ * in-memory copy of the index whose entries carry the stat data just checked, so it hashes nothing
+ * again (it cannot write the index back: a scanner leaves the repository alone) and lists only
+ * untracked and ignored files:
+ *
+ *   index entry ──lstat──> equal to the entry's ──────────────> clean
+ *                  │      equal to the cache row's ──> its id ─┐
+ *                  │      else: hash the file (stats->hashed) ─┴─> id == entry's: clean
+ *                  │                                              else: modified (read)
+ *                  └──> gone, another type, a gitlink: left to libgit2's status Submodules and
+ * nested repositories are left alone; a symbolic link is a name only (its target is not followed).
+ * A bare repository has no work tree: nothing is done.
  */
 #include "sources/git/git_int.h"
 
@@ -29,7 +42,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <git2/sys/repository.h>
 #include <sys/stat.h>
+#include <time.h>
 
 typedef struct {
     const fr_worktree_opts *opts;
@@ -169,13 +184,168 @@ static int scan_index(wt_scan *s, git_repository *repo, git_index *idx)
     return rc;
 }
 
-static int scan_workdir(wt_scan *s, git_repository *repo)
+/* ------------------------------------------------------ stat cache --- */
+
+typedef struct {
+    char *path; /* relative to the work tree */
+    int64_t v[6];
+    git_oid id;
+} wt_row;
+
+typedef struct {
+    wt_row *v;
+    size_t n, cap, prefix_len;
+} wt_rows;
+
+static void add_row(void *ctx, const char *path, const int64_t v[6], const char *oid)
+{
+    wt_rows *r = ctx;
+    if (strlen(path) <= r->prefix_len) return;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 256;
+        r->v = fr_xrealloc(r->v, r->cap * sizeof *r->v);
+    }
+    wt_row *w = &r->v[r->n];
+    if (git_oid_fromstr(&w->id, oid)) return;
+    w->path = fr_xstrdup(path + r->prefix_len);
+    memcpy(w->v, v, sizeof w->v);
+    r->n++;
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(((const wt_row *)a)->path, ((const wt_row *)b)->path);
+}
+
+static const wt_row *find_row(const wt_rows *r, const char *path)
+{
+    wt_row key = {.path = (char *)path};
+    return r->n ? bsearch(&key, r->v, r->n, sizeof *r->v, cmp_row) : NULL;
+}
+
+static int64_t ns_of(const struct timespec *t)
+{
+    return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* The mode git records for a file of this type (0: not a file git tracks). */
+static uint32_t git_mode(const struct stat *st)
+{
+    if (S_ISLNK(st->st_mode)) return GIT_FILEMODE_LINK;
+    if (!S_ISREG(st->st_mode)) return 0;
+    return st->st_mode & S_IXUSR ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+}
+
+/* The entry's stat data as libgit2 fills it from a file's (so its status
+ * compares equal). */
+static void set_stat(git_index_entry *e, const struct stat *st)
+{
+    e->ctime.seconds = (int32_t)st->st_ctim.tv_sec;
+    e->ctime.nanoseconds = (uint32_t)st->st_ctim.tv_nsec;
+    e->mtime.seconds = (int32_t)st->st_mtim.tv_sec;
+    e->mtime.nanoseconds = (uint32_t)st->st_mtim.tv_nsec;
+    e->dev = (uint32_t)st->st_rdev; /* libgit2 1.5 records st_rdev */
+    e->ino = (uint32_t)st->st_ino;
+    e->uid = st->st_uid;
+    e->gid = st->st_gid;
+    e->file_size = (uint32_t)st->st_size;
+}
+
+/* Whether the index entry's stat data is the file's, and not racy (changed
+ * in the second the index was written: then git re-hashes it too). */
+static int index_stat_eq(const git_index_entry *e, const struct stat *st, int64_t index_mtime)
+{
+    return e->file_size == (uint32_t)st->st_size &&
+           e->mtime.seconds == (int32_t)st->st_mtim.tv_sec &&
+           e->mtime.nanoseconds == (uint32_t)st->st_mtim.tv_nsec &&
+           e->ctime.seconds == (int32_t)st->st_ctim.tv_sec &&
+           e->ctime.nanoseconds == (uint32_t)st->st_ctim.tv_nsec &&
+           e->ino == (uint32_t)st->st_ino && ns_of(&st->st_mtim) < index_mtime;
+}
+
+static int row_stat_eq(const wt_row *r, const struct stat *st, uint32_t mode)
+{
+    return r->v[0] == (int64_t)st->st_size && r->v[1] == ns_of(&st->st_mtim) &&
+           r->v[2] == ns_of(&st->st_ctim) && r->v[3] == (int64_t)st->st_ino &&
+           r->v[4] == (int64_t)mode && r->v[1] < r->v[5] - FR_WT_RACY_NS;
+}
+
+/* An in-memory copy of idx whose entries for files equal to their index
+ * content carry the files' stat data (see the top of the file); modified
+ * files found here are submitted here. NULL: keep idx (no cache, conflicts). */
+static git_index *refreshed_index(wt_scan *s, git_repository *repo, git_index *idx)
+{
+    const fr_worktree_opts *o = s->opts;
+    if ((!o->stat_load && !o->stat_save) || git_index_has_conflicts(idx)) return NULL;
+    git_index *mem = NULL;
+    if (git_index_new(&mem)) return NULL;
+    wt_rows rows = {.prefix_len = strlen(s->workdir)};
+    if (o->stat_load && o->stat_load(o->stat_ctx, s->workdir, add_row, &rows))
+        while (rows.n) /* a cache that cannot be read: every file is looked at afresh */
+            free(rows.v[--rows.n].path);
+    if (rows.n > 1)
+        qsort(rows.v, rows.n, sizeof *rows.v, cmp_row); /* git's order is not the store's */
+    struct stat ist;
+    const char *ipath = git_index_path(idx);
+    int64_t index_mtime = ipath && stat(ipath, &ist) == 0 ? ns_of(&ist.st_mtim) : 0;
+    fr_buf disk = {0};
+    int failed = 0;
+    for (size_t i = 0, n = git_index_entrycount(idx); i < n && !failed && !s->stopped; i++) {
+        const git_index_entry *e = git_index_get_byindex(idx, i);
+        git_index_entry c = *e;
+        struct stat st;
+        uint32_t mode = 0;
+        s->stats->tracked++;
+        fr_buf_reset(&disk);
+        fr_buf_printf(&disk, "%s%s", s->workdir, e->path);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int look = !(e->flags_extended &
+                     (GIT_INDEX_ENTRY_INTENT_TO_ADD | GIT_INDEX_ENTRY_SKIP_WORKTREE)) &&
+                   lstat(disk.p, &st) == 0 && (mode = git_mode(&st)) == e->mode &&
+                   mode != GIT_FILEMODE_LINK;
+        if (look && !index_stat_eq(e, &st, index_mtime)) {
+            const wt_row *r = find_row(&rows, e->path);
+            git_oid id;
+            if (r && row_stat_eq(r, &st, mode)) {
+                id = r->id;
+            } else if (git_repository_hashfile(&id, repo, disk.p, GIT_OBJECT_BLOB, e->path)) {
+                look = 0; /* unreadable now: libgit2's status says what it is */
+            } else {
+                s->stats->hashed++;
+                char hex[GIT_OID_HEXSZ + 1];
+                git_oid_tostr(hex, sizeof hex, &id);
+                int64_t v[6] = {(int64_t)st.st_size, ns_of(&st.st_mtim), ns_of(&st.st_ctim),
+                                (int64_t)st.st_ino,  (int64_t)mode,      ns_of(&now)};
+                if (o->stat_save) o->stat_save(o->stat_ctx, disk.p, v, hex);
+            }
+            if (look && !git_oid_equal(&id, &e->id)) {
+                c.id = id; /* libgit2 sees it unchanged: it is submitted here */
+                submit_file(s, e->path, &s->stats->modified);
+            }
+        }
+        if (look) set_stat(&c, &st);
+        if (git_index_add(mem, &c)) failed = 1;
+    }
+    fr_buf_release(&disk);
+    for (size_t i = 0; i < rows.n; i++)
+        free(rows.v[i].path);
+    free(rows.v);
+    if (failed || s->stopped) { /* the whole status from the index as it is */
+        git_index_free(mem);
+        return NULL;
+    }
+    return mem;
+}
+
+static int scan_workdir(wt_scan *s, git_repository *repo, int refreshed)
 {
     git_status_options o;
     git_status_options_init(&o, GIT_STATUS_OPTIONS_VERSION);
     o.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
     o.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
               GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+    if (refreshed) o.flags |= GIT_STATUS_OPT_NO_REFRESH; /* in memory: nothing to re-read */
     if (s->opts->include_ignored)
         o.flags |= GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_RECURSE_IGNORED_DIRS;
     git_status_list *list = NULL;
@@ -223,7 +393,10 @@ int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipe
     } else {
         /* Both steps run even if one fails: what can be read is scanned. */
         rc = scan_index(&s, repo, idx);
-        int wrc = scan_workdir(&s, repo);
+        git_index *mem = refreshed_index(&s, repo, idx);
+        if (mem) git_repository_set_index(repo, mem);
+        int wrc = scan_workdir(&s, repo, mem != NULL);
+        git_index_free(mem);
         if (!rc) rc = wrc;
     }
     git_index_free(idx);
