@@ -14,11 +14,19 @@
 # whose branch holds exactly 20 commits (none: the range scans are left out).
 # The new commit is made with plumbing (HEAD's tree plus one file, on a new
 # branch): a bare or --no-checkout clone works as well as a checked-out one.
-# A scan that exits 2 (a partial clone's missing blobs) is timed like the
-# others and counted in the output.
-# The three repositories of issue 11, as scripts/bench-git-real.sh clones them:
-#   for r in git terraform pdfjs; do
-#     scripts/bench-incr.sh build/ferret /tmp/corpora/bench-git-real/$r 3; done
+# A scan that exits 2 is timed like the others and counted in the output (a
+# partial clone's missing blobs are skips since issue 11: exit 0/1, state kept).
+# A checkout's work tree is looked at on every scan: the hard-linked copy
+# changes every file's ctime, so the first scan hashes every tracked file
+# (their stat differs from the index's) and ferret's stat cache spares the
+# re-scans that; the work-tree summary of the last unchanged re-scan is printed.
+# The repositories of issue 11 (scripts/bench-git-real.sh clones git and
+# terraform; python-slack-sdk a bare clone, openai-python a checkout):
+#   git clone -q --bare --no-local /work/.mirror/slackapi+python-slack-sdk/repo /tmp/corpora/incr/slack.git
+#   git clone -q --no-local /work/.mirror/openai+openai-python/repo /tmp/corpora/openai-python
+#   for r in /tmp/corpora/bench-git-real/git /tmp/corpora/incr/slack.git \
+#            /tmp/corpora/openai-python /tmp/corpora/bench-git-real/terraform; do
+#     scripts/bench-incr.sh build/ferret $r 3; done
 set -euo pipefail
 FERRET=$(realpath "$1")
 CLONE=$(realpath "$2")
@@ -60,6 +68,7 @@ for i in $(seq "$PAIRS"); do
   git -C repo update-ref "refs/heads/bench-incr-$i" "$commit"
   run one-new-commit --db db.db repo
   for _ in 1 2 3 4 5; do run unchanged --db db.db repo; done
+  "$FERRET" scan --db db.db repo 2>&1 | grep -E '^ferret: (git|work tree):' >"$W/last" || true
   echo "pair $i: first $(tail -1 first), one new commit $(tail -1 one-new-commit)" >&2
 done
 
@@ -79,6 +88,8 @@ if [ -n "$M" ]; then
 fi
 
 echo "$CLONE, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "an unchanged re-scan's summary:"
+sed 's/^/  /' "$W/last"
 show first
 show one-new-commit
 show unchanged
