@@ -26,7 +26,7 @@ THREADS=${THREADS:-2}
 mkdir -p "$CORP" "$OUT"
 
 # full mirrors: a clone (history) and the HEAD tree (git archive)
-FULL="git+git ansible+ansible docker+awesome-compose kubernetes+examples openai+openai-python slackapi+python-slack-sdk"
+FULL="git+git ansible+ansible docker+awesome-compose kubernetes+examples openai+openai-python slackapi+python-slack-sdk curl+curl"
 # partial mirrors: a copy of the git dir (history) and the blobs of HEAD present
 PARTIAL="getsentry+sentry-python hashicorp+terraform mozilla+pdf.js helm+charts"
 
