@@ -305,6 +305,13 @@ static int config_value(const char *s, size_t n)
         (memchr(s + 1, '/', n - 1) ||
          all_of(s + 1, n - 1, "abcdefghijklmnopqrstuvwxyz0123456789_.-")))
         return 1;
+    /* %HTTPPORT#, %HOSTIP: a test suite's or a build's variable; "/$file_pwd": a
+     * path interpolating one. */
+    if (n >= 4 && s[0] == '%' && isupper((unsigned char)s[1]) && isupper((unsigned char)s[2]) &&
+        isupper((unsigned char)s[3]))
+        return 1;
+    if (n >= 3 && s[0] == '/' && s[1] == '$' && (isalpha((unsigned char)s[2]) || s[2] == '{'))
+        return 1;
     /* Integer constants (SMART_LCYL_PASS = 0x4f, SIOCGLIFTOKEN = -0x3f879678). */
     size_t x0 = n && s[0] == '-' ? 1 : 0;
     if (n > x0 + 2 && s[x0] == '0' && (s[x0 + 1] == 'x' || s[x0 + 1] == 'X') &&
@@ -399,7 +406,8 @@ static int config_value(const char *s, size_t n)
     if (word_chars(s, n, "-_") && k == strlen(w) && !strpbrk(w, "0123456789") &&
         (((!strcmp(w + (k > 4 ? k - 4 : 0), "pass") || !strcmp(w + (k > 3 ? k - 3 : 0), "pwd")) &&
           (!strncmp(w, "proxy", 5) || !strncmp(w, "repo", 4) || !strncmp(w, "some", 4) ||
-           !strncmp(w, "user", 4))) ||
+           !strncmp(w, "user", 4) || !strncmp(w, "fake", 4) || !strncmp(w, "good", 4) ||
+           !strncmp(w, "bad", 3) || !strncmp(w, "dummy", 5) || !strncmp(w, "your", 4))) ||
          (memchr(s, '-', n) &&
           (strstr(w, "token") || strstr(w, "secret") || strstr(w, "pass") || strstr(w, "key")))))
         return 1;
@@ -408,7 +416,7 @@ static int config_value(const char *s, size_t n)
         size_t same = 0;
         for (size_t i = 0; i < k; i++)
             same += w[i] == w[0];
-        if (k >= 4 && same == k) return 1;
+        if (k >= 3 && same == k) return 1; /* xxx:yyy, pppp */
     }
     /* UPPER_SNAKE constants: enum values and names, not passwords. */
     if (memchr(s, '_', n) && all_of(s, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")) return 1;
