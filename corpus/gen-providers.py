@@ -499,6 +499,34 @@ KINDS = {
 
 KINDS_2026 = set(list(KINDS)[list(KINDS).index("discord-bot"):list(KINDS).index("coinbase") + 1])
 
+# providers-outside.yml (KINDS_OUTSIDE): families found missing by the
+# outside measurement; their own generators, so other kinds keep their values.
+def sourcegraph_token(rng):
+    mid = rng.choice(["", "local_", r(rng, HEX, 16) + "_"])
+    return "sgp_" + mid + r(rng, HEX, 40)
+
+
+def bundler_creds(rng):
+    host = rng.choice(["gems.contribsys.com", "enterprise.contribsys.com", "gem.fury.io", "rubygems.pkg.github.com"])
+    cred = rng.choice([r(rng, HEX, 8) + ":" + r(rng, HEX, 8), r(rng, LOWER_DIGITS, 10) + ":" + r(rng, ALNUM, 20),
+                       r(rng, ALNUM, 40) + ":x-oauth-basic"])
+    var = "BUNDLE_" + host.upper().replace(".", "__")
+    return rng.choice([
+        (["FROM ruby:3.3", f"ARG {var}", f"ENV {var}={cred}", "RUN bundle install"], 2, ".dockerfile"),
+        (["---", "BUNDLE_PATH: \"vendor/bundle\"", f"{var}: \"{cred}\"", "BUNDLE_JOBS: \"4\""], 2, ".yml"),
+        (["#!/bin/sh", "set -e", f"bundle config set --global {host} {cred}", "bundle install"], 2, ".sh"),
+        (["env:", f"  {var}: {cred}", "script:", "  - bundle exec rake"], 1, ".yml")])
+
+
+def psexec_cmd(rng):
+    pw = r(rng, ALNUM, rng.randrange(10, 17))
+    host = "\\\\" + rng.choice(["fileserver", "build", "sql"]) + str(rng.randrange(10, 99))
+    user = rng.choice(["Administrator", "CORP\\svc_deploy", "build"])
+    return rng.choice([
+        (["@echo off", f"psexec {host} -accepteula -u {user} -p {pw} cmd /c \"net stop spooler\"", "exit /b 0"], 1, ".bat"),
+        (["@echo off", f"PsExec64.exe {host} -u {user} -p \"{pw}\" -i -d C:\\deploy\\install.cmd"], 1, ".cmd")])
+
+
 # Kinds whose file is not NAME = value.
 SPECIAL = {
     "wireguard": ("secret-managers", "wireguard.private-key", wireguard_conf),
@@ -506,6 +534,16 @@ SPECIAL = {
     "pem-escaped": ("private-keys", "pem.private-key", pem_escaped),
     "age-bad-checksum": ("secret-managers", "age.secret-key", age_corrupt),
 }
+
+KINDS_OUTSIDE = {"sourcegraph", "postmark", "bundler-credentials", "psexec-password"}
+KINDS.update({
+    "sourcegraph": ("cicd", "sourcegraph.access-token", ["SRC_ACCESS_TOKEN", "sourcegraph_token"], sourcegraph_token),
+    "postmark": ("saas", "postmark.token", ["POSTMARK_SERVER_TOKEN", "POSTMARK_API_TOKEN", "postmark_account_token"], uuid),
+})
+SPECIAL.update({
+    "bundler-credentials": ("registries", "bundler.source-credentials", bundler_creds),
+    "psexec-password": ("cicd", "psexec.password", psexec_cmd),
+})
 
 
 # ---- containers: NAME + value rendered as lines (lines, secret line, ext) -------
@@ -684,6 +722,13 @@ def decoys(rng):
             "PLANETSCALE_SERVICE_TOKEN=pscale_tkn_<token>",
             "DISCORD_WEBHOOK_URL=https://discord.com/api/webhooks/{webhook.id}/{webhook.token}"] + decoys_2026(),
 
+        "outside.txt": [  # providers-outside.yml: references, stand-ins, settings that are no credentials
+            "export BUNDLE_GEMS__CONTRIBSYS__COM=$SIDEKIQ_CREDS", "BUNDLE_LOCAL__RACK: /home/dev/src/rack",
+            "BUNDLE_MIRROR__HTTPS://RUBYGEMS__ORG/: https://mirror.example.com", "bundle config set --local path vendor/bundle",
+            "heroku config:set BUNDLE_GEMS__CONTRIBSYS__COM=<username:password>", "SRC_ACCESS_TOKEN=sgp_<token>",
+            "psexec \\\\host -u Administrator -p %ADMIN_PASSWORD% cmd", "psexec -s -i cmd.exe",
+            "POSTMARK_SERVER_TOKEN=<server-token>", "POSTMARK_MESSAGE_STREAM=outbound",
+            "https://wiki.example.com/API-9C41E07B2D8F4A6C91E3B5D7F0A2C4E6"],
         "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
                                   "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
     }
@@ -710,7 +755,7 @@ def main():
         os.makedirs(d, exist_ok=True)
         # Kinds added with providers-2026.yml draw from their own generator, so the
         # older kinds' and the decoys' values stay what they were for each seed.
-        g = random.Random(f"{a.seed}/{kind}") if kind in KINDS_2026 else rng
+        g = random.Random(f"{a.seed}/{kind}") if kind in KINDS_2026 | KINDS_OUTSIDE else rng
         for i in range(a.per_kind):
             lines, at, ext, *also = make(g)  # also: a structure rule that may report it instead
             rel = os.path.join(family, kind, f"{kind}-{i}{ext}")
