@@ -247,7 +247,11 @@ def openssh_key(passphrase=""):
 
 
 def fake_armour(rng, label="RSA PRIVATE KEY", lines=12):
-    body = base64.b64encode(rbytes(rng, 48 * lines)).decode()
+    # A DER SEQUENCE header as every key body has ("MII..."), then random
+    # bytes: the shape of a cut-short key (a body that is no SEQUENCE is a
+    # documentation filler, which the pem-key validator rejects).
+    n = 48 * lines
+    body = base64.b64encode(bytes([0x30, 0x82, (n - 4) >> 8, (n - 4) & 0xFF]) + rbytes(rng, n - 4)).decode()
     rows = [body[i:i + 64] for i in range(0, len(body), 64)]
     return f"-----BEGIN {label}-----\n" + "\n".join(rows) + f"\n-----END {label}-----"
 
