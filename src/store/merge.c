@@ -380,6 +380,16 @@ static const struct {
     {"baseline", "INSERT OR IGNORE INTO main.baseline (fid, reason, expires, source)"
                  " SELECT coalesce(m.dst, b.fid), b.reason, b.expires, b.source FROM src.baseline b"
                  " LEFT JOIN temp.mfid m ON m.src = b.fid"},
+    /* Work trees' stat cache (0008): rows name files of the machine that
+     * scanned (a row matches only a file of the same inode, ctime and mtime);
+     * the later look at a path wins. */
+    {"worktree_stat",
+     "INSERT INTO main.worktree_stat (path, size, mtime_ns, ctime_ns, ino, mode, checked_ns, oid)"
+     " SELECT path, size, mtime_ns, ctime_ns, ino, mode, checked_ns, oid FROM src.worktree_stat"
+     " WHERE 1 ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
+     " mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, ino = excluded.ino,"
+     " mode = excluded.mode, checked_ns = excluded.checked_ns, oid = excluded.oid"
+     " WHERE excluded.checked_ns > worktree_stat.checked_ns"},
 };
 
 static int has_table(sqlite3 *db, const char *schema, const char *table)

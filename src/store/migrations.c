@@ -75,7 +75,7 @@ const fr_migration fr_migrations[] = {
      * id its content hashed to, so a file whose stat matches neither the
      * index's nor this row is the only one read (libgit2 never writes the
      * index back; a checkout copied or touched would be re-hashed whole on
-     * every sweep). A cache of the scanning machine's files: not merged. */
+     * every sweep). Merged like the other optional tables (merge.c). */
     {"0008-worktree-stat",
      "CREATE TABLE IF NOT EXISTS worktree_stat (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
      " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"

@@ -110,6 +110,14 @@ run_ferret scan --db w.db w
 assert_eq "$(hashed)" 0 "staged change, next scan: 0 hashed"
 assert_eq "$(read_)" 0 "staged change, next scan: 0 read"
 
+# a merge carries the cache (the later look at a path wins)
+run_ferret merge --db m.db --key w.db.key w.db
+assert_eq "$RC" 0 "merge exits 0"
+assert_eq "$(sqlite3 m.db "select count(*) from worktree_stat where path like '$W/%'")" \
+  "$(sqlite3 w.db "select count(*) from worktree_stat where path like '$W/%'")" "merged: every row"
+assert_eq "$(sqlite3 m.db "select oid from worktree_stat where path = '$W/b.env'")" \
+  "$(sqlite3 w.db "select oid from worktree_stat where path = '$W/b.env'")" "merged: b.env's latest id"
+
 # --full reads everything again, the cache aside
 run_ferret scan --db w.db --full w
 # (a.txt, b.env, .gitignore: k.env's index entry is fresh from 'git add', d.env is gone)
