@@ -527,6 +527,30 @@ def psexec_cmd(rng):
         (["@echo off", f"PsExec64.exe {host} -u {user} -p \"{pw}\" -i -d C:\\deploy\\install.cmd"], 1, ".cmd")])
 
 
+def vault_unseal(rng):
+    share = base64.b64encode(F.rbytes(rng, 33)).decode()
+    return rng.choice([
+        (["$ vault operator init", f"Unseal Key 1: {share}", "", "Vault initialized with 1 key shares and a key threshold of 1."], 1, ".txt"),
+        (["#!/bin/sh", f"kubectl -n vault exec vault-0 -- vault operator unseal {share}"], 1, ".sh"),
+        (["{", f"  \"unseal_keys_b64\": [\"{share}\"],", "  \"unseal_shares\": 1", "}"], 1, ".json")])
+
+
+def powercli_login(rng):
+    pw = r(rng, ALNUM, rng.randrange(10, 15))
+    return rng.choice([
+        (["Import-Module VMware.PowerCLI", f"Connect-VIServer -Server vc{rng.randrange(10, 99)}.corp.example -User administrator@vsphere.local -Password '{pw}'",
+          "Get-VM | Select Name"], 1, ".ps1"),
+        ([f"New-VICredentialStoreItem -Host esx{rng.randrange(10, 99)}.lab.local -User root -Password \"{pw}\""], 0, ".ps1")])
+
+
+def dotnet_credential(rng):
+    pw = r(rng, ALNUM, rng.randrange(10, 15))
+    return rng.choice([
+        (["var smtp = new SmtpClient(\"smtp.corp.example\");", f"smtp.Credentials = new NetworkCredential(\"alerts@corp.example\", \"{pw}\");"], 1, ".cs"),
+        ([f"$wc.Credentials = New-Object System.Net.NetworkCredential(\"svc_download\", \"{pw}\")"], 0, ".ps1"),
+        ([f"var root = new DirectoryEntry(\"LDAP://dc01.corp.example\", @\"CORP\\svc_ldap\", \"{pw}\");"], 0, ".cs")])
+
+
 # Kinds whose file is not NAME = value.
 SPECIAL = {
     "wireguard": ("secret-managers", "wireguard.private-key", wireguard_conf),
@@ -535,14 +559,19 @@ SPECIAL = {
     "age-bad-checksum": ("secret-managers", "age.secret-key", age_corrupt),
 }
 
-KINDS_OUTSIDE = {"sourcegraph", "postmark", "bundler-credentials", "psexec-password"}
+KINDS_OUTSIDE = {"sourcegraph", "postmark", "bundler-credentials", "psexec-password", "vault-unseal", "powercli-password",
+                 "dotnet-credential", "tavily"}
 KINDS.update({
     "sourcegraph": ("cicd", "sourcegraph.access-token", ["SRC_ACCESS_TOKEN", "sourcegraph_token"], sourcegraph_token),
     "postmark": ("saas", "postmark.token", ["POSTMARK_SERVER_TOKEN", "POSTMARK_API_TOKEN", "postmark_account_token"], uuid),
+    "tavily": ("ai", "tavily.api-key", ["TAVILY_API_KEY", "tavily_key"], lambda g: "tvly-" + g.choice(["", "dev-"]) + r(g, ALNUM, 32)),
 })
 SPECIAL.update({
     "bundler-credentials": ("registries", "bundler.source-credentials", bundler_creds),
     "psexec-password": ("cicd", "psexec.password", psexec_cmd),
+    "vault-unseal": ("hashicorp", "vault.unseal-key", vault_unseal),
+    "powercli-password": ("cicd", "powercli.password", powercli_login),
+    "dotnet-credential": ("cicd", "dotnet.network-credential", dotnet_credential),
 })
 
 
@@ -728,7 +757,9 @@ def decoys(rng):
             "heroku config:set BUNDLE_GEMS__CONTRIBSYS__COM=<username:password>", "SRC_ACCESS_TOKEN=sgp_<token>",
             "psexec \\\\host -u Administrator -p %ADMIN_PASSWORD% cmd", "psexec -s -i cmd.exe",
             "POSTMARK_SERVER_TOKEN=<server-token>", "POSTMARK_MESSAGE_STREAM=outbound",
-            "https://wiki.example.com/API-9C41E07B2D8F4A6C91E3B5D7F0A2C4E6"],
+            "https://wiki.example.com/API-9C41E07B2D8F4A6C91E3B5D7F0A2C4E6", "vault operator unseal <unseal_key_1>",
+            "Unseal Progress: 1/3", "Connect-VIServer $vc -User $user -Password $pass", "TAVILY_API_KEY=tvly-YOUR_API_KEY",
+            "smtp.Credentials = new NetworkCredential(user, password);"],
         "wireguard-public.conf": ["[Peer]", "PublicKey = " + base64.b64encode(F.rbytes(rng, 32)).decode(),
                                   "PresharedKeyFile = /etc/wireguard/psk", "AllowedIPs = 10.0.0.0/8"],
     }
