@@ -123,6 +123,10 @@ typedef struct {
  * entries point into p). FR_OK, or FR_ECORRUPT at the first malformed entry. */
 int fr_tree_parse(const unsigned char *p, size_t n, fr_tree_entry **ents, size_t *nents,
                   size_t *cap);
+/* The one entry at p (p < end) into *e (pointing into the bytes): where the
+ * next entry starts, or NULL when it is malformed (as fr_tree_parse reads it). */
+const unsigned char *fr_tree_parse_one(const unsigned char *p, const unsigned char *end,
+                                       fr_tree_entry *e);
 /* git's order of two entries of one tree (libgit2's git_tree_entry_cmp). */
 int fr_tree_entry_cmp(const fr_tree_entry *a, const fr_tree_entry *b);
 

@@ -82,6 +82,8 @@ typedef struct {
     fr_buf raw;
     fr_tree_entry *e;
     size_t n, cap;
+    uint32_t *todo; /* the entries the walk visits (walk.c: not in the last tree at the path) */
+    size_t ntodo, captodo;
 } gs_tree;
 typedef struct gs_trees gs_trees;
 
@@ -292,8 +294,9 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
  * rc->bad_packs). */
 gs_trees *gs_trees_open(walk *w);
 void gs_trees_close(gs_trees *t);
-/* Tree id read (listed packs first, else libgit2's object database) and
- * parsed; NULL with why when it is missing, corrupt or malformed. */
+/* Tree id read (listed packs first, else libgit2's object database), its
+ * bytes in raw and no entries parsed yet (n 0); NULL with why when it is
+ * missing or corrupt. */
 gs_tree *gs_tree_read(walk *w, const git_oid *id, char *why, size_t why_len);
 void gs_tree_free(walk *w, gs_tree *t);
 /* Commit id read from the listed packs and parsed (fr_commit_parse; its

@@ -190,7 +190,10 @@ static int inflate_entry(const fr_pack_src *s, const fr_pack_blob *b, uint64_t s
             z.next_in = c->z;
         }
         z.avail_in = (uInt)chunk;
-        zr = inflate(&z, Z_NO_FLUSH);
+        /* the whole rest of the stream at hand: Z_FINISH, so that zlib keeps
+         * no sliding window (a 32 KB allocation and a copy of the output's
+         * last 32 KB per object) when the stream ends in this call */
+        zr = inflate(&z, at + chunk == b->end ? Z_FINISH : Z_NO_FLUSH);
         at += chunk - z.avail_in;
         if (zr == Z_BUF_ERROR && z.avail_out) zr = Z_OK; /* wants more input */
     }
@@ -351,37 +354,52 @@ int fr_pack_read(const fr_pack_src *s, size_t k, fr_pack_cache *c, uint64_t cap,
 
 /* ---- tree objects ---- */
 
+/* The entry at p (p < end) into e: where the next one starts, NULL when it
+ * is malformed. */
+static inline const unsigned char *parse_entry(const unsigned char *p, const unsigned char *end,
+                                               fr_tree_entry *e)
+{
+    /* mode: octal digits up to a space (git writes 5 or 6) */
+    uint32_t mode = 0;
+    size_t digits = 0;
+    while (p < end && *p >= '0' && *p <= '7' && digits < FR_TREE_MODE_DIGITS) {
+        mode = mode << 3 | (uint32_t)(*p++ - '0');
+        digits++;
+    }
+    if (!digits || p == end || *p++ != ' ') return NULL;
+    /* name: up to a NUL, not empty, then the 20-byte id */
+    const unsigned char *z = memchr(p, 0, (size_t)(end - p));
+    if (!z || z == p || (size_t)(end - z) < 1 + 20 || (size_t)(z - p) > FR_TREE_NAME_MAX)
+        return NULL;
+    e->name = (const char *)p;
+    e->nlen = (uint32_t)(z - p);
+    e->mode = mode;
+    e->id = z + 1;
+    e->type = (mode & 0170000) == 0040000   ? FR_TREE_TREE
+              : (mode & 0170000) == 0160000 ? FR_TREE_COMMIT
+                                            : FR_TREE_BLOB;
+    return z + 21;
+}
+
+const unsigned char *fr_tree_parse_one(const unsigned char *p, const unsigned char *end,
+                                       fr_tree_entry *e)
+{
+    return p < end ? parse_entry(p, end, e) : NULL;
+}
+
 int fr_tree_parse(const unsigned char *p, size_t n, fr_tree_entry **ents, size_t *nents,
                   size_t *cap)
 {
     const unsigned char *end = p + n;
     *nents = 0;
     while (p < end) {
-        /* mode: octal digits up to a space (git writes 5 or 6) */
-        uint32_t mode = 0;
-        size_t digits = 0;
-        while (p < end && *p >= '0' && *p <= '7' && digits < FR_TREE_MODE_DIGITS) {
-            mode = mode << 3 | (uint32_t)(*p++ - '0');
-            digits++;
-        }
-        if (!digits || p == end || *p++ != ' ') return FR_ECORRUPT;
-        /* name: up to a NUL, not empty, then the 20-byte id */
-        const unsigned char *z = memchr(p, 0, (size_t)(end - p));
-        if (!z || z == p || (size_t)(end - z) < 1 + 20 || (size_t)(z - p) > FR_TREE_NAME_MAX)
-            return FR_ECORRUPT;
         if (*nents == *cap) {
             *cap = *cap ? *cap * 2 : 64;
             *ents = fr_xrealloc(*ents, *cap * sizeof **ents);
         }
-        fr_tree_entry *e = &(*ents)[(*nents)++];
-        e->name = (const char *)p;
-        e->nlen = (uint32_t)(z - p);
-        e->mode = mode;
-        e->id = z + 1;
-        e->type = (mode & 0170000) == 0040000   ? FR_TREE_TREE
-                  : (mode & 0170000) == 0160000 ? FR_TREE_COMMIT
-                                                : FR_TREE_BLOB;
-        p = z + 21;
+        p = parse_entry(p, end, &(*ents)[*nents]);
+        if (!p) return FR_ECORRUPT;
+        (*nents)++;
     }
     return FR_OK;
 }

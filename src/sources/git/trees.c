@@ -177,6 +177,7 @@ void gs_trees_close(gs_trees *t)
     for (size_t i = 0; i < t->npool; i++) {
         fr_buf_release(&t->pool[i]->raw);
         free(t->pool[i]->e);
+        free(t->pool[i]->todo);
         free(t->pool[i]);
     }
     free(t);
@@ -220,11 +221,8 @@ gs_tree *gs_tree_read(walk *w, const git_oid *id, char *why, size_t why_len)
         }
         git_odb_object_free(o);
     }
-    if (!rc &&
-        fr_tree_parse((const unsigned char *)tr->raw.p, tr->raw.len, &tr->e, &tr->n, &tr->cap)) {
-        snprintf(why, why_len, "malformed tree entry");
-        rc = FR_ECORRUPT;
-    }
+    /* the caller parses the bytes (walk.c: against the last tree at its path) */
+    tr->n = tr->ntodo = 0;
     if (rc) {
         gs_tree_free(w, tr);
         return NULL;
@@ -239,13 +237,16 @@ void gs_tree_free(walk *w, gs_tree *tr)
     /* only small trees are kept for reuse: the pool must not hold the
      * largest directories' buffers for the rest of the walk */
     if (t && t->npool < GS_TREE_POOL && tr->raw.cap <= GS_TREE_POOL_BYTES &&
-        tr->cap * sizeof *tr->e <= GS_TREE_POOL_BYTES) {
+        tr->cap * sizeof *tr->e <= GS_TREE_POOL_BYTES &&
+        tr->captodo * sizeof *tr->todo <= GS_TREE_POOL_BYTES) {
         tr->raw.len = 0;
         tr->n = 0;
+        tr->ntodo = 0;
         t->pool[t->npool++] = tr;
         return;
     }
     fr_buf_release(&tr->raw);
     free(tr->e);
+    free(tr->todo);
     free(tr);
 }

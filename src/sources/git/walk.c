@@ -222,6 +222,124 @@ static uint64_t fnv_more(uint64_t h, const char *s, size_t n)
     return h;
 }
 
+/* The length of the common prefix of a[0..n) and b[0..n). */
+static size_t common_prefix(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, a + i, 8), memcpy(&y0, b + i, 8);
+        memcpy(&x1, a + i + 8, 8), memcpy(&y1, b + i + 8, 8);
+        if ((x0 ^ y0) | (x1 ^ y1)) break;
+    }
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* Where entry i of tree t ends (the next one starts) and starts, in t->raw. */
+static size_t entry_end(const gs_tree *t, size_t i)
+{
+    return (size_t)(t->e[i].id + GIT_OID_RAWSZ - (const unsigned char *)t->raw.p);
+}
+
+static size_t entry_start(const gs_tree *t, size_t i)
+{
+    return i ? entry_end(t, i - 1) : 0;
+}
+
+static void tree_reserve(gs_tree *t, size_t n)
+{
+    if (n <= t->cap) return;
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    t->e = fr_xrealloc(t->e, cap * sizeof *t->e);
+    t->cap = cap;
+}
+
+/* Entry pe of tree from, moved to the same bytes of tree to, shift bytes
+ * further (a wrapped size_t when they are earlier). */
+static void entry_moved(fr_tree_entry *out, const fr_tree_entry *pe, const gs_tree *from,
+                        const gs_tree *to, size_t shift)
+{
+    *out = *pe;
+    size_t no = (size_t)(pe->name - from->raw.p) + shift;
+    size_t io = (size_t)(pe->id - (const unsigned char *)from->raw.p) + shift;
+    out->name = to->raw.p + no;
+    out->id = (const unsigned char *)to->raw.p + io;
+}
+
+static void todo_add(gs_tree *t, size_t i)
+{
+    if (t->ntodo == t->captodo) {
+        t->captodo = t->captodo ? t->captodo * 2 : 64;
+        t->todo = fr_xrealloc(t->todo, t->captodo * sizeof *t->todo);
+    }
+    t->todo[t->ntodo++] = (uint32_t)i;
+}
+
+/* Parses tree t's entries and lists in t->todo those the walk visits: every
+ * one but submodules, less those prev (the last tree walked at the same path,
+ * or NULL) has too, same name and id, which were recorded then (pairs,
+ * tree_paths) and would be skipped by those tables. Both trees are in git's
+ * entry order, so one merge pass over prev finds them; and where the two
+ * trees' bytes agree from a boundary of an entry in each, the entries prev
+ * has there wholly inside the run are t's too (a parse from a boundary
+ * depends on those bytes alone): copied from prev's, not parsed or compared.
+ * Most trees differ from the last one at their path by an entry or two.
+ * FR_OK, or FR_ECORRUPT when t is malformed (nothing to visit then). */
+static int tree_parse_against(gs_tree *t, const gs_tree *prev)
+{
+    const unsigned char *pr = prev ? (const unsigned char *)prev->raw.p : NULL;
+    const unsigned char *tr = (const unsigned char *)t->raw.p;
+    size_t plen = prev ? prev->raw.len : 0, tlen = t->raw.len, pn = prev ? prev->n : 0;
+    size_t p = 0, n = 0, pj = 0;
+    t->n = t->ntodo = 0;
+    while (p < tlen) {
+        if (pj < pn) { /* t at p, prev at its entry pj: the same bytes? */
+            size_t q = entry_start(prev, pj);
+            size_t m = tlen - p < plen - q ? tlen - p : plen - q;
+            size_t run = common_prefix(tr + p, pr + q, m);
+            if (run >= entry_end(prev, pj) - q) {
+                size_t lo = pj + 1, hi = pn; /* the first entry ending past the run */
+                while (lo < hi) {
+                    size_t md = lo + (hi - lo) / 2;
+                    if (entry_end(prev, md) - q <= run)
+                        lo = md + 1;
+                    else
+                        hi = md;
+                }
+                tree_reserve(t, n + (lo - pj));
+                for (size_t i = pj; i < lo; i++)
+                    entry_moved(&t->e[n++], &prev->e[i], prev, t, p - q);
+                p += entry_end(prev, lo - 1) - q;
+                pj = lo;
+                continue;
+            }
+        }
+        tree_reserve(t, n + 1);
+        const unsigned char *next = fr_tree_parse_one(tr + p, tr + tlen, &t->e[n]);
+        if (!next) {
+            t->n = t->ntodo = 0;
+            return FR_ECORRUPT;
+        }
+        p = (size_t)(next - tr);
+        const fr_tree_entry *e = &t->e[n++];
+        if (e->type == FR_TREE_COMMIT) continue; /* submodules */
+        while (pj < pn && fr_tree_entry_cmp(&prev->e[pj], e) < 0)
+            pj++;
+        if (pj < pn && !fr_tree_entry_cmp(&prev->e[pj], e)) {
+            int same = !memcmp(prev->e[pj].id, e->id, GIT_OID_RAWSZ);
+            pj++; /* one entry of a name in a tree */
+            if (same) continue;
+        }
+        todo_add(t, n - 1);
+    }
+    t->n = n;
+    return FR_OK;
+}
+
 /* Walks a tree once per (tree id, path). For the entries, a (blob id, path hash)
  * set decides in one probe whether the pair is new; only new pairs pay for
  * interning the path. */
@@ -242,6 +360,15 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
     }
     char why[512];
     gs_tree *t = gs_tree_read(w, tree_oid, why, sizeof why);
+    /* Every entry of the last tree walked at this path was recorded (pairs,
+     * tree_paths): what it has too is not visited again (tree_parse_against). */
+    size_t mi = (size_t)(ph ^ ph >> 29) % GS_TREE_MEMO;
+    gs_tree *prev = w->tree_memo[mi].path_hash == ph ? w->tree_memo[mi].tree : NULL;
+    if (t && tree_parse_against(t, prev)) {
+        snprintf(why, sizeof why, "malformed tree entry");
+        gs_tree_free(w, t);
+        t = NULL;
+    }
     if (!t) {
         if (w->marking) return; /* the scan that walked it recorded the problem */
         char hex[GIT_OID_HEXSZ + 1], msg[700];
@@ -251,32 +378,11 @@ void gs_walk_tree(walk *w, const git_oid *tree_oid, fr_buf *path, uint32_t commi
                         path->len ? path->p : "<root tree>", msg);
         return;
     }
+    if (prev) w->tree_memo[mi].tree = NULL; /* ours while subtrees use the memo */
     size_t base = path->len;
     uint64_t dir_hash = base ? fnv_more(ph, "/", 1) : ph;
-    size_t n = t->n;
-    /* Every entry of the last tree walked at this path was recorded (pairs,
-     * tree_paths): an entry it has too, same name and id, is skipped here
-     * exactly as those tables would skip it. */
-    size_t mi = (size_t)(ph ^ ph >> 29) % GS_TREE_MEMO;
-    gs_tree *prev = w->tree_memo[mi].path_hash == ph ? w->tree_memo[mi].tree : NULL;
-    if (prev) w->tree_memo[mi].tree = NULL; /* ours while subtrees use the memo */
-    size_t pj = 0, pn = prev ? prev->n : 0;
-    for (size_t i = 0; i < n && !w->stopped; i++) {
-        const fr_tree_entry *e = &t->e[i];
-        if (e->type == FR_TREE_COMMIT) continue; /* submodules */
-        /* both trees in git's entry order: one merge pass over prev. Most
-         * entries are the memo's next one unchanged: same id, name and kind
-         * is the same entry, without ordering them. */
-        const fr_tree_entry *pe = pj < pn ? &prev->e[pj] : NULL;
-        if (pe && pe->nlen == e->nlen && pe->type == e->type &&
-            !memcmp(pe->id, e->id, GIT_OID_RAWSZ) && !memcmp(pe->name, e->name, e->nlen)) {
-            pj++;
-            continue;
-        }
-        while (pj < pn && fr_tree_entry_cmp(&prev->e[pj], e) < 0)
-            pj++;
-        pe = pj < pn ? &prev->e[pj] : NULL;
-        if (pe && !memcmp(pe->id, e->id, GIT_OID_RAWSZ) && !fr_tree_entry_cmp(pe, e)) continue;
+    for (size_t k = 0; k < t->ntodo && !w->stopped; k++) {
+        const fr_tree_entry *e = &t->e[t->todo[k]];
         const char *name = e->name;
         size_t nlen = e->nlen;
         const git_oid *eid = (const git_oid *)e->id;
