@@ -412,6 +412,10 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
                        /* a writer's batches dirty index pages all over the
                         * content key index: kept in memory across commits */
                        " PRAGMA cache_size = -8192;"
+                       /* and checkpointed every 32 MB of WAL, not 4 MB: each
+                        * checkpoint writes those pages to the file again
+                        * (git/git: writer CPU 4.8 -> 3.6 - 4.5 s) */
+                       " PRAGMA wal_autocheckpoint = 8192;"
                        " PRAGMA temp_store = MEMORY; CREATE TEMP TABLE seen (run_id INTEGER,"
                        " finding_id INTEGER, PRIMARY KEY (run_id, finding_id)) WITHOUT ROWID",
                        "setting pragmas")))
