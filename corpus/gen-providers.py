@@ -443,6 +443,8 @@ KINDS = {
                         lambda g: "https://discord.com/api/webhooks/" + r(g, DIGITS, 18) + "/" + r(g, URLSAFE, 68)),
     # providers-2026.yml (KINDS_2026)
     "discord-bot": ("messaging", "discord.bot-token", ["DISCORD_BOT_TOKEN", "DISCORD_TOKEN", "discord_token"], discord_bot),
+    "discord-client-secret": ("messaging", "discord.client-secret", ["DISCORD_CLIENT_SECRET", "discord_oauth_secret"],
+                              lambda g: r(g, URLSAFE, 32)),
     "twitch": ("messaging", "twitch.token", ["TWITCH_CLIENT_SECRET", "TWITCH_OAUTH_TOKEN"], lambda g: r(g, LOWER_DIGITS, 30)),
     "pinecone": ("ai", "pinecone.api-key", ["PINECONE_API_KEY"], lambda g: "pcsk_" + r(g, ALNUM, 6) + "_" + r(g, ALNUM, 64)),
     "pinecone-legacy": ("ai", "pinecone.api-key", ["PINECONE_API_KEY", "pinecone_key"], uuid),

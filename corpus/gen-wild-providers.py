@@ -82,7 +82,7 @@ PREFIXED_NO = {  # kinds whose value has no distinctive prefix -> named contexts
  # providers-2026.yml: tokens without a prefix of their own (Discord bot tokens are read by
  # their id's structure alone; deepseek's sk-, ElevenLabs' sk_
  # and Clerk's sk_live_ are read by their provider's word)
- "twitch", "pinecone-legacy", "cohere", "mistral", "deepseek", "elevenlabs", "elevenlabs-legacy",
+ "discord-client-secret", "twitch", "pinecone-legacy", "airtable", "cohere", "mistral", "deepseek", "elevenlabs", "elevenlabs-legacy",
  "vercel-legacy", "netlify-legacy", "railway", "auth0", "clerk", "keycloak", "algolia", "asana", "dropbox-long",
  "box", "zoom", "launchdarkly-api", "segment", "mixpanel", "amplitude", "contentful-preview", "sanity", "paypal",
  "razorpay", "plaid", "coinbase",

@@ -101,7 +101,7 @@ for l in open(sys.argv[1]):
   assert_eq "$(grep '^decoy hits:' gen$seed.txt)" "decoy hits: 0" "seed $seed: no generic decoy reported"
 done
 cat gen1.txt
-# Provider families (corpus/gen-providers.py): 159 kinds of prefixed and
+# Provider families (corpus/gen-providers.py): 160 kinds of prefixed and
 # context-named tokens in 17 layouts (NAME = value, YAML, JSON, shell, code in
 # five languages, XML, a Kubernetes env entry, Dockerfile ENV, make,
 # Terraform), keys in source strings and WireGuard / age identities,
@@ -126,8 +126,8 @@ for l in open(sys.argv[1]):
   else
     fail "provider families, seed $seed: targets missed: $(cat prov$seed.txt)"
   fi
-  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 954 "seed $seed: 954 provider secrets planted"
-  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 954 "seed $seed: every provider secret found by its rule"
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' prov$seed/expected.json)" 960 "seed $seed: 960 provider secrets planted"
+  assert_eq "$(python3 -c 'import re, sys; print(sum(int(g) for g in re.findall(r" recall +([0-9]+)/", open(sys.argv[1]).read())))' prov$seed.txt)" 960 "seed $seed: every provider secret found by its rule"
   assert_eq "$(grep '^decoy hits:' prov$seed.txt)" "decoy hits: 0" "seed $seed: no provider decoy reported"
 done
 cat prov1.txt
