@@ -80,9 +80,9 @@ PREFIXED_NO = {  # kinds whose value has no distinctive prefix -> named contexts
  "opsgenie", "npm-legacy", "atlas-private-key", "jenkins", "mailgun", "mailchimp", "okta", "jfrog-reference",
  "infisical", "vault-legacy", "telegram", "azure-redis", "azure-iot", "azure-batch", "azure-search",
  # providers-2026.yml: tokens without a prefix of their own (Discord bot tokens are read by
- # their id's structure alone; deepseek's sk-, ElevenLabs' sk_
+ # their id's structure under a discord/token name, in run()/login() or after Bot; deepseek's sk-, ElevenLabs' sk_
  # and Clerk's sk_live_ are read by their provider's word)
- "discord-client-secret", "twitch", "pinecone-legacy", "airtable", "cohere", "mistral", "deepseek", "elevenlabs", "elevenlabs-legacy",
+ "discord-bot", "discord-client-secret", "postmark", "twitch", "pinecone-legacy", "airtable", "cohere", "mistral", "deepseek", "elevenlabs", "elevenlabs-legacy",
  "vercel-legacy", "netlify-legacy", "railway", "auth0", "clerk", "keycloak", "algolia", "asana", "dropbox-long",
  "box", "zoom", "launchdarkly-api", "segment", "mixpanel", "amplitude", "contentful-preview", "sanity", "paypal",
  "razorpay", "plaid", "coinbase",
