@@ -312,9 +312,10 @@ static int config_value(const char *s, size_t n)
         return 1;
     if (n >= 3 && s[0] == '/' && s[1] == '$' && (isalpha((unsigned char)s[2]) || s[2] == '{'))
         return 1;
-    /* Integer constants (SMART_LCYL_PASS = 0x4f, SIOCGLIFTOKEN = -0x3f879678). */
+    /* Integer constants (SMART_LCYL_PASS = 0x4f, SIOCGLIFTOKEN = -0x3f879678): up
+     * to 64 bits; 0x and 32 hex digits is key material (an SNMPv3 localized key). */
     size_t x0 = n && s[0] == '-' ? 1 : 0;
-    if (n > x0 + 2 && s[x0] == '0' && (s[x0 + 1] == 'x' || s[x0 + 1] == 'X') &&
+    if (n > x0 + 2 && n <= x0 + 2 + 16 && s[x0] == '0' && (s[x0 + 1] == 'x' || s[x0 + 1] == 'X') &&
         all_of(s + x0 + 2, n - x0 - 2, "0123456789abcdefABCDEF"))
         return 1;
     /* One printf verb (%s, %[3]s, %-8v, %q): a format's slot. */
