@@ -600,7 +600,11 @@ static int gcp_service_account(const unsigned char *m, size_t n)
     return v;
 }
 
-/* A Docker config "auth": base64 of "user:password", both printable. */
+/* A Docker config "auth" or an HTTP Basic credential: base64 of
+ * "user:password", both printable. Text holding a line break or another
+ * control character ("user\nname:password", a test of a client's parsing) is
+ * no credential (RFC 7617: neither part holds control characters): rejected.
+ * Binary (bytes above 0x7e) is left unvalidated, not rejected. */
 static int docker_auth(const unsigned char *s, size_t n)
 {
     unsigned char out[1024];
@@ -608,9 +612,12 @@ static int docker_auth(const unsigned char *s, size_t n)
     if (m < 3) return FR_VALID_NONE;
     const unsigned char *colon = memchr(out, ':', (size_t)m);
     if (!colon || colon == out || colon == out + m - 1) return FR_VALID_NONE;
-    for (long i = 0; i < m; i++)
-        if (out[i] < 0x20 || out[i] > 0x7e) return FR_VALID_NONE;
-    return FR_VALID_STRUCTURE;
+    int ctl = 0;
+    for (long i = 0; i < m; i++) {
+        if (out[i] > 0x7e) return FR_VALID_NONE;
+        if (out[i] < 0x20) ctl = 1;
+    }
+    return ctl ? FR_VALID_REJECT : FR_VALID_STRUCTURE;
 }
 
 /* ---- provider token structures -------------------------------------------- */

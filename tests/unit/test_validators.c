@@ -102,6 +102,8 @@ static void test_structure(void)
     CHECK(V("docker-auth", "dXNlcjpwYXNzd29yZA==") == FR_VALID_STRUCTURE); /* user:password */
     CHECK(V("docker-auth", "dXNlcnBhc3N3b3Jk") == FR_VALID_NONE);          /* no colon */
     CHECK(V("docker-auth", "////////") == FR_VALID_NONE);                  /* binary */
+    CHECK(V("docker-auth", "dXNlcgpuYW1lOnBhc3N3b3Jk") ==
+          FR_VALID_REJECT); /* user\nname:password: a line break */
 }
 
 static char *run(const char *cmd)
