@@ -181,6 +181,8 @@ typedef struct {
 } wt_saved;
 typedef struct {
     fr_store *store;
+    fr_scanner *sc; /* paths holding a secret are not kept (the files table's rule) */
+    fr_buf shown;
     wt_saved *v;
     size_t n, cap;
 } wt_cache;
@@ -197,6 +199,7 @@ static int wt_stat_load(void *ctx, const char *prefix,
 static void wt_stat_save(void *ctx, const char *path, const int64_t v[6], const char *oid)
 {
     wt_cache *c = ctx;
+    if (c->sc && fr_redact_path(c->sc, path, &c->shown)) return; /* stays plain otherwise */
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
         c->v = fr_xrealloc(c->v, c->cap * sizeof *c->v);
@@ -221,6 +224,7 @@ static int wt_stat_flush(wt_cache *c, int save)
     free(c->v);
     c->v = NULL;
     c->n = c->cap = 0;
+    fr_buf_release(&c->shown);
     return rc;
 }
 
@@ -648,7 +652,7 @@ int fr_cmd_scan(int argc, char **argv)
     uint64_t files_unchanged = 0;
     /* Work trees: what is not committed (worktree.c), ferret's database aside. */
     file_check wfc = {store, rs->hash};
-    wt_cache wtc = {.store = store};
+    wt_cache wtc = {.store = store, .sc = path_sc};
     fr_worktree_opts wo = {.max_size = max_size,
                            .include_ignored = include_ignored,
                            .unchanged = full ? NULL : file_unchanged,

@@ -602,13 +602,18 @@ static int gcp_service_account(const unsigned char *m, size_t n)
 
 /* A Docker config "auth" or an HTTP Basic credential: base64 of
  * "user:password", both printable. Text holding a line break or another
- * control character ("user\nname:password", a test of a client's parsing) is
- * no credential (RFC 7617: neither part holds control characters): rejected.
- * Binary (bytes above 0x7e) is left unvalidated, not rejected. */
+ * control character inside ("user\nname:password", a test of a client's
+ * parsing; a trailing line break is echo's, not the text's) is no credential (RFC 7617: neither
+ * part holds control characters): rejected. Binary (bytes above 0x7e) is left unvalidated, not
+ * rejected. */
 static int docker_auth(const unsigned char *s, size_t n)
 {
     unsigned char out[1024];
     long m = b64decode(s, n, 0, 0, out, sizeof out);
+    if (m < 3) return FR_VALID_NONE;
+    /* `echo user:pass | base64` encodes the newline echo adds: not the credential's */
+    if (m > 0 && out[m - 1] == '\n') m--;
+    if (m > 0 && out[m - 1] == '\r') m--;
     if (m < 3) return FR_VALID_NONE;
     const unsigned char *colon = memchr(out, ':', (size_t)m);
     if (!colon || colon == out || colon == out + m - 1) return FR_VALID_NONE;

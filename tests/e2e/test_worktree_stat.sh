@@ -122,4 +122,21 @@ assert_eq "$(sqlite3 m.db "select oid from worktree_stat where path = '$W/b.env'
 run_ferret scan --db w.db --full w
 # (a.txt, b.env, .gitignore: k.env's index entry is fresh from 'git add', d.env is gone)
 assert_eq "$(hashed)" 3 "--full: every file whose stat differs from the index's hashed"
+
+# a file whose name holds a secret: hashed like the others, but its path is not
+# kept in the stat cache (the files table's rule: a path with a secret in it
+# would stay plain in the store)
+tokP=$($FAKE github 55)
+git init -q p
+printf 'x\n' >"p/notes-$tokP.txt"
+printf 'y\n' >p/plain.txt
+old 0 p/*.txt
+(cd p && git add -A && gcommit alice "named")
+cp -al p q
+cp --remove-destination p/.git/index q/.git/index
+Q=$(realpath q)
+run_ferret scan --db w.db q
+assert_eq "$(hashed)" 2 "a secret in a file name: both files hashed"
+assert_eq "$(sqlite3 w.db "select count(*) from worktree_stat where path like '$Q/%'")" 1 "only the plain path kept in the stat cache"
+assert_eq "$(sqlite3 w.db "select count(*) from worktree_stat where instr(path, '$tokP') > 0")" 0 "the secret is in no stat-cache row"
 finish

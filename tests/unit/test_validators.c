@@ -104,6 +104,8 @@ static void test_structure(void)
     CHECK(V("docker-auth", "////////") == FR_VALID_NONE);                  /* binary */
     CHECK(V("docker-auth", "dXNlcgpuYW1lOnBhc3N3b3Jk") ==
           FR_VALID_REJECT); /* user\nname:password: a line break */
+    CHECK(V("docker-auth", "ZGVwbG95OktxOFd2M0x4N1IK") == FR_VALID_STRUCTURE); /* echo's newline */
+    CHECK(V("docker-auth", "ZGVwbG95OktxOFd2M0x4N1INCg==") == FR_VALID_STRUCTURE); /* CRLF */
 }
 
 static char *run(const char *cmd)
