@@ -524,6 +524,9 @@ static int pem_parse(const char *pem, size_t n)
     der d = {bin, bin + (m > 0 ? m : 0)};
     if (m <= 0)
         ok = 0;
+    else if (m >= 15 && !memcmp(bin, "openssh-key-v1", 15))
+        /* OpenSSH's format under another label (a mislabelled copy): still a key */
+        ok = openssh_body(bin, (size_t)m) == FR_VALID_STRUCTURE;
     else if (!encrypted_headers && !LABEL_IS("OPENSSH PRIVATE KEY") && m >= 2 && bin[0] != 0x30)
         /* Every DER key (PKCS#1, SEC1, DSA, PKCS#8) is a SEQUENCE, so even a cut-short one begins
          * with 0x30 ("MI", "MH", ... in base64): a body that does not is a documentation

@@ -188,6 +188,11 @@ static void test_keys(void)
         if (k) k[0] = 'x'; /* private_key_id no longer hex */
         CHECK(V("gcp-service-account", gcp) == FR_VALID_NONE);
     }
+    /* OpenSSH's format under an RSA label (a mislabelled copy): still a key, not filler */
+    snprintf(cmd, sizeof cmd, "sed 's/OPENSSH PRIVATE KEY/RSA PRIVATE KEY/' %s/ssh", dir);
+    char *mislabelled = run(cmd);
+    CHECK(mislabelled && strstr(mislabelled, "BEGIN RSA PRIVATE KEY") &&
+          V("pem-key", mislabelled) == FR_VALID_STRUCTURE);
     free(gcp);
     CHECK(V("gcp-service-account", "\"type\": \"service_account\", \"private_key\": \"") ==
           FR_VALID_NONE);
