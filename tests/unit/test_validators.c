@@ -193,6 +193,7 @@ static void test_keys(void)
     char *mislabelled = run(cmd);
     CHECK(mislabelled && strstr(mislabelled, "BEGIN RSA PRIVATE KEY") &&
           V("pem-key", mislabelled) == FR_VALID_STRUCTURE);
+    free(mislabelled);
     free(gcp);
     CHECK(V("gcp-service-account", "\"type\": \"service_account\", \"private_key\": \"") ==
           FR_VALID_NONE);
