@@ -26,9 +26,9 @@ THREADS=${THREADS:-2}
 mkdir -p "$CORP" "$OUT"
 
 # full mirrors: a clone (history) and the HEAD tree (git archive)
-FULL="git+git ansible+ansible docker+awesome-compose kubernetes+examples openai+openai-python slackapi+python-slack-sdk curl+curl"
+FULL="git+git ansible+ansible docker+awesome-compose kubernetes+examples openai+openai-python slackapi+python-slack-sdk curl+curl spring-projects+spring-boot"
 # partial mirrors: a copy of the git dir (history) and the blobs of HEAD present
-PARTIAL="getsentry+sentry-python hashicorp+terraform mozilla+pdf.js helm+charts"
+PARTIAL="getsentry+sentry-python hashicorp+terraform mozilla+pdf.js helm+charts rails+rails"
 
 headtree() { # GITDIR OUTDIR: write HEAD's blobs that are present
 	python3 - "$1" "$2" <<'EOF'
@@ -76,6 +76,9 @@ for m in $PARTIAL; do
 	n=${m#*+}
 	[ -d "$MIRRORS/$m/repo" ] || continue
 	[ -d "$CORP/$n.git" ] || cp -a "$MIRRORS/$m/repo" "$CORP/$n.git"
+	# a snapshot's git dir may have no config: without core.bare, libgit2
+	# takes the parent directory (all of CORPORA) for its work tree
+	git --git-dir "$CORP/$n.git" config core.bare true
 	[ -d "$CORP/$n-head" ] || { mkdir -p "$CORP/$n-head" && headtree "$CORP/$n.git" "$CORP/$n-head"; }
 done
 
