@@ -41,6 +41,42 @@ def weak(rng):
     return w + str(rng.choice([1, 2, 7, 12, 99, 123, 2023, 2024, 2025])) + rng.choice(["", "!", "#", "$", "?"])
 
 
+DEFAULT_WORDS = ["admin", "root", "guest", "postgres", "mysql", "secret", "password", "test", "demo",
+                 "letmein", "qwerty"]
+DEFAULT_LEET = ["p4ssw0rd", "s3cr3t", "adm1n", "r00t", "l3tm31n"]
+
+
+def default_pw(rng):
+    """A default or dictionary password (admin123, p4ssw0rd, 12345678): what attackers try
+    first, reported in credential and configuration files, a stand-in anywhere else."""
+    r = rng.random()
+    if r < 0.2:
+        return rng.choice(DEFAULT_LEET) + rng.choice(["", "1", "99"])
+    if r < 0.3:
+        return "123456789"[:rng.randint(6, 9)]
+    return rng.choice(DEFAULT_WORDS) + str(rng.choice([1, 12, 123, 2024, 1234, 99]))
+
+
+def default_password(rng):
+    p, u, h = default_pw(rng), user(rng), rng.choice(["git.corp.internal", "ftp.corp.internal", "db01"])
+    form = rng.randrange(7)
+    if form == 0:
+        return ["APP_ENV=production", f"DB_HOST={h}", f"DB_PASSWORD={p}"], p, ".env", ["config.password-assignment"]
+    if form == 1:
+        return [f"machine {h} login {u} password {p}"], p, ".netrc", ["netrc.password"]
+    if form == 2:
+        return ["# hostname:port:database:username:password", f"{h}:5432:orders:{u}:{p}"], p, ".pgpass", ["pgpass.password"]
+    if form == 3:
+        return ["[server]", "Name=voice", f"AdminPassword={p}", "Port=3784"], p, "server.ini", ["config.password-assignment"]
+    if form == 4:
+        return [f"https://{u}:{p}@{h}"], p, ".git-credentials", ["url.userinfo-password"]
+    if form == 5:
+        return ["<data-sources>", f"  <connection host=\"{h}\" port=\"5432\" user=\"{u}\" password=\"{p}\"/>",
+                "</data-sources>"], p, "data-sources.xml", ["config.xml-password"]
+    return ["{", f"  \"host\": \"{h}\",", f"  \"user\": \"{u}\",", f"  \"password\": \"{p}\",",
+            "  \"port\": 22", "}"], p, "sftp-config.json", ["config.password-assignment"]
+
+
 def strong(rng, n=None):
     return F.password(rng, n or rng.randint(12, 22))
 
@@ -619,12 +655,13 @@ KINDS = {  # kind: (family, generator)
     "shell-profile": ("frameworks", shell_profile),
     "docker-compose": ("frameworks", compose),
     "k8s-env": ("frameworks", k8s_env),
+    "default-password": ("weak-defaults", default_password),
 }
 
 # ---- decoys: every line must produce no finding -------------------------------------
 
 PLACEHOLDERS = ["<password>", "${DB_PASSWORD}", "%DB_PASSWORD%", "$(DbPassword)", "{{ .Values.db.password }}",
-                "#{DbPassword}#", "__DB_PASSWORD__", "@@DB_PASSWORD@@", "changeme", "password", "secret", "xxx",
+                "#{DbPassword}#", "__DB_PASSWORD__", "@@DB_PASSWORD@@", "changeme", "xxx",
                 "***", "null", "none", "true", "$DB_PASSWORD", "your_password_here", "CHANGE_ME",
                 "@Microsoft.KeyVault(SecretUri=https://kv-prod.vault.azure.net/secrets/db/)",
                 "vault:secret/data/orders#db_password", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-db-AbCdEf"]
@@ -661,7 +698,7 @@ def decoys(rng):
     d[".netrc"] = ["machine ftp.internal login anonymous password ops@corp.internal",
                    "machine git.corp.internal login deploy password ${GIT_PASSWORD}",
                    "machine host.domain.com login myself password mypassword"]
-    d[".pgpass"] = ["# hostname:port:database:username:password", "localhost:5432:*:postgres:postgres", "db.internal:5432:orders:orders:"]
+    d[".pgpass"] = ["# hostname:port:database:username:password", "db.internal:5432:orders:orders:"]
     d[".my.cnf"] = ["[client]", "user=backup", "password=", "", "[mysqldump]", "password = your_password"]
     d[".npmrc"] = ["//npm.corp.internal/:_authToken=${NPM_TOKEN}", "//npm.corp.internal/:_password=${NPM_PASSWORD_B64}",
                    "_auth=${NPM_AUTH}", "always-auth=true"]
@@ -708,7 +745,14 @@ def decoys(rng):
                              "    - {name: MYSQL_PASSWORD, value: \"$(MYSQL_PASSWORD)\"}"]
     d["spaced.env"] = ["DB_PASSWORD=\"change me later\"", "DB_PASSWORD=\"Enter the password\"", "SMTP_PASSWORD='your password 1'",
                        "ADMIN_PASSWORD=\"$(cat /run/secrets/admin pw)\""]
-    d["leet.properties"] = ["db.password=p4ssw0rd", "smtp.password=secr3t", "redis.password=Password1"]
+    # Defaults and dictionary passwords are reported in credential and configuration files
+    # (kind default-password); in documentation, code and tests they are stand-ins.
+    d["setup.md"] = ["db.password=p4ssw0rd", "smtp.password=secr3t", "redis.password=Password1",
+                     "DB_PASSWORD=admin123", "machine git.corp.internal login deploy password root2024",
+                     "db01:5432:orders:orders:postgres"]
+    d["test_settings.properties"] = ["db.password=p4ssw0rd", "spring.datasource.password=admin123"]
+    d["db_setup.py"] = ["DB_PASSWORD = \"admin123\"", "conn = connect(password=\"secret1\")"]
+    d["Settings.java"] = ["String password = \"p4ssw0rd\";"]
     d["robo3t.json"] = ["{\"credentials\": [{\"userName\": \"root\", \"userPassword\": \"${MONGO_PASSWORD}\", \"enabled\": true}]}",
                         "{\"bypass\": \"on1\", \"x\": 1}"]
     d["redis.json"] = ["{\"Redis\": \"cache.corp.internal:6379,password=${REDIS_PASSWORD},ssl=False\",",

@@ -36,6 +36,11 @@ typedef struct {
     size_t line, column; /* 1-based position of the secret's first byte */
     int validated;       /* FR_VALID_NONE / _STRUCTURE / _CHECKSUM */
     unsigned view;       /* fr_scan_views: the view the offsets refer to (else 0) */
+    /* A weak real password (admin123, a dictionary word, 123456) where the
+     * rule's config guard judged the value: only a scanner that keeps them
+     * (fr_scanner_keep_weak) returns such matches, for its caller to report
+     * in credential and configuration files alone (fr_is_credential_path). */
+    int weak;
 } fr_match;
 
 enum { FR_VALID_NONE = 0, FR_VALID_STRUCTURE = 1, FR_VALID_CHECKSUM = 2 };
@@ -106,6 +111,9 @@ int fr_engine_rule_costs(const fr_ruleset *rs, const unsigned char *text, size_t
 double fr_thread_cpu_seconds(void);
 
 int fr_scanner_new(fr_scanner **out, const fr_engine *e);
+/* Whether s returns weak matches (fr_match.weak); off by default: a weak
+ * value is then dropped like a placeholder. */
+void fr_scanner_keep_weak(fr_scanner *s, int keep);
 void fr_scanner_free(fr_scanner *s);
 /* The engine a scanner scans with. */
 const fr_engine *fr_scanner_engine(const fr_scanner *s);
@@ -133,7 +141,14 @@ const fr_scan_stats *fr_scanner_stats(const fr_scanner *s);
 int fr_is_placeholder(const char *s, size_t n);
 /* Decoys: a secret d[ss..se) shaped like a UUID, an integrity hash or base64
  * image data, plus the rule's opt-in FR_GUARD_* checks. */
+/* Returns 0, 1 (a decoy) or FR_DECOY_WEAK: FR_GUARD_CONFIG judged the value a
+ * weak real password and no other guard a decoy. */
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
+#define FR_DECOY_WEAK 2
+/* Whether path names a credential or configuration file, where a weak
+ * password is a leaked one (.env, .netrc, .pgpass, *.ini, *.conf, a tool's
+ * connection or site file, ...), not a template, example, test or doc. */
+int fr_is_credential_path(const char *path);
 /* FR_GUARD_GENERIC, for a match starting at d[start] whose secret is d[ss..se):
  * 1 when the name the value is assigned to (the last name in d[start..ss)
  * ending in password / secret / token / key / ...) is not a secret's, or the

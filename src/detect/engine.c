@@ -77,6 +77,7 @@ struct fr_scanner {
     fr_scan_stats stats;
     int failed;
     unsigned origins; /* FR_APPLIES_* of the content scanned: the rules confirmed */
+    int keep_weak;    /* fr_scanner_keep_weak */
 };
 
 const fr_ruleset *fr_engine_rules(const fr_engine *e)
@@ -725,6 +726,11 @@ int fr_scanner_new(fr_scanner **out, const fr_engine *e)
     return FR_OK;
 }
 
+void fr_scanner_keep_weak(fr_scanner *s, int keep)
+{
+    s->keep_weak = keep;
+}
+
 void fr_scanner_free(fr_scanner *s)
 {
     if (!s) return;
@@ -813,6 +819,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
 {
     const fr_rule *r = &s->e->rs->rules[rule];
     const unsigned char *d = s->data;
+    int decoy = 0;
     /* An indicator's text is a command or a URL, not a token: the guards that
      * judge a secret's bytes do not apply; documentation in a code block does. */
     if (r->kind == FR_KIND_INDICATOR) {
@@ -831,7 +838,8 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
                              end)) ||
                (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
                fr_is_placeholder((const char *)d + ss, se - ss) ||
-               fr_is_decoy(d, ss, se, r->guards) ||
+               ((decoy = fr_is_decoy(d, ss, se, r->guards)) &&
+                (decoy != FR_DECOY_WEAK || !s->keep_weak)) ||
                ((r->guards & FR_GUARD_GENERIC) && fr_generic_decoy(d, start, ss, se))) {
         s->stats.guarded++;
         return;
@@ -857,7 +865,8 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         s->capm = s->capm ? s->capm * 2 : 16;
         s->m = fr_xrealloc(s->m, s->capm * sizeof *s->m);
     }
-    s->m[s->nm++] = (fr_match){rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v, 0};
+    s->m[s->nm++] = (fr_match){
+        rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v, 0, decoy == FR_DECOY_WEAK};
 }
 
 /* Confirms every match of rule `rule` that ends at or before `e` and starts at
@@ -946,6 +955,8 @@ static int outranks(const fr_ruleset *rs, const fr_match *a, const fr_match *b)
     int ra = rs->rules[a->rule].applies_to != FR_APPLIES_ALL || rs->rules[a->rule].npaths;
     int rb = rs->rules[b->rule].applies_to != FR_APPLIES_ALL || rs->rules[b->rule].npaths;
     if (ra != rb) return rb;
+    /* a weak match is dropped outside credential and configuration files */
+    if (a->weak != b->weak) return b->weak;
     if (a->validated != b->validated) return a->validated > b->validated;
     int ca = confidence_rank(rs->rules[a->rule].confidence);
     int cb = confidence_rank(rs->rules[b->rule].confidence);

@@ -166,25 +166,29 @@ static const char *const CONFIG_LOOKUPS[] = {/* env lookups and template markers
                                              "://",         NULL};
 
 static const char *const CONFIG_WORDS[] =
-    {/* the whole value, maybe with digits after */
-     "changeme",     "changeit",   "password",  "passwd",       "pass",        "pwd",
-     "secret",       "secrets",    "mysecret",  "xxx",          "null",        "nil",
-     "none",         "true",       "false",     "yes",          "no",          "on",
-     "off",          "undefined",  "empty",     "blank",        "todo",        "tbd",
-     "fixme",        "redacted",   "removed",   "hidden",       "masked",      "sensitive",
-     "placeholder",  "example",    "sample",    "dummy",        "fake",        "test",
-     "testing",      "foo",        "foobar",    "bar",          "baz",         "admin",
-     "root",         "guest",      "user",      "username",     "login",       "mypassword",
-     "yourpassword", "mypass",     "yourpass",  "string",       "str",         "text",
-     "bool",         "boolean",    "int",       "integer",      "number",      "required",
-     "optional",     "value",      "default",   "securestring", "notset",      "unset",
-     "missing",      "nopassword", "anonymous", "postgres",     "mysql",       "redis",
-     "rabbitmq",     "sa",         "demo",      "letmein",      "supersecret", "secretpassword",
-     "abc",          "abcd",       "qwerty",    "tiger",        NULL};
+    {/* the whole value, maybe with digits after: a template's stand-in */
+     "changeme",  "changeit",     "xxx",    "null",     "nil",       "none",
+     "true",      "false",        "yes",    "no",       "on",        "off",
+     "undefined", "empty",        "blank",  "todo",     "tbd",       "fixme",
+     "redacted",  "removed",      "hidden", "masked",   "sensitive", "placeholder",
+     "example",   "sample",       "dummy",  "fake",     "foo",       "foobar",
+     "bar",       "baz",          "user",   "username", "login",     "yourpassword",
+     "yourpass",  "string",       "str",    "text",     "bool",      "boolean",
+     "int",       "integer",      "number", "required", "optional",  "value",
+     "default",   "securestring", "notset", "unset",    "missing",   "nopassword",
+     "anonymous", "mypassword",   "mypass", NULL};
+/* The whole value, maybe with digits after, that is a weak real password:
+ * the defaults and dictionary words attackers try first (admin123, root,
+ * postgres, letmein). Dropped where a template is likely (source code, tests,
+ * docs); reported as weak in credential and configuration files. */
+static const char *const CONFIG_WEAK_WORDS[] = {
+    "password", "passwd",  "pass",     "pwd",         "secret",         "secrets", "mysecret",
+    "test",     "testing", "testpass", "admin",       "root",           "guest",   "postgres",
+    "mysql",    "redis",   "rabbitmq", "sa",          "demo",           "letmein", "qwerty",
+    "tiger",    "abc",     "abcd",     "supersecret", "secretpassword", NULL};
 /* Test suites' stand-ins and filler, the whole value maybe with digits after
- * (test_value_96, test_pass, dead-beef). */
-static const char *const CONFIG_TEST_WORDS[] = {"testvalue", "testpass", "deadbeef", "cafebabe",
-                                                NULL};
+ * (test_value_96, dead-beef). */
+static const char *const CONFIG_TEST_WORDS[] = {"testvalue", "deadbeef", "cafebabe", NULL};
 
 static const char *const CONFIG_WORD_PREFIXES[] = {/* followed by a separator or capital */
                                                    "your",    "my",    "enter",  "insert",
@@ -209,6 +213,8 @@ static char unleet(char c)
     return p ? to[p - from] : c;
 }
 
+/* config_value's verdicts: not a password, or a weak one (FR_DECOY_WEAK). */
+#define CONFIG_TEMPLATE 1
 static int config_value(const char *s, size_t n);
 
 /* s[0..n) has a capital letter and a digit or sign standing for a letter
@@ -221,6 +227,37 @@ static int policy_leet(const char *s, size_t n)
         leet |= s[i] && strchr("4@0$5", s[i]) != NULL;
     }
     return upper && leet;
+}
+
+/* A user and a password named after one thing (cacheuser:cachepass,
+ * customUser:customPass, db_user:db_pass): a template's pair of stand-ins. The
+ * password is letters and separators only, the shared stem two letters or more. */
+static int stand_in_pair(const char *u, size_t un, const char *p, size_t pn)
+{
+    static const char *const USER_ENDS[] = {"username", "user", "usr", "login", NULL};
+    static const char *const PASS_ENDS[] = {"password", "passwd", "pass", "pwd", "secret", NULL};
+    char a[64], b[64];
+    size_t an = 0, bn = 0;
+    if (un >= sizeof a || pn >= sizeof b) return 0;
+    for (size_t i = 0; i < pn; i++) {
+        if (isalpha((unsigned char)p[i]))
+            b[bn++] = (char)tolower((unsigned char)p[i]);
+        else if (!strchr("-_.", p[i]) || !p[i])
+            return 0;
+    }
+    for (size_t i = 0; i < un; i++)
+        if (isalpha((unsigned char)u[i])) a[an++] = (char)tolower((unsigned char)u[i]);
+    for (int i = 0; USER_ENDS[i]; i++) {
+        size_t ul = strlen(USER_ENDS[i]);
+        if (an < ul + 2 || memcmp(a + an - ul, USER_ENDS[i], ul)) continue;
+        for (int j = 0; PASS_ENDS[j]; j++) {
+            size_t pl = strlen(PASS_ENDS[j]);
+            if (bn == an - ul + pl && !memcmp(b + bn - pl, PASS_ENDS[j], pl) &&
+                !memcmp(a, b, an - ul))
+                return 1;
+        }
+    }
+    return 0;
 }
 
 /* A value that is base64 of printable text (Basic credentials, npmrc _auth and
@@ -249,7 +286,11 @@ static int config_base64(const char *s, size_t n)
     const unsigned char *colon = memchr(out, ':', k);
     const char *pw = colon ? (const char *)colon + 1 : (const char *)out;
     size_t pn = colon ? k - (size_t)(colon + 1 - out) : k;
-    return pn == 0 || config_value(pw, pn);
+    if (pn == 0) return CONFIG_TEMPLATE;
+    int v = config_value(pw, pn);
+    if (!v && colon && stand_in_pair((const char *)out, (size_t)(colon - out), pw, pn))
+        return CONFIG_TEMPLATE;
+    return v;
 }
 
 static int hexval(char c)
@@ -263,6 +304,8 @@ static int config_placeholder(const char *s, size_t n)
     char dec[256];
     size_t k = 0;
     if (n < sizeof dec && memchr(s, '%', n)) {
+        /* %DB_PASSWORD%: a template before it is an escape ('%DB' is one) */
+        if (config_value(s, n) == CONFIG_TEMPLATE) return CONFIG_TEMPLATE;
         for (size_t i = 0; i < n; i++) {
             if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
                 isxdigit((unsigned char)s[i + 2])) {
@@ -277,7 +320,8 @@ static int config_placeholder(const char *s, size_t n)
             s = dec, n = k;
         }
     }
-    return config_base64(s, n) || config_value(s, n);
+    int b = config_base64(s, n);
+    return b ? b : config_value(s, n);
 }
 
 /* Whether s[0..n) holds a digit. */
@@ -288,8 +332,13 @@ static int memchr_digit(const char *s, size_t n)
     return 0;
 }
 
+/* 0: a password; CONFIG_TEMPLATE: a template, a reference or a stand-in
+ * (never one); FR_DECOY_WEAK: a weak real password (a default, a dictionary
+ * word and digits, a typed sequence), which only credential and
+ * configuration files report. */
 static int config_value(const char *s, size_t n)
 {
+    int weak = 0; /* a weak password, unless a later check finds a template */
     /* Whole-value templates: %VAR%, $VAR, {VAR}, __TOKEN__, @@PASS@@. */
     if (n >= 3 && s[0] == '%' && s[n - 1] == '%' && word_chars(s + 1, n - 2, "_.:-")) return 1;
     if (n >= 2 && s[0] == '$' && word_chars(s + 1, n - 1, "_:.$")) return 1;
@@ -355,6 +404,20 @@ static int config_value(const char *s, size_t n)
         return 1;
     /* $var, $config{'X'}, ${X}, $obj->x: an interpolated variable, not a value. */
     if (n >= 2 && s[0] == '$' && (isalpha((unsigned char)s[1]) || strchr("_{(", s[1]))) return 1;
+    /* #{config['password']} cut at its quote, @method_params, @@secret (Ruby's
+     * interpolation and instance variables); ::Base after SecurePassword (a
+     * scope's constant): code, not a value. */
+    if (n >= 3 && s[0] == '#' && s[1] == '{' &&
+        (isalpha((unsigned char)s[2]) || strchr("_@", s[2])))
+        return 1;
+    {
+        size_t a = n > 1 && s[0] == '@' ? (s[1] == '@' ? 2 : 1) : 0;
+        if (a && n > a + 2 && islower((unsigned char)s[a]) && memchr(s + a, '_', n - a) &&
+            all_of(s + a, n - a, "abcdefghijklmnopqrstuvwxyz0123456789_"))
+            return 1;
+    }
+    if (n >= 2 && s[0] == ':' && isupper((unsigned char)s[1]) && word_chars(s + 1, n - 1, "_:"))
+        return 1;
     for (int i = 0; CONFIG_PREFIXES[i]; i++)
         if (n >= strlen(CONFIG_PREFIXES[i]) &&
             !strncasecmp(s, CONFIG_PREFIXES[i], strlen(CONFIG_PREFIXES[i])))
@@ -385,22 +448,38 @@ static int config_value(const char *s, size_t n)
         size_t wl = strlen(CONFIG_WORDS[i]);
         if (!strncmp(w, CONFIG_WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) return 1;
         if (kl == wl && !strcmp(l, CONFIG_WORDS[i]) && wl > 3 && !policy_leet(s, n))
-            return 1; /* secr3t, p4ss */
+            return 1; /* n0ne, tru3 */
     }
-    /* p4ssw0rd, secr3t: a stand-in spelled in leetspeak. Written the way a
-     * complexity policy demands (a capital, a digit or sign for a letter:
-     * P@ssw0rd, Passw0rd!), it is one of the commonest real passwords. */
-    if ((strstr(l, "password") || strstr(l, "passwd")) && !policy_leet(s, n)) return 1;
+    /* A stand-in named or spelled like a password that says so (example,
+     * changeme, yourpassword) is a template whatever else it holds. */
+    if (strstr(w, "changeme") || strstr(w, "placeholder") || strstr(w, "yourpassword") ||
+        strstr(w, "redacted") || strstr(w, "blabla"))
+        return 1;
+    /* "example" alone or spelled out (example-password, an_example) is one;
+     * run into letters and digits (Example2024) it is a weak password. */
+    if (strstr(w, "example")) {
+        if (k != n || !memchr_digit(w, k)) return 1;
+        weak = 1;
+    }
+    for (int i = 0; CONFIG_WEAK_WORDS[i]; i++) {
+        size_t wl = strlen(CONFIG_WEAK_WORDS[i]);
+        if ((!strncmp(w, CONFIG_WEAK_WORDS[i], wl) && all_of(w + wl, k - wl, "0123456789")) ||
+            (kl == wl && !strcmp(l, CONFIG_WEAK_WORDS[i]) && wl > 3 && !policy_leet(s, n)))
+            weak = 1; /* admin123, secr3t, p4ss */
+    }
+    /* p4ssw0rd, secr3t: leetspeak. Written the way a complexity policy
+     * demands (a capital, a digit or sign for a letter: P@ssw0rd, Passw0rd!),
+     * it is one of the commonest real passwords, reported as any other. */
+    int named = strstr(w, "password") || strstr(w, "passwd") || strstr(w, "pswd") ||
+                strstr(w, "pasword") || strstr(w, "secretkey");
+    if (!named && (strstr(l, "password") || strstr(l, "passwd")) && !policy_leet(s, n)) weak = 1;
     /* user@host, pass@localhost: a login written where the password goes */
     if (memchr(s, '@', n) && k > 4 && !strcmp(w + k - 4, "host")) return 1;
-    if (strstr(w, "example") || strstr(w, "changeme") || strstr(w, "placeholder") ||
-        strstr(w, "yourpassword") || strstr(w, "redacted") || strstr(w, "blabla"))
-        return 1;
     /* A value naming the thing it stands for (MasterUserPassword:
-     * "mynewpassword", "no-password-required") is an example or a label. */
-    if (strstr(w, "password") || strstr(w, "passwd") || strstr(w, "pswd") || strstr(w, "pasword") ||
-        strstr(w, "secretkey"))
-        return 1;
+     * "mynewpassword", "no-password-required") is an example or a label;
+     * with digits (AdminPassword7) it is a weak password. */
+    if (named && !memchr_digit(w, k) && !weak) return 1;
+    if (named) weak = 1;
     /* proxypass, repopwd, somepass (Maven's and the docs' templates),
      * personal-access-token, MACHINE-PASS: a stand-in made of words naming
      * what goes there. */
@@ -425,7 +504,43 @@ static int config_value(const char *s, size_t n)
     size_t steps = 0;
     for (size_t i = 0; i + 1 < k; i++)
         steps += w[i + 1] == w[i] + 1;
-    if (k >= 6 && steps * 2 >= k) return 1;
+    if (k >= 6 && steps * 2 >= k) {
+        weak = 1;
+    } /* 123456 */
+    /* a1B2c3D4e5F6, 1a2b3c4d: the letters and the digits each typed in sequence */
+    {
+        char pl = 0, pd = 0;
+        size_t nl = 0, nd = 0, sl = 0, sd = 0;
+        for (size_t i = 0; i < k; i++) {
+            char *prev = isdigit((unsigned char)w[i]) ? &pd : &pl;
+            size_t *cnt = prev == &pd ? &nd : &nl, *st = prev == &pd ? &sd : &sl;
+            *st += *cnt && w[i] == *prev + 1;
+            (*cnt)++, *prev = w[i];
+        }
+        if (nl >= 3 && nd >= 3 && sl + 1 == nl && sd + 1 == nd) {
+            weak = 1;
+        }
+    }
+    /* 987654321, zyxcba9876, 00112233445566778899aabbccddeeff: typed runs down,
+     * or up with each character doubled ('9' then 'a' is a hex step). */
+    {
+        size_t runs = 0, up = 0, down = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (i && w[i] == w[i - 1]) continue;
+            if (runs) {
+                char c = w[i - 1];
+                up += w[i] == c + 1 || (c == '9' && w[i] == 'a');
+                down += w[i] == c - 1 || (c == 'a' && w[i] == '9');
+            }
+            runs++;
+        }
+        if (runs >= 6 && (up > down ? up : down) * 3 >= runs * 2) {
+            weak = 1;
+        }
+    }
+    /* azAZ09, AZaz09: a character class's ranges written out (a test of a
+     * token's alphabet), not a token. */
+    if (strstr(w, "azaz09") || strstr(w, "az09az")) return 1;
     /* password_here, <key>_here: instructions, not values */
     if (k > 4 && !strcmp(w + k - 4, "here") && n > 5 && strchr("-_. ", s[n - 5])) return 1;
     for (int i = 0; CONFIG_WORD_PREFIXES[i]; i++) {
@@ -442,7 +557,7 @@ static int config_value(const char *s, size_t n)
             return 1;
         }
     }
-    return 0;
+    return weak ? FR_DECOY_WEAK : 0;
 }
 
 /* ---- FR_GUARD_GENERIC: a value found by its name alone ---------------------- */
@@ -474,8 +589,9 @@ static const char *const NAME_NOT_SECRET[] = {
     "pattern", "format",       "display",  "hint",         "from",        "change",
     NULL};
 /* More of them: SDP's a=ice-pwd (a session's ICE password, printed in every
- * offer), AWS creationToken (an idempotency name). */
-static const char *const NAME_NOT_SECRET_MORE[] = {"ice", "creation", NULL};
+ * offer), AWS creationToken (an idempotency name), Rails' authenticity_token
+ * (the CSRF token of every form it renders). */
+static const char *const NAME_NOT_SECRET_MORE[] = {"ice", "creation", "authenticity", NULL};
 
 /* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
  * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
@@ -713,6 +829,20 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
     if (!secret_name(d, start, ss, &ns, &ne)) return 1;
     if (name_words((const char *)d + ns, ne - ns, word_not_secret, NULL)) return 1;
     if (ns >= 2 && d[ns - 1] == ':' && d[ns - 2] == ':') return 1;
+    /* String token = Base64Utils, val key = secretOf(x): unquoted after a typed
+     * declaration, the value is code (a variable, a class, a call); a literal
+     * is quoted there. */
+    if (!strchr("\"'`", d[ss - 1])) {
+        static const char *const DECL[] = {"String", "string", "var",  "val", "let",
+                                           "const",  "final",  "auto", "str", NULL};
+        size_t e = ns, b;
+        while (e > 0 && (d[e - 1] == ' ' || d[e - 1] == '\t'))
+            e--;
+        for (b = e; b > 0 && isalpha(d[b - 1]);)
+            b--;
+        for (int i = 0; DECL[i]; i++)
+            if (e - b == strlen(DECL[i]) && !memcmp(d + b, DECL[i], e - b)) return 1;
+    }
     /* Documentation: the placeholder account and hosts of provider docs just
      * before the value (aws ... --topic-arn arn:aws:sns:...:123456789012:...). */
     size_t lo = ns > 400 ? ns - 400 : 0;
@@ -723,6 +853,17 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
     /* The value: not an identifier, phrase or path, not a file name, not
      * spelled from its own name. */
     if (phrase_value(s, n) || value_from_name(d + ns, ne - ns, s, n)) return 1;
+    /* ThisIsASECRET123, thisISverySECRET: letters that say secret, password or
+     * token, at most four digits after them: made up, never drawn */
+    {
+        size_t a = 0;
+        while (a < n && isalpha((unsigned char)s[a]))
+            a++;
+        if (a >= 6 && n - a <= 4 && all_of(s + a, n - a, "0123456789") &&
+            (contains_ci(s, a, "secret") || contains_ci(s, a, "password") ||
+             contains_ci(s, a, "token")))
+            return 1;
+    }
     /* A mock holding its own name (MockAccessKey = `AccessKey`), a type alias
      * (PrivateKey = ed25519.PrivateKey). */
     if (n >= 6 && ne - ns >= n) {
@@ -794,6 +935,54 @@ static int random_case(const char *s, size_t n)
     return score >= 3;
 }
 
+/* The password of a URL's userinfo (scheme://user:password@host), for every
+ * rule: 1 when user and password are a pair of stand-ins (cacheuser:cachepass);
+ * FR_DECOY_WEAK when the password is the word password / pass / pwd / secret
+ * with digits or separators (password2, password-1, pass:word): reported in
+ * credential and configuration files alone, like the config guard's words. */
+static int url_password_stand_in(const unsigned char *d, size_t ss, size_t se)
+{
+    if (ss < 4 || d[ss - 1] != ':') return 0;
+    size_t b = ss - 1;
+    while (b > 0 && ss - b < 64 && (isalnum(d[b - 1]) || strchr("-_.%+~", d[b - 1])) && d[b - 1])
+        b--;
+    if (b < 3 || memcmp(d + b - 3, "://", 3)) return 0;
+    const char *p = (const char *)d + ss;
+    size_t pn = se - ss;
+    if (stand_in_pair((const char *)d + b, ss - 1 - b, p, pn)) return 1;
+    /* #{cache_password} (Ruby interpolation); secret_access_key, MACHINE-PASS:
+     * words naming what goes there, one of them a secret's */
+    if (pn >= 4 && p[0] == '#' && p[1] == '{' && p[pn - 1] == '}') return 1;
+    if (word_chars(p, pn, "_-") && !memchr_digit(p, pn) &&
+        (memchr(p, '_', pn) || memchr(p, '-', pn))) {
+        static const char *const NAMES[] = {"secret", "key",  "token", "password",
+                                            "passwd", "pass", "pwd",   NULL};
+        for (size_t i = 0; i < pn;) {
+            size_t e = i;
+            while (e < pn && isalpha((unsigned char)p[e]))
+                e++;
+            for (int j = 0; NAMES[j]; j++)
+                if (e - i == strlen(NAMES[j]) && !strncasecmp(p + i, NAMES[j], e - i)) return 1;
+            i = e + 1;
+        }
+    }
+    char w[16];
+    size_t k = 0;
+    for (size_t i = 0; i < pn; i++) {
+        if (isalpha((unsigned char)p[i])) {
+            if (k == sizeof w - 1) return 0;
+            w[k++] = (char)tolower((unsigned char)p[i]);
+        } else if (!isdigit((unsigned char)p[i]) && (!p[i] || !strchr("-_.:", p[i]))) {
+            return 0;
+        }
+    }
+    w[k] = 0;
+    static const char *const PW_WORDS[] = {"password", "passwd", "pass", "pwd", "secret", NULL};
+    for (int i = 0; PW_WORDS[i]; i++)
+        if (!strcmp(w, PW_WORDS[i])) return FR_DECOY_WEAK;
+    return 0;
+}
+
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
 {
     const char *s = (const char *)d + ss;
@@ -817,7 +1006,16 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
     if ((guards & FR_GUARD_HEX_DIGEST) && (n == 32 || n == 40 || n == 64 || n == 128) &&
         (all_of(s, n, "0123456789abcdef") || all_of(s, n, "0123456789ABCDEF")))
         return 1;
-    if ((guards & FR_GUARD_CONFIG) && config_placeholder(s, n)) return 1;
+    int weak = url_password_stand_in(d, ss, se);
+    if (weak == 1) return 1;
+    weak = weak == FR_DECOY_WEAK;
+    if (guards & FR_GUARD_CONFIG) {
+        int v = config_placeholder(s, n);
+        if (v == FR_DECOY_WEAK)
+            weak = 1;
+        else if (v)
+            return 1;
+    }
     if (guards & FR_GUARD_DOC) {
         char w[512];
         size_t k = 0;
@@ -858,7 +1056,9 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
             letters += isalpha((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
         if (letters == m && !random_case(s, m)) return 1;
     }
-    return 0;
+    /* A value found by a secret-sounding name alone (the generic rules) is
+     * not reported weak: 1234567890 under "secret" is a stand-in. */
+    return !weak ? 0 : (guards & FR_GUARD_GENERIC) ? 1 : FR_DECOY_WEAK;
 }
 
 /* Byte classes for the text view: 0 not text (NUL, control bytes, DEL, bytes
@@ -1041,4 +1241,118 @@ void fr_text_views_release(fr_text_views *tv)
 {
     fr_buf_release(&tv->buf[0]);
     fr_buf_release(&tv->buf[1]);
+}
+
+/* ---- Credential and configuration files: where a weak password is leaked -- */
+
+/* Directories of tests, examples and documentation: their configs hold
+ * stand-ins, whatever the file's name. */
+static const char *const NOT_CREDENTIAL_DIRS[] = {
+    "test",      "tests",         "testing",       "testdata",
+    "test-data", "__tests__",     "spec",          "specs",
+    "fixture",   "fixtures",      "example",       "examples",
+    "sample",    "samples",       "doc",           "docs",
+    "man",       "documentation", "template",      "templates",
+    "skel",      "skeleton",      "generators",    "mock",
+    "mocks",     "node_modules",  "site-packages", "dist-packages",
+    "vendor",    "third_party",   "thirdparty",    NULL};
+
+/* Words in a file name that make it a template or an example of a config. */
+static const char *const NOT_CREDENTIAL_NAMES[] = {"example", "sample",  "template", "tmpl", "dist",
+                                                   "tpl",     "default", "skel",     "test", "spec",
+                                                   "mock",    "fake",    "dummy",    "demo", NULL};
+
+/* Whole file names (lower-cased) of credential files and dotfiles. */
+static const char *const CREDENTIAL_NAMES[] = {".netrc",
+                                               "_netrc",
+                                               ".pgpass",
+                                               "pgpass.conf",
+                                               ".git-credentials",
+                                               ".my.cnf",
+                                               ".npmrc",
+                                               ".pypirc",
+                                               ".s3cfg",
+                                               ".dockercfg",
+                                               ".boto",
+                                               "credentials",
+                                               ".credentials",
+                                               "config",
+                                               ".htpasswd",
+                                               "htpasswd",
+                                               "shadow",
+                                               "gshadow",
+                                               ".env",
+                                               ".tugboat",
+                                               "hub",
+                                               ".bash_profile",
+                                               ".profile",
+                                               ".zprofile",
+                                               ".zshenv",
+                                               ".bash_login",
+                                               ".ftpconfig",
+                                               "logins.json",
+                                               "recentservers.xml",
+                                               "sitemanager.xml",
+                                               "filezilla.xml",
+                                               "webservers.xml",
+                                               NULL};
+
+/* Words that, in the name of a json / yaml / xml / php / python / ruby /
+ * JavaScript file, make it an application's or a tool's configuration. */
+static const char *const CONFIG_NAME_WORDS[] = {
+    "config",      "settings", "credential", "secret", "connection", "datasource",
+    "data-source", "database", "sftp",       "ftp",    "mongoid",    "robomongo",
+    "appsettings", "passwd",   "servers",    NULL};
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && !memcmp(s + n - m, suffix, m);
+}
+
+int fr_is_credential_path(const char *path)
+{
+    if (!path) return 0;
+    const char *bang = strrchr(path, '!'); /* archive!member: the member's path */
+    if (bang) path = bang + 1;
+    char p[512];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof p) return 0;
+    for (size_t i = 0; i <= n; i++)
+        p[i] = (char)tolower((unsigned char)path[i]);
+    char *base = strrchr(p, '/');
+    base = base ? base + 1 : p;
+    size_t bn = strlen(base);
+    /* a directory of tests, examples or documentation */
+    for (char *c = p; c < base;) {
+        char *e = strchr(c, '/');
+        size_t cl = (size_t)(e - c);
+        for (int i = 0; NOT_CREDENTIAL_DIRS[i]; i++)
+            if (cl == strlen(NOT_CREDENTIAL_DIRS[i]) && !memcmp(c, NOT_CREDENTIAL_DIRS[i], cl))
+                return 0;
+        c = e + 1;
+    }
+    for (int i = 0; NOT_CREDENTIAL_NAMES[i]; i++)
+        if (strstr(base, NOT_CREDENTIAL_NAMES[i])) return 0;
+    for (int i = 0; CREDENTIAL_NAMES[i]; i++)
+        if (!strcmp(base, CREDENTIAL_NAMES[i])) return 1;
+    /* .env.production, .env.local; a home directory's .*rc files (.esmtprc,
+     * .msmtprc, .fetchmailrc, .bashrc) */
+    if (!strncmp(base, ".env.", 5)) return 1;
+    if (base[0] == '.' && bn > 3 && !strchr(base + 1, '.') && ends_with(base, bn, "rc")) return 1;
+    static const char *const CONFIG_EXTS[] = {".ini",        ".conf",   ".cfg",    ".cnf",
+                                              ".properties", ".env",    ".tfvars", ".htpasswd",
+                                              ".passwd",     ".pgpass", NULL};
+    for (int i = 0; CONFIG_EXTS[i]; i++)
+        if (ends_with(base, bn, CONFIG_EXTS[i])) return 1;
+    static const char *const NAMED_EXTS[] = {".json", ".yml", ".yaml", ".xml", ".php",
+                                             ".py",   ".rb",  ".js",   NULL};
+    const char *dot = strrchr(base, '.');
+    int named = !dot; /* proftpdpasswd, ftpd-settings */
+    for (int i = 0; dot && NAMED_EXTS[i]; i++)
+        named |= !strcmp(dot, NAMED_EXTS[i]);
+    if (named)
+        for (int i = 0; CONFIG_NAME_WORDS[i]; i++)
+            if (strstr(base, CONFIG_NAME_WORDS[i])) return 1;
+    return 0;
 }

@@ -202,6 +202,15 @@ static unsigned origin_of(const fr_item *it, int is_log)
     return o;
 }
 
+/* Whether one of the item's places is a credential or configuration file,
+ * where a weak password (fr_match.weak) is reported. */
+static int weak_applies(const fr_item *it)
+{
+    for (size_t i = 0; i < it->nlocs; i++)
+        if (fr_is_credential_path(it->locs[i].path)) return 1;
+    return 0;
+}
+
 /* Whether a rule with paths applies at one of the item's places. */
 static int path_applies(const fr_item *it, const fr_rule *rule)
 {
@@ -318,8 +327,13 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     unsigned scan_origin = rs->nindicators ? origin_of(it, is_log) : FR_APPLIES_ALL;
     const fr_match *m;
     size_t nm;
-    if (fr_scan_views_for(sc, scan_origin ? scan_origin : FR_APPLIES_ALL, tv.p, tv.len, tv.n, &m,
-                          &nm)) {
+    /* weak passwords too, kept below in credential and configuration files
+     * alone (the scanner's other users, path checks among them, drop them) */
+    fr_scanner_keep_weak(sc, 1);
+    int src = fr_scan_views_for(sc, scan_origin ? scan_origin : FR_APPLIES_ALL, tv.p, tv.len, tv.n,
+                                &m, &nm);
+    fr_scanner_keep_weak(sc, 0);
+    if (src) {
         set_status(it, FR_ST_ERROR, fr_error());
         nm = 0;
     }
@@ -341,7 +355,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
     /* A rule for some paths only (rails.master-key): content with no place yet
      * waits for its places like a pipeline definition's. */
     for (size_t i = 0; !it->nlocs && !r->withdrawn && i < nm; i++)
-        if (rs->rules[m[i].rule].npaths) r->withdrawn = 1;
+        if (rs->rules[m[i].rule].npaths || m[i].weak) r->withdrawn = 1;
     if (r->withdrawn) nm = 0;
     r->m = fr_xcalloc(nm ? nm : 1, sizeof *r->m);
     r->nm = 0;
@@ -349,6 +363,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         const fr_rule *rule = &rs->rules[m[i].rule];
         if (!(rule->applies_to & origin)) continue;
         if (rule->npaths && !path_applies(it, rule)) continue;
+        if (m[i].weak && !weak_applies(it)) continue;
         const char *sec = (const char *)tv.p[m[i].view] + m[i].sstart;
         size_t slen = m[i].send - m[i].sstart;
         if (p->opts.drop_match && drop_everywhere(p, it, rule->id, sec, slen)) continue;
