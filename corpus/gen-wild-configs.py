@@ -679,6 +679,62 @@ mysqldump -u backup -p"$DB_PASSWORD" shop > shop.sql
 lftp -u mirror,[[{strong()}]] sftp://files.corp.lan -e "mirror /pub /srv/pub; quit"
 """
 
+    # ---- default and dictionary passwords in credential files ----------------------
+    # Weak but real (a default, a word and digits, leetspeak, a typed run): reported in
+    # credential and configuration files; the same values in docs and tests are decoys.
+    def default():
+        r = rng.random()
+        if r < 0.25:
+            return rng.choice(["p4ssw0rd", "s3cr3t", "adm1n", "r00t"]) + str(rng.randrange(1, 99))
+        if r < 0.35:
+            return "1234567890"[:rng.randrange(6, 10)]
+        return rng.choice(["admin", "root", "guest", "secret", "password", "test", "postgres",
+                           "letmein", "qwerty"]) + str(rng.randrange(1, 2030))
+
+    P["home/ops/.netrc"] = f"""machine git.corp.lan
+  login deploy
+  password [[{default()}]]
+machine files.corp.lan login mirror password [[{default()}]]
+"""
+    P["home/ops/.git-credentials"] = f"""https://deploy:[[{default()}!#@{rng.randrange(10, 999)}]]@git.corp.lan
+"""
+    P["home/ops/.pgpass"] = f"""# hostname:port:database:username:password
+db.corp.lan:5432:orders:orders:[[{default()}]]
+"""
+    P["home/ops/.esmtprc"] = f"""hostname mail.corp.lan:587
+username "ops@corp.lan"
+password "[[{default()}]]"
+"""
+    P["srv/app/.env.production"] = f"""APP_ENV=production
+DB_HOST=db.corp.lan
+DB_PASSWORD=[[{default()}]]
+REDIS_PASSWORD=[[{default()}]]
+"""
+    P["srv/voice/server.ini"] = f"""[Server]
+Name=voice
+AdminPassword=[[{default()}]]
+Password=[[{default()}]]
+"""
+    P["home/ops/.npmrc"] = f"""registry=https://npm.corp.lan/
+_auth = [[{b64('ci:' + default())}]]
+"""
+    P["backup/users.sql"] = "INSERT INTO `members` (`id`, `login`, `pw`, `active`) VALUES\n" + ",\n".join(
+        f"({i}, 'user{i}', '[[$2y$10${''.join(rng.choice('./' + LOWER + UPPER + DIGITS) for _ in range(53))}]]', 1)"
+        for i in range(1, 4)) + ";\n"
+    D["docs/install.md"] = """Set the database password in `.env`:
+
+    DB_PASSWORD=admin123
+    machine git.corp.lan login deploy password root2024
+"""
+    D["tests/fixtures/.env"] = """DB_PASSWORD=p4ssw0rd1
+REDIS_PASSWORD=123456
+"""
+    D["templates/server.ini"] = """[Server]
+AdminPassword=admin123
+"""
+    D["srv/app/.env.example"] = """DB_PASSWORD=secret123
+"""
+
     # ---- decoys (no secret) -------------------------------------------------------
     D["k8s/secret-template.yaml"] = """apiVersion: v1
 kind: Secret
@@ -859,6 +915,69 @@ CREATE USER 'app'@'%' IDENTIFIED BY '${MYSQL_APP_PASSWORD}';
 """
     D["config/application.properties"] = """spring.datasource.password=ENC(G6N718UuyPE5bHyWKyuLQSm02auQPUtm)
 spring.mail.password=${MAIL_PASSWORD:}
+"""
+    # Seen in rails' and spring-boot's trees (precision review, 2026-11-28):
+    # Rails' CSRF form token, a template's user/password pair named after one
+    # thing, the word password with a counter in a test's URL, Ruby code
+    # (interpolation, instance variables, a scope's constant), typed sequences,
+    # a token alphabet's ranges, made-up phrases, a Java class on the next line.
+    csrf = tok(64) + "-" + tok(20)
+    D["app/views/orders/_form.html.erb"] = f"""<form action="/orders" accept-charset="UTF-8" method="post">
+  <input type="hidden" name="authenticity_token" value="{csrf}" autocomplete="off">
+</form>
+"""
+    D["log/development.log"] = f"""Processing by OrdersController#create as HTML
+  Parameters: {{"authenticity_token"=>"{tok(64)}==", "order"=>{{"qty"=>"1"}}}}
+ParseError: unexpected token at 'authenticity_token={tok(12)}&_method=put&utf8=%26%239731%3B'
+"""
+    D["docs/database.md"] = """# A second database for the cache store:
+#   CACHE_DATABASE_URL="postgres://cacheuser:cachepass@localhost/cachedatabase"
+#   QUEUE_DATABASE_URL="mysql2://queue_user:queue_pass@localhost/queue"
+"""
+    D["src/test/java/com/acme/BrokerPropertiesTests.java"] = """class BrokerPropertiesTests {
+    void addresses() {
+        props.setAddresses(List.of("amqp://root:password@otherhost", "amqps://root:password2@otherhost2"));
+        props.setUrl("redis://user::pass:word@example:33");
+        ConnectionFactoryOptions.parse("r2dbc:postgresql://user-1:password-1@postgres.internal:12345/database-1");
+    }
+    String header() {
+        String token = Base64Utils
+                .encodeToString((this.username + ":" + this.password).getBytes(UTF_8));
+        return token;
+    }
+}
+"""
+    D["src/test/resources/registry/config.json"] = f"""{{
+  "auths": {{
+    "https://index.docker.io/v1/": {{ "auth": "{b64('username:password')}" }},
+    "custom-registry.internal": {{ "auth": "{b64('customUser:customPass')}" }}
+  }}
+}}
+"""
+    D["app/models/digest_algo.rb"] = """class DigestAlgo < ActiveModel::SecurePassword::Base
+  def struct_pass
+    @value_struct_pass = @method_params
+  end
+  CACHE = { url: "redis://:#{cache_password}@cache-1:6379/0" }
+  GRANT = "GRANT ALL ON *.* TO 'app'@'localhost' IDENTIFIED BY '#{config['password']}';"
+end
+"""
+    D["test/token_test.rb"] = """class TokenTest < ActiveSupport::TestCase
+  test "sequences" do
+    new_secret_key = "987654321"
+    ENV["RAILS_MASTER_KEY"] = "00112233445566778899aabbccddeeff"
+    assert_parses({ "token" => "azAZ09 /=" }, "token=azAZ09+/=")
+    app.config.secret_token = 'ThisIsATOKENvalue9'
+    self.cookie_verifier_secret = "thisISverySECRET123"
+  end
+  # shared:
+  #   api_key: a1B2c3D4e5F6
+  #   secret_access_key: ZYXCBA987543210
+end
+"""
+    D["docs/storage.md"] = """Point the service at a bucket:
+
+    s3://access_key_id:secret_access_key@us-east-1/your-bucket
 """
     return P, D
 

@@ -150,6 +150,52 @@ static void test_generic_guard(void)
     CHECK(generic("SLACK_SIGNING_SECRET=8c2f9a4e1d7b3c6f0a5e9d2b8c4f1a7e", "SECRET", "8c2f") == 0);
 }
 
+/* The config guard's verdicts: a template is dropped everywhere, a weak real
+ * password is FR_DECOY_WEAK (reported in credential files alone), a drawn one
+ * passes; credential and configuration paths against docs, tests, templates. */
+static int cfg(const char *v)
+{
+    return fr_is_decoy((const unsigned char *)v, 0, strlen(v), FR_GUARD_CONFIG);
+}
+
+static void test_weak_passwords(void)
+{
+    CHECK(cfg("${DB_PASSWORD}") == 1);
+    CHECK(cfg("%DB_PASSWORD%") == 1);
+    CHECK(cfg("<password>") == 1);
+    CHECK(cfg("changeme") == 1);
+    CHECK(cfg("your_password_here") == 1);
+    CHECK(cfg("mypassword") == 1);
+    CHECK(cfg("YOUR_WIFI_PASSWORD") == 1);
+    CHECK(cfg("example") == 1);
+    CHECK(cfg("admin123") == FR_DECOY_WEAK);
+    CHECK(cfg("password") == FR_DECOY_WEAK);
+    CHECK(cfg("p4ssw0rd") == FR_DECOY_WEAK);
+    CHECK(cfg("123456") == FR_DECOY_WEAK);
+    CHECK(cfg("AdminPassword7") == FR_DECOY_WEAK);
+    CHECK(cfg("Kq8vLm2Rx9") == 0);
+    /* base64 of user:password is judged by the password */
+    CHECK(cfg("Y2k6YWRtaW4xMjM=") == FR_DECOY_WEAK); /* ci:admin123 */
+    /* the generic rules never report a weak value */
+    CHECK(fr_is_decoy((const unsigned char *)"admin123", 0, 8,
+                      FR_GUARD_CONFIG | FR_GUARD_GENERIC) == 1);
+    CHECK(fr_is_credential_path(".netrc"));
+    CHECK(fr_is_credential_path("home/ops/.pgpass"));
+    CHECK(fr_is_credential_path("srv/app/.env.production"));
+    CHECK(fr_is_credential_path("etc/voice/server.ini"));
+    CHECK(fr_is_credential_path("db/dbeaver-data-sources.xml"));
+    CHECK(fr_is_credential_path("web/public_html/wp-config.php"));
+    CHECK(fr_is_credential_path("home/ops/.esmtprc"));
+    CHECK(fr_is_credential_path("backup.tar!home/ops/.git-credentials"));
+    CHECK(!fr_is_credential_path("srv/app/.env.example"));
+    CHECK(!fr_is_credential_path("docs/server.ini"));
+    CHECK(!fr_is_credential_path("tests/fixtures/.env"));
+    CHECK(!fr_is_credential_path("templates/server.ini"));
+    CHECK(!fr_is_credential_path("src/main.c"));
+    CHECK(!fr_is_credential_path("README.md"));
+    CHECK(!fr_is_credential_path(NULL));
+}
+
 static void test_uuid_opt_out(void)
 {
     const char *u = "heroku_api_key = 3f2504e0-4f89-11d3-9a0c-0305e82c3301";
@@ -652,6 +698,7 @@ int main(void)
     test_keywords_and_prefilter();
     test_placeholder_guard();
     test_generic_guard();
+    test_weak_passwords();
     test_uuid_opt_out();
     test_equivalence();
     test_adversarial();
