@@ -270,7 +270,7 @@ static int add_walked(const char *kind, const char *name, const char *oid, void 
 static int save_walked(fr_store *st, const char *repo, const char *rules_hash,
                        const fr_git_state *g)
 {
-    size_t n = g->ntips + g->npacks, k = 0;
+    size_t n = g->ntips + g->npacks + g->nhides, k = 0;
     const char **kinds = fr_xcalloc(n + 1, sizeof *kinds);
     const char **names = fr_xcalloc(n + 1, sizeof *names);
     const char **oids = fr_xcalloc(n + 1, sizeof *oids);
@@ -278,6 +278,8 @@ static int save_walked(fr_store *st, const char *repo, const char *rules_hash,
         kinds[k] = "tip", names[k] = g->refs[i], oids[k] = g->oids[i];
     for (size_t i = 0; i < g->npacks; i++, k++)
         kinds[k] = "pack", names[k] = g->packs[i], oids[k] = "";
+    for (size_t i = 0; i < g->nhides; i++, k++)
+        kinds[k] = "hide", names[k] = "", oids[k] = g->hides[i];
     int rc = fr_store_set_walked(st, repo, rules_hash, kinds, names, oids, n);
     free(kinds), free(names), free(oids);
     return rc;

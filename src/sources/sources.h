@@ -75,8 +75,13 @@ typedef struct {
     size_t ntips;
     char **packs; /* pack file names whose objects were enumerated */
     size_t npacks;
+    /* the commits the next scan hides (each tip's history is reachable from
+     * one of them: the tips no other tip's history holds, once each); none
+     * (an older state): every tip is hidden */
+    char **hides;
+    size_t nhides;
 } fr_git_state;
-/* kind "tip" (name, oid) or "pack" (name; oid ignored). */
+/* kind "tip" (name, oid), "pack" (name; oid ignored) or "hide" (oid; name ""). */
 void fr_git_state_add(fr_git_state *st, const char *kind, const char *name, const char *oid);
 void fr_git_state_free(fr_git_state *st);
 

@@ -280,8 +280,9 @@ int fr_store_each_known(fr_store *s, const char *prefix, const char *rules_hash,
                         void *ctx);
 
 /* What the last complete scan of a git repository walked (table git_walked):
- * kind "tip" (name: a ref, oid: the commit it pointed to) or "pack" (name: a
- * pack file name, oid ""). Rows saved under another rules_hash are not
+ * kind "tip" (name: a ref, oid: the commit it pointed to), "pack" (name: a
+ * pack file name, oid "") or "hide" (name "", oid: a commit the next scan
+ * hides: the tips no other tip reaches). Rows saved under another rules_hash are not
  * returned: a rule change walks everything again. */
 typedef int (*fr_walked_cb)(const char *kind, const char *name, const char *oid, void *ctx);
 int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, fr_walked_cb cb,

@@ -24,13 +24,17 @@ cd ..
 counts() { echo "$(count_of "$ERR" "commits") $(count_of "$ERR" "trees") $(count_of "$ERR" "blobs read")"; }
 report() { run_ferret report --db g.db --format jsonl --secret-hashes && printf '%s\n' "$OUT" > "$1"; }
 where() { occ "$1" "$(sha256 "$2")" | awk '{print $1, $2, $3, $4, $5, $7}' | sort; }
+# the commits the next re-scan hides (git_walked kind 'hide': the tips no other
+# tip's history holds), sorted
+hides() { sqlite3 "${1:-g.db}" "select oid from git_walked where kind = 'hide' order by 1" | tr '\n' ' ' | sed 's/ $//'; }
+sorted() { printf '%s\n' "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
 
 run_ferret scan --db g.db repo
 assert_eq "$RC" 1 "first scan: findings"
 assert_eq "$(counts)" "2 3 2" "first scan: the whole history"
 assert_eq "$(count_of "$ERR" "incremental")" 0 "first scan: not incremental"
 assert_eq "$(sqlite3 g.db "select kind || ' ' || name || ' ' || oid from git_walked order by 1")" \
-  "tip $(sha256 refs/heads/main) $c2" "the walked tip is remembered by its name's digest (all objects loose: no pack)"
+  "$(printf 'hide  %s\ntip %s %s' "$c2" "$(sha256 refs/heads/main)" "$c2")" "the walked tip is remembered by its name's digest (all objects loose: no pack), its commit is the one to hide"
 
 # --- a new commit: only it is walked, only its blob read, exact provenance
 cd repo && printf 'C=%s\n' "$s3" > c.txt && git add . && gcommit carol "third" && c3=$(git rev-parse HEAD) && cd ..
@@ -43,6 +47,7 @@ report r1.jsonl
 assert_eq "$(where r1.jsonl "$s3")" "git c.txt 1 $c3 carol@example.com refs/heads/main" "new commit: its provenance"
 assert_eq "$(where r1.jsonl "$s1")" "git a.env 1 $c1 alice@example.com refs/heads/main" "old provenance unchanged"
 assert_eq "$(pyjsonl r1.jsonl "len(rows)")" 3 "three findings"
+assert_eq "$(hides)" "$c3" "new commit: it replaces its parent in the hide set"
 run_ferret scan --db g.db repo
 assert_eq "$RC/$(count_of "$ERR" "unchanged)")" "1/1" "unchanged: not walked, its findings still counted"
 
@@ -55,12 +60,14 @@ assert_eq "$(sqlite3 g.db "select new_findings from runs order by id desc limit 
 assert_eq "$(sqlite3 g.db "select name || ' ' || oid from git_walked where kind = 'tip' order by 1")" \
   "$(printf '%s\n' "$(sha256 "refs/heads/leak-$s4") $c1" "$(sha256 refs/heads/main) $c3" "$(sha256 refs/heads/old) $c1" | sort)" "the new refs are remembered"
 assert_eq "$(sqlite3 g.db .dump | grep -c "$s4")" 0 "the token in a ref name is not stored in plain"
+assert_eq "$(hides)" "$c3" "new branches on old commits: nothing more to hide"
 cd repo && git branch -q -D "leak-$s4" && cd ..
 
 # --- a force-push: the new commit is walked, the old one's findings are kept
 cd repo && git checkout -q -b feature "$c2" && printf 'F=%s\n' "$s5" > f.txt && git add . && gcommit dave "feature" && f1=$(git rev-parse HEAD) && cd ..
 run_ferret scan --db g.db repo
 assert_eq "$(counts)" "1 1 1" "feature branch: one commit"
+assert_eq "$(hides)" "$(sorted "$c3" "$f1")" "feature branch: its tip hidden too"
 cd repo && printf 'F=%s\n' "$s6" > f.txt && git add . && gcommit dave "feature, amended" --amend && f2=$(git rev-parse HEAD) && cd ..
 run_ferret scan --db g.db repo
 assert_eq "$(counts)" "1 1 1" "force-push: only the new commit walked, its blob read"
@@ -69,6 +76,7 @@ assert_eq "$(where r2.jsonl "$s6")" "git f.txt 1 $f2 dave@example.com refs/heads
 assert_eq "$(where r2.jsonl "$s5")" "git f.txt 1 $f1 dave@example.com refs/heads/feature" "force-push: the old commit's finding kept"
 assert_eq "$(sqlite3 g.db "select oid from git_walked where kind = 'tip' and name = '$(sha256 refs/heads/feature)' order by 1")" \
   "$(printf '%s\n' "$f1" "$f2" | sort)" "force-push: the old tip is kept while its commit exists"
+assert_eq "$(hides)" "$(sorted "$c3" "$f1" "$f2")" "force-push: the old tip still hidden, the new one too"
 
 # --- a deleted branch: nothing walked, its findings kept and still counted
 cd repo && git checkout -q main && git branch -q -D feature && cd ..
@@ -78,6 +86,7 @@ assert_eq "$(counts)" "0 0 0" "deleted branch: nothing walked"
 report r3.jsonl
 assert_eq "$(where r3.jsonl "$s6")" "git f.txt 1 $f2 dave@example.com refs/heads/feature" "deleted branch: its finding kept"
 assert_eq "$(pyjsonl r3.jsonl "len(rows)")" 6 "deleted branch: all six findings"
+assert_eq "$(hides)" "$(sorted "$c3" "$f1" "$f2")" "deleted branch: its commits still hidden"
 
 # --- git gc: one new pack, loose objects gone; nothing is new
 cd repo && git gc -q && cd ..
@@ -93,6 +102,7 @@ run_ferret scan --db g.db repo
 assert_eq "$(counts)" "1 2 1" "after gc: one commit, its root and conf trees, one blob"
 report r4.jsonl
 assert_eq "$(where r4.jsonl "$s7")" "git conf/g.yml 1 $c4 erin@example.com refs/heads/main" "after gc: provenance"
+assert_eq "$(hides)" "$(sorted "$c4" "$f1" "$f2")" "after gc: the new commit replaces its parent"
 
 # --- a rule change: everything again
 mkdir rules && cp "$FERRET_SRC/patterns/github.yml" rules/github.yml && printf '\n# changed\n' >> rules/github.yml
@@ -103,6 +113,32 @@ assert_eq "$(sqlite3 g.db "select new_findings from runs order by id desc limit 
 report r5.jsonl
 assert_eq "$(where r5.jsonl "$s3")" "git c.txt 1 $c3 carol@example.com refs/heads/main" "rule change: provenance as first recorded"
 assert_eq "$(where r5.jsonl "$s5")" "git f.txt 1 $f1 dave@example.com refs/heads/feature" "rule change: the force-pushed commit's finding kept"
+assert_eq "$(hides g.db)" "$c4" "rule change: a full walk, one tip"
+
+# --- the hide set: tags on main's history and a merged branch are in main's
+# history (not hidden), a side branch and a tag on it are (once); when a hidden
+# commit is gone (its branch deleted, the reflog expired, pruned) every tip is
+# hidden again, and a commit on a tag its history held is all that is walked
+git init -q hs && cd hs && for i in 1 2 3; do printf 'n=%s\n' "$i" > n.txt && git add . && gcommit alice "m$i" && git tag "v$i"; done
+git checkout -q -b side v2 && printf 's\n' > s.txt && git add . && gcommit bob "side" && sd=$(git rev-parse HEAD) && git tag side-tag
+git checkout -q -b merged main && printf 'x\n' > x.txt && git add . && gcommit bob "merged"
+git checkout -q main && git merge -q --no-ff --no-edit merged && m=$(git rev-parse HEAD)
+git checkout -q -b gone v3 && printf 'g\n' > g.txt && git add . && gcommit carol "gone" && gn=$(git rev-parse HEAD) && git checkout -q main && cd ..
+run_ferret scan --db hs.db hs
+assert_eq "$(count_of "$ERR" "refs")" 8 "hide set: eight refs"
+assert_eq "$(hides hs.db)" "$(sorted "$m" "$sd" "$gn")" "hide set: main, side (its tag the same commit) and gone; the tags and the merged branch are in main's history"
+cd hs && git tag -a -m "annotated on side" side-ann "$sd" && printf 'n=4\n' > n.txt && git add . && gcommit alice "m4" && m4=$(git rev-parse HEAD) && cd ..
+run_ferret scan --db hs.db hs
+assert_eq "$(counts)" "1 1 1" "hide set: one new commit walked"
+assert_eq "$(hides hs.db)" "$(sorted "$m4" "$sd" "$gn")" "hide set: the new commit replaces main's old tip; an annotated tag on a hidden commit adds nothing"
+cd hs && git branch -q -D gone && git reflog expire --expire=now --all && git gc -q --prune=now && git cat-file -e "$gn" 2>/dev/null && echo "still there" ; git checkout -q -b after v3 && printf 'a\n' > a.txt && git add . && gcommit dave "after" && af=$(git rev-parse HEAD) && git checkout -q main && cd ..
+run_ferret scan --db hs.db hs
+assert_eq "$(count_of "$ERR" "incremental")" 1 "hidden commit gone: still incremental"
+assert_eq "$(counts)" "1 1 1" "hidden commit gone: every tip hidden, only the new commit on v3 walked"
+assert_eq "$(hides hs.db)" "" "hidden commit gone: no hide set saved (the next scan hides every tip)"
+cd hs && printf 'b\n' > b.txt && git add . && gcommit dave "after 2" && cd ..
+run_ferret scan --db hs.db hs
+assert_eq "$(counts)" "1 1 1" "without a hide set: only the new commit walked"
 
 # --- a range: only the commits in it, labelled with its end
 cd repo && git checkout -q -b pr main && printf 'P=%s\n' "$s8" > p.txt && git add . && gcommit fay "pr 1" \

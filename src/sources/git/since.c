@@ -36,6 +36,11 @@ struct gs_since {
     size_t npacks;
     int new_packs;  /* some pack is not in the previous state */
     fr_keymap same; /* digest of (name digest, target) of each previous tip */
+    /* The commits hidden (see hide_set), when they are the previous state's
+     * hide set (hides_ok); the next one is derived from them. */
+    git_oid *hidden;
+    size_t nhidden;
+    int hides_ok;
 };
 
 /* The key of a tip in gs_since.same: its name's digest and its target. */
@@ -58,6 +63,9 @@ void fr_git_state_add(fr_git_state *st, const char *kind, const char *name, cons
     } else if (!strcmp(kind, "pack")) {
         st->packs = fr_xrealloc(st->packs, (st->npacks + 1) * sizeof *st->packs);
         st->packs[st->npacks++] = fr_xstrdup(name);
+    } else if (!strcmp(kind, "hide")) {
+        st->hides = fr_xrealloc(st->hides, (st->nhides + 1) * sizeof *st->hides);
+        st->hides[st->nhides++] = fr_xstrdup(oid);
     }
 }
 
@@ -67,7 +75,9 @@ void fr_git_state_free(fr_git_state *st)
         free(st->refs[i]), free(st->oids[i]);
     for (size_t i = 0; i < st->npacks; i++)
         free(st->packs[i]);
-    free(st->refs), free(st->oids), free(st->packs);
+    for (size_t i = 0; i < st->nhides; i++)
+        free(st->hides[i]);
+    free(st->refs), free(st->oids), free(st->packs), free(st->hides);
     memset(st, 0, sizeof *st);
 }
 
@@ -161,8 +171,12 @@ static void list_objects(walk *w, const fr_git_state *prev)
 /* ------------------------------------------------------- fresh commits --- */
 
 /* Fills w->fresh with the commits reachable from push and from none of hide.
- * A hidden tip that is gone (gc'd) or not a commit hides nothing. Returns
- * FR_OK, or FR_ERR when libgit2 cannot walk (a broken or shallow history). */
+ * A hidden tip that is gone (gc'd) or not a commit hides nothing. Each hide
+ * reads its commit (libgit2 looks the object up, then parses it for the walk):
+ * nothing is hidden when nothing was pushed (refs deleted, or moved to commits
+ * that are tips already), and a commit several tips share is hidden once.
+ * Returns FR_OK, or FR_ERR when libgit2 cannot walk (a broken or shallow
+ * history). */
 static int fresh_commits(walk *w, const git_oid *push, size_t npush, const git_oid *hide,
                          size_t nhide)
 {
@@ -172,8 +186,14 @@ static int fresh_commits(walk *w, const git_oid *push, size_t npush, const git_o
     size_t pushed = 0;
     for (size_t i = 0; i < npush; i++)
         if (git_revwalk_push(rw, &push[i]) == 0) pushed++;
-    for (size_t i = 0; i < nhide; i++)
-        git_revwalk_hide(rw, &hide[i]); /* a missing tip hides nothing */
+    fr_keymap hidden;
+    fr_keymap_init(&hidden, GIT_OID_RAWSZ);
+    for (size_t i = 0; pushed && i < nhide; i++) {
+        int added = 0;
+        fr_keymap_put(&hidden, hide[i].id, 0, &added);
+        if (added) git_revwalk_hide(rw, &hide[i]); /* a missing tip hides nothing */
+    }
+    fr_keymap_release(&hidden);
     git_error_clear();
     int rc = FR_OK, err = 0;
     git_oid oid;
@@ -191,8 +211,28 @@ static void since_free(walk *w)
     for (size_t i = 0; i < s->npacks; i++)
         free(s->packs[i]);
     fr_keymap_release(&s->same);
-    free(s->packs), free(s->commits), free(s->blobs), free(s);
+    free(s->packs), free(s->commits), free(s->blobs), free(s->hidden), free(s);
     w->since = NULL;
+}
+
+/* The previous state's hide set (prev->hides), or NULL when it has none (a
+ * state saved before it existed) or one of its commits is gone: a tip it
+ * covered may then be reachable from no other hidden commit, and every tip is
+ * hidden as before. Hiding these instead of every tip walks the same commits:
+ * each tip is one of them or in the history of one (see next_hides). */
+static git_oid *hide_set(walk *w, const fr_git_state *prev, size_t *n)
+{
+    *n = 0;
+    if (!prev->nhides || !w->odb) return NULL;
+    git_oid *v = fr_xcalloc(prev->nhides, sizeof *v);
+    for (size_t i = 0; i < prev->nhides; i++) {
+        if (git_oid_fromstr(&v[i], prev->hides[i]) || !git_odb_exists(w->odb, &v[i])) {
+            free(v);
+            return NULL;
+        }
+    }
+    *n = prev->nhides;
+    return v;
 }
 
 int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
@@ -214,6 +254,13 @@ int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
         if (git_oid_fromstr(&hide[nhide], prev->oids[i])) continue;
         fr_keymap_put(&prev_oids, hide[nhide].id, 0, NULL);
         nhide++;
+    }
+    s->hidden = hide_set(w, prev, &s->nhidden);
+    if ((s->hides_ok = s->hidden != NULL)) {
+        free(hide);
+        hide = fr_xcalloc(s->nhidden + 1, sizeof *hide);
+        memcpy(hide, s->hidden, s->nhidden * sizeof *hide);
+        nhide = s->nhidden;
     }
     /* Tips that did not move push nothing: their history is hidden anyway. */
     git_oid *push = fr_xcalloc(ntips + s->nc + 1, sizeof *push);
@@ -370,6 +417,71 @@ static void keep_old_tips(walk *w, const ref_tip *tips, size_t ntips, fr_git_sta
     fr_keymap_release(&targets);
 }
 
+/* The commit a tip's target is or peels to (annotated tags), or 0. */
+static int tip_commit(walk *w, const git_oid *target, git_oid *out)
+{
+    const uint32_t *idx = fr_keymap_get(&w->commits, target->id);
+    if (idx && *idx != NONE) { /* walked: a commit */
+        *out = *target;
+        return 1;
+    }
+    git_object *o = NULL, *c = NULL;
+    int ok = git_object_lookup(&o, w->repo, target, GIT_OBJECT_ANY) == 0 &&
+             git_object_peel(&c, o, GIT_OBJECT_COMMIT) == 0;
+    if (ok) *out = *git_object_id(c);
+    git_object_free(c), git_object_free(o);
+    git_error_clear();
+    return ok;
+}
+
+/* The hide set the next scan starts from (gs_since_begin hides it instead of
+ * every tip): commits no walked commit reachable from a tip has as a parent,
+ * so no other tip's history holds them, once each. A full walk derives it
+ * from every tip (their commits, peeled) and the parents of every commit it
+ * walked from a tip; an incremental one from the set it hid (each member a
+ * parent of a fresh commit is now in a new tip's history) and the tips that
+ * moved to fresh commits no fresh commit has as a parent. A tip that did not
+ * move, or moved to a commit walked before, is in the hidden history already.
+ * An incremental walk that hid every tip (an older state) saves none: the
+ * next scan hides every tip again. Commits of dangling walks are no tip's. */
+static void next_hides(walk *w, const ref_tip *tips, size_t ntips, fr_git_state *out)
+{
+    struct gs_since *s = w->since;
+    if (w->use_fresh && !s->hides_ok) return;
+    uint32_t dangling = fr_strtab_intern(&w->strs, "(unreachable)", 13);
+    fr_keymap parents, done;
+    fr_keymap_init(&parents, GIT_OID_RAWSZ);
+    fr_keymap_init(&done, GIT_OID_RAWSZ);
+    for (size_t i = 0; i < w->nc; i++) {
+        const commit_rec *r = &w->cv[i];
+        if (r->ref == dangling) continue;
+        for (uint32_t k = 0; k < r->nparents; k++)
+            fr_keymap_put(&parents, w->parent_oids[r->parents_at + k].id, 0, NULL);
+    }
+    char hex[GIT_OID_HEXSZ + 1];
+    for (size_t i = 0; w->use_fresh && i < s->nhidden; i++) {
+        int added = 0;
+        if (fr_keymap_get(&parents, s->hidden[i].id)) continue;
+        fr_keymap_put(&done, s->hidden[i].id, 0, &added);
+        if (!added) continue;
+        git_oid_tostr(hex, sizeof hex, &s->hidden[i]);
+        fr_git_state_add(out, "hide", "", hex);
+    }
+    for (size_t i = 0; i < ntips; i++) {
+        git_oid c;
+        int added = 0;
+        if (w->use_fresh && gs_since_unchanged(w, &tips[i])) continue;
+        if (!tip_commit(w, &tips[i].target, &c) || fr_keymap_get(&parents, c.id)) continue;
+        if (w->use_fresh && !fr_keymap_get(&w->fresh, c.id)) continue; /* hidden already */
+        fr_keymap_put(&done, c.id, 0, &added);
+        if (!added) continue;
+        git_oid_tostr(hex, sizeof hex, &c);
+        fr_git_state_add(out, "hide", "", hex);
+    }
+    fr_keymap_release(&parents);
+    fr_keymap_release(&done);
+}
+
 void gs_since_end(walk *w, const ref_tip *tips, size_t ntips, int complete)
 {
     struct gs_since *s = w->since;
@@ -385,6 +497,7 @@ void gs_since_end(walk *w, const ref_tip *tips, size_t ntips, int complete)
         keep_old_tips(w, tips, ntips, out);
         for (size_t i = 0; i < s->npacks; i++)
             fr_git_state_add(out, "pack", s->packs[i], "");
+        next_hides(w, tips, ntips, out);
     }
     since_free(w);
 }

@@ -20,8 +20,8 @@
  * by its lstat, as git does: equal to the index entry's (and not racy), or to
  * the row ferret's stat cache keeps for the path (opts->stat_load: the content
  * id it hashed to when last read); only a file matching neither is read, to
- * hash it, and its row saved (with --full no row is trusted). libgit2's status then runs on an
- * in-memory copy of the index whose entries carry the stat data just checked, so it hashes nothing
+ * hash it, and its row saved (with --full no row is trusted). libgit2's status then runs on the
+ * index's entries changed in memory to carry the stat data just checked, so it hashes nothing
  * again (it cannot write the index back: a scanner leaves the repository alone) and lists only
  * untracked and ignored files:
  *
@@ -38,6 +38,7 @@
 #include "sources/archive.h"
 #include "sources/logs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ typedef struct {
     const char *repo; /* the repository as its locations name it */
     const char *workdir;
     int stopped;
+    int odd; /* an index entry only libgit2's status tells about (see list_untracked) */
 } wt_scan;
 
 static void submit(wt_scan *s, fr_item *it)
@@ -270,15 +272,20 @@ static int row_stat_eq(const wt_row *r, const struct stat *st, uint32_t mode)
            r->v[4] == (int64_t)mode && r->v[1] < r->v[5] - FR_WT_RACY_NS;
 }
 
-/* An in-memory copy of idx whose entries for files equal to their index
- * content carry the files' stat data (see the top of the file); modified
- * files found here are submitted here. NULL: keep idx (no cache, conflicts). */
-static git_index *refreshed_index(wt_scan *s, git_repository *repo, git_index *idx)
+/* Gives idx's entries for files equal to their index content the files' stat
+ * data (see the top of the file), in memory only: the repository's index
+ * object is changed, never written (libgit2 writes an index only when asked).
+ * Modified files found here are submitted here. Returns whether the entries
+ * were refreshed (0: no cache, conflicts, or stopped: the status reads the
+ * index as it is). Entries are changed in place, not copied into a new index
+ * (git_index_add per entry checked every path for file/directory collisions:
+ * a tenth of an unchanged re-scan); libgit2's status then also applies its own
+ * racy-git check (a file modified after the index was written is hashed again
+ * by it, and found equal to the id set here). */
+static int refresh_index(wt_scan *s, git_repository *repo, git_index *idx)
 {
     const fr_worktree_opts *o = s->opts;
-    if ((!o->stat_load && !o->stat_save) || git_index_has_conflicts(idx)) return NULL;
-    git_index *mem = NULL;
-    if (git_index_new(&mem)) return NULL;
+    if ((!o->stat_load && !o->stat_save) || git_index_has_conflicts(idx)) return 0;
     wt_rows rows = {.prefix_len = strlen(s->workdir)};
     if (o->stat_load && o->stat_load(o->stat_ctx, s->workdir, add_row, &rows))
         while (rows.n) /* a cache that cannot be read: every file is looked at afresh */
@@ -289,21 +296,31 @@ static git_index *refreshed_index(wt_scan *s, git_repository *repo, git_index *i
     const char *ipath = git_index_path(idx);
     int64_t index_mtime = ipath && stat(ipath, &ist) == 0 ? ns_of(&ist.st_mtim) : 0;
     fr_buf disk = {0};
-    int failed = 0;
-    for (size_t i = 0, n = git_index_entrycount(idx); i < n && !failed && !s->stopped; i++) {
-        const git_index_entry *e = git_index_get_byindex(idx, i);
-        git_index_entry c = *e;
+    fr_buf_puts(&disk, s->workdir);
+    size_t base = disk.len;
+    for (size_t i = 0, n = git_index_entrycount(idx); i < n && !s->stopped; i++) {
+        /* the index's own entry: its stat data and id are set below */
+        git_index_entry *e = (git_index_entry *)git_index_get_byindex(idx, i);
         struct stat st;
         uint32_t mode = 0;
         s->stats->tracked++;
-        fr_buf_reset(&disk);
-        fr_buf_printf(&disk, "%s%s", s->workdir, e->path);
+        disk.len = base;
+        fr_buf_puts(&disk, e->path);
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
+        int got = -1;
         int look = !(e->flags_extended &
                      (GIT_INDEX_ENTRY_INTENT_TO_ADD | GIT_INDEX_ENTRY_SKIP_WORKTREE)) &&
-                   lstat(disk.p, &st) == 0 && (mode = git_mode(&st)) == e->mode &&
+                   (got = lstat(disk.p, &st)) == 0 && (mode = git_mode(&st)) == e->mode &&
                    mode != GIT_FILEMODE_LINK;
+        /* What list_untracked cannot tell: anything but a file equal to its
+         * entry's type, a deleted one, a submodule, or a symbolic link whose
+         * stat is the entry's. */
+        if (!look && e->mode != GIT_FILEMODE_COMMIT &&
+            !(got != 0 && (errno == ENOENT || errno == ENOTDIR) && !e->flags_extended) &&
+            !(got == 0 && mode == GIT_FILEMODE_LINK && e->mode == GIT_FILEMODE_LINK &&
+              index_stat_eq(e, &st, index_mtime)))
+            s->odd = 1;
         if (look && !index_stat_eq(e, &st, index_mtime)) {
             const wt_row *r = find_row(&rows, e->path);
             git_oid id;
@@ -311,6 +328,7 @@ static git_index *refreshed_index(wt_scan *s, git_repository *repo, git_index *i
                 id = r->id;
             } else if (git_repository_hashfile(&id, repo, disk.p, GIT_OBJECT_BLOB, e->path)) {
                 look = 0; /* unreadable now: libgit2's status says what it is */
+                s->odd = 1;
             } else {
                 s->stats->hashed++;
                 char hex[GIT_OID_HEXSZ + 1];
@@ -320,22 +338,161 @@ static git_index *refreshed_index(wt_scan *s, git_repository *repo, git_index *i
                 if (o->stat_save) o->stat_save(o->stat_ctx, disk.p, v, hex);
             }
             if (look && !git_oid_equal(&id, &e->id)) {
-                c.id = id; /* libgit2 sees it unchanged: it is submitted here */
+                e->id = id; /* libgit2 sees it unchanged: it is submitted here */
                 submit_file(s, e->path, &s->stats->modified);
             }
         }
-        if (look) set_stat(&c, &st);
-        if (git_index_add(mem, &c)) failed = 1;
+        if (look) set_stat(e, &st);
     }
     fr_buf_release(&disk);
     for (size_t i = 0; i < rows.n; i++)
         free(rows.v[i].path);
     free(rows.v);
-    if (failed || s->stopped) { /* the whole status from the index as it is */
-        git_index_free(mem);
-        return NULL;
+    return !s->stopped;
+}
+
+/* ------------------------------------------ untracked and ignored files --- */
+
+/* A file list_untracked found: its path relative to the work tree, and
+ * whether it is ignored. */
+typedef struct {
+    char *rel;
+    int ignored;
+} wt_found;
+
+typedef struct {
+    wt_scan *s;
+    git_repository *repo;
+    git_index *idx;
+    wt_found *v;
+    size_t n, cap;
+    int failed;
+} wt_walk;
+
+enum { IN_TRACKED, IN_UNTRACKED, IN_IGNORED };
+
+static void found(wt_walk *ww, const char *rel, int ignored)
+{
+    if (ww->n == ww->cap) {
+        ww->cap = ww->cap ? ww->cap * 2 : 64;
+        ww->v = fr_xrealloc(ww->v, ww->cap * sizeof *ww->v);
     }
-    return mem;
+    ww->v[ww->n++] = (wt_found){fr_xstrdup(rel), ignored};
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+    return strcmp(((const wt_found *)a)->rel, ((const wt_found *)b)->rel);
+}
+
+static int ignored_path(wt_walk *ww, const char *rel)
+{
+    int ign = 0;
+    if (git_ignore_path_is_ignored(&ign, ww->repo, rel)) {
+        ww->failed = 1;
+        return 0;
+    }
+    return ign;
+}
+
+/* Lists the directory rel ("" or ending with '/') of the work tree. */
+static void walk_dir(wt_walk *ww, fr_buf *rel, int in)
+{
+    fr_buf disk = {0};
+    fr_buf_printf(&disk, "%s%s", ww->s->workdir, rel->p);
+    DIR *d = opendir(disk.p);
+    fr_buf_release(&disk);
+    if (!d) return; /* gone, or unreadable: libgit2's status lists nothing in it either */
+    char **names = NULL;
+    unsigned char *types = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (!strcmp(e->d_name, ".git")) continue; /* the repository, or a nested one's */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = fr_xrealloc(names, cap * sizeof *names);
+            types = fr_xrealloc(types, cap);
+        }
+        types[n] = e->d_type;
+        names[n++] = fr_xstrdup(e->d_name);
+    }
+    closedir(d);
+    size_t base = rel->len;
+    for (size_t i = 0; i < n && !ww->failed && !ww->s->stopped; i++) {
+        rel->len = base;
+        fr_buf_puts(rel, names[i]);
+        unsigned char t = types[i];
+        if (t == DT_UNKNOWN) {
+            struct stat st;
+            fr_buf p = {0};
+            fr_buf_printf(&p, "%s%s", ww->s->workdir, rel->p);
+            t = lstat(p.p, &st) != 0  ? DT_UNKNOWN
+                : S_ISDIR(st.st_mode) ? DT_DIR
+                : S_ISREG(st.st_mode) ? DT_REG
+                : S_ISLNK(st.st_mode) ? DT_LNK
+                                      : DT_UNKNOWN;
+            fr_buf_release(&p);
+        }
+        size_t at;
+        if (t == DT_DIR) {
+            if (in == IN_TRACKED && git_index_find(&at, ww->idx, rel->p) == 0)
+                continue; /* a submodule */
+            fr_buf_puts(rel, "/");
+            int sub = in;
+            if (in == IN_TRACKED && git_index_find_prefix(&at, ww->idx, rel->p) != 0)
+                sub = IN_UNTRACKED; /* no tracked file below */
+            if (sub != IN_TRACKED) {
+                fr_buf git = {0};
+                struct stat st;
+                fr_buf_printf(&git, "%s%s.git", ww->s->workdir, rel->p);
+                int nested = lstat(git.p, &st) == 0;
+                fr_buf_release(&git);
+                if (nested) continue; /* a nested repository: never entered */
+            }
+            if (sub == IN_UNTRACKED && ignored_path(ww, rel->p)) sub = IN_IGNORED;
+            if (sub == IN_IGNORED && !ww->s->opts->include_ignored) continue;
+            walk_dir(ww, rel, sub);
+        } else if (t == DT_REG || t == DT_LNK) {
+            if (in == IN_TRACKED && git_index_find(&at, ww->idx, rel->p) == 0)
+                continue; /* tracked: refresh_index looked at it */
+            int ign = in == IN_IGNORED || ignored_path(ww, rel->p);
+            if (!ign || ww->s->opts->include_ignored) found(ww, rel->p, ign);
+        } /* else: a device, FIFO or socket, which libgit2's status skips too */
+    }
+    rel->len = base;
+    rel->p[base] = 0;
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names), free(types);
+}
+
+/* The untracked files (and ignored ones with include_ignored) as libgit2's
+ * status lists them after refresh_index, found by reading the work tree's
+ * directories: libgit2's status also lstat()s every tracked file, which
+ * refresh_index just did (it was a fifth of an unchanged re-scan). Only when
+ * every tracked file was told by refresh_index (s->odd unset); each untracked
+ * file and directory is checked against the ignore rules (libgit2's), an
+ * ignored directory is entered only with include_ignored, a nested repository
+ * or a submodule never. Submitted in the status's order (by path). Returns 0
+ * when libgit2's status must say instead (an error). */
+static int list_untracked(wt_scan *s, git_repository *repo, git_index *idx)
+{
+    wt_walk ww = {.s = s, .repo = repo, .idx = idx};
+    fr_buf rel = {0};
+    fr_buf_puts(&rel, "");
+    walk_dir(&ww, &rel, IN_TRACKED);
+    fr_buf_release(&rel);
+    int ok = !ww.failed;
+    if (ok && ww.n > 1) qsort(ww.v, ww.n, sizeof *ww.v, cmp_found);
+    for (size_t i = 0; i < ww.n; i++) {
+        if (ok && !s->stopped && !fr_interrupted)
+            submit_file(s, ww.v[i].rel,
+                        ww.v[i].ignored ? &s->stats->ignored : &s->stats->untracked);
+        free(ww.v[i].rel);
+    }
+    free(ww.v);
+    return ok;
 }
 
 static int scan_workdir(wt_scan *s, git_repository *repo, int refreshed)
@@ -384,7 +541,7 @@ int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipe
         git_repository_free(repo);
         return FR_OK;
     }
-    wt_scan s = {opts, p, stats, path, workdir, 0};
+    wt_scan s = {opts, p, stats, path, workdir, 0, 0};
     git_index *idx = NULL;
     int rc = FR_OK;
     if (git_repository_index(&idx, repo)) {
@@ -393,10 +550,9 @@ int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipe
     } else {
         /* Both steps run even if one fails: what can be read is scanned. */
         rc = scan_index(&s, repo, idx);
-        git_index *mem = refreshed_index(&s, repo, idx);
-        if (mem) git_repository_set_index(repo, mem);
-        int wrc = scan_workdir(&s, repo, mem != NULL);
-        git_index_free(mem);
+        int refreshed = refresh_index(&s, repo, idx), wrc = FR_OK;
+        if (!refreshed || s.odd || !list_untracked(&s, repo, idx))
+            wrc = scan_workdir(&s, repo, refreshed);
         if (!rc) rc = wrc;
     }
     git_index_free(idx);
