@@ -41,8 +41,8 @@ def weak(rng):
     return w + str(rng.choice([1, 2, 7, 12, 99, 123, 2023, 2024, 2025])) + rng.choice(["", "!", "#", "$", "?"])
 
 
-DEFAULT_WORDS = ["admin", "root", "guest", "postgres", "mysql", "secret", "password", "test", "demo",
-                 "letmein", "qwerty"]
+DEFAULT_WORDS = ["admin", "root", "guest", "postgres", "mysql", "secret", "password", "test", "letmein",
+                 "qwerty"]
 DEFAULT_LEET = ["p4ssw0rd", "s3cr3t", "adm1n", "r00t", "l3tm31n"]
 
 

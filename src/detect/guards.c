@@ -176,16 +176,17 @@ static const char *const CONFIG_WORDS[] =
      "yourpass",  "string",       "str",    "text",     "bool",      "boolean",
      "int",       "integer",      "number", "required", "optional",  "value",
      "default",   "securestring", "notset", "unset",    "missing",   "nopassword",
-     "anonymous", "mypassword",   "mypass", NULL};
+     "anonymous", "mypassword",   "mypass", "demo",     NULL};
 /* The whole value, maybe with digits after, that is a weak real password:
  * the defaults and dictionary words attackers try first (admin123, root,
  * postgres, letmein). Dropped where a template is likely (source code, tests,
  * docs); reported as weak in credential and configuration files. */
 static const char *const CONFIG_WEAK_WORDS[] = {
-    "password", "passwd",  "pass",     "pwd",         "secret",         "secrets", "mysecret",
-    "test",     "testing", "testpass", "admin",       "root",           "guest",   "postgres",
-    "mysql",    "redis",   "rabbitmq", "sa",          "demo",           "letmein", "qwerty",
-    "tiger",    "abc",     "abcd",     "supersecret", "secretpassword", NULL};
+    "password",       "passwd",   "pass",    "pwd",      "secret",   "secrets",
+    "mysecret",       "test",     "testing", "testpass", "admin",    "root",
+    "guest",          "postgres", "mysql",   "redis",    "rabbitmq", "sa",
+    "letmein",        "qwerty",   "tiger",   "abc",      "abcd",     "supersecret",
+    "secretpassword", NULL};
 /* Test suites' stand-ins and filler, the whole value maybe with digits after
  * (test_value_96, dead-beef). */
 static const char *const CONFIG_TEST_WORDS[] = {"testvalue", "deadbeef", "cafebabe", NULL};
@@ -230,7 +231,8 @@ static int policy_leet(const char *s, size_t n)
 }
 
 /* A user and a password named after one thing (cacheuser:cachepass,
- * customUser:customPass, db_user:db_pass): a template's pair of stand-ins. The
+ * customUser:customPass, db_user:db_pass): a template's pair of stand-ins, or a
+ * weak real pair (testuser:testpass) where a credential file holds it. The
  * password is letters and separators only, the shared stem two letters or more. */
 static int stand_in_pair(const char *u, size_t un, const char *p, size_t pn)
 {
@@ -289,7 +291,7 @@ static int config_base64(const char *s, size_t n)
     if (pn == 0) return CONFIG_TEMPLATE;
     int v = config_value(pw, pn);
     if (!v && colon && stand_in_pair((const char *)out, (size_t)(colon - out), pw, pn))
-        return CONFIG_TEMPLATE;
+        return FR_DECOY_WEAK;
     return v;
 }
 
@@ -404,20 +406,17 @@ static int config_value(const char *s, size_t n)
         return 1;
     /* $var, $config{'X'}, ${X}, $obj->x: an interpolated variable, not a value. */
     if (n >= 2 && s[0] == '$' && (isalpha((unsigned char)s[1]) || strchr("_{(", s[1]))) return 1;
-    /* #{config['password']} cut at its quote, @method_params, @@secret (Ruby's
-     * interpolation and instance variables); ::Base after SecurePassword (a
-     * scope's constant): code, not a value. */
+    /* #{config['password']} cut at its quote, @method_params, @@secret_key
+     * (Ruby's interpolation and instance variables): code, not a value. */
     if (n >= 3 && s[0] == '#' && s[1] == '{' &&
         (isalpha((unsigned char)s[2]) || strchr("_@", s[2])))
         return 1;
     {
         size_t a = n > 1 && s[0] == '@' ? (s[1] == '@' ? 2 : 1) : 0;
         if (a && n > a + 2 && islower((unsigned char)s[a]) && memchr(s + a, '_', n - a) &&
-            all_of(s + a, n - a, "abcdefghijklmnopqrstuvwxyz0123456789_"))
+            all_of(s + a, n - a, "abcdefghijklmnopqrstuvwxyz_"))
             return 1;
     }
-    if (n >= 2 && s[0] == ':' && isupper((unsigned char)s[1]) && word_chars(s + 1, n - 1, "_:"))
-        return 1;
     for (int i = 0; CONFIG_PREFIXES[i]; i++)
         if (n >= strlen(CONFIG_PREFIXES[i]) &&
             !strncasecmp(s, CONFIG_PREFIXES[i], strlen(CONFIG_PREFIXES[i])))
@@ -936,10 +935,12 @@ static int random_case(const char *s, size_t n)
 }
 
 /* The password of a URL's userinfo (scheme://user:password@host), for every
- * rule: 1 when user and password are a pair of stand-ins (cacheuser:cachepass);
- * FR_DECOY_WEAK when the password is the word password / pass / pwd / secret
- * with digits or separators (password2, password-1, pass:word): reported in
- * credential and configuration files alone, like the config guard's words. */
+ * rule: 1 when it is Ruby interpolation or words naming a secret
+ * (secret_access_key); FR_DECOY_WEAK when user and password are named after one
+ * thing (cacheuser:cachepass) or the password is the word password / pass /
+ * pwd / secret with digits or separators (password2, password-1, pass:word):
+ * reported in credential and configuration files alone, like the config
+ * guard's weak words. */
 static int url_password_stand_in(const unsigned char *d, size_t ss, size_t se)
 {
     if (ss < 4 || d[ss - 1] != ':') return 0;
@@ -949,7 +950,7 @@ static int url_password_stand_in(const unsigned char *d, size_t ss, size_t se)
     if (b < 3 || memcmp(d + b - 3, "://", 3)) return 0;
     const char *p = (const char *)d + ss;
     size_t pn = se - ss;
-    if (stand_in_pair((const char *)d + b, ss - 1 - b, p, pn)) return 1;
+    if (stand_in_pair((const char *)d + b, ss - 1 - b, p, pn)) return FR_DECOY_WEAK;
     /* #{cache_password} (Ruby interpolation); secret_access_key, MACHINE-PASS:
      * words naming what goes there, one of them a secret's */
     if (pn >= 4 && p[0] == '#' && p[1] == '{' && p[pn - 1] == '}') return 1;
@@ -1005,6 +1006,10 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
         return 1;
     if ((guards & FR_GUARD_HEX_DIGEST) && (n == 32 || n == 40 || n == 64 || n == 128) &&
         (all_of(s, n, "0123456789abcdef") || all_of(s, n, "0123456789ABCDEF")))
+        return 1;
+    /* Password::Base, SecurePassword::Digest: a scope's constant after "::" */
+    if (ss && d[ss - 1] == ':' && n >= 2 && s[0] == ':' && isupper((unsigned char)s[1]) &&
+        word_chars(s + 1, n - 1, "_:"))
         return 1;
     int weak = url_password_stand_in(d, ss, se);
     if (weak == 1) return 1;
