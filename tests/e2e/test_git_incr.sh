@@ -140,6 +140,21 @@ cd hs && printf 'b\n' > b.txt && git add . && gcommit dave "after 2" && cd ..
 run_ferret scan --db hs.db hs
 assert_eq "$(counts)" "1 1 1" "without a hide set: only the new commit walked"
 
+# --- one new commit moving a directory and adding a file below it (its
+# parent's tree marked only where the new tree asks): the moved secret's new
+# path recorded with the new commit, its old one kept
+git init -q mv && cd mv && mkdir -p d/e && printf 'S=%s\n' "$s1" > d/s.env && printf 'plain\n' > d/e/x.txt \
+  && printf 'top\n' > top.txt && git add . && gcommit alice "one" && m1=$(git rev-parse HEAD) && cd ..
+run_ferret scan --db mv.db mv
+cd mv && git mv d d2 && printf 'T=%s\n' "$s2" > d2/e/t.env && printf 'top 2\n' > top.txt && git add -A \
+  && gcommit bob "two" && m2=$(git rev-parse HEAD) && cd ..
+run_ferret scan --db mv.db mv
+assert_eq "$(count_of "$ERR" "commits") $(count_of "$ERR" "blobs read")" "1 2" "moved directory: one commit, its two new blobs"
+run_ferret report --db mv.db --format jsonl --secret-hashes && printf '%s\n' "$OUT" > mv.jsonl
+assert_eq "$(where mv.jsonl "$s1")" "$(printf '%s\n' "git d/s.env 1 $m1 alice@example.com refs/heads/main" "git d2/s.env 1 $m2 bob@example.com refs/heads/main" | sort)" \
+  "moved directory: the secret at its new path in the new commit, its old path kept"
+assert_eq "$(where mv.jsonl "$s2")" "git d2/e/t.env 1 $m2 bob@example.com refs/heads/main" "moved directory: the new file's provenance"
+
 # --- a range: only the commits in it, labelled with its end
 cd repo && git checkout -q -b pr main && printf 'P=%s\n' "$s8" > p.txt && git add . && gcommit fay "pr 1" \
   && p1=$(git rev-parse HEAD) && printf 'Q=%s\n' "$s9" > conf/q.yml && git add . && gcommit fay "pr 2" \

@@ -361,8 +361,10 @@ const uint32_t *gs_known(walk *w, const git_oid *oid);
 /* A tip the previous scan walked, by the same name at the same target: its
  * name, tag messages and history were scanned then. */
 int gs_since_unchanged(walk *w, const ref_tip *t);
-/* A walked commit reached from a fresh one: marks its tree. */
-void gs_since_boundary(walk *w, const git_oid *commit);
+/* A walked commit reached from a fresh one whose tree is fresh_tree: marks
+ * its tree (what fresh_tree's walk asks about, when the walk has one fresh
+ * commit; NULL: all of it). */
+void gs_since_boundary(walk *w, const git_oid *commit, const git_oid *fresh_tree);
 /* After the ref walk: candidate commits walked as dangling (fresh ones only). */
 void gs_since_dangling(walk *w);
 /* After settling: candidate blobs nothing reached and never scanned. */

@@ -351,16 +351,97 @@ const uint32_t *gs_known(walk *w, const git_oid *oid)
     return has ? &matches : &clean;
 }
 
+/* FNV-1a over a path, as walk.c keys (tree, path) and (blob, path) pairs. */
+static uint64_t path_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static void mark_pair(fr_keymap *m, const unsigned char *id, const fr_buf *path)
+{
+    unsigned char key[GIT_OID_RAWSZ + 8];
+    uint64_t h = path_hash(path->p, path->len);
+    memcpy(key, id, GIT_OID_RAWSZ);
+    memcpy(key + GIT_OID_RAWSZ, &h, 8);
+    fr_keymap_put(m, key, 0, NULL);
+}
+
+static gs_tree *read_parsed(walk *w, const git_oid *id)
+{
+    char why[256];
+    gs_tree *t = gs_tree_read(w, id, why, sizeof why);
+    if (t && fr_tree_parse((const unsigned char *)t->raw.p, t->raw.len, &t->e, &t->n, &t->cap)) {
+        gs_tree_free(w, t);
+        t = NULL;
+    }
+    return t;
+}
+
+/* Marks what the walk of the fresh commit whose tree is `fresh` will ask
+ * about in the walked tree `old` at path, as gs_walk_tree marking the whole
+ * tree would have: an entry both trees hold (same name, type and id) is
+ * marked without being entered (the fresh walk does not enter it either), a
+ * name both hold as trees with other ids is marked and entered, a blob's path
+ * interned where both hold the name; what only the old tree holds is never
+ * asked about. A tree that cannot be read or parsed stops it (FR_ERR) where a
+ * whole walk marks nothing either: below an old tree it cannot read, or a
+ * fresh one whose own walk cannot read it and asks nothing there. */
+static int mark_against(walk *w, const git_oid *old, const git_oid *fresh, fr_buf *path, int depth)
+{
+    mark_pair(&w->tree_paths, old->id, path);
+    fr_keymap_put(&w->tree_oids, old->id, 0, NULL);
+    if (depth > MAX_TREE_DEPTH) return FR_ERR;
+    gs_tree *a = read_parsed(w, old), *b = a ? read_parsed(w, fresh) : NULL;
+    int rc = a && b ? FR_OK : FR_ERR;
+    size_t base = path->len;
+    for (size_t i = 0, j = 0; rc == FR_OK && i < a->n && j < b->n;) {
+        const fr_tree_entry *x = &a->e[i], *y = &b->e[j];
+        int c = fr_tree_entry_cmp(x, y);
+        if (c) {
+            c < 0 ? i++ : j++;
+            continue;
+        }
+        i++, j++;
+        if (base) fr_buf_append(path, "/", 1);
+        fr_buf_append(path, x->name, x->nlen);
+        int same = x->type == y->type && !memcmp(x->id, y->id, GIT_OID_RAWSZ);
+        if (x->type == FR_TREE_TREE && same) {
+            mark_pair(&w->tree_paths, x->id, path);
+            fr_keymap_put(&w->tree_oids, x->id, 0, NULL);
+        } else if (x->type == FR_TREE_TREE && y->type == FR_TREE_TREE) {
+            rc = mark_against(w, (const git_oid *)x->id, (const git_oid *)y->id, path, depth + 1);
+        } else if (x->type != FR_TREE_TREE) {
+            if (x->type == FR_TREE_BLOB) mark_pair(&w->pairs, x->id, path);
+            fr_strtab_intern(&w->strs, path->p, path->len);
+        }
+        path->len = base;
+        path->p[base] = 0;
+    }
+    gs_tree_free(w, a);
+    gs_tree_free(w, b);
+    return rc;
+}
+
 /* Marks the tree of a walked commit reached from a fresh one: the pairs it
- * holds are not the fresh commit's to record. */
-void gs_since_boundary(walk *w, const git_oid *commit)
+ * holds are not the fresh commit's to record. When the walk has one fresh
+ * commit (a push of one commit, a re-scan after one), only what that commit's
+ * tree asks about is marked (mark_against: the parent's trees where the two
+ * differ, not its whole tree); with more, a pair any boundary holds is not
+ * another fresh commit's to record either, and the whole tree is marked. */
+void gs_since_boundary(walk *w, const git_oid *commit, const git_oid *fresh_tree)
 {
     git_commit *c = NULL;
     if (git_commit_lookup(&c, w->repo, commit)) return; /* shallow or gone: nothing to mark */
     fr_buf path = {0};
     fr_buf_puts(&path, "");
     w->marking = 1;
-    gs_walk_tree(w, git_commit_tree_id(c), &path, NONE, 0);
+    if (fresh_tree && w->fresh.n == 1)
+        mark_against(w, git_commit_tree_id(c), fresh_tree, &path, 0);
+    else
+        gs_walk_tree(w, git_commit_tree_id(c), &path, NONE, 0);
     w->marking = 0;
     fr_buf_release(&path);
     git_commit_free(c);

@@ -179,7 +179,7 @@ void gs_walk_commits(walk *w, const git_oid *tip, uint32_t ref)
             if (w->use_fresh && !fr_keymap_get(&w->commits, parent.id) &&
                 !fr_keymap_get(&w->fresh, parent.id)) {
                 fr_keymap_put(&w->commits, parent.id, NONE, NULL);
-                gs_since_boundary(w, &parent);
+                gs_since_boundary(w, &parent, &r->tree);
                 continue;
             }
             if (!fr_keymap_get(&w->commits, parent.id)) {

@@ -197,6 +197,7 @@ typedef struct {
 typedef struct {
     wt_row *v;
     size_t n, cap, prefix_len;
+    int loaded;
 } wt_rows;
 
 static void add_row(void *ctx, const char *path, const int64_t v[6], const char *oid)
@@ -217,6 +218,20 @@ static void add_row(void *ctx, const char *path, const int64_t v[6], const char 
 static int cmp_row(const void *a, const void *b)
 {
     return strcmp(((const wt_row *)a)->path, ((const wt_row *)b)->path);
+}
+
+/* The stat cache's rows for s's work tree, read on the first file whose stat
+ * is not its index entry's (a checkout git keeps up to date needs none). */
+static void load_rows(wt_scan *s, wt_rows *rows)
+{
+    const fr_worktree_opts *o = s->opts;
+    if (rows->loaded) return;
+    rows->loaded = 1;
+    if (o->stat_load && o->stat_load(o->stat_ctx, s->workdir, add_row, rows))
+        while (rows->n) /* a cache that cannot be read: every file is looked at afresh */
+            free(rows->v[--rows->n].path);
+    if (rows->n > 1)
+        qsort(rows->v, rows->n, sizeof *rows->v, cmp_row); /* git's order is not the store's */
 }
 
 static const wt_row *find_row(const wt_rows *r, const char *path)
@@ -287,11 +302,6 @@ static int refresh_index(wt_scan *s, git_repository *repo, git_index *idx)
     const fr_worktree_opts *o = s->opts;
     if ((!o->stat_load && !o->stat_save) || git_index_has_conflicts(idx)) return 0;
     wt_rows rows = {.prefix_len = strlen(s->workdir)};
-    if (o->stat_load && o->stat_load(o->stat_ctx, s->workdir, add_row, &rows))
-        while (rows.n) /* a cache that cannot be read: every file is looked at afresh */
-            free(rows.v[--rows.n].path);
-    if (rows.n > 1)
-        qsort(rows.v, rows.n, sizeof *rows.v, cmp_row); /* git's order is not the store's */
     struct stat ist;
     const char *ipath = git_index_path(idx);
     int64_t index_mtime = ipath && stat(ipath, &ist) == 0 ? ns_of(&ist.st_mtim) : 0;
@@ -322,6 +332,7 @@ static int refresh_index(wt_scan *s, git_repository *repo, git_index *idx)
               index_stat_eq(e, &st, index_mtime)))
             s->odd = 1;
         if (look && !index_stat_eq(e, &st, index_mtime)) {
+            load_rows(s, &rows);
             const wt_row *r = find_row(&rows, e->path);
             git_oid id;
             if (r && row_stat_eq(r, &st, mode)) {
