@@ -721,6 +721,29 @@ _auth = [[{b64('ci:' + default())}]]
     P["backup/users.sql"] = "INSERT INTO `members` (`id`, `login`, `pw`, `active`) VALUES\n" + ",\n".join(
         f"({i}, 'user{i}', '[[$2y$10${''.join(rng.choice('./' + LOWER + UPPER + DIGITS) for _ in range(53))}]]', 1)"
         for i in range(1, 4)) + ";\n"
+    def nss_sdr(n):  # Firefox's SDR: SEQUENCE { key id, { 3DES-CBC OID, IV }, ciphertext }
+        body = bytes([4, 16, 0xf8] + [0] * 14 + [1]) + bytes.fromhex("301406082a864886f70d03070408") + \
+            bytes(rng.randrange(256) for _ in range(8)) + bytes([4, n]) + bytes(rng.randrange(256) for _ in range(n))
+        return base64.b64encode(bytes([0x30, len(body)]) + body).decode()
+
+    P["home/ops/.mozilla/firefox/x1y2z3.default-release/logins.json"] = f"""{{
+  "nextId": 3,
+  "logins": [
+    {{
+      "id": 2,
+      "hostname": "https://git.corp.lan",
+      "usernameField": "login",
+      "passwordField": "password",
+      "encryptedUsername": "[[{nss_sdr(8)}]]",
+      "encryptedPassword": "[[{nss_sdr(16)}]]",
+      "encType": 1
+    }}
+  ]
+}}
+"""
+    D["home/ops/.mozilla/firefox/empty.default/logins.json"] = """{"nextId": 1, "logins": [], "potentiallyVulnerablePasswords": [],
+ "encryptedUsername": "", "version": 3}
+"""
     D["docs/install.md"] = """Set the database password in `.env`:
 
     DB_PASSWORD=admin123
