@@ -11,8 +11,8 @@
 #                                           VS=OTHER_FERRET_BINARY)
 # VS: each run also merges with that ferret (another build, the same schema
 # steps), alternated with the one under test, and prints the median ratio of
-# their CPU seconds (VS / under test): on a loaded machine the ratio holds
-# where the absolute figures do not.
+# their CPU and wall seconds (VS / under test): on a loaded machine the ratios
+# hold where the absolute figures do not.
 # The stores are made once per OCC and schema (kept under $CORPORA, never in
 # the repository) by the ferret under test, so its schema steps apply.
 set -euo pipefail
@@ -49,7 +49,7 @@ mb() { du -m "$@" | awk '{ s += $1 } END { print s }'; }
 echo "ferret merge benchmark: $(nproc) cores; org store $(mb "$C/base.db") MB holding $base_rows;" \
   "4 inputs, $(mb "$C"/syn-[1-4].db) MB, $occ occurrences"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-: >"$W/wall" && : >"$W/cpu" && : >"$W/ratio"
+: >"$W/wall" && : >"$W/cpu" && : >"$W/ratio" && : >"$W/wratio"
 # one merge into a fresh copy of the org store: "wall user sys maxrss_kb"
 merge_once() {
   rm -f "$W"/org.db*
@@ -68,7 +68,10 @@ for r in $(seq "$RUNS"); do
   load=$(cut -d' ' -f1 /proc/loadavg)
   read -r e u s m < <(merge_once "$F")
   cpu=$(echo "$u + $s" | bc -l)
-  [ -n "${VS:-}" ] && echo "$vcpu / $cpu" | bc -l >>"$W/ratio"
+  if [ -n "${VS:-}" ]; then
+    echo "$vcpu / $cpu" | bc -l >>"$W/ratio"
+    echo "$ve / $e" | bc -l >>"$W/wratio"
+  fi
   echo "$occ / $e" | bc -l >>"$W/wall"
   echo "$occ / $cpu" | bc -l >>"$W/cpu"
   printf 'run %d: %.2f s wall, %.2f s cpu (%.2f user + %.2f sys), %d MB peak RSS, load %s before: %.0f occurrences/s wall, %.0f per cpu second; org store now %d MB\n' \
@@ -78,6 +81,6 @@ done
 printf 'median of %d runs: %.0f occurrences/s wall, %.0f per cpu second (load now: %s)\n' "$RUNS" \
   "$(median <"$W/wall")" "$(median <"$W/cpu")" "$(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${VS:-}" ]; then
-  printf 'median CPU ratio VS / under test over %d alternated pairs: %.3f\n' "$RUNS" \
-    "$(median <"$W/ratio")"
+  printf 'median ratios VS / under test over %d alternated pairs: CPU %.3f, wall %.3f\n' "$RUNS" \
+    "$(median <"$W/ratio")" "$(median <"$W/wratio")"
 fi

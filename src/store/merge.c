@@ -13,6 +13,7 @@
 #include "store/store_int.h"
 #include "util/util.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,9 +232,8 @@ static const char *const COPY_SQL[] = {
     "CREATE TEMP TABLE IF NOT EXISTS mrun (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL,"
     " new INTEGER NOT NULL);"
     " CREATE TEMP TABLE IF NOT EXISTS mold (src INTEGER PRIMARY KEY);"
-    " CREATE TEMP TABLE IF NOT EXISTS mcontent (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL);"
     " CREATE TEMP TABLE IF NOT EXISTS mfinding (src INTEGER PRIMARY KEY, dst INTEGER NOT NULL);"
-    " DELETE FROM temp.mrun; DELETE FROM temp.mcontent; DELETE FROM temp.mfinding;"
+    " DELETE FROM temp.mrun; DELETE FROM temp.mfinding;"
     /* runs the organisation already holds, finished: their rows were merged */
     " DELETE FROM temp.mold; INSERT INTO temp.mold SELECT r.id FROM src.runs r"
     " JOIN main.runs m ON m.uid = r.uid WHERE m.status <> 'running';",
@@ -262,27 +262,8 @@ static const char *const COPY_SQL[] = {
     " ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,"
     " severity = excluded.severity, confidence = excluded.confidence, attack = excluded.attack,"
     " refs = excluded.refs, kind = excluded.kind, attack_version = excluded.attack_version",
-    /* content: new keys are inserted, then every key is mapped (in key
-     * order, where both key indexes are read in sequence and cover the
-     * mapping; in the input's rowid order each seek landed on another page),
-     * then the rows whose state a later run changed are rewritten, only
-     * they: an unchanged row keeps the run that last changed it (nothing but
-     * a merge reads content.run_id, and a store holding that run holds the
-     * row) */
-    "INSERT INTO main.content (key, size, status, reason, rules_hash, run_id)"
-    " SELECT c.key, c.size, c.status, c.reason, c.rules_hash, r.dst FROM src.content c"
-    " JOIN temp.mrun r ON r.src = c.run_id AND r.new"
-    " WHERE NOT EXISTS (SELECT 1 FROM main.content m WHERE m.key = c.key) ORDER BY c.key",
-    "INSERT INTO temp.mcontent SELECT c.id, m.id FROM src.content c"
-    " JOIN main.content m ON m.key = c.key WHERE c.run_id IN (SELECT src FROM temp.mrun WHERE new)"
-    " OR c.id IN (SELECT l.content_id FROM src.locations l"
-    " JOIN temp.mrun r ON r.src = l.last_run AND r.new) ORDER BY c.key",
-    "UPDATE main.content SET size = c.size, status = c.status, reason = c.reason,"
-    " rules_hash = c.rules_hash, run_id = r.dst FROM temp.mcontent x"
-    " JOIN src.content c ON c.id = x.src JOIN temp.mrun r ON r.src = c.run_id AND r.new"
-    " WHERE main.content.id = x.dst AND r.dst > main.content.run_id"
-    " AND (c.size, c.status, c.reason, c.rules_hash) IS NOT (main.content.size,"
-    " main.content.status, main.content.reason, main.content.rules_hash)",
+    /* content (FEED_SELECT / FEED_INSERT) is merged here, between the
+     * runs and the findings */
     "INSERT INTO main.findings (rule_id, secret_sha256, preview, secret, validated, first_seen,"
     " last_seen, first_run, last_run, fid, kind)"
     " SELECT f.rule_id, f.secret_sha256, f.preview, f.secret, f.validated, f.first_seen,"
@@ -299,23 +280,6 @@ static const char *const COPY_SQL[] = {
     "INSERT INTO temp.mfinding SELECT f.id, m.id FROM src.findings f"
     " JOIN main.findings m ON m.rule_id = f.rule_id AND m.secret_sha256 = f.secret_sha256"
     " WHERE f.last_run IN (SELECT src FROM temp.mrun WHERE new)",
-    "INSERT OR IGNORE INTO main.matches (content_id, finding_id, offset, line, col, transform)"
-    " SELECT c.dst, f.dst, m.offset, m.line, m.col, m.transform FROM src.matches m"
-    " JOIN temp.mcontent c ON c.src = m.content_id JOIN temp.mfinding f ON f.src = m.finding_id"
-    " ORDER BY c.dst, f.dst, m.offset",
-    "INSERT INTO main.locations (content_id, source_kind, repo, path, commit_id, author_name,"
-    " author_email, author_date, committer_date, ref, mtime, ci_run, ci_job, ci_step, first_run,"
-    " last_run)"
-    " SELECT c.dst, l.source_kind, l.repo, l.path, l.commit_id, l.author_name, l.author_email,"
-    " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, r1.dst,"
-    " r2.dst FROM src.locations l JOIN temp.mcontent c ON c.src = l.content_id"
-    " JOIN temp.mrun r1 ON r1.src = l.first_run JOIN temp.mrun r2 ON r2.src = l.last_run"
-    " AND r2.new WHERE 1 ORDER BY c.dst ON CONFLICT (content_id, source_kind, repo, path) DO "
-    "UPDATE SET"
-    " first_run = min(locations.first_run, excluded.first_run),"
-    " mtime = CASE WHEN excluded.last_run > locations.last_run"
-    " THEN coalesce(excluded.mtime, locations.mtime) ELSE locations.mtime END,"
-    " last_run = max(locations.last_run, excluded.last_run)",
     /* incremental state: what was read, as of the latest run that read it */
     "INSERT INTO main.files (path, size, mtime_ns, content_key, rules_hash, last_run)"
     " SELECT f.path, f.size, f.mtime_ns, f.content_key, f.rules_hash, r.dst FROM src.files f"
@@ -332,11 +296,9 @@ static const char *const COPY_SQL[] = {
 };
 
 /* COPY_SQL's steps copy_one treats apart */
-enum { STEP_RUNS = 1, STEP_MAP_CONTENT = 6, STEP_FINDINGS = 8 };
-
-static const char MAP_ALL_CONTENT[] = "INSERT INTO temp.mcontent SELECT c.id, m.id"
-                                      " FROM src.content c JOIN main.content m ON m.key = c.key"
-                                      " ORDER BY c.key";
+/* COPY_SQL's steps copy_one treats apart; the content goes in before
+ * STEP_FINDINGS */
+enum { STEP_RUNS = 1, STEP_FINDINGS = 5 };
 
 /* Tables other features add (by their migrations): copied when both stores
  * have them. Triage is keyed by finding id: an input's ids are mapped to the
@@ -484,16 +446,832 @@ static int check_input(fr_store *s, const char *name, const char *origin)
     return FR_OK;
 }
 
-/* Copies the input attached as name (a file at origin) into main. */
-static int copy_one(fr_store *s, const char *name, const char *origin, fr_merge_stats *stats)
+/* ------------------------------------------------------------ feed ---- */
+
+/* Content, matches and locations, most of a merge's rows, are read from
+ * each input, mapped to the organisation's ids and sorted into the order of
+ * the indexes they land in by a second thread, on read-only connections of
+ * its own to the inputs, while the main connection only writes them (the
+ * reading and ordering was about 40% of a merge's work, on one thread). The
+ * main connection maps an input's runs, hands the map over, upserts the
+ * content rows the thread streams in key order, reads the content map back
+ * from the keys the thread streams, merges the findings, hands those maps
+ * over and inserts the matches and locations the thread streams. The
+ * thread's rows travel in chunks through a bounded queue and are read
+ * through eponymous virtual tables (fr_feed_*), one INSERT … SELECT each,
+ * in the same transaction as before; the thread writes nothing, so an
+ * interrupted merge still leaves ORG as it was. Rows whose content, finding
+ * or runs the maps leave out are dropped, as the joins on the temporary
+ * maps dropped them. Both threads take the tasks in one order (feed_init's
+ * schedule); the thread reads and sorts input i-1's matches and locations
+ * while the main connection merges input i's content and findings. */
+
+typedef struct {
+    int64_t *src, *dst; /* sorted by src */
+    size_t n;
+} idmap;
+
+/* 1: *dst set; 0: src is not mapped */
+static int idmap_get(const idmap *m, int64_t src, int64_t *dst)
+{
+    if (!m->n) return 0;
+    size_t lo = 0, hi = m->n;
+    int64_t i0 = src - m->src[0];
+    if (i0 >= 0 && (uint64_t)i0 < m->n && m->src[i0] == src) { /* dense ids */
+        *dst = m->dst[i0];
+        return 1;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->src[mid] < src)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < m->n && m->src[lo] == src) {
+        *dst = m->dst[lo];
+        return 1;
+    }
+    return 0;
+}
+
+static void idmap_release(idmap *m)
+{
+    free(m->src);
+    free(m->dst);
+    memset(m, 0, sizeof *m);
+}
+
+/* Reads "SELECT src, dst FROM …" (in src order) into m. */
+static int idmap_load(sqlite3 *db, const char *sql, idmap *m)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return SQLITE_ERROR;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (m->n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            m->src = fr_xrealloc(m->src, cap * sizeof *m->src);
+            m->dst = fr_xrealloc(m->dst, cap * sizeof *m->dst);
+        }
+        m->src[m->n] = sqlite3_column_int64(st, 0);
+        m->dst[m->n++] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+}
+
+typedef struct {
+    idmap content, finding, run, new_run; /* new_run: runs new to ORG only */
+    int all_new;                          /* every run of the input is new to ORG */
+} input_maps;
+
+/* What the thread reads for each input, in this order of kinds: the content
+ * rows of its new runs (upserted by key), the keys of the content rows the
+ * rest refers to (mapped to ORG's ids), its matches, its locations. */
+enum { TASK_CONTENT, TASK_KEYS, TASK_MATCHES, TASK_LOCATIONS, TASK_KINDS };
+typedef struct {
+    size_t input;
+    int kind;
+} feed_sched;
+
+/* A chunk of rows: per column a tag byte, then 8 bytes (integer, real) or a
+ * 4-byte length and the bytes (text, blob). */
+enum { COL_NULL, COL_INT, COL_REAL, COL_TEXT, COL_BLOB };
+typedef struct feed_chunk {
+    struct feed_chunk *next;
+    size_t task; /* its index in the schedule */
+    int last;    /* the task's last chunk */
+    size_t rows;
+    fr_buf data;
+} feed_chunk;
+
+#define FEED_CHUNK_BYTES (256 * 1024)
+#define FEED_QUEUE_BYTES (64 * 1024 * 1024)
+
+typedef struct {
+    const char *const *paths;
+    size_t n;
+    input_maps *maps;  /* n; the thread reads maps[i] once ready[i] says so */
+    feed_sched *sched; /* the tasks, in the order the main thread takes them */
+    size_t nsched;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *ready; /* per input: 1 its runs are mapped, 2 all its maps */
+    int cancel;           /* the main thread stops the feed */
+    int failed;           /* the thread stopped on an error (err) */
+    char err[512];
+    feed_chunk *head, *tail;
+    size_t queued; /* bytes in the queue */
+    double cpu;    /* the thread's CPU seconds, when it ended */
+} feed;
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SQL functions on the thread's connections: an input's id through a map
+ * (NULL: not mapped). */
+static void sql_map(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int64_t dst;
+    if (sqlite3_value_type(argv[0]) == SQLITE_INTEGER &&
+        idmap_get(sqlite3_user_data(ctx), sqlite3_value_int64(argv[0]), &dst))
+        sqlite3_result_int64(ctx, dst);
+    else
+        sqlite3_result_null(ctx);
+}
+
+/* What the thread reads, per kind of task: rows in the order of the
+ * organisation's unique index of the table. */
+static const char *const FEED_SELECT[TASK_KINDS] = {
+    "SELECT * FROM (SELECT key, size, status, reason, rules_hash, fr_mn(run_id) AS r"
+    " FROM content) WHERE r IS NOT NULL ORDER BY key",
+    /* the content of new runs and the content locations of new runs name */
+    "SELECT id, key FROM content WHERE fr_mn(run_id) IS NOT NULL OR id IN (SELECT content_id"
+    " FROM locations WHERE fr_mn(last_run) IS NOT NULL) ORDER BY key",
+    "SELECT * FROM (SELECT fr_mc(content_id) AS c, fr_mf(finding_id) AS f, offset, line, col,"
+    " transform FROM matches) WHERE c IS NOT NULL AND f IS NOT NULL ORDER BY c, f, offset",
+    "SELECT * FROM (SELECT fr_mc(content_id) AS c, source_kind, repo, path, commit_id,"
+    " author_name, author_email, author_date, committer_date, ref, mtime, ci_run, ci_job,"
+    " ci_step, fr_mr(first_run) AS r1, fr_mn(last_run) AS r2 FROM locations)"
+    " WHERE c IS NOT NULL AND r1 IS NOT NULL AND r2 IS NOT NULL"
+    " ORDER BY c, source_kind, repo, path",
+};
+/* TASK_KEYS when every run is new: all of it, no filter to evaluate */
+static const char FEED_SELECT_ALL_KEYS[] = "SELECT id, key FROM content ORDER BY key";
+static const int FEED_COLS[TASK_KINDS] = {6, 2, 6, 16};
+static const char *const FEED_MODULES[TASK_KINDS] = {"fr_feed_c", "fr_feed_k", "fr_feed_m",
+                                                     "fr_feed_l"};
+static const char *const TASK_NAMES[TASK_KINDS] = {"content", "content map", "matches",
+                                                   "locations"};
+
+/* What the main connection runs, per kind of task. Content: a new key is
+ * inserted; a known one is rewritten only when a later run changed its
+ * state (an unchanged row keeps the run that last changed it: nothing but a
+ * merge reads content.run_id, and a store holding that run holds the row).
+ * Keys: read back as (input id, ORG id) pairs, the content map. */
+static const char *const FEED_INSERT[TASK_KINDS] = {
+    "INSERT INTO main.content (key, size, status, reason, rules_hash, run_id)"
+    " SELECT c0, c1, c2, c3, c4, c5 FROM fr_feed_c WHERE 1 ON CONFLICT (key) DO UPDATE SET"
+    " size = excluded.size, status = excluded.status, reason = excluded.reason,"
+    " rules_hash = excluded.rules_hash, run_id = excluded.run_id"
+    " WHERE excluded.run_id > content.run_id AND (excluded.size, excluded.status,"
+    " excluded.reason, excluded.rules_hash) IS NOT (content.size, content.status,"
+    " content.reason, content.rules_hash)",
+    "SELECT k.c0, m.id FROM fr_feed_k k CROSS JOIN main.content m ON m.key = k.c1",
+    "INSERT OR IGNORE INTO main.matches (content_id, finding_id, offset, line, col, transform)"
+    " SELECT c0, c1, c2, c3, c4, c5 FROM fr_feed_m",
+    "INSERT INTO main.locations (content_id, source_kind, repo, path, commit_id, author_name,"
+    " author_email, author_date, committer_date, ref, mtime, ci_run, ci_job, ci_step, first_run,"
+    " last_run)"
+    " SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15 FROM fr_feed_l"
+    " WHERE 1 ON CONFLICT (content_id, source_kind, repo, path) DO UPDATE SET"
+    " first_run = min(locations.first_run, excluded.first_run),"
+    " mtime = CASE WHEN excluded.last_run > locations.last_run"
+    " THEN coalesce(excluded.mtime, locations.mtime) ELSE locations.mtime END,"
+    " last_run = max(locations.last_run, excluded.last_run)",
+};
+
+/* Whether task k's maps were handed over (under f->mu). */
+static int task_ready(const feed *f, size_t k);
+
+static void feed_fail(feed *f, const char *what, sqlite3 *db)
+{
+    pthread_mutex_lock(&f->mu);
+    if (!f->failed)
+        snprintf(f->err, sizeof f->err, "%s: %s", what, db ? sqlite3_errmsg(db) : "failed");
+    f->failed = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* One task being read: its statement stands on a row (SQLITE_ROW) or is done. */
+typedef struct {
+    size_t task;
+    sqlite3_stmt *st;
+    int rc;
+} feed_task;
+
+/* Opens input i's connection (when its first task starts) and runs the
+ * task's query up to its first row: the sort happens here. */
+static int feed_start(feed *f, sqlite3 **conns, size_t task, feed_task *t)
+{
+    size_t i = f->sched[task].input;
+    int kind = f->sched[task].kind;
+    memset(t, 0, sizeof *t);
+    t->task = task;
+    if (!conns[i]) {
+        if (sqlite3_open_v2(f->paths[i], &conns[i], SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+            feed_fail(f, f->paths[i], conns[i]);
+            return -1;
+        }
+        sqlite3_busy_timeout(conns[i], 5000);
+        input_maps *m = &f->maps[i];
+        int fl = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+        if (sqlite3_create_function(conns[i], "fr_mc", 1, fl, &m->content, sql_map, NULL, NULL) ||
+            sqlite3_create_function(conns[i], "fr_mf", 1, fl, &m->finding, sql_map, NULL, NULL) ||
+            sqlite3_create_function(conns[i], "fr_mr", 1, fl, &m->run, sql_map, NULL, NULL) ||
+            sqlite3_create_function(conns[i], "fr_mn", 1, fl, &m->new_run, sql_map, NULL, NULL)) {
+            feed_fail(f, f->paths[i], conns[i]);
+            return -1;
+        }
+        /* the sorter's temporary data stays in memory, as the main
+         * connection's did */
+        sqlite3_exec(conns[i], "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536", NULL, NULL,
+                     NULL);
+    }
+    const char *sql =
+        kind == TASK_KEYS && f->maps[i].all_new ? FEED_SELECT_ALL_KEYS : FEED_SELECT[kind];
+    if (sqlite3_prepare_v2(conns[i], sql, -1, &t->st, NULL) != SQLITE_OK) {
+        feed_fail(f, f->paths[i], conns[i]);
+        return -1;
+    }
+    t->rc = sqlite3_step(t->st);
+    if (t->rc != SQLITE_ROW && t->rc != SQLITE_DONE) {
+        feed_fail(f, f->paths[i], conns[i]);
+        sqlite3_finalize(t->st);
+        t->st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the row t stands on to c. */
+static void feed_put_row(feed_chunk *c, sqlite3_stmt *st, int ncol)
+{
+    for (int k = 0; k < ncol; k++) {
+        unsigned char tag;
+        switch (sqlite3_column_type(st, k)) {
+        case SQLITE_INTEGER: {
+            int64_t v = sqlite3_column_int64(st, k);
+            tag = COL_INT;
+            fr_buf_append(&c->data, &tag, 1);
+            fr_buf_append(&c->data, &v, 8);
+            break;
+        }
+        case SQLITE_FLOAT: {
+            double v = sqlite3_column_double(st, k);
+            tag = COL_REAL;
+            fr_buf_append(&c->data, &tag, 1);
+            fr_buf_append(&c->data, &v, 8);
+            break;
+        }
+        case SQLITE_TEXT:
+        case SQLITE_BLOB: {
+            int text = sqlite3_column_type(st, k) == SQLITE_TEXT;
+            const void *p =
+                text ? (const void *)sqlite3_column_text(st, k) : sqlite3_column_blob(st, k);
+            uint32_t n = (uint32_t)sqlite3_column_bytes(st, k);
+            tag = text ? COL_TEXT : COL_BLOB;
+            fr_buf_append(&c->data, &tag, 1);
+            fr_buf_append(&c->data, &n, 4);
+            if (n) fr_buf_append(&c->data, p, n);
+            break;
+        }
+        default:
+            tag = COL_NULL;
+            fr_buf_append(&c->data, &tag, 1);
+        }
+    }
+    c->rows++;
+}
+
+/* Tasks the thread may start (read and sort) ahead of the one it streams. */
+#define FEED_AHEAD 3
+
+/* Queues c; 1 when the feed was cancelled meanwhile (c freed). While the
+ * queue is full, one of the next FEED_AHEAD tasks whose maps are there is
+ * started (its rows read and sorted) instead of waiting. */
+static int feed_push(feed *f, feed_chunk *c, sqlite3 **conns, feed_task *ahead)
+{
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        if (f->cancel) {
+            pthread_mutex_unlock(&f->mu);
+            fr_buf_release(&c->data);
+            free(c);
+            return 1;
+        }
+        if (f->queued < FEED_QUEUE_BYTES || !f->head) break;
+        size_t j = 0;
+        while (j < FEED_AHEAD && c->task + 1 + j < f->nsched &&
+               (ahead[j].st || !task_ready(f, c->task + 1 + j)))
+            j++;
+        if (j < FEED_AHEAD && c->task + 1 + j < f->nsched) {
+            pthread_mutex_unlock(&f->mu);
+            if (feed_start(f, conns, c->task + 1 + j, &ahead[j])) {
+                fr_buf_release(&c->data);
+                free(c);
+                return 1;
+            }
+            pthread_mutex_lock(&f->mu);
+            continue;
+        }
+        pthread_cond_wait(&f->cv, &f->mu);
+    }
+    c->next = NULL;
+    if (f->tail)
+        f->tail->next = c;
+    else
+        f->head = c;
+    f->tail = c;
+    f->queued += c->data.len;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static void *feed_main(void *arg)
+{
+    feed *f = arg;
+    double c0 = thread_cpu();
+    sqlite3 **conns = fr_xcalloc(f->n, sizeof *conns);
+    feed_task cur = {0}, ahead[FEED_AHEAD] = {{0}};
+    for (size_t task = 0; task < f->nsched; task++) {
+        size_t in = f->sched[task].input;
+        feed_task first = ahead[0];
+        memmove(ahead, ahead + 1, (FEED_AHEAD - 1) * sizeof *ahead);
+        memset(&ahead[FEED_AHEAD - 1], 0, sizeof *ahead);
+        if (first.st) {
+            cur = first;
+        } else {
+            pthread_mutex_lock(&f->mu);
+            while (!f->cancel && !task_ready(f, task))
+                pthread_cond_wait(&f->cv, &f->mu);
+            int stop = f->cancel;
+            pthread_mutex_unlock(&f->mu);
+            if (stop || feed_start(f, conns, task, &cur)) break;
+        }
+        int ncol = FEED_COLS[f->sched[task].kind], stop = 0;
+        while (!stop) {
+            feed_chunk *c = fr_xcalloc(1, sizeof *c);
+            c->task = task;
+            fr_buf_reserve(&c->data, FEED_CHUNK_BYTES + 4096);
+            while (cur.rc == SQLITE_ROW && c->data.len < FEED_CHUNK_BYTES) {
+                feed_put_row(c, cur.st, ncol);
+                cur.rc = sqlite3_step(cur.st);
+            }
+            if (cur.rc != SQLITE_ROW && cur.rc != SQLITE_DONE) {
+                feed_fail(f, f->paths[in], conns[in]);
+                fr_buf_release(&c->data);
+                free(c);
+                stop = 2;
+                break;
+            }
+            c->last = cur.rc == SQLITE_DONE;
+            if (feed_push(f, c, conns, ahead)) stop = 2;
+            if (cur.rc == SQLITE_DONE) break;
+        }
+        sqlite3_finalize(cur.st);
+        cur.st = NULL;
+        if (stop) break;
+        /* an input's last task (tasks started ahead are later ones, of
+         * other inputs): its connection is no longer needed */
+        if (f->sched[task].kind == TASK_LOCATIONS) {
+            sqlite3_close(conns[in]);
+            conns[in] = NULL;
+        }
+    }
+    for (size_t j = 0; j < FEED_AHEAD; j++)
+        sqlite3_finalize(ahead[j].st);
+    for (size_t i = 0; i < f->n; i++)
+        sqlite3_close(conns[i]);
+    free(conns);
+    pthread_mutex_lock(&f->mu);
+    f->cpu = thread_cpu() - c0;
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static int task_ready(const feed *f, size_t k)
+{
+    return f->ready[f->sched[k].input] >= (f->sched[k].kind < TASK_MATCHES ? 1 : 2);
+}
+
+/* The schedule: input i's content and keys, then input i-1's matches and
+ * locations (the thread reads and sorts them while the main connection
+ * merges input i's content and findings). */
+static void feed_init(feed *f, const char *const *paths, size_t n)
+{
+    memset(f, 0, sizeof *f);
+    f->paths = paths;
+    f->n = n;
+    f->maps = fr_xcalloc(n ? n : 1, sizeof *f->maps);
+    f->ready = fr_xcalloc(n ? n : 1, 1);
+    f->sched = fr_xcalloc(4 * n + 1, sizeof *f->sched);
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            f->sched[f->nsched++] = (feed_sched){i, TASK_CONTENT};
+            f->sched[f->nsched++] = (feed_sched){i, TASK_KEYS};
+        }
+        if (i > 0) {
+            f->sched[f->nsched++] = (feed_sched){i - 1, TASK_MATCHES};
+            f->sched[f->nsched++] = (feed_sched){i - 1, TASK_LOCATIONS};
+        }
+    }
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+}
+
+static int feed_begin(feed *f)
+{
+    if (pthread_create(&f->thread, NULL, feed_main, f) != 0) {
+        fr_error_set("merge: cannot start the feed thread");
+        return FR_ERR;
+    }
+    f->started = 1;
+    return FR_OK;
+}
+
+/* Stops the thread (if running) and frees everything. */
+static void feed_release(feed *f)
+{
+    if (f->started) {
+        pthread_mutex_lock(&f->mu);
+        f->cancel = 1;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->thread, NULL);
+        if (getenv("FERRET_MERGE_TRACE"))
+            fprintf(stderr, "merge: feed thread: %.2fs cpu\n", f->cpu);
+    }
+    while (f->head) {
+        feed_chunk *c = f->head;
+        f->head = c->next;
+        fr_buf_release(&c->data);
+        free(c);
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        idmap_release(&f->maps[i].content);
+        idmap_release(&f->maps[i].finding);
+        idmap_release(&f->maps[i].run);
+        idmap_release(&f->maps[i].new_run);
+    }
+    free(f->maps);
+    free(f->ready);
+    free(f->sched);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+}
+
+/* Hands input i's maps to the thread (the temporary tables copy_one
+ * filled): level 1 its runs, level 2 its findings (the content map is the
+ * main thread's TASK_KEYS, done by then). */
+static int feed_maps(fr_store *s, feed *f, size_t i, int level)
 {
     sqlite3 *db = fr_store_db(s);
-    int rc = check_input(s, name, origin);
-    if (rc) return rc;
-    count_for(db, "SELECT count(*) FROM src.matches", name, &stats->matches);
-    count_for(db, "SELECT count(*) FROM src.locations", name, &stats->locations);
-    count_for(db, "SELECT count(*) FROM src.findings", name, &stats->findings);
-    for (size_t i = 0; i < sizeof COPY_SQL / sizeof *COPY_SQL; i++) {
+    input_maps *m = &f->maps[i];
+    if (level == 1) {
+        uint64_t nold = 0;
+        count_rows(db, "SELECT count(*) FROM temp.mold", &nold);
+        m->all_new = nold == 0;
+        if (idmap_load(db, "SELECT src, dst FROM temp.mrun ORDER BY src", &m->run) ||
+            idmap_load(db, "SELECT src, dst FROM temp.mrun WHERE new ORDER BY src", &m->new_run))
+            return fr_store_sql_error(s, "merging: reading the id maps");
+    } else if (idmap_load(db, "SELECT src, dst FROM temp.mfinding ORDER BY src", &m->finding)) {
+        return fr_store_sql_error(s, "merging: reading the id maps");
+    }
+    pthread_mutex_lock(&f->mu);
+    f->ready[i] = (unsigned char)level;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return FR_OK;
+}
+
+/* The virtual table the main connection reads the thread's rows through:
+ * each scan of it is the next task's rows, in the thread's order. */
+typedef struct {
+    feed *f;
+    int ncol;
+    size_t task; /* the task the next scan reads */
+} feed_aux;
+
+typedef struct {
+    sqlite3_vtab base;
+    feed_aux *a;
+} feed_vtab;
+
+typedef struct {
+    sqlite3_vtab_cursor base;
+    feed_chunk *chunk, *done; /* done: the previous chunk (values may point in it) */
+    size_t at, row;           /* offset of the current row in chunk, its number */
+    int eof;
+    size_t task;
+    int64_t rowid;
+    struct {
+        unsigned char tag;
+        uint32_t n;
+        const char *p;
+        int64_t i;
+        double d;
+    } col[16];
+} feed_cursor;
+
+static int feed_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                        sqlite3_vtab **out, char **err)
+{
+    (void)argc;
+    (void)argv;
+    (void)err;
+    feed_aux *a = aux;
+    char sql[256] = "CREATE TABLE x(";
+    for (int k = 0; k < a->ncol; k++) {
+        size_t len = strlen(sql);
+        snprintf(sql + len, sizeof sql - len, "%sc%d", k ? ", " : "", k);
+    }
+    strcat(sql, ")");
+    int rc = sqlite3_declare_vtab(db, sql);
+    if (rc != SQLITE_OK) return rc;
+    feed_vtab *v = sqlite3_malloc(sizeof *v);
+    if (!v) return SQLITE_NOMEM;
+    memset(v, 0, sizeof *v);
+    v->a = a;
+    *out = &v->base;
+    return SQLITE_OK;
+}
+
+static int feed_disconnect(sqlite3_vtab *v)
+{
+    sqlite3_free(v);
+    return SQLITE_OK;
+}
+
+static int feed_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    (void)v;
+    info->estimatedCost = 1e6;
+    return SQLITE_OK;
+}
+
+static int feed_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    (void)v;
+    feed_cursor *c = sqlite3_malloc(sizeof *c);
+    if (!c) return SQLITE_NOMEM;
+    memset(c, 0, sizeof *c);
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static void chunk_free(feed_chunk *c)
+{
+    if (!c) return;
+    fr_buf_release(&c->data);
+    free(c);
+}
+
+static int feed_close(sqlite3_vtab_cursor *cur)
+{
+    feed_cursor *c = (feed_cursor *)cur;
+    chunk_free(c->chunk);
+    chunk_free(c->done);
+    sqlite3_free(c);
+    return SQLITE_OK;
+}
+
+/* The next chunk of the task (blocking); NULL on a failure (message set). */
+static feed_chunk *feed_take(feed_vtab *v, size_t task)
+{
+    feed *f = v->a->f;
+    pthread_mutex_lock(&f->mu);
+    while (!f->head && !f->failed)
+        pthread_cond_wait(&f->cv, &f->mu);
+    feed_chunk *c = f->head;
+    if (c && c->task == task) {
+        f->head = c->next;
+        if (!f->head) f->tail = NULL;
+        f->queued -= c->data.len;
+        pthread_cond_broadcast(&f->cv);
+    } else {
+        sqlite3_free(v->base.zErrMsg);
+        v->base.zErrMsg = sqlite3_mprintf("reading an input: %s",
+                                          f->failed ? f->err : "rows out of order (internal)");
+        c = NULL;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return c;
+}
+
+static void feed_parse(feed_cursor *c, int ncol)
+{
+    const unsigned char *p = (const unsigned char *)c->chunk->data.p + c->at;
+    for (int k = 0; k < ncol; k++) {
+        c->col[k].tag = *p++;
+        switch (c->col[k].tag) {
+        case COL_INT:
+            memcpy(&c->col[k].i, p, 8);
+            p += 8;
+            break;
+        case COL_REAL:
+            memcpy(&c->col[k].d, p, 8);
+            p += 8;
+            break;
+        case COL_TEXT:
+        case COL_BLOB:
+            memcpy(&c->col[k].n, p, 4);
+            c->col[k].p = (const char *)p + 4;
+            p += 4 + c->col[k].n;
+            break;
+        default:
+            break;
+        }
+    }
+    c->at = (size_t)(p - (const unsigned char *)c->chunk->data.p);
+}
+
+/* Moves to the next row: within the chunk, else the task's next chunk. */
+static int feed_advance(feed_cursor *c, feed_vtab *v)
+{
+    while (!c->chunk || c->row == c->chunk->rows) {
+        if (c->chunk && c->chunk->last) {
+            c->eof = 1;
+            return SQLITE_OK;
+        }
+        feed_chunk *n = feed_take(v, c->task);
+        if (!n) return SQLITE_ERROR;
+        chunk_free(c->done);
+        c->done = c->chunk;
+        c->chunk = n;
+        c->at = 0;
+        c->row = 0;
+    }
+    feed_parse(c, v->a->ncol);
+    c->row++;
+    c->rowid++;
+    return SQLITE_OK;
+}
+
+static int feed_filter(sqlite3_vtab_cursor *cur, int idx, const char *idxs, int argc,
+                       sqlite3_value **argv)
+{
+    (void)idx;
+    (void)idxs;
+    (void)argc;
+    (void)argv;
+    feed_cursor *c = (feed_cursor *)cur;
+    feed_vtab *v = (feed_vtab *)cur->pVtab;
+    if (c->chunk || c->eof) { /* one scan per task */
+        sqlite3_free(v->base.zErrMsg);
+        v->base.zErrMsg = sqlite3_mprintf("fr_feed: scanned twice");
+        return SQLITE_ERROR;
+    }
+    c->task = v->a->task;
+    return feed_advance(c, v);
+}
+
+static int feed_next(sqlite3_vtab_cursor *cur)
+{
+    return feed_advance((feed_cursor *)cur, (feed_vtab *)cur->pVtab);
+}
+
+static int feed_eof(sqlite3_vtab_cursor *cur)
+{
+    return ((feed_cursor *)cur)->eof;
+}
+
+static int feed_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int k)
+{
+    feed_cursor *c = (feed_cursor *)cur;
+    switch (c->col[k].tag) {
+    case COL_INT:
+        sqlite3_result_int64(ctx, c->col[k].i);
+        break;
+    case COL_REAL:
+        sqlite3_result_double(ctx, c->col[k].d);
+        break;
+    case COL_TEXT: /* the chunk outlives the row (feed_advance keeps one more) */
+        sqlite3_result_text(ctx, c->col[k].p, (int)c->col[k].n, SQLITE_STATIC);
+        break;
+    case COL_BLOB:
+        sqlite3_result_blob(ctx, c->col[k].p, (int)c->col[k].n, SQLITE_STATIC);
+        break;
+    default:
+        sqlite3_result_null(ctx);
+    }
+    return SQLITE_OK;
+}
+
+static int feed_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *out)
+{
+    *out = ((feed_cursor *)cur)->rowid;
+    return SQLITE_OK;
+}
+
+/* eponymous-only (no xCreate): the table exists while the module does */
+static sqlite3_module FEED_MODULE = {
+    .xConnect = feed_connect,
+    .xBestIndex = feed_best_index,
+    .xDisconnect = feed_disconnect,
+    .xOpen = feed_open,
+    .xClose = feed_close,
+    .xFilter = feed_filter,
+    .xNext = feed_next,
+    .xEof = feed_eof,
+    .xColumn = feed_column,
+    .xRowid = feed_rowid,
+};
+
+typedef struct {
+    int64_t src, dst;
+} id_pair;
+
+static int pair_cmp(const void *a, const void *b)
+{
+    const id_pair *x = a, *y = b;
+    return (x->src > y->src) - (x->src < y->src);
+}
+
+/* Runs task k (the thread's rows) on the main connection: inserts, or for
+ * TASK_KEYS reads the content map into the input's maps. */
+static int feed_insert(fr_store *s, feed_aux *aux, size_t k)
+{
+    sqlite3 *db = fr_store_db(s);
+    sqlite3_stmt *st;
+    const feed_sched *t = &aux->f->sched[k];
+    aux->task = k;
+    if (sqlite3_prepare_v2(db, FEED_INSERT[t->kind], -1, &st, NULL) != SQLITE_OK)
+        return fr_store_sql_error(s, "merging");
+    int rc;
+    if (t->kind != TASK_KEYS) {
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? FR_OK : fr_store_sql_error(s, "merging");
+    }
+    id_pair *v = NULL;
+    size_t n = 0, cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            v = fr_xrealloc(v, cap * sizeof *v);
+        }
+        v[n].src = sqlite3_column_int64(st, 0);
+        v[n++].dst = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return fr_store_sql_error(s, "merging content");
+    }
+    /* in src order: an input's content ids are mostly dense (a rowid
+     * each), placed by id in one pass; sorted otherwise */
+    idmap *m = &aux->f->maps[t->input].content;
+    m->src = fr_xmalloc((n ? n : 1) * sizeof *m->src);
+    m->dst = fr_xmalloc((n ? n : 1) * sizeof *m->dst);
+    int64_t lo = n ? v[0].src : 0, hi = lo;
+    int positive = 1; /* 0 marks a hole below */
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].src < lo) lo = v[i].src;
+        if (v[i].src > hi) hi = v[i].src;
+        if (v[i].dst <= 0) positive = 0;
+    }
+    uint64_t span = n ? (uint64_t)(hi - lo) + 1 : 0;
+    if (n && positive && span <= 2 * (uint64_t)n + 1024) {
+        int64_t *at = fr_xcalloc((size_t)span, sizeof *at);
+        for (size_t i = 0; i < n; i++)
+            at[v[i].src - lo] = v[i].dst;
+        for (uint64_t j = 0; j < span; j++)
+            if (at[j]) {
+                m->src[m->n] = lo + (int64_t)j;
+                m->dst[m->n++] = at[j];
+            }
+        free(at);
+    } else if (n) {
+        qsort(v, n, sizeof *v, pair_cmp);
+        for (size_t i = 0; i < n; i++) {
+            m->src[i] = v[i].src;
+            m->dst[i] = v[i].dst;
+        }
+        m->n = n;
+    }
+    free(v);
+    return FR_OK;
+}
+
+/* Copies the input attached as name (a file at origin) into main: part 0 its
+ * runs and rules, part 1 its findings and the rest (COPY_SQL, OPTIONAL_SQL);
+ * content, matches and locations come through the feed. */
+static int copy_one(fr_store *s, const char *name, const char *origin, fr_merge_stats *stats,
+                    int part)
+{
+    sqlite3 *db = fr_store_db(s);
+    int rc = FR_OK;
+    if (part == 0) {
+        if ((rc = check_input(s, name, origin))) return rc;
+        count_for(db, "SELECT count(*) FROM src.matches", name, &stats->matches);
+        count_for(db, "SELECT count(*) FROM src.locations", name, &stats->locations);
+        count_for(db, "SELECT count(*) FROM src.findings", name, &stats->findings);
+    }
+    size_t from = part ? STEP_FINDINGS : 0,
+           to = part ? sizeof COPY_SQL / sizeof *COPY_SQL : STEP_FINDINGS;
+    for (size_t i = from; i < to; i++) {
         if (i == STEP_RUNS) { /* the only statement with a parameter */
             sqlite3_stmt *st;
             char *q = for_input(COPY_SQL[i], name);
@@ -512,19 +1290,14 @@ static int copy_one(fr_store *s, const char *name, const char *origin, fr_merge_
             count_rows(db, "SELECT count(*) FROM main.findings", &before);
             stats->findings_new -= before;
         }
-        clock_t c0 = clock();
-        /* every run new (a fresh shard): map all content, no filter to evaluate */
-        uint64_t nold = 0;
-        if (i == STEP_MAP_CONTENT) count_rows(db, "SELECT count(*) FROM temp.mold", &nold);
-        const char *sql = i == STEP_MAP_CONTENT && nold == 0 ? MAP_ALL_CONTENT : COPY_SQL[i];
-        if ((rc = exec_for(s, sql, name))) return rc;
+        double c0 = thread_cpu();
+        if ((rc = exec_for(s, COPY_SQL[i], name))) return rc;
         if (getenv("FERRET_MERGE_TRACE"))
-            fprintf(stderr, "merge: step %zu: %.2fs cpu\n", i,
-                    (double)(clock() - c0) / CLOCKS_PER_SEC);
+            fprintf(stderr, "merge: step %zu: %.2fs cpu\n", i, thread_cpu() - c0);
         if (i == STEP_FINDINGS)
             count_rows(db, "SELECT count(*) FROM main.findings", &stats->findings_new);
     }
-    for (size_t i = 0; i < sizeof OPTIONAL_SQL / sizeof *OPTIONAL_SQL; i++) {
+    for (size_t i = 0; part && i < sizeof OPTIONAL_SQL / sizeof *OPTIONAL_SQL; i++) {
         if (!has_table(db, "main", OPTIONAL_SQL[i].table) ||
             !has_table(db, name, OPTIONAL_SQL[i].table))
             continue;
@@ -595,19 +1368,46 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
     if (rc == FR_OK && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         rc = fr_store_sql_error(s, "starting the merge");
     if (rc == FR_OK) {
-        for (size_t i = 0; i < n && rc == FR_OK && !fr_interrupted; i++) {
-            snprintf(name, sizeof name, "src%zu", i);
-            rc = copy_one(s, name, paths[i], stats);
+        /* the main connection takes the feed's tasks in its schedule's
+         * order, merging each input's runs before its content and its
+         * findings (and the rest) after, and handing each map over as soon
+         * as it is made */
+        feed f;
+        feed_init(&f, paths, n);
+        feed_aux aux[TASK_KINDS];
+        for (int k = 0; k < TASK_KINDS && rc == FR_OK; k++) {
+            aux[k] = (feed_aux){&f, FEED_COLS[k], 0};
+            if (sqlite3_create_module_v2(db, FEED_MODULES[k], &FEED_MODULE, &aux[k], NULL))
+                rc = fr_store_sql_error(s, "merging");
         }
+        if (rc == FR_OK) rc = feed_begin(&f);
+        for (size_t k = 0; k < f.nsched && rc == FR_OK && !fr_interrupted; k++) {
+            size_t i = f.sched[k].input;
+            int kind = f.sched[k].kind;
+            snprintf(name, sizeof name, "src%zu", i);
+            if (kind == TASK_CONTENT && (rc = copy_one(s, name, paths[i], stats, 0)) == FR_OK)
+                rc = feed_maps(s, &f, i, 1);
+            double c0 = thread_cpu();
+            if (rc == FR_OK) rc = feed_insert(s, &aux[kind], k);
+            if (getenv("FERRET_MERGE_TRACE"))
+                fprintf(stderr, "merge: input %zu %s: %.2fs cpu\n", i, TASK_NAMES[kind],
+                        thread_cpu() - c0);
+            if (kind == TASK_KEYS && rc == FR_OK &&
+                (rc = copy_one(s, name, paths[i], stats, 1)) == FR_OK)
+                rc = feed_maps(s, &f, i, 2);
+        }
+        feed_release(&f);
+        for (int k = 0; k < TASK_KINDS; k++)
+            sqlite3_create_module(db, FEED_MODULES[k], NULL, NULL);
         if (rc == FR_OK && fr_interrupted) {
             fr_error_set("interrupted: the merge was rolled back");
             rc = FR_EINTR;
         }
-        clock_t c0 = clock();
+        double c0 = thread_cpu();
         if (rc == FR_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             rc = fr_store_sql_error(s, "committing the merge");
         if (getenv("FERRET_MERGE_TRACE"))
-            fprintf(stderr, "merge: commit: %.2fs cpu\n", (double)(clock() - c0) / CLOCKS_PER_SEC);
+            fprintf(stderr, "merge: commit: %.2fs cpu\n", thread_cpu() - c0);
         if (rc) {
             char *why = fr_xstrdup(fr_error());
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
