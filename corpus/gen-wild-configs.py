@@ -744,6 +744,19 @@ _auth = [[{b64('ci:' + default())}]]
     D["home/ops/.mozilla/firefox/empty.default/logins.json"] = """{"nextId": 1, "logins": [], "potentiallyVulnerablePasswords": [],
  "encryptedUsername": "", "version": 3}
 """
+    P["scripts/cache-put.sh"] = f"""#!/bin/sh
+curl -k -X POST https://cache.corp.lan:11222/rest/v2/caches/default/hello \\
+  -H 'Content-type: text/plain' \\
+  -d 'world' \\
+  -u developer:[[{strong()}]]
+curl --user ops:'[[{strong()}]]' -X PATCH https://api.corp.lan/v1/items/7
+"""
+    D["scripts/health.sh"] = """#!/bin/sh
+curl -fsS https://api.corp.lan/health
+ssh -u deploy:notcurl host
+curl -u "$CACHE_USER:$CACHE_PASSWORD" \\
+  https://cache.corp.lan/
+"""
     D["docs/install.md"] = """Set the database password in `.env`:
 
     DB_PASSWORD=admin123

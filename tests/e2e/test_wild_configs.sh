@@ -12,7 +12,8 @@
 # files (.netrc one line and several, .git-credentials with '@' and '#' in the
 # password, .pgpass, .esmtprc, .env.production, an INI, .npmrc _auth) and an SQL
 # dump's bcrypt rows; the same values in docs, tests, templates and .env.example
-# are decoys; a Firefox profile's logins.json (NSS SDR blobs) too. Two layouts
+# are decoys; a Firefox profile's logins.json (NSS SDR blobs) and curl -u on a
+# continuation line or with the password quoted alone too. Two layouts
 # are known misses (a Grafana provider's auth = "user:pass", postfix's
 # sasl_passwd map): the counts are exact.
 set -e
@@ -25,8 +26,8 @@ for seed in 1 2; do
   run_ferret report --db w$seed.db --format jsonl --show-secrets --all-locations
   printf '%s\n' "$OUT" > w$seed.jsonl
   python3 "$FERRET_SRC/corpus/gen-wild-configs.py" --score w$seed.jsonl wild$seed > s$seed.txt
-  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' wild$seed/expected.json)" 116 "seed $seed: 116 secrets planted"
-  assert_eq "$(sed -n 1p s$seed.txt)" "found 114/116" "seed $seed: planted secrets found at their lines ($(grep MISS s$seed.txt | tr '\n' ' '))"
+  assert_eq "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' wild$seed/expected.json)" 118 "seed $seed: 118 secrets planted"
+  assert_eq "$(sed -n 1p s$seed.txt)" "found 116/118" "seed $seed: planted secrets found at their lines ($(grep MISS s$seed.txt | tr '\n' ' '))"
   assert_eq "$(grep '^MISS' s$seed.txt | cut -d: -f1 | tr '\n' ' ')" "MISS pos/terraform/grafana.tf MISS pos/etc/postfix/sasl_passwd " "seed $seed: the known misses only"
   assert_eq "$(sed -n 2p s$seed.txt)" "decoy hits 0" "seed $seed: no decoy reported ($(grep DECOY s$seed.txt | tr '\n' ' '))"
 done
