@@ -120,11 +120,18 @@ void gs_collect_tips(walk *w, ref_tip **out, size_t *nout)
     }
     int rc;
     while ((rc = git_reference_next(&ref, it)) == 0) {
+        /* A direct ref has its target: git_reference_resolve would look it up
+         * again by name (its loose file tried, the packed refs checked), for
+         * each of a repository's hundreds of tags on every re-scan. */
         git_reference *resolved = NULL;
-        if (git_reference_resolve(&resolved, ref) == 0 && git_reference_target(resolved)) {
+        const git_oid *target =
+            git_reference_type(ref) == GIT_REFERENCE_DIRECT ? git_reference_target(ref)
+            : git_reference_resolve(&resolved, ref) == 0    ? git_reference_target(resolved)
+                                                            : NULL;
+        if (target) {
             tips = fr_xrealloc(tips, (n + 1) * sizeof *tips);
             tips[n].name = fr_xstrdup(git_reference_name(ref));
-            git_oid_cpy(&tips[n].target, git_reference_target(resolved));
+            git_oid_cpy(&tips[n].target, target);
             n++;
         } else {
             char why[512];
