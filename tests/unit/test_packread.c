@@ -440,10 +440,84 @@ static void crafted(void)
     fr_buf_release(&out);
 }
 
+/* One cache (one inflater, reset per object) across a broken stream, a delta
+ * chain whose middle is kept by the cache as the buffer it was built in, and
+ * whole objects: every read gives the same bytes as on a fresh cache. */
+static void one_cache(void)
+{
+    unsigned char pack[4096];
+    memcpy(pack, "PACK\0\0\0\2\0\0\0\4", 12);
+    fr_pack_blob v[4];
+    memset(v, 0, sizeof v);
+    size_t at = 12;
+    /* 0: BASE; 1: a delta on it, "abcXYZ"; 2: a delta on 1, "abc!!" */
+    const unsigned char d1[] = {36, 6, 0x80 | 0x01 | 0x10, 10, 3, 3, 'X', 'Y', 'Z'};
+    const unsigned char d2[] = {6, 5, 0x80 | 0x10, 3, 2, '!', '!'};
+    const unsigned char *data[3] = {(const unsigned char *)BASE, d1, d2};
+    size_t dlen[3] = {sizeof BASE - 1, sizeof d1, sizeof d2};
+    for (int i = 0; i < 3; i++) {
+        v[i].off = at;
+        size_t h = put_header(pack + at, i ? 6 : 3, dlen[i]);
+        v[i].size = dlen[i];
+        if (i) {
+            pack[at + h++] = (unsigned char)(at - v[i - 1].off); /* < 128 */
+            v[i].base = (uint32_t)i - 1;
+        } else {
+            v[i].base = FR_PACK_NONE;
+        }
+        v[i].data_at = (uint32_t)h;
+        at += h;
+        at += deflate_to(pack + at, sizeof pack - at, data[i], dlen[i]);
+        v[i].end = at;
+    }
+    v[0].children = 1;
+    v[1].children = 2; /* one more child to come: 1 stays cached after 2 is read */
+    /* 3: a blob whose stream breaks after the zlib header */
+    v[3].off = at;
+    size_t h = put_header(pack + at, 3, 10);
+    v[3].data_at = (uint32_t)h;
+    v[3].size = 10;
+    v[3].base = FR_PACK_NONE;
+    at += h;
+    const unsigned char broken[] = {0x78, 0x9c, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    memcpy(pack + at, broken, sizeof broken);
+    at += sizeof broken;
+    v[3].end = at;
+    memset(pack + at, 0, 20);
+    at += 20;
+    for (int use_fd = 0; use_fd < 2; use_fd++) {
+        char path[] = "/tmp/ferret-packread-XXXXXX";
+        int fd = -1;
+        if (use_fd) {
+            fd = mkstemp(path);
+            CHECK(fd >= 0 && write(fd, pack, at) == (ssize_t)at);
+            unlink(path);
+        }
+        fr_pack_src s = {fr_pack_new_id(), use_fd ? NULL : pack, fd, at, v, 4};
+        fr_pack_cache *c = fr_pack_cache_new(1 << 20);
+        fr_buf out = {0};
+        char why[256];
+        for (int round = 0; round < 2; round++) {
+            CHECK(fr_pack_read(&s, 3, c, 1 << 20, &out, why, sizeof why) == FR_ECORRUPT);
+            CHECK(fr_pack_read(&s, 2, c, 1 << 20, &out, why, sizeof why) == FR_OK);
+            CHECK(out.len == 5 && !memcmp(out.p, "abc!!", 6));
+            CHECK(fr_pack_read(&s, 1, c, 1 << 20, &out, why, sizeof why) == FR_OK);
+            CHECK(out.len == 6 && !memcmp(out.p, "abcXYZ", 7));
+            CHECK(fr_pack_read(&s, 3, c, 1 << 20, &out, why, sizeof why) == FR_ECORRUPT);
+            CHECK(fr_pack_read(&s, 0, c, 1 << 20, &out, why, sizeof why) == FR_OK);
+            CHECK(out.len == sizeof BASE - 1 && !memcmp(out.p, BASE, sizeof BASE));
+        }
+        fr_buf_release(&out);
+        fr_pack_cache_free(c);
+        if (fd >= 0) close(fd);
+    }
+}
+
 int main(int argc, char **argv)
 {
     git_libgit2_init();
     crafted();
+    one_cache();
     crafted_trees();
     crafted_commits();
     if (argc > 1) {

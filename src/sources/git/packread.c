@@ -54,6 +54,13 @@ struct fr_pack_cache {
     unsigned char *z; /* compressed bytes read from a pack */
     size_t zcap;
     fr_buf base, delta; /* a chain's intermediates when not cached */
+    /* One zlib stream per cache (per thread), reset for each object instead
+     * of initialised and ended: inflateInit allocates a 7 KB state every time
+     * (git/git: 1.1 million objects). inflateReset also forgets the window
+     * size, so an object inflated in one Z_FINISH call still copies nothing
+     * into the window. */
+    z_stream z_st;
+    int z_ready;
 };
 
 static atomic_uint_fast64_t next_id;
@@ -96,6 +103,7 @@ void fr_pack_cache_free(fr_pack_cache *c)
     free(c->slot);
     free(c->ring);
     free(c->z);
+    if (c->z_ready) inflateEnd(&c->z_st);
     fr_buf_release(&c->base);
     fr_buf_release(&c->delta);
     free(c);
@@ -114,9 +122,11 @@ static cache_ent *lookup(fr_pack_cache *c, uint64_t pack, uint32_t k)
     return e;
 }
 
-/* Keeps a copy of data as object k of pack, with left children to come. */
-static void keep(fr_pack_cache *c, uint64_t pack, uint32_t k, uint32_t left, const void *data,
-                 size_t len)
+/* Keeps a copy of data as object k of pack, with left children to come; or,
+ * with take (whose bytes data is), take's buffer itself, shrunk to its length
+ * (take is emptied then). */
+static void keep_as(fr_pack_cache *c, uint64_t pack, uint32_t k, uint32_t left, const void *data,
+                    size_t len, fr_buf *take)
 {
     if (!left || len > c->budget / 2) return;
     cache_ent *e = slot_of(c, pack, k);
@@ -129,8 +139,13 @@ static void keep(fr_pack_cache *c, uint64_t pack, uint32_t k, uint32_t left, con
         c->ring_n--;
     }
     if (c->bytes + len > c->budget) return;
-    e->p = fr_xmalloc(len ? len : 1);
-    memcpy(e->p, data, len);
+    if (take) {
+        e->p = fr_xrealloc(take->p, len + 1);
+        memset(take, 0, sizeof *take);
+    } else {
+        e->p = fr_xmalloc(len ? len : 1);
+        memcpy(e->p, data, len);
+    }
     e->len = len;
     e->pack = pack;
     e->k = k;
@@ -140,6 +155,22 @@ static void keep(fr_pack_cache *c, uint64_t pack, uint32_t k, uint32_t left, con
     size_t at = (c->ring_head + c->ring_n++) % rcap;
     c->ring[at].slot = (uint32_t)(e - c->slot);
     c->ring[at].seq = e->seq;
+}
+
+static void keep(fr_pack_cache *c, uint64_t pack, uint32_t k, uint32_t left, const void *data,
+                 size_t len)
+{
+    keep_as(c, pack, k, left, data, len, NULL);
+}
+
+/* keep() for an intermediate of a chain: its buffer itself is kept, not a
+ * copy of its bytes (a memcpy and its malloc per kept tree in the walk).
+ * Whether it was kept (b emptied then). */
+static int keep_buf(fr_pack_cache *c, uint64_t pack, uint32_t k, uint32_t left, fr_buf *b)
+{
+    if (!b->p) return 0;
+    keep_as(c, pack, k, left, b->p, b->len, b);
+    return !b->p;
 }
 
 /* One child was read from cached e: freed after its last. */
@@ -163,17 +194,22 @@ static int inflate_entry(const fr_pack_src *s, const fr_pack_blob *b, uint64_t s
     if (b->end > s->len || at > b->end) return fail(FR_ECORRUPT, why, why_len, "bad bounds", b);
     out->len = 0;
     fr_buf_reserve(out, (size_t)size + 1);
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit(&z) != Z_OK) return fail(FR_ERR, why, why_len, "zlib init failed", b);
-    z.next_out = (unsigned char *)out->p;
-    z.avail_out = (uInt)size + 1; /* one byte more: a longer stream is caught */
+    if (!c->z_ready) {
+        memset(&c->z_st, 0, sizeof c->z_st);
+        if (inflateInit(&c->z_st) != Z_OK) return fail(FR_ERR, why, why_len, "zlib init failed", b);
+        c->z_ready = 1;
+    } else if (inflateReset(&c->z_st) != Z_OK) {
+        return fail(FR_ERR, why, why_len, "zlib reset failed", b);
+    }
+    z_stream *z = &c->z_st;
+    z->next_out = (unsigned char *)out->p;
+    z->avail_out = (uInt)size + 1; /* one byte more: a longer stream is caught */
     int zr = Z_OK;
     while (zr == Z_OK && at < b->end) {
         size_t chunk = b->end - at;
         if (s->mem) {
             if (chunk > UINT32_MAX / 2) chunk = UINT32_MAX / 2;
-            z.next_in = (unsigned char *)(s->mem + at);
+            z->next_in = (unsigned char *)(s->mem + at);
         } else {
             if (chunk > FR_PACK_READ_CHUNK) chunk = FR_PACK_READ_CHUNK;
             if (c->zcap < chunk) {
@@ -183,22 +219,20 @@ static int inflate_entry(const fr_pack_src *s, const fr_pack_blob *b, uint64_t s
             }
             ssize_t r = pread(s->fd, c->z, chunk, (off_t)at);
             if (r <= 0) {
-                inflateEnd(&z);
                 return fail(FR_ERR, why, why_len, "cannot read the pack", b);
             }
             chunk = (size_t)r;
-            z.next_in = c->z;
+            z->next_in = c->z;
         }
-        z.avail_in = (uInt)chunk;
+        z->avail_in = (uInt)chunk;
         /* the whole rest of the stream at hand: Z_FINISH, so that zlib keeps
          * no sliding window (a 32 KB allocation and a copy of the output's
          * last 32 KB per object) when the stream ends in this call */
-        zr = inflate(&z, at + chunk == b->end ? Z_FINISH : Z_NO_FLUSH);
-        at += chunk - z.avail_in;
-        if (zr == Z_BUF_ERROR && z.avail_out) zr = Z_OK; /* wants more input */
+        zr = inflate(z, at + chunk == b->end ? Z_FINISH : Z_NO_FLUSH);
+        at += chunk - z->avail_in;
+        if (zr == Z_BUF_ERROR && z->avail_out) zr = Z_OK; /* wants more input */
     }
-    size_t got = z.total_out;
-    inflateEnd(&z);
+    size_t got = z->total_out;
     if (zr != Z_STREAM_END || got != size)
         return fail(FR_ECORRUPT, why, why_len, "stream does not inflate to its size", b);
     out->len = got;
@@ -336,12 +370,18 @@ int fr_pack_read(const fr_pack_src *s, size_t k, fr_pack_cache *c, uint64_t cap,
                          why_len);
         if (rc) break;
         consumed(c, have);
-        keep(c, s->id, d, db->children, dst->p, dst->len);
-        if (depth) { /* the result is the next base: swap it into c->base */
+        if (!depth) {
+            keep(c, s->id, d, db->children, dst->p, dst->len);
+        } else if (keep_buf(c, s->id, d, db->children, &tmp)) {
+            /* the result is the next base: the cache holds it now */
+            have = lookup(c, s->id, d);
+            bp = have->p;
+            bn = have->len;
+        } else { /* the result is the next base: swap it into c->base */
             fr_buf t = c->base;
             c->base = tmp;
             tmp = t;
-            have = lookup(c, s->id, d);
+            have = NULL;
             bp = (const unsigned char *)c->base.p;
             bn = c->base.len;
         }

@@ -137,10 +137,44 @@ static const pack_entry *entry_at(const pack_entry *e, size_t n, uint64_t off)
     return NULL;
 }
 
-static int cmp_entry_off(const void *a, const void *b)
+/* Puts e[0..n) in offset order (every offset below pack_len; only off and i
+ * are set yet): an LSD radix sort of (offset, index position) pairs, 11 bits
+ * a pass over the bits pack_len needs. qsort's merge sort of the 40-byte
+ * entries cost the walk 0.25 s of CPU on git/git (two listings of 0.5
+ * million objects). */
+static void sort_by_offset(pack_entry *e, uint32_t n, uint64_t pack_len)
 {
-    const pack_entry *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
+    typedef struct {
+        uint64_t off;
+        uint32_t i;
+    } off_pos;
+    enum { DIGIT = 11, BUCKETS = 1 << DIGIT };
+    off_pos *a = fr_xmalloc((size_t)n * sizeof *a), *b = fr_xmalloc((size_t)n * sizeof *b);
+    for (uint32_t k = 0; k < n; k++)
+        a[k] = (off_pos){e[k].off, e[k].i};
+    unsigned bits = 0;
+    while (bits < 64 && pack_len >> bits)
+        bits++;
+    for (unsigned shift = 0; shift < bits; shift += DIGIT) {
+        size_t count[BUCKETS] = {0};
+        for (uint32_t k = 0; k < n; k++)
+            count[(a[k].off >> shift) & (BUCKETS - 1)]++;
+        size_t at = 0;
+        for (size_t d = 0; d < BUCKETS; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (uint32_t k = 0; k < n; k++)
+            b[count[(a[k].off >> shift) & (BUCKETS - 1)]++] = a[k];
+        off_pos *t = a;
+        a = b;
+        b = t;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        e[k] = (pack_entry){a[k].off, 0, a[k].i, 0, 0, 0, NONE};
+    free(a);
+    free(b);
 }
 
 /* The entry's data must start with a zlib header (git writes every entry as
@@ -313,7 +347,7 @@ int fr_pack_list_objects(const unsigned char *idx, size_t idx_len, const unsigne
      * size no reader may trust (FR_PACK_UNSAFE outranks FR_ECORRUPT), so every
      * entry is checked and the first corruption's reason kept. */
     rc = names_check(&m, why, why_len);
-    if (m.n) qsort(e, m.n, sizeof *e, cmp_entry_off);
+    if (m.n) sort_by_offset(e, m.n, pack_len);
     for (uint32_t k = 0; k < m.n; k++) {
         if (!rc && k + 1 < m.n && e[k].off == e[k + 1].off)
             rc = pack_corrupt(why, why_len, "two index entries at offset %llu",
