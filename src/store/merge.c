@@ -669,7 +669,10 @@ static int feed_start(feed *f, sqlite3 **conns, size_t task, feed_task *t)
     memset(t, 0, sizeof *t);
     t->task = task;
     if (!conns[i]) {
-        if (sqlite3_open_v2(f->paths[i], &conns[i], SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        /* used by this thread alone: no mutex around every column read
+         * (a fifth of the thread's instructions with one) */
+        if (sqlite3_open_v2(f->paths[i], &conns[i], SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                            NULL) != SQLITE_OK) {
             feed_fail(f, f->paths[i], conns[i]);
             return -1;
         }
