@@ -1011,6 +1011,23 @@ end
   #   secret_access_key: ZYXCBA987543210
 end
 """
+    # Left from the first review: field names joined by ':' (man 5 group), a C
+    # string's "\\n" after a stand-in in help text, a sentence in a passphrase.
+    D["vendor/user/lookup.go"] = """	// see: man 5 group
+	//  group_name:password:GID:user_list
+"""
+    D["src/tool_help.c"] = """  "        curl --krb4 private ftp://krb.internal -u username:fakepwd\\n"
+"""
+    D["maven/settings.xml"] = """<settings>
+  <servers>
+    <server>
+      <id>siteServer</id>
+      <privateKey>/path/to/private/key</privateKey>
+      <passphrase>optional; leave empty if not used.</passphrase>
+    </server>
+  </servers>
+</settings>
+"""
     D["docs/storage.md"] = """Point the service at a bucket:
 
     s3://access_key_id:secret_access_key@us-east-1/your-bucket

@@ -302,6 +302,9 @@ static int hexval(char c)
 
 static int config_placeholder(const char *s, size_t n)
 {
+    /* a C string's escape after the value ("-u username:fakepwd\n" in help
+     * text) is not part of it */
+    if (n > 2 && s[n - 2] == '\\' && strchr("nrt", s[n - 1])) n -= 2;
     /* %-escapes are judged decoded (user%40host, %4d%65), base64 text too. */
     char dec[256];
     size_t k = 0;
@@ -404,6 +407,26 @@ static int config_value(const char *s, size_t n)
     if (n >= 5 && ((!strncmp(s, "__", 2) && !strncmp(s + n - 2, "__", 2)) ||
                    (!strncmp(s, "@@", 2) && !strncmp(s + n - 2, "@@", 2))))
         return 1;
+    /* A sentence (Maven's "optional; leave empty if not used."): four or more
+     * words of small letters, with a ';' or ',' between them or a full stop. */
+    {
+        size_t words = 0, i = 0;
+        int punct = n > 1 && s[n - 1] == '.';
+        while (i < n) {
+            size_t b = i;
+            while (i < n && islower((unsigned char)s[i]))
+                i++;
+            if (i == b) break;
+            words++;
+            if (i < n && (s[i] == ';' || s[i] == ',')) punct = 1, i++;
+            if (i < n && s[i] == '.' && i + 1 == n) i++;
+            if (i < n && s[i] == ' ')
+                i++;
+            else if (i < n)
+                break;
+        }
+        if (i == n && words >= 4 && punct) return 1;
+    }
     /* $var, $config{'X'}, ${X}, $obj->x: an interpolated variable, not a value. */
     if (n >= 2 && s[0] == '$' && (isalpha((unsigned char)s[1]) || strchr("_{(", s[1]))) return 1;
     /* #{config['password']} cut at its quote, @method_params, @@secret_key
@@ -1007,6 +1030,15 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
     if ((guards & FR_GUARD_HEX_DIGEST) && (n == 32 || n == 40 || n == 64 || n == 128) &&
         (all_of(s, n, "0123456789abcdef") || all_of(s, n, "0123456789ABCDEF")))
         return 1;
+    /* group_name:password:GID:user_list (man 5 group): the password is a field
+     * of a list of field names joined by ':' */
+    if (ss > 2 && d[ss - 1] == ':' && memchr(s, ':', n) && word_chars(s, n, "_:") &&
+        !memchr_digit(s, n)) {
+        size_t b = ss - 1;
+        while (b > 0 && isalpha(d[b - 1]))
+            b--;
+        if (b > 0 && b < ss - 1 && d[b - 1] == ':') return 1;
+    }
     /* Password::Base, SecurePassword::Digest: a scope's constant after "::" */
     if (ss && d[ss - 1] == ':' && n >= 2 && s[0] == ':' && isupper((unsigned char)s[1]) &&
         word_chars(s + 1, n - 1, "_:"))
