@@ -104,6 +104,13 @@ rm -f r/ferret.db*
 git clone -q --bare r bare.git
 run_ferret scan --db b.db bare.git
 assert_not_contains "$ERR" "work tree:" "bare repository: no work-tree line"
+# a git dir with no config file (a snapshot's copy): libgit2 takes its parent
+# for a work tree; the directory named is a git dir, its parent is not scanned
+mkdir snap && cp -R bare.git snap/x.git && rm snap/x.git/config
+printf 'beside the copy\n' > snap/notes.txt
+run_ferret scan --db snap.db snap/x.git
+assert_not_contains "$ERR" "work tree:" "config-less git dir: no work-tree line"
+assert_contains "$ERR" "git: 1 repository" "config-less git dir: its history is scanned"
 git clone -q r clean
 run_ferret scan --db c.db clean
 assert_eq "$(count_of "$ERR" "modified, 0 untracked")" 0 "clean checkout: nothing uncommitted"

@@ -548,7 +548,16 @@ int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipe
         return FR_ERR;
     }
     const char *workdir = git_repository_workdir(repo);
-    if (!workdir || git_repository_is_bare(repo)) {
+    /* The path named is the git directory itself (a snapshot's copy with no
+     * config: without core.bare libgit2 takes the parent for a work tree, and
+     * every file beside the copy would be scanned as untracked): no work tree. */
+    char *real = realpath(path, NULL);
+    const char *gd = git_repository_path(repo);
+    size_t rl = real ? strlen(real) : 0;
+    int named_gitdir =
+        real && gd && !strncmp(gd, real, rl) && (gd[rl] == 0 || (gd[rl] == '/' && gd[rl + 1] == 0));
+    free(real);
+    if (!workdir || git_repository_is_bare(repo) || named_gitdir) {
         git_repository_free(repo);
         return FR_OK;
     }
