@@ -34,7 +34,7 @@ rm -rf "$tsan_logs" && mkdir -p "$tsan_logs"
 # One interrupt trial per signal and source: the shutdown paths run under TSan too.
 (cd build-tsan && ASAN_OPTIONS= UBSAN_OPTIONS= LSAN_OPTIONS= FERRET_INTERRUPT_TRIALS=1 \
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$tsan_supp log_path=$tsan_logs/tsan" \
-  ctest --output-on-failure -j"$jobs" -R '^(unit_.*|e2e_test_(scan|git|git_bad|logs|archives|hook|interrupt))$')
+  ctest --output-on-failure -j"$jobs" -R '^(unit_.*|e2e_test_(scan|git|git_bad|logs|archives|hook|interrupt|shard))$')
 if [ -n "$(ls -A "$tsan_logs")" ]; then
   cat "$tsan_logs"/*
   echo "ThreadSanitizer reported the races above" >&2

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,11 @@ struct fr_store {
     sqlite3_stmt *q[Q_COUNT];
     sqlite3_stmt *last_run; /* kept so fr_run_row strings stay valid */
     sqlite3_stmt *put_rule; /* prepared on the first fr_store_put_rule */
+    /* The writer thread's batches and the scan's main thread share the
+     * connection (opened FULLMUTEX): txn_lock (recursive) keeps in_txn and a
+     * whole fr_store_put together, so another thread's flush never commits
+     * an item half written. */
+    pthread_mutex_t txn_lock;
     int in_txn;
     int needs_upgrade; /* read-only open of a store with migrations to apply */
     char *path;
@@ -330,6 +336,11 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
         return FR_ERR;
     }
     fr_store *s = fr_xcalloc(1, sizeof *s);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->txn_lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     s->path = fr_xstrdup(path);
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     int rc;
@@ -463,6 +474,7 @@ void fr_store_close(fr_store *s)
     free(s->path);
     fr_store_key_release(&s->key);
     free(s->key.path);
+    pthread_mutex_destroy(&s->txn_lock);
     free(s);
 }
 
@@ -564,14 +576,17 @@ int fr_store_put_rule(fr_store *s, const fr_rule_meta *r)
 
 int fr_store_flush(fr_store *s)
 {
-    if (!s->in_txn) return FR_OK;
-    s->in_txn = 0;
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = sql_error(s, "committing results");
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
+    pthread_mutex_lock(&s->txn_lock);
+    int rc = FR_OK;
+    if (s->in_txn) {
+        s->in_txn = 0;
+        if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            rc = sql_error(s, "committing results");
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
     }
-    return FR_OK;
+    pthread_mutex_unlock(&s->txn_lock);
+    return rc;
 }
 
 static int step_done(fr_store *s, sqlite3_stmt *st, const char *what)
@@ -584,13 +599,24 @@ static int step_done(fr_store *s, sqlite3_stmt *st, const char *what)
 
 int fr_store_batch_begin(fr_store *s)
 {
-    if (s->in_txn) return FR_OK;
-    int rc = exec(s, "BEGIN IMMEDIATE", "starting a batch");
-    if (rc == FR_OK) s->in_txn = 1;
+    pthread_mutex_lock(&s->txn_lock);
+    int rc = FR_OK;
+    if (!s->in_txn && (rc = exec(s, "BEGIN IMMEDIATE", "starting a batch")) == FR_OK) s->in_txn = 1;
+    pthread_mutex_unlock(&s->txn_lock);
     return rc;
 }
 
+static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it);
+
 int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
+{
+    pthread_mutex_lock(&s->txn_lock);
+    int rc = put_locked(s, run_id, it);
+    pthread_mutex_unlock(&s->txn_lock);
+    return rc;
+}
+
+static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
 {
     static const char *const status_names[] = {"scanned", "skipped", "error"};
     int rc;
