@@ -296,22 +296,28 @@ static uint64_t count_newlines(const unsigned char *t, size_t a, size_t b)
     return k;
 }
 
-/* Line and column of t[off], counting on from a cursor (regions come in order). */
+/* Line and column of t[off], counting on from a cursor (regions come in
+ * order): the cursor keeps where the line holding pos starts, so a column
+ * costs the bytes since the previous region, not a walk back to the line's
+ * start (minified JS: thousands of regions on one line of megabytes). */
 typedef struct {
     size_t pos;
     uint64_t line;
+    size_t start; /* offset of the first byte of pos's line */
 } line_cursor;
 
 static void line_at(const unsigned char *t, line_cursor *c, size_t off, uint64_t *line,
                     uint64_t *col)
 {
-    c->line += count_newlines(t, c->pos, off);
+    uint64_t k = count_newlines(t, c->pos, off);
+    if (k) {
+        const unsigned char *nl = memrchr(t + c->pos, '\n', off - c->pos);
+        c->start = (size_t)(nl - t) + 1;
+        c->line += k;
+    }
     c->pos = off;
-    size_t s = off;
-    while (s > 0 && t[s - 1] != '\n')
-        s--;
     *line = c->line;
-    *col = off - s + 1;
+    *col = off - c->start + 1;
 }
 
 /* One-byte lines: t[p] is a byte alone on its line when the bytes around it
@@ -510,7 +516,7 @@ void fr_mask_regions(const unsigned char *t, size_t n, fr_mask_region **r, size_
         }
         (*r)[b] = x;
     }
-    line_cursor lc = {0, 1};
+    line_cursor lc = {0, 1, 0};
     for (size_t a = first; a < *n_r; a++)
         line_at(t, &lc, (*r)[a].off, &(*r)[a].line, &(*r)[a].col);
 }
