@@ -594,26 +594,19 @@ static const char *const SECRET_TAILS[] = {
  * (next_page_token), a public value (publicToken, PUBLIC_KEY, csrf_token in a
  * form), an index key (sort_key, cache_key), a fingerprint (GPG_KEY). */
 static const char *const NAME_NOT_SECRET[] = {
-    "csrf",    "xsrf",         "public",   "publishable",  "pub",         "page",
-    "next",    "prev",         "previous", "continuation", "pagination",  "cursor",
-    "sync",    "cancellation", "cancel",   "max",          "min",         "num",
-    "total",   "count",        "input",    "output",       "prompt",      "completion",
-    "pad",     "eos",          "bos",      "unk",          "sep",         "cls",
-    "mask",    "special",      "lexer",    "sort",         "cache",       "primary",
-    "foreign", "partition",    "row",      "lookup",       "idempotency", "gpg",
-    "pgp",     "fingerprint",  "hash",     "example",      "sample",      "dummy",
-    "fake",    "placeholder",  "host",     "ssh",          "form",        "field",
-    "header",  "param",        "label",    "i18n",         "css",         "class",
-    "style",   "icon",         "route",    "path",         "file",        "url",
-    "uri",     "endpoint",     "name",     "id",           "ids",         "type",
-    "kind",    "len",          "length",   "size",         "ttl",         "expires",
-    "expiry",  "expiration",   "policy",   "prefix",       "suffix",      "regex",
-    "pattern", "format",       "display",  "hint",         "from",        "change",
-    NULL};
-/* More of them: SDP's a=ice-pwd (a session's ICE password, printed in every
- * offer), AWS creationToken (an idempotency name), Rails' authenticity_token
- * (the CSRF token of every form it renders). */
-static const char *const NAME_NOT_SECRET_MORE[] = {"ice", "creation", "authenticity", NULL};
+    "csrf", "xsrf", "public", "publishable", "pub", "page", "next", "prev", "previous",
+    "continuation", "pagination", "cursor", "sync", "cancellation", "cancel", "max", "min", "num",
+    "total", "count", "input", "output", "prompt", "completion", "pad", "eos", "bos", "unk", "sep",
+    "cls", "mask", "special", "lexer", "sort", "cache", "primary", "foreign", "partition", "row",
+    "lookup", "idempotency", "gpg", "pgp", "fingerprint", "hash", "example", "sample", "dummy",
+    "fake", "placeholder", "host", "ssh", "form", "field", "header", "param", "label", "i18n",
+    "css", "class", "style", "icon", "route", "path", "file", "url", "uri", "endpoint", "name",
+    "id", "ids", "type", "kind", "len", "length", "size", "ttl", "expires", "expiry", "expiration",
+    "policy", "prefix", "suffix", "regex", "pattern", "format", "display", "hint", "from", "change",
+    /* SDP's a=ice-pwd (a session's ICE password, printed in every offer), AWS
+     * creationToken (an idempotency name), Rails' authenticity_token (the
+     * CSRF token of every form it renders) */
+    "ice", "creation", "authenticity", NULL};
 
 /* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
  * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
@@ -643,8 +636,6 @@ static int word_not_secret(const char *w, size_t wl, void *ctx)
     if (wl > 4 && (!strncmp(w, "csrf", 4) || !strncmp(w, "xsrf", 4))) return 1;
     for (int i = 0; NAME_NOT_SECRET[i]; i++)
         if (!strcmp(w, NAME_NOT_SECRET[i])) return 1;
-    for (int i = 0; NAME_NOT_SECRET_MORE[i]; i++)
-        if (!strcmp(w, NAME_NOT_SECRET_MORE[i])) return 1;
     return 0;
 }
 
