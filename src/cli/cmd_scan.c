@@ -266,22 +266,72 @@ static int add_walked(const char *kind, const char *name, const char *oid, void 
     return FR_OK;
 }
 
-/* Saves what the scan of one repository walked, for its next incremental scan. */
-static int save_walked(fr_store *st, const char *repo, const char *rules_hash,
-                       const fr_git_state *g)
+typedef struct {
+    const char *kind, *name, *oid;
+} walked_row;
+
+/* A git state's rows (into rows, from *k on). */
+static void state_rows(const fr_git_state *g, walked_row *rows, size_t *k)
 {
-    size_t n = g->ntips + g->npacks + g->nhides, k = 0;
-    const char **kinds = fr_xcalloc(n + 1, sizeof *kinds);
-    const char **names = fr_xcalloc(n + 1, sizeof *names);
-    const char **oids = fr_xcalloc(n + 1, sizeof *oids);
-    for (size_t i = 0; i < g->ntips; i++, k++)
-        kinds[k] = "tip", names[k] = g->refs[i], oids[k] = g->oids[i];
-    for (size_t i = 0; i < g->npacks; i++, k++)
-        kinds[k] = "pack", names[k] = g->packs[i], oids[k] = "";
-    for (size_t i = 0; i < g->nhides; i++, k++)
-        kinds[k] = "hide", names[k] = "", oids[k] = g->hides[i];
-    int rc = fr_store_set_walked(st, repo, rules_hash, kinds, names, oids, n);
-    free(kinds), free(names), free(oids);
+    for (size_t i = 0; i < g->ntips; i++)
+        rows[(*k)++] = (walked_row){"tip", g->refs[i], g->oids[i]};
+    for (size_t i = 0; i < g->npacks; i++)
+        rows[(*k)++] = (walked_row){"pack", g->packs[i], ""};
+    for (size_t i = 0; i < g->nhides; i++)
+        rows[(*k)++] = (walked_row){"hide", "", g->hides[i]};
+}
+
+static int cmp_walked(const void *x, const void *y)
+{
+    const walked_row *a = x, *b = y;
+    int c = strcmp(a->kind, b->kind);
+    if (!c) c = strcmp(a->name, b->name);
+    return c ? c : strcmp(a->oid, b->oid);
+}
+
+/* Saves what the scan of one repository walked, for its next incremental scan:
+ * with old (the state this scan started from, read from the store under these
+ * rules), only the rows that changed are written. */
+static int save_walked(fr_store *st, const char *repo, const char *rules_hash,
+                       const fr_git_state *g, const fr_git_state *old)
+{
+    size_t n = g->ntips + g->npacks + g->nhides, no = 0, k = 0, ko = 0, m = 0;
+    if (old) no = old->ntips + old->npacks + old->nhides;
+    walked_row *a = fr_xcalloc(no + 1, sizeof *a), *b = fr_xcalloc(n + 1, sizeof *b);
+    walked_row *rows = fr_xcalloc(no + n + 1, sizeof *rows);
+    unsigned char *del = fr_xcalloc(no + n + 1, 1);
+    state_rows(g, b, &k);
+    if (old) {
+        /* both sets sorted, then merged: a row only in the old one is deleted,
+         * a row only in the new one inserted (once) */
+        state_rows(old, a, &ko);
+        qsort(a, no, sizeof *a, cmp_walked);
+        qsort(b, n, sizeof *b, cmp_walked);
+        for (size_t i = 0, j = 0; i < no || j < n;) {
+            if (j && j < n && !cmp_walked(&b[j], &b[j - 1])) {
+                j++;
+                continue;
+            }
+            int c = i == no ? 1 : j == n ? -1 : cmp_walked(&a[i], &b[j]);
+            if (c == 0)
+                i++, j++;
+            else if (c < 0)
+                del[m] = 1, rows[m++] = a[i++];
+            else
+                rows[m++] = b[j++];
+        }
+    } else {
+        memcpy(rows, b, n * sizeof *b);
+        m = n;
+    }
+    const char **kinds = fr_xcalloc(m + 1, sizeof *kinds);
+    const char **names = fr_xcalloc(m + 1, sizeof *names);
+    const char **oids = fr_xcalloc(m + 1, sizeof *oids);
+    for (size_t i = 0; i < m; i++)
+        kinds[i] = rows[i].kind, names[i] = rows[i].name, oids[i] = rows[i].oid;
+    int rc = old ? fr_store_edit_walked(st, repo, rules_hash, kinds, names, oids, del, m)
+                 : fr_store_set_walked(st, repo, rules_hash, kinds, names, oids, m);
+    free(a), free(b), free(rows), free(del), free(kinds), free(names), free(oids);
     return rc;
 }
 
@@ -715,6 +765,8 @@ int fr_cmd_scan(int argc, char **argv)
     char **fingerprints = fr_xcalloc(repos.n + 1, sizeof *fingerprints);
     /* What each repository's walk covered, saved for the next incremental scan. */
     fr_git_state *walked = fr_xcalloc(repos.n + 1, sizeof *walked);
+    /* ... and the state each incremental walk started from: only what changed is saved */
+    fr_git_state *started = fr_xcalloc(repos.n + 1, sizeof *started);
     size_t shallow = 0, nincremental = 0;
     /* A repository is stored under its path as its locations show it: with any
      * secret in it redacted (paths.c), so the state and touch_repo agree. */
@@ -788,7 +840,10 @@ int fr_cmd_scan(int argc, char **argv)
                           .keep_ctx = &shard};
         fr_git_stats one = {0};
         int grc = fr_git_scan(repos.paths[i], &go, p, &one);
-        fr_git_state_free(&prev);
+        if (incremental)
+            started[i] = prev; /* the rows in the store now */
+        else
+            fr_git_state_free(&prev);
         if (one.shallow) shallow++;
         if (known.failed) {
             error_redacted(path_sc, NULL);
@@ -837,17 +892,20 @@ int fr_cmd_scan(int argc, char **argv)
         /* ... and the walk's tips only when no item of the run failed either: a
          * blob that could not be read is read again by the next full walk. */
         if (fingerprints[i] && !fr_interrupted && !prc && !ps.failed &&
-            save_walked(store, repo_keys[i], rh, &walked[i])) {
+            save_walked(store, repo_keys[i], rh, &walked[i],
+                        started[i].ntips + started[i].npacks ? &started[i] : NULL)) {
             error_redacted(path_sc, NULL);
             incomplete = 1;
         }
         fr_git_state_free(&walked[i]);
+        fr_git_state_free(&started[i]);
         free(fingerprints[i]);
         free(repo_keys[i]);
         free(repos.paths[i]);
     }
     free(fingerprints);
     free(walked);
+    free(started);
     free(repo_keys);
     free(repos.paths);
     free(repos.by_blob);

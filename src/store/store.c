@@ -958,6 +958,53 @@ int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
     return rc;
 }
 
+int fr_store_edit_walked(fr_store *s, const char *repo, const char *rules_hash,
+                         const char *const *kinds, const char *const *names,
+                         const char *const *oids, const unsigned char *del, size_t n)
+{
+    int rc = fr_store_flush(s);
+    if (rc) return rc;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return sql_error(s, "saving walked tips");
+    sqlite3_stmt *other = NULL, *dst = NULL, *ins = NULL;
+    rc = FR_OK;
+    if (sqlite3_prepare_v2(s->db,
+                           "DELETE FROM git_walked WHERE repo = ?1 AND (rules_hash IS NOT ?2"
+                           " OR kind NOT IN ('tip', 'pack', 'hide'))",
+                           -1, &other, NULL) ||
+        sqlite3_prepare_v2(s->db,
+                           "DELETE FROM git_walked WHERE repo = ?1 AND kind = ?2 AND name = ?3"
+                           " AND oid = ?4",
+                           -1, &dst, NULL) ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT OR IGNORE INTO git_walked (repo, kind, name, oid, rules_hash)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &ins, NULL)) {
+        rc = FR_ERR;
+    } else {
+        bind_text(other, 1, repo);
+        bind_text(other, 2, rules_hash);
+        if (sqlite3_step(other) != SQLITE_DONE) rc = FR_ERR;
+        for (size_t i = 0; i < n && rc == FR_OK; i++) {
+            sqlite3_stmt *st = del[i] ? dst : ins;
+            sqlite3_reset(st);
+            bind_text(st, 1, repo);
+            bind_text(st, 2, kinds[i]);
+            bind_text(st, 3, names[i]);
+            bind_text(st, 4, oids[i]);
+            if (!del[i]) bind_text(st, 5, rules_hash);
+            if (sqlite3_step(st) != SQLITE_DONE) rc = FR_ERR;
+        }
+    }
+    if (rc) sql_error(s, "saving walked tips");
+    sqlite3_finalize(other);
+    sqlite3_finalize(dst);
+    sqlite3_finalize(ins);
+    if (sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
+        rc = sql_error(s, "saving walked tips");
+    return rc;
+}
+
 int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id)
 {
     int rc = fr_store_flush(s);

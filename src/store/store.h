@@ -292,6 +292,15 @@ int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, 
 int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
                         const char *const *kinds, const char *const *names, const char *const *oids,
                         size_t n);
+/* Edits repo's rows instead, for a scan whose previous state was read from
+ * them (fr_store_each_walked under the same rules_hash): row i is deleted when
+ * del[i], else inserted; rows under another rules_hash or of a kind this
+ * version does not know go, as fr_store_set_walked would drop them. The rows
+ * a re-scan did not change stay (an incremental re-scan of a repository with
+ * ~500 refs rewrote every one: 5% of its CPU). */
+int fr_store_edit_walked(fr_store *s, const char *repo, const char *rules_hash,
+                         const char *const *kinds, const char *const *names,
+                         const char *const *oids, const unsigned char *del, size_t n);
 
 /* Whether content key was scanned under rules_hash: FR_OK with *has_matches
  * set, FR_ENOTFOUND when it was not (one question; fr_store_each_known for

@@ -88,9 +88,21 @@ assert_eq "$(where r3.jsonl "$s6")" "git f.txt 1 $f2 dave@example.com refs/heads
 assert_eq "$(pyjsonl r3.jsonl "len(rows)")" 6 "deleted branch: all six findings"
 assert_eq "$(hides)" "$(sorted "$c3" "$f1" "$f2")" "deleted branch: its commits still hidden"
 
+# an incremental re-scan writes only the rows that changed; rows saved under
+# another rule set (a merged store's) or of a kind this version does not know
+# go, as a full save drops them
+repo_key=$(sqlite3 g.db "select repo from git_walked limit 1")
+rh=$(sqlite3 g.db "select rules_hash from git_walked limit 1")
+sqlite3 g.db "insert into git_walked values ('$repo_key', 'tip', 'x', 'y', 'other-rules');
+  insert into git_walked values ('$repo_key', 'future', 'x', 'y', '$rh')"
+
 # --- git gc: one new pack, loose objects gone; nothing is new
 cd repo && git gc -q && cd ..
 run_ferret scan --db g.db repo
+assert_eq "$(sqlite3 g.db "select count(*) from git_walked where rules_hash <> '$rh' or kind = 'future'")" 0 \
+  "gc: the other rule set's row and the unknown kind's are gone"
+assert_eq "$(sqlite3 g.db "select kind, count(*) from git_walked group by kind order by 1" | tr '\n' ' ')" \
+  "hide|3 pack|1 tip|4 " "gc: four tips (main, old, feature's two), three hides, the new pack"
 assert_eq "$RC" 1 "gc: exit 1"
 assert_eq "$(count_of "$ERR" "incremental")" 1 "gc: incremental"
 assert_eq "$(counts)" "0 0 0" "gc: no commit walked, no blob read"
