@@ -4,6 +4,7 @@
 #include "check.h"
 #include "detect/detect.h"
 #include "rules/rules.h"
+#include "util/util.h"
 
 #include <stdlib.h>
 
@@ -683,6 +684,55 @@ static void test_cache_anchored(void)
     CHECK(system(cmd) == 0);
 }
 
+/* The stride pad (engine.c): the built-in rule set's database holds a
+ * two-byte literal of control bytes with an id past every rule. Content full
+ * of those bytes yields no candidate and no match, and a rule's example after
+ * them yields exactly what it yields alone. */
+static void test_stride_pad(void)
+{
+    fr_ruleset *rs = NULL;
+    fr_engine *e = NULL;
+    fr_scanner *sc = NULL;
+    CHECK(fr_rules_load(&rs, NULL) == FR_OK);
+    CHECK(rs && rs->n >= 32);
+    if (!rs || fr_engine_new(&e, rs, NULL) || fr_scanner_new(&sc, e)) {
+        CHECK(0);
+        fr_engine_free(e), fr_ruleset_free(rs);
+        return;
+    }
+    unsigned char pad[4096];
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = (unsigned char)(i % 2 ? 2 : 1);
+    const fr_match *m;
+    size_t n = 99;
+    CHECK(fr_scan(sc, pad, sizeof pad, &m, &n) == FR_OK);
+    CHECK(n == 0);
+    CHECK(fr_scanner_stats(sc)->hits == 0);
+    const fr_rule *r = NULL;
+    for (size_t i = 0; i < rs->n && !r; i++)
+        if (rs->rules[i].nexamples && !rs->rules[i].npaths) r = &rs->rules[i];
+    CHECK(r != NULL);
+    if (r) {
+        const char *ex = r->examples[0].text;
+        size_t alone = 0;
+        CHECK(fr_scan(sc, (const unsigned char *)ex, strlen(ex), &m, &alone) == FR_OK);
+        size_t rule0 = alone ? m[0].rule : SIZE_MAX;
+        fr_buf b = {0};
+        fr_buf_append(&b, pad, sizeof pad);
+        fr_buf_puts(&b, "\n");
+        fr_buf_puts(&b, ex);
+        size_t after = 0;
+        CHECK(fr_scan(sc, (const unsigned char *)b.p, b.len, &m, &after) == FR_OK);
+        CHECK(alone >= 1);
+        CHECK(after == alone);
+        CHECK(after >= 1 && m[0].rule == rule0);
+        fr_buf_release(&b);
+    }
+    fr_scanner_free(sc);
+    fr_engine_free(e);
+    fr_ruleset_free(rs);
+}
+
 int main(void)
 {
     const char *names[] = {"unit.yml"};
@@ -707,6 +757,7 @@ int main(void)
     test_cache();
     test_cache_swap();
     test_cache_anchored();
+    test_stride_pad();
     fr_scanner_free(SF), fr_scanner_free(SS);
     fr_engine_free(FAST), fr_engine_free(SLOW);
     fr_ruleset_free(RS);
