@@ -40,12 +40,18 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <git2/sys/repository.h>
+#include <openssl/evp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     const fr_worktree_opts *opts;
@@ -230,8 +236,10 @@ static void load_rows(wt_scan *s, wt_rows *rows)
     if (o->stat_load && o->stat_load(o->stat_ctx, s->workdir, add_row, rows))
         while (rows->n) /* a cache that cannot be read: every file is looked at afresh */
             free(rows->v[--rows->n].path);
-    if (rows->n > 1)
-        qsort(rows->v, rows->n, sizeof *rows->v, cmp_row); /* git's order is not the store's */
+    size_t k = 1; /* the store returns them by path: sorted already, but not promised */
+    while (k < rows->n && cmp_row(&rows->v[k - 1], &rows->v[k]) < 0)
+        k++;
+    if (k < rows->n) qsort(rows->v, rows->n, sizeof *rows->v, cmp_row);
 }
 
 static const wt_row *find_row(const wt_rows *r, const char *path)
@@ -371,10 +379,14 @@ typedef struct {
     int ignored;
 } wt_found;
 
+typedef struct wt_index wt_index;
+static int own_has(const wt_index *x, const char *path, int prefix);
+
 typedef struct {
     wt_scan *s;
     git_repository *repo;
-    git_index *idx;
+    git_index *idx;      /* libgit2's index, or */
+    const wt_index *own; /* the one read directly (scan_direct) */
     wt_found *v;
     size_t n, cap;
     int failed;
@@ -394,6 +406,15 @@ static void found(wt_walk *ww, const char *rel, int ignored)
 static int cmp_found(const void *a, const void *b)
 {
     return strcmp(((const wt_found *)a)->rel, ((const wt_found *)b)->rel);
+}
+
+/* Whether the index holds path (prefix: a path starting with it). */
+static int tracked(const wt_walk *ww, const char *path, int prefix)
+{
+    size_t at;
+    if (ww->own) return own_has(ww->own, path, prefix);
+    return (prefix ? git_index_find_prefix(&at, ww->idx, path)
+                   : git_index_find(&at, ww->idx, path)) == 0;
 }
 
 static int ignored_path(wt_walk *ww, const char *rel)
@@ -445,13 +466,11 @@ static void walk_dir(wt_walk *ww, fr_buf *rel, int in)
                                       : DT_UNKNOWN;
             fr_buf_release(&p);
         }
-        size_t at;
         if (t == DT_DIR) {
-            if (in == IN_TRACKED && git_index_find(&at, ww->idx, rel->p) == 0)
-                continue; /* a submodule */
+            if (in == IN_TRACKED && tracked(ww, rel->p, 0)) continue; /* a submodule */
             fr_buf_puts(rel, "/");
             int sub = in;
-            if (in == IN_TRACKED && git_index_find_prefix(&at, ww->idx, rel->p) != 0)
+            if (in == IN_TRACKED && !tracked(ww, rel->p, 1))
                 sub = IN_UNTRACKED; /* no tracked file below */
             if (sub != IN_TRACKED) {
                 fr_buf git = {0};
@@ -465,7 +484,7 @@ static void walk_dir(wt_walk *ww, fr_buf *rel, int in)
             if (sub == IN_IGNORED && !ww->s->opts->include_ignored) continue;
             walk_dir(ww, rel, sub);
         } else if (t == DT_REG || t == DT_LNK) {
-            if (in == IN_TRACKED && git_index_find(&at, ww->idx, rel->p) == 0)
+            if (in == IN_TRACKED && tracked(ww, rel->p, 0))
                 continue; /* tracked: refresh_index looked at it */
             int ign = in == IN_IGNORED || ignored_path(ww, rel->p);
             if (!ign || ww->s->opts->include_ignored) found(ww, rel->p, ign);
@@ -487,9 +506,9 @@ static void walk_dir(wt_walk *ww, fr_buf *rel, int in)
  * ignored directory is entered only with include_ignored, a nested repository
  * or a submodule never. Submitted in the status's order (by path). Returns 0
  * when libgit2's status must say instead (an error). */
-static int list_untracked(wt_scan *s, git_repository *repo, git_index *idx)
+static int list_untracked(wt_scan *s, git_repository *repo, git_index *idx, const wt_index *own)
 {
-    wt_walk ww = {.s = s, .repo = repo, .idx = idx};
+    wt_walk ww = {.s = s, .repo = repo, .idx = idx, .own = own};
     fr_buf rel = {0};
     fr_buf_puts(&rel, "");
     walk_dir(&ww, &rel, IN_TRACKED);
@@ -538,6 +557,388 @@ static int scan_workdir(wt_scan *s, git_repository *repo, int refreshed)
     return FR_OK;
 }
 
+/* ------------------------------------------ the index, read directly --- */
+
+/* A larger index is left to libgit2. */
+#define WT_INDEX_MAX ((uint64_t)1 << 30)
+
+/* An index entry as read from .git/index (see read_index). */
+typedef struct {
+    const char *path;
+    uint32_t ctime_s, ctime_ns, mtime_s, mtime_ns, ino, mode, size;
+    git_oid id;
+} wt_entry;
+
+struct wt_index {
+    wt_entry *v;
+    size_t n;
+    unsigned char *map; /* the file (versions 2 and 3: the paths point into it) */
+    size_t len;
+    char *names;  /* version 4's paths (prefix-compressed on disk) */
+    git_oid tree; /* the cache tree's root, when it is valid (tree_ok) */
+    int tree_ok;
+    int64_t mtime; /* the index file's, for the racy check */
+};
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Whether a path component is or may stand for ".git" (".GIT", ".git. ",
+ * NTFS's short name "git~1"): libgit2 refuses such an index. */
+static int dotgit_name(const char *c, size_t n)
+{
+    if (n == 5 && !strncasecmp(c, "git~1", 5)) return 1;
+    if (n < 4 || strncasecmp(c, ".git", 4)) return 0;
+    for (size_t i = 4; i < n; i++)
+        if (c[i] != '.' && c[i] != ' ') return 0;
+    return 1;
+}
+
+/* A path that stays inside the work tree and that libgit2 would read too:
+ * no empty, "." or ".." component, none that is or may stand for ".git", no
+ * backslash. (libgit2's optional HFS checks refuse a few more names; read
+ * here, they still name files inside the work tree.) */
+static int plain_path(const char *p, size_t len)
+{
+    if (!len || memchr(p, '\\', len)) return 0;
+    for (const char *c = p, *end = p + len;;) {
+        const char *slash = memchr(c, '/', (size_t)(end - c));
+        size_t n = (size_t)((slash ? slash : end) - c);
+        if (!n || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.') ||
+            dotgit_name(c, n))
+            return 0;
+        if (!slash) return 1;
+        c = slash + 1;
+    }
+}
+
+/* Git's offset varint (index version 4's prefix lengths). */
+static int get_varint(const unsigned char **p, const unsigned char *end, size_t *out)
+{
+    if (*p >= end) return 0;
+    unsigned c = *(*p)++;
+    size_t v = c & 127;
+    while (c & 128) {
+        if (*p >= end || v > (SIZE_MAX >> 8)) return 0;
+        c = *(*p)++;
+        v = ((v + 1) << 7) | (c & 127);
+    }
+    *out = v;
+    return 1;
+}
+
+static void index_release(wt_index *x)
+{
+    if (x->map) munmap(x->map, x->len);
+    free(x->v);
+    free(x->names);
+    memset(x, 0, sizeof *x);
+}
+
+/* Reads the index file the way git does for a status (its entries, the cache
+ * tree's root), so that a re-scan of an unchanged work tree needs neither
+ * libgit2's read (every entry copied, the whole file hashed by a collision-
+ * detecting SHA-1) nor a diff of HEAD's whole tree against it. Returns 0 -
+ * the caller then leaves everything to libgit2, which reads what this does
+ * not - for anything but a plain index: a version other than 2 to 4, a split
+ * or sparse index (required extensions "link", "sdir"), conflicts, entries
+ * intent-to-add or skip-worktree, a path plain_path refuses, a checksum that
+ * does not match (libgit2 refuses that index), a damaged file. */
+static int read_index(const char *gitdir, wt_index *x)
+{
+    memset(x, 0, sizeof *x);
+    fr_buf path = {0};
+    fr_buf_printf(&path, "%sindex", gitdir); /* the git directory ends with '/' */
+    int fd = open(path.p, O_RDONLY | O_CLOEXEC);
+    fr_buf_release(&path);
+    if (fd < 0) return 0;
+    struct stat st;
+    unsigned char *map = NULL;
+    size_t len = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 12 + 20 &&
+        (uint64_t)st.st_size <= WT_INDEX_MAX) {
+        len = (size_t)st.st_size;
+        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) map = NULL;
+    }
+    close(fd);
+    if (!map) return 0;
+    x->map = map, x->len = len;
+    x->mtime = ns_of(&st.st_mtim);
+    const unsigned char *p = map, *end = map + len - 20;
+    uint32_t version = be32(p + 4), n = be32(p + 8);
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned sumlen = 0;
+    int ok = !memcmp(p, "DIRC", 4) && version >= 2 && version <= 4 && n <= (len - 32) / 62 &&
+             EVP_Digest(map, len - 20, sum, &sumlen, EVP_sha1(), NULL) && sumlen == 20 &&
+             !memcmp(sum, end, 20);
+    if (ok) x->v = fr_xcalloc(n ? n : 1, sizeof *x->v);
+    fr_buf names = {0}; /* version 4: every path, NUL-terminated, at offs[i] */
+    size_t *offs = version == 4 && ok ? fr_xcalloc(n ? n : 1, sizeof *offs) : NULL;
+    size_t prev_len = 0, prev_off = 0;
+    p += 12;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        if ((size_t)(end - p) < 62) {
+            ok = 0;
+            break;
+        }
+        wt_entry *e = &x->v[i];
+        e->ctime_s = be32(p), e->ctime_ns = be32(p + 4);
+        e->mtime_s = be32(p + 8), e->mtime_ns = be32(p + 12);
+        e->ino = be32(p + 20), e->mode = be32(p + 24), e->size = be32(p + 36);
+        git_oid_fromraw(&e->id, p + 40);
+        unsigned flags = (unsigned)p[60] << 8 | p[61];
+        size_t fixed = 62;
+        if (flags & 0x4000) { /* extended flags: intent-to-add, skip-worktree */
+            if (version < 3) ok = 0;
+            fixed = 64;
+            if ((size_t)(end - p) < 64 || ((unsigned)p[62] << 8 | p[63])) ok = 0;
+        }
+        if (flags & 0x3000) ok = 0; /* a conflict's stage */
+        if (e->mode != GIT_FILEMODE_BLOB && e->mode != GIT_FILEMODE_BLOB_EXECUTABLE &&
+            e->mode != GIT_FILEMODE_LINK && e->mode != GIT_FILEMODE_COMMIT)
+            ok = 0; /* a sparse index's directory, or damage */
+        if (!ok) break;
+        const unsigned char *q = p + fixed;
+        if (version == 4) {
+            size_t strip;
+            if (!get_varint(&q, end, &strip) || strip > prev_len) {
+                ok = 0;
+                break;
+            }
+            const unsigned char *nul = memchr(q, 0, (size_t)(end - q));
+            if (!nul) {
+                ok = 0;
+                break;
+            }
+            size_t keep = prev_len - strip, add = (size_t)(nul - q);
+            size_t off = names.len;
+            fr_buf_reserve(&names, keep + add + 1);
+            memmove(names.p + off, names.p + prev_off, keep); /* reserve may move names.p */
+            memcpy(names.p + off + keep, q, add);
+            names.len = off + keep + add;
+            names.p[names.len++] = 0;
+            offs[i] = off, prev_off = off, prev_len = keep + add;
+            p = nul + 1;
+        } else {
+            const unsigned char *nul = memchr(q, 0, (size_t)(end - q));
+            size_t size = nul ? ((fixed + (size_t)(nul - q) + 8) & ~(size_t)7) : 0;
+            if (!nul || (size_t)(end - p) < size) {
+                ok = 0;
+                break;
+            }
+            e->path = (const char *)q;
+            prev_len = (size_t)(nul - q);
+            p += size;
+        }
+    }
+    if (ok && version == 4) {
+        x->names = fr_buf_steal(&names);
+        for (uint32_t i = 0; i < n; i++)
+            x->v[i].path = x->names + offs[i];
+    }
+    fr_buf_release(&names);
+    free(offs);
+    for (uint32_t i = 0; ok && i < n; i++) /* git's order: unique paths, sorted */
+        ok = plain_path(x->v[i].path, strlen(x->v[i].path)) &&
+             (i == 0 || strcmp(x->v[i - 1].path, x->v[i].path) < 0);
+    /* extensions: "TREE" (the cache tree) is read; another required one
+     * (a lower-case name) is not understood */
+    while (ok && (size_t)(end - p) >= 8) {
+        uint32_t sz = be32(p + 4);
+        const unsigned char *d = p + 8;
+        if (sz > (size_t)(end - d) || (p[0] >= 'a' && p[0] <= 'z')) {
+            ok = 0;
+            break;
+        }
+        if (!memcmp(p, "TREE", 4) && sz > 0 && d[0] == 0) {
+            /* the root: "" NUL, its entry count (-1: invalid), SP, its subtree
+             * count, LF, then its id when valid */
+            const unsigned char *t = d + 1, *te = d + sz;
+            long cnt = 0;
+            int neg = t < te && *t == '-', digits = 0;
+            if (neg) t++;
+            for (; t < te && *t >= '0' && *t <= '9' && digits < 10; t++, digits++)
+                cnt = cnt * 10 + (*t - '0');
+            while (t < te && *t != '\n')
+                t++;
+            if (!neg && digits && t < te && (size_t)(te - t) > 20 && (uint64_t)cnt == n) {
+                git_oid_fromraw(&x->tree, t + 1);
+                x->tree_ok = 1;
+            }
+        }
+        p = d + sz;
+    }
+    if (ok && p != end) ok = 0;
+    x->n = ok ? n : 0;
+    if (!ok) index_release(x);
+    return ok;
+}
+
+/* index_stat_eq for an entry read directly. */
+static int entry_stat_eq(const wt_entry *e, const struct stat *st, int64_t index_mtime)
+{
+    return e->size == (uint32_t)st->st_size && e->mtime_s == (uint32_t)st->st_mtim.tv_sec &&
+           e->mtime_ns == (uint32_t)st->st_mtim.tv_nsec &&
+           e->ctime_s == (uint32_t)st->st_ctim.tv_sec &&
+           e->ctime_ns == (uint32_t)st->st_ctim.tv_nsec && e->ino == (uint32_t)st->st_ino &&
+           ns_of(&st->st_mtim) < index_mtime;
+}
+
+/* Whether the index read directly holds path (prefix: a path starting with it). */
+static int own_has(const wt_index *x, const char *path, int prefix)
+{
+    size_t lo = 0, hi = x->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(x->v[mid].path, path) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == x->n) return 0;
+    return prefix ? !strncmp(x->v[lo].path, path, strlen(path)) : !strcmp(x->v[lo].path, path);
+}
+
+/* A file refresh found modified, or a stat-cache row to save. */
+typedef struct {
+    size_t entry;
+    git_oid id;
+} wt_changed;
+
+typedef struct {
+    char *disk;
+    int64_t v[6];
+    char hex[GIT_OID_HEXSZ + 1];
+} wt_pending;
+
+/* The work tree against the index read directly (read_index), when HEAD's
+ * tree is the index's cache tree (nothing staged: no diff to make) - what a
+ * re-scan of a checkout mostly meets. Each tracked file is told as
+ * refresh_index tells it; nothing is submitted or saved until every file was
+ * (a file only libgit2's status can tell, or one that cannot be hashed,
+ * leaves the whole work tree to the libgit2 path: returns 0). Untracked
+ * files are listed by list_untracked against the same index. Returns 1 when
+ * the work tree was scanned (*rc: how). */
+static int scan_direct(wt_scan *s, git_repository *repo, int *rc)
+{
+    const fr_worktree_opts *o = s->opts;
+    const char *reader = getenv("FERRET_INDEX_READER"); /* "0": libgit2 reads the index */
+    if ((!o->stat_load && !o->stat_save) || (reader && !strcmp(reader, "0"))) return 0;
+    git_config *cfg = NULL;
+    int icase = 0; /* libgit2's index then finds paths case-insensitively */
+    if (git_repository_config_snapshot(&cfg, repo)) return 0;
+    if (git_config_get_bool(&icase, cfg, "core.ignorecase")) icase = 0;
+    git_config_free(cfg);
+    wt_index x;
+    if (icase || !read_index(git_repository_path(repo), &x)) return 0;
+    git_oid head_id;
+    git_commit *head = NULL;
+    int same = x.tree_ok && git_reference_name_to_id(&head_id, repo, "HEAD") == 0 &&
+               git_commit_lookup(&head, repo, &head_id) == 0 &&
+               git_oid_equal(git_commit_tree_id(head), &x.tree);
+    git_commit_free(head);
+    if (!same) {
+        index_release(&x);
+        return 0;
+    }
+    size_t n = x.n, nchanged = 0, npending = 0, hashed = 0;
+    struct stat *sts = fr_xcalloc(n ? n : 1, sizeof *sts);
+    unsigned char *look = fr_xcalloc(n ? n : 1, 1);
+    fr_buf disk = {0};
+    fr_buf_puts(&disk, s->workdir);
+    size_t base = disk.len;
+    struct timespec now; /* before any file's lstat: the rows' checked time */
+    clock_gettime(CLOCK_REALTIME, &now);
+    int ok = 1;
+    for (size_t i = 0; i < n && ok; i++) {
+        const wt_entry *e = &x.v[i];
+        disk.len = base;
+        fr_buf_puts(&disk, e->path);
+        int got = lstat(disk.p, &sts[i]), err = errno;
+        uint32_t mode = got == 0 ? git_mode(&sts[i]) : 0;
+        look[i] = got == 0 && mode == e->mode && mode != GIT_FILEMODE_LINK;
+        if (!look[i] && e->mode != GIT_FILEMODE_COMMIT &&
+            !(got != 0 && (err == ENOENT || err == ENOTDIR)) &&
+            !(got == 0 && mode == GIT_FILEMODE_LINK && e->mode == GIT_FILEMODE_LINK &&
+              entry_stat_eq(e, &sts[i], x.mtime)))
+            ok = 0; /* list_untracked's s->odd */
+    }
+    wt_rows rows = {.prefix_len = strlen(s->workdir)};
+    wt_changed *changed = fr_xcalloc(n ? n : 1, sizeof *changed);
+    wt_pending *pending = NULL;
+    for (size_t i = 0; i < n && ok; i++) {
+        const wt_entry *e = &x.v[i];
+        if (!look[i] || entry_stat_eq(e, &sts[i], x.mtime)) continue;
+        disk.len = base;
+        fr_buf_puts(&disk, e->path);
+        load_rows(s, &rows);
+        const wt_row *r = find_row(&rows, e->path);
+        uint32_t mode = git_mode(&sts[i]);
+        git_oid id;
+        if (r && row_stat_eq(r, &sts[i], mode)) {
+            id = r->id;
+        } else if (git_repository_hashfile(&id, repo, disk.p, GIT_OBJECT_BLOB, e->path)) {
+            ok = 0;
+            break;
+        } else {
+            hashed++;
+            pending = fr_xrealloc(pending, (npending + 1) * sizeof *pending);
+            wt_pending *w = &pending[npending++];
+            w->disk = fr_xstrdup(disk.p);
+            int64_t v[6] = {(int64_t)sts[i].st_size, ns_of(&sts[i].st_mtim), ns_of(&sts[i].st_ctim),
+                            (int64_t)sts[i].st_ino,  (int64_t)mode,          ns_of(&now)};
+            memcpy(w->v, v, sizeof v);
+            git_oid_tostr(w->hex, sizeof w->hex, &id);
+        }
+        if (!git_oid_equal(&id, &e->id)) changed[nchanged++] = (wt_changed){i, id};
+    }
+    if (ok) {
+        s->stats->tracked += n;
+        s->stats->hashed += hashed;
+        for (size_t k = 0; k < npending; k++)
+            if (o->stat_save)
+                o->stat_save(o->stat_ctx, pending[k].disk, pending[k].v, pending[k].hex);
+        for (size_t k = 0; k < nchanged && !s->stopped; k++)
+            submit_file(s, x.v[changed[k].entry].path, &s->stats->modified);
+        if (!s->stopped && !fr_interrupted && !list_untracked(s, repo, NULL, &x)) {
+            /* the ignore rules failed: libgit2's status lists the untracked
+             * files, on its index given what was just told (as refresh_index) */
+            git_index *idx = NULL;
+            if (git_repository_index(&idx, repo)) {
+                fr_error_set("%s: cannot read the index: %s", s->repo, gs_err());
+                *rc = FR_ERR;
+            } else {
+                size_t k = 0;
+                for (size_t i = 0; i < n; i++) {
+                    git_index_entry *le =
+                        (git_index_entry *)git_index_get_bypath(idx, x.v[i].path, 0);
+                    if (!le || !look[i]) continue;
+                    set_stat(le, &sts[i]);
+                    while (k < nchanged && changed[k].entry < i)
+                        k++;
+                    if (k < nchanged && changed[k].entry == i) le->id = changed[k].id;
+                }
+                *rc = scan_workdir(s, repo, 1);
+            }
+            git_index_free(idx);
+        }
+    }
+    for (size_t k = 0; k < npending; k++)
+        free(pending[k].disk);
+    free(pending);
+    free(changed);
+    for (size_t i = 0; i < rows.n; i++)
+        free(rows.v[i].path);
+    free(rows.v);
+    fr_buf_release(&disk);
+    free(sts), free(look);
+    index_release(&x);
+    return ok;
+}
+
 int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipeline *p,
                          fr_worktree_stats *stats)
 {
@@ -564,14 +965,19 @@ int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipe
     wt_scan s = {opts, p, stats, path, workdir, 0, 0};
     git_index *idx = NULL;
     int rc = FR_OK;
-    if (git_repository_index(&idx, repo)) {
+    int direct = scan_direct(&s, repo, &rc);
+    if (getenv("FERRET_GIT_TRACE")) /* tests/e2e/test_worktree_direct.sh */
+        fprintf(stderr, "ferret git work tree: %s index=%s\n", path, direct ? "direct" : "libgit2");
+    if (direct) {
+        /* done: nothing staged, every tracked file told */
+    } else if (git_repository_index(&idx, repo)) {
         fr_error_set("%s: cannot read the index: %s", path, gs_err());
         rc = FR_ERR;
     } else {
         /* Both steps run even if one fails: what can be read is scanned. */
         rc = scan_index(&s, repo, idx);
         int refreshed = refresh_index(&s, repo, idx), wrc = FR_OK;
-        if (!refreshed || s.odd || !list_untracked(&s, repo, idx))
+        if (!refreshed || s.odd || !list_untracked(&s, repo, idx, NULL))
             wrc = scan_workdir(&s, repo, refreshed);
         if (!rc) rc = wrc;
     }

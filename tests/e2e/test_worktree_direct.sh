@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# The work tree against the index read directly (issue 11, item 2: re-scans
+# that cost what changed). With nothing staged (HEAD's tree is the index's
+# cache tree) and a plain index, worktree.c reads .git/index itself instead of
+# through libgit2 and diffs nothing; anything else (staged content, conflicts,
+# intent-to-add or skip-worktree entries, a split index, core.ignorecase, a
+# file only libgit2's status can tell) goes the libgit2 way. Every state below
+# is scanned twice, into d.db (the direct read) and l.db (FERRET_INDEX_READER=0:
+# libgit2 reads the index), from the same history of scans: the exit code, the
+# work-tree summary and every row the work tree leaves (locations, files read,
+# the stat cache, work-tree content) must be the same, with exact counts, and
+# the trace says which way each took.
+set -e
+. "$(dirname "$0")/lib.sh"
+cd "$T"
+
+tokM=$($FAKE github 51) # a tracked file modified in the work tree
+tokU=$($FAKE github 52) # an untracked file
+tokN=$($FAKE github 53) # in an untracked directory
+tokI=$($FAKE github 54) # ignored
+tokS=$($FAKE github 55) # staged
+tokW=$($FAKE github 56) # in .github/, tracked and then modified
+
+old() { touch -h -d '2020-01-02 03:04:05' "$@"; } # stat data older than any index written here
+git init -q r
+cd r
+mkdir -p .github/workflows src/deep/er docs
+printf 'name: ci\n' >.github/workflows/ci.yml
+printf 'plain\n' >a.txt
+printf 'NAME=x\n' >src/b.env
+printf 'x\n' >src/deep/er/c.txt
+printf 'doc\n' >docs/d.md
+printf 'gone\n' >docs/gone.md
+ln -s a.txt link
+printf '*.log\nbuild/\n' >.gitignore
+old .github/workflows/ci.yml a.txt src/b.env src/deep/er/c.txt docs/d.md docs/gone.md link .gitignore
+git add -A
+gcommit alice first
+cd ..
+
+wtline() { printf '%s\n' "$1" | grep '^ferret: work tree:' || true; }
+rows() {
+  sqlite3 "$1" "select 'loc', source_kind, path from locations where source_kind in ('worktree', 'index') order by 2, 3;
+    select 'file', replace(path, '$T/', ''), size from files order by 2;
+    select 'stat', replace(path, '$T/', ''), size, mtime_ns, ctime_ns, ino, mode, oid from worktree_stat order by 2;
+    select 'content', key, status from content where key like 'sha256:%' order by 2"
+}
+# scan LABEL WAY ARGS...: the same scan into d.db and l.db; WAY is the way the
+# direct one must take (direct or libgit2); leaves the direct scan's ERR and RC
+scan() {
+  local label=$1 way=$2
+  shift 2
+  FERRET_GIT_TRACE=1 run_ferret scan --db d.db "$@" r
+  local derr=$ERR drc=$RC
+  FERRET_GIT_TRACE=1 FERRET_INDEX_READER=0 run_ferret scan --db l.db "$@" r
+  assert_contains "$derr" "index=$way" "$label: the index read $way"
+  assert_contains "$ERR" "index=libgit2" "$label: FERRET_INDEX_READER=0 reads it through libgit2"
+  assert_eq "$drc" "$RC" "$label: the same exit code"
+  assert_eq "$(wtline "$derr")" "$(wtline "$ERR")" "$label: the same work-tree summary"
+  assert_eq "$(rows d.db)" "$(rows l.db)" "$label: the same rows"
+  ERR=$derr RC=$drc
+}
+wt() { count_of "$ERR" "$1"; }
+
+scan "clean checkout" direct
+assert_eq "$RC" 0 "clean checkout: exit 0"
+assert_eq "$(wt tracked) $(wt hashed:) $(wt modified) $(wt untracked) $(wt "files read")" "8 0 0 0 0" "clean checkout: 8 tracked, nothing hashed or read"
+
+# modified, deleted, untracked (a file, a directory), ignored, a nested repository
+cd r
+printf 'NAME=x\nTOKEN=%s\n' "$tokM" >src/b.env
+printf 'name: ci\nTOKEN=%s\n' "$tokW" >.github/workflows/ci.yml
+rm docs/gone.md
+printf 'TOKEN=%s\n' "$tokU" >.env
+mkdir -p newdir/sub build && printf 'TOKEN=%s\n' "$tokN" >newdir/sub/n.txt
+printf 'TOKEN=%s\n' "$tokI" >build/i.txt && printf 'TOKEN=%s\n' "$tokI" >x.log
+git init -q nested && printf 'TOKEN=%s\n' "$tokI" >nested/inner.txt
+old src/b.env .github/workflows/ci.yml .env newdir/sub/n.txt build/i.txt x.log nested/inner.txt
+cd ..
+scan "changes, nothing staged" direct
+assert_eq "$RC" 1 "changes: findings"
+assert_eq "$(wt tracked) $(wt hashed:) $(wt modified) $(wt untracked) $(wt ignored) $(wt "files read")" \
+  "8 2 2 2 0 4" "changes: 2 hashed and modified (.github's too), 2 untracked, 4 files read"
+assert_eq "$(sqlite3 d.db "select group_concat(path, ' ') from (select path from locations where source_kind = 'worktree' order by path)")" \
+  ".env .github/workflows/ci.yml newdir/sub/n.txt src/b.env" "changes: the work-tree locations"
+scan "unchanged re-scan" direct
+assert_eq "$(wt hashed:) $(wt modified) $(wt untracked) $(wt "files read") $(wt "unchanged since the last sweep")" \
+  "0 2 2 0 4" "unchanged re-scan: the stat cache tells the modified files, nothing read"
+scan "with ignored files" direct --include-ignored
+assert_eq "$(wt ignored) $(wt "files read")" "2 2" "--include-ignored: build/i.txt and x.log read, the nested repository not entered"
+
+# stat data changed, content not: hashed once, then the stat cache knows it
+touch -d '2021-01-01 00:00:00' r/a.txt
+scan "touched" direct
+assert_eq "$(wt hashed:) $(wt modified)" "1 2" "touched: a.txt hashed, not modified"
+scan "touched, re-scan" direct
+assert_eq "$(wt hashed:)" 0 "touched, re-scan: the stat cache's row"
+
+# index version 4 (paths prefix-compressed)
+git -C r update-index --index-version 4
+scan "index version 4" direct
+assert_eq "$(wt tracked) $(wt modified) $(wt untracked)" "8 2 2" "index version 4: the same"
+
+# staged content: HEAD's tree is not the index's any more
+printf 'TOKEN=%s\n' "$tokS" >r/docs/d.md
+git -C r add docs/d.md
+scan "staged" libgit2
+assert_eq "$(wt staged)" 1 "staged: one staged file"
+(cd r && gcommit bob second)
+scan "committed" direct
+assert_eq "$(wt staged) $(wt tracked)" "0 8" "committed: the cache tree is HEAD's tree again"
+
+# intent-to-add, a symbolic link's new target, a split index, core.ignorecase
+git -C r add -N .env
+scan "intent-to-add" libgit2
+git -C r rm -q --cached .env
+scan "intent-to-add undone" libgit2 # the cache tree stays invalid until rebuilt
+git -C r write-tree >/dev/null
+scan "cache tree rebuilt (write-tree)" direct
+ln -sfn docs/d.md r/link
+scan "link retargeted" libgit2
+ln -sfn a.txt r/link
+scan "link restored" libgit2 # a link whose stat is not its entry's: libgit2's status tells
+git -C r update-index -q --refresh || true # (b.env and ci.yml stay modified)
+scan "index refreshed" direct
+git -C r update-index --split-index
+scan "split index" libgit2
+git -C r update-index --no-split-index
+git -C r config core.ignorecase true
+scan "core.ignorecase" libgit2
+git -C r config core.ignorecase false
+scan "plain again" direct
+
+# a damaged index (its checksum no longer matches): libgit2's error, both ways
+python3 - r/.git/index <<'EOF'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+d[len(d) // 2] ^= 0xff
+open(sys.argv[1], 'wb').write(bytes(d))
+EOF
+scan "damaged index" libgit2
+assert_eq "$RC" 2 "damaged index: exit 2"
+assert_contains "$ERR" "cannot read the index" "damaged index: said"
+
+finish
