@@ -1032,6 +1032,161 @@ end
 
     s3://access_key_id:secret_access_key@us-east-1/your-bucket
 """
+    # Third review (Azure DevOps tasks, Bicep modules, Helm values, PHP apps,
+    # PowerShell help, Jenkins): translations of the word password, validation
+    # rules, ARM and Bicep expressions, a type name printed as a password, a
+    # host:port before '@', a credential named by a word, ABNF, described
+    # stand-ins.
+    D["lang/es/validation.php"] = """<?php
+return [
+    'attributes' => [
+        'password' => 'contrase\u00f1a',
+    ],
+];
+"""
+    D["src/main/resources/jenkins/login_pl.properties"] = """User=U\u017cytkownik
+Password=Has\u0142o
+"""
+    D["src/main/resources/jenkins/login_sv.properties"] = "Password=L\u00f6senord\n"
+    D["Tasks/CopyV2/Strings/resources.resjson/es-ES/resources.resjson"] = """{
+  "loc.input.label.adminPassword": "Contrase\u00f1a",
+  "loc.input.label.adminUserName": "Usuario"
+}
+"""
+    D["app/Http/Controllers/Auth/RegisterController.php"] = """<?php
+        return Validator::make($data, [
+            'email' => 'required|string|email|max:255|unique:users',
+            'password' => 'required|string|min:8|confirmed',
+            'db_password' => 'nullable|string',
+            'new_password' => 'required|regex:/^[0-9]{6}$/',
+        ]);
+"""
+    D["avm/res/api/main.json"] = """{
+  "parameters": {
+    "clientSecret": {
+      "value": "[tryGet(coalesce(parameters('providers'), createArray())[copyIndex()], 'clientSecret')]"
+    },
+    "servicePrincipalSecret": {
+      "value": "[parameters('servicePrincipalSecret')]"
+    }
+  }
+}
+"""
+    D["avm/res/wan/main.bicep"] = """module hub 'hub.bicep' = {
+  params: {
+    credentials: registryConnectionOAuth2Type
+    adminSecret: clusterParameters.?p2sProfile.?adminSecret
+  }
+}
+"""
+    D["docs/help/Security-Help.xml"] = """<dev:code>PS C:\\&gt; Invoke-Command -ComputerName Server01 {Get-Credential Domain01\\User01}
+
+UserName           : Domain01\\User01
+Password           : System.Security.SecureString</dev:code>
+"""
+    D["tests/UrlValidation.test.ts"] = """const rejected = [
+    'https://cdn.mirror.org:443@evil.net',
+];
+"""
+    D["tests/factories.py"] = f"""objs = create_fixtures(
+    credential='cred1',
+    network_credential='fortigate{rng.randint(10, 99)}',
+)
+"""
+    D["notes/rfc-auth.txt"] = """   The token is opaque to the client:
+
+      token       = 1*64VCHAR
+"""
+    D["charts/registry/values.yaml"] = """storage:
+  azure:
+    accountname: accountname
+    accountkey: base64encodedaccountkey
+"""
+    D["Tests/Init.ps1"] = """$encrypted = ConvertTo-SecureString "test credential" -AsPlainText -Force
+"""
+    D["docs/mirrors.txt"] = """ftp mirror.lan
+login: anonymous
+password: your@address
+"""
+    D["Tests/TestConstants.ts"] = """export const settingsXml = `<settings>
+  <servers>
+    <server>
+      <id>feed1</id>
+      <username>feeduser</username>
+      <password>token</password>
+    </server>
+  </servers>
+</settings>`;
+export const indexUrl = `https://feeduser:token@pkgs.internal/simple/`;
+"""
+    D["docs/phones.php"] = f"""<?php
+/**
+ * @see http://portal.gov.invalid/Portal/page.do?org.apache.struts.taglib.html.TOKEN={rng.getrandbits(128):032x}&item=1794
+ */
+"""
+    # Third review, histories: a connection string's one-letter stand-in in a
+    # template literal, runtime expressions, words standing for a token, a
+    # setting's state, nullable Bicep types, a prompt ending in ':', a form
+    # body's next field, a Latin-1 translation, an error code's name, the URL
+    # syntax's optional part, a sequence down and up.
+    D["Tasks/SqlDeployV1/Tests/L0.ts"] = """const c1 = new SqlConnectionConfig(`Server=${host};Database=db;User Id=sa;Password=p`);
+const c2 = `Server=t.database.windows.net;Database=d;User Id=u;Password='my''pass'`;
+"""
+    D["ci/canary-tests.yml"] = """variables:
+  - name: feedToken
+    value: $[dependencies.get_token.outputs['token.FEEDTOKEN']]
+"""
+    D["docs/feeds.md"] = """Check the index URL carries credentials: `https://build:TOKEN@pkgs.internal/simple/`
+"""
+    D["src/feedclient.ts"] = """// turns https://dev.azure.com/org into https://:pat@dev.azure.com
+"""
+    D["Tests/mock_utils.ts"] = """{
+  "CustomConnectionString": {
+    "value": "custom_connection_value",
+    "type": "Custom"
+  }
+}
+"""
+    D["avm/res/dashboard/README.md"] = """```json
+    "apiKey": {
+      "value": "Enabled"
+    },
+```
+"""
+    D["avm/res/app/job/main.bicep"] = """@description('''
+{
+  "name": "mysecret",
+  "value": "mysecretvalue"
+}
+''')
+param secrets object = {}
+type taskType = {
+  credentials: credentialsType?
+  aadOrApiKey: aadOrApiKeyType?
+}
+"""
+    D["vendor/dotenv/lib/main.js"] = """  // example: DOTENV_KEY="dotenv://:key_2345@vault.lan/vault/.env.vault?environment=prod"
+"""
+    D["test/Credential.Tests.ps1"] = """        $th.ui.Streams.Prompt[-1] | should be "Credential:CustomTitle:"
+"""
+    D["src/main/resources/hudson/advanced_es.properties"] = b"Port=Puerto\nPassword=Contrase\xf1a\n"
+    D["src/screens/Project.helptext.js"] = """  sourceHelp: t`GIT read only protocol (git://) does not use username or
+            password information.`}
+"""
+    D["vendor/pg/errorcodes.py"] = """INVALID_PASSWORD = '28P01'
+"""
+    D["vendor/redis/client.py"] = """        For example::
+
+            redis://[:password]@localhost:6379/0
+"""
+    D["vendor/redis/tests/test_pool.py"] = """        pool = redis.ConnectionPool.from_url('redis://:mypassword@localhost')
+"""
+    D["ui/src/api/Root.test.js"] = """      'username=foo&password=bar&next=%2Fapi%2Fv2%2Fconfig%2F'
+"""
+    D["ui/test/e2e/fixtures.js"] = """            notification_configuration: {
+                token: '54321GFEDCBAABCDEFG12345',
+            }
+"""
     return P, D
 
 
@@ -1046,12 +1201,17 @@ def write(out, seed):
     for kind, files in (("pos", P), ("decoy", D)):
         for rel, text in files.items():
             path = os.path.join(out, kind, rel)
+            if isinstance(text, bytes):  # bytes as they are (a Latin-1 file)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as fh:
+                    fh.write(text)
+                continue
             lines = text.split("\n")
             for ln, line in enumerate(lines, 1):
                 for m in MARK.finditer(line):
                     expected.append({"path": os.path.join(kind, rel), "line": ln, "secret": m.group(1)})
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", newline="") as fh:
+            with open(path, "w", newline="", encoding="utf-8") as fh:
                 fh.write(MARK.sub(lambda m: m.group(1), text))
     with open(os.path.join(out, "expected.json"), "w") as fh:
         json.dump(expected, fh, indent=1)

@@ -29,6 +29,21 @@ mkdir -p "$CORP" "$OUT"
 FULL="git+git ansible+ansible docker+awesome-compose kubernetes+examples openai+openai-python slackapi+python-slack-sdk curl+curl spring-projects+spring-boot"
 # partial mirrors: a copy of the git dir (history) and the blobs of HEAD present
 PARTIAL="getsentry+sentry-python hashicorp+terraform mozilla+pdf.js helm+charts rails+rails"
+# third review: Azure DevOps tasks and Bicep modules, Helm values, PHP, PowerShell, Java, awx
+PARTIAL="$PARTIAL microsoft+azure-pipelines-tasks Azure+bicep-registry-modules microsoft+azure-devops-node-api bitnami+charts laravel+laravel PowerShell+PowerShell jenkinsci+jenkins ansible+awx"
+# no history scan for these (helm/charts: not reviewed; bitnami/charts: 126,570
+# commits of generated chart bumps, HEAD reviewed)
+NOHIST="charts bitnami-charts"
+
+# a target's name: the repository's name, or OWNER-NAME when another
+# mirror has the same name (bitnami+charts beside helm+charts)
+tname() {
+	case $1 in
+	helm+charts) echo charts ;;
+	*+charts) echo "${1%%+*}-charts" ;;
+	*) echo "${1#*+}" ;;
+	esac
+}
 
 headtree() { # GITDIR OUTDIR: write HEAD's blobs that are present
 	python3 - "$1" "$2" <<'EOF'
@@ -73,7 +88,7 @@ for m in $FULL; do
 		git -C "$CORP/$n" archive HEAD | tar -x -C "$CORP/$n-head"; }
 done
 for m in $PARTIAL; do
-	n=${m#*+}
+	n=$(tname "$m")
 	[ -d "$MIRRORS/$m/repo" ] || continue
 	[ -d "$CORP/$n.git" ] || cp -a "$MIRRORS/$m/repo" "$CORP/$n.git"
 	# a snapshot's git dir may have no config: without core.bare, libgit2
@@ -90,9 +105,9 @@ for m in $FULL; do
 	[ -d "$CORP/$n" ] && TARGETS="$TARGETS $n-history=$CORP/$n $n-head=$CORP/$n-head"
 done
 for m in $PARTIAL; do
-	n=${m#*+}
+	n=$(tname "$m")
 	[ -d "$CORP/$n.git" ] || continue
-	[ "$n" = charts ] || TARGETS="$TARGETS $n-history=$CORP/$n.git"
+	case " $NOHIST " in *" $n "*) ;; *) TARGETS="$TARGETS $n-history=$CORP/$n.git" ;; esac
 	TARGETS="$TARGETS $n-head=$CORP/$n-head"
 done
 PYLIBS=$(ls -d /usr/lib/python3* 2>/dev/null | tr '\n' ' ')

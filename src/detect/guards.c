@@ -176,7 +176,8 @@ static const char *const CONFIG_WORDS[] =
      "yourpass",  "string",       "str",    "text",     "bool",      "boolean",
      "int",       "integer",      "number", "required", "optional",  "value",
      "default",   "securestring", "notset", "unset",    "missing",   "nopassword",
-     "anonymous", "mypassword",   "mypass", "demo",     NULL};
+     "anonymous", "mypassword",   "mypass", "demo",     "token",     "pat",
+     "enabled",   "disabled",     NULL};
 /* The whole value, maybe with digits after, that is a weak real password:
  * the defaults and dictionary words attackers try first (admin123, root,
  * postgres, letmein). Dropped where a template is likely (source code, tests,
@@ -305,6 +306,16 @@ static int config_placeholder(const char *s, size_t n)
     /* a C string's escape after the value ("-u username:fakepwd\n" in help
      * text) is not part of it */
     if (n > 2 && s[n - 2] == '\\' && strchr("nrt", s[n - 1])) n -= 2;
+    /* nor is a template literal's end (`Password=p`); ... `}) */
+    {
+        const char *q = memchr(s, '`', n);
+        if (q && q > s && all_of(q, (size_t)(s + n - q), "`)]};,")) n = (size_t)(q - s);
+    }
+    /* nor is a closing tag after it (Password : X</dev:code> in help XML) */
+    {
+        const char *t = n > 3 ? memmem(s + 1, n - 1, "</", 2) : NULL;
+        if (t && (isalpha((unsigned char)t[2]) || t[2] == '_')) n = (size_t)(t - s);
+    }
     /* %-escapes are judged decoded (user%40host, %4d%65), base64 text too. */
     char dec[256];
     size_t k = 0;
@@ -337,6 +348,109 @@ static int memchr_digit(const char *s, size_t n)
     return 0;
 }
 
+/* A word or two of another language's letters (Contraseña, Hasło, Lösenord,
+ * Şifre, Пароль): letters only, one at least outside ASCII (a two-byte UTF-8
+ * letter: Latin with accents, Greek, Cyrillic, Hebrew, Arabic), at most three
+ * words. A localised label ("Password=Jelszó" in a translation file), not a
+ * password. */
+static int local_word(const char *s, size_t n)
+{
+    size_t wide = 0, letters = 0, words = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalpha(c)) {
+            letters++;
+        } else if (c >= 0xc3 && c <= 0xdf && i + 1 < n &&
+                   ((unsigned char)s[i + 1] & 0xc0) == 0x80) {
+            wide++, letters++, i++;
+        } else if (c >= 0xc0 && c != 0xd7 && c != 0xf7 &&
+                   (i + 1 == n || ((unsigned char)s[i + 1] & 0xc0) != 0x80)) {
+            wide++, letters++; /* a Latin-1 letter (an ISO-8859-1 .properties file) */
+        } else if (c == ' ' && i && i + 1 < n && s[i - 1] != ' ') {
+            words++;
+        } else {
+            return 0;
+        }
+    }
+    return wide && letters >= 3 && words <= 3;
+}
+
+/* required|string|min:8|confirmed: a validation rule list (Laravel's and the
+ * like), rule names of small letters joined by '|', each maybe with ':' and
+ * its parameters, one a rule every such list uses. */
+static int validation_rules(const char *s, size_t n)
+{
+    static const char *const RULES[] = {"required", "nullable", "sometimes", "string", "confirmed",
+                                        "min",      "max",      "between",   "bail",   NULL};
+    size_t segs = 0;
+    int known = 0;
+    if (!memchr(s, '|', n)) return 0;
+    for (size_t i = 0; i <= n;) {
+        size_t b = i;
+        while (i < n && (islower((unsigned char)s[i]) || s[i] == '_'))
+            i++;
+        if (i == b) return 0;
+        for (int k = 0; RULES[k]; k++)
+            known |= i - b == strlen(RULES[k]) && !memcmp(s + b, RULES[k], i - b);
+        if (i < n && s[i] == ':')
+            while (i < n && s[i] != '|')
+                i++;
+        if (i < n && s[i] != '|') return 0;
+        segs++;
+        i++;
+    }
+    return segs >= 2 && known;
+}
+
+/* System.Security.SecureString: a dotted type name (three or more
+ * Capitalised identifiers), as a PSCredential prints its Password, not a
+ * password. */
+static int type_name(const char *s, size_t n)
+{
+    size_t segs = 0;
+    for (size_t i = 0; i < n;) {
+        size_t b = i;
+        int low = 0;
+        if (!isupper((unsigned char)s[i])) return 0;
+        while (i < n && isalnum((unsigned char)s[i]))
+            low |= islower((unsigned char)s[i++]) != 0;
+        if (!low || i - b < 2) return 0;
+        segs++;
+        if (i < n && (s[i] != '.' || i + 1 == n)) return 0;
+        i++;
+    }
+    return segs >= 3;
+}
+
+/* mysecretvalue, your_api_token: small letters made only of a stand-in's
+ * words, one of them a possessive or a placeholder word. */
+static int stand_in_words(const char *s, size_t n)
+{
+    static const char *const W[] = {"my",     "your",  "some",   "the",      "example", "sample",
+                                    "dummy",  "fake",  "secret", "password", "pass",    "token",
+                                    "api",    "key",   "value",  "access",   "auth",    "here",
+                                    "string", "super", NULL};
+    size_t i = 0, words = 0;
+    int lead = 0;
+    while (i < n) {
+        if (s[i] == '_' || s[i] == '-') {
+            i++;
+            continue;
+        }
+        size_t best = 0;
+        int bi = -1;
+        for (int k = 0; W[k]; k++) {
+            size_t l = strlen(W[k]);
+            if (l > best && i + l <= n && !memcmp(s + i, W[k], l)) best = l, bi = k;
+        }
+        if (!best) return 0;
+        lead |= bi <= 7;
+        words++;
+        i += best;
+    }
+    return words >= 3 && lead;
+}
+
 /* 0: a password; CONFIG_TEMPLATE: a template, a reference or a stand-in
  * (never one); FR_DECOY_WEAK: a weak real password (a default, a dictionary
  * word and digits, a typed sequence), which only credential and
@@ -344,6 +458,13 @@ static int memchr_digit(const char *s, size_t n)
 static int config_value(const char *s, size_t n)
 {
     int weak = 0; /* a weak password, unless a later check finds a template */
+    /* one or two characters (Password=p in a parser's test): a stand-in */
+    if (n <= 2) return 1;
+    /* $[dependencies.x.outputs['y.TOKEN']]: an Azure Pipelines runtime expression */
+    if (n >= 4 && s[0] == '$' && s[1] == '[' && s[n - 1] == ']') return 1;
+    /* "information." (password information.): a sentence's last word */
+    if (n >= 4 && s[n - 1] == '.' && all_of(s, n - 1, "abcdefghijklmnopqrstuvwxyz")) return 1;
+    if (stand_in_words(s, n)) return 1;
     /* Whole-value templates: %VAR%, $VAR, {VAR}, __TOKEN__, @@PASS@@. */
     if (n >= 3 && s[0] == '%' && s[n - 1] == '%' && word_chars(s + 1, n - 2, "_.:-")) return 1;
     if (n >= 2 && s[0] == '$' && word_chars(s + 1, n - 1, "_:.$")) return 1;
@@ -404,6 +525,10 @@ static int config_value(const char *s, size_t n)
     if (n >= 3 && ((s[0] == '(' && s[n - 1] == ')') || (s[0] == '[' && s[n - 1] == ']')) &&
         word_chars(s + 1, n - 2, " _-"))
         return 1;
+    /* [parameters('adminPassword')], [tryGet(x, 'secret')]: an ARM template's
+     * expression (a literal '[' is written '[['), not a value. */
+    if (n >= 4 && s[0] == '[' && s[1] != '[' && s[n - 1] == ']' && memchr(s, '(', n)) return 1;
+    if (local_word(s, n) || validation_rules(s, n) || type_name(s, n)) return 1;
     if (n >= 5 && ((!strncmp(s, "__", 2) && !strncmp(s + n - 2, "__", 2)) ||
                    (!strncmp(s, "@@", 2) && !strncmp(s + n - 2, "@@", 2))))
         return 1;
@@ -510,9 +635,10 @@ static int config_value(const char *s, size_t n)
           (!strncmp(w, "proxy", 5) || !strncmp(w, "repo", 4) || !strncmp(w, "some", 4) ||
            !strncmp(w, "user", 4) || !strncmp(w, "fake", 4) || !strncmp(w, "good", 4) ||
            !strncmp(w, "bad", 3) || !strncmp(w, "dummy", 5) || !strncmp(w, "your", 4))) ||
-         (memchr(s, '-', n) &&
-          (strstr(w, "token") || strstr(w, "secret") || strstr(w, "pass") || strstr(w, "key")))))
-        return 1;
+         ((memchr(s, '-', n) || memchr(s, '_', n)) &&
+          (strstr(w, "token") || strstr(w, "secret") || strstr(w, "pass") || strstr(w, "key") ||
+           strstr(w, "value")))))
+        return 1; /* custom_connection_value */
     /* 0000-0000-0000: one character, the dashes aside */
     {
         size_t same = 0;
@@ -556,7 +682,8 @@ static int config_value(const char *s, size_t n)
             }
             runs++;
         }
-        if (runs >= 6 && (up > down ? up : down) * 3 >= runs * 2) {
+        /* 54321GFEDCBAABCDEFG12345: down and up again */
+        if (runs >= 6 && ((up > down ? up : down) * 3 >= runs * 2 || (up + down) * 5 >= runs * 4)) {
             weak = 1;
         }
     }
@@ -568,7 +695,7 @@ static int config_value(const char *s, size_t n)
     for (int i = 0; CONFIG_WORD_PREFIXES[i]; i++) {
         size_t pl = strlen(CONFIG_WORD_PREFIXES[i]);
         if (n > pl && !strncasecmp(s, CONFIG_WORD_PREFIXES[i], pl) &&
-            (strchr("-_. ", s[pl]) || isupper((unsigned char)s[pl]))) {
+            (strchr("-_. @", s[pl]) || isupper((unsigned char)s[pl]))) {
             /* "My" starts real passwords too (MyApp-Ans1): a stand-in names
              * what it stands for (MySecret1, my-api-key, MyDbPass). */
             if (pl == 2 && !strncasecmp(s, "my", 2) && !strstr(w, "pass") && !strstr(w, "secret") &&
@@ -606,7 +733,9 @@ static const char *const NAME_NOT_SECRET[] = {
     /* SDP's a=ice-pwd (a session's ICE password, printed in every offer), AWS
      * creationToken (an idempotency name), Rails' authenticity_token (the
      * CSRF token of every form it renders) */
-    "ice", "creation", "authenticity", NULL};
+    "ice", "creation", "authenticity",
+    /* a JSP tag library's transaction token (a form's, like csrf) */
+    "taglib", NULL};
 
 /* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
  * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
@@ -740,11 +869,13 @@ static int collect_word(const char *w, size_t wl, void *ctx)
 
 static int made_of(const char *r, size_t n, const word_set *ws, int depth)
 {
-    static const char *const EXTRA[] = {"secret", "key", "token", "pass", "password", "access",
-                                        "api",    "my",  "your",  "test", NULL};
+    /* base64encodedaccountkey: the format named too */
+    static const char *const EXTRA[] = {"secret", "key",     "token", "pass",  "password",
+                                        "access", "api",     "my",    "your",  "test",
+                                        "base",   "encoded", "hex",   "value", NULL};
     if (!n) return 1;
     if (depth > 6) return 0;
-    for (size_t i = 0; i < ws->n + 10; i++) {
+    for (size_t i = 0; i < ws->n + sizeof EXTRA / sizeof *EXTRA; i++) {
         const char *w = i < ws->n ? ws->words[i] : EXTRA[i - ws->n];
         if (!w) break;
         size_t wl = strlen(w);
@@ -833,6 +964,36 @@ static size_t base64_text(const char *s, size_t n, char *out, size_t cap)
     return k;
 }
 
+/* workspaceConnectionOAuth2Type: a camelCase identifier - small letters first,
+ * then words that each start with a capital (or acronyms of up to four
+ * capitals), every word three letters or more with a vowel, at most two digits
+ * after one; three words at least. Drawn letters almost never split so. */
+static int camel_identifier(const char *s, size_t n, size_t min_words, size_t min_len)
+{
+    size_t i = 0, words = 0;
+    if (n < 8 || !islower((unsigned char)s[0])) return 0;
+    while (i < n) {
+        size_t b = i, caps = 0, digits = 0;
+        while (i < n && isupper((unsigned char)s[i]))
+            i++, caps++;
+        /* OAuth: the acronym's last capital starts the next word */
+        if (caps > 1 && i < n && islower((unsigned char)s[i])) i--, caps--;
+        if (caps > 4) return 0;
+        if (!caps || (i < n && islower((unsigned char)s[i]))) {
+            int vowel = 0;
+            while (i < n && islower((unsigned char)s[i]))
+                vowel |= strchr("aeiouy", s[i++]) != NULL;
+            vowel |= caps && strchr("AEIOUY", s[b]) != NULL;
+            if (i - b < min_len || !vowel) return 0;
+            words++;
+        }
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++, digits++;
+        if (digits > 2 || (i < n && !isalpha((unsigned char)s[i]))) return 0;
+    }
+    return words >= min_words;
+}
+
 int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
 {
     const char *s = (const char *)d + ss;
@@ -855,6 +1016,46 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
             b--;
         for (int i = 0; DECL[i]; i++)
             if (e - b == strlen(DECL[i]) && !memcmp(d + b, DECL[i], e - b)) return 1;
+        /* a.?b.?c, a?.b (Bicep, C#, TypeScript's null-safe access) and a
+         * camelCase identifier (a Bicep type, a variable): code, unquoted */
+        if ((memmem(s, n, ".?", 2) || memmem(s, n, "?.", 2)) && word_chars(s, n, "._?")) return 1;
+        if (camel_identifier(s, n, 3, 3)) return 1;
+        /* credentialsType?, aadOrApiKeyType?: a nullable type (Bicep, C#,
+         * TypeScript) */
+        if (n > 4 && s[n - 1] == '?' && camel_identifier(s, n - 1, 2, 2)) return 1;
+    }
+    /* network_credential='juniper1', credentials: prod: a credential named
+     * by a word (a record's or a store's name), not the secret itself */
+    if (ne - ns >= 10 &&
+        (!strncasecmp((const char *)d + ne - 10, "credential", 10) ||
+         (ne - ns >= 11 && !strncasecmp((const char *)d + ne - 11, "credentials", 11))) &&
+        word_segment(s, n))
+        return 1;
+    /* "Credential:CustomTitle:": a label or a prompt ending in ':', not a value */
+    if (n > 1 && s[n - 1] == ':' && word_chars(s, n - 1, "")) return 1;
+    /* password=bar&next=%2Fapi: a form's field; what reaches the next field
+     * ('&name=') is its value, and a short one is a stand-in */
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '&') {
+            size_t j = i + 1;
+            while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '_'))
+                j++;
+            if (j > i + 1 && j < n && s[j] == '=') {
+                if (i < 8) return 1;
+                break;
+            }
+        }
+    /* token = 1*255TCHAR: an ABNF rule's repetition, not a value */
+    {
+        size_t i = 0;
+        while (i < n && isdigit((unsigned char)s[i]))
+            i++;
+        if (i < n && s[i] == '*') {
+            i++;
+            while (i < n && isdigit((unsigned char)s[i]))
+                i++;
+            if (i < n && isalpha((unsigned char)s[i]) && word_chars(s + i, n - i, "-")) return 1;
+        }
     }
     /* Documentation: the placeholder account and hosts of provider docs just
      * before the value (aws ... --topic-arn arn:aws:sns:...:123456789012:...). */
@@ -961,10 +1162,23 @@ static int url_password_stand_in(const unsigned char *d, size_t ss, size_t se)
     size_t b = ss - 1;
     while (b > 0 && ss - b < 64 && (isalnum(d[b - 1]) || strchr("-_.%+~", d[b - 1])) && d[b - 1])
         b--;
+    /* redis://[:password]@host: the syntax's optional part, not a value */
+    if (b >= 4 && d[b - 1] == '[' && !memcmp(d + b - 4, "://", 3) && se > ss && d[se - 1] == ']')
+        return 1;
     if (b < 3 || memcmp(d + b - 3, "://", 3)) return 0;
     const char *p = (const char *)d + ss;
     size_t pn = se - ss;
     if (stand_in_pair((const char *)d + b, ss - 1 - b, p, pn)) return FR_DECOY_WEAK;
+    /* https://go.dev:443@evil.com: a host name and its port before the '@' (a
+     * URL parser's test of the userinfo trick), not a user and a password */
+    if (pn <= 5 && all_of(p, pn, "0123456789") && memchr(d + b, '.', ss - 1 - b)) {
+        size_t e = ss - 1, t = e;
+        while (t > b && isalpha(d[t - 1]))
+            t--;
+        if (e - t >= 2 && e - t <= 6 && t > b && d[t - 1] == '.' &&
+            word_chars((const char *)d + b, ss - 1 - b, ".-") && !isupper(d[b]))
+            return 1;
+    }
     /* #{cache_password} (Ruby interpolation); secret_access_key, MACHINE-PASS:
      * words naming what goes there, one of them a secret's */
     if (pn >= 4 && p[0] == '#' && p[1] == '{' && p[pn - 1] == '}') return 1;
@@ -992,10 +1206,31 @@ static int url_password_stand_in(const unsigned char *d, size_t ss, size_t se)
         }
     }
     w[k] = 0;
-    static const char *const PW_WORDS[] = {"password", "passwd", "pass", "pwd", "secret", NULL};
+    static const char *const PW_WORDS[] = {"password", "passwd",     "pass",   "pwd", "secret",
+                                           "token",    "mypassword", "mypass", "key", NULL};
     for (int i = 0; PW_WORDS[i]; i++)
         if (!strcmp(w, PW_WORDS[i])) return FR_DECOY_WEAK;
     return 0;
+}
+
+/* INVALID_PASSWORD = '28P01', wrong_password, bad_pwd: a name saying the value
+ * is an error code or a wrong password (a test's), not the password. */
+static int word_wrong(const char *w, size_t wl, void *ctx)
+{
+    static const char *const W[] = {"invalid", "wrong", "incorrect", "bad", "error", NULL};
+    (void)ctx;
+    for (int i = 0; W[i]; i++)
+        if (wl == strlen(W[i]) && !memcmp(w, W[i], wl)) return 1;
+    return 0;
+}
+
+static int name_says_wrong(const unsigned char *d, size_t ss)
+{
+    size_t ls = ss, ns, ne;
+    while (ls > 0 && ss - ls < 160 && d[ls - 1] != '\n')
+        ls--;
+    return secret_name(d, ls, ss, &ns, &ne) &&
+           name_words((const char *)d + ns, ne - ns, word_wrong, NULL);
 }
 
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
@@ -1039,6 +1274,7 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
     weak = weak == FR_DECOY_WEAK;
     if (guards & FR_GUARD_CONFIG) {
         int v = config_placeholder(s, n);
+        if (v != 1 && name_says_wrong(d, ss)) return 1;
         if (v == FR_DECOY_WEAK)
             weak = 1;
         else if (v)
@@ -1074,7 +1310,9 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
             if (!strncmp(w, WORD_PREFIXES[i], strlen(WORD_PREFIXES[i])) &&
                 (n > strlen(WORD_PREFIXES[i]) &&
                  (s[strlen(WORD_PREFIXES[i])] == '-' || s[strlen(WORD_PREFIXES[i])] == '_' ||
-                  isupper((unsigned char)s[strlen(WORD_PREFIXES[i])]))))
+                  isupper((unsigned char)s[strlen(WORD_PREFIXES[i])]) ||
+                  /* "test token", "dummy value": words ("my ..." starts passphrases) */
+                  (s[strlen(WORD_PREFIXES[i])] == ' ' && strcmp(WORD_PREFIXES[i], "my")))))
                 return 1;
         /* Only letters (and separators): a phrase, not a credential, unless
          * the letters are drawn (random_case: AHQFfnmJBxmjFArKVvqf). */
