@@ -34,8 +34,11 @@ struct gs_since {
     size_t nc, nb, capc, capb;
     char **packs; /* every pack file name now (for the next state) */
     size_t npacks;
-    int new_packs;  /* some pack is not in the previous state */
-    fr_keymap same; /* digest of (name digest, target) of each previous tip */
+    int new_packs;       /* some pack is not in the previous state */
+    fr_keymap same;      /* (name digest, target) of each previous tip (tip_key) */
+    const ref_tip *tips; /* the walk's tips, and their names' digests (tip_digest) */
+    size_t ntips;
+    char (*digests)[65];
     /* The commits hidden (see hide_set), when they are the previous state's
      * hide set (hides_ok); the next one is derived from them. */
     git_oid *hidden;
@@ -43,12 +46,37 @@ struct gs_since {
     int hides_ok;
 };
 
-/* The key of a tip in gs_since.same: its name's digest and its target. */
-static void tip_key(const char *name_digest, const char *oid_hex, unsigned char key[32])
+/* The key of a tip in gs_since.same: the first 12 bytes of its name's
+ * digest and its target, raw (not a SHA-256 of both in hex: ~950 of them in
+ * a re-scan of a repository with ~500 refs). A digest that is not 64
+ * lower-case hex digits (a damaged state) gets twelve 0xff bytes, the
+ * start of one name digest in 2^96: its tip is then never "unchanged". */
+#define TIP_KEY (12 + GIT_OID_RAWSZ)
+static void tip_key(const char *name_digest, const git_oid *target, unsigned char key[TIP_KEY])
 {
-    char both[65 + GIT_OID_HEXSZ + 1];
-    snprintf(both, sizeof both, "%s %s", name_digest, oid_hex);
-    fr_sha256(both, strlen(both), key);
+    size_t i = 0;
+    for (; i < 64; i++) {
+        char c = name_digest[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) break;
+        if (i < 24) key[i / 2] = (unsigned char)(i % 2 ? key[i / 2] | v : v << 4);
+    }
+    if (i < 64 || name_digest[64]) memset(key, 0xff, 12);
+    memcpy(key + 12, target->id, GIT_OID_RAWSZ);
+}
+
+/* The digest of a tip's name (a ref's name can hold a secret: the state keeps
+ * only this), made once per tip of the walk (gs_since.tips). */
+static const char *tip_digest(walk *w, const ref_tip *t, char buf[65])
+{
+    struct gs_since *s = w->since;
+    if (s && s->digests && t >= s->tips && t < s->tips + s->ntips) {
+        char *d = s->digests[t - s->tips];
+        if (!d[0]) fr_sha256_hex(t->name, strlen(t->name), d);
+        return d;
+    }
+    fr_sha256_hex(t->name, strlen(t->name), buf);
+    return buf;
 }
 
 /* ------------------------------------------------------------ the state --- */
@@ -211,6 +239,7 @@ static void since_free(walk *w)
     for (size_t i = 0; i < s->npacks; i++)
         free(s->packs[i]);
     fr_keymap_release(&s->same);
+    free(s->digests);
     free(s->packs), free(s->commits), free(s->blobs), free(s->hidden), free(s);
     w->since = NULL;
 }
@@ -239,7 +268,9 @@ int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
 {
     const fr_git_state *prev = w->opts->prev;
     w->since = fr_xcalloc(1, sizeof *w->since);
-    fr_keymap_init(&w->since->same, 32);
+    fr_keymap_init(&w->since->same, TIP_KEY);
+    w->since->tips = tips, w->since->ntips = ntips;
+    w->since->digests = fr_xcalloc(ntips + 1, sizeof *w->since->digests);
     list_objects(w, prev);
     if (!prev) return GS_SINCE_FULL; /* a full walk: only the pack list is wanted */
     struct gs_since *s = w->since;
@@ -248,10 +279,10 @@ int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
     fr_keymap prev_oids;
     fr_keymap_init(&prev_oids, GIT_OID_RAWSZ);
     for (size_t i = 0; i < prev->ntips; i++) {
-        unsigned char key[32];
-        tip_key(prev->refs[i], prev->oids[i], key);
-        fr_keymap_put(&s->same, key, 0, NULL);
+        unsigned char key[TIP_KEY];
         if (git_oid_fromstr(&hide[nhide], prev->oids[i])) continue;
+        tip_key(prev->refs[i], &hide[nhide], key);
+        fr_keymap_put(&s->same, key, 0, NULL);
         fr_keymap_put(&prev_oids, hide[nhide].id, 0, NULL);
         nhide++;
     }
@@ -286,11 +317,9 @@ int gs_since_begin(walk *w, const ref_tip *tips, size_t ntips)
 int gs_since_unchanged(walk *w, const ref_tip *t)
 {
     if (!w->since || !w->use_fresh || w->opts->range) return 0;
-    char name[65], hex[GIT_OID_HEXSZ + 1];
-    unsigned char key[32];
-    fr_sha256_hex(t->name, strlen(t->name), name);
-    git_oid_tostr(hex, sizeof hex, &t->target);
-    tip_key(name, hex, key);
+    char buf[65];
+    unsigned char key[TIP_KEY];
+    tip_key(tip_digest(w, t, buf), &t->target, key);
     return fr_keymap_get(&w->since->same, key) != NULL;
 }
 
@@ -572,8 +601,7 @@ void gs_since_end(walk *w, const ref_tip *tips, size_t ntips, int complete)
         char hex[GIT_OID_HEXSZ + 1], name[65];
         for (size_t i = 0; i < ntips; i++) { /* a ref by its digest: names can hold secrets */
             git_oid_tostr(hex, sizeof hex, &tips[i].target);
-            fr_sha256_hex(tips[i].name, strlen(tips[i].name), name);
-            fr_git_state_add(out, "tip", name, hex);
+            fr_git_state_add(out, "tip", tip_digest(w, &tips[i], name), hex);
         }
         keep_old_tips(w, tips, ntips, out);
         for (size_t i = 0; i < s->npacks; i++)
