@@ -80,6 +80,42 @@ const fr_migration fr_migrations[] = {
      "CREATE TABLE IF NOT EXISTS worktree_stat (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
      " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,"
      " mode INTEGER NOT NULL, checked_ns INTEGER NOT NULL, oid TEXT NOT NULL) WITHOUT ROWID;"},
+    /* Merges (issue 16): matches and locations stored on their natural keys
+     * (WITHOUT ROWID), so a row written is one B-tree insert plus its other
+     * indexes, not a rowid table AND a UNIQUE index on the same columns:
+     * matches (content, finding, offset) and matches_by_finding; locations
+     * (content, kind, repo, path) alone - locations_by_content_date goes, its
+     * lookups by content (a blob's places, its earliest author date) read
+     * the table's own key, where a blob's rows are now adjacent. Nothing
+     * referred to either table's id. The tables are rebuilt in place (in the
+     * upgrade's transaction); the occurrences view is made again over them. */
+    {"0009-occurrences-by-key",
+     "DROP VIEW IF EXISTS occurrences;"
+     " CREATE TABLE matches_0009 (content_id INTEGER NOT NULL REFERENCES content (id),"
+     " finding_id INTEGER NOT NULL REFERENCES findings (id), offset INTEGER NOT NULL,"
+     " line INTEGER NOT NULL, col INTEGER NOT NULL, transform TEXT,"
+     " PRIMARY KEY (content_id, finding_id, offset)) WITHOUT ROWID;"
+     " INSERT INTO matches_0009 SELECT content_id, finding_id, offset, line, col, transform"
+     " FROM matches ORDER BY content_id, finding_id, offset;"
+     " DROP TABLE matches; ALTER TABLE matches_0009 RENAME TO matches;"
+     " CREATE INDEX matches_by_finding ON matches (finding_id);"
+     " CREATE TABLE locations_0009 (content_id INTEGER NOT NULL REFERENCES content (id),"
+     " source_kind TEXT NOT NULL, repo TEXT NOT NULL DEFAULT '', path TEXT NOT NULL,"
+     " commit_id TEXT NOT NULL DEFAULT '', author_name TEXT, author_email TEXT,"
+     " author_date TEXT, committer_date TEXT, ref TEXT, mtime TEXT, ci_run TEXT, ci_job TEXT,"
+     " ci_step TEXT, first_run INTEGER NOT NULL REFERENCES runs (id),"
+     " last_run INTEGER NOT NULL REFERENCES runs (id),"
+     " PRIMARY KEY (content_id, source_kind, repo, path)) WITHOUT ROWID;"
+     " INSERT INTO locations_0009 SELECT content_id, source_kind, repo, path, commit_id,"
+     " author_name, author_email, author_date, committer_date, ref, mtime, ci_run, ci_job,"
+     " ci_step, first_run, last_run FROM locations ORDER BY content_id, source_kind, repo, path;"
+     " DROP TABLE locations; ALTER TABLE locations_0009 RENAME TO locations;"
+     " CREATE VIEW occurrences AS"
+     " SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,"
+     " c.key AS content_key, l.commit_id, l.author_name, l.author_email,"
+     " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run"
+     " FROM matches m JOIN locations l ON l.content_id = m.content_id"
+     " JOIN content c ON c.id = m.content_id;"},
 };
 
 const size_t fr_nmigrations = sizeof fr_migrations / sizeof fr_migrations[0];

@@ -2,7 +2,7 @@
  * query.c: the one reader behind every report. The filter's finding-level parts
  * (rule, severity, status, validation, kind, new) are one SELECT over findings;
  * their matches, locations and content keys are then read table by table, each
- * once in rowid order, and joined in memory; the occurrence-level parts (repo,
+ * once in its key order, and joined in memory; the occurrence-level parts (repo,
  * path), the introduction date and the order are applied here. A report reads
  * most of the store, and a join through the indexes cost a B-tree seek per
  * occurrence (three times the CPU of the scans on 1,000,000 occurrences). A
@@ -510,7 +510,8 @@ static void add_match(load *L, sqlite3_stmt *st, int32_t fi)
                            sqlite3_column_int64(st, 3), str_put(&L->mpool, st, 4)};
 }
 
-/* The selected findings' matches, grouped by finding (in rowid order within). */
+/* The selected findings' matches, grouped by finding (in the table's order
+ * within: content, offset). */
 static int load_matches(load *L)
 {
     sqlite3_stmt *st = NULL;
@@ -556,12 +557,12 @@ static int load_matches(load *L)
 }
 
 /* Locations read by one thread: its own records, chains and dates, joined
- * into the load afterwards (in rowid order: this part's rows precede the next
- * part's). */
+ * into the load afterwards (in content order: this part's rows precede the
+ * next part's, and a blob's rows are all in one part). */
 typedef struct {
     load *L;
     sqlite3 *db;    /* its connection */
-    int64_t lo, hi; /* rowid range (lo, hi]; lo > hi: content by content */
+    int64_t lo, hi; /* content id range (lo, hi]; lo > hi: content by content */
     fr_buf lpool, dpool;
     lrow *l;
     size_t nl, capl;
@@ -616,7 +617,8 @@ static void *scan_part(void *arg)
                   L->need_intro && L->date_col == 1 ? "author_date" : "NULL",
                   flt->repo ? " AND l.repo GLOB :repo" : "",
                   flt->path ? " AND l.path GLOB :path" : "", L->loc_cols,
-                  sparse ? " WHERE content_id = :cid" : " WHERE l.rowid > :lo AND l.rowid <= :hi");
+                  sparse ? " WHERE content_id = :cid"
+                         : " WHERE content_id > :lo AND content_id <= :hi");
     sqlite3_stmt *st = NULL;
     P->rc = sqlite3_prepare_v2(P->db, q.p, -1, &st, NULL);
     fr_buf_release(&q);
@@ -763,14 +765,14 @@ static sqlite3 *second_connection(load *L)
 }
 
 /* The locations (and keys) of the matched content. A full scan of many rows
- * is split by rowid between two threads (each its own connection): about half
- * of a large report's time is this scan. */
+ * is split by content id (the table's key) between two threads (each its own
+ * connection): about half of a large report's time is this scan. */
 static int load_locations(load *L)
 {
     double w0 = fr_monotonic(), c0 = thread_cpu();
     int sparse = L->nc * 8 < (size_t)count_of(L, "SELECT max(id) FROM content");
-    int64_t lo = count_of(L, "SELECT min(rowid) - 1 FROM locations"),
-            hi = count_of(L, "SELECT max(rowid) FROM locations");
+    int64_t lo = count_of(L, "SELECT min(content_id) - 1 FROM locations"),
+            hi = count_of(L, "SELECT max(content_id) FROM locations");
     part P[2];
     int np = 1;
     sqlite3 *db2 = NULL;
@@ -781,7 +783,7 @@ static int load_locations(load *L)
     } else {
         pthread_t t;
         int64_t mid = lo + (hi - lo) / 2;
-        if (hi - lo >= 200000 && (db2 = second_connection(L))) {
+        if (L->nc >= 100000 && (db2 = second_connection(L))) {
             part_init(&P[0], L, fr_store_db(L->s), lo, mid);
             part_init(&P[1], L, db2, mid, hi);
             /* the keys: read by the part that finishes first */

@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS findings (
   UNIQUE (rule_id, secret_sha256)
 );
 
+-- matches and locations are rebuilt WITHOUT ROWID on their natural keys by
+-- schema step 0009 (migrations.c), which also drops locations_by_content_date.
 CREATE TABLE IF NOT EXISTS matches (
   id         INTEGER PRIMARY KEY,
   content_id INTEGER NOT NULL REFERENCES content (id),
