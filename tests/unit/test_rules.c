@@ -352,6 +352,23 @@ static void test_cache(void)
     CHECK(fr_rules_load_cached(&cached, NULL, dir) == FR_OK && rulesets_eq(parsed, cached));
     fr_ruleset_free(cached);
     CHECK(sh("cmp -s %s/own %s/rules-*.bin", dir) == 0);
+    /* the file is mapped, not read: cut inside its trailer, after it, one
+     * byte short of its end - parsed again, rewritten whole */
+    static const char *const cuts[] = {"d.find(b'size ') + 7", "d.find(b'sha256 ') + 20",
+                                       "d.find(b'sha256 ') + 72", "len(d) - 1"};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        char cut[512];
+        snprintf(
+            cut, sizeof cut,
+            "f=$(ls %s/rules-*.bin) && python3 -c \"import sys; d=open(sys.argv[1],'rb').read(); "
+            "open(sys.argv[2],'wb').write(d[:%s])\" %s/own $f",
+            dir, cuts[i], dir);
+        CHECK(system(cut) == 0);
+        cached = NULL;
+        CHECK(fr_rules_load_cached(&cached, NULL, dir) == FR_OK && rulesets_eq(parsed, cached));
+        fr_ruleset_free(cached);
+        CHECK(sh("cmp -s %s/own %s/rules-*.bin", dir) == 0);
+    }
     /* another rule set's cache (header and checksum right for it) copied over
      * this one's: its identity differs, it is not used */
     const char *names[] = {"t.yml"}, *datas[] = {"rules:\n" GOOD_RULE};
