@@ -684,19 +684,28 @@ lftp -u mirror,[[{strong()}]] sftp://files.corp.lan -e "mirror /pub /srv/pub; qu
     # credential and configuration files; the same values in docs and tests are decoys.
     def default():
         r = rng.random()
-        if r < 0.25:
-            return rng.choice(["p4ssw0rd", "s3cr3t", "adm1n", "r00t"]) + str(rng.randrange(1, 99))
-        if r < 0.35:
-            return "1234567890"[:rng.randrange(6, 10)]
-        return rng.choice(["admin", "root", "guest", "secret", "password", "test", "postgres",
-                           "letmein", "qwerty"]) + str(rng.randrange(1, 2030))
+        if r < 0.25:  # leetspeak and digits: weak or not, as the guard reads it
+            v = rng.choice(["p4ssw0rd", "s3cr3t", "adm1n", "r00t"]) + str(rng.randrange(1, 99))
+            EITHER.add(v)
+            return v
+        elif r < 0.35:
+            v = "1234567890"[:rng.randrange(6, 10)]
+        else:
+            v = rng.choice(["admin", "root", "guest", "secret", "password", "test", "postgres",
+                            "letmein", "qwerty"]) + str(rng.randrange(1, 2030))
+        WEAK.add(v)  # reported with the weak mark (confidence low)
+        return v
+
+    def either(v):  # a weak password inside a value (user:pw in base64, pw and signs)
+        EITHER.add(v)
+        return v
 
     P["home/ops/.netrc"] = f"""machine git.corp.lan
   login deploy
   password [[{default()}]]
 machine files.corp.lan login mirror password [[{default()}]]
 """
-    P["home/ops/.git-credentials"] = f"""https://deploy:[[{default()}!#@{rng.randrange(10, 999)}]]@git.corp.lan
+    P["home/ops/.git-credentials"] = f"""https://deploy:[[{either(default() + "!#@" + str(rng.randrange(10, 999)))}]]@git.corp.lan
 """
     P["home/ops/.pgpass"] = f"""# hostname:port:database:username:password
 db.corp.lan:5432:orders:orders:[[{default()}]]
@@ -716,7 +725,7 @@ AdminPassword=[[{default()}]]
 Password=[[{default()}]]
 """
     P["home/ops/.npmrc"] = f"""registry=https://npm.corp.lan/
-_auth = [[{b64('ci:' + default())}]]
+_auth = [[{either(b64('ci:' + default()))}]]
 """
     P["backup/users.sql"] = "INSERT INTO `members` (`id`, `login`, `pw`, `active`) VALUES\n" + ",\n".join(
         f"({i}, 'user{i}', '[[$2y$10${''.join(rng.choice('./' + LOWER + UPPER + DIGITS) for _ in range(53))}]]', 1)"
@@ -1191,6 +1200,8 @@ type taskType = {
 
 
 MARK = re.compile(r"\[\[(.*?)\]\](?!\])")
+WEAK = set()  # planted values that are weak passwords as a whole (default())
+EITHER = set()  # planted values a weak mark is neither required nor wrong on
 
 
 def write(out, seed):
@@ -1209,7 +1220,8 @@ def write(out, seed):
             lines = text.split("\n")
             for ln, line in enumerate(lines, 1):
                 for m in MARK.finditer(line):
-                    expected.append({"path": os.path.join(kind, rel), "line": ln, "secret": m.group(1)})
+                    expected.append({"path": os.path.join(kind, rel), "line": ln, "secret": m.group(1),
+                                     "weak": None if m.group(1) in EITHER else m.group(1) in WEAK})
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", newline="", encoding="utf-8") as fh:
                 fh.write(MARK.sub(lambda m: m.group(1), text))
@@ -1227,18 +1239,24 @@ def score(report, out):
         for o in r["occurrences"]:
             p = o.get("path", "")
             i = p.find("/pos/") if "/pos/" in p else p.find("/decoy/")
-            occ.append((p[i + 1:] if i >= 0 else p, o.get("line"), r["rule"], r.get("secret", "")))
-    found, miss = 0, []
+            occ.append((p[i + 1:] if i >= 0 else p, o.get("line"), r["rule"], r.get("secret", ""),
+                        r.get("weak", False) and r.get("confidence") == "low"))
+    found, miss, marked, wrong = 0, [], 0, []
     for e in exp:
-        if any(p == e["path"] and ln == e["line"] and s and (s in e["secret"] or e["secret"] in s)
-               for p, ln, _, s in occ):
+        hits = [w for p, ln, _, s, w in occ
+                if p == e["path"] and ln == e["line"] and s and (s in e["secret"] or e["secret"] in s)]
+        if hits:
             found += 1
+            marked += hits[0]
+            if e.get("weak", False) is not None and hits[0] != e.get("weak", False): wrong.append(e)
         else:
             miss.append(e)
     decoys = [o for o in occ if o[0].startswith("decoy/")]
     print(f"found {found}/{len(exp)}")
     print(f"decoy hits {len(decoys)}")
+    print(f"weak marks {marked}, {len(wrong)} wrong")
     for m in miss: print(f"MISS {m['path']}:{m['line']}")
+    for w in wrong: print(f"WEAKMARK {w['path']}:{w['line']} planted weak={w.get('weak', False)}")
     for d in decoys: print(f"DECOY {d[0]}:{d[1]} {d[2]}")
 
 

@@ -44,6 +44,11 @@ typedef struct {
 } fr_match;
 
 enum { FR_VALID_NONE = 0, FR_VALID_STRUCTURE = 1, FR_VALID_CHECKSUM = 2 };
+/* What the pipeline stores as a finding's 'validated' for a weak password
+ * (fr_match.weak; never validated): reports show it as 'weak' at confidence
+ * low. The store keeps the greatest value seen, so a finding also seen as
+ * an ordinary match loses the mark. */
+#define FR_VALID_WEAK (-1)
 /* A validator's verdict that the match is not its rule's (another rule of the
  * same text reports it): the match is dropped like a guarded one. */
 #define FR_VALID_REJECT (-2)

@@ -390,7 +390,7 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         }
         o->offset = m[i].sstart;
         o->length = slen;
-        o->validated = m[i].validated;
+        o->validated = m[i].weak ? FR_VALID_WEAK : m[i].validated;
         o->line = m[i].line;
         o->column = m[i].column;
         if (p->mask && rule->kind != FR_KIND_INDICATOR) fr_masking_learn(p->mask, o, sec, slen);

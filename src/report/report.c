@@ -33,6 +33,11 @@ int fr_report_parse_format(const char *name, fr_format *out)
 }
 
 static const char *const VALIDATED[4] = {"none", "structure", "checksum", "none"};
+/* A weak password (the pipeline's FR_VALID_WEAK, stored as validated -1):
+ * found where a leaked one is likely, but a default or a word attackers try
+ * first; reported at confidence low whatever its rule's confidence is. */
+#define WEAK(f)       ((f)->validated < 0)
+#define CONFIDENCE(f) (WEAK(f) ? "low" : (f)->confidence)
 
 /* A JSON string for untrusted text: as is when valid UTF-8, else \xNN-escaped. */
 static json_t *jstr(const char *s)
@@ -94,7 +99,8 @@ static json_t *finding_json(const fr_finding_row *f, const fr_occurrence_row *oc
     set_str(j, "rule", f->rule_id);
     set_str(j, "rule_name", f->rule_name);
     set_str(j, "severity", f->severity);
-    set_str(j, "confidence", f->confidence);
+    set_str(j, "confidence", CONFIDENCE(f));
+    if (WEAK(f)) json_object_set_new(j, "weak", json_true());
     set_str(j, "attack", f->attack);
     set_str(j, "kind", f->kind ? f->kind : "secret");
     if (f->attack_version) set_str(j, "attack_version", f->attack_version);
@@ -323,7 +329,8 @@ static void jsonl_finding(fr_buf *out, const fr_finding_row *f, const fr_occurre
     jfield(out, &first, "rule", f->rule_id);
     jfield(out, &first, "rule_name", f->rule_name);
     jfield(out, &first, "severity", f->severity);
-    jfield(out, &first, "confidence", f->confidence);
+    jfield(out, &first, "confidence", CONFIDENCE(f));
+    if (WEAK(f)) PUTS(out, ",\"weak\":true");
     jfield(out, &first, "attack", f->attack);
     jfield(out, &first, "kind", f->kind ? f->kind : "secret");
     if (f->attack_version) jfield(out, &first, "attack_version", f->attack_version);
@@ -500,7 +507,8 @@ static int on_text(const fr_finding_row *f, const fr_occurrence_row *occ, size_t
     } else {
         fprintf(out, "    secret  ");
         put_stored(out, f->secret ? f->secret : f->preview);
-        fprintf(out, "  %s  validated: %s  first seen %s\n", f->attack, VALIDATED[f->validated & 3],
+        fprintf(out, "  %s  validated: %s%s  first seen %s\n", f->attack,
+                VALIDATED[f->validated & 3], WEAK(f) ? "  weak password (confidence low)" : "",
                 f->first_seen);
     }
     if (f->nocc_total > 1) {

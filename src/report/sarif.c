@@ -453,6 +453,12 @@ static void finding_props(json_t *r, const fr_finding_row *f, size_t nhist, json
     set_str(p, "preview", f->preview);
     set_str(p, "severity", f->severity);
     set_str(p, "validated", VALIDATED[f->validated & 3]);
+    /* a weak password (validated -1, see report.c): the rule's precision is
+     * not this result's */
+    if (f->validated < 0) {
+        json_object_set_new(p, "weak", json_true());
+        set_str(p, "precision", "low");
+    }
     set_str(p, "kind", f->kind ? f->kind : "secret");
     set_str(p, "firstSeen", f->first_seen);
     json_object_set_new(p, "historyLocations", json_integer((json_int_t)nhist));
