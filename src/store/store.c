@@ -258,7 +258,8 @@ static int check_or_create_schema(fr_store *s, int readonly)
      * mistyped key file must not silently give the same findings other ids. */
     int64_t with_ids = 0;
     if (kind != DB_NEW &&
-        query_int(s, "SELECT count(*) FROM findings WHERE fid IS NOT NULL", &with_ids, "") != FR_OK)
+        query_int(s, "SELECT EXISTS (SELECT 1 FROM findings WHERE fid IS NOT NULL)", &with_ids,
+                  "") != FR_OK)
         with_ids = 0; /* no fid column yet: a store from before the ids */
     s->key.create = with_ids == 0;
     if (with_ids > 0 && (rc = fr_store_key_load(&s->key))) return rc; /* say so before a scan */
@@ -432,13 +433,6 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
                        " finding_id INTEGER, PRIMARY KEY (run_id, finding_id)) WITHOUT ROWID",
                        "setting pragmas")))
             goto fail;
-        for (int i = 0; i < Q_COUNT; i++) {
-            if (sqlite3_prepare_v3(s->db, QUERIES[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
-                                   NULL) != SQLITE_OK) {
-                rc = sql_error(s, "preparing statements");
-                goto fail;
-            }
-        }
     }
     *out = s;
     return FR_OK;
@@ -606,6 +600,17 @@ int fr_store_batch_begin(fr_store *s)
     return rc;
 }
 
+/* The statement of QUERIES[i], prepared on its first use (kept until the store
+ * closes): a re-scan that records little runs few of them, and eleven prepared
+ * up front were a tenth of its store's CPU. NULL when it cannot be prepared. */
+static sqlite3_stmt *query(fr_store *s, int i)
+{
+    if (!s->q[i] && sqlite3_prepare_v3(s->db, QUERIES[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i],
+                                       NULL) != SQLITE_OK)
+        return NULL;
+    return s->q[i];
+}
+
 static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it);
 
 int fr_store_put(fr_store *s, int64_t run_id, const fr_store_item *it)
@@ -625,7 +630,7 @@ static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
     sqlite3_stmt *st;
     if (it->known) { /* recorded before: find it, and whether locations matter (it has
                       * matches, or it was skipped or failed: where is worth knowing) */
-        st = s->q[Q_CONTENT_FIND];
+        if (!(st = query(s, Q_CONTENT_FIND))) return sql_error(s, "preparing statements");
         bind_text(st, 1, it->content_key);
         int step = sqlite3_step(st);
         content_id = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
@@ -637,12 +642,12 @@ static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
         /* Matches on known content: masking-bypass hits found at the end of
          * a sweep, in a log recorded earlier in it (pipeline/masking.h). */
         if (!has_matches && !it->nmatches) return FR_OK;
-        st = s->q[Q_SEEN_CONTENT];
+        if (!(st = query(s, Q_SEEN_CONTENT))) return sql_error(s, "preparing statements");
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int64(st, 2, content_id);
         if ((rc = step_done(s, st, "recording what the run saw"))) return rc;
     } else {
-        st = s->q[Q_CONTENT_UPSERT];
+        if (!(st = query(s, Q_CONTENT_UPSERT))) return sql_error(s, "preparing statements");
         bind_text(st, 1, it->content_key);
         sqlite3_bind_int64(st, 2, (int64_t)it->size);
         bind_text(st, 3, status_names[it->status]);
@@ -659,7 +664,7 @@ static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
         if ((rc = step_done(s, st, "recording content"))) return rc;
         content_id = sqlite3_last_insert_rowid(s->db);
         if (content_id <= 0) {
-            st = s->q[Q_CONTENT_ID];
+            if (!(st = query(s, Q_CONTENT_ID))) return sql_error(s, "preparing statements");
             bind_text(st, 1, it->content_key);
             int step = sqlite3_step(st);
             content_id = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
@@ -674,7 +679,7 @@ static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
     if (it->nmatches) fr_now_iso(now);
     for (size_t i = 0; i < it->nmatches; i++) {
         const fr_store_match *m = &it->matches[i];
-        st = s->q[Q_FINDING_UPSERT];
+        if (!(st = query(s, Q_FINDING_UPSERT))) return sql_error(s, "preparing statements");
         bind_text(st, 1, m->rule_id);
         bind_text(st, 2, m->secret_sha256);
         bind_text(st, 3, m->preview);
@@ -692,7 +697,7 @@ static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
         sqlite3_step(st); /* finish the RETURNING statement */
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
-        st = s->q[Q_MATCH_INSERT];
+        if (!(st = query(s, Q_MATCH_INSERT))) return sql_error(s, "preparing statements");
         sqlite3_bind_int64(st, 1, content_id);
         sqlite3_bind_int64(st, 2, finding_id);
         sqlite3_bind_int64(st, 3, (int64_t)m->offset);
@@ -701,20 +706,20 @@ static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
         bind_text(st, 6, m->transform);
         if ((rc = step_done(s, st, "recording a match"))) return rc;
         if (m->print_len) {
-            st = s->q[Q_PRINT_INSERT];
+            if (!(st = query(s, Q_PRINT_INSERT))) return sql_error(s, "preparing statements");
             sqlite3_bind_int64(st, 1, finding_id);
             sqlite3_bind_int64(st, 2, (int64_t)m->print_len);
             sqlite3_bind_int64(st, 3, (int64_t)m->print_rk);
             bind_text(st, 4, m->print_tag);
             if ((rc = step_done(s, st, "recording a print"))) return rc;
         }
-        st = s->q[Q_SEEN_FINDING];
+        if (!(st = query(s, Q_SEEN_FINDING))) return sql_error(s, "preparing statements");
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int64(st, 2, finding_id);
         if ((rc = step_done(s, st, "recording what the run saw"))) return rc;
     }
     if (it->file_path && it->status == FR_ST_SCANNED) {
-        st = s->q[Q_FILE_UPSERT];
+        if (!(st = query(s, Q_FILE_UPSERT))) return sql_error(s, "preparing statements");
         bind_text(st, 1, it->file_path);
         sqlite3_bind_int64(st, 2, (int64_t)it->size);
         sqlite3_bind_int64(st, 3, it->file_mtime_ns);
@@ -726,7 +731,7 @@ static int put_locked(fr_store *s, int64_t run_id, const fr_store_item *it)
     if (!(it->known || it->nmatches || it->status != FR_ST_SCANNED)) return FR_OK;
     for (size_t i = 0; i < it->nlocs; i++) {
         const fr_location *l = &it->locs[i];
-        st = s->q[Q_LOCATION_UPSERT];
+        if (!(st = query(s, Q_LOCATION_UPSERT))) return sql_error(s, "preparing statements");
         sqlite3_bind_int64(st, 1, content_id);
         bind_text(st, 2, l->kind);
         bind_text(st, 3, l->repo ? l->repo : "");
