@@ -448,9 +448,72 @@ static int load_config(fr_config **out, const char *path, int none, char **targe
     return FR_OK;
 }
 
+/* A rule's metadata as one string, each field as put_rule binds it: 'N' for
+ * NULL, else 'T' and its text, each followed by a NUL. */
+static void rule_key(const fr_rule_meta *m, fr_buf *b)
+{
+    const char *f[8] = {m->name,
+                        m->description,
+                        m->severity,
+                        m->confidence,
+                        m->attack,
+                        m->refs ? m->refs : "",
+                        m->kind ? m->kind : "secret",
+                        m->attack_version};
+    b->len = 0;
+    for (int i = 0; i < 8; i++) {
+        fr_buf_puts(b, f[i] ? "T" : "N");
+        if (f[i]) fr_buf_puts(b, f[i]);
+        fr_buf_append(b, "", 1);
+    }
+}
+
+typedef struct {
+    char *id, *key;
+    size_t keylen;
+} stored_rule;
+
+typedef struct {
+    stored_rule *v;
+    size_t n, cap;
+    fr_buf b;
+} stored_rules;
+
+static int add_stored_rule(const fr_rule_meta *r, void *ctx)
+{
+    stored_rules *sr = ctx;
+    if (!r->id) return FR_OK;
+    if (sr->n == sr->cap) {
+        sr->cap = sr->cap ? sr->cap * 2 : 256;
+        sr->v = fr_xrealloc(sr->v, sr->cap * sizeof *sr->v);
+    }
+    rule_key(r, &sr->b);
+    stored_rule *x = &sr->v[sr->n++];
+    x->id = fr_xstrdup(r->id);
+    x->key = fr_xcalloc(sr->b.len + 1, 1);
+    memcpy(x->key, sr->b.p, sr->b.len);
+    x->keylen = sr->b.len;
+    return FR_OK;
+}
+
+static int cmp_stored_rule(const void *a, const void *b)
+{
+    return strcmp(((const stored_rule *)a)->id, ((const stored_rule *)b)->id);
+}
+
+/* Every rule's metadata, written only where the store's row differs (what
+ * put_rule's upsert does too, but a re-scan asked it 265 times: a twentieth
+ * of its CPU; the rows are read once instead). */
 static int record_rules(fr_store *st, const fr_ruleset *rs, const fr_config *cfg)
 {
-    for (size_t i = 0; i < rs->n; i++) {
+    stored_rules sr = {0};
+    if (fr_store_each_rule(st, add_stored_rule, &sr)) sr.n = 0; /* then every rule is written */
+    int sorted = 1;
+    for (size_t i = 1; i < sr.n && sorted; i++)
+        sorted = strcmp(sr.v[i - 1].id, sr.v[i].id) < 0;
+    if (!sorted) qsort(sr.v, sr.n, sizeof *sr.v, cmp_stored_rule);
+    int rc = FR_OK;
+    for (size_t i = 0; i < rs->n && rc == FR_OK; i++) {
         const fr_rule *r = &rs->rules[i];
         fr_buf refs = {0};
         for (size_t j = 0; j < r->nreferences; j++)
@@ -459,11 +522,19 @@ static int record_rules(fr_store *st, const fr_ruleset *rs, const fr_config *cfg
         fr_rule_meta m = {
             r->id,     r->name, r->description,        sev ? sev : r->severity, r->confidence,
             r->attack, refs.p,  fr_kind_name(r->kind), r->attack_version};
-        int rc = fr_store_put_rule(st, &m);
+        stored_rule want = {.id = (char *)r->id};
+        const stored_rule *have =
+            sr.n ? bsearch(&want, sr.v, sr.n, sizeof *sr.v, cmp_stored_rule) : NULL;
+        if (have) rule_key(&m, &sr.b);
+        if (!have || have->keylen != sr.b.len || memcmp(have->key, sr.b.p, sr.b.len))
+            rc = fr_store_put_rule(st, &m);
         fr_buf_release(&refs);
-        if (rc) return rc;
     }
-    return FR_OK;
+    for (size_t i = 0; i < sr.n; i++)
+        free(sr.v[i].id), free(sr.v[i].key);
+    free(sr.v);
+    fr_buf_release(&sr.b);
+    return rc;
 }
 
 /* Blocks of at least this size are mapped on their own and unmapped when
