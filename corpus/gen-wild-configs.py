@@ -23,7 +23,7 @@ templates below and listed in expected.json (path, line, secret).
   corpus/gen-wild-configs.py --score REPORT.jsonl OUT
       prints 'found N/M' (a planted secret reported at its line), 'decoy hits N'
       and one MISS / DECOY line each."""
-import base64, json, os, random, re, shutil, sys
+import base64, json, math, os, random, re, shutil, sys
 
 LOWER, UPPER, DIGITS = "abcdefghjkmnpqrstuvwxyz", "ABCDEFGHJKLMNPQRSTUVWXYZ", "23456789"
 SIGNS = "!#%*-_+"
@@ -778,6 +778,55 @@ REDIS_PASSWORD=123456
 AdminPassword=admin123
 """
     D["srv/app/.env.example"] = """DB_PASSWORD=secret123
+"""
+
+    # ---- passwords of letters alone -------------------------------------------------
+    # A made-up word (two syllable runs, 9-13 letters, no repeated-letter lull) is a
+    # weak password where a client's or a service's configuration holds it, under a
+    # password's name; the same in source code unquoted (an identifier), in docs, a
+    # translation's label (Password=Wachtwoord) and the key's own word are not.
+    def word():
+        while True:
+            v = "".join(rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randrange(5, 7)))
+            v = v[:rng.randrange(9, 12)]
+            ent = -sum(v.count(c) / len(v) * math.log2(v.count(c) / len(v)) for c in set(v))
+            if ent >= 3.05:  # the generic rule's entropy floor (3 bits a letter)
+                WEAK.add(v)
+                return v
+
+    P["home/ops/.config/dbclient/connections.json"] = f"""{{
+  "connections": [
+    {{
+      "name": "orders",
+      "host": "db.corp.lan",
+      "userName": "orders",
+      "userPassword": "[[{word()}]]",
+      "readOnly": false
+    }}
+  ]
+}}
+"""
+    P["srv/mail/relay.ini"] = f"""[relay]
+host = smtp.corp.lan
+smtp_password = [[{word()}]]
+"""
+    P["srv/app/config/settings.yml"] = f"""cache:
+  host: redis.corp.lan
+  redis_password: [[{word()}]]
+"""
+    D["srv/app/settings.py"] = f"""EMAIL_HOST = "smtp.corp.lan"
+EMAIL_HOST_PASSWORD = {word()}
+"""
+    D["docs/mail.md"] = f"""Set the relay's password in relay.ini:
+
+    smtp_password = {word()}
+"""
+    D["srv/app/locale/messages_nl.properties"] = """Username=Gebruikersnaam
+Password=Wachtwoord
+"""
+    D["srv/app/config/labels.yml"] = """login:
+  password: password
+  confirm_password: Password
 """
 
     # ---- decoys (no secret) -------------------------------------------------------

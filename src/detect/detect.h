@@ -152,8 +152,15 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
 #define FR_DECOY_WEAK 2
 /* Whether path names a credential or configuration file, where a weak
  * password is a leaked one (.env, .netrc, .pgpass, *.ini, *.conf, a tool's
- * connection or site file, ...), not a template, example, test or doc. */
+ * connection or site file, ...), not a template, example, test or doc: 0, 1,
+ * or FR_CREDENTIAL_CODE for an application's configuration written as source
+ * code (config.php, settings.py), where an unquoted word is a name, not a
+ * password (fr_weak_bare). */
 int fr_is_credential_path(const char *path);
+#define FR_CREDENTIAL_CODE 2
+/* A weak password d[ss..se) of letters alone and not quoted (password =
+ * swordfish): reported in credential files that are not source code alone. */
+int fr_weak_bare(const unsigned char *d, size_t ss, size_t se);
 /* FR_GUARD_GENERIC, for a match starting at d[start] whose secret is d[ss..se):
  * 1 when the name the value is assigned to (the last name in d[start..ss)
  * ending in password / secret / token / key / ...) is not a secret's, or the

@@ -1013,6 +1013,37 @@ static int camel_identifier(const char *s, size_t n, size_t min_words, size_t mi
     return words >= min_words;
 }
 
+/* The generic rule's value of letters alone (swordfish, kettlebrass) under a
+ * password's name (one ending in password / passwd / passphrase / pass / pwd,
+ * with no word that says it holds none): a weak password, which only
+ * credential and configuration files report (FR_DECOY_WEAK; unquoted, not in
+ * ones written as source code: fr_weak_bare). The name's own word (password:
+ * password) is a label, the config guard's words templates; a Capitalised or
+ * capital word a label or a constant (Password=Wachtwoord in a translation's
+ * properties, PASSWORD: REQUIRED). */
+static int generic_letters_weak(const unsigned char *d, size_t ss, size_t se)
+{
+    static const char *const PW_TAILS[] = {"password", "passwd", "passwort", "passphrase",
+                                           "pass",     "pwd",    NULL};
+    const char *s = (const char *)d + ss;
+    size_t n = se - ss, ls = ss, ns, ne;
+    if (n < 4 || !all_of(s, n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) return 0;
+    if (isupper((unsigned char)s[0]) && (all_of(s + 1, n - 1, "abcdefghijklmnopqrstuvwxyz") ||
+                                         all_of(s + 1, n - 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")))
+        return 0;
+    while (ls > 0 && ss - ls < 160 && d[ls - 1] != '\n')
+        ls--;
+    if (!secret_name(d, ls, ss, &ns, &ne)) return 0;
+    int pw = 0;
+    for (int i = 0; PW_TAILS[i]; i++) {
+        size_t tl = strlen(PW_TAILS[i]);
+        pw |= ne - ns >= tl && !strncasecmp((const char *)d + ne - tl, PW_TAILS[i], tl);
+        if (n == tl && !strncasecmp(s, PW_TAILS[i], n)) return 0;
+    }
+    if (!pw || name_words((const char *)d + ns, ne - ns, word_not_secret, NULL)) return 0;
+    return config_value(s, n) != CONFIG_TEMPLATE;
+}
+
 int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
 {
     const char *s = (const char *)d + ss;
@@ -1088,6 +1119,8 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
         if (memmem(d + lo, se - lo, DOC_MARKS[i], strlen(DOC_MARKS[i]))) return 1;
     /* The value: not an identifier, phrase or path, not a file name, not
      * spelled from its own name. */
+    /* a weak password of letters (fr_is_decoy said so): its name judged above */
+    if (generic_letters_weak(d, ss, se)) return value_from_name(d + ns, ne - ns, s, n);
     if (phrase_value(s, n) || value_from_name(d + ns, ne - ns, s, n)) return 1;
     /* ThisIsASECRET123, thisISverySECRET: letters that say secret, password or
      * token, at most four digits after them: made up, never drawn */
@@ -1345,7 +1378,9 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
         if (m > 1 && (s[m - 1] == ',' || s[m - 1] == '.')) m--; /* prose: "respectively," */
         for (size_t i = 0; i < m; i++)
             letters += isalpha((unsigned char)s[i]) || s[i] == '-' || s[i] == '_' || s[i] == '.';
-        if (letters == m && !random_case(s, m)) return 1;
+        if (letters == m && !random_case(s, m))
+            return (guards & FR_GUARD_GENERIC) && generic_letters_weak(d, ss, se) ? FR_DECOY_WEAK
+                                                                                  : 1;
     }
     /* A value found by a secret-sounding name alone (the generic rules) is
      * not reported weak: 1234567890 under "secret" is a stand-in. */
@@ -1642,8 +1677,19 @@ int fr_is_credential_path(const char *path)
     int named = !dot; /* proftpdpasswd, ftpd-settings */
     for (int i = 0; dot && NAMED_EXTS[i]; i++)
         named |= !strcmp(dot, NAMED_EXTS[i]);
+    /* config.php, settings.py: source code, where a bare word is a name */
+    int code = dot && (!strcmp(dot, ".php") || !strcmp(dot, ".py") || !strcmp(dot, ".rb") ||
+                       !strcmp(dot, ".js"));
     if (named)
         for (int i = 0; CONFIG_NAME_WORDS[i]; i++)
-            if (strstr(base, CONFIG_NAME_WORDS[i])) return 1;
+            if (strstr(base, CONFIG_NAME_WORDS[i])) return code ? FR_CREDENTIAL_CODE : 1;
     return 0;
+}
+
+int fr_weak_bare(const unsigned char *d, size_t ss, size_t se)
+{
+    if (se <= ss || (ss && d[ss - 1] && strchr("\"'`", d[ss - 1]))) return 0;
+    for (size_t i = ss; i < se; i++)
+        if (!isalpha(d[i])) return 0;
+    return 1;
 }

@@ -203,11 +203,14 @@ static unsigned origin_of(const fr_item *it, int is_log)
 }
 
 /* Whether one of the item's places is a credential or configuration file,
- * where a weak password (fr_match.weak) is reported. */
-static int weak_applies(const fr_item *it)
+ * where a weak password (fr_match.weak) is reported; one that is not source
+ * code for a bare word (fr_weak_bare). */
+static int weak_applies(const fr_item *it, int bare)
 {
-    for (size_t i = 0; i < it->nlocs; i++)
-        if (fr_is_credential_path(it->locs[i].path)) return 1;
+    for (size_t i = 0; i < it->nlocs; i++) {
+        int c = fr_is_credential_path(it->locs[i].path);
+        if (c && !(bare && c == FR_CREDENTIAL_CODE)) return 1;
+    }
     return 0;
 }
 
@@ -363,7 +366,8 @@ static void scan_text(fr_pipeline *p, fr_scanner *sc, const char *data, size_t l
         const fr_rule *rule = &rs->rules[m[i].rule];
         if (!(rule->applies_to & origin)) continue;
         if (rule->npaths && !path_applies(it, rule)) continue;
-        if (m[i].weak && !weak_applies(it)) continue;
+        if (m[i].weak && !weak_applies(it, fr_weak_bare(tv.p[m[i].view], m[i].sstart, m[i].send)))
+            continue;
         const char *sec = (const char *)tv.p[m[i].view] + m[i].sstart;
         size_t slen = m[i].send - m[i].sstart;
         if (p->opts.drop_match && drop_everywhere(p, it, rule->id, sec, slen)) continue;

@@ -180,12 +180,40 @@ static void test_weak_passwords(void)
     /* the generic rules never report a weak value */
     CHECK(fr_is_decoy((const unsigned char *)"admin123", 0, 8,
                       FR_GUARD_CONFIG | FR_GUARD_GENERIC) == 1);
+    /* but a password of letters alone under a password's name: weak; the
+     * name's own word, a Capitalised label and a token's name are not */
+    {
+        const unsigned G = FR_GUARD_WORDS | FR_GUARD_CONFIG | FR_GUARD_GENERIC;
+        static const struct {
+            const char *line, *value;
+            int want;
+        } L[] = {{"smtp_password = vedukarito", "vedukarito", FR_DECOY_WEAK},
+                 {"  \"userPassword\" : \"vedukarito\",", "vedukarito", FR_DECOY_WEAK},
+                 {"Password=Wachtwoord", "Wachtwoord", 1},
+                 {"db_password: PASSWORDS", "PASSWORDS", 1},
+                 {"password: password", "password", 1},
+                 {"api_token = vedukarito", "vedukarito", 1},
+                 {"public_password = vedukarito", "vedukarito", 1}};
+        for (size_t i = 0; i < sizeof L / sizeof L[0]; i++) {
+            const char *v = strstr(L[i].line, L[i].value);
+            size_t ss = (size_t)(v - L[i].line), se = ss + strlen(L[i].value);
+            CHECK(fr_is_decoy((const unsigned char *)L[i].line, ss, se, G) == L[i].want);
+            if (L[i].want == FR_DECOY_WEAK)
+                CHECK(!fr_generic_decoy((const unsigned char *)L[i].line, 0, ss, se));
+        }
+        const char *bare = "password = vedukarito", *quoted = "password = 'vedukarito'";
+        CHECK(fr_weak_bare((const unsigned char *)bare, 11, 21));
+        CHECK(!fr_weak_bare((const unsigned char *)quoted, 12, 22));
+        CHECK(!fr_weak_bare((const unsigned char *)"password = veduk4rito", 11, 21));
+    }
     CHECK(fr_is_credential_path(".netrc"));
     CHECK(fr_is_credential_path("home/ops/.pgpass"));
     CHECK(fr_is_credential_path("srv/app/.env.production"));
-    CHECK(fr_is_credential_path("etc/voice/server.ini"));
+    CHECK(fr_is_credential_path("etc/voice/server.ini") == 1);
     CHECK(fr_is_credential_path("db/dbeaver-data-sources.xml"));
-    CHECK(fr_is_credential_path("web/public_html/wp-config.php"));
+    CHECK(fr_is_credential_path("web/public_html/wp-config.php") == FR_CREDENTIAL_CODE);
+    CHECK(fr_is_credential_path("srv/app/settings.py") == FR_CREDENTIAL_CODE);
+    CHECK(fr_is_credential_path("srv/app/config/settings.yml") == 1);
     CHECK(fr_is_credential_path("home/ops/.esmtprc"));
     CHECK(fr_is_credential_path("backup.tar!home/ops/.git-credentials"));
     CHECK(!fr_is_credential_path("srv/app/.env.example"));
