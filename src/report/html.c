@@ -270,7 +270,8 @@ static int on_finding(const fr_finding_row *f, const fr_occurrence_row *occ, siz
     sep(h, C_PREV);
     jesc(&h->col[C_PREV], f->preview);
     put_int(h, C_ST, status_of(f));
-    put_int(h, C_VAL, f->validated >= 0 && f->validated <= 2 ? f->validated : 0);
+    /* 3: a weak password (validated -1, see report.c), the template's "weak" */
+    put_int(h, C_VAL, f->validated < 0 ? 3 : f->validated <= 2 ? f->validated : 0);
     long d = date_num(f->introduced);
     if (!d && o) d = date_num(o->mtime);
     if (!d) d = date_num(f->first_seen);

@@ -36,6 +36,10 @@ for seed in 1 2; do
   assert_eq "$(sed -n 3p s$seed.txt)" "weak marks $WEAK, 0 wrong" "seed $seed: weak marks ($(grep WEAKMARK s$seed.txt | tr '\n' ' '))"
 done
 # The secrets are not printed without --show-secrets.
+# the HTML report's validated column says weak (3) for the same 12 findings of seed 1
+run_ferret report --db w1.db --format html
+printf '%s\n' "$OUT" > w1.html
+assert_eq "$(python3 -c 'import re, sys; v = re.search(r"\"val\":\[([0-9,]*)\]", open(sys.argv[1]).read()).group(1).split(","); print(v.count("3"))' w1.html)" 12 "seed 1: 12 weak findings in the HTML report"
 run_ferret report --db w1.db --format jsonl
 assert_not_contains "$OUT" "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["secret"])' wild1/expected.json)" "secrets masked by default"
 finish
