@@ -13,6 +13,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define FR_HAVE_AVX2_PATH 1
+#endif
 
 static int contains_ci(const char *s, size_t n, const char *needle)
 {
@@ -1516,9 +1520,34 @@ static void byte_view(const unsigned char *data, size_t len, fr_buf *out)
  * byte >= 0x80 (UTF-8 is checked only once something else is found). Every
  * blob of a git scan passes here whole: 16 bytes a step with SSE2 (the byte
  * loop was 30% of a worker's time on git/git), then byte by byte. */
+#ifdef FR_HAVE_AVX2_PATH
+/* plain_prefix's test, 32 bytes a step (every blob of a history passes it
+ * whole: 1.5-3% of a git scan with the SSE2 loop alone). */
+__attribute__((target("avx2"))) static size_t plain_prefix_avx2(const unsigned char *d, size_t len)
+{
+    const __m256i k20 = _mm256_set1_epi8(0x20), k7f = _mm256_set1_epi8(0x7f),
+                  k09 = _mm256_set1_epi8(9), k0d = _mm256_set1_epi8(13),
+                  kesc = _mm256_set1_epi8(27);
+    size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(d + i));
+        __m256i ge20 = _mm256_cmpeq_epi8(_mm256_max_epu8(v, k20), v);
+        __m256i ws = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(v, k09), v),
+                                      _mm256_cmpeq_epi8(_mm256_min_epu8(v, k0d), v));
+        __m256i ok = _mm256_or_si256(_mm256_andnot_si256(_mm256_cmpeq_epi8(v, k7f), ge20),
+                                     _mm256_or_si256(ws, _mm256_cmpeq_epi8(v, kesc)));
+        if ((unsigned)_mm256_movemask_epi8(ok) != 0xffffffffu) break;
+    }
+    return i;
+}
+#endif
+
 static size_t plain_prefix(const unsigned char *d, size_t len)
 {
     size_t i = 0;
+#ifdef FR_HAVE_AVX2_PATH
+    if (__builtin_cpu_supports("avx2")) i = plain_prefix_avx2(d, len);
+#endif
 #ifdef __SSE2__
     const __m128i k20 = _mm_set1_epi8(0x20), k7f = _mm_set1_epi8(0x7f), k09 = _mm_set1_epi8(9),
                   k0d = _mm_set1_epi8(13), kesc = _mm_set1_epi8(27);
