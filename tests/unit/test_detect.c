@@ -239,6 +239,67 @@ static void test_uuid_opt_out(void)
     CHECK(fr_is_decoy((const unsigned char *)q, 10, strlen(q), FR_GUARD_UUID_OK) == 1);
 }
 
+/* The third precision review's WRONG kinds (guards.c, 2fc57c2) and the test
+ * fixtures that must stay reported (62b8c2b, bc259c0). */
+static int at(const char *line, const char *val, unsigned guards)
+{
+    const char *v = strstr(line, val);
+    if (!v) return -1;
+    size_t ss = (size_t)(v - line);
+    return fr_is_decoy((const unsigned char *)line, ss, ss + strlen(val), guards);
+}
+
+static void test_third_review(void)
+{
+    /* translations of "password"; a test's made-up words are not */
+    CHECK(cfg("Contrase\xc3\xb1"
+              "a") == 1);
+    CHECK(cfg("Has\xc5\x82o") == 1);
+    CHECK(cfg("L\xc3\xb6senord") == 1);
+    CHECK(cfg("Contrase\xf1"
+              "a") == 1); /* Latin-1 */
+    CHECK(cfg("pen\xc3\x8bt") != 1);
+    CHECK(cfg("p\xc3\xa4ssw\xc3\xb6rt") != 1);
+    /* rule lists, expressions, type names, stand-ins */
+    CHECK(cfg("required|string|min:8|confirmed") == 1);
+    CHECK(cfg("nullable|string") == 1);
+    CHECK(cfg("[parameters('adminPassword')]") == 1);
+    CHECK(cfg("$[dependencies.a.outputs['b.TOKEN']]") == 1);
+    CHECK(cfg("System.Security.SecureString</dev:code>") == 1);
+    CHECK(cfg("p`)") == 1);
+    CHECK(cfg("token") == 1);
+    CHECK(cfg("Enabled") == 1);
+    CHECK(cfg("mysecretvalue") == 1);
+    CHECK(cfg("custom_connection_value") == 1);
+    CHECK(cfg("information.`}") == 1);
+    CHECK(cfg("your@login") == 1);
+    CHECK(cfg("evil_pass") != 1);
+    CHECK(cfg("54321GFEDCBAABCDEFG12345") == FR_DECOY_WEAK);
+    CHECK(cfg("Kq8vLm2Rx9") == 0);
+    /* a password its name calls wrong; a token named so is still one */
+    CHECK(at("INVALID_PASSWORD = '28P01'", "28P01", FR_GUARD_CONFIG) == 1);
+    CHECK(at("ERROR_TOKEN = '7ae290c2a06244c4b41692eb4e9225f2'", "7ae2", FR_GUARD_CONFIG) == 0);
+    /* URLs: host:port, the syntax's optional part, a word for the token */
+    CHECK(at("'https://go.dev:443@evil.com'", "443", 0) == 1);
+    CHECK(at("redis://[:password]@localhost:6379/0", "password]", 0) == 1);
+    CHECK(at("https://build:token@pkgs.lan/simple", "token", 0) == FR_DECOY_WEAK);
+    CHECK(at("https://build:Kq8vLm2Rx9@pkgs.lan/simple", "Kq8vLm2Rx9", 0) == 0);
+    /* generic: Bicep, names, labels, grammar, forms */
+    CHECK(generic("credentials: workspaceConnectionOAuth2Type", "credentials", "workspace") == 1);
+    CHECK(generic("adminSecret: hubParameters.?p2sVpn.?adminSecret", "Secret", "hubP") == 1);
+    CHECK(generic("credentials: credentialsType?", "credentials", "credentialsType") == 1);
+    CHECK(generic("network_credential=\"juniper1\"", "credential", "juniper1") == 1);
+    CHECK(generic("token = 1*255TCHAR", "token", "1*255") == 1);
+    CHECK(generic("password: \"*0cb5b86f23fdc24db19a29b8854eb860cbc47793\"", "password", "*0cb5") ==
+          0);
+    CHECK(generic("accountkey: base64encodedaccountkey", "accountkey", "base64") == 1);
+    CHECK(generic("should be \"Credential:CustomTitle:\"", "Credential", "CustomTitle") == 1);
+    CHECK(generic("'username=foo&password=bar&next=%2Fapi%2Fv2'", "password", "bar&") == 1);
+    CHECK(generic("p.do?org.apache.struts.taglib.html.TOKEN=9594e1d11fbc996d52bda44e608bb744",
+                  "TOKEN", "9594") == 1);
+    CHECK(generic("client_secret: Kq8Wv3Lx7Rz2Tm9PqA", "secret", "Kq8W") == 0);
+}
+
 static uint32_t xorshift(uint32_t *st)
 {
     *st ^= *st << 13, *st ^= *st >> 17, *st ^= *st << 5;
@@ -800,6 +861,7 @@ int main(void)
     test_generic_guard();
     test_weak_passwords();
     test_uuid_opt_out();
+    test_third_review();
     test_equivalence();
     test_adversarial();
     test_invalid_pattern();
