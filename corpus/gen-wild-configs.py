@@ -760,6 +760,16 @@ curl -k -X POST https://cache.corp.lan:11222/rest/v2/caches/default/hello \\
   -u developer:[[{strong()}]]
 curl --user ops:'[[{strong()}]]' -X PATCH https://api.corp.lan/v1/items/7
 """
+    # an API framework's Token scheme (Django REST framework's TokenAuthentication)
+    P["scripts/trigger-build.sh"] = f"""#!/bin/sh
+curl -fsS -X POST \\
+  -H "Authorization: Token [[{hexs(40)}]]" \\
+  https://ci.corp.lan/api/v2/builds/
+"""
+    D["scripts/trigger-build-ci.sh"] = """#!/bin/sh
+curl -fsS -X POST -H "Authorization: Token $CI_API_TOKEN" https://ci.corp.lan/api/v2/builds/
+curl -fsS -H 'Authorization: Token <your-api-token>' https://ci.corp.lan/api/v2/me/
+"""
     D["scripts/health.sh"] = """#!/bin/sh
 curl -fsS https://api.corp.lan/health
 ssh -u deploy:notcurl host
