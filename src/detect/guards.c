@@ -318,7 +318,9 @@ static int config_placeholder(const char *s, size_t n)
     /* nor is a closing tag after it (Password : X</dev:code> in help XML) */
     {
         const char *t = n > 3 ? memmem(s + 1, n - 1, "</", 2) : NULL;
-        if (t && (isalpha((unsigned char)t[2]) || t[2] == '_')) n = (size_t)(t - s);
+        /* (a value ending in "</" has no tag name: s[n] is not the value's) */
+        if (t && t + 2 < s + n && (isalpha((unsigned char)t[2]) || t[2] == '_'))
+            n = (size_t)(t - s);
     }
     /* %-escapes are judged decoded (user%40host, %4d%65), base64 text too. */
     char dec[256];

@@ -7,6 +7,8 @@
 #include "util/util.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static const char *RULES = "rules:\n"
                            "  - id: t.tok\n"
@@ -237,6 +239,32 @@ static void test_uuid_opt_out(void)
     CHECK(fr_is_decoy((const unsigned char *)z, 10, strlen(z), FR_GUARD_UUID_OK) == 1);
     const char *q = "api_key = 12121212-1212-1212-1212-121212121212";
     CHECK(fr_is_decoy((const unsigned char *)q, 10, strlen(q), FR_GUARD_UUID_OK) == 1);
+}
+
+/* A value ending in "</" at the very end of the text: the closing-tag check
+ * (config_placeholder) reads no byte after d[se), and what follows the value
+ * does not change its verdict. The text ends a page whose next page is not
+ * readable: a read past it faults in every build. */
+static void test_value_at_text_end(void)
+{
+    const char *line = "DB_PASSWORD=Xq7mZ2kw</";
+    size_t len = strlen(line), ss = strlen("DB_PASSWORD="), pg = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *m =
+        mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    if (m == MAP_FAILED) return;
+    CHECK(mprotect(m + pg, pg, PROT_NONE) == 0);
+    unsigned char *d = m + pg - len;
+    memcpy(d, line, len);
+    const unsigned G = FR_GUARD_WORDS | FR_GUARD_CONFIG | FR_GUARD_GENERIC;
+    int v = fr_is_decoy(d, ss, len, G);
+    char more[64];
+    snprintf(more, sizeof more, "%sb>\n", line); /* a tag's name after the value */
+    CHECK(fr_is_decoy((const unsigned char *)more, ss, len, G) == v);
+    CHECK(v == 0); /* reported, as the same value before a newline */
+    snprintf(more, sizeof more, "%s\n", line);
+    CHECK(fr_is_decoy((const unsigned char *)more, ss, len, G) == 0);
+    munmap(m, 2 * pg);
 }
 
 /* The third precision review's WRONG kinds (guards.c, 2fc57c2) and the test
@@ -862,6 +890,7 @@ int main(void)
     test_weak_passwords();
     test_uuid_opt_out();
     test_third_review();
+    test_value_at_text_end();
     test_equivalence();
     test_adversarial();
     test_invalid_pattern();
