@@ -171,17 +171,17 @@ static const char *const CONFIG_LOOKUPS[] = {/* env lookups and template markers
 
 static const char *const CONFIG_WORDS[] =
     {/* the whole value, maybe with digits after: a template's stand-in */
-     "changeme",  "changeit",     "xxx",    "null",     "nil",       "none",
-     "true",      "false",        "yes",    "no",       "on",        "off",
-     "undefined", "empty",        "blank",  "todo",     "tbd",       "fixme",
-     "redacted",  "removed",      "hidden", "masked",   "sensitive", "placeholder",
-     "example",   "sample",       "dummy",  "fake",     "foo",       "foobar",
-     "bar",       "baz",          "user",   "username", "login",     "yourpassword",
-     "yourpass",  "string",       "str",    "text",     "bool",      "boolean",
-     "int",       "integer",      "number", "required", "optional",  "value",
-     "default",   "securestring", "notset", "unset",    "missing",   "nopassword",
-     "anonymous", "mypassword",   "mypass", "demo",     "token",     "pat",
-     "enabled",   "disabled",     NULL};
+     "changeme",  "changeit",     "xxx",         "null",     "nil",       "none",
+     "true",      "false",        "yes",         "no",       "on",        "off",
+     "undefined", "empty",        "blank",       "todo",     "tbd",       "fixme",
+     "redacted",  "removed",      "hidden",      "masked",   "sensitive", "placeholder",
+     "example",   "sample",       "dummy",       "fake",     "foo",       "foobar",
+     "bar",       "baz",          "user",        "username", "login",     "yourpassword",
+     "yourpass",  "string",       "str",         "text",     "bool",      "boolean",
+     "int",       "integer",      "number",      "required", "optional",  "value",
+     "default",   "securestring", "notset",      "unset",    "missing",   "nopassword",
+     "anonymous", "mypassword",   "mypass",      "demo",     "token",     "pat",
+     "enabled",   "disabled",     "xoauthbasic", NULL};
 /* The whole value, maybe with digits after, that is a weak real password:
  * the defaults and dictionary words attackers try first (admin123, root,
  * postgres, letmein). Dropped where a template is likely (source code, tests,
