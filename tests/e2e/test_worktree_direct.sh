@@ -131,6 +131,20 @@ scan "core.ignorecase" libgit2
 git -C r config core.ignorecase false
 scan "plain again" direct
 
+# an extension whose signature does not start with a capital (git and libgit2
+# refuse the index: one they must understand) under a valid checksum:
+# libgit2's error, both ways
+cp r/.git/index plain.idx
+python3 - r/.git/index <<'EOF'
+import hashlib, sys
+d = open(sys.argv[1], 'rb').read()[:-20] + b'1XYZ' + bytes(4)
+open(sys.argv[1], 'wb').write(d + hashlib.sha1(d).digest())
+EOF
+scan "unknown required extension" libgit2
+assert_eq "$RC" 2 "unknown required extension: exit 2"
+assert_contains "$ERR" "cannot read the index" "unknown required extension: said"
+cp plain.idx r/.git/index
+
 # a damaged index (its checksum no longer matches): libgit2's error, both ways
 python3 - r/.git/index <<'EOF'
 import sys

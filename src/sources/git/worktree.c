@@ -749,11 +749,12 @@ static int read_index(const char *gitdir, wt_index *x)
         ok = plain_path(x->v[i].path, strlen(x->v[i].path)) &&
              (i == 0 || strcmp(x->v[i - 1].path, x->v[i].path) < 0);
     /* extensions: "TREE" (the cache tree) is read; another required one
-     * (a lower-case name) is not understood */
+     * (a name not starting with a capital, as git and libgit2 tell) is not
+     * understood */
     while (ok && (size_t)(end - p) >= 8) {
         uint32_t sz = be32(p + 4);
         const unsigned char *d = p + 8;
-        if (sz > (size_t)(end - d) || (p[0] >= 'a' && p[0] <= 'z')) {
+        if (sz > (size_t)(end - d) || p[0] < 'A' || p[0] > 'Z') {
             ok = 0;
             break;
         }
