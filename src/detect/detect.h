@@ -158,8 +158,9 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards);
  * password (fr_weak_bare). */
 int fr_is_credential_path(const char *path);
 #define FR_CREDENTIAL_CODE 2
-/* A weak password d[ss..se) of letters alone and not quoted (password =
- * swordfish): reported in credential files that are not source code alone. */
+/* A weak password d[ss..se) of letters alone, or a camelCase identifier, and
+ * not quoted (password = swordfish, secret = purpleMonkeyDishwasher7): reported
+ * in credential files that are not source code alone. */
 int fr_weak_bare(const unsigned char *d, size_t ss, size_t se);
 /* FR_GUARD_GENERIC, for a match starting at d[start] whose secret is d[ss..se):
  * 1 when the name the value is assigned to (the last name in d[start..ss)

@@ -853,7 +853,7 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
 {
     const fr_rule *r = &s->e->rs->rules[rule];
     const unsigned char *d = s->data;
-    int decoy = 0;
+    int decoy = 0, gdecoy = 0;
     /* An indicator's text is a command or a URL, not a token: the guards that
      * judge a secret's bytes do not apply; documentation in a code block does. */
     if (r->kind == FR_KIND_INDICATOR) {
@@ -874,7 +874,8 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
                fr_is_placeholder((const char *)d + ss, se - ss) ||
                ((decoy = fr_is_decoy(d, ss, se, r->guards)) &&
                 (decoy != FR_DECOY_WEAK || !s->keep_weak)) ||
-               ((r->guards & FR_GUARD_GENERIC) && fr_generic_decoy(d, start, ss, se))) {
+               ((r->guards & FR_GUARD_GENERIC) && (gdecoy = fr_generic_decoy(d, start, ss, se)) &&
+                (gdecoy != FR_DECOY_WEAK || !s->keep_weak))) {
         s->stats.guarded++;
         return;
     }
@@ -899,8 +900,11 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
         s->capm = s->capm ? s->capm * 2 : 16;
         s->m = fr_xrealloc(s->m, s->capm * sizeof *s->m);
     }
-    s->m[s->nm++] = (fr_match){
-        rule, start, end, ss, se, 0, 0, v < 0 ? FR_VALID_NONE : v, 0, decoy == FR_DECOY_WEAK};
+    s->m[s->nm++] = (fr_match){rule, start,
+                               end,  ss,
+                               se,   0,
+                               0,    v < 0 ? FR_VALID_NONE : v,
+                               0,    decoy == FR_DECOY_WEAK || gdecoy == FR_DECOY_WEAK};
 }
 
 /* Confirms every match of rule `rule` that ends at or before `e` and starts at

@@ -1054,6 +1054,7 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
 {
     const char *s = (const char *)d + ss;
     size_t n = se - ss, ns, ne;
+    int camel = 0; /* an unquoted camelCase value: see below */
     /* The name: one of a secret's, with no word that says otherwise, and not a
      * namespaced type (AWS::IAM::AccessKey). */
     if (!secret_name(d, start, ss, &ns, &ne)) return 1;
@@ -1075,7 +1076,11 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
         /* a.?b.?c, a?.b (Bicep, C#, TypeScript's null-safe access) and a
          * camelCase identifier (a Bicep type, a variable): code, unquoted */
         if ((memmem(s, n, ".?", 2) || memmem(s, n, "?.", 2)) && word_chars(s, n, "._?")) return 1;
-        if (camel_identifier(s, n, 3, 3)) return 1;
+        /* ... or a passphrase typed in camelCase (purpleMonkeyDishwasher7) in
+         * a .env or .properties file, where values are unquoted: weak,
+         * reported in credential and configuration files only, and not as a
+         * bare word in configuration written as code (fr_weak_bare) */
+        camel = camel_identifier(s, n, 3, 3);
         /* credentialsType?, aadOrApiKeyType?: a nullable type (Bicep, C#,
          * TypeScript) */
         if (n > 4 && s[n - 1] == '?' && camel_identifier(s, n - 1, 2, 2)) return 1;
@@ -1126,7 +1131,8 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
     /* The value: not an identifier, phrase or path, not a file name, not
      * spelled from its own name. */
     /* a weak password of letters (fr_is_decoy said so): its name judged above */
-    if (generic_letters_weak(d, ss, se)) return value_from_name(d + ns, ne - ns, s, n);
+    if (generic_letters_weak(d, ss, se))
+        return value_from_name(d + ns, ne - ns, s, n) ? 1 : camel ? FR_DECOY_WEAK : 0;
     if (phrase_value(s, n) || value_from_name(d + ns, ne - ns, s, n)) return 1;
     /* ThisIsASECRET123, thisISverySECRET: letters that say secret, password or
      * token, at most four digits after them: made up, never drawn */
@@ -1173,7 +1179,7 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
     char dec[192];
     size_t k = base64_text(s, n, dec, sizeof dec);
     if (k && (phrase_value(dec, k) || config_value(dec, k))) return 1;
-    return 0;
+    return camel ? FR_DECOY_WEAK : 0;
 }
 
 /* Letters drawn at random in both cases, not words: split at each capital
@@ -1720,6 +1726,7 @@ int fr_is_credential_path(const char *path)
 int fr_weak_bare(const unsigned char *d, size_t ss, size_t se)
 {
     if (se <= ss || (ss && d[ss - 1] && strchr("\"'`", d[ss - 1]))) return 0;
+    if (camel_identifier((const char *)d + ss, se - ss, 3, 3)) return 1; /* a variable */
     for (size_t i = ss; i < se; i++)
         if (!isalpha(d[i])) return 0;
     return 1;

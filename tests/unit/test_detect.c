@@ -313,7 +313,19 @@ static void test_third_review(void)
     CHECK(at("https://build:token@pkgs.lan/simple", "token", 0) == FR_DECOY_WEAK);
     CHECK(at("https://build:Kq8vLm2Rx9@pkgs.lan/simple", "Kq8vLm2Rx9", 0) == 0);
     /* generic: Bicep, names, labels, grammar, forms */
-    CHECK(generic("credentials: workspaceConnectionOAuth2Type", "credentials", "workspace") == 1);
+    /* an unquoted camelCase value: a Bicep type or a variable in code, a passphrase
+     * in a .env file: weak (reported at credential and configuration paths only,
+     * never as a bare word in configuration written as code) */
+    CHECK(generic("credentials: workspaceConnectionOAuth2Type", "credentials", "workspace") ==
+          FR_DECOY_WEAK);
+    CHECK(generic("API_SECRET=purpleMonkeyDishwasher7", "SECRET", "purple") == FR_DECOY_WEAK);
+    CHECK(generic("API_SECRET=\"purpleMonkeyDishwasher7\"", "SECRET", "purple") == 0);
+    {
+        const char *l = "SECRET_KEY = purpleMonkeyDishwasher7";
+        CHECK(fr_weak_bare((const unsigned char *)l, 13, strlen(l)) == 1);
+        const char *q = "SECRET_KEY = 'purpleMonkeyDishwasher7'";
+        CHECK(fr_weak_bare((const unsigned char *)q, 14, strlen(q) - 1) == 0);
+    }
     CHECK(generic("adminSecret: hubParameters.?p2sVpn.?adminSecret", "Secret", "hubP") == 1);
     CHECK(generic("credentials: credentialsType?", "credentials", "credentialsType") == 1);
     CHECK(generic("network_credential=\"juniper1\"", "credential", "juniper1") == 1);
