@@ -38,7 +38,10 @@ CLONE=$(realpath "$2")
 PAIRS=${3:-3}
 W=$(mktemp -d /tmp/bench-incr.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-cp -al "$CLONE" "$W/repo"
+# A checkout is copied (a hard link changes the ctime of the clone's own
+# files, and every first scan of the clone after it would re-hash its work
+# tree); a repository without one shares its files.
+if [ -d "$CLONE/.git" ]; then cp -a "$CLONE" "$W/repo"; else cp -al "$CLONE" "$W/repo"; fi
 [ -f "$CLONE/.git/index" ] && cp --remove-destination "$CLONE/.git/index" "$W/repo/.git/index"
 cd "$W"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
