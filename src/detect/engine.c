@@ -174,13 +174,13 @@ static pcre2_code *code_ready(fr_engine *e, size_t i)
     return e->codes[i];
 }
 
-/* Compiles the rules in one Hyperscan database. A rule Hyperscan cannot run
- * exactly (lookarounds, back-references) is compiled in prefilter mode: it may
- * report more candidates, never fewer, and PCRE2 decides. */
 /* The stride pad's id (no rule's) and the smallest database it goes in. */
 #define FR_STRIDE_PAD_ID  0xfffffff0u
 #define FR_STRIDE_PAD_MIN 32
 
+/* Compiles the rules in one Hyperscan database. A rule Hyperscan cannot run
+ * exactly (lookarounds, back-references) is compiled in prefilter mode: it may
+ * report more candidates, never fewer, and PCRE2 decides. */
 static int compile_hs(const fr_ruleset *rs, const size_t *idx, size_t n, hs_database_t **db,
                       fr_buf *err)
 {
