@@ -926,57 +926,20 @@ int fr_store_each_walked(fr_store *s, const char *repo, const char *rules_hash, 
     return rc;
 }
 
-int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
-                        const char *const *kinds, const char *const *names, const char *const *oids,
-                        size_t n)
+/* fr_store_set_walked and fr_store_edit_walked: one transaction that runs
+ * `clear` (?1 repo, ?2 rules_hash) and then deletes row i where del && del[i]
+ * and inserts it otherwise. */
+static int save_walked(fr_store *s, const char *clear, const char *repo, const char *rules_hash,
+                       const char *const *kinds, const char *const *names, const char *const *oids,
+                       const unsigned char *del, size_t n)
 {
     int rc = fr_store_flush(s);
     if (rc) return rc;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sql_error(s, "saving walked tips");
-    sqlite3_stmt *del = NULL, *ins = NULL;
+    sqlite3_stmt *cl = NULL, *dst = NULL, *ins = NULL;
     rc = FR_OK;
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM git_walked WHERE repo = ?1", -1, &del, NULL) ||
-        sqlite3_prepare_v2(s->db,
-                           "INSERT OR IGNORE INTO git_walked (repo, kind, name, oid, rules_hash)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, &ins, NULL)) {
-        rc = FR_ERR;
-    } else {
-        bind_text(del, 1, repo);
-        if (sqlite3_step(del) != SQLITE_DONE) rc = FR_ERR;
-        for (size_t i = 0; i < n && rc == FR_OK; i++) {
-            sqlite3_reset(ins);
-            bind_text(ins, 1, repo);
-            bind_text(ins, 2, kinds[i]);
-            bind_text(ins, 3, names[i]);
-            bind_text(ins, 4, oids[i]);
-            bind_text(ins, 5, rules_hash);
-            if (sqlite3_step(ins) != SQLITE_DONE) rc = FR_ERR;
-        }
-    }
-    if (rc) sql_error(s, "saving walked tips");
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
-    if (sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
-        rc = sql_error(s, "saving walked tips");
-    return rc;
-}
-
-int fr_store_edit_walked(fr_store *s, const char *repo, const char *rules_hash,
-                         const char *const *kinds, const char *const *names,
-                         const char *const *oids, const unsigned char *del, size_t n)
-{
-    int rc = fr_store_flush(s);
-    if (rc) return rc;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return sql_error(s, "saving walked tips");
-    sqlite3_stmt *other = NULL, *dst = NULL, *ins = NULL;
-    rc = FR_OK;
-    if (sqlite3_prepare_v2(s->db,
-                           "DELETE FROM git_walked WHERE repo = ?1 AND (rules_hash IS NOT ?2"
-                           " OR kind NOT IN ('tip', 'pack', 'hide'))",
-                           -1, &other, NULL) ||
+    if (sqlite3_prepare_v2(s->db, clear, -1, &cl, NULL) ||
         sqlite3_prepare_v2(s->db,
                            "DELETE FROM git_walked WHERE repo = ?1 AND kind = ?2 AND name = ?3"
                            " AND oid = ?4",
@@ -987,27 +950,46 @@ int fr_store_edit_walked(fr_store *s, const char *repo, const char *rules_hash,
                            -1, &ins, NULL)) {
         rc = FR_ERR;
     } else {
-        bind_text(other, 1, repo);
-        bind_text(other, 2, rules_hash);
-        if (sqlite3_step(other) != SQLITE_DONE) rc = FR_ERR;
+        bind_text(cl, 1, repo);
+        if (sqlite3_bind_parameter_count(cl) >= 2) bind_text(cl, 2, rules_hash);
+        if (sqlite3_step(cl) != SQLITE_DONE) rc = FR_ERR;
         for (size_t i = 0; i < n && rc == FR_OK; i++) {
-            sqlite3_stmt *st = del[i] ? dst : ins;
+            int d = del && del[i];
+            sqlite3_stmt *st = d ? dst : ins;
             sqlite3_reset(st);
             bind_text(st, 1, repo);
             bind_text(st, 2, kinds[i]);
             bind_text(st, 3, names[i]);
             bind_text(st, 4, oids[i]);
-            if (!del[i]) bind_text(st, 5, rules_hash);
+            if (!d) bind_text(st, 5, rules_hash);
             if (sqlite3_step(st) != SQLITE_DONE) rc = FR_ERR;
         }
     }
     if (rc) sql_error(s, "saving walked tips");
-    sqlite3_finalize(other);
+    sqlite3_finalize(cl);
     sqlite3_finalize(dst);
     sqlite3_finalize(ins);
     if (sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && !rc)
         rc = sql_error(s, "saving walked tips");
     return rc;
+}
+
+int fr_store_set_walked(fr_store *s, const char *repo, const char *rules_hash,
+                        const char *const *kinds, const char *const *names, const char *const *oids,
+                        size_t n)
+{
+    return save_walked(s, "DELETE FROM git_walked WHERE repo = ?1", repo, rules_hash, kinds, names,
+                       oids, NULL, n);
+}
+
+int fr_store_edit_walked(fr_store *s, const char *repo, const char *rules_hash,
+                         const char *const *kinds, const char *const *names,
+                         const char *const *oids, const unsigned char *del, size_t n)
+{
+    return save_walked(s,
+                       "DELETE FROM git_walked WHERE repo = ?1 AND (rules_hash IS NOT ?2"
+                       " OR kind NOT IN ('tip', 'pack', 'hide'))",
+                       repo, rules_hash, kinds, names, oids, del, n);
 }
 
 int fr_store_touch_repo(fr_store *s, const char *repo, int64_t run_id)
