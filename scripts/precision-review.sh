@@ -31,6 +31,10 @@ FULL="git+git ansible+ansible docker+awesome-compose kubernetes+examples openai+
 PARTIAL="getsentry+sentry-python hashicorp+terraform mozilla+pdf.js helm+charts rails+rails"
 # third review: Azure DevOps tasks and Bicep modules, Helm values, PHP, PowerShell, Java, awx
 PARTIAL="$PARTIAL microsoft+azure-pipelines-tasks Azure+bicep-registry-modules microsoft+azure-devops-node-api bitnami+charts laravel+laravel PowerShell+PowerShell jenkinsci+jenkins ansible+awx"
+# fourth review: .NET (appsettings), Go/gRPC microservices with Kubernetes and
+# Terraform, Terraform AWS modules, a Node app with .env samples, a Django
+# project template, an Android app (Gradle), Jupyter notebooks
+PARTIAL="$PARTIAL dotnet+eShop GoogleCloudPlatform+microservices-demo terraform-aws-modules+terraform-aws-eks sahat+hackathon-starter cookiecutter+cookiecutter-django android+nowinandroid jakevdp+PythonDataScienceHandbook"
 # no history scan for these (helm/charts: not reviewed; bitnami/charts: 126,570
 # commits of generated chart bumps, HEAD reviewed)
 NOHIST="charts bitnami-charts"
@@ -80,9 +84,17 @@ print('%s: %d blobs in HEAD, %d missing' % (out, len(ents), miss), file=sys.stde
 EOF
 }
 
+# with TARGETs given, only their clones are made
+wanted() {
+	[ -z "$ONLY" ] && return 0
+	case " $ONLY " in *" $1-history "* | *" $1-head "*) return 0 ;; esac
+	return 1
+}
+
 for m in $FULL; do
 	n=${m#*+}
 	[ -d "$MIRRORS/$m/repo" ] || continue
+	wanted "$n" || continue
 	[ -d "$CORP/$n" ] || git clone -q --no-local "$MIRRORS/$m/repo" "$CORP/$n" || continue
 	[ -d "$CORP/$n-head" ] || { mkdir -p "$CORP/$n-head" &&
 		git -C "$CORP/$n" archive HEAD | tar -x -C "$CORP/$n-head"; }
@@ -90,6 +102,7 @@ done
 for m in $PARTIAL; do
 	n=$(tname "$m")
 	[ -d "$MIRRORS/$m/repo" ] || continue
+	wanted "$n" || continue
 	[ -d "$CORP/$n.git" ] || cp -a "$MIRRORS/$m/repo" "$CORP/$n.git"
 	# a snapshot's git dir may have no config: without core.bare, libgit2
 	# takes the parent directory (all of CORPORA) for its work tree
