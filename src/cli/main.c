@@ -4,6 +4,9 @@
 #include "cli/cli.h"
 
 #include <stdarg.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -61,6 +64,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return FR_EXIT_ERROR;
     }
+#ifdef __GLIBC__
+    /* glibc hands the top of a heap back to the kernel once 128 KB of it is
+     * free (and the worker threads' heaps too), so a scan that frees and
+     * allocates one blob's buffers after another faults the same pages in,
+     * zeroed, again and again: git/git's full scan, 2.9 - 3.2 s of system
+     * time before, 2.5 - 2.7 s with a 1 GB threshold (peak RSS +5 MB: memory
+     * kept, not more of it used). GLIBC_TUNABLES, when set, has the say. */
+    if (!getenv("GLIBC_TUNABLES")) (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
     const char *cmd = argv[1];
     if (!strcmp(cmd, "scan")) return fr_cmd_scan(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return fr_cmd_report(argc - 1, argv + 1);
