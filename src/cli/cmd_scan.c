@@ -672,6 +672,11 @@ int fr_cmd_scan(int argc, char **argv)
         return FR_EXIT_ERROR;
     }
 
+    /* A work tree's system calls need nothing of the rules, the engine or the
+     * store: made on a thread while they load (worktree.c's prefetch). */
+    if (!range && (!shard.count || shard.index == 0))
+        for (int i = optind; i < argc; i++)
+            fr_git_worktree_prefetch(argv[i]);
     fr_ruleset *rs = NULL;
     fr_engine *engine = NULL;
     fr_store *store = NULL;
@@ -1094,6 +1099,7 @@ int fr_cmd_scan(int argc, char **argv)
                         ? FR_EXIT_FINDINGS
                         : FR_EXIT_CLEAN;
 done:
+    fr_git_worktree_prefetch_end();
     fr_store_close(store);
     fr_config_free(cfg);
     fr_scanner_free(path_sc);

@@ -202,6 +202,15 @@ typedef struct {
 int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipeline *p,
                          fr_worktree_stats *stats);
 
+/* Reads ahead, on a thread of its own, what fr_git_worktree_scan of the work
+ * tree at path will ask the file system (its index, each tracked file's
+ * lstat, the directories holding tracked files), while the caller does other
+ * work; that scan then takes it where it still holds (worktree.c). Nothing when
+ * path is not the top of a work tree with a .git directory. _end joins and frees
+ * what no scan took. Both on one thread (the scan's). */
+void fr_git_worktree_prefetch(const char *path);
+void fr_git_worktree_prefetch_end(void);
+
 /* ---- pushes (the pre-receive hook) ---- */
 
 /* One line of git's pre-receive input. */

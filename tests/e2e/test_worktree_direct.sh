@@ -54,6 +54,12 @@ scan() {
   local derr=$ERR drc=$RC
   FERRET_GIT_TRACE=1 FERRET_INDEX_READER=0 run_ferret scan --db l.db "$@" r
   assert_contains "$derr" "index=$way" "$label: the index read $way"
+  # the direct way on what the prefetch thread read as the scan started
+  # (the index, each entry's lstat, the directories' listings)
+  if [ "$way" = direct ]; then
+    assert_contains "$derr" "prefetch=index" "$label: the prefetch's index and stat data taken"
+  fi
+  assert_contains "$ERR" "prefetch=none" "$label: FERRET_INDEX_READER=0 prefetches nothing"
   assert_contains "$ERR" "index=libgit2" "$label: FERRET_INDEX_READER=0 reads it through libgit2"
   assert_eq "$drc" "$RC" "$label: the same exit code"
   assert_eq "$(wtline "$derr")" "$(wtline "$ERR")" "$label: the same work-tree summary"
