@@ -839,6 +839,97 @@ Password=Wachtwoord
   confirm_password: Password
 """
 
+    # ---- batch 5 (recall, issues 12/13): more layouts as they occur in the wild ----
+    # Drawn from their own generator (seeded from rng's state without advancing it), so
+    # the layouts above keep their values.
+    r5 = random.Random(rng.getstate()[1][0])
+    pw5, strong5, _, tok5, _ = mk_secrets(r5)
+
+    def fernet():  # 32 bytes, URL-safe base64
+        return base64.urlsafe_b64encode(bytes(r5.randrange(256) for _ in range(32))).decode()
+
+    def lull():  # letters alone that repeat (entropy under 3 bits a letter): weak
+        while True:
+            v = "".join(r5.choice("bcdfgklmnprst") + r5.choice("aeiou") for _ in range(5))[:r5.randrange(8, 10)]
+            v = v[:3] + v[1] + v[3:]  # a letter again
+            ent = -sum(v.count(c) / len(v) * math.log2(v.count(c) / len(v)) for c in set(v))
+            if ent < 3.0:
+                WEAK.add(v)
+                return v
+
+    P["home/ops/.config/sftp/sftp-config.json"] = f"""{{
+    "type": "sftp",
+    "host": "files.corp.lan",
+    "user": "deploy",
+    "passphrase": "[[{lull()}]]",
+    "remote_path": "/srv/www/"
+}}
+"""
+    P["srv/voip/murmur.ini"] = f"""[server]
+port=64738
+serverpassword=[[{lull()}]]
+"""
+    P["airflow/docker-compose.yaml"] = f"""x-airflow-common:
+  environment:
+    AIRFLOW__CORE__EXECUTOR: CeleryExecutor
+    AIRFLOW__CORE__FERNET_KEY: '[[{fernet()}]]'
+"""
+    P["airflow/README.md"] = f"""Start the scheduler:
+
+```console
+docker run -d --name airflow -e AIRFLOW__CORE__FERNET_KEY=[[{fernet()}]] -e AIRFLOW__CORE__LOAD_EXAMPLES=False apache/airflow scheduler
+```
+"""
+    P["airflow/k8s/scheduler.yaml"] = f"""        env:
+          - name: AIRFLOW__CORE__FERNET_KEY
+            value: "[[{fernet()}]]"
+"""
+    P["svc/orders/store/db.go"] = f"""package store
+
+const dsn = "orders:[[{strong5()}]]@tcp(db.corp.lan:3306)/orders?parseTime=true"
+"""
+    P["home/ops/.bash_history"] = f"""cd /srv/orders
+mysql -h db.corp.lan -u root -p'[[{strong5()}]]' orders
+exit
+"""
+    P["svc/api/appsettings.Staging.json"] = f"""{{
+  "Logging": {{ "LogLevel": {{ "Default": "Information" }} }},
+  "IdentityPayload": "{{\\"client_id\\": \\"orders-api\\", \\"client_secret\\": \\"[[{tok5(34)}]]\\"}}"
+}}
+"""
+    D["airflow/config/airflow.cfg.j2"] = """[core]
+fernet_key = {{ airflow_fernet_key }}
+"""
+    D["airflow/.env.sample"] = """AIRFLOW__CORE__FERNET_KEY=${FERNET_KEY}
+"""
+    D["svc/orders/store/dsn.go"] = """package store
+
+func dsn(c Config) string {
+	return fmt.Sprintf("%s:%s@tcp(%s:%d)/%s", c.User, c.Password, c.Host, c.Port, c.DB)
+}
+
+const testDSN = "root:@tcp(127.0.0.1:3306)/test"
+"""
+    D["docs/api/connect.json"] = """{
+  "host": "db.corp.lan",
+  "password": "&lt;YOUR_DB_PASSWORD&gt;"
+}
+"""
+    D["web/redirects.json"] = """{
+"/account/reset-your-password":"/en/docs@v2/account/reset"
+}
+"""
+    seqtok = tok5(10) + "ABCDEFGHIJKL" + tok5(6)
+    D["srv/notify/config.yml"] = f"""notify:
+  api_secret: {seqtok}
+"""
+    D["docs/dbclient.md"] = f"""Connections live in connections.json:
+
+    "userPassword": "{lull()}"
+"""
+    D["srv/app/local_settings.py"] = f"""DATABASES_PASSWORD = {lull()}
+"""
+
     # ---- decoys (no secret) -------------------------------------------------------
     D["k8s/secret-template.yaml"] = """apiVersion: v1
 kind: Secret

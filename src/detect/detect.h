@@ -167,6 +167,10 @@ int fr_weak_bare(const unsigned char *d, size_t ss, size_t se);
  * ending in password / secret / token / key / ...) is not a secret's, or the
  * value is an identifier, phrase, path, HTML-escaped template or typed runs. */
 int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se);
+/* Whether d[ss..se) is a word of letters alone under a password's name (the
+ * generic rule's weak-password case of fr_is_decoy), whatever its entropy:
+ * swordfish and mongopass repeat letters and fall under a 3-bit floor. */
+int fr_generic_weak_word(const unsigned char *d, size_t ss, size_t se);
 /*
  * What is scanned for content, so that no NUL or control byte hides the text
  * around it: its views (one function decides them; fr_scan_views scans them).

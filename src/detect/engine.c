@@ -854,6 +854,10 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
     const fr_rule *r = &s->e->rs->rules[rule];
     const unsigned char *d = s->data;
     int decoy = 0, gdecoy = 0;
+    /* A word of letters under a password's name (swordfish, mongopass) is
+     * under the entropy floor; kept for the credential-path check when the
+     * guards below say weak (fr_generic_weak_word), dropped otherwise. */
+    int lowent = 0;
     /* An indicator's text is a command or a URL, not a token: the guards that
      * judge a secret's bytes do not apply; documentation in a code block does. */
     if (r->kind == FR_KIND_INDICATOR) {
@@ -870,12 +874,15 @@ static void accept(fr_scanner *s, uint32_t rule, size_t start, size_t end, size_
                (r->nkeywords &&
                 !has_keyword(r, d, start > FR_KEYWORD_CONTEXT ? start - FR_KEYWORD_CONTEXT : 0,
                              end)) ||
-               (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy) ||
+               (r->min_entropy > 0 && fr_shannon_entropy(d + ss, se - ss) < r->min_entropy &&
+                !(lowent = s->keep_weak && (r->guards & FR_GUARD_GENERIC) &&
+                           fr_generic_weak_word(d, ss, se))) ||
                fr_is_placeholder((const char *)d + ss, se - ss) ||
                ((decoy = fr_is_decoy(d, ss, se, r->guards)) &&
                 (decoy != FR_DECOY_WEAK || !s->keep_weak)) ||
                ((r->guards & FR_GUARD_GENERIC) && (gdecoy = fr_generic_decoy(d, start, ss, se)) &&
-                (gdecoy != FR_DECOY_WEAK || !s->keep_weak))) {
+                (gdecoy != FR_DECOY_WEAK || !s->keep_weak)) ||
+               (lowent && decoy != FR_DECOY_WEAK && gdecoy != FR_DECOY_WEAK)) {
         s->stats.guarded++;
         return;
     }
