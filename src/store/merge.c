@@ -525,6 +525,10 @@ static int idmap_load(sqlite3 *db, const char *sql, idmap *m)
 typedef struct {
     idmap content, finding, run, new_run; /* new_run: runs new to ORG only */
     int all_new;                          /* every run of the input is new to ORG */
+    /* ORG's content ids this input's content task inserted or rewrote
+     * (sorted; its RETURNING rows), once its content is merged */
+    int64_t *touched;
+    size_t ntouched;
 } input_maps;
 
 /* What the thread reads for each input, in this order of kinds: the content
@@ -550,9 +554,21 @@ typedef struct feed_chunk {
 #define FEED_CHUNK_BYTES (256 * 1024)
 #define FEED_QUEUE_BYTES (64 * 1024 * 1024)
 
+struct feed;
+/* What fr_touched on input i's connection sees: the inputs before it. */
 typedef struct {
+    struct feed *f;
+    size_t input;
+} touch_ctx;
+
+typedef struct feed {
     const char *const *paths;
     size_t n;
+    /* ORG's file when the thread answers from it (the content rows ORG
+     * already holds, unchanged, and their ids: see FEED_SELECT_ORG), else
+     * NULL */
+    const char *org;
+    touch_ctx *touch;  /* n */
     input_maps *maps;  /* n; the thread reads maps[i] once ready[i] says so */
     feed_sched *sched; /* the tasks, in the order the main thread takes them */
     size_t nsched;
@@ -589,25 +605,74 @@ static void sql_map(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_null(ctx);
 }
 
+/* fr_touched(id): 1 when an earlier input's content task inserted or
+ * rewrote ORG's content row id (its maps are there: the thread reads input
+ * i's content only once the main connection is past input i-1's). */
+static void sql_touched(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const touch_ctx *t = sqlite3_user_data(ctx);
+    int64_t id = sqlite3_value_int64(argv[0]);
+    int hit = 0;
+    for (size_t j = 0; j < t->input && !hit; j++) {
+        const input_maps *m = &t->f->maps[j];
+        size_t lo = 0, hi = m->ntouched;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (m->touched[mid] < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        hit = lo < m->ntouched && m->touched[lo] == id;
+    }
+    sqlite3_result_int(ctx, hit);
+}
+
 /* What the thread reads, per kind of task: rows in the order of the
- * organisation's unique index of the table. */
+ * organisation's unique index of the table. Every table is named with its
+ * schema: with ORG attached, an input without one would read ORG's. */
 static const char *const FEED_SELECT[TASK_KINDS] = {
     "SELECT * FROM (SELECT key, size, status, reason, rules_hash, fr_mn(run_id) AS r"
-    " FROM content) WHERE r IS NOT NULL ORDER BY key",
+    " FROM main.content) WHERE r IS NOT NULL ORDER BY key",
     /* the content of new runs and the content locations of new runs name */
-    "SELECT id, key FROM content WHERE fr_mn(run_id) IS NOT NULL OR id IN (SELECT content_id"
-    " FROM locations WHERE fr_mn(last_run) IS NOT NULL) ORDER BY key",
+    "SELECT id, key, NULL FROM main.content WHERE fr_mn(run_id) IS NOT NULL OR id IN (SELECT"
+    " content_id FROM main.locations WHERE fr_mn(last_run) IS NOT NULL) ORDER BY key",
     "SELECT * FROM (SELECT fr_mc(content_id) AS c, fr_mf(finding_id) AS f, offset, line, col,"
-    " transform FROM matches) WHERE c IS NOT NULL AND f IS NOT NULL ORDER BY c, f, offset",
+    " transform FROM main.matches) WHERE c IS NOT NULL AND f IS NOT NULL ORDER BY c, f, offset",
     "SELECT * FROM (SELECT fr_mc(content_id) AS c, source_kind, repo, path, commit_id,"
     " author_name, author_email, author_date, committer_date, ref, mtime, ci_run, ci_job,"
-    " ci_step, fr_mr(first_run) AS r1, fr_mn(last_run) AS r2 FROM locations)"
+    " ci_step, fr_mr(first_run) AS r1, fr_mn(last_run) AS r2 FROM main.locations)"
     " WHERE c IS NOT NULL AND r1 IS NOT NULL AND r2 IS NOT NULL"
     " ORDER BY c, source_kind, repo, path",
 };
 /* TASK_KEYS when every run is new: all of it, no filter to evaluate */
-static const char FEED_SELECT_ALL_KEYS[] = "SELECT id, key FROM content ORDER BY key";
-static const int FEED_COLS[TASK_KINDS] = {6, 2, 6, 16};
+static const char FEED_SELECT_ALL_KEYS[] = "SELECT id, key, NULL FROM main.content ORDER BY key";
+/* With ORG attached (as org, read-only) to the thread's connections, the
+ * content rows and keys ORG held before the merge are answered here, off
+ * the main connection (97% of a shard's blobs, in the benchmark): a content
+ * row ORG holds in the same state is left out (its upsert would change
+ * nothing) unless an earlier input of this merge inserted or rewrote that
+ * row (fr_touched: the state the upsert compares with may differ then); a
+ * key ORG holds comes with its id (ids never change), its text only when
+ * the main connection has to look it up (a row new in this merge). ORG's
+ * file holds only what it held before the merge until the commit: the
+ * merge's cache does not spill meanwhile (merge_batch). */
+static const char *const FEED_SELECT_ORG[TASK_MATCHES] = {
+    "SELECT key, size, status, reason, rules_hash, r FROM (SELECT c.key AS key, c.size AS size,"
+    " c.status AS status, c.reason AS reason, c.rules_hash AS rules_hash,"
+    " fr_mn(c.run_id) AS r, o.id AS oid, o.id IS NOT NULL AND (o.size, o.status, o.reason,"
+    " o.rules_hash) IS (c.size, c.status, c.reason, c.rules_hash) AS same"
+    " FROM main.content c LEFT JOIN org.content o ON o.key = c.key)"
+    " WHERE r IS NOT NULL AND NOT (same AND NOT fr_touched(oid)) ORDER BY key",
+    "SELECT c.id, CASE WHEN o.id IS NULL THEN c.key END, o.id FROM main.content c"
+    " LEFT JOIN org.content o ON o.key = c.key WHERE fr_mn(c.run_id) IS NOT NULL OR c.id IN"
+    " (SELECT content_id FROM main.locations WHERE fr_mn(last_run) IS NOT NULL) ORDER BY c.key",
+};
+static const char FEED_SELECT_ORG_ALL_KEYS[] =
+    "SELECT c.id, CASE WHEN o.id IS NULL THEN c.key END, o.id FROM main.content c"
+    " LEFT JOIN org.content o ON o.key = c.key ORDER BY c.key";
+static const int FEED_COLS[TASK_KINDS] = {6, 3, 6, 16};
 static const char *const FEED_MODULES[TASK_KINDS] = {"fr_feed_c", "fr_feed_k", "fr_feed_m",
                                                      "fr_feed_l"};
 static const char *const TASK_NAMES[TASK_KINDS] = {"content", "content map", "matches",
@@ -625,8 +690,10 @@ static const char *const FEED_INSERT[TASK_KINDS] = {
     " rules_hash = excluded.rules_hash, run_id = excluded.run_id"
     " WHERE excluded.run_id > content.run_id AND (excluded.size, excluded.status,"
     " excluded.reason, excluded.rules_hash) IS NOT (content.size, content.status,"
-    " content.reason, content.rules_hash)",
-    "SELECT k.c0, m.id FROM fr_feed_k k CROSS JOIN main.content m ON m.key = k.c1",
+    " content.reason, content.rules_hash) RETURNING id",
+    /* c2: ORG's id when the thread knew it; NULL: not in main */
+    "SELECT k.c0, coalesce(k.c2, (SELECT m.id FROM main.content m WHERE m.key = k.c1))"
+    " FROM fr_feed_k k",
     "INSERT OR IGNORE INTO main.matches (content_id, finding_id, offset, line, col, transform)"
     " SELECT c0, c1, c2, c3, c4, c5 FROM fr_feed_m",
     "INSERT INTO main.locations (content_id, source_kind, repo, path, commit_id, author_name,"
@@ -682,17 +749,39 @@ static int feed_start(feed *f, sqlite3 **conns, size_t task, feed_task *t)
         if (sqlite3_create_function(conns[i], "fr_mc", 1, fl, &m->content, sql_map, NULL, NULL) ||
             sqlite3_create_function(conns[i], "fr_mf", 1, fl, &m->finding, sql_map, NULL, NULL) ||
             sqlite3_create_function(conns[i], "fr_mr", 1, fl, &m->run, sql_map, NULL, NULL) ||
-            sqlite3_create_function(conns[i], "fr_mn", 1, fl, &m->new_run, sql_map, NULL, NULL)) {
+            sqlite3_create_function(conns[i], "fr_mn", 1, fl, &m->new_run, sql_map, NULL, NULL) ||
+            sqlite3_create_function(conns[i], "fr_touched", 1, SQLITE_UTF8, &f->touch[i],
+                                    sql_touched, NULL, NULL)) {
             feed_fail(f, f->paths[i], conns[i]);
             return -1;
         }
+        if (f->org) {
+            sqlite3_stmt *at;
+            int arc = sqlite3_prepare_v2(conns[i], "ATTACH DATABASE ?1 AS org", -1, &at, NULL);
+            if (arc == SQLITE_OK) {
+                sqlite3_bind_text(at, 1, f->org, -1, SQLITE_STATIC);
+                arc = sqlite3_step(at) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+            }
+            sqlite3_finalize(at);
+            if (arc == SQLITE_OK)
+                sqlite3_exec(conns[i], "PRAGMA org.mmap_size = 4294967296", NULL, NULL, NULL);
+            if (arc != SQLITE_OK) {
+                feed_fail(f, f->org, conns[i]);
+                return -1;
+            }
+        }
         /* the sorter's temporary data stays in memory, as the main
          * connection's did */
-        sqlite3_exec(conns[i], "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536", NULL, NULL,
-                     NULL);
+        sqlite3_exec(conns[i],
+                     "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;"
+                     " PRAGMA mmap_size = 4294967296",
+                     NULL, NULL, NULL);
     }
-    const char *sql =
-        kind == TASK_KEYS && f->maps[i].all_new ? FEED_SELECT_ALL_KEYS : FEED_SELECT[kind];
+    const char *sql = FEED_SELECT[kind];
+    if (kind == TASK_KEYS && f->maps[i].all_new)
+        sql = f->org ? FEED_SELECT_ORG_ALL_KEYS : FEED_SELECT_ALL_KEYS;
+    else if (kind < TASK_MATCHES && f->org)
+        sql = FEED_SELECT_ORG[kind];
     if (sqlite3_prepare_v2(conns[i], sql, -1, &t->st, NULL) != SQLITE_OK) {
         feed_fail(f, f->paths[i], conns[i]);
         return -1;
@@ -868,6 +957,9 @@ static void feed_init(feed *f, const char *const *paths, size_t n)
     f->paths = paths;
     f->n = n;
     f->maps = fr_xcalloc(n ? n : 1, sizeof *f->maps);
+    f->touch = fr_xcalloc(n ? n : 1, sizeof *f->touch);
+    for (size_t i = 0; i < n; i++)
+        f->touch[i] = (touch_ctx){f, i};
     f->ready = fr_xcalloc(n ? n : 1, 1);
     f->sched = fr_xcalloc(4 * n + 1, sizeof *f->sched);
     for (size_t i = 0; i <= n; i++) {
@@ -917,8 +1009,10 @@ static void feed_release(feed *f)
         idmap_release(&f->maps[i].finding);
         idmap_release(&f->maps[i].run);
         idmap_release(&f->maps[i].new_run);
+        free(f->maps[i].touched);
     }
     free(f->maps);
+    free(f->touch);
     free(f->ready);
     free(f->sched);
     pthread_mutex_destroy(&f->mu);
@@ -1186,6 +1280,12 @@ typedef struct {
     int64_t src, dst;
 } id_pair;
 
+static int id_cmp(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    return (*x > *y) - (*x < *y);
+}
+
 static int pair_cmp(const void *a, const void *b)
 {
     const id_pair *x = a, *y = b;
@@ -1203,6 +1303,21 @@ static int feed_insert(fr_store *s, feed_aux *aux, size_t k)
     if (sqlite3_prepare_v2(db, FEED_INSERT[t->kind], -1, &st, NULL) != SQLITE_OK)
         return fr_store_sql_error(s, "merging");
     int rc;
+    if (t->kind == TASK_CONTENT) { /* the ids it inserted or rewrote (RETURNING) */
+        input_maps *im = &aux->f->maps[t->input];
+        size_t cap = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (im->ntouched == cap) {
+                cap = cap ? 2 * cap : 1024;
+                im->touched = fr_xrealloc(im->touched, cap * sizeof *im->touched);
+            }
+            im->touched[im->ntouched++] = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) return fr_store_sql_error(s, "merging");
+        if (im->ntouched) qsort(im->touched, im->ntouched, sizeof *im->touched, id_cmp);
+        return FR_OK;
+    }
     if (t->kind != TASK_KEYS) {
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
@@ -1211,6 +1326,7 @@ static int feed_insert(fr_store *s, feed_aux *aux, size_t k)
     id_pair *v = NULL;
     size_t n = 0, cap = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL) continue; /* not in main */
         if (n == cap) {
             cap = cap ? 2 * cap : 4096;
             v = fr_xrealloc(v, cap * sizeof *v);
@@ -1359,7 +1475,7 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
      * refuses otherwise: the merge then keeps the WAL); WAL mode is restored
      * afterwards, so readers never wait for more than the commit. */
     int rollback_journal = 0;
-    if (rc == FR_OK) {
+    if (rc == FR_OK && !getenv("FERRET_MERGE_WAL")) {
         char *mode = query_text(db, "PRAGMA main.journal_mode = TRUNCATE");
         rollback_journal = mode && !strcmp(mode, "truncate");
         free(mode);
@@ -1368,6 +1484,34 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
         if (getenv("FERRET_MERGE_TRACE"))
             fprintf(stderr, "merge: journal: %s\n", rollback_journal ? "rollback" : "wal");
     }
+    /* The feed thread answers the content ORG already holds from ORG itself
+     * (FEED_SELECT_ORG), on read-only connections that must see ORG as it
+     * was: with the WAL they do whatever the merge writes; with the rollback
+     * journal only while the merge's cache spills nothing into ORG's file
+     * before the commit (a spill would also need the lock those readers
+     * hold). So the cache does not spill, where the inputs and ORG fit in
+     * the cache's 2 GiB (the dirty pages are at most ORG's pages and those
+     * the inputs add); larger merges keep the spill and every lookup on the
+     * main connection. FERRET_MERGE_ORG_READER=0 turns it off (tests,
+     * benchmarks). */
+    const char *org_reader = NULL, *no_reader = getenv("FERRET_MERGE_ORG_READER");
+    if (rc == FR_OK && !(no_reader && !strcmp(no_reader, "0"))) {
+        const char *org = sqlite3_db_filename(db, "main");
+        struct stat sb;
+        uint64_t bytes = 0;
+        int ok = org && *org && stat(org, &sb) == 0;
+        if (ok) bytes += (uint64_t)sb.st_size;
+        for (size_t i = 0; ok && i < n; i++) {
+            ok = stat(paths[i], &sb) == 0;
+            if (ok) bytes += (uint64_t)sb.st_size;
+        }
+        if (ok && (!rollback_journal || bytes <= (uint64_t)2 << 30)) {
+            org_reader = org;
+            if (rollback_journal) sqlite3_exec(db, "PRAGMA cache_spill = OFF", NULL, NULL, NULL);
+        }
+    }
+    if (rc == FR_OK && getenv("FERRET_MERGE_TRACE"))
+        fprintf(stderr, "merge: ORG reader: %s\n", org_reader ? "yes" : "no");
     if (rc == FR_OK && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         rc = fr_store_sql_error(s, "starting the merge");
     if (rc == FR_OK) {
@@ -1377,6 +1521,7 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
          * as it is made */
         feed f;
         feed_init(&f, paths, n);
+        f.org = org_reader;
         feed_aux aux[TASK_KINDS];
         for (int k = 0; k < TASK_KINDS && rc == FR_OK; k++) {
             aux[k] = (feed_aux){&f, FEED_COLS[k], 0};
@@ -1425,7 +1570,7 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
     }
     sqlite3_exec(db,
                  "PRAGMA foreign_keys = ON; PRAGMA ignore_check_constraints = OFF;"
-                 " PRAGMA mmap_size = 0",
+                 " PRAGMA mmap_size = 0; PRAGMA cache_spill = ON",
                  NULL, NULL, NULL);
     for (size_t i = 0; i < attached; i++) {
         char sql[64];

@@ -71,4 +71,35 @@ for bad in bad bad2; do
     PRAGMA integrity_check")" "0
 ok" "$bad: no bad row in the store"
 done
+
+# The merge answers the content the organisation store already holds on its
+# feed thread (from ORG as it was before the merge): a row ORG holds in the
+# same state is left out, unless an earlier input of the same merge rewrote
+# it. Here ORG holds the blob scanned (run 1); one merge takes a later run
+# that skipped it, then a still later one that scanned it again: the first
+# rewrites the row (skipped), the second must rewrite it back (scanned) -
+# the same as without the ORG reader (FERRET_MERGE_ORG_READER=0).
+for reader in 1 0; do
+  rm -f "$T"/o$reader.db*
+  run_ferret merge --quiet --db "$T/o$reader.db" "$T/c.db"
+  assert_eq "$RC" 0 "reader $reader: the first merge"
+  FERRET_MERGE_ORG_READER=$reader FERRET_MERGE_TRACE=1 run_ferret merge --quiet \
+    --db "$T/o$reader.db" "$T/a.db" "$T/b.db"
+  assert_eq "$RC" 0 "reader $reader: one merge of the skipping and the scanning run"
+  if [ $reader = 1 ]; then
+    assert_contains "$ERR" "merge: ORG reader: yes" "the feed thread read ORG"
+  else
+    assert_contains "$ERR" "merge: ORG reader: no" "the feed thread did not read ORG"
+  fi
+  assert_eq "$(sqlite3 "$T/o$reader.db" "SELECT status || ' ' || run_id FROM content
+    WHERE key LIKE 'git:%'")" "scanned 3" "reader $reader: the latest run's state wins"
+  assert_eq "$(sqlite3 "$T/o$reader.db" "SELECT count(*) FROM content; SELECT count(*) FROM matches;
+    SELECT count(*) || ' ' || min(first_run) || ' ' || max(last_run) FROM locations")" "$(printf '%s\n' \
+    "$(sqlite3 "$T/c.db" "SELECT count(*) FROM content")" 1 "1 1 3")" "reader $reader: rows"
+  assert_eq "$(FERRET_MERGE_TRACE=1 "$FERRET" report --db "$T/o$reader.db" --format jsonl |
+    grep -c '"rule":')" 1 "reader $reader: one finding"
+done
+assert_eq "$(sqlite3 "$T/o1.db" "SELECT key, size, status, run_id FROM content ORDER BY key")" \
+  "$(sqlite3 "$T/o0.db" "SELECT key, size, status, run_id FROM content ORDER BY key")" \
+  "the same content rows with and without the ORG reader"
 finish
