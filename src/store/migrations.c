@@ -116,6 +116,27 @@ const fr_migration fr_migrations[] = {
      " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run"
      " FROM matches m JOIN locations l ON l.content_id = m.content_id"
      " JOIN content c ON c.id = m.content_id;"},
+    /* The scan's writer upserts one content row per blob or file, and SQLite
+     * runs a CHECK of `x IN (three or more constants)` through an ephemeral
+     * b-tree made (a pager opened and closed) for every row: a third of the
+     * upsert's CPU (165,291 rows, git/git's blobs: 1.7 -> 1.05 s). The same
+     * constraint as comparisons; the table is rebuilt in the upgrade's
+     * transaction, ids kept, the occurrences view made again over it. */
+    {"0010-content-status-compare",
+     "DROP VIEW IF EXISTS occurrences;"
+     " CREATE TABLE content_0010 (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE,"
+     " size INTEGER NOT NULL,"
+     " status TEXT NOT NULL CHECK (status = 'scanned' OR status = 'skipped' OR status = 'error'),"
+     " reason TEXT, rules_hash TEXT, run_id INTEGER NOT NULL REFERENCES runs (id));"
+     " INSERT INTO content_0010 (id, key, size, status, reason, rules_hash, run_id)"
+     " SELECT id, key, size, status, reason, rules_hash, run_id FROM content ORDER BY id;"
+     " DROP TABLE content; ALTER TABLE content_0010 RENAME TO content;"
+     " CREATE VIEW occurrences AS"
+     " SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,"
+     " c.key AS content_key, l.commit_id, l.author_name, l.author_email,"
+     " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run"
+     " FROM matches m JOIN locations l ON l.content_id = m.content_id"
+     " JOIN content c ON c.id = m.content_id;"},
 };
 
 const size_t fr_nmigrations = sizeof fr_migrations / sizeof fr_migrations[0];

@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS rules (
 ) WITHOUT ROWID;
 
 -- One row per unique piece of content: 'sha256:<hex>' for files, 'git:<oid>' for
--- blobs, 'unread:<origin>' for content that could not be read.
+-- blobs, 'unread:<origin>' for content that could not be read. Schema step 0010
+-- (migrations.c) rebuilds it with the status CHECK as comparisons (an IN list of
+-- three constants costs SQLite an ephemeral b-tree for every row written).
 CREATE TABLE IF NOT EXISTS content (
   id         INTEGER PRIMARY KEY,
   key        TEXT NOT NULL UNIQUE,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Schema step 0009 (matches and locations WITHOUT ROWID on their natural keys,
-# locations_by_content_date dropped) upgrades an existing store in place: a
+# Schema steps 0009 (matches and locations WITHOUT ROWID on their natural keys,
+# locations_by_content_date dropped) and 0010 (content's status CHECK as
+# comparisons, no ephemeral table a row) upgrade an existing store in place: a
 # store in the layout 0008 left (rowid tables, their UNIQUE indexes, the date
 # index; rows in another rowid order than their keys') is upgraded by the
 # first ferret that opens it - here a read-only report - and holds the same
@@ -88,13 +89,19 @@ downgrade() {
       FROM locations ORDER BY content_id DESC, path DESC;
     DROP TABLE locations; ALTER TABLE l8 RENAME TO locations;
     CREATE INDEX locations_by_content_date ON locations (content_id, author_date);
+    CREATE TABLE c8 (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('scanned', 'skipped', 'error')), reason TEXT,
+      rules_hash TEXT, run_id INTEGER NOT NULL REFERENCES runs (id));
+    INSERT INTO c8 SELECT id, key, size, status, reason, rules_hash, run_id FROM content;
+    DROP TABLE content; ALTER TABLE c8 RENAME TO content;
     CREATE VIEW occurrences AS
       SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,
              c.key AS content_key, l.commit_id, l.author_name, l.author_email,
              l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run
         FROM matches m JOIN locations l ON l.content_id = m.content_id
         JOIN content c ON c.id = m.content_id;
-    DELETE FROM migrations WHERE name = '0009-occurrences-by-key'; COMMIT; VACUUM"
+    DELETE FROM migrations WHERE name IN ('0009-occurrences-by-key', '0010-content-status-compare');
+    COMMIT; VACUUM"
 }
 
 NEW_LAYOUT="locations: 1
@@ -119,6 +126,10 @@ reports "$T/org.db" "$T/after"
 assert_eq "$(layout "$T/org.db")" "$NEW_LAYOUT" "upgraded in place by the report"
 assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM migrations WHERE name = '0009-occurrences-by-key'")" 1 \
   "the step recorded"
+assert_eq "$(sqlite3 "$T/org.db" "SELECT count(*) FROM migrations WHERE name = '0010-content-status-compare'")" 1 \
+  "step 0010 recorded"
+assert_eq "$(sqlite3 "$T/org.db" "SELECT sql LIKE '%status = ''scanned'' OR status = ''skipped'' OR status = ''error''%'
+  FROM sqlite_master WHERE name = 'content'")" 1 "content's status checked by comparisons (0010)"
 assert_eq "$(sqlite3 "$T/org.db" "PRAGMA integrity_check")" ok "integrity after the upgrade"
 dump "$T/org.db" >"$T/after.dump"
 assert_eq "$(cmp "$T/before.dump" "$T/after.dump" && echo same)" same "the same rows after the upgrade"
