@@ -42,7 +42,7 @@ wtline() { printf '%s\n' "$1" | grep '^ferret: work tree:' || true; }
 rows() {
   sqlite3 "$1" "select 'loc', source_kind, path from locations where source_kind in ('worktree', 'index') order by 2, 3;
     select 'file', replace(path, '$T/', ''), size from files order by 2;
-    select 'stat', replace(path, '$T/', ''), size, mtime_ns, ctime_ns, ino, mode, oid from worktree_stat order by 2;
+    select 'stat', replace(path, '$T/', ''), size, mtime_ns, ctime_ns, ino, mode, oid from worktree_stat where mode != 16384 order by 2;
     select 'content', key, status from content where key like 'sha256:%' order by 2"
 }
 # scan LABEL WAY ARGS...: the same scan into d.db and l.db; WAY is the way the
@@ -161,5 +161,40 @@ EOF
 scan "damaged index" libgit2
 assert_eq "$RC" 2 "damaged index: exit 2"
 assert_contains "$ERR" "cannot read the index" "damaged index: said"
+cp plain.idx r/.git/index
+
+# Clean directories: one whose names are the index's is not listed again
+# while its lstat and the index's names there are those its stat-cache row
+# keeps (mode 040000, oid: their digest); a name added or untracked is found.
+git init -q c
+(cd c && mkdir -p p/q s && printf 'a\n' >p/a.txt && printf 'b\n' >p/q/b.txt &&
+  printf 's\n' >s/s.txt && printf 't\n' >top.txt && old p/a.txt p/q/b.txt s/s.txt top.txt &&
+  git add -A && gcommit alice c1)
+old c c/p c/p/q c/s # older than the racy window (a change in the same tick)
+dirs() { printf '%s\n' "$ERR" | grep -o 'dirs read [0-9]* clean [0-9]*'; }
+FERRET_GIT_TRACE=1 run_ferret scan --db c.db c
+assert_eq "$(dirs)" "dirs read 4 clean 0" "clean dirs: the first scan lists the root, p/, p/q/ and s/"
+assert_eq "$(sqlite3 c.db "select group_concat(replace(path, '$T/', ''), ' ') from (select path from worktree_stat where mode = 16384 order by path)")" \
+  "c// c//p/ c//p/q/ c//s/" "clean dirs: a row each"
+FERRET_GIT_TRACE=1 run_ferret scan --db c.db c
+assert_eq "$(dirs) $RC" "dirs read 0 clean 4 0" "clean dirs: the re-scan lists none"
+assert_eq "$(wt tracked) $(wt untracked)" "4 0" "clean dirs: 4 tracked, nothing untracked"
+printf 'TOKEN=%s\n' "$tokU" >c/p/q/new.txt # p/q's mtime changes
+FERRET_GIT_TRACE=1 run_ferret scan --db c.db c
+assert_eq "$(dirs) $RC $(wt untracked)" "dirs read 1 clean 3 1 1" "clean dirs: a new file's directory listed, the file found"
+assert_eq "$(sqlite3 c.db "select group_concat(path, ' ') from (select path from locations where source_kind = 'worktree' order by path)")" \
+  "p/q/new.txt" "clean dirs: p/q/new.txt read"
+rm c/p/q/new.txt
+old c/p/q
+(cd c && git rm -q --cached p/a.txt && gcommit alice c2) # p/ itself unchanged
+FERRET_GIT_TRACE=1 run_ferret scan --db c.db c
+assert_contains "$ERR" "index=direct" "clean dirs: nothing staged after the commit"
+assert_eq "$(dirs) $(wt untracked)" "dirs read 2 clean 2 1" "clean dirs: p/ listed again (the index's names there changed), p/q/ (its row was not saved while new.txt was there)"
+assert_eq "$(sqlite3 c.db "select count(*) from files where path = '$T/c/p/a.txt'")" 1 \
+  "clean dirs: p/a.txt, untracked by a commit in an unchanged directory, read"
+FERRET_GIT_TRACE=1 run_ferret scan --db c.db c
+assert_eq "$(dirs) $(wt untracked)" "dirs read 1 clean 3 1" "clean dirs: p/ (with its untracked a.txt) listed on every scan"
+FERRET_GIT_TRACE=1 run_ferret scan --db c.db --full c
+assert_eq "$(dirs)" "dirs read 4 clean 0" "clean dirs: --full trusts no row"
 
 finish

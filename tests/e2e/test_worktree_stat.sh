@@ -44,7 +44,10 @@ assert_eq "$(count_of "$ERR" "tracked (")" 5 "5 tracked files"
 assert_eq "$(hashed)" 5 "first scan: every file's stat differs from the index's: 5 hashed"
 assert_eq "$(read_)" 0 "first scan: no work-tree file scanned (all equal the index)"
 assert_eq "$(count_of "$ERR" "modified")" 0 "nothing modified"
-assert_eq "$(sqlite3 w.db "select count(*) from worktree_stat where path like '$W/%'")" 5 "5 rows in the stat cache"
+assert_eq "$(sqlite3 w.db "select count(*) from worktree_stat where path like '$W/%' and mode != 16384")" 5 "5 rows in the stat cache"
+# and one for the root directory, whose names are the index's (worktree.c's clean_dir: their digest, no name)
+assert_eq "$(sqlite3 w.db "select replace(path, '$W', 'W') || ' ' || length(oid) from worktree_stat where path like '$W/%' and mode = 16384")" \
+  "W// 40" "the root directory's row"
 assert_eq "$(sqlite3 w.db "select oid from worktree_stat where path = '$W/k.env'")" "$(git -C w rev-parse HEAD:k.env)" "a row holds the file's blob id"
 
 # unchanged: no file read at all
@@ -137,6 +140,6 @@ cp --remove-destination p/.git/index q/.git/index
 Q=$(realpath q)
 run_ferret scan --db w.db q
 assert_eq "$(hashed)" 2 "a secret in a file name: both files hashed"
-assert_eq "$(sqlite3 w.db "select count(*) from worktree_stat where path like '$Q/%'")" 1 "only the plain path kept in the stat cache"
+assert_eq "$(sqlite3 w.db "select count(*) from worktree_stat where path like '$Q/%' and mode != 16384")" 1 "only the plain path kept in the stat cache"
 assert_eq "$(sqlite3 w.db "select count(*) from worktree_stat where instr(path, '$tokP') > 0")" 0 "the secret is in no stat-cache row"
 finish

@@ -66,6 +66,7 @@ typedef struct {
     int odd;         /* an index entry only libgit2's status tells about (see list_untracked) */
     wt_prefetch *pf; /* what fr_git_worktree_prefetch read of this work tree, or NULL */
     int pf_index;    /* scan_direct took its index and stat data */
+    size_t read_dirs, clean_dirs; /* directories listed, and not (clean_dir) */
 } wt_scan;
 
 static void submit(wt_scan *s, fr_item *it)
@@ -377,13 +378,19 @@ static int refresh_index(wt_scan *s, git_repository *repo, git_index *idx)
 
 /* ------------------------------------------ untracked and ignored files --- */
 
-/* A directory of the work tree as fr_git_worktree_prefetch read it (read_dir). */
+/* A directory of the work tree as fr_git_worktree_prefetch looked at it. */
 typedef struct {
     char *rel; /* "" or ending with '/' */
-    char **names;
-    unsigned char *types;
-    size_t n;
-} wt_listing;
+    struct stat st;
+    int ok; /* st is its lstat, a directory's */
+} wt_dirstat;
+
+/* A directory's row in the stat cache (see clean_dir). */
+typedef struct {
+    char *rel;
+    int64_t v[6];
+    char oid[65];
+} wt_dirrow;
 
 /* A file list_untracked found: its path relative to the work tree, and
  * whether it is ignored. */
@@ -403,6 +410,10 @@ typedef struct {
     wt_found *v;
     size_t n, cap;
     int failed;
+    wt_dirrow *rows; /* the directories' stat-cache rows (loaded once) */
+    size_t nrows, rows_cap;
+    int rows_loaded;
+    fr_buf kids; /* scratch: a directory's names in the index */
 } wt_walk;
 
 enum { IN_TRACKED, IN_UNTRACKED, IN_IGNORED };
@@ -465,23 +476,184 @@ static int read_dir(const char *disk, char ***names_out, unsigned char **types_o
     return 1;
 }
 
-static const wt_listing *prefetched_dir(const wt_prefetch *pf, const char *rel);
+static const wt_dirstat *prefetched_dir(const wt_prefetch *pf, const char *rel);
+static struct timespec prefetch_now(const wt_prefetch *pf);
+static void walk_dir(wt_walk *ww, fr_buf *rel, int in);
+
+/* ------------------------------------------------ clean directories --- */
+
+/*
+ * A directory of tracked files whose names are exactly the index's there (no
+ * untracked or ignored name in it) is not read again while it stays so: its
+ * row in the stat cache (path: the work tree's path, '/', the directory's,
+ * ending with '/'; mode 040000) keeps its lstat when it was listed and, as
+ * its oid, the SHA-256 (its first 160 bits) of its names in the index then (each "f NAME" or "d
+ * NAME", in the index's order). A name added, removed or renamed in a
+ * directory changes its mtime; a name the index gains or loses changes the
+ * digest. So while both are the row's (and the directory had not changed for
+ * FR_WT_RACY_NS before it was looked at: a change in the same timestamp tick
+ * would not show), its names are still the index's: nothing in it is
+ * untracked, and only the index's subdirectories are walked. On openai-python
+ * (152 directories, none with an untracked name) a re-scan reads no
+ * directory. Only for the index read directly (scan_direct), in directories
+ * holding tracked files; --full trusts no row. No file's name is stored: the
+ * names are the index's, and the row holds their digest only.
+ */
+
+static void index_kids(const wt_index *x, const char *rel, fr_buf *out, size_t *n);
+
+static int cmp_dirrow(const void *a, const void *b)
+{
+    return strcmp(((const wt_dirrow *)a)->rel, ((const wt_dirrow *)b)->rel);
+}
+
+static void add_dirrow(void *ctx, const char *path, const int64_t v[6], const char *oid)
+{
+    wt_walk *ww = ctx;
+    size_t plen = strlen(ww->s->workdir) + 1; /* the work tree's path and '/' */
+    if (strlen(path) < plen || strlen(oid) != 40) return;
+    if (ww->nrows == ww->rows_cap) {
+        ww->rows_cap = ww->rows_cap ? ww->rows_cap * 2 : 64;
+        ww->rows = fr_xrealloc(ww->rows, ww->rows_cap * sizeof *ww->rows);
+    }
+    wt_dirrow *r = &ww->rows[ww->nrows++];
+    r->rel = fr_xstrdup(path + plen);
+    memcpy(r->v, v, sizeof r->v);
+    memcpy(r->oid, oid, 41); /* 40 hex digits (checked above) and the NUL */
+}
+
+static const wt_dirrow *find_dirrow(wt_walk *ww, const char *rel)
+{
+    if (!ww->rows_loaded) {
+        ww->rows_loaded = 1;
+        fr_buf prefix = {0};
+        fr_buf_printf(&prefix, "%s/", ww->s->workdir);
+        if (ww->s->opts->stat_load(ww->s->opts->stat_ctx, prefix.p, add_dirrow, ww)) {
+            for (size_t i = 0; i < ww->nrows; i++)
+                free(ww->rows[i].rel);
+            ww->nrows = 0;
+        }
+        fr_buf_release(&prefix);
+        if (ww->nrows > 1) qsort(ww->rows, ww->nrows, sizeof *ww->rows, cmp_dirrow);
+    }
+    wt_dirrow want = {.rel = (char *)rel};
+    return ww->nrows ? bsearch(&want, ww->rows, ww->nrows, sizeof *ww->rows, cmp_dirrow) : NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether the names read in a directory are exactly its kids (index_kids). */
+static int names_are_kids(char **names, size_t n, const fr_buf *kids, size_t nkids)
+{
+    if (n != nkids) return 0;
+    char **want = fr_xcalloc(nkids ? nkids : 1, sizeof *want);
+    char **have = fr_xcalloc(n ? n : 1, sizeof *have);
+    char *copy = fr_xstrdup(kids->p), *line = copy;
+    for (size_t i = 0; i < nkids; i++) {
+        char *nl = strchr(line, '\n');
+        *nl = 0;
+        want[i] = line + 2;
+        line = nl + 1;
+    }
+    if (n) memcpy(have, names, n * sizeof *have);
+    qsort(want, nkids, sizeof *want, cmp_str);
+    qsort(have, n, sizeof *have, cmp_str);
+    int same = 1;
+    for (size_t i = 0; i < n && same; i++)
+        same = !strcmp(want[i], have[i]);
+    free(want), free(have), free(copy);
+    return same;
+}
+
+/* For directory rel (IN_TRACKED, the index read directly): 1 when its row
+ * says it is clean, having walked the index's subdirectories of it; else 0,
+ * with *save set when its listing, if it shows the index's names (in
+ * ww->kids), is to be saved as clean with *st (taken before the listing, at
+ * *now) and digest. */
+static int clean_dir(wt_walk *ww, fr_buf *rel, char digest[65], struct stat *st,
+                     struct timespec *now, int *save)
+{
+    const fr_worktree_opts *o = ww->s->opts;
+    *save = 0;
+    if (!ww->own || (!o->stat_load && !o->stat_save) || strchr(rel->p, '\n')) return 0;
+    const wt_dirstat *pre = prefetched_dir(ww->s->pf, rel->p);
+    if (pre) {
+        if (!pre->ok) return 0;
+        *st = pre->st;
+        *now = prefetch_now(ww->s->pf); /* taken before the thread's first lstat */
+    } else {
+        fr_buf disk = {0};
+        fr_buf_printf(&disk, "%s%s", ww->s->workdir, rel->p);
+        clock_gettime(CLOCK_REALTIME, now);
+        int got = lstat(disk.p, st) == 0 && S_ISDIR(st->st_mode);
+        fr_buf_release(&disk);
+        if (!got) return 0;
+    }
+    size_t nkids;
+    index_kids(ww->own, rel->p, &ww->kids, &nkids);
+    fr_sha256_hex(ww->kids.p, ww->kids.len, digest);
+    digest[40] = 0; /* the row's oid column holds 40 hex digits */
+    *save = o->stat_save != NULL;
+    const wt_dirrow *r = o->stat_load ? find_dirrow(ww, rel->p) : NULL;
+    if (!r || r->v[0] != (int64_t)st->st_size || r->v[1] != ns_of(&st->st_mtim) ||
+        r->v[2] != ns_of(&st->st_ctim) || r->v[3] != (int64_t)st->st_ino || r->v[4] != 040000 ||
+        r->v[1] >= r->v[5] - FR_WT_RACY_NS || strcmp(r->oid, digest))
+        return 0;
+    *save = 0; /* the row holds */
+    /* its subdirectories in the index, entered as walk_dir enters a tracked one */
+    char *kids = fr_xstrdup(ww->kids.p);
+    size_t base = rel->len;
+    for (char *line = kids, *nl; !ww->failed && !ww->s->stopped && (nl = strchr(line, '\n'));
+         line = nl + 1) {
+        *nl = 0;
+        if (line[0] != 'd') continue;
+        rel->len = base;
+        fr_buf_puts(rel, line + 2);
+        fr_buf_puts(rel, "/");
+        walk_dir(ww, rel, IN_TRACKED);
+    }
+    rel->len = base;
+    rel->p[base] = 0;
+    free(kids);
+    ww->s->clean_dirs++;
+    return 1;
+}
 
 /* Lists the directory rel ("" or ending with '/') of the work tree. */
 static void walk_dir(wt_walk *ww, fr_buf *rel, int in)
 {
+    char digest[65];
+    struct stat dst;
+    struct timespec dnow;
+    int save = 0;
+    if (in == IN_TRACKED && clean_dir(ww, rel, digest, &dst, &dnow, &save)) return;
     char **names = NULL;
     unsigned char *types = NULL;
     size_t n = 0;
-    const wt_listing *have = prefetched_dir(ww->s->pf, rel->p);
-    if (have) { /* borrowed: the prefetch's */
-        names = have->names, types = have->types, n = have->n;
-    } else {
-        fr_buf disk = {0};
-        fr_buf_printf(&disk, "%s%s", ww->s->workdir, rel->p);
-        int got = read_dir(disk.p, &names, &types, &n);
-        fr_buf_release(&disk);
-        if (!got) return; /* gone, or unreadable: libgit2's status lists nothing in it either */
+    fr_buf disk = {0};
+    fr_buf_printf(&disk, "%s%s", ww->s->workdir, rel->p);
+    int got = read_dir(disk.p, &names, &types, &n);
+    fr_buf_release(&disk);
+    if (!got) return; /* gone, or unreadable: libgit2's status lists nothing in it either */
+    ww->s->read_dirs++;
+    if (save) {
+        size_t nkids;
+        index_kids(ww->own, rel->p, &ww->kids, &nkids);
+        if (names_are_kids(names, n, &ww->kids, nkids)) {
+            fr_buf path = {0};
+            fr_buf_printf(&path, "%s/%s", ww->s->workdir, rel->p);
+            int64_t v[6] = {(int64_t)dst.st_size,
+                            ns_of(&dst.st_mtim),
+                            ns_of(&dst.st_ctim),
+                            (int64_t)dst.st_ino,
+                            040000,
+                            ns_of(&dnow)};
+            ww->s->opts->stat_save(ww->s->opts->stat_ctx, path.p, v, digest);
+            fr_buf_release(&path);
+        }
     }
     size_t base = rel->len;
     for (size_t i = 0; i < n && !ww->failed && !ww->s->stopped; i++) {
@@ -525,7 +697,6 @@ static void walk_dir(wt_walk *ww, fr_buf *rel, int in)
     }
     rel->len = base;
     rel->p[base] = 0;
-    if (have) return;
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names), free(types);
@@ -547,6 +718,10 @@ static int list_untracked(wt_scan *s, git_repository *repo, git_index *idx, cons
     fr_buf_puts(&rel, "");
     walk_dir(&ww, &rel, IN_TRACKED);
     fr_buf_release(&rel);
+    for (size_t i = 0; i < ww.nrows; i++)
+        free(ww.rows[i].rel);
+    free(ww.rows);
+    fr_buf_release(&ww.kids);
     int ok = !ww.failed;
     if (ok && ww.n > 1) qsort(ww.v, ww.n, sizeof *ww.v, cmp_found);
     for (size_t i = 0; i < ww.n; i++) {
@@ -843,6 +1018,37 @@ static int own_has(const wt_index *x, const char *path, int prefix)
     return prefix ? !strncmp(x->v[lo].path, path, strlen(path)) : !strcmp(x->v[lo].path, path);
 }
 
+/* The names the index holds in directory rel ("" or ending with '/'), each
+ * once, as "f NAME\n" (a path) or "d NAME\n" (a directory above paths), in
+ * the index's order; *n: how many. */
+static void index_kids(const wt_index *x, const char *rel, fr_buf *out, size_t *n)
+{
+    size_t len = strlen(rel), lo = 0, hi = x->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(x->v[mid].path, rel) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    out->len = 0;
+    fr_buf_puts(out, "");
+    *n = 0;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (size_t i = lo; i < x->n && !strncmp(x->v[i].path, rel, len); i++) {
+        const char *name = x->v[i].path + len;
+        const char *slash = strchr(name, '/');
+        size_t nl = slash ? (size_t)(slash - name) : strlen(name);
+        if (prev && prev_len == nl && !memcmp(prev, name, nl)) continue; /* the same directory */
+        fr_buf_puts(out, slash ? "d " : "f ");
+        fr_buf_append(out, name, nl);
+        fr_buf_puts(out, "\n");
+        prev = name, prev_len = nl;
+        (*n)++;
+    }
+}
+
 /* Each entry's lstat (errs[i]: 0, or its errno), each path looked up from
  * the work tree's directory, not from / (-12% of the lstat calls' time on
  * openai-python's 1,894 files). */
@@ -900,32 +1106,36 @@ struct wt_prefetch {
     struct timespec now;
     struct stat *sts;
     int *errs;
-    wt_listing *dirs; /* sorted by rel */
+    wt_dirstat *dirs; /* sorted by rel */
     size_t ndirs, cap;
 };
 
 static wt_prefetch *prefetches;
 
-static int cmp_listing(const void *a, const void *b)
+static int cmp_dirstat(const void *a, const void *b)
 {
-    return strcmp(((const wt_listing *)a)->rel, ((const wt_listing *)b)->rel);
+    return strcmp(((const wt_dirstat *)a)->rel, ((const wt_dirstat *)b)->rel);
 }
 
-static const wt_listing *prefetched_dir(const wt_prefetch *pf, const char *rel)
+static const wt_dirstat *prefetched_dir(const wt_prefetch *pf, const char *rel)
 {
     if (!pf || !pf->ndirs) return NULL;
-    wt_listing want = {.rel = (char *)rel};
-    return bsearch(&want, pf->dirs, pf->ndirs, sizeof *pf->dirs, cmp_listing);
+    wt_dirstat want = {.rel = (char *)rel};
+    return bsearch(&want, pf->dirs, pf->ndirs, sizeof *pf->dirs, cmp_dirstat);
 }
 
-/* Lists the directory rel[0..len) (empty or ending with '/'); one that cannot
- * be read is left to walk_dir. */
+static struct timespec prefetch_now(const wt_prefetch *pf)
+{
+    return pf->now;
+}
+
+/* The lstat of directory rel[0..len) (empty or ending with '/'). */
 static void prefetch_dir(wt_prefetch *pf, fr_buf *disk, size_t base, const char *rel, size_t len)
 {
     disk->len = base;
     fr_buf_append(disk, rel, len);
-    wt_listing l = {0};
-    if (!read_dir(disk->p, &l.names, &l.types, &l.n)) return;
+    wt_dirstat l = {0};
+    l.ok = lstat(disk->p, &l.st) == 0 && S_ISDIR(l.st.st_mode);
     l.rel = fr_xcalloc(len + 1, 1);
     memcpy(l.rel, rel, len);
     if (pf->ndirs == pf->cap) {
@@ -945,10 +1155,11 @@ static void *prefetch_main(void *arg)
     clock_gettime(CLOCK_REALTIME, &pf->now); /* before any file's lstat */
     stat_entries(pf->workdir, &pf->x, pf->sts, pf->errs);
     pf->ok = 1;
-    /* The directories list_untracked reads in any case: the root and each one
-     * holding a tracked file. A directory's paths are adjacent in the index's
-     * order, so each is met once: the directories of a path that the
-     * previous path does not share. */
+    /* The directories list_untracked walks in any case, for clean_dir: the
+     * root and each one holding a tracked file (after the files: the rows'
+     * checked time, now, is before them too). A directory's paths are adjacent
+     * in the index's order, so each is met once: the directories of a path
+     * that the previous path does not share. */
     fr_buf disk = {0};
     fr_buf_puts(&disk, pf->workdir);
     size_t base = disk.len;
@@ -964,7 +1175,7 @@ static void *prefetch_main(void *arg)
         prev = p;
     }
     fr_buf_release(&disk);
-    if (pf->ndirs > 1) qsort(pf->dirs, pf->ndirs, sizeof *pf->dirs, cmp_listing);
+    if (pf->ndirs > 1) qsort(pf->dirs, pf->ndirs, sizeof *pf->dirs, cmp_dirstat);
     return NULL;
 }
 
@@ -1038,11 +1249,8 @@ void fr_git_worktree_prefetch_end(void)
         if (pf->running) pthread_join(pf->th, NULL);
         index_release(&pf->x);
         free(pf->sts), free(pf->errs);
-        for (size_t i = 0; i < pf->ndirs; i++) {
-            for (size_t k = 0; k < pf->dirs[i].n; k++)
-                free(pf->dirs[i].names[k]);
-            free(pf->dirs[i].names), free(pf->dirs[i].types), free(pf->dirs[i].rel);
-        }
+        for (size_t i = 0; i < pf->ndirs; i++)
+            free(pf->dirs[i].rel);
         free(pf->dirs), free(pf->workdir), free(pf->gitdir), free(pf);
     }
 }
@@ -1214,16 +1422,17 @@ int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipe
         git_repository_free(repo);
         return FR_OK;
     }
-    wt_scan s = {opts, p, stats, path, workdir, 0, 0, prefetch_take(workdir, gd), 0};
+    wt_scan s = {opts, p, stats, path, workdir, 0, 0, prefetch_take(workdir, gd), 0, 0, 0};
     git_index *idx = NULL;
     int rc = FR_OK;
     int direct = scan_direct(&s, repo, &rc);
     if (getenv("FERRET_GIT_TRACE")) /* tests/e2e/test_worktree_direct.sh */
-        fprintf(stderr, "ferret git work tree: %s index=%s prefetch=%s\n", path,
-                direct ? "direct" : "libgit2",
+        fprintf(stderr, "ferret git work tree: %s index=%s prefetch=%s dirs read %zu clean %zu\n",
+                path, direct ? "direct" : "libgit2",
                 s.pf_index ? "index"
-                : s.pf     ? "listings"
-                           : "none");
+                : s.pf     ? "dirs"
+                           : "none",
+                s.read_dirs, s.clean_dirs);
     if (direct) {
         /* done: nothing staged, every tracked file told */
     } else if (git_repository_index(&idx, repo)) {
