@@ -1346,6 +1346,75 @@ type taskType = {
                 token: '54321GFEDCBAABCDEFG12345',
             }
 """
+    # Fourth review (.NET Aspire, Go microservices with vendored AWS CLI docs,
+    # a Node starter, Django, notebooks): a tool's encrypted secret state
+    # (salt-prefixed values), a colour under "pass", the user name Google's
+    # registries take, an API model's regex, status and sequence tokens,
+    # HTML-escaped slots, a camelCase name for a default, AWS's EXAMPLE ids.
+    A32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    salt = "".join(rng.choice(B64[:62]) for _ in range(16))
+    enc = lambda n: salt + "".join(rng.choice(B64) for _ in range(n)) + "="
+    D["src/Shop.AppHost/aspirate-state.json"] = f"""{{
+  "projectPath": ".",
+  "secrets": {{
+    "salt": "{salt}",
+    "hash": "{''.join(rng.choice(B64) for _ in range(43))}=",
+    "secrets": {{
+      "redis-password": {{
+        "value": "{enc(51)}"
+      }},
+      "postgres": {{
+        "POSTGRES_PASSWORD": "{enc(51)}"
+      }}
+    }}
+  }}
+}}
+"""
+    D["integration-tests/robot/report.html"] = """<script type="text/javascript">
+window.settings = {"background":{"fail":"#f66","pass":"#9e9","skip":"#fed84f"},"logURL":"log.html"};
+</script>
+"""
+    D[".github/workflows/push.yml"] = """    - name: Authenticate with Artifact Registry
+      run: gcloud auth print-access-token | docker login -u -p oauth2accesstoken --password-stdin https://europe-docker.pkg.dev
+"""
+    D["vendor/awscli/botocore/data/metrics/service-2.json"] = """    "SecretArn":{
+      "type":"string",
+      "max":256,
+      "pattern":"arn:([a-z\\\\d-]+):.*:.*:secret:ShopMetricsConnector-.+"
+    },
+"""
+    seq = "".join(rng.choice("0123456789") for _ in range(56))
+    stat = "".join(rng.choice(B64) for _ in range(84)) + "="
+    D["vendor/awscli/examples/logs/put-log-events.rst"] = f"""Each later call passes the sequence token the previous call returned::
+
+  aws logs put-log-events --log-group-name app --log-stream-name s1 --log-events file://events2 --sequence-token "{seq}"
+"""
+    D["vendor/awscli/examples/opsworkscm/describe-node-association-status.rst"] = f"""  aws opsworks-cm describe-node-association-status --server-name "automate-06" --node-association-status-token "{stat}"
+
+Output::
+
+  {{
+   "NodeAssociationStatusToken": "{stat[:80]}"
+  }}
+"""
+    key_id = "ASIA" + "".join(rng.choice(A32) for _ in range(9)) + "EXAMPLE"
+    D["vendor/awscli/examples/sts/get-session-token.rst"] = f"""    {{
+        "Credentials": {{
+            "AccessKeyId": "{key_id}",
+            "Expiration": "2026-11-28T19:53:52Z"
+        }}
+    }}
+"""
+    D["public/index.html"] = """<li><code>db: 'mongodb://&lt;dbuser&gt;:&lt;dbpassword&gt;@db.example.internal:27479/&lt;dbname&gt;'</code></li>
+"""
+    D["config/secrets.js"] = """module.exports = {
+  mandrill: {
+    user: process.env.MANDRILL_USER || 'someone@mail.invalid',
+    password: process.env.MANDRILL_PASSWORD || 'generatedApiKey'
+  }
+};
+"""
     return P, D
 
 

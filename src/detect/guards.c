@@ -47,9 +47,26 @@ static int angle_template(const char *s, size_t n)
     return 0;
 }
 
+/* &lt;words&gt;: the same slot written in HTML (a page's
+ * mongodb://&lt;dbuser&gt;:&lt;dbpassword&gt;@host). */
+static int html_angle_template(const char *s, size_t n)
+{
+    /* memchr, not memmem: this runs on every candidate of every rule */
+    for (const char *o = memchr(s, '&', n); o; o = memchr(o + 1, '&', (size_t)(s + n - o - 1))) {
+        if ((size_t)(s + n - o) < 9) break;
+        if (memcmp(o, "&lt;", 4)) continue;
+        const char *c = o + 4;
+        while (c < s + n && (isalnum((unsigned char)*c) || strchr(" _-.", *c)))
+            c++;
+        if (c > o + 4 && (size_t)(s + n - c) >= 4 && !memcmp(c, "&gt;", 4)) return 1;
+    }
+    return 0;
+}
+
 int fr_is_placeholder(const char *s, size_t n)
 {
     if (n == 0) return 1;
+    if (html_angle_template(s, n)) return 1;
     /* Template and variable references: ${VAR}, $(cmd), {{ secrets.X }}, <YOUR_TOKEN>,
      * each with its closing mark after it (a random salt holds '<' and '>' too). */
     if (angle_template(s, n) || closed_after(s, n, "${", '}') || closed_after(s, n, "$(", ')') ||
@@ -107,12 +124,13 @@ static int is_uuid(const char *s, size_t n)
 /* Words people put where a secret goes: compared with the secret lowercased,
  * with everything but letters and digits dropped. */
 static const char *const WORDS[] = {
-    "changeme",    "changeit",  "password", "passw0rd",   "secret",    "mysecret",
-    "supersecret", "token",     "apikey",   "example",    "sample",    "dummy",
-    "placeholder", "redacted",  "removed",  "notasecret", "notsecret", "none",
-    "null",        "undefined", "empty",    "default",    "admin",     "letmein",
-    "qwerty",      "test",      "testing",  "foobar",     "hunter2",   "insertyourkeyhere",
-    NULL};
+    "changeme", "changeit", "password", "passw0rd", "secret", "mysecret", "supersecret", "token",
+    "apikey", "example", "sample", "dummy", "placeholder", "redacted", "removed", "notasecret",
+    "notsecret", "none", "null", "undefined", "empty", "default", "admin", "letmein", "qwerty",
+    "test", "testing", "foobar", "hunter2", "insertyourkeyhere",
+    /* the user name Google's registries take with an access token for the
+     * password (docker login -u oauth2accesstoken) */
+    "oauth2accesstoken", NULL};
 
 static const char *const DOC_WORDS[] = {"example",  "sample",  "dummy", "placeholder", "changeme",
                                         "redacted", "notreal", "fake",  NULL};
@@ -171,17 +189,23 @@ static const char *const CONFIG_LOOKUPS[] = {/* env lookups and template markers
 
 static const char *const CONFIG_WORDS[] =
     {/* the whole value, maybe with digits after: a template's stand-in */
-     "changeme",  "changeit",     "xxx",         "null",     "nil",       "none",
-     "true",      "false",        "yes",         "no",       "on",        "off",
-     "undefined", "empty",        "blank",       "todo",     "tbd",       "fixme",
-     "redacted",  "removed",      "hidden",      "masked",   "sensitive", "placeholder",
-     "example",   "sample",       "dummy",       "fake",     "foo",       "foobar",
-     "bar",       "baz",          "user",        "username", "login",     "yourpassword",
-     "yourpass",  "string",       "str",         "text",     "bool",      "boolean",
-     "int",       "integer",      "number",      "required", "optional",  "value",
-     "default",   "securestring", "notset",      "unset",    "missing",   "nopassword",
-     "anonymous", "mypassword",   "mypass",      "demo",     "token",     "pat",
-     "enabled",   "disabled",     "xoauthbasic", NULL};
+     "changeme",  "changeit",     "xxx",         "null",
+     "nil",       "none",         "true",        "false",
+     "yes",       "no",           "on",          "off",
+     "undefined", "empty",        "blank",       "todo",
+     "tbd",       "fixme",        "redacted",    "removed",
+     "hidden",    "masked",       "sensitive",   "placeholder",
+     "example",   "sample",       "dummy",       "fake",
+     "foo",       "foobar",       "bar",         "baz",
+     "user",      "username",     "login",       "yourpassword",
+     "yourpass",  "string",       "str",         "text",
+     "bool",      "boolean",      "int",         "integer",
+     "number",    "required",     "optional",    "value",
+     "default",   "securestring", "notset",      "unset",
+     "missing",   "nopassword",   "anonymous",   "mypassword",
+     "mypass",    "demo",         "token",       "pat",
+     "enabled",   "disabled",     "xoauthbasic", "oauth2accesstoken",
+     NULL};
 /* The whole value, maybe with digits after, that is a weak real password:
  * the defaults and dictionary words attackers try first (admin123, root,
  * postgres, letmein). Dropped where a template is likely (source code, tests,
@@ -489,6 +513,15 @@ static int config_value(const char *s, size_t n)
     /* "information." (password information.): a sentence's last word */
     if (n >= 4 && s[n - 1] == '.' && all_of(s, n - 1, "abcdefghijklmnopqrstuvwxyz")) return 1;
     if (stand_in_words(s, n)) return 1;
+    /* #9e9, #ff6600: a colour (a test report's {"pass":"#9e9","fail":"#f66"}) */
+    if ((n == 4 || n == 5 || n == 7 || n == 9) && s[0] == '#' &&
+        all_of(s + 1, n - 1, "0123456789abcdefABCDEF"))
+        return 1;
+    /* secret:AmazonLookoutMetrics-.+ : a regular expression's tail (an API
+     * model's "pattern" for the ARN of a secret) */
+    if (n >= 4 && (((s[n - 1] == '+' || s[n - 1] == '*') && s[n - 2] == '.') ||
+                   (s[n - 1] == '?' && (s[n - 2] == '+' || s[n - 2] == '*') && s[n - 3] == '.')))
+        return 1;
     /* Whole-value templates: %VAR%, $VAR, {VAR}, __TOKEN__, @@PASS@@. */
     if (n >= 3 && s[0] == '%' && s[n - 1] == '%' && word_chars(s + 1, n - 2, "_.:-")) return 1;
     if (n >= 2 && s[0] == '$' && word_chars(s + 1, n - 1, "_:.$")) return 1;
@@ -760,7 +793,11 @@ static const char *const NAME_NOT_SECRET[] = {
      * CSRF token of every form it renders) */
     "ice", "creation", "authenticity",
     /* a JSP tag library's transaction token (a form's, like csrf) */
-    "taglib", NULL};
+    "taglib",
+    /* a request's status token and a log stream's sequence token (AWS's
+     * --node-association-status-token, --sequence-token): an operation's
+     * handle or a counter, returned to the caller, not a credential */
+    "status", "sequence", NULL};
 
 /* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
  * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
@@ -1154,6 +1191,25 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
         if (memmem(d + lo, se - lo, DOC_MARKS[i], strlen(DOC_MARKS[i]))) return 1;
     /* The value: not an identifier, phrase or path, not a file name, not
      * spelled from its own name. */
+    /* generatedApiKey, defaultClientSecret: a camelCase name ending in a
+     * secret's word names a value, it is not one (drawn letters do not end in
+     * a capitalised "Key" after words of three letters or more) */
+    if (camel_identifier(s, n, 2, 3)) {
+        size_t w = n;
+        while (w > 0 && !isupper((unsigned char)s[w - 1]))
+            w--;
+        if (w > 0) {
+            char tail[16];
+            size_t tl = n - w + 1;
+            if (tl < sizeof tail) {
+                for (size_t i = 0; i < tl; i++)
+                    tail[i] = (char)tolower((unsigned char)s[w - 1 + i]);
+                tail[tl] = 0;
+                for (int i = 0; SECRET_TAILS[i]; i++)
+                    if (!strcmp(tail, SECRET_TAILS[i])) return 1;
+            }
+        }
+    }
     /* a weak password of letters (fr_is_decoy said so): its name judged above */
     if (generic_letters_weak(d, ss, se))
         return value_from_name(d + ns, ne - ns, s, n) ? 1 : camel ? FR_DECOY_WEAK : 0;
@@ -1328,6 +1384,34 @@ static int name_says_wrong(const unsigned char *d, size_t ss)
            name_words((const char *)d + ns, ne - ns, word_wrong, NULL);
 }
 
+/* A value that starts with the salt its file stores beside it ("salt":
+ * "jldPXUW3dYNKcrRM", then "value": "jldPXUW3dYNKcrRM7oLQ..."): a tool's
+ * encrypted secret state (salt, then nonce and ciphertext), not the secret. */
+static int salted_ciphertext(const unsigned char *d, size_t ss, size_t se)
+{
+    size_t n = se - ss, lo = ss > 4096 ? ss - 4096 : 0;
+    /* base64 after a quote: the salt is looked for only then */
+    if (n < 32 || !ss || (d[ss - 1] != '"' && d[ss - 1] != '\'')) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum(d[ss + i]) && d[ss + i] != '+' && d[ss + i] != '/' && d[ss + i] != '=' &&
+            d[ss + i] != '\\')
+            return 0;
+    /* the value's first eight bytes earlier in the text (memchr: the guards
+     * run on every candidate), right after "salt" and a separator */
+    for (const unsigned char *p = memchr(d + lo, d[ss], ss - lo); p && p + 8 <= d + ss;
+         p = memchr(p + 1, d[ss], (size_t)(d + ss - p - 1))) {
+        if (memcmp(p, d + ss, 8)) continue;
+        size_t j = (size_t)(p - d), k = 0, e = j;
+        while (e < ss && (isalnum(d[e]) || (d[e] && strchr("+/=_-", d[e]))))
+            e++;
+        if (e - j < 8 || e - j + 8 > n || memcmp(d + j, d + ss, e - j)) continue;
+        while (j > lo && k < 6 && d[j - 1] && strchr("\"': =\t", d[j - 1]))
+            j--, k++;
+        if (j >= lo + 4 && !strncasecmp((const char *)d + j - 4, "salt", 4)) return 1;
+    }
+    return 0;
+}
+
 int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
 {
     const char *s = (const char *)d + ss;
@@ -1368,6 +1452,7 @@ int fr_is_decoy(const unsigned char *d, size_t ss, size_t se, unsigned guards)
     if (weak == 1) return 1;
     weak = weak == FR_DECOY_WEAK;
     if (guards & FR_GUARD_CONFIG) {
+        if (salted_ciphertext(d, ss, se)) return 1;
         int v = config_placeholder(s, n);
         if (v != 1 && name_says_wrong(d, ss)) return 1;
         if (v == FR_DECOY_WEAK)

@@ -340,6 +340,47 @@ static void test_third_review(void)
     CHECK(generic("client_secret: Kq8Wv3Lx7Rz2Tm9PqA", "secret", "Kq8W") == 0);
 }
 
+/* The fourth precision review's WRONG kinds and their neighbours that stay
+ * reported. */
+static void test_fourth_review(void)
+{
+    /* a value that starts with the salt stored beside it is ciphertext; a
+     * value that does not, or a short one, is judged as before */
+    const char *st = "\"salt\": \"Qm7Vx2Lr9Kd4Tz8W\",\n\"redis-password\": {\"value\": "
+                     "\"Qm7Vx2Lr9Kd4Tz8Wa0bY3cX6eZ9fB2gH5jK8mN1pQ4rS7tU=\"}";
+    CHECK(at(st, "Qm7Vx2Lr9Kd4Tz8Wa0bY3cX6eZ9fB2gH5jK8mN1pQ4rS7tU=", FR_GUARD_CONFIG) == 1);
+    const char *st2 = "\"salt\": \"Qm7Vx2Lr9Kd4Tz8W\",\n\"redis-password\": {\"value\": "
+                      "\"Wz8Tk4Dp9Rl2Xv7Ma0bY3cX6eZ9fB2gH5jK8mN1pQ4rS7tU=\"}";
+    CHECK(at(st2, "Wz8Tk4Dp9Rl2Xv7Ma0bY3cX6eZ9fB2gH5jK8mN1pQ4rS7tU=", FR_GUARD_CONFIG) == 0);
+    /* a colour; a password with '#' and more than hex digits */
+    CHECK(cfg("#9e9") == 1);
+    CHECK(cfg("#fed84f") == 1);
+    CHECK(cfg("#9e9Kq8vLm") == 0);
+    /* a regular expression's tail; a password ending in '+' */
+    CHECK(cfg("AmazonLookoutMetrics-.+") == 1);
+    CHECK(cfg("Kq8vLm2Rx9.*?") == 1);
+    CHECK(cfg("Kq8vLm2Rx9+") == 0);
+    /* the user name Google's registries take with a token */
+    CHECK(cfg("oauth2accesstoken") == 1);
+    CHECK(at("docker login -u -p oauth2accesstoken --password-stdin", "oauth2accesstoken",
+             FR_GUARD_WORDS) == 1);
+    /* an HTML-escaped slot, everywhere */
+    CHECK(fr_is_placeholder("&lt;dbpassword&gt;", 18) == 1);
+    CHECK(fr_is_placeholder("Kq8&lt;vLm2", 11) == 0);
+    /* status and sequence tokens name no credential */
+    CHECK(generic("--node-association-status-token \"AflJKl+/GoKLZJBdDQEx0O65CDi57blQ\"", "token",
+                  "AflJ") == 1);
+    CHECK(generic("--sequence-token \"49542672486831074009579604567656788214\"", "token", "4954") ==
+          1);
+    CHECK(generic("--session-token \"AflJKl+/GoKLZJBdDQEx0O65CDi57blQ\"", "token", "AflJ") == 0);
+    /* a camelCase name for a default: the name of a value, not one */
+    CHECK(generic("password: process.env.MAIL_PASSWORD || \"generatedApiKey\"", "PASSWORD",
+                  "generated") == 1);
+    CHECK(generic("secret: \"defaultClientSecret\"", "secret", "default") == 1);
+    CHECK(generic("password: process.env.MAIL_PASSWORD || \"Zq8rT2mWk9vB\"", "PASSWORD", "Zq8r") ==
+          0);
+}
+
 static uint32_t xorshift(uint32_t *st)
 {
     *st ^= *st << 13, *st ^= *st >> 17, *st ^= *st << 5;
@@ -902,6 +943,7 @@ int main(void)
     test_weak_passwords();
     test_uuid_opt_out();
     test_third_review();
+    test_fourth_review();
     test_value_at_text_end();
     test_equivalence();
     test_adversarial();
