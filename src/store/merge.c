@@ -529,6 +529,15 @@ typedef struct {
      * (sorted; its RETURNING rows), once its content is merged */
     int64_t *touched;
     size_t ntouched;
+    /* fused (ORG reader, every run new): the thread's content task also
+     * made the content map - pairs of the keys ORG held (pre: src, dst in
+     * the thread's order) and the keys to look up on the main connection
+     * (pending: per key its 8-byte id, 4-byte length and bytes) - and its
+     * keys task sends no rows */
+    int fused;
+    idmap pre;
+    size_t pre_cap;
+    fr_buf pending;
 } input_maps;
 
 /* What the thread reads for each input, in this order of kinds: the content
@@ -669,6 +678,15 @@ static const char *const FEED_SELECT_ORG[TASK_MATCHES] = {
     " LEFT JOIN org.content o ON o.key = c.key WHERE fr_mn(c.run_id) IS NOT NULL OR c.id IN"
     " (SELECT content_id FROM main.locations WHERE fr_mn(last_run) IS NOT NULL) ORDER BY c.key",
 };
+/* TASK_CONTENT fused with TASK_KEYS (every run new: the keys are all the
+ * content rows): the row's 6 columns, its id, ORG's id, whether it is left
+ * out */
+static const char FEED_SELECT_ORG_FUSED[] =
+    "SELECT c.key, c.size, c.status, c.reason, c.rules_hash, fr_mn(c.run_id), c.id, o.id,"
+    " o.id IS NOT NULL AND (o.size, o.status, o.reason, o.rules_hash) IS (c.size, c.status,"
+    " c.reason, c.rules_hash) AND NOT fr_touched(o.id)"
+    " FROM main.content c LEFT JOIN org.content o ON o.key = c.key ORDER BY c.key";
+static const char FEED_SELECT_NONE[] = "SELECT NULL, NULL, NULL WHERE 0";
 static const char FEED_SELECT_ORG_ALL_KEYS[] =
     "SELECT c.id, CASE WHEN o.id IS NULL THEN c.key END, o.id FROM main.content c"
     " LEFT JOIN org.content o ON o.key = c.key ORDER BY c.key";
@@ -778,7 +796,11 @@ static int feed_start(feed *f, sqlite3 **conns, size_t task, feed_task *t)
                      NULL, NULL, NULL);
     }
     const char *sql = FEED_SELECT[kind];
-    if (kind == TASK_KEYS && f->maps[i].all_new)
+    if (f->org && f->maps[i].all_new && !getenv("FERRET_MERGE_NO_FUSE")) {
+        f->maps[i].fused = 1; /* read by the main thread after this task's rows */
+        if (kind == TASK_CONTENT) sql = FEED_SELECT_ORG_FUSED;
+        if (kind == TASK_KEYS) sql = FEED_SELECT_NONE;
+    } else if (kind == TASK_KEYS && f->maps[i].all_new)
         sql = f->org ? FEED_SELECT_ORG_ALL_KEYS : FEED_SELECT_ALL_KEYS;
     else if (kind < TASK_MATCHES && f->org)
         sql = FEED_SELECT_ORG[kind];
@@ -834,6 +856,30 @@ static void feed_put_row(feed_chunk *c, sqlite3_stmt *st, int ncol)
         }
     }
     c->rows++;
+}
+
+/* A row of FEED_SELECT_ORG_FUSED: its key into the content map (ORG's id
+ * or a key to look up), its 6 columns into c unless left out. */
+static void fused_row(input_maps *m, feed_chunk *c, sqlite3_stmt *st)
+{
+    int64_t src = sqlite3_column_int64(st, 6);
+    if (sqlite3_column_type(st, 7) == SQLITE_INTEGER) {
+        if (m->pre.n == m->pre_cap) {
+            m->pre_cap = m->pre_cap ? 2 * m->pre_cap : 4096;
+            m->pre.src = fr_xrealloc(m->pre.src, m->pre_cap * sizeof *m->pre.src);
+            m->pre.dst = fr_xrealloc(m->pre.dst, m->pre_cap * sizeof *m->pre.dst);
+        }
+        m->pre.src[m->pre.n] = src;
+        m->pre.dst[m->pre.n++] = sqlite3_column_int64(st, 7);
+    } else {
+        const void *k = sqlite3_column_text(st, 0);
+        uint32_t n = (uint32_t)sqlite3_column_bytes(st, 0);
+        fr_buf_append(&m->pending, &src, 8);
+        fr_buf_append(&m->pending, &n, 4);
+        if (n) fr_buf_append(&m->pending, k, n);
+    }
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL && !sqlite3_column_int(st, 8))
+        feed_put_row(c, st, 6);
 }
 
 /* Tasks the thread may start (read and sort) ahead of the one it streams. */
@@ -907,8 +953,12 @@ static void *feed_main(void *arg)
             feed_chunk *c = fr_xcalloc(1, sizeof *c);
             c->task = task;
             fr_buf_reserve(&c->data, FEED_CHUNK_BYTES + 4096);
+            int fused = f->sched[task].kind == TASK_CONTENT && f->maps[in].fused;
             while (cur.rc == SQLITE_ROW && c->data.len < FEED_CHUNK_BYTES) {
-                feed_put_row(c, cur.st, ncol);
+                if (fused)
+                    fused_row(&f->maps[in], c, cur.st);
+                else
+                    feed_put_row(c, cur.st, ncol);
                 cur.rc = sqlite3_step(cur.st);
             }
             if (cur.rc != SQLITE_ROW && cur.rc != SQLITE_DONE) {
@@ -1010,6 +1060,8 @@ static void feed_release(feed *f)
         idmap_release(&f->maps[i].run);
         idmap_release(&f->maps[i].new_run);
         free(f->maps[i].touched);
+        idmap_release(&f->maps[i].pre);
+        fr_buf_release(&f->maps[i].pending);
     }
     free(f->maps);
     free(f->touch);
@@ -1339,6 +1391,44 @@ static int feed_insert(fr_store *s, feed_aux *aux, size_t k)
         free(v);
         return fr_store_sql_error(s, "merging content");
     }
+    input_maps *im = &aux->f->maps[t->input];
+    if (im->fused) { /* the thread's content task made the map (its rows are all read) */
+        size_t extra = im->pre.n + im->pending.len / 12;
+        if (n + extra > cap) {
+            cap = n + extra;
+            v = fr_xrealloc(v, (cap ? cap : 1) * sizeof *v);
+        }
+        for (size_t j = 0; j < im->pre.n; j++)
+            v[n++] = (id_pair){im->pre.src[j], im->pre.dst[j]};
+        if (im->pending.len) {
+            if (sqlite3_prepare_v2(db, "SELECT id FROM main.content WHERE key = ?1", -1, &st,
+                                   NULL) != SQLITE_OK) {
+                free(v);
+                return fr_store_sql_error(s, "merging content");
+            }
+            const char *p = im->pending.p, *end = p + im->pending.len;
+            while (p < end) {
+                id_pair q;
+                uint32_t len;
+                memcpy(&q.src, p, 8);
+                memcpy(&len, p + 8, 4);
+                sqlite3_bind_text(st, 1, p + 12, (int)len, SQLITE_STATIC);
+                if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                    q.dst = sqlite3_column_int64(st, 0);
+                    v[n++] = q;
+                } else if (rc != SQLITE_DONE) {
+                    break;
+                }
+                sqlite3_reset(st);
+                p += 12 + len;
+            }
+            sqlite3_finalize(st);
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                free(v);
+                return fr_store_sql_error(s, "merging content");
+            }
+        }
+    }
     /* in src order: an input's content ids are mostly dense (a rowid
      * each), placed by id in one pass; sorted otherwise */
     idmap *m = &aux->f->maps[t->input].content;
@@ -1475,6 +1565,8 @@ static int merge_batch(fr_store *s, const char *const *paths, size_t n, fr_merge
      * refuses otherwise: the merge then keeps the WAL); WAL mode is restored
      * afterwards, so readers never wait for more than the commit. */
     int rollback_journal = 0;
+    /* FERRET_MERGE_WAL=1 keeps the WAL (to measure against: 4 x 250,000
+     * into 1,000,000, the WAL's commit took 5.5 s of CPU, the journal's 1) */
     if (rc == FR_OK && !getenv("FERRET_MERGE_WAL")) {
         char *mode = query_text(db, "PRAGMA main.journal_mode = TRUNCATE");
         rollback_journal = mode && !strcmp(mode, "truncate");
