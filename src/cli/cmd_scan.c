@@ -873,7 +873,8 @@ int fr_cmd_scan(int argc, char **argv)
             wts.tracked += one.tracked, wts.hashed += one.hashed;
         }
         /* A range scan reads a slice of history: no state is checked or saved. */
-        if (!range && fr_git_fingerprint(repos.paths[i], fp)) {
+        if (!range && fr_git_prefetched_fingerprint(repos.paths[i], fp) &&
+            fr_git_fingerprint(repos.paths[i], fp)) {
             error_redacted(path_sc, &note);
             incomplete = 1;
             continue;

@@ -210,6 +210,9 @@ int fr_git_worktree_scan(const char *path, const fr_worktree_opts *opts, fr_pipe
  * what no scan took. Both on one thread (the scan's). */
 void fr_git_worktree_prefetch(const char *path);
 void fr_git_worktree_prefetch_end(void);
+/* fr_git_fingerprint of the repository at path as the prefetch thread took it
+ * (after its work-tree calls), once; FR_ENOTFOUND: none, take it now. */
+int fr_git_prefetched_fingerprint(const char *path, char out[65]);
 
 /* ---- pushes (the pre-receive hook) ---- */
 

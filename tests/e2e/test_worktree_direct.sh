@@ -178,6 +178,8 @@ assert_eq "$(sqlite3 c.db "select group_concat(replace(path, '$T/', ''), ' ') fr
   "c// c//p/ c//p/q/ c//s/" "clean dirs: a row each"
 FERRET_GIT_TRACE=1 run_ferret scan --db c.db c
 assert_eq "$(dirs) $RC" "dirs read 0 clean 4 0" "clean dirs: the re-scan lists none"
+assert_contains "$ERR" "/c prefetched" "the repository's fingerprint taken by the prefetch thread"
+assert_contains "$ERR" "1 repository (1 unchanged)" "... and it says the history is unchanged"
 assert_eq "$(wt tracked) $(wt untracked)" "4 0" "clean dirs: 4 tracked, nothing untracked"
 printf 'TOKEN=%s\n' "$tokU" >c/p/q/new.txt # p/q's mtime changes
 FERRET_GIT_TRACE=1 run_ferret scan --db c.db c

@@ -1108,6 +1108,8 @@ struct wt_prefetch {
     int *errs;
     wt_dirstat *dirs; /* sorted by rel */
     size_t ndirs, cap;
+    char fp[65]; /* the repository's fingerprint (fr_git_fingerprint) */
+    int fp_ok, fp_taken;
 };
 
 static wt_prefetch *prefetches;
@@ -1176,6 +1178,10 @@ static void *prefetch_main(void *arg)
     }
     fr_buf_release(&disk);
     if (pf->ndirs > 1) qsort(pf->dirs, pf->ndirs, sizeof *pf->dirs, cmp_dirstat);
+    /* and the fingerprint the scan checks next (refs and packs: taken before
+     * the walk, as it would be on the main thread) */
+    gs_init();
+    pf->fp_ok = fr_git_fingerprint(pf->workdir, pf->fp) == 0;
     return NULL;
 }
 
@@ -1239,6 +1245,32 @@ static int prefetch_take_index(wt_prefetch *pf, wt_index *x, struct stat **sts, 
     memset(&pf->x, 0, sizeof pf->x);
     pf->sts = NULL, pf->errs = NULL, pf->ok = 0;
     return 1;
+}
+
+int fr_git_prefetched_fingerprint(const char *path, char out[65])
+{
+    if (!prefetches) return FR_ENOTFOUND;
+    char *real = realpath(path, NULL);
+    if (!real) return FR_ENOTFOUND;
+    size_t rl = strlen(real);
+    int rc = FR_ENOTFOUND;
+    for (wt_prefetch *pf = prefetches; pf; pf = pf->next) {
+        if (pf->fp_taken || strncmp(pf->workdir, real, rl) ||
+            strcmp(pf->workdir + rl, real[rl - 1] == '/' ? "" : "/"))
+            continue;
+        if (pf->running) pthread_join(pf->th, NULL);
+        pf->running = 0;
+        pf->fp_taken = 1;
+        if (pf->fp_ok) {
+            memcpy(out, pf->fp, 65);
+            rc = FR_OK;
+            if (getenv("FERRET_GIT_TRACE")) /* tests/e2e/test_worktree_direct.sh */
+                fprintf(stderr, "ferret git fingerprint: %s prefetched\n", path);
+        }
+        break;
+    }
+    free(real);
+    return rc;
 }
 
 void fr_git_worktree_prefetch_end(void)
