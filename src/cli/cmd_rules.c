@@ -139,9 +139,10 @@ static int check(const fr_ruleset *rs)
  * design, take ~8 ms in a Release build, the median rule 0.1 ms); to compile,
  * RULE_COMPILE_FLOOR_S (the generic rules compile in 50-90 ms alone, 25x a
  * median that is itself only ~3 ms, so a lower floor fails them on noise; a
- * fifth of the whole set's budget for one rule is an outlier). The whole rule set must compile
- * (uncached) within RULESET_COMPILE_MAX_S of CPU. CPU time, not wall time: the figures hold on a
- * loaded machine. FERRET_RULE_COSTS=1 prints every rule's figures.
+ * fifth of the whole set's budget for one rule is an outlier). The whole rule set should compile
+ * (uncached) within RULESET_COMPILE_MAX_S of CPU (a warning beyond it, not a failure: that figure
+ * is the host's too). CPU time, not wall time: the figures hold on a loaded machine.
+ * FERRET_RULE_COSTS=1 prints every rule's figures.
  */
 #define RULE_COST_FACTOR      25.0
 #define RULE_SCAN_FLOOR_S     0.015
@@ -294,12 +295,16 @@ static size_t check_costs(const fr_ruleset *rs)
         printf("rule costs: Debug / sanitizer build, 64 KiB text, limits not enforced\n");
     } else if (rc == FR_OK) {
         printf("rule set compile (uncached, CPU): %.0f ms\n", t * 1e3);
-        if (COSTS_ENFORCED && t > RULESET_COMPILE_MAX_S) {
+        /* A warning, not a failure: the whole set's compile time is the
+         * machine's as much as the rules' (on a 2-core VM at load 20 the same
+         * set took 0.93 s of CPU where it takes 0.6 s idle), so a valid rule
+         * set must not fail its check on a slow or busy host; an outlier rule
+         * above fails on its cost relative to the others. */
+        if (COSTS_ENFORCED && t > RULESET_COMPILE_MAX_S)
             fprintf(stderr,
-                    "ferret: the rule set takes %.0f ms to compile; the budget is %.0f ms\n",
+                    "ferret: warning: the rule set takes %.0f ms to compile (CPU); the budget is "
+                    "%.0f ms (a compiled set is cached: only the first scan pays it)\n",
                     t * 1e3, RULESET_COMPILE_MAX_S * 1e3);
-            bad++;
-        }
     }
     free(c), free(v);
     fr_buf_release(&text);
