@@ -813,14 +813,22 @@ static void *writer_main(void *arg)
     fr_pipeline *p = arg;
     size_t pending = 0, ndeferred = 0;
     result **deferred = NULL;
-    double last = fr_monotonic();
+    double start = fr_monotonic(), last = start;
     for (;;) {
         int timed_out = 0;
+        /* A batch is committed after a tenth of the time the scan has run,
+         * within [FR_WRITER_FLUSH_MS, FR_WRITER_FLUSH_MAX_MS]: a short scan
+         * (a hook, a small tree) shows its progress and keeps the write lock
+         * briefly; a long one writes each dirty page of the random-keyed
+         * content index to the WAL fewer times. */
+        double now = fr_monotonic(), every = (now - start) / 10;
+        if (every < FR_WRITER_FLUSH_MS / 1e3) every = FR_WRITER_FLUSH_MS / 1e3;
+        if (every > FR_WRITER_FLUSH_MAX_MS / 1e3) every = FR_WRITER_FLUSH_MAX_MS / 1e3;
         result *r = fr_queue_trypop(p->results);
         if (!r) {
             /* Caught up with the scanners: a batch worth committing is not kept
              * open (with the store's write lock) while waiting for more. */
-            if (pending >= FR_WRITER_IDLE_BATCH) {
+            if (pending >= FR_WRITER_IDLE_BATCH && now - last >= every) {
                 if (p->store && fr_store_flush(p->store)) writer_fail(p);
                 pending = 0;
                 last = fr_monotonic();
@@ -839,8 +847,7 @@ static void *writer_main(void *arg)
             result_free(r);
             pending++;
         }
-        if (pending &&
-            (pending >= FR_WRITER_BATCH || fr_monotonic() - last > FR_WRITER_FLUSH_MS / 1e3)) {
+        if (pending && (pending >= FR_WRITER_BATCH || fr_monotonic() - last > every)) {
             if (p->store && fr_store_flush(p->store)) writer_fail(p);
             pending = 0;
             last = fr_monotonic();
