@@ -3,6 +3,16 @@
  */
 #include "store/store_int.h"
 
+/* The occurrences view as steps 0009 and 0010 make it again over the tables
+ * they rebuild (it names them, so it is dropped first). */
+#define OCCURRENCES_VIEW                                                                           \
+    " CREATE VIEW occurrences AS"                                                                  \
+    " SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,"                \
+    " c.key AS content_key, l.commit_id, l.author_name, l.author_email,"                           \
+    " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run" \
+    " FROM matches m JOIN locations l ON l.content_id = m.content_id"                              \
+    " JOIN content c ON c.id = m.content_id;"
+
 const fr_migration fr_migrations[] = {
     /* Short, stable, keyed finding ids: the same id for the same (rule, secret)
      * in every run and in every store sharing the key; not a bare hash of the
@@ -109,13 +119,7 @@ const fr_migration fr_migrations[] = {
      " INSERT INTO locations_0009 SELECT content_id, source_kind, repo, path, commit_id,"
      " author_name, author_email, author_date, committer_date, ref, mtime, ci_run, ci_job,"
      " ci_step, first_run, last_run FROM locations ORDER BY content_id, source_kind, repo, path;"
-     " DROP TABLE locations; ALTER TABLE locations_0009 RENAME TO locations;"
-     " CREATE VIEW occurrences AS"
-     " SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,"
-     " c.key AS content_key, l.commit_id, l.author_name, l.author_email,"
-     " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run"
-     " FROM matches m JOIN locations l ON l.content_id = m.content_id"
-     " JOIN content c ON c.id = m.content_id;"},
+     " DROP TABLE locations; ALTER TABLE locations_0009 RENAME TO locations;" OCCURRENCES_VIEW},
     /* The scan's writer upserts one content row per blob or file, and SQLite
      * runs a CHECK of `x IN (three or more constants)` through an ephemeral
      * b-tree made (a pager opened and closed) for every row: a third of the
@@ -130,13 +134,7 @@ const fr_migration fr_migrations[] = {
      " reason TEXT, rules_hash TEXT, run_id INTEGER NOT NULL REFERENCES runs (id));"
      " INSERT INTO content_0010 (id, key, size, status, reason, rules_hash, run_id)"
      " SELECT id, key, size, status, reason, rules_hash, run_id FROM content ORDER BY id;"
-     " DROP TABLE content; ALTER TABLE content_0010 RENAME TO content;"
-     " CREATE VIEW occurrences AS"
-     " SELECT m.finding_id, l.source_kind, l.repo, l.path, m.line, m.col, m.offset,"
-     " c.key AS content_key, l.commit_id, l.author_name, l.author_email,"
-     " l.author_date, l.committer_date, l.ref, l.mtime, l.ci_run, l.ci_job, l.ci_step, l.first_run"
-     " FROM matches m JOIN locations l ON l.content_id = m.content_id"
-     " JOIN content c ON c.id = m.content_id;"},
+     " DROP TABLE content; ALTER TABLE content_0010 RENAME TO content;" OCCURRENCES_VIEW},
 };
 
 const size_t fr_nmigrations = sizeof fr_migrations / sizeof fr_migrations[0];
