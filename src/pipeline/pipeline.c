@@ -657,7 +657,9 @@ static void *worker_main(void *arg_)
     fr_queue *q = arg->q;
     fr_scanner *sc = NULL;
     fr_buf data = {0};
-    int have_scanner = fr_scanner_new(&sc, p->engine) == FR_OK;
+    /* made on the worker's first item: a re-scan with one new blob, or none,
+     * leaves the other workers' scratch unmade (a clone of the engine's) */
+    int have_scanner = 0, tried = 0;
     fr_item *it;
     for (;;) {
         int idle = 0;
@@ -675,6 +677,10 @@ static void *worker_main(void *arg_)
         if (fr_interrupted || p->stopped) { /* drain without work */
             fr_item_free(it);
             continue;
+        }
+        if (!tried) {
+            tried = 1;
+            have_scanner = fr_scanner_new(&sc, p->engine) == FR_OK;
         }
         result *r = process_item(p, sc, have_scanner, &data, it);
         if (r && fr_queue_push(p->results, r)) result_free(r);
