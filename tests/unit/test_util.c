@@ -1,6 +1,7 @@
 /* Unit tests for src/util: SHA-256 vectors, buffers, safe display, redaction,
  * entropy, size parsing and the bounded queue under threads. */
 #include "check.h"
+#include "util/hashset.h"
 #include "util/util.h"
 
 #include <pthread.h>
@@ -198,6 +199,82 @@ static void test_queue(void)
     fr_queue_free(Q);
 }
 
+/* The walk's tables: every key found with its own value after the table grew
+ * many times, absent keys not found, a second put of a key returns its value
+ * (not added), at every key size the walk uses and the odd ones; interned
+ * strings get dense ids and the same id again. */
+static void test_keymap(void)
+{
+    static const size_t sizes[] = {1, 3, 8, 16, 20, 32};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t ks = sizes[si], n = ks == 1 ? 256 : 20000, bad = 0, found = 0;
+        fr_keymap m;
+        fr_keymap_init(&m, ks);
+        unsigned char key[32];
+        uint32_t st = 12345u + (uint32_t)ks;
+        for (size_t i = 0; i < n; i++) { /* keys: i spread over the bytes, then noise */
+            memset(key, 0, sizeof key);
+            for (size_t b = 0; b < ks; b++)
+                key[b] = (unsigned char)(b < sizeof i ? i >> (8 * b)
+                                                      : (st = st * 1103515245u + 12345u) >> 16);
+            int added = 0;
+            uint32_t *v = fr_keymap_put(&m, key, (uint32_t)(i * 7 + 1), &added);
+            if (!added || *v != i * 7 + 1) bad++;
+        }
+        CHECK(m.n == n);
+        st = 12345u + (uint32_t)ks;
+        for (size_t i = 0; i < n; i++) {
+            memset(key, 0, sizeof key);
+            for (size_t b = 0; b < ks; b++)
+                key[b] = (unsigned char)(b < sizeof i ? i >> (8 * b)
+                                                      : (st = st * 1103515245u + 12345u) >> 16);
+            uint32_t *g = fr_keymap_get(&m, key);
+            if (g && *g == i * 7 + 1) found++;
+            int added = 1;
+            uint32_t *v = fr_keymap_put(&m, key, 0, &added);
+            if (added || *v != i * 7 + 1) bad++;
+            if (i % 2 == 0) *v = (uint32_t)i; /* written through the pointer */
+        }
+        CHECK(found == n);
+        CHECK(bad == 0);
+        CHECK(m.n == n);
+        size_t rewritten = 0;
+        st = 12345u + (uint32_t)ks;
+        for (size_t i = 0; i < n; i++) {
+            memset(key, 0, sizeof key);
+            for (size_t b = 0; b < ks; b++)
+                key[b] = (unsigned char)(b < sizeof i ? i >> (8 * b)
+                                                      : (st = st * 1103515245u + 12345u) >> 16);
+            uint32_t *g = fr_keymap_get(&m, key);
+            rewritten += g && *g == (i % 2 == 0 ? (uint32_t)i : (uint32_t)(i * 7 + 1));
+        }
+        CHECK(rewritten == n);
+        if (ks > 1) { /* a key never put */
+            memset(key, 0xee, sizeof key);
+            CHECK(fr_keymap_get(&m, key) == NULL);
+        }
+        fr_keymap_release(&m);
+        CHECK(m.n == 0 && m.cap == 0);
+    }
+    fr_strtab t;
+    fr_strtab_init(&t);
+    char s[32];
+    size_t dense = 0, again = 0;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(s, sizeof s, "dir/%d/file.c", i);
+        dense += fr_strtab_intern(&t, s, strlen(s)) == (uint32_t)i;
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(s, sizeof s, "dir/%d/file.c", i);
+        again += fr_strtab_intern(&t, s, strlen(s)) == (uint32_t)i;
+    }
+    CHECK(dense == 5000);
+    CHECK(again == 5000);
+    CHECK(t.n == 5000);
+    CHECK_STR(fr_strtab_get(&t, 4321), "dir/4321/file.c");
+    fr_strtab_release(&t);
+}
+
 int main(void)
 {
     test_sha256();
@@ -207,5 +284,6 @@ int main(void)
     test_redact();
     test_entropy_and_size();
     test_queue();
+    test_keymap();
     return check_done("test_util");
 }
