@@ -199,4 +199,37 @@ assert_eq "$(dirs) $(wt untracked)" "dirs read 1 clean 3 1" "clean dirs: p/ (wit
 FERRET_GIT_TRACE=1 run_ferret scan --db c.db --full c
 assert_eq "$(dirs)" "dirs read 4 clean 0" "clean dirs: --full trusts no row"
 
+# A directory of the index's replaced by a file or by a symlink to a directory
+# elsewhere: its parent's names are still the index's, but that name is now
+# untracked - the parent is not saved as clean (a later scan would list
+# neither the file, nor a secret added to it, and would enter the symlink's
+# target as if it were the work tree's).
+tokF=$($FAKE github 57)
+tokG=$($FAKE github 58)
+tokX=$($FAKE github 59)
+git init -q e
+(cd e && mkdir -p d/sub l/sub && printf 'x\n' >d/sub/x.txt && printf 'y\n' >l/sub/y.txt &&
+  old d/sub/x.txt l/sub/y.txt && git add -A && gcommit alice e1)
+mkdir -p outside && printf 'X=%s\n' "$tokX" >outside/o.txt
+old e e/d e/d/sub e/l e/l/sub
+run_ferret scan --db e.db e
+run_ferret scan --db e.db e
+rm -r e/d/sub e/l/sub
+printf 'F=%s\n' "$tokF" >e/d/sub
+ln -s "$T/outside" e/l/sub
+old e/d e/l
+old -h e/l/sub
+FERRET_GIT_TRACE=1 run_ferret scan --db e.db e
+assert_contains "$ERR" "index=direct" "dir replaced: the index read directly"
+assert_eq "$(wt untracked)" 2 "dir replaced: d/sub (a file) and l/sub (a symlink) untracked"
+FERRET_GIT_TRACE=1 run_ferret scan --db e.db e
+assert_eq "$(wt untracked)" 2 "dir replaced: d/sub and l/sub still untracked on the next scan"
+assert_eq "$(sqlite3 e.db "select count(*) from locations where path like 'l/sub/%'")" 0 \
+  "dir replaced: nothing read through the symlink l/sub"
+printf 'G=%s\n' "$tokG" >>e/d/sub
+FERRET_GIT_TRACE=1 run_ferret scan --db e.db e
+assert_eq "$(wt untracked) $(wt "files read")" "2 1" "dir replaced: d/sub, changed, read again"
+assert_eq "$(sqlite3 e.db "select count(*) from findings") $(sqlite3 e.db "select count(distinct m.finding_id) from matches m join locations l on l.content_id = m.content_id where l.path = 'd/sub'")" \
+  "2 2" "dir replaced: both of d/sub's secrets found, nothing else"
+
 finish

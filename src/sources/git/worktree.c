@@ -568,6 +568,35 @@ static int names_are_kids(char **names, size_t n, const fr_buf *kids, size_t nki
     return same;
 }
 
+/* Whether each name of directory rel the index holds paths below is a
+ * directory on disk: one replaced by a file, or by a symlink (to a directory
+ * anywhere), is untracked though the names are still the index's - saved as
+ * clean, the directory would hide that file from the next scans, and
+ * clean_dir would enter the symlink's target. */
+static int kid_dirs_on_disk(const wt_walk *ww, const char *rel, char **names,
+                            const unsigned char *types, size_t n)
+{
+    int ok = 1;
+    fr_buf sub = {0};
+    for (size_t i = 0; i < n && ok; i++) {
+        if (types[i] == DT_DIR) continue;
+        fr_buf_reset(&sub);
+        fr_buf_printf(&sub, "%s%s/", rel, names[i]);
+        if (!tracked(ww, sub.p, 1)) continue;
+        if (types[i] == DT_UNKNOWN) {
+            struct stat st;
+            fr_buf disk = {0};
+            fr_buf_printf(&disk, "%s%s%s", ww->s->workdir, rel, names[i]);
+            ok = lstat(disk.p, &st) == 0 && S_ISDIR(st.st_mode);
+            fr_buf_release(&disk);
+        } else {
+            ok = 0;
+        }
+    }
+    fr_buf_release(&sub);
+    return ok;
+}
+
 /* For directory rel (IN_TRACKED, the index read directly): 1 when its row
  * says it is clean, having walked the index's subdirectories of it; else 0,
  * with *save set when its listing, if it shows the index's names (in
@@ -642,7 +671,8 @@ static void walk_dir(wt_walk *ww, fr_buf *rel, int in)
     if (save) {
         size_t nkids;
         index_kids(ww->own, rel->p, &ww->kids, &nkids);
-        if (names_are_kids(names, n, &ww->kids, nkids)) {
+        if (names_are_kids(names, n, &ww->kids, nkids) &&
+            kid_dirs_on_disk(ww, rel->p, names, types, n)) {
             fr_buf path = {0};
             fr_buf_printf(&path, "%s/%s", ww->s->workdir, rel->p);
             int64_t v[6] = {(int64_t)dst.st_size,
