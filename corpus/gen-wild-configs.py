@@ -897,6 +897,30 @@ exit
   "IdentityPayload": "{{\\"client_id\\": \\"orders-api\\", \\"client_secret\\": \\"[[{tok5(34)}]]\\"}}"
 }}
 """
+    # command lines with a password flag (shell history, runbooks, CI steps)
+    P["ops/runbooks/restore.sh"] = f"""#!/bin/sh
+ldapsearch -x -H ldaps://ldap.corp.lan -D "cn=svc-backup,ou=svc,dc=corp,dc=lan" -w '[[{strong5()}]]' -b ou=people,dc=corp,dc=lan uid
+redis-cli -h cache.corp.lan -p 6380 -a [[{tok5(20)}]] --tls FLUSHDB
+mongodump --uri mongodb://db.corp.lan:27017 -u backup -p '[[{strong5()}]]' --out /backup/mongo
+keytool -importkeystore -srckeystore app.p12 -srcstoretype PKCS12 -srcstorepass [[{tok5(14)}]] -destkeystore app.jks
+openssl pkcs12 -export -in tls.crt -inkey tls.key -out tls.p12 -passout pass:[[{tok5(16)}]]
+"""
+    P[".azure-pipelines/steps/login.sh"] = f"""az login --service-principal -u 6d2f8a1c-3b7e-4c9d-a5f1-0e8b2c4d6a7f -p '[[{tok5(34)}]]' --tenant corp.onmicrosoft.com
+"""
+    D["ops/runbooks/restore-template.sh"] = """#!/bin/sh
+ldapsearch -x -H ldaps://ldap.corp.lan -D "$BIND_DN" -W -b ou=people,dc=corp,dc=lan uid
+ldapsearch -x -D "$BIND_DN" -w "$BIND_PW" -b ou=people,dc=corp,dc=lan uid
+redis-cli -h cache.corp.lan -a "$REDIS_PASSWORD" ping
+mongosh "$MONGO_URI" -u backup -p
+keytool -importcert -alias corp-ca -file ca.crt -keystore cacerts -storepass changeit -noprompt
+keytool -list -keystore app.jks -storepass:env KEYSTORE_PASSWORD
+openssl pkcs12 -in tls.p12 -passin env:P12_PASSWORD -nodes
+az login --service-principal -u "$ARM_CLIENT_ID" -p "$ARM_CLIENT_SECRET" --tenant "$ARM_TENANT_ID"
+"""
+    D["ops/runbooks/deploy-sql-template.cmd"] = """@echo off
+net use \\\\files.corp.lan\\deploy /user:CORP\\svc_deploy * /persistent:no
+sqlcmd -S sql01.corp.lan -U deploy -P %SQL_PASSWORD% -i migrate.sql
+"""
     D["airflow/config/airflow.cfg.j2"] = """[core]
 fernet_key = {{ airflow_fernet_key }}
 """

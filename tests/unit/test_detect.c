@@ -925,6 +925,39 @@ static void test_stride_pad(void)
     fr_ruleset_free(rs);
 }
 
+/* Batch 5 (recall): letters-only passwords under the entropy floor, typed
+ * alphabet runs, a path under a password-named key. */
+static void test_recall_batch5(void)
+{
+    /* fr_generic_weak_word: a word of letters under a password's name, even
+     * when it repeats letters (2.95 bits a letter) */
+    const char *l1 = "db_password = swordfish";
+    CHECK(fr_generic_weak_word((const unsigned char *)l1, 14, strlen(l1)) == 1);
+    const char *l2 = "api_token = swordfish"; /* not a password's name */
+    CHECK(fr_generic_weak_word((const unsigned char *)l2, 12, strlen(l2)) == 0);
+    const char *l3 = "db_password = Swordfish"; /* Capitalised: a label */
+    CHECK(fr_generic_weak_word((const unsigned char *)l3, 14, strlen(l3)) == 0);
+    const char *l4 = "db_password = mongo7pass"; /* not letters alone */
+    CHECK(fr_generic_weak_word((const unsigned char *)l4, 14, strlen(l4)) == 0);
+    const char *l5 = "db_password = changeme"; /* a template's word */
+    CHECK(fr_generic_weak_word((const unsigned char *)l5, 14, strlen(l5)) == 0);
+    const char *l6 = "public_pass = swordfish"; /* a name saying no secret */
+    CHECK(fr_generic_weak_word((const unsigned char *)l6, 14, strlen(l6)) == 0);
+    /* eight letters or digits typed in order: a stand-in for doc-words rules
+     * and the generic rule; seven, or a drawn token, are not */
+    const char *t1 = "sk-x-abc123xyz-klmnopqrstuvwx-Zq8Wv3Lx7Rz2Tm9PkL4";
+    CHECK(fr_is_decoy((const unsigned char *)t1, 0, strlen(t1), FR_GUARD_DOC) == 1);
+    const char *t2 = "sk-x-Zq8Wv3Lx7Rz2Tm9PkL4hjklmnopWq2Rt8Lz5Vx9Kc3";
+    CHECK(fr_is_decoy((const unsigned char *)t2, 0, strlen(t2), FR_GUARD_DOC) == 0);
+    CHECK(generic("api_secret: \"Qx9Kp2ABCDEFGHIJKLw7\"", "secret", "Qx9K") == 1);
+    CHECK(generic("aws_secret_key = \"Tz4Lk8Rw2mVq1234567890\"", "secret", "Tz4L") == 1);
+    CHECK(generic("api_secret: \"Qx9Kp2ABCDEFGw7Lm3\"", "secret", "Qx9K") == 0);
+    /* an absolute path with '@' under a password-named key: a route */
+    const char *p1 = "\"/docs/reset-your-password\":\"/en/docs@v2/account/reset\"";
+    size_t ps = (size_t)(strstr(p1, ":\"/en") - p1) + 2;
+    CHECK(fr_is_decoy((const unsigned char *)p1, ps, strlen(p1) - 1, FR_GUARD_CONFIG) == 1);
+}
+
 int main(void)
 {
     const char *names[] = {"unit.yml"};
@@ -945,6 +978,7 @@ int main(void)
     test_third_review();
     test_fourth_review();
     test_value_at_text_end();
+    test_recall_batch5();
     test_equivalence();
     test_adversarial();
     test_invalid_pattern();
