@@ -793,11 +793,19 @@ static const char *const NAME_NOT_SECRET[] = {
      * CSRF token of every form it renders) */
     "ice", "creation", "authenticity",
     /* a JSP tag library's transaction token (a form's, like csrf) */
-    "taglib",
-    /* a request's status token and a log stream's sequence token (AWS's
-     * --node-association-status-token, --sequence-token): an operation's
-     * handle or a counter, returned to the caller, not a credential */
-    "status", "sequence", NULL};
+    "taglib", NULL};
+
+/* Words that say so only right before the name's last word, token: a
+ * request's status token and a log stream's sequence token (AWS's
+ * --node-association-status-token, --sequence-token: an operation's handle or
+ * a counter, returned to the caller), where STATUS_IO_API_KEY or
+ * statusPageSecret are credentials. */
+static const char *const BEFORE_TOKEN_NOT_SECRET[] = {"status", "sequence", NULL};
+
+typedef struct {
+    int before_token; /* the last word was one of BEFORE_TOKEN_NOT_SECRET */
+    int pair_last;    /* the last two words were such a word and token */
+} name_ctx;
 
 /* Splits name[0..n) into lower-case words at '_', '-', '.', ':', '$', '/', '['
  * and at camelCase boundaries; calls back with each word. Returns 1 as soon as
@@ -820,14 +828,28 @@ static int name_words(const char *name, size_t n, int (*fn)(const char *w, size_
     return 0;
 }
 
-static int word_not_secret(const char *w, size_t wl, void *ctx)
+static int word_not_secret(const char *w, size_t wl, void *ctx_)
 {
-    (void)ctx;
+    name_ctx *ctx = ctx_;
     /* csrftoken, xsrfToken: the form token, written as one word */
     if (wl > 4 && (!strncmp(w, "csrf", 4) || !strncmp(w, "xsrf", 4))) return 1;
     for (int i = 0; NAME_NOT_SECRET[i]; i++)
         if (!strcmp(w, NAME_NOT_SECRET[i])) return 1;
+    int was_before = ctx->before_token;
+    ctx->before_token = 0;
+    for (int i = 0; BEFORE_TOKEN_NOT_SECRET[i]; i++)
+        if (!strcmp(w, BEFORE_TOKEN_NOT_SECRET[i])) ctx->before_token = 1;
+    /* the pair counts only as the name's end (read once every word is seen) */
+    ctx->pair_last = was_before && !strcmp(w, "token");
     return 0;
+}
+
+/* Whether the name's words say it holds no secret. */
+static int name_not_secret(const char *name, size_t n)
+{
+    name_ctx ctx = {0, 0};
+    if (name_words(name, n, word_not_secret, &ctx)) return 1;
+    return ctx.pair_last; /* ...-status-token, sequenceToken: its last words */
 }
 
 static int is_name_char(unsigned char c)
@@ -1101,7 +1123,7 @@ static int generic_letters_weak(const unsigned char *d, size_t ss, size_t se)
         pw |= ne - ns >= tl && !strncasecmp((const char *)d + ne - tl, PW_TAILS[i], tl);
         if (n == tl && !strncasecmp(s, PW_TAILS[i], n)) return 0;
     }
-    if (!pw || name_words((const char *)d + ns, ne - ns, word_not_secret, NULL)) return 0;
+    if (!pw || name_not_secret((const char *)d + ns, ne - ns)) return 0;
     return config_value(s, n) != CONFIG_TEMPLATE;
 }
 
@@ -1119,7 +1141,7 @@ int fr_generic_decoy(const unsigned char *d, size_t start, size_t ss, size_t se)
     /* The name: one of a secret's, with no word that says otherwise, and not a
      * namespaced type (AWS::IAM::AccessKey). */
     if (!secret_name(d, start, ss, &ns, &ne)) return 1;
-    if (name_words((const char *)d + ns, ne - ns, word_not_secret, NULL)) return 1;
+    if (name_not_secret((const char *)d + ns, ne - ns)) return 1;
     if (ns >= 2 && d[ns - 1] == ':' && d[ns - 2] == ':') return 1;
     /* String token = Base64Utils, val key = secretOf(x): unquoted after a typed
      * declaration, the value is code (a variable, a class, a call); a literal

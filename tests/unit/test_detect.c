@@ -373,6 +373,13 @@ static void test_fourth_review(void)
     CHECK(generic("--sequence-token \"49542672486831074009579604567656788214\"", "token", "4954") ==
           1);
     CHECK(generic("--session-token \"AflJKl+/GoKLZJBdDQEx0O65CDi57blQ\"", "token", "AflJ") == 0);
+    CHECK(generic("NodeAssociationStatusToken: \"AflJKl+/GoKLZJBdDQEx0O65CDi57blQ\"", "Token",
+                  "AflJ") == 1);
+    /* ... only as the name's last two words: a status page's key is one */
+    CHECK(generic("STATUS_IO_API_KEY=\"AflJKl+/GoKLZJBdDQEx0O65CDi57blQ\"", "KEY", "AflJ") == 0);
+    CHECK(generic("statusIoToken = \"AflJKl+/GoKLZJBdDQEx0O65CDi57blQ\"", "Token", "AflJ") == 0);
+    CHECK(generic("AWS_SEQUENCE_TOKEN_SECRET=\"AflJKl+/GoKLZJBdDQEx0O65CDi57blQ\"", "SECRET",
+                  "AflJ") == 0);
     /* a camelCase name for a default: the name of a value, not one */
     CHECK(generic("password: process.env.MAIL_PASSWORD || \"generatedApiKey\"", "PASSWORD",
                   "generated") == 1);
