@@ -70,8 +70,15 @@ int main(int argc, char **argv)
      * allocates one blob's buffers after another faults the same pages in,
      * zeroed, again and again: git/git's full scan, 2.9 - 3.2 s of system
      * time before, 2.5 - 2.7 s with a 1 GB threshold (peak RSS +5 MB: memory
-     * kept, not more of it used). GLIBC_TUNABLES, when set, has the say. */
-    if (!getenv("GLIBC_TUNABLES")) (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+     * kept, not more of it used). Setting it also fixes glibc's mmap
+     * threshold at 128 KB (no longer raised as large blocks are freed), so
+     * that is set too: a blob's buffers of up to 64 MB come from the heap, not
+     * a fresh mapping each (system time 2.10 / 1.63 -> 1.92 / 1.56 s, 2
+     * alternated pairs). GLIBC_TUNABLES, when set, has the say. */
+    if (!getenv("GLIBC_TUNABLES")) {
+        (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        (void)mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    }
 #endif
     const char *cmd = argv[1];
     if (!strcmp(cmd, "scan")) return fr_cmd_scan(argc - 1, argv + 1);
