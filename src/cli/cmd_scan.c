@@ -11,6 +11,7 @@
 #include "rules/rules.h"
 #include "sources/sources.h"
 #include "store/store.h"
+#include "util/limits.h"
 #include "util/shard.h"
 #include "util/util.h"
 
@@ -673,9 +674,12 @@ int fr_cmd_scan(int argc, char **argv)
     }
 
     /* A work tree's system calls need nothing of the rules, the engine or the
-     * store: made on a thread while they load (worktree.c's prefetch). */
+     * store: made on a thread while they load (worktree.c's prefetch). The
+     * first few paths only: each prefetch is a thread whose data is held until
+     * its scan, and a sweep of hundreds of checkouts (200 given at once: 151
+     * MB against 18.5 MB) gains only on the first. */
     if (!range && (!shard.count || shard.index == 0))
-        for (int i = optind; i < argc; i++)
+        for (int i = optind; i < argc && i - optind < FR_WORKTREE_PREFETCH_MAX; i++)
             fr_git_worktree_prefetch(argv[i]);
     fr_ruleset *rs = NULL;
     fr_engine *engine = NULL;

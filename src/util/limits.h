@@ -34,6 +34,9 @@
  * up with the scanners: a long batch is for a writer that is behind, not a
  * lock held while it waits. */
 #define FR_WRITER_IDLE_BATCH 512
+/* Work trees whose index and stat calls are read ahead, on a thread each, as
+ * a scan starts (the first path arguments). */
+#define FR_WORKTREE_PREFETCH_MAX 4
 /* Errors printed on stderr; the rest are in 'ferret report --skipped'. */
 #define FR_MAX_PRINTED_ERRORS 20
 /* A worker's load buffer grown past this by one huge item is released after it,

@@ -232,4 +232,14 @@ assert_eq "$(wt untracked) $(wt "files read")" "2 1" "dir replaced: d/sub, chang
 assert_eq "$(sqlite3 e.db "select count(*) from findings") $(sqlite3 e.db "select count(distinct m.finding_id) from matches m join locations l on l.content_id = m.content_id where l.path = 'd/sub'")" \
   "2 2" "dir replaced: both of d/sub's secrets found, nothing else"
 
+# many work trees given at once: the first FR_WORKTREE_PREFETCH_MAX (4) are
+# read ahead, each on its own thread; the others read their index when their
+# scan comes (a sweep of hundreds holds no thread and no data for each)
+for k in 1 2 3 4 5 6; do ln -s "$T/r" "$T/m$k"; done
+FERRET_GIT_TRACE=1 run_ferret scan --db m.db m1 m2 m3 m4 m5 m6
+assert_eq "$(printf '%s\n' "$ERR" | grep -c 'ferret git work tree: .* prefetch=index')" 4 \
+  "six work trees: four prefetched"
+assert_eq "$(printf '%s\n' "$ERR" | grep -c 'ferret git work tree: .* index=direct prefetch=none')" 2 \
+  "six work trees: the other two read directly when their scans come"
+
 finish
