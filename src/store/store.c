@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SCHEMA_VERSION 1
@@ -94,6 +95,7 @@ struct fr_store {
      * an item half written. */
     pthread_mutex_t txn_lock;
     int in_txn;
+    int busy_ms;       /* the busy timeout */
     int needs_upgrade; /* read-only open of a store with migrations to apply */
     char *path;
     fr_store_key key;
@@ -353,6 +355,7 @@ int fr_store_open(fr_store **out, const char *path, const fr_store_opts *opts)
         goto fail;
     }
     sqlite3_busy_timeout(s->db, busy);
+    s->busy_ms = busy;
     sqlite3_extended_result_codes(s->db, 1);
     {
         const char *kp = opts && opts->key_path ? opts->key_path : getenv("FERRET_KEY_FILE");
@@ -595,7 +598,26 @@ int fr_store_batch_begin(fr_store *s)
 {
     pthread_mutex_lock(&s->txn_lock);
     int rc = FR_OK;
-    if (!s->in_txn && (rc = exec(s, "BEGIN IMMEDIATE", "starting a batch")) == FR_OK) s->in_txn = 1;
+    if (!s->in_txn) {
+        /* BEGIN IMMEDIATE waits (the busy handler) for another process's
+         * write lock, except while this connection holds a read snapshot - a
+         * lookup of the scan's main thread on the shared connection, between
+         * its step and its finalize - that a commit elsewhere has made stale:
+         * SQLite then answers SQLITE_BUSY_SNAPSHOT at once (waiting could
+         * deadlock). That read ends with its statement: try again, up to the
+         * busy timeout (test_concurrent's two scans of one tree under ASan). */
+        double t0 = fr_monotonic();
+        int erc;
+        while ((erc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK &&
+               (erc & 0xff) == SQLITE_BUSY && (fr_monotonic() - t0) * 1e3 < s->busy_ms) {
+            struct timespec ts = {0, 5 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (erc == SQLITE_OK)
+            s->in_txn = 1;
+        else
+            rc = sql_error(s, "starting a batch");
+    }
     pthread_mutex_unlock(&s->txn_lock);
     return rc;
 }
