@@ -832,8 +832,9 @@ static void *writer_main(void *arg)
         if (every > FR_WRITER_FLUSH_MAX_MS / 1e3) every = FR_WRITER_FLUSH_MAX_MS / 1e3;
         result *r = fr_queue_trypop(p->results);
         if (!r) {
-            /* Caught up with the scanners: a batch worth committing is not kept
-             * open (with the store's write lock) while waiting for more. */
+            /* Caught up with the scanners: a batch worth committing whose
+             * interval has passed is not kept open (with the store's write
+             * lock) while waiting for more. */
             if (pending >= FR_WRITER_IDLE_BATCH && now - last >= every) {
                 if (p->store && fr_store_flush(p->store)) writer_fail(p);
                 pending = 0;
