@@ -799,7 +799,7 @@ static const char *const NAME_NOT_SECRET[] = {
  * request's status token and a log stream's sequence token (AWS's
  * --node-association-status-token, --sequence-token: an operation's handle or
  * a counter, returned to the caller), where STATUS_IO_API_KEY or
- * statusPageSecret are credentials. */
+ * statusIoToken are credentials. */
 static const char *const BEFORE_TOKEN_NOT_SECRET[] = {"status", "sequence", NULL};
 
 typedef struct {
