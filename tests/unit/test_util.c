@@ -203,6 +203,17 @@ static void test_queue(void)
  * many times, absent keys not found, a second put of a key returns its value
  * (not added), at every key size the walk uses and the odd ones; interned
  * strings get dense ids and the same id again. */
+/* Key i of size ks (at most 32): i spread over its first bytes (distinct keys
+ * for distinct i), then noise drawn from i. */
+static void keymap_key(unsigned char key[32], size_t ks, size_t i)
+{
+    uint32_t st = (uint32_t)i * 2654435761u ^ (uint32_t)ks;
+    memset(key, 0, 32);
+    for (size_t b = 0; b < ks; b++)
+        key[b] =
+            (unsigned char)(b < sizeof i ? i >> (8 * b) : (st = st * 1103515245u + 12345u) >> 16);
+}
+
 static void test_keymap(void)
 {
     static const size_t sizes[] = {1, 3, 8, 16, 20, 32};
@@ -211,23 +222,15 @@ static void test_keymap(void)
         fr_keymap m;
         fr_keymap_init(&m, ks);
         unsigned char key[32];
-        uint32_t st = 12345u + (uint32_t)ks;
-        for (size_t i = 0; i < n; i++) { /* keys: i spread over the bytes, then noise */
-            memset(key, 0, sizeof key);
-            for (size_t b = 0; b < ks; b++)
-                key[b] = (unsigned char)(b < sizeof i ? i >> (8 * b)
-                                                      : (st = st * 1103515245u + 12345u) >> 16);
+        for (size_t i = 0; i < n; i++) {
+            keymap_key(key, ks, i);
             int added = 0;
             uint32_t *v = fr_keymap_put(&m, key, (uint32_t)(i * 7 + 1), &added);
             if (!added || *v != i * 7 + 1) bad++;
         }
         CHECK(m.n == n);
-        st = 12345u + (uint32_t)ks;
         for (size_t i = 0; i < n; i++) {
-            memset(key, 0, sizeof key);
-            for (size_t b = 0; b < ks; b++)
-                key[b] = (unsigned char)(b < sizeof i ? i >> (8 * b)
-                                                      : (st = st * 1103515245u + 12345u) >> 16);
+            keymap_key(key, ks, i);
             uint32_t *g = fr_keymap_get(&m, key);
             if (g && *g == i * 7 + 1) found++;
             int added = 1;
@@ -239,12 +242,8 @@ static void test_keymap(void)
         CHECK(bad == 0);
         CHECK(m.n == n);
         size_t rewritten = 0;
-        st = 12345u + (uint32_t)ks;
         for (size_t i = 0; i < n; i++) {
-            memset(key, 0, sizeof key);
-            for (size_t b = 0; b < ks; b++)
-                key[b] = (unsigned char)(b < sizeof i ? i >> (8 * b)
-                                                      : (st = st * 1103515245u + 12345u) >> 16);
+            keymap_key(key, ks, i);
             uint32_t *g = fr_keymap_get(&m, key);
             rewritten += g && *g == (i % 2 == 0 ? (uint32_t)i : (uint32_t)(i * 7 + 1));
         }

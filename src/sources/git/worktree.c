@@ -1033,8 +1033,8 @@ static int entry_stat_eq(const wt_entry *e, const struct stat *st, int64_t index
            ns_of(&st->st_mtim) < index_mtime;
 }
 
-/* Whether the index read directly holds path (prefix: a path starting with it). */
-static int own_has(const wt_index *x, const char *path, int prefix)
+/* The first entry of the index (sorted by path) not before path. */
+static size_t lower_bound(const wt_index *x, const char *path)
 {
     size_t lo = 0, hi = x->n;
     while (lo < hi) {
@@ -1044,6 +1044,13 @@ static int own_has(const wt_index *x, const char *path, int prefix)
         else
             hi = mid;
     }
+    return lo;
+}
+
+/* Whether the index read directly holds path (prefix: a path starting with it). */
+static int own_has(const wt_index *x, const char *path, int prefix)
+{
+    size_t lo = lower_bound(x, path);
     if (lo == x->n) return 0;
     return prefix ? !strncmp(x->v[lo].path, path, strlen(path)) : !strcmp(x->v[lo].path, path);
 }
@@ -1053,14 +1060,7 @@ static int own_has(const wt_index *x, const char *path, int prefix)
  * the index's order; *n: how many. */
 static void index_kids(const wt_index *x, const char *rel, fr_buf *out, size_t *n)
 {
-    size_t len = strlen(rel), lo = 0, hi = x->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(x->v[mid].path, rel) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t len = strlen(rel), lo = lower_bound(x, rel);
     out->len = 0;
     fr_buf_puts(out, "");
     *n = 0;
